@@ -1,0 +1,169 @@
+#include "addon/balancer_object.h"
+
+#include "addon/config_conversion.h"
+#include "addon/stats_conversion.h"
+
+namespace lb::addon {
+
+namespace {
+
+Napi::Value throw_error(Napi::Env env, const char* code, const std::string& message) {
+  Napi::Error error = Napi::Error::New(env, message);
+  error.Set("code", Napi::String::New(env, code));
+  error.ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+}  // namespace
+
+Napi::Function BalancerObject::define(Napi::Env env) {
+  return DefineClass(env, "Balancer",
+                     {
+                         InstanceMethod<&BalancerObject::start>("start"),
+                         InstanceMethod<&BalancerObject::update>("update"),
+                         InstanceMethod<&BalancerObject::stats>("stats"),
+                         InstanceMethod<&BalancerObject::stop>("stop"),
+                         InstanceMethod<&BalancerObject::bound_port>("boundPort"),
+                     });
+}
+
+BalancerObject::BalancerObject(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BalancerObject>(info) {
+  if (info.Length() < 1 || !info[0].IsFunction()) {
+    throw_error(info.Env(), "LB_ERR_CONFIG", "Balancer: expected an event callback function");
+    return;
+  }
+  on_events_ = Napi::Persistent(info[0].As<Napi::Function>());
+}
+
+BalancerObject::~BalancerObject() {
+  if (cleanup_hook_added_) napi_remove_env_cleanup_hook(Env(), &BalancerObject::cleanup_hook, this);
+  shut_down_now();
+}
+
+Napi::Value BalancerObject::start(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (running_) return throw_error(env, "LB_ERR_STATE", "start: the balancer is already running");
+  if (info.Length() < 1 || !info[0].IsObject()) {
+    return throw_error(env, "LB_ERR_CONFIG", "start: expected a configuration object");
+  }
+  Napi::Object config_object = info[0].As<Napi::Object>();
+  core::ListenSettings listen;
+  proxy::ProxyConfig config;
+  std::string error;
+  if (!read_listen_settings(config_object, listen, error) ||
+      !read_proxy_config(config_object, config, error)) {
+    return throw_error(env, "LB_ERR_CONFIG", error);
+  }
+  workers_ = listen.workers;
+  // The limit is per balancer; each worker enforces its share.
+  uint32_t& max_connections = config.limits.max_client_connections;
+  if (max_connections > 0) max_connections = (max_connections + workers_ - 1) / workers_;
+
+  bridge_ = EventBridge::New(env, on_events_.Value(), "lb-native-events", 0, 1, this);
+  balancer_ = std::make_unique<core::Balancer>();
+  auto notify = [this] { bridge_.NonBlockingCall(nullptr); };
+  if (!balancer_->start(listen, std::move(config), notify, error)) {
+    balancer_.reset();
+    bridge_.Release();
+    return throw_error(env, "LB_ERR_LISTEN", error);
+  }
+  running_ = true;
+  stopping_ = false;
+  Ref();
+  if (!cleanup_hook_added_) {
+    napi_add_env_cleanup_hook(env, &BalancerObject::cleanup_hook, this);
+    cleanup_hook_added_ = true;
+  }
+  return env.Undefined();
+}
+
+Napi::Value BalancerObject::update(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!running_ || stopping_) return throw_error(env, "LB_ERR_STATE", "update: the balancer is not running");
+  if (info.Length() < 1 || !info[0].IsObject()) {
+    return throw_error(env, "LB_ERR_CONFIG", "update: expected a configuration object");
+  }
+  proxy::ProxyConfig config;
+  std::string error;
+  if (!read_proxy_config(info[0].As<Napi::Object>(), config, error)) {
+    return throw_error(env, "LB_ERR_CONFIG", error);
+  }
+  uint32_t& max_connections = config.limits.max_client_connections;
+  if (max_connections > 0) max_connections = (max_connections + workers_ - 1) / workers_;
+  balancer_->update(std::move(config));
+  return env.Undefined();
+}
+
+Napi::Value BalancerObject::stats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!balancer_) return throw_error(env, "LB_ERR_STATE", "stats: the balancer is not running");
+  return to_js(env, balancer_->stats());
+}
+
+Napi::Value BalancerObject::bound_port(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), balancer_ ? balancer_->bound_port() : 0);
+}
+
+Napi::Value BalancerObject::stop(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  double deadline = 0;
+  if (info.Length() >= 1 && info[0].IsNumber()) deadline = info[0].As<Napi::Number>().DoubleValue();
+  if (deadline < 0) deadline = 0;
+  Napi::Function done = info.Length() >= 2 && info[1].IsFunction() ? info[1].As<Napi::Function>() : Napi::Function();
+  if (!running_) {
+    if (!done.IsEmpty()) done.Call({});
+    return env.Undefined();
+  }
+  if (stopping_) return env.Undefined();  // the first stop's callback reports the end
+  stopping_ = true;
+  if (!done.IsEmpty()) on_stopped_ = Napi::Persistent(done);
+  balancer_->request_stop(static_cast<uint32_t>(deadline));
+  // Joining blocks, so it happens off the JavaScript thread; the last bridge call tells
+  // JavaScript that every worker has ended.
+  stopper_ = std::thread([this] {
+    balancer_->join();
+    bridge_.BlockingCall(new bool(true));
+    bridge_.Release();
+  });
+  return env.Undefined();
+}
+
+void BalancerObject::deliver(Napi::Env env, Napi::Function callback, BalancerObject* self, bool* stopped) {
+  bool is_final = stopped != nullptr && *stopped;
+  delete stopped;
+  if (env == nullptr) return;  // the environment is going away
+  (void)callback;
+  self->drain_events(env);
+  if (!is_final) return;
+  if (self->stopper_.joinable()) self->stopper_.join();
+  self->balancer_.reset();
+  self->running_ = false;
+  self->stopping_ = false;
+  Napi::FunctionReference on_stopped = std::move(self->on_stopped_);
+  self->Unref();
+  if (!on_stopped.IsEmpty()) on_stopped.Call({});
+}
+
+void BalancerObject::drain_events(Napi::Env env) {
+  if (!balancer_) return;
+  Napi::Array batch = Napi::Array::New(env);
+  uint32_t count = 0;
+  balancer_->drain_events([&](const stats::Event& event) { batch.Set(count++, to_js(env, event)); });
+  if (count > 0) on_events_.Call({batch});
+}
+
+void BalancerObject::shut_down_now() {
+  if (balancer_) balancer_->request_stop(0);
+  if (stopper_.joinable()) stopper_.join();
+  if (balancer_) balancer_->join();
+}
+
+void BalancerObject::cleanup_hook(void* self) {
+  // The process or worker thread is exiting with the balancer running: end the workers
+  // so that none outlives the environment. The thread-safe function is finalised by Node.
+  auto* object = static_cast<BalancerObject*>(self);
+  object->cleanup_hook_added_ = false;
+  object->shut_down_now();
+}
+
+}  // namespace lb::addon

@@ -1,0 +1,55 @@
+// The JavaScript Balancer class (NativeBalancer in src/native.ts): a thin wrapper over
+// core::Balancer plus the bridge that carries worker events to JavaScript.
+//
+// Events: a worker calls the thread-safe function (non-blocking) only when its ring goes
+// from empty to non-empty; the JavaScript side then drains every ring at once.
+// Lifetime: while running, the object holds a reference to itself and the thread-safe
+// function keeps the event loop alive (like a listening server). stop() joins the workers
+// on a helper thread and calls back on the JavaScript thread; an environment cleanup hook
+// stops and joins everything if the process or worker thread exits while running.
+#pragma once
+
+#include <napi.h>
+
+#include <memory>
+#include <thread>
+
+#include "core/balancer.h"
+
+namespace lb::addon {
+
+class BalancerObject : public Napi::ObjectWrap<BalancerObject> {
+ public:
+  static Napi::Function define(Napi::Env env);
+
+  explicit BalancerObject(const Napi::CallbackInfo& info);
+  ~BalancerObject() override;
+
+ private:
+  Napi::Value start(const Napi::CallbackInfo& info);
+  Napi::Value update(const Napi::CallbackInfo& info);
+  Napi::Value stats(const Napi::CallbackInfo& info);
+  Napi::Value stop(const Napi::CallbackInfo& info);
+  Napi::Value bound_port(const Napi::CallbackInfo& info);
+
+  // Runs on the JavaScript thread for each thread-safe-function call. `stopped` is set
+  // for the last call, made once every worker has ended.
+  static void deliver(Napi::Env env, Napi::Function callback, BalancerObject* self, bool* stopped);
+  void drain_events(Napi::Env env);
+  void shut_down_now();
+  static void cleanup_hook(void* self);
+
+  using EventBridge = Napi::TypedThreadSafeFunction<BalancerObject, bool, deliver>;
+
+  Napi::FunctionReference on_events_;
+  Napi::FunctionReference on_stopped_;
+  std::unique_ptr<core::Balancer> balancer_;
+  EventBridge bridge_;
+  std::thread stopper_;
+  uint32_t workers_ = 1;
+  bool running_ = false;
+  bool stopping_ = false;
+  bool cleanup_hook_added_ = false;
+};
+
+}  // namespace lb::addon

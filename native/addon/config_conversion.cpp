@@ -1,0 +1,183 @@
+#include "addon/config_conversion.h"
+
+#include <cmath>
+#include <limits>
+
+namespace lb::addon {
+
+namespace {
+
+// Reads an integer field within [min, max]; on failure names the field and the range.
+bool read_integer(const Napi::Object& object, const char* path, const char* key, double min,
+                  double max, double& out, std::string& error) {
+  Napi::Value value = object.Get(key);
+  if (!value.IsNumber()) {
+    error = std::string(path) + key + ": expected a number";
+    return false;
+  }
+  double number = value.As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(number) || std::floor(number) != number || number < min || number > max) {
+    error = std::string(path) + key + ": expected an integer from " + std::to_string(static_cast<long long>(min)) +
+            " to " + std::to_string(static_cast<long long>(max));
+    return false;
+  }
+  out = number;
+  return true;
+}
+
+template <typename T>
+bool read_uint(const Napi::Object& object, const char* path, const char* key, double min, double max,
+               T& out, std::string& error) {
+  double number = 0;
+  if (!read_integer(object, path, key, min, max, number, error)) return false;
+  out = static_cast<T>(number);
+  return true;
+}
+
+bool read_string(const Napi::Object& object, const char* path, const char* key, std::string& out,
+                 std::string& error) {
+  Napi::Value value = object.Get(key);
+  if (!value.IsString()) {
+    error = std::string(path) + key + ": expected a string";
+    return false;
+  }
+  out = value.As<Napi::String>().Utf8Value();
+  return true;
+}
+
+bool read_object(const Napi::Object& object, const char* path, const char* key, Napi::Object& out,
+                 std::string& error) {
+  Napi::Value value = object.Get(key);
+  if (!value.IsObject()) {
+    error = std::string(path) + key + ": expected an object";
+    return false;
+  }
+  out = value.As<Napi::Object>();
+  return true;
+}
+
+constexpr double kMaxU32 = std::numeric_limits<uint32_t>::max();
+constexpr double kMaxSafe = 9007199254740991.0;
+
+}  // namespace
+
+bool read_listen_settings(const Napi::Object& object, core::ListenSettings& out, std::string& error) {
+  std::string host;
+  uint16_t port = 0;
+  if (!read_string(object, "", "listenHost", host, error)) return false;
+  if (!read_uint(object, "", "listenPort", 0, 65535, port, error)) return false;
+  if (!net::SocketAddress::parse(host, port, out.address)) {
+    error = "listenHost: expected a numeric IPv4 or IPv6 address, got '" + host + "'";
+    return false;
+  }
+  if (!read_uint(object, "", "backlog", 0, 1 << 20, out.backlog, error)) return false;
+  if (!read_uint(object, "", "workers", 1, 1024, out.workers, error)) return false;
+  return true;
+}
+
+bool read_proxy_config(const Napi::Object& object, proxy::ProxyConfig& out, std::string& error) {
+  std::string mode;
+  if (!read_string(object, "", "mode", mode, error)) return false;
+  if (mode != "http") {
+    error = "mode: expected 'http', got '" + mode + "'";
+    return false;
+  }
+  std::string strategy;
+  if (!read_string(object, "", "strategy", strategy, error)) return false;
+  if (!balancing::parse_strategy(strategy, out.strategy)) {
+    error = "strategy: not supported by the native core: '" + strategy + "'";
+    return false;
+  }
+
+  Napi::Value backends_value = object.Get("backends");
+  if (!backends_value.IsArray()) {
+    error = "backends: expected an array";
+    return false;
+  }
+  Napi::Array backends = backends_value.As<Napi::Array>();
+  for (uint32_t i = 0; i < backends.Length(); ++i) {
+    std::string path = "backends[" + std::to_string(i) + "].";
+    Napi::Value item = backends.Get(i);
+    if (!item.IsObject()) {
+      error = "backends[" + std::to_string(i) + "]: expected an object";
+      return false;
+    }
+    Napi::Object backend = item.As<Napi::Object>();
+    balancing::BackendSpec spec;
+    std::string host;
+    std::string state;
+    uint16_t port = 0;
+    if (!read_uint(backend, path.c_str(), "id", 0, kMaxU32, spec.id, error)) return false;
+    if (!read_string(backend, path.c_str(), "host", host, error)) return false;
+    if (!read_uint(backend, path.c_str(), "port", 1, 65535, port, error)) return false;
+    if (!read_uint(backend, path.c_str(), "weight", 0, 1000000, spec.weight, error)) return false;
+    if (!read_string(backend, path.c_str(), "state", state, error)) return false;
+    if (!net::SocketAddress::parse(host, port, spec.address)) {
+      error = path + "host: expected a numeric IPv4 or IPv6 address, got '" + host + "'";
+      return false;
+    }
+    if (state == "ready") {
+      spec.state = balancing::BackendState::ready;
+    } else if (state == "drain") {
+      spec.state = balancing::BackendState::drain;
+    } else if (state == "maint") {
+      spec.state = balancing::BackendState::maint;
+    } else {
+      error = path + "state: expected ready, drain or maint, got '" + state + "'";
+      return false;
+    }
+    spec.label = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
+    for (const balancing::BackendSpec& other : out.backends) {
+      if (other.id == spec.id) {
+        error = path + "id: duplicate id " + std::to_string(spec.id);
+        return false;
+      }
+    }
+    out.backends.push_back(std::move(spec));
+  }
+
+  Napi::Object timeouts;
+  if (!read_object(object, "", "timeouts", timeouts, error)) return false;
+  proxy::Timeouts& t = out.timeouts;
+  if (!read_uint(timeouts, "timeouts.", "connectMs", 1, kMaxU32, t.connect_ms, error) ||
+      !read_uint(timeouts, "timeouts.", "responseMs", 1, kMaxU32, t.response_ms, error) ||
+      !read_uint(timeouts, "timeouts.", "clientHeadMs", 1, kMaxU32, t.client_head_ms, error) ||
+      !read_uint(timeouts, "timeouts.", "keepAliveMs", 1, kMaxU32, t.keep_alive_ms, error) ||
+      !read_uint(timeouts, "timeouts.", "backendIdleMs", 1, kMaxU32, t.backend_idle_ms, error)) {
+    return false;
+  }
+
+  Napi::Object limits;
+  if (!read_object(object, "", "limits", limits, error)) return false;
+  http1::HeadLimits head;
+  if (!read_uint(limits, "limits.", "maxStartLine", 16, 65536, head.max_start_line, error) ||
+      !read_uint(limits, "limits.", "maxHeadBytes", 64, 1 << 20, head.max_head_bytes, error) ||
+      !read_uint(limits, "limits.", "maxHeaderCount", 1, http1::kMaxHeaderFields, head.max_header_count, error) ||
+      !read_uint(limits, "limits.", "maxBodyBytes", 0, kMaxSafe, out.limits.max_body_bytes, error) ||
+      !read_uint(limits, "limits.", "maxClientConnections", 0, kMaxU32, out.limits.max_client_connections, error)) {
+    return false;
+  }
+  out.limits.request_head = head;
+  // Responses come from our own backends: the same header count, and room for the
+  // bigger heads some applications send (cookies).
+  out.limits.response_head = head;
+
+  Napi::Object pool;
+  if (!read_object(object, "", "pool", pool, error)) return false;
+  if (!read_uint(pool, "pool.", "maxIdlePerBackend", 0, 1 << 20, out.pool.max_idle_per_backend, error) ||
+      !read_uint(pool, "pool.", "tcpKeepAliveIdleSec", 1, 32767, out.pool.tcp_keep_alive.idle_sec, error) ||
+      !read_uint(pool, "pool.", "tcpKeepAliveIntervalSec", 1, 32767, out.pool.tcp_keep_alive.interval_sec, error) ||
+      !read_uint(pool, "pool.", "tcpKeepAliveCount", 1, 127, out.pool.tcp_keep_alive.count, error)) {
+    return false;
+  }
+
+  Napi::Value xff = object.Get("xForwardedFor");
+  if (!xff.IsBoolean()) {
+    error = "xForwardedFor: expected a boolean";
+    return false;
+  }
+  out.x_forwarded_for = xff.As<Napi::Boolean>().Value();
+  return true;
+}
+
+}  // namespace lb::addon

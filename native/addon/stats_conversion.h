@@ -1,0 +1,15 @@
+// Turns the summed counters into the plain object described by NativeStats
+// (src/native.ts).
+#pragma once
+
+#include <napi.h>
+
+#include "core/balancer.h"
+#include "stats/event_ring.h"
+
+namespace lb::addon {
+
+Napi::Object to_js(Napi::Env env, const core::BalancerStats& stats);
+Napi::Object to_js(Napi::Env env, const stats::Event& event);
+
+}  // namespace lb::addon

@@ -1,0 +1,88 @@
+// A byte queue over one pooled block: bytes are appended at the end and consumed from
+// the front. The block is taken lazily on first write and returned when the queue
+// empties (release_if_empty), so idle connections hold none.
+#pragma once
+
+#include <cstddef>
+#include <cstring>
+#include <string_view>
+#include <utility>
+
+#include "buffer/buffer_pool.h"
+
+namespace lb::buffer {
+
+class ByteBuffer {
+ public:
+  static constexpr size_t kCapacity = BufferPool::kBlockSize;
+
+  ByteBuffer() = default;
+  ~ByteBuffer() { release(); }
+  ByteBuffer(const ByteBuffer&) = delete;
+  ByteBuffer& operator=(const ByteBuffer&) = delete;
+
+  void attach_pool(BufferPool* pool) { pool_ = pool; }
+
+  const char* data() const { return block_ + begin_; }
+  size_t size() const { return end_ - begin_; }
+  bool empty() const { return begin_ == end_; }
+  std::string_view view() const { return {data(), size()}; }
+
+  // Room at the end, after moving unread bytes to the front if that makes more room.
+  char* write_ptr() {
+    ensure_block();
+    if (begin_ > 0 && end_ == kCapacity) compact();
+    return block_ + end_;
+  }
+  size_t write_space() const { return block_ ? kCapacity - end_ + begin_ : kCapacity; }
+  size_t contiguous_write_space() const { return block_ ? kCapacity - end_ : kCapacity; }
+  void commit(size_t n) { end_ += n; }
+
+  void consume(size_t n) {
+    begin_ += n;
+    if (begin_ == end_) begin_ = end_ = 0;
+  }
+
+  bool append(std::string_view bytes) {
+    if (bytes.size() > write_space()) return false;
+    ensure_block();
+    if (bytes.size() > kCapacity - end_) compact();
+    std::memcpy(block_ + end_, bytes.data(), bytes.size());
+    end_ += bytes.size();
+    return true;
+  }
+
+  void compact() {
+    if (begin_ == 0) return;
+    std::memmove(block_, block_ + begin_, end_ - begin_);
+    end_ -= begin_;
+    begin_ = 0;
+  }
+
+  void clear() { begin_ = end_ = 0; }
+
+  // Gives the block back when nothing is buffered.
+  void release_if_empty() {
+    if (block_ && begin_ == end_) release();
+  }
+
+  void release() {
+    if (block_) pool_->give(block_);
+    block_ = nullptr;
+    begin_ = end_ = 0;
+  }
+
+  bool has_block() const { return block_ != nullptr; }
+
+ private:
+  void ensure_block() {
+    if (!block_) block_ = pool_->take();
+  }
+
+  BufferPool* pool_ = nullptr;
+  char* block_ = nullptr;
+  uint32_t begin_ = 0;
+  uint32_t end_ = 0;
+};
+
+}  // namespace lb::buffer

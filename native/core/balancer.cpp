@@ -1,0 +1,116 @@
+#include "core/balancer.h"
+
+namespace lb::core {
+
+Balancer::~Balancer() {
+  request_stop(0);
+  join();
+}
+
+void Balancer::attach_counters(proxy::ProxyConfig& config) {
+  current_backend_ids_.clear();
+  for (balancing::BackendSpec& spec : config.backends) {
+    auto& counters = backend_counters_[spec.id];
+    if (!counters) counters = std::make_shared<stats::BackendCounterSet>(worker_count_);
+    spec.counters = counters;
+    current_backend_ids_.push_back(spec.id);
+  }
+}
+
+bool Balancer::start(const ListenSettings& listen, proxy::ProxyConfig config,
+                     std::function<void()> notify_events, std::string& error) {
+  if (running()) {
+    error = "already running";
+    return false;
+  }
+  worker_count_ = listen.workers > 0 ? listen.workers : 1;
+  // Bind every listener before starting any worker, so a bind failure leaves nothing
+  // running. With port 0, the first listener picks the port and the others share it.
+  std::vector<net::Listener> listeners;
+  net::SocketAddress address = listen.address;
+  for (uint32_t i = 0; i < worker_count_; ++i) {
+    net::Listener listener = net::Listener::open(address, listen.backlog, error);
+    if (!listener.valid()) return false;
+    if (i == 0) {
+      bound_port_ = listener.bound_port();
+      net::SocketAddress::set_port(address, bound_port_);
+    }
+    listeners.push_back(std::move(listener));
+  }
+
+  worker_counters_ = std::make_unique<stats::WorkerCounters[]>(worker_count_);
+  event_rings_ = std::make_unique<stats::EventRing[]>(worker_count_);
+  attach_counters(config);
+  auto snapshot = std::make_shared<const proxy::ProxyConfig>(std::move(config));
+  for (uint32_t i = 0; i < worker_count_; ++i) {
+    event_rings_[i].set_notify(notify_events);
+    workers_.push_back(std::make_unique<Worker>(static_cast<uint16_t>(i), std::move(listeners[i]),
+                                                snapshot, worker_counters_[i], event_rings_[i]));
+  }
+  for (auto& worker : workers_) worker->start();
+  return true;
+}
+
+void Balancer::update(proxy::ProxyConfig config) {
+  if (!running()) return;
+  attach_counters(config);
+  auto snapshot = std::make_shared<const proxy::ProxyConfig>(std::move(config));
+  for (auto& worker : workers_) worker->publish(snapshot);
+}
+
+void Balancer::request_stop(uint32_t deadline_ms) {
+  for (auto& worker : workers_) worker->request_stop(deadline_ms);
+}
+
+void Balancer::join() {
+  for (auto& worker : workers_) worker->join();
+  workers_.clear();
+}
+
+BalancerStats Balancer::stats() const {
+  BalancerStats total;
+  total.workers = worker_count_;
+  if (!worker_counters_) return total;
+  for (uint32_t w = 0; w < worker_count_; ++w) {
+    const stats::WorkerCounters& c = worker_counters_[w];
+    total.accepted_connections += c.accepted_connections.get();
+    total.active_client_connections += c.active_client_connections.get();
+    total.requests += c.requests.get();
+    for (int k = 1; k <= 5; ++k) total.responses_by_class[k] += c.responses_by_class[k].get();
+    total.bad_requests += c.bad_requests.get();
+    total.no_backend += c.no_backend.get();
+    total.bad_gateway += c.bad_gateway.get();
+    total.gateway_timeout += c.gateway_timeout.get();
+    total.bytes_from_clients += c.bytes_from_clients.get();
+    total.bytes_to_clients += c.bytes_to_clients.get();
+    total.events_dropped += c.events_dropped.get();
+  }
+  for (uint32_t id : current_backend_ids_) {
+    auto it = backend_counters_.find(id);
+    if (it == backend_counters_.end()) continue;
+    BackendStats backend;
+    backend.id = id;
+    for (uint32_t w = 0; w < worker_count_; ++w) {
+      const stats::BackendWorkerCounters& c = it->second->slot(w);
+      backend.requests += c.requests.get();
+      for (int k = 1; k <= 5; ++k) backend.responses_by_class[k] += c.responses_by_class[k].get();
+      backend.connect_errors += c.connect_errors.get();
+      backend.backend_errors += c.backend_errors.get();
+      backend.retries += c.retries.get();
+      backend.bytes_to_backend += c.bytes_to_backend.get();
+      backend.bytes_from_backend += c.bytes_from_backend.get();
+      backend.active_connections += c.active_connections.get();
+      backend.idle_connections += c.idle_connections.get();
+      backend.connections_opened += c.connections_opened.get();
+    }
+    total.backends.push_back(backend);
+  }
+  return total;
+}
+
+void Balancer::drain_events(const std::function<void(const stats::Event&)>& visit) {
+  if (!event_rings_) return;
+  for (uint32_t w = 0; w < worker_count_; ++w) event_rings_[w].drain(visit);
+}
+
+}  // namespace lb::core

@@ -1,0 +1,80 @@
+// The running balancer, independent of Node: it binds the listeners, owns the workers,
+// publishes configuration snapshots and sums their counters. The N-API binding
+// (native/addon) is a thin wrapper around it; C++ tests drive it directly.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/worker.h"
+#include "net/socket_address.h"
+#include "proxy/proxy_config.h"
+#include "stats/event_ring.h"
+#include "stats/worker_counters.h"
+
+namespace lb::core {
+
+struct ListenSettings {
+  net::SocketAddress address;
+  int backlog = 0;  // 0: somaxconn
+  uint32_t workers = 1;
+};
+
+struct BackendStats {
+  uint32_t id = 0;
+  uint64_t requests = 0, responses_by_class[6] = {}, connect_errors = 0, backend_errors = 0,
+           retries = 0, bytes_to_backend = 0, bytes_from_backend = 0, active_connections = 0,
+           idle_connections = 0, connections_opened = 0;
+};
+
+struct BalancerStats {
+  uint32_t workers = 0;
+  uint64_t accepted_connections = 0, active_client_connections = 0, requests = 0,
+           responses_by_class[6] = {}, bad_requests = 0, no_backend = 0, bad_gateway = 0,
+           gateway_timeout = 0, bytes_from_clients = 0, bytes_to_clients = 0, events_dropped = 0;
+  std::vector<BackendStats> backends;
+};
+
+class Balancer {
+ public:
+  Balancer() = default;
+  ~Balancer();
+  Balancer(const Balancer&) = delete;
+  Balancer& operator=(const Balancer&) = delete;
+
+  // Binds one listener per worker and starts them. `notify_events` is called from a
+  // worker thread when its event ring goes from empty to non-empty. False with `error`
+  // set if a listener could not be bound.
+  bool start(const ListenSettings& listen, proxy::ProxyConfig config,
+             std::function<void()> notify_events, std::string& error);
+  // Publishes a new configuration to every worker.
+  void update(proxy::ProxyConfig config);
+  // Asks every worker to stop (see Worker::request_stop); returns at once.
+  void request_stop(uint32_t deadline_ms);
+  // Waits for every worker thread to end.
+  void join();
+
+  bool running() const { return !workers_.empty(); }
+  uint16_t bound_port() const { return bound_port_; }
+  BalancerStats stats() const;
+  // Drains every worker's event ring (consumer side).
+  void drain_events(const std::function<void(const stats::Event&)>& visit);
+
+ private:
+  // Gives every backend in `config` its counter set (one per id, kept across updates).
+  void attach_counters(proxy::ProxyConfig& config);
+
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::unique_ptr<stats::WorkerCounters[]> worker_counters_;
+  std::unique_ptr<stats::EventRing[]> event_rings_;
+  std::map<uint32_t, std::shared_ptr<stats::BackendCounterSet>> backend_counters_;
+  std::vector<uint32_t> current_backend_ids_;
+  uint32_t worker_count_ = 0;
+  uint16_t bound_port_ = 0;
+};
+
+}  // namespace lb::core

@@ -1,0 +1,55 @@
+#include "core/event_loop.h"
+
+#include <cerrno>
+
+#include "core/clock.h"
+
+namespace lb::core {
+
+EventLoop::EventLoop()
+    : epoll_fd_(epoll_create1(EPOLL_CLOEXEC)), now_ms_(monotonic_ms()), timers_(now_ms_) {}
+
+EventLoop::~EventLoop() {
+  for (EventHandler* handler : retired_) delete handler;
+}
+
+bool EventLoop::add(int fd, EventHandler* handler) {
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  ev.data.ptr = handler;
+  return epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, fd, &ev) == 0;
+}
+
+bool EventLoop::add_level_read(int fd, EventHandler* handler) {
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.ptr = handler;
+  return epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, fd, &ev) == 0;
+}
+
+void EventLoop::remove(int fd) { epoll_ctl(epoll_fd_.get(), EPOLL_CTL_DEL, fd, nullptr); }
+
+void EventLoop::retire(EventHandler* handler) { retired_.push_back(handler); }
+
+void EventLoop::run_once(int max_wait_ms) {
+  int timeout = timers_.poll_timeout_ms();
+  if (!retired_.empty()) timeout = 0;
+  if (max_wait_ms >= 0 && (timeout < 0 || max_wait_ms < timeout)) timeout = max_wait_ms;
+
+  int n = epoll_wait(epoll_fd_.get(), events_, kMaxEvents, timeout);
+  now_ms_ = monotonic_ms();
+  for (int i = 0; i < n; ++i) {
+    auto* handler = static_cast<EventHandler*>(events_[i].data.ptr);
+    if (!handler->closed()) handler->on_events(events_[i].events);
+  }
+  timers_.advance(now_ms_);
+  // Handlers retired by a timer or an event are destroyed only now, when no queued event
+  // can still point at them.
+  while (!retired_.empty()) {
+    std::vector<EventHandler*> batch;
+    batch.swap(retired_);
+    for (EventHandler* handler : batch) delete handler;
+  }
+}
+
+}  // namespace lb::core

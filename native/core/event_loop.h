@@ -1,0 +1,71 @@
+// One edge-triggered epoll loop per worker thread.
+//
+// Every socket is registered once, for EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, and never
+// modified: handlers remember readiness themselves (read until EAGAIN or a short read,
+// write until EAGAIN), which saves an epoll_ctl per state change.
+//
+// Handlers are dispatched by pointer. A handler closed while events for it are still
+// queued in the same batch is only destroyed at the end of the iteration (retire()), and
+// its `closed()` check makes those stale events no-ops, even when its fd number has
+// already been reused by a new socket.
+#pragma once
+
+#include <sys/epoll.h>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "core/timer_wheel.h"
+#include "core/unique_fd.h"
+
+namespace lb::core {
+
+class EventHandler {
+ public:
+  virtual ~EventHandler() = default;
+  // `events` is the epoll mask (EPOLLIN, EPOLLOUT, EPOLLRDHUP, EPOLLHUP, EPOLLERR).
+  virtual void on_events(uint32_t events) = 0;
+  bool closed() const { return closed_; }
+
+ protected:
+  bool closed_ = false;
+};
+
+class EventLoop {
+ public:
+  EventLoop();
+  ~EventLoop();
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+
+  bool valid() const { return epoll_fd_.valid(); }
+
+  // Registers `fd` for edge-triggered read and write readiness. Returns false (errno set)
+  // on failure.
+  bool add(int fd, EventHandler* handler);
+  // Registers `fd` for level-triggered read readiness only (listeners, eventfds).
+  bool add_level_read(int fd, EventHandler* handler);
+  void remove(int fd);
+
+  // Takes ownership of a handler that has closed itself; it is deleted at the end of the
+  // current iteration, after every queued event for it has been skipped.
+  void retire(EventHandler* handler);
+
+  // Waits for events (or the next timer tick) and dispatches them, then fires due timers
+  // and destroys retired handlers. `max_wait_ms` < 0 waits as long as the timers allow.
+  void run_once(int max_wait_ms = -1);
+
+  TimerWheel& timers() { return timers_; }
+  uint64_t now_ms() const { return now_ms_; }
+
+ private:
+  static constexpr int kMaxEvents = 256;
+  UniqueFd epoll_fd_;
+  uint64_t now_ms_;
+  TimerWheel timers_;
+  std::vector<EventHandler*> retired_;
+  epoll_event events_[kMaxEvents];
+};
+
+}  // namespace lb::core

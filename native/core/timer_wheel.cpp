@@ -1,0 +1,81 @@
+#include "core/timer_wheel.h"
+
+namespace lb::core {
+
+Timer::~Timer() {
+  if (wheel_) wheel_->disarm(*this);
+}
+
+TimerWheel::TimerWheel(uint64_t now_ms) : now_ms_(now_ms), current_tick_(now_ms / kTickMs) {}
+
+TimerWheel::~TimerWheel() {
+  for (Timer*& head : slots_) {
+    while (head) disarm(*head);
+  }
+}
+
+void TimerWheel::link(Timer& timer) {
+  Timer*& head = slots_[(timer.deadline_ms_ / kTickMs) % kSlots];
+  timer.prev_ = nullptr;
+  timer.next_ = head;
+  if (head) head->prev_ = &timer;
+  head = &timer;
+  timer.wheel_ = this;
+}
+
+void TimerWheel::arm(Timer& timer, uint64_t delay_ms) {
+  if (timer.wheel_) disarm(timer);
+  // Round up to a tick strictly after the current one, so a timer never fires early and
+  // never lands in a slot that advance() has already passed in this turn.
+  uint64_t deadline = now_ms_ + delay_ms;
+  uint64_t min_deadline = (current_tick_ + 1) * kTickMs;
+  timer.deadline_ms_ = deadline < min_deadline ? min_deadline : deadline;
+  link(timer);
+  ++armed_count_;
+}
+
+void TimerWheel::disarm(Timer& timer) {
+  if (!timer.wheel_) return;
+  if (timer.prev_) {
+    timer.prev_->next_ = timer.next_;
+  } else {
+    slots_[(timer.deadline_ms_ / kTickMs) % kSlots] = timer.next_;
+  }
+  if (timer.next_) timer.next_->prev_ = timer.prev_;
+  timer.prev_ = timer.next_ = nullptr;
+  timer.wheel_ = nullptr;
+  --armed_count_;
+}
+
+void TimerWheel::advance(uint64_t now_ms) {
+  if (now_ms < now_ms_) return;
+  now_ms_ = now_ms;
+  uint64_t target_tick = now_ms / kTickMs;
+  // After a long sleep, one full turn visits every slot once; that is enough.
+  uint64_t first = current_tick_ + 1;
+  if (target_tick >= first + kSlots) first = target_tick - kSlots + 1;
+  for (uint64_t tick = first; tick <= target_tick; ++tick) {
+    current_tick_ = tick;
+    if (armed_count_ == 0) continue;
+    // A handler may arm or disarm any timer, including others in this slot, so after each
+    // firing the scan restarts from the slot's head; timers not yet due stay where they are.
+    Timer* timer = slots_[tick % kSlots];
+    while (timer) {
+      if (timer->deadline_ms_ <= now_ms) {
+        disarm(*timer);
+        timer->handler_->on_timer(*timer);
+        timer = slots_[tick % kSlots];
+      } else {
+        timer = timer->next_;
+      }
+    }
+  }
+  current_tick_ = target_tick;
+}
+
+int TimerWheel::poll_timeout_ms() const {
+  if (armed_count_ == 0) return -1;
+  return static_cast<int>(kTickMs);
+}
+
+}  // namespace lb::core

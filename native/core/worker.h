@@ -1,0 +1,63 @@
+// One worker thread: its own epoll loop, its own SO_REUSEPORT listener, its own
+// connections, pools and counters. It shares nothing mutable with other workers; the
+// control plane reaches it only through its inbox.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <thread>
+
+#include "core/event_loop.h"
+#include "core/inbox.h"
+#include "net/listener.h"
+#include "proxy/proxy_config.h"
+#include "stats/event_ring.h"
+#include "stats/worker_counters.h"
+
+namespace lb::proxy {
+class WorkerContext;
+}
+
+namespace lb::core {
+
+class Worker {
+ public:
+  Worker(uint16_t index, net::Listener listener, std::shared_ptr<const proxy::ProxyConfig> config,
+         stats::WorkerCounters& counters, stats::EventRing& events);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  void start();
+  // Any thread. The worker adopts the snapshot between two events.
+  void publish(std::shared_ptr<const proxy::ProxyConfig> config);
+  // Any thread. Stops accepting at once, lets exchanges in flight finish for up to
+  // `deadline_ms`, then closes everything and ends the thread.
+  void request_stop(uint32_t deadline_ms);
+  void join();
+
+ private:
+  class AcceptHandler;
+  void run();
+  void begin_stop(uint32_t deadline_ms);
+  void accept_connections();
+  void set_accepting(bool accepting);
+
+  const uint16_t index_;
+  net::Listener listener_;
+  std::shared_ptr<const proxy::ProxyConfig> initial_config_;
+  stats::WorkerCounters& counters_;
+  stats::EventRing& events_;
+  std::unique_ptr<EventLoop> loop_;
+  std::unique_ptr<Inbox> inbox_;
+  std::unique_ptr<AcceptHandler> accept_handler_;
+  std::unique_ptr<proxy::WorkerContext> context_;
+  std::thread thread_;
+  bool accepting_ = false;
+  bool stopping_ = false;
+  uint64_t stop_deadline_ms_ = 0;
+  uint64_t last_fd_error_ms_ = 0;
+};
+
+}  // namespace lb::core

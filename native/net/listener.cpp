@@ -1,0 +1,80 @@
+#include "net/listener.h"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "net/socket_options.h"
+
+namespace lb::net {
+
+Listener Listener::open(const SocketAddress& address, int backlog, std::string& error) {
+  Listener listener;
+  core::UniqueFd fd(::socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd) {
+    error = std::string("socket: ") + std::strerror(errno);
+    return listener;
+  }
+  set_reuse_address(fd.get());
+  set_reuse_port(fd.get());
+  if (address.family() == AF_INET6) set_ipv6_only(fd.get(), true);
+  if (::bind(fd.get(), address.get(), address.length) != 0) {
+    error = errno == EADDRINUSE ? "address in use" : std::string("bind: ") + std::strerror(errno);
+    return listener;
+  }
+  if (::listen(fd.get(), backlog > 0 ? backlog : system_somaxconn()) != 0) {
+    error = std::string("listen: ") + std::strerror(errno);
+    return listener;
+  }
+  listener.fd_ = std::move(fd);
+  listener.reserve_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  return listener;
+}
+
+uint16_t Listener::bound_port() const { return SocketAddress::local_of(fd_.get()).port(); }
+
+Listener::AcceptStatus Listener::accept_one(core::UniqueFd& out, int& error_number) {
+  int fd = ::accept4(fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  if (fd >= 0) {
+    out.reset(fd);
+    return AcceptStatus::accepted;
+  }
+  error_number = errno;
+  switch (errno) {
+    case EAGAIN:
+      return AcceptStatus::would_block;
+    case EMFILE:
+    case ENFILE:
+    case ENOBUFS:
+    case ENOMEM:
+      return AcceptStatus::out_of_fds;
+    default:
+      // ECONNABORTED, EPROTO, EPERM...: that one connection failed; keep accepting.
+      return AcceptStatus::failed;
+  }
+}
+
+bool Listener::shed_one() {
+  if (!reserve_fd_) return false;
+  reserve_fd_.reset();
+  int fd = ::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC);
+  if (fd >= 0) ::close(fd);
+  reserve_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  return fd >= 0;
+}
+
+int system_somaxconn() {
+  int value = 4096;
+  if (FILE* file = std::fopen("/proc/sys/net/core/somaxconn", "re")) {
+    if (std::fscanf(file, "%d", &value) != 1) value = 4096;
+    std::fclose(file);
+  }
+  return value > 0 ? value : 4096;
+}
+
+}  // namespace lb::net

@@ -1,0 +1,39 @@
+// A listening socket. Each worker owns one, bound with SO_REUSEPORT to the same address.
+#pragma once
+
+#include <string>
+
+#include "core/unique_fd.h"
+#include "net/socket_address.h"
+
+namespace lb::net {
+
+class Listener {
+ public:
+  // Creates, binds and listens. On failure returns an invalid listener and sets `error`
+  // to a message naming the address and the reason.
+  static Listener open(const SocketAddress& address, int backlog, std::string& error);
+
+  bool valid() const { return fd_.valid(); }
+  int fd() const { return fd_.get(); }
+  uint16_t bound_port() const;
+  void close() { fd_.reset(); }
+
+  enum class AcceptStatus { accepted, would_block, out_of_fds, failed };
+  // Accepts one connection as a non-blocking, close-on-exec socket.
+  AcceptStatus accept_one(core::UniqueFd& out, int& error_number);
+
+  // EMFILE/ENFILE leave the connection in the queue and the listener readable forever;
+  // closing a reserved fd lets us accept it and close it at once (shedding the
+  // connection) instead of spinning.
+  bool shed_one();
+
+ private:
+  core::UniqueFd fd_;
+  core::UniqueFd reserve_fd_;
+};
+
+// The kernel's accept queue ceiling (net.core.somaxconn), the default backlog.
+int system_somaxconn();
+
+}  // namespace lb::net

@@ -1,0 +1,35 @@
+// A numeric IPv4 or IPv6 socket address. Names are resolved by the control plane; the
+// data path only ever sees numbers.
+#pragma once
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <string>
+
+namespace lb::net {
+
+struct SocketAddress {
+  sockaddr_storage storage{};
+  socklen_t length = 0;
+
+  int family() const { return storage.ss_family; }
+  const sockaddr* get() const { return reinterpret_cast<const sockaddr*>(&storage); }
+  uint16_t port() const;
+
+  // Parses a numeric host ("127.0.0.1", "::1", no brackets) and a port. False if the host
+  // is not a numeric address.
+  static bool parse(const std::string& host, uint16_t port, SocketAddress& out);
+  // Replaces the port of `address`.
+  static void set_port(SocketAddress& address, uint16_t port);
+  // The peer of a connected socket, or the local side of a bound one.
+  static SocketAddress peer_of(int fd);
+  static SocketAddress local_of(int fd);
+
+  // The address without the port, as text ("127.0.0.1", "::1"); for X-Forwarded-For.
+  // Writes at most `capacity` bytes to `out` and returns the length.
+  size_t format_host(char* out, size_t capacity) const;
+};
+
+}  // namespace lb::net

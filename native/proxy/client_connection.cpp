@@ -1,0 +1,813 @@
+#include "proxy/client_connection.h"
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "http1/canned_response.h"
+#include "http1/head_writer.h"
+#include "net/socket_address.h"
+#include "proxy/backend_connection.h"
+#include "proxy/socket_io.h"
+#include "proxy/worker_context.h"
+
+namespace lb::proxy {
+
+using http1::BodyKind;
+using http1::Method;
+using http1::ParseStatus;
+
+const char* to_string(ClientState state) {
+  switch (state) {
+    case ClientState::reading_head: return "reading_head";
+    case ClientState::connecting: return "connecting";
+    case ClientState::exchanging: return "exchanging";
+    case ClientState::sending_error: return "sending_error";
+    case ClientState::lingering_close: return "lingering_close";
+    case ClientState::closed: return "closed";
+  }
+  return "unknown";
+}
+
+namespace {
+
+bool is_idempotent(Method method) {
+  switch (method) {
+    case Method::get:
+    case Method::head:
+    case Method::put:
+    case Method::delete_:
+    case Method::options:
+    case Method::trace:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// How many bytes at the front of `buffer` belong to the body being forwarded, validating
+// chunked framing as it goes. Returns false on a framing error.
+bool ready_body_bytes(BodyProgress& body, const buffer::ByteBuffer& buffer, size_t& ready) {
+  switch (body.kind) {
+    case BodyKind::none:
+      ready = 0;
+      return true;
+    case BodyKind::content_length:
+      ready = static_cast<size_t>(std::min<uint64_t>(buffer.size(), body.remaining));
+      return true;
+    case BodyKind::until_close:
+      ready = buffer.size();
+      return true;
+    case BodyKind::chunked: {
+      if (!body.complete && body.validated < buffer.size()) {
+        auto step = body.chunked.feed(buffer.data() + body.validated, buffer.size() - body.validated);
+        if (step.error != http1::ChunkedError::none) return false;
+        body.validated += static_cast<uint32_t>(step.consumed);
+        if (step.done) body.complete = true;
+      }
+      ready = body.validated;
+      return true;
+    }
+  }
+  ready = 0;
+  return true;
+}
+
+// Records that `sent` bytes of the body left the buffer.
+void body_bytes_sent(BodyProgress& body, size_t sent) {
+  if (body.kind == BodyKind::content_length) {
+    body.remaining -= sent;
+    if (body.remaining == 0) body.complete = true;
+  } else if (body.kind == BodyKind::chunked) {
+    body.validated -= static_cast<uint32_t>(sent);
+  }
+}
+
+bool body_fully_sent(const BodyProgress& body) {
+  switch (body.kind) {
+    case BodyKind::none: return true;
+    case BodyKind::content_length: return body.remaining == 0;
+    case BodyKind::chunked: return body.complete && body.validated == 0;
+    case BodyKind::until_close: return false;  // ends only with the backend's EOF
+  }
+  return false;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+// Lifetime
+
+ClientConnection::ClientConnection(WorkerContext& context, core::UniqueFd fd)
+    : context_(context), fd_(std::move(fd)), timer_(this) {
+  in_.attach_pool(&context_.buffers);
+  out_.attach_pool(&context_.buffers);
+  req_head_.attach_pool(&context_.buffers);
+  resp_.attach_pool(&context_.buffers);
+}
+
+ClientConnection::~ClientConnection() = default;
+
+ClientConnection* ClientConnection::accept(WorkerContext& context, core::UniqueFd fd) {
+  auto* connection = new ClientConnection(context, std::move(fd));
+  socklen_t length = sizeof(connection->peer_);
+  getpeername(connection->fd_.get(), reinterpret_cast<sockaddr*>(&connection->peer_), &length);
+  net::set_no_delay(connection->fd_.get());
+  if (!context.loop.add(connection->fd_.get(), connection)) {
+    delete connection;
+    return nullptr;
+  }
+  context.track(connection);
+  context.counters.accepted_connections.add();
+  context.counters.active_client_connections.add();
+  connection->arm_timer(TimerKind::head);
+  // Data often arrives with the connection (or right after): try at once, and rely on
+  // the edge for the rest.
+  connection->readable_ = true;
+  connection->read_request_head();
+  return connection;
+}
+
+void ClientConnection::enter(ClientState next) { state_ = next; }
+
+void ClientConnection::close() {
+  if (state_ == ClientState::closed) return;
+  if (backend_) release_backend(false);
+  enter(ClientState::closed);
+  context_.loop.timers().disarm(timer_);
+  fd_.reset();
+  closed_ = true;
+  in_.release();
+  out_.release();
+  req_head_.release();
+  resp_.release();
+  context_.counters.active_client_connections.sub();
+  context_.untrack(this);
+  context_.loop.retire(this);
+}
+
+void ClientConnection::drain() {
+  if (state_ == ClientState::reading_head && in_.empty()) {
+    close();
+  }
+  // Otherwise the draining flag in the context makes the current response the last.
+}
+
+void ClientConnection::arm_timer(TimerKind kind) {
+  const Timeouts& timeouts = context_.config().timeouts;
+  timer_kind_ = kind;
+  switch (kind) {
+    case TimerKind::none: context_.loop.timers().disarm(timer_); return;
+    case TimerKind::head: context_.loop.timers().arm(timer_, timeouts.client_head_ms); return;
+    case TimerKind::keep_alive: context_.loop.timers().arm(timer_, timeouts.keep_alive_ms); return;
+    case TimerKind::lingering: context_.loop.timers().arm(timer_, timeouts.lingering_close_ms); return;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Events
+
+void ClientConnection::on_events(uint32_t events) {
+  if (events & EPOLLIN) readable_ = true;
+  if (events & EPOLLOUT) writable_ = true;
+  if (events & EPOLLRDHUP) {
+    peer_closed_ = true;
+    readable_ = true;  // the EOF is read like data
+  }
+  if (events & (EPOLLHUP | EPOLLERR)) {
+    // Reset or fully closed: nobody is left to answer.
+    close();
+    return;
+  }
+  switch (state_) {
+    case ClientState::reading_head: read_request_head(); return;
+    case ClientState::connecting: return;  // nothing to do until the backend answers
+    case ClientState::exchanging: pump(); return;
+    case ClientState::sending_error: flush_error(); return;
+    case ClientState::lingering_close: discard_input(); return;
+    case ClientState::closed: return;
+  }
+}
+
+void ClientConnection::on_timer(core::Timer&) {
+  switch (timer_kind_) {
+    case TimerKind::head:
+      // Slowloris or a client that went quiet mid-head.
+      if (state_ == ClientState::reading_head) {
+        if (in_.empty()) {
+          close();
+        } else {
+          send_error(408);
+        }
+      }
+      return;
+    case TimerKind::keep_alive:
+    case TimerKind::lingering:
+      close();
+      return;
+    case TimerKind::none:
+      return;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// reading_head
+
+void ClientConnection::read_request_head() {
+  const http1::HeadLimits& limits = context_.config().limits.request_head;
+  for (;;) {
+    if (!in_.empty()) {
+      auto scan = http1::scan_head_end(in_.data(), in_.size(), head_scan_from_);
+      head_scan_from_ = static_cast<uint32_t>(scan.next_from);
+      bool buffer_full = in_.write_space() == 0;
+      // Parse once the head is complete, or as soon as a limit may have been crossed
+      // (a request line with no end in sight, a head over its size), never per read.
+      bool start_line_over =
+          in_.size() > limits.max_start_line &&
+          std::memchr(in_.data(), '\n', limits.max_start_line) == nullptr;
+      bool head_over = in_.size() > limits.max_head_bytes;
+      if (scan.head_length > 0 || scan.bare_lf || buffer_full || start_line_over || head_over) {
+        http1::MessageHead& head = context_.scratch_head;
+        size_t length = scan.head_length > 0 ? scan.head_length : in_.size();
+        auto result = http1::parse_request_head(in_.data(), length, limits, head);
+        if (result.status == ParseStatus::done) {
+          start_exchange(head);
+          return;
+        }
+        if (result.status == ParseStatus::error) {
+          context_.counters.bad_requests.add();
+          send_error(http1::to_status(result.error));
+          return;
+        }
+        if (buffer_full) {
+          // Limits larger than a buffer still stop at a buffer.
+          context_.counters.bad_requests.add();
+          send_error(431);
+          return;
+        }
+      }
+      if (timer_kind_ == TimerKind::keep_alive) arm_timer(TimerKind::head);
+    }
+    if (!readable_) break;
+    char* into = in_.write_ptr();
+    size_t space = in_.contiguous_write_space();
+    IoResult io = read_some(fd_.get(), into, space);
+    if (io.status == IoStatus::progress) {
+      in_.commit(io.bytes);
+      context_.counters.bytes_from_clients.add(io.bytes);
+      if (io.bytes < space) readable_ = false;  // a short read drained the socket
+      continue;
+    }
+    if (io.status == IoStatus::would_block) {
+      readable_ = false;
+      break;
+    }
+    // EOF or error before a complete head: nothing to answer.
+    close();
+    return;
+  }
+  in_.release_if_empty();
+}
+
+void ClientConnection::start_exchange(const http1::MessageHead& head) {
+  const ProxyConfig& config = context_.config();
+  exchange_ = Exchange{};
+  exchange_.method = head.method;
+  exchange_.request_version_minor = head.version_minor;
+  exchange_.client_wants_close =
+      head.connection_close || (head.version_minor == 0 && !head.connection_keep_alive);
+  exchange_.client_keep_alive_10 = head.version_minor == 0 && head.connection_keep_alive;
+  exchange_.retryable = is_idempotent(head.method) && head.body == BodyKind::none;
+  context_.counters.requests.add();
+
+  if (head.method == Method::connect) {
+    send_error(405);
+    return;
+  }
+  if (config.limits.max_body_bytes > 0 && head.body == BodyKind::content_length &&
+      head.content_length > config.limits.max_body_bytes) {
+    context_.counters.bad_requests.add();
+    send_error(413);
+    return;
+  }
+
+  char client_ip[INET6_ADDRSTRLEN] = {};
+  size_t ip_length = 0;
+  if (config.x_forwarded_for) {
+    net::SocketAddress peer;
+    std::memcpy(&peer.storage, &peer_, sizeof(peer_));
+    ip_length = peer.format_host(client_ip, sizeof(client_ip));
+  }
+  http1::RequestHeadOptions options{config.x_forwarded_for, {client_ip, ip_length}};
+  req_head_.clear();
+  if (!http1::write_request_head(head, options, req_head_)) {
+    context_.counters.bad_requests.add();
+    send_error(431);
+    return;
+  }
+  in_.consume(head.head_bytes);
+  head_scan_from_ = 0;
+  exchange_.request_body.start(head.body, head.content_length);
+  arm_timer(TimerKind::none);
+  enter(ClientState::connecting);
+  acquire_backend();
+}
+
+// ---------------------------------------------------------------------------------------
+// connecting
+
+void ClientConnection::acquire_backend() {
+  std::span<balancing::BackendRuntime* const> tried(exchange_.tried, exchange_.tries);
+  balancing::BackendRuntime* backend = context_.pick_backend(tried);
+  if (!backend) {
+    if (exchange_.tries > 0) {
+      context_.counters.bad_gateway.add();
+      send_error(502);
+    } else {
+      context_.counters.no_backend.add();
+      send_error(503);
+    }
+    return;
+  }
+  backend->exchanges_in_flight++;
+  backend->counters->requests.add();
+  if (BackendConnection* pooled = backend->pool.take()) {
+    backend_ = pooled;
+    pooled->attach(this);
+    enter(ClientState::exchanging);
+    pump();
+    return;
+  }
+  int error = 0;
+  backend_ = BackendConnection::open(context_, *backend, this, error);
+  if (!backend_) {
+    backend->exchanges_in_flight--;
+    context_.report_connect_failure(*backend, "connect failed");
+    backend->counters->connect_errors.add();
+    if (exchange_.tries < kMaxConnectTries) exchange_.tried[exchange_.tries++] = backend;
+    if (exchange_.tries >= std::min<uint32_t>(context_.config().max_connect_tries, kMaxConnectTries)) {
+      context_.counters.bad_gateway.add();
+      send_error(502);
+      return;
+    }
+    acquire_backend();
+    return;
+  }
+  enter(ClientState::connecting);
+}
+
+void ClientConnection::on_backend_connected() {
+  enter(ClientState::exchanging);
+  pump();
+}
+
+void ClientConnection::on_backend_connect_failed(int error) {
+  balancing::BackendRuntime& backend = backend_->backend();
+  backend.counters->connect_errors.add();
+  context_.report_connect_failure(backend, error == ETIMEDOUT ? "connect timeout" : "connect refused");
+  release_backend(false);
+  if (exchange_.tries < kMaxConnectTries) exchange_.tried[exchange_.tries++] = &backend;
+  if (exchange_.tries >= std::min<uint32_t>(context_.config().max_connect_tries, kMaxConnectTries)) {
+    context_.counters.bad_gateway.add();
+    send_error(502);
+    return;
+  }
+  acquire_backend();
+}
+
+// ---------------------------------------------------------------------------------------
+// exchanging
+
+void ClientConnection::pump() {
+  // Move bytes both ways until neither direction can progress; each step either moves
+  // bytes, changes the state, or waits for an edge.
+  for (;;) {
+    if (state_ != ClientState::exchanging) return;
+    bool moved = forward_request();
+    if (state_ != ClientState::exchanging) return;
+    moved = forward_response() || moved;
+    if (state_ != ClientState::exchanging) return;
+    if (exchange_.response_phase == ResponsePhase::done) {
+      finish_exchange();
+      return;
+    }
+    if (!moved) return;
+  }
+}
+
+bool ClientConnection::forward_request() {
+  if (exchange_.request_phase == RequestPhase::done) return false;
+  BodyProgress& body = exchange_.request_body;
+  bool moved = false;
+
+  // Pull more body bytes from the client while the body is incomplete and there is room.
+  if (!body.complete && body.kind != BodyKind::none && readable_ && in_.write_space() > 0) {
+    char* into = in_.write_ptr();
+    size_t space = in_.contiguous_write_space();
+    IoResult io = read_some(fd_.get(), into, space);
+    if (io.status == IoStatus::progress) {
+      in_.commit(io.bytes);
+      context_.counters.bytes_from_clients.add(io.bytes);
+      if (io.bytes < space) readable_ = false;
+      moved = true;
+    } else if (io.status == IoStatus::would_block) {
+      readable_ = false;
+    } else {
+      // The client went away mid-body: the backend would wait forever for the rest.
+      close();
+      return false;
+    }
+  }
+
+  size_t ready = 0;
+  if (!ready_body_bytes(body, in_, ready)) {
+    context_.counters.bad_requests.add();
+    if (exchange_.response_started) {
+      close();
+    } else {
+      release_backend(false);
+      send_error(400);
+    }
+    return false;
+  }
+  uint64_t max_body = context_.config().limits.max_body_bytes;
+  if (max_body > 0 && body.kind == BodyKind::chunked &&
+      exchange_.request_body_bytes + ready > max_body) {
+    // A chunked body has no announced size, so the limit is enforced as it streams.
+    context_.counters.bad_requests.add();
+    if (exchange_.response_started) {
+      close();
+    } else {
+      release_backend(false);
+      send_error(413);
+    }
+    return false;
+  }
+
+  size_t head_left = req_head_.size() - exchange_.request_head_sent;
+  if ((head_left > 0 || ready > 0) && backend_->writable) {
+    iovec parts[2];
+    int count = 0;
+    if (head_left > 0) {
+      parts[count++] = {const_cast<char*>(req_head_.data()) + exchange_.request_head_sent, head_left};
+    }
+    if (ready > 0) parts[count++] = {const_cast<char*>(in_.data()), ready};
+    IoResult io = write_some(backend_->fd(), parts, count);
+    if (io.status == IoStatus::progress) {
+      size_t sent = io.bytes;
+      size_t head_sent = std::min(sent, head_left);
+      exchange_.request_head_sent += static_cast<uint32_t>(head_sent);
+      size_t body_sent = sent - head_sent;
+      if (body_sent > 0) {
+        in_.consume(body_sent);
+        body_bytes_sent(body, body_sent);
+        exchange_.request_body_bytes += body_sent;
+        exchange_.retryable = false;  // body bytes are gone: never replay
+      }
+      backend_->backend().counters->bytes_to_backend.add(sent);
+      if (sent < head_left + ready) backend_->writable = false;
+      moved = moved || sent > 0;
+    } else if (io.status == IoStatus::would_block) {
+      backend_->writable = false;
+    } else {
+      backend_->failed = true;
+    }
+  }
+
+  if (exchange_.request_head_sent == req_head_.size() && body_fully_sent(body)) {
+    exchange_.request_phase = RequestPhase::done;
+    backend_->arm_response_timer();
+    moved = true;
+  }
+  return moved;
+}
+
+bool ClientConnection::forward_response() {
+  bool moved = false;
+  BackendConnection& backend = *backend_;
+
+  // Read from the backend while there is room (a full buffer is the backpressure: the
+  // backend's bytes wait in the kernel until the client reads).
+  if (backend.readable && !backend.failed && resp_.write_space() > 0) {
+    char* into = resp_.write_ptr();
+    size_t space = resp_.contiguous_write_space();
+    IoResult io = read_some(backend.fd(), into, space);
+    if (io.status == IoStatus::progress) {
+      resp_.commit(io.bytes);
+      backend.backend().counters->bytes_from_backend.add(io.bytes);
+      if (io.bytes < space) backend.readable = false;
+      if (!exchange_.response_bytes_seen) {
+        exchange_.response_bytes_seen = true;
+        exchange_.retryable = false;  // no replay once the backend has answered
+        if (exchange_.request_head_sent == req_head_.size()) {
+          req_head_.release();
+          exchange_.request_head_sent = 0;
+        }
+      }
+      if (exchange_.request_phase == RequestPhase::done) backend.arm_response_timer();
+      moved = true;
+    } else if (io.status == IoStatus::would_block) {
+      backend.readable = false;
+    } else if (io.status == IoStatus::eof) {
+      backend.readable = false;
+      backend.peer_closed = true;
+    } else {
+      backend.readable = false;
+      backend.failed = true;
+    }
+  }
+
+  if (exchange_.response_phase == ResponsePhase::awaiting_head && !resp_.empty()) {
+    if (!parse_response_head()) return false;
+    moved = true;
+  }
+
+  size_t ready = 0;
+  if (exchange_.response_phase == ResponsePhase::body) {
+    if (!ready_body_bytes(exchange_.response_body, resp_, ready)) {
+      // The backend broke chunked framing mid-body: the client can only see a close.
+      backend.failed = true;
+      close();
+      return false;
+    }
+  }
+
+  if ((!out_.empty() || ready > 0) && writable_) {
+    iovec parts[2];
+    int count = 0;
+    size_t head_part = out_.size();
+    if (head_part > 0) parts[count++] = {const_cast<char*>(out_.data()), head_part};
+    if (ready > 0) parts[count++] = {const_cast<char*>(resp_.data()), ready};
+    IoResult io = write_some(fd_.get(), parts, count);
+    if (io.status == IoStatus::progress) {
+      size_t sent = io.bytes;
+      size_t from_out = std::min(sent, head_part);
+      out_.consume(from_out);
+      size_t from_resp = sent - from_out;
+      if (from_resp > 0) {
+        resp_.consume(from_resp);
+        body_bytes_sent(exchange_.response_body, from_resp);
+      }
+      if (sent > 0) exchange_.response_started = true;
+      context_.counters.bytes_to_clients.add(sent);
+      if (sent < head_part + ready) writable_ = false;
+      moved = moved || sent > 0;
+    } else if (io.status == IoStatus::would_block) {
+      writable_ = false;
+    } else {
+      close();  // the client went away
+      return false;
+    }
+  }
+
+  if (exchange_.response_phase == ResponsePhase::body && out_.empty()) {
+    const BodyProgress& body = exchange_.response_body;
+    bool until_close_done = body.kind == BodyKind::until_close && backend.peer_closed &&
+                            !backend.readable && resp_.empty();
+    if (until_close_done || (body.kind != BodyKind::until_close && body_fully_sent(body))) {
+      exchange_.response_phase = ResponsePhase::done;
+      backend.disarm_timer();
+      return true;
+    }
+  }
+
+  // The backend is gone (or failed) and the response cannot complete.
+  bool backend_gone = backend.failed || (backend.peer_closed && !backend.readable);
+  if (backend_gone && exchange_.response_phase != ResponsePhase::done) {
+    if (exchange_.response_phase == ResponsePhase::body &&
+        exchange_.response_body.kind == BodyKind::until_close) {
+      return moved;  // still flushing what we have; the check above ends it
+    }
+    backend.backend().counters->backend_errors.add();
+    if (!exchange_.response_started && out_.empty()) {
+      if (try_replay()) return true;
+      context_.counters.bad_gateway.add();
+      release_backend(false);
+      send_error(502);
+    } else {
+      close();  // part of the response went out: a close is all the client can be told
+    }
+    return false;
+  }
+  return moved;
+}
+
+bool ClientConnection::parse_response_head() {
+  auto scan = http1::scan_head_end(resp_.data(), resp_.size(), exchange_.response_scan_from);
+  exchange_.response_scan_from = static_cast<uint32_t>(scan.next_from);
+  const http1::HeadLimits& limits = context_.config().limits.response_head;
+  bool buffer_full = resp_.write_space() == 0;
+  if (scan.head_length == 0 && !scan.bare_lf && !buffer_full) return true;  // need more
+
+  http1::MessageHead& head = context_.scratch_head;
+  size_t length = scan.head_length > 0 ? scan.head_length : resp_.size();
+  auto result = http1::parse_response_head(resp_.data(), length, limits, exchange_.method, head);
+  if (result.status != ParseStatus::done) {
+    // Malformed, ambiguous or too large: the backend is not to be trusted with another
+    // request, and the client gets a clean 502.
+    backend_->backend().counters->backend_errors.add();
+    context_.counters.bad_gateway.add();
+    release_backend(false);
+    send_error(502);
+    return false;
+  }
+
+  if (head.status >= 100 && head.status < 200) {
+    if (head.status == 101) {
+      // We never forward Upgrade, so a 101 is a protocol error from the backend.
+      context_.counters.bad_gateway.add();
+      release_backend(false);
+      send_error(502);
+      return false;
+    }
+    // Interim response (100 Continue, 103 Early Hints): pass it on, then wait for the
+    // final one.
+    http1::ResponseHeadOptions options;
+    if (!http1::write_response_head(head, options, out_)) {
+      context_.counters.bad_gateway.add();
+      release_backend(false);
+      send_error(502);
+      return false;
+    }
+    resp_.consume(head.head_bytes);
+    exchange_.response_scan_from = 0;
+    return true;
+  }
+
+  exchange_.status = head.status;
+  exchange_.backend_keep_alive =
+      !head.connection_close && (head.version_minor == 1 || head.connection_keep_alive);
+  exchange_.close_client = exchange_.client_wants_close || context_.draining() ||
+                           head.body == BodyKind::until_close ||
+                           exchange_.request_phase != RequestPhase::done;
+  http1::ResponseHeadOptions options;
+  options.close_client = exchange_.close_client;
+  options.client_keep_alive_10 = !exchange_.close_client && exchange_.client_keep_alive_10;
+  if (!http1::write_response_head(head, options, out_)) {
+    context_.counters.bad_gateway.add();
+    release_backend(false);
+    send_error(502);
+    return false;
+  }
+  resp_.consume(head.head_bytes);
+  exchange_.response_body.start(head.body, head.content_length);
+  exchange_.response_phase = ResponsePhase::body;
+  context_.counters.count_response(head.status);
+  backend_->backend().counters->count_response(head.status);
+  return true;
+}
+
+bool ClientConnection::try_replay() {
+  // Only a reused pooled connection that failed before any response byte, for an
+  // idempotent request without a body, and only once: the backend most likely closed
+  // the idle connection just as we sent on it.
+  if (!backend_->reused() || exchange_.response_bytes_seen || !exchange_.retryable ||
+      exchange_.retried) {
+    return false;
+  }
+  balancing::BackendRuntime& backend = backend_->backend();
+  release_backend(false);
+  exchange_.retried = true;
+  exchange_.request_head_sent = 0;
+  exchange_.request_phase = RequestPhase::sending;
+  exchange_.response_phase = ResponsePhase::awaiting_head;
+  exchange_.response_scan_from = 0;
+  resp_.clear();
+  backend.counters->retries.add();
+  int error = 0;
+  backend.exchanges_in_flight++;
+  backend.counters->requests.add();
+  backend_ = BackendConnection::open(context_, backend, this, error);
+  if (!backend_) {
+    backend.exchanges_in_flight--;
+    context_.counters.bad_gateway.add();
+    send_error(502);
+    return true;
+  }
+  enter(ClientState::connecting);
+  return true;
+}
+
+bool ClientConnection::backend_may_be_pooled() const {
+  // Every reason not to reuse a backend connection, in one place.
+  const BackendConnection& backend = *backend_;
+  if (backend.failed || backend.peer_closed) return false;            // broken or closing
+  if (exchange_.response_phase != ResponsePhase::done) return false;  // response not fully read
+  if (exchange_.request_phase != RequestPhase::done) return false;    // request not fully sent
+  if (!exchange_.backend_keep_alive) return false;                    // the backend said close
+  if (exchange_.response_body.kind == BodyKind::until_close) return false;
+  if (!resp_.empty()) return false;  // unsolicited bytes after the response
+  const balancing::BackendRuntime& runtime = backend.backend();
+  if (runtime.removed || runtime.spec.state != balancing::BackendState::ready) return false;
+  if (context_.draining()) return false;
+  return true;
+}
+
+void ClientConnection::release_backend(bool reusable) {
+  if (!backend_) return;
+  BackendConnection* backend = backend_;
+  backend_ = nullptr;
+  backend->backend().exchanges_in_flight--;
+  if (reusable) {
+    backend->park();
+  } else {
+    backend->close();
+  }
+}
+
+void ClientConnection::finish_exchange() {
+  release_backend(backend_may_be_pooled());
+  resp_.clear();
+  resp_.release();
+  req_head_.release();
+  out_.release_if_empty();
+  bool request_consumed = exchange_.request_phase == RequestPhase::done;
+  if (exchange_.close_client || !request_consumed || context_.draining()) {
+    begin_lingering_close();
+    return;
+  }
+  enter(ClientState::reading_head);
+  arm_timer(in_.empty() ? TimerKind::keep_alive : TimerKind::head);
+  // A pipelined request may already be waiting in the buffer.
+  read_request_head();
+}
+
+void ClientConnection::on_backend_io() {
+  if (state_ == ClientState::exchanging) pump();
+}
+
+void ClientConnection::on_backend_timeout() {
+  if (!exchange_.response_started && out_.empty()) {
+    context_.counters.gateway_timeout.add();
+    release_backend(false);
+    send_error(504);
+  } else {
+    close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// sending_error and lingering_close
+
+void ClientConnection::send_error(uint16_t status) {
+  if (backend_) release_backend(false);
+  context_.counters.count_response(status);
+  out_.clear();
+  out_.append(http1::canned_response(status));
+  req_head_.release();
+  resp_.release();
+  enter(ClientState::sending_error);
+  arm_timer(TimerKind::lingering);  // bounded time to take the response
+  flush_error();
+}
+
+void ClientConnection::flush_error() {
+  while (!out_.empty()) {
+    if (!writable_) return;
+    iovec part{const_cast<char*>(out_.data()), out_.size()};
+    IoResult io = write_some(fd_.get(), &part, 1);
+    if (io.status == IoStatus::progress) {
+      context_.counters.bytes_to_clients.add(io.bytes);
+      out_.consume(io.bytes);
+    } else if (io.status == IoStatus::would_block) {
+      writable_ = false;
+      return;
+    } else {
+      close();
+      return;
+    }
+  }
+  begin_lingering_close();
+}
+
+void ClientConnection::begin_lingering_close() {
+  // Closing with unread input would make the kernel send a reset, which can destroy the
+  // response still in flight to the client. Shut our side, then read and discard until
+  // the client closes (or the lingering timer ends it).
+  ::shutdown(fd_.get(), SHUT_WR);
+  enter(ClientState::lingering_close);
+  in_.clear();
+  in_.release();
+  out_.release();
+  arm_timer(TimerKind::lingering);
+  discard_input();
+}
+
+void ClientConnection::discard_input() {
+  char sink[4096];
+  while (readable_) {
+    IoResult io = read_some(fd_.get(), sink, sizeof(sink));
+    if (io.status == IoStatus::progress) continue;
+    if (io.status == IoStatus::would_block) {
+      readable_ = false;
+      return;
+    }
+    close();  // EOF or error: the client is done
+    return;
+  }
+}
+
+}  // namespace lb::proxy

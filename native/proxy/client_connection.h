@@ -1,0 +1,108 @@
+// One client connection, and its state machine:
+//
+//   reading_head --head parsed--> connecting --backend connected--> exchanging
+//        ^                              ^   (pooled backend: straight to exchanging)
+//        |                              +---- reused connection failed, replay ----+
+//        +-------- response done, keep-alive -------------------------------------+
+//   any state --refused or failed before a response byte--> sending_error
+//   exchanging / sending_error --done, closing--> lingering_close --> closed
+//
+// The connection owns the bytes of both directions for its current exchange; its
+// backend connection only reports readiness. Independent facts (peer closed, writable)
+// are flags beside the state, not more states.
+#pragma once
+
+#include <netinet/in.h>
+
+#include <cstdint>
+
+#include "buffer/byte_buffer.h"
+#include "core/event_loop.h"
+#include "core/timer_wheel.h"
+#include "core/unique_fd.h"
+#include "proxy/exchange.h"
+
+namespace lb::proxy {
+
+class BackendConnection;
+class WorkerContext;
+
+enum class ClientState : uint8_t {
+  reading_head,     // waiting for a complete request head (an idle keep-alive connection too)
+  connecting,       // head parsed and re-written; waiting for a backend connection
+  exchanging,       // request and response flowing between the client and the backend
+  sending_error,    // writing a response of our own (4xx/5xx) before closing
+  lingering_close,  // response written, write side shut; reading and discarding until EOF
+  closed,
+};
+const char* to_string(ClientState state);
+
+class ClientConnection final : public core::EventHandler, public core::TimerHandler {
+ public:
+  // Takes an accepted socket and starts reading a request head.
+  static ClientConnection* accept(WorkerContext& context, core::UniqueFd fd);
+
+  void on_events(uint32_t events) override;
+  void on_timer(core::Timer& timer) override;
+
+  // From the backend connection.
+  void on_backend_connected();
+  void on_backend_connect_failed(int error);
+  void on_backend_io();
+  void on_backend_timeout();
+
+  // Graceful stop: an idle connection closes now, a busy one after its response.
+  void drain();
+  // Closes the socket and retires the object.
+  void close();
+
+  ClientState state() const { return state_; }
+  size_t tracking_index = 0;  // position in WorkerContext's list, for O(1) removal
+
+ private:
+  ClientConnection(WorkerContext& context, core::UniqueFd fd);
+  ~ClientConnection() override;
+  void enter(ClientState next);
+
+  // reading_head
+  void read_request_head();
+  void start_exchange(const http1::MessageHead& head);
+  // connecting
+  void acquire_backend();
+  // exchanging
+  void pump();
+  bool forward_request();
+  bool forward_response();
+  bool parse_response_head();
+  bool try_replay();
+  void finish_exchange();
+  bool backend_may_be_pooled() const;
+  void release_backend(bool reusable);
+  // closing
+  void send_error(uint16_t status);
+  void flush_error();
+  void begin_lingering_close();
+  void discard_input();
+
+  enum class TimerKind : uint8_t { none, head, keep_alive, lingering };
+  void arm_timer(TimerKind kind);
+
+  WorkerContext& context_;
+  core::UniqueFd fd_;
+  buffer::ByteBuffer in_;        // bytes from the client: head, body, pipelined requests
+  buffer::ByteBuffer out_;       // our bytes to the client: response heads, error responses
+  buffer::ByteBuffer req_head_;  // the re-written request head, kept until a response byte arrives
+  buffer::ByteBuffer resp_;      // bytes from the backend
+  core::Timer timer_;
+  BackendConnection* backend_ = nullptr;
+  Exchange exchange_;
+  sockaddr_in6 peer_{};          // large enough for IPv4 and IPv6 peers
+  uint32_t head_scan_from_ = 0;
+  ClientState state_ = ClientState::reading_head;
+  TimerKind timer_kind_ = TimerKind::none;
+  bool readable_ = false;
+  bool writable_ = true;
+  bool peer_closed_ = false;
+};
+
+}  // namespace lb::proxy

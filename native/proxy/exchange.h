@@ -1,0 +1,60 @@
+// One request and its response: the facts a client connection keeps while they flow.
+// Request and response progress independently (a backend may answer before the request
+// body is fully sent), so each has its own phase.
+#pragma once
+
+#include <cstdint>
+
+#include "balancing/backend_runtime.h"
+#include "http1/chunked_decoder.h"
+#include "http1/parser.h"
+
+namespace lb::proxy {
+
+enum class RequestPhase : uint8_t { sending, done };
+enum class ResponsePhase : uint8_t { awaiting_head, body, done };
+
+struct BodyProgress {
+  http1::BodyKind kind = http1::BodyKind::none;
+  uint64_t remaining = 0;           // content_length: bytes still to forward
+  http1::ChunkedDecoder chunked;    // chunked: validator state
+  uint32_t validated = 0;           // chunked: bytes at the buffer front already validated
+  bool complete = false;            // every byte of the body has been validated
+
+  void start(http1::BodyKind body_kind, uint64_t content_length) {
+    kind = body_kind;
+    remaining = content_length;
+    chunked.reset();
+    validated = 0;
+    complete = body_kind == http1::BodyKind::none ||
+               (body_kind == http1::BodyKind::content_length && content_length == 0);
+  }
+};
+
+static constexpr uint32_t kMaxConnectTries = 4;
+
+struct Exchange {
+  http1::Method method = http1::Method::other;
+  uint8_t request_version_minor = 1;
+  bool client_wants_close = false;    // Connection: close, or HTTP/1.0 without keep-alive
+  bool client_keep_alive_10 = false;  // HTTP/1.0 with Connection: keep-alive
+  bool retryable = false;             // idempotent and without a body: may be replayed
+  bool retried = false;
+  bool response_bytes_seen = false;   // a byte came from the backend: no more replays
+  bool response_started = false;      // a byte went to the client: errors can only close
+  bool backend_keep_alive = false;    // the backend will keep the connection open
+  bool close_client = false;          // close the client connection after this response
+  uint16_t status = 0;
+  uint32_t tries = 0;
+  balancing::BackendRuntime* tried[kMaxConnectTries] = {};
+  uint32_t request_head_sent = 0;     // bytes of the re-written head written so far
+  uint64_t request_body_bytes = 0;    // body bytes forwarded so far (for the body limit)
+
+  RequestPhase request_phase = RequestPhase::sending;
+  ResponsePhase response_phase = ResponsePhase::awaiting_head;
+  BodyProgress request_body;
+  BodyProgress response_body;
+  uint32_t response_scan_from = 0;
+};
+
+}  // namespace lb::proxy

@@ -1,0 +1,55 @@
+// One immutable configuration snapshot. The control plane builds a new one for every
+// change and posts it to each worker's inbox; a worker adopts it between events, so the
+// request path never takes a lock to read configuration.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "balancing/backend.h"
+#include "balancing/strategy.h"
+#include "http1/parser.h"
+#include "net/socket_options.h"
+
+namespace lb::proxy {
+
+struct Timeouts {
+  uint32_t connect_ms = 5000;
+  uint32_t response_ms = 60000;
+  uint32_t client_head_ms = 10000;
+  uint32_t keep_alive_ms = 60000;
+  // Below Node's default server keep-alive timeout (5 s), so that we close an idle pooled
+  // connection before the backend does, rather than race it with a new request.
+  uint32_t backend_idle_ms = 4000;
+  // A client that keeps sending after we decided to close gets this long to go away.
+  uint32_t lingering_close_ms = 2000;
+};
+
+struct Limits {
+  http1::HeadLimits request_head;
+  http1::HeadLimits response_head;
+  uint64_t max_body_bytes = 0;           // 0: unlimited
+  uint32_t max_client_connections = 0;   // per worker; 0: unlimited
+};
+
+struct PoolSettings {
+  uint32_t max_idle_per_backend = 64;
+  net::TcpKeepAlive tcp_keep_alive;
+};
+
+struct ProxyConfig {
+  balancing::StrategyKind strategy = balancing::StrategyKind::round_robin;
+  std::vector<balancing::BackendSpec> backends;
+  Timeouts timeouts;
+  Limits limits;
+  PoolSettings pool;
+  bool x_forwarded_for = true;
+  // Connect failures in a row before a worker marks a backend down, and how long it
+  // stays down before one request may try it again.
+  uint32_t passive_fail_threshold = 3;
+  uint32_t passive_retry_ms = 2000;
+  // Tries per request on connect failure (each on a different backend).
+  uint32_t max_connect_tries = 3;
+};
+
+}  // namespace lb::proxy

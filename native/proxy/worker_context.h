@@ -1,0 +1,89 @@
+// Everything one worker's connections share: its loop, buffers, counters, event ring,
+// the configuration snapshot it runs on, and its view of the backends. Owned by the
+// worker thread; nothing here is touched by another thread except through atomics
+// (counters, the event ring).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+#include "balancing/backend_runtime.h"
+#include "balancing/strategy.h"
+#include "buffer/buffer_pool.h"
+#include "core/event_loop.h"
+#include "http1/parser.h"
+#include "proxy/proxy_config.h"
+#include "stats/event_ring.h"
+#include "stats/worker_counters.h"
+
+namespace lb::proxy {
+
+class ClientConnection;
+class BackendConnection;
+
+class WorkerContext {
+ public:
+  WorkerContext(uint16_t worker_index, core::EventLoop& loop, stats::WorkerCounters& counters,
+                stats::EventRing& events, std::shared_ptr<const ProxyConfig> config);
+  ~WorkerContext();
+  WorkerContext(const WorkerContext&) = delete;
+  WorkerContext& operator=(const WorkerContext&) = delete;
+
+  // Switches to a new configuration snapshot: new backends appear, removed ones stop
+  // taking requests and close their idle connections, changed weights and states apply
+  // to the next pick. Exchanges in flight keep their backend.
+  void adopt(std::shared_ptr<const ProxyConfig> config);
+  const ProxyConfig& config() const { return *config_; }
+
+  // Chooses a backend for a request, skipping those it already tried; nullptr if none.
+  balancing::BackendRuntime* pick_backend(std::span<balancing::BackendRuntime* const> tried);
+
+  // Passive health: called with the outcome of every backend connect attempt.
+  void report_connect_failure(balancing::BackendRuntime& backend, const char* reason);
+  void report_connect_success(balancing::BackendRuntime& backend);
+
+  // A backend connection opened or closed; removed backends are freed when their last
+  // connection closes.
+  void backend_connection_opened(balancing::BackendRuntime& backend);
+  void backend_connection_closed(balancing::BackendRuntime& backend);
+
+  void emit_error(const char* code, const char* message);
+
+  // Client connections, for graceful stop.
+  void track(ClientConnection* connection);
+  void untrack(ClientConnection* connection);
+  size_t client_count() const { return clients_.size(); }
+  // Stops keep-alive: idle clients close now, busy ones after their response.
+  void begin_drain();
+  bool draining() const { return draining_; }
+  void close_all_clients();
+  void close_idle_pools();
+
+  core::EventLoop& loop;
+  buffer::BufferPool buffers;
+  stats::WorkerCounters& counters;
+  stats::EventRing& events;
+  const uint16_t worker_index;
+  // Parsed-head scratch space, big (header array): shared by every connection of this
+  // worker because a head is parsed and re-written in one go, never kept.
+  http1::MessageHead scratch_head;
+
+ private:
+  void emit(const stats::Event& event);
+  static bool same_address(const net::SocketAddress& a, const net::SocketAddress& b);
+  static void close_pool(balancing::BackendRuntime& runtime);
+  std::shared_ptr<const ProxyConfig> config_;
+  std::unique_ptr<balancing::Strategy> strategy_;
+  balancing::StrategyKind strategy_kind_;
+  std::unordered_map<uint32_t, std::unique_ptr<balancing::BackendRuntime>> backends_;
+  std::vector<balancing::BackendRuntime*> ordered_backends_;  // configuration order
+  // Removed from the configuration but still with open connections.
+  std::vector<std::unique_ptr<balancing::BackendRuntime>> retiring_;
+  std::vector<ClientConnection*> clients_;
+  bool draining_ = false;
+};
+
+}  // namespace lb::proxy

@@ -1,0 +1,49 @@
+// Per-worker and per-backend-per-worker counters. Each worker writes only its own slot;
+// the control plane sums the slots (Balancer::stats). Cache-line aligned so two workers
+// never write the same line.
+#pragma once
+
+#include <cstdint>
+
+#include "stats/counter.h"
+
+namespace lb::stats {
+
+struct alignas(64) WorkerCounters {
+  Counter accepted_connections;
+  Counter active_client_connections;  // gauge
+  Counter requests;
+  Counter responses_by_class[6];      // index status / 100 (1..5); 0 unused
+  Counter bad_requests;
+  Counter no_backend;
+  Counter bad_gateway;
+  Counter gateway_timeout;
+  Counter bytes_from_clients;
+  Counter bytes_to_clients;
+  Counter events_dropped;
+
+  void count_response(uint16_t status) {
+    unsigned klass = status / 100;
+    if (klass >= 1 && klass <= 5) responses_by_class[klass].add();
+  }
+};
+
+struct alignas(64) BackendWorkerCounters {
+  Counter requests;
+  Counter responses_by_class[6];
+  Counter connect_errors;
+  Counter backend_errors;
+  Counter retries;
+  Counter bytes_to_backend;
+  Counter bytes_from_backend;
+  Counter active_connections;  // gauge
+  Counter idle_connections;    // gauge
+  Counter connections_opened;
+
+  void count_response(uint16_t status) {
+    unsigned klass = status / 100;
+    if (klass >= 1 && klass <= 5) responses_by_class[klass].add();
+  }
+};
+
+}  // namespace lb::stats
