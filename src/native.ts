@@ -31,6 +31,18 @@ export interface NativeTimeouts {
   keepAliveMs: number;
   /** An idle pooled backend connection is closed after this long (keep it below the backend's). */
   backendIdleMs: number;
+  /** Time without a byte of request body from the client, then 408. Default 60000. */
+  clientBodyMs?: number;
+  /** An upgraded (WebSocket) connection idle both ways this long is closed. Default 3600000. */
+  tunnelIdleMs?: number;
+}
+
+/** Headers that tell a backend who the client is. */
+export interface NativeForwarded {
+  /** 'x-forwarded': X-Forwarded-For/-Proto/-Host; 'forwarded': RFC 7239; 'none': add nothing. */
+  mode: 'x-forwarded' | 'forwarded' | 'none';
+  /** Append to the client's own headers (behind a proxy you run) instead of replacing them. */
+  trustIncoming: boolean;
 }
 
 export interface NativeLimits {
@@ -65,8 +77,10 @@ export interface NativeConfig {
   timeouts: NativeTimeouts;
   limits: NativeLimits;
   pool: NativePool;
-  /** Append the client address to X-Forwarded-For and set X-Forwarded-Proto/Host. */
-  xForwardedFor: boolean;
+  /** Client-identity headers. When absent, `xForwardedFor` decides (true: x-forwarded, untrusted). */
+  forwarded?: NativeForwarded;
+  /** @deprecated use `forwarded`; kept while the config layer moves over. */
+  xForwardedFor?: boolean;
 }
 
 export interface NativeBackendStats {

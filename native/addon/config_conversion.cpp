@@ -171,12 +171,46 @@ bool read_proxy_config(const Napi::Object& object, proxy::ProxyConfig& out, std:
     return false;
   }
 
-  Napi::Value xff = object.Get("xForwardedFor");
-  if (!xff.IsBoolean()) {
-    error = "xForwardedFor: expected a boolean";
+  // Optional timeouts (defaults from proxy::Timeouts).
+  if (timeouts.Has("clientBodyMs") &&
+      !read_uint(timeouts, "timeouts.", "clientBodyMs", 1, kMaxU32, t.client_body_ms, error)) {
     return false;
   }
-  out.x_forwarded_for = xff.As<Napi::Boolean>().Value();
+  if (timeouts.Has("tunnelIdleMs") &&
+      !read_uint(timeouts, "timeouts.", "tunnelIdleMs", 1, kMaxU32, t.tunnel_idle_ms, error)) {
+    return false;
+  }
+
+  using Mode = http1::ForwardedPolicy::Mode;
+  Napi::Value forwarded_value = object.Get("forwarded");
+  if (forwarded_value.IsObject()) {
+    Napi::Object forwarded = forwarded_value.As<Napi::Object>();
+    std::string mode;
+    if (!read_string(forwarded, "forwarded.", "mode", mode, error)) return false;
+    if (mode == "x-forwarded") {
+      out.forwarded.mode = Mode::x_forwarded;
+    } else if (mode == "forwarded") {
+      out.forwarded.mode = Mode::forwarded;
+    } else if (mode == "none") {
+      out.forwarded.mode = Mode::none;
+    } else {
+      error = "forwarded.mode: expected x-forwarded, forwarded or none, got '" + mode + "'";
+      return false;
+    }
+    Napi::Value trust = forwarded.Get("trustIncoming");
+    if (!trust.IsBoolean()) {
+      error = "forwarded.trustIncoming: expected a boolean";
+      return false;
+    }
+    out.forwarded.trust_incoming = trust.As<Napi::Boolean>().Value();
+  } else {
+    Napi::Value xff = object.Get("xForwardedFor");
+    if (!xff.IsBoolean()) {
+      error = "forwarded: expected an object with mode and trustIncoming";
+      return false;
+    }
+    out.forwarded.mode = xff.As<Napi::Boolean>().Value() ? Mode::x_forwarded : Mode::none;
+  }
   return true;
 }
 

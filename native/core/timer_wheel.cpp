@@ -25,11 +25,12 @@ void TimerWheel::link(Timer& timer) {
 
 void TimerWheel::arm(Timer& timer, uint64_t delay_ms) {
   if (timer.wheel_) disarm(timer);
-  // Round up to a tick strictly after the current one, so a timer never fires early and
-  // never lands in a slot that advance() has already passed in this turn.
-  uint64_t deadline = now_ms_ + delay_ms;
-  uint64_t min_deadline = (current_tick_ + 1) * kTickMs;
-  timer.deadline_ms_ = deadline < min_deadline ? min_deadline : deadline;
+  // Deadlines are rounded up to a tick boundary, so when advance() visits a tick every
+  // timer of this turn in its slot is due; and they land strictly after the current tick,
+  // so a timer never fires early nor in a slot already passed.
+  uint64_t deadline_tick = (now_ms_ + delay_ms + kTickMs - 1) / kTickMs;
+  if (deadline_tick <= current_tick_) deadline_tick = current_tick_ + 1;
+  timer.deadline_ms_ = deadline_tick * kTickMs;
   link(timer);
   ++armed_count_;
 }

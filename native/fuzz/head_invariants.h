@@ -70,6 +70,55 @@ inline HeadLimits limits_from(uint8_t mode, uint8_t param) {
   return limits;
 }
 
+// The framing facts of a done head, recomputed the naive way from its header list: the
+// smuggling rules (never CL with TE, TE only exactly "chunked", CL values all equal).
+inline void check_framing(const MessageHead& h, bool is_request) {
+  bool has_te = false;
+  bool has_cl = false;
+  uint32_t hosts = 0;
+  for (uint32_t i = 0; i < h.header_count; ++i) {
+    const http1::HeaderField& f = h.headers[i];
+    if (http1::equals_ignore_case(f.name, "host")) ++hosts;
+    if (http1::equals_ignore_case(f.name, "transfer-encoding")) {
+      FUZZ_CHECK(!has_te);  // a second one would say chunked twice
+      FUZZ_CHECK(http1::equals_ignore_case(f.value, "chunked"));
+      has_te = true;
+    }
+    if (http1::equals_ignore_case(f.name, "content-length")) {
+      has_cl = true;
+      // Every element of every Content-Length is the same number.
+      uint64_t n = 0;
+      bool digits = false;
+      for (size_t j = 0; j <= f.value.size(); ++j) {
+        const char c = j < f.value.size() ? f.value[j] : ',';
+        if (c >= '0' && c <= '9') {
+          n = n * 10 + static_cast<uint64_t>(c - '0');
+          digits = true;
+        } else if (c == ',') {
+          FUZZ_CHECK(digits);
+          FUZZ_CHECK(n == h.content_length);
+          n = 0;
+          digits = false;
+        } else {
+          FUZZ_CHECK(is_ws(c));
+        }
+      }
+    }
+  }
+  FUZZ_CHECK(!(has_te && has_cl));
+  if (is_request) {
+    FUZZ_CHECK(hosts <= 1);
+    const BodyKind expected =
+        has_te ? BodyKind::chunked : has_cl ? BodyKind::content_length : BodyKind::none;
+    FUZZ_CHECK(h.body == expected);
+  } else {
+    if (h.body == BodyKind::chunked) FUZZ_CHECK(has_te);
+    if (h.body == BodyKind::content_length) FUZZ_CHECK(has_cl);
+    if (has_te && h.body != BodyKind::none) FUZZ_CHECK(h.body == BodyKind::chunked ||
+                                                       h.body == BodyKind::until_close);
+  }
+}
+
 // Checks a result on its own against the input it came from.
 inline void check_result(const ParseResult& r, const MessageHead& h, const char* data,
                          size_t len, const HeadLimits& limits, bool is_request) {
@@ -130,6 +179,7 @@ inline void check_result(const ParseResult& r, const MessageHead& h, const char*
           FUZZ_CHECK(f.hop_by_hop);
         }
       }
+      check_framing(h, is_request);
       FUZZ_CHECK(inside(h.host, data, n));
       FUZZ_CHECK(inside(h.upgrade, data, n));
       if (is_request) {

@@ -42,30 +42,106 @@ void add_framing(HeadBuilder& builder, const MessageHead& head) {
 
 }  // namespace
 
+bool split_absolute_form(std::string_view target, std::string_view& authority,
+                         std::string_view& path) {
+  size_t scheme_end = target.find("://");
+  if (scheme_end == std::string_view::npos) return false;
+  std::string_view scheme = target.substr(0, scheme_end);
+  if (!equals_ignore_case(scheme, "http") && !equals_ignore_case(scheme, "https")) return false;
+  std::string_view rest = target.substr(scheme_end + 3);
+  size_t authority_end = rest.find_first_of("/?#");
+  authority = rest.substr(0, authority_end);
+  path = authority_end == std::string_view::npos ? std::string_view() : rest.substr(authority_end);
+  return !authority.empty();
+}
+
+namespace {
+
+bool is_forwarding_header(std::string_view name) {
+  return equals_ignore_case(name, "x-forwarded-for") || equals_ignore_case(name, "x-forwarded-proto") ||
+         equals_ignore_case(name, "x-forwarded-host") || equals_ignore_case(name, "forwarded");
+}
+
+// Values of one header received several times, folded into one comma list.
+struct FoldedValues {
+  static constexpr int kMax = 8;
+  std::string_view values[kMax];
+  int count = 0;
+  void add(std::string_view value) {
+    if (count < kMax) values[count++] = value;
+  }
+  void write(HeadBuilder& builder) const {
+    for (int i = 0; i < count; ++i) builder.add(values[i]).add(", ");
+  }
+};
+
+}  // namespace
+
 bool write_request_head(const MessageHead& head, const RequestHeadOptions& options,
                         buffer::ByteBuffer& out) {
   HeadBuilder builder(out);
-  builder.add(head.method_text).add(" ").add(head.target).add(" ").add(version_text(head.version_minor)).add("\r\n");
+  // A proxy forwards origin-form: an absolute-form target becomes its path, and its
+  // authority replaces whatever Host the client sent (RFC 9112, section 3.2.2).
+  std::string_view authority;
+  std::string_view path;
+  bool absolute = split_absolute_form(head.target, authority, path);
+  builder.add(head.method_text).add(" ");
+  if (absolute) {
+    if (path.empty() || path.front() != '/') builder.add("/");
+    builder.add(path);
+  } else {
+    builder.add(head.target);
+  }
+  builder.add(" ").add(version_text(head.version_minor)).add("\r\n");
+  std::string_view host = absolute ? authority : head.host;
+  if (absolute) builder.add_header("Host", authority);
 
-  std::string_view prior_forwarded_for;
+  using Mode = ForwardedPolicy::Mode;
+  const ForwardedPolicy& policy = options.forwarded;
+  FoldedValues prior_for;        // X-Forwarded-For or Forwarded, when trusted
+  bool kept_proto = false;
+  bool kept_host = false;
   for (uint32_t i = 0; i < head.header_count; ++i) {
     const HeaderField& field = head.headers[i];
     if (field.hop_by_hop) continue;
-    if (options.x_forwarded_for && equals_ignore_case(field.name, "x-forwarded-for")) {
-      // Folded into one header below, with the client appended.
-      if (prior_forwarded_for.empty()) prior_forwarded_for = field.value;
-      continue;
+    if (absolute && equals_ignore_case(field.name, "host")) continue;
+    if (policy.mode != Mode::none && is_forwarding_header(field.name)) {
+      if (!policy.trust_incoming) continue;  // stripped: the client could have forged it
+      if (policy.mode == Mode::x_forwarded && equals_ignore_case(field.name, "x-forwarded-for")) {
+        prior_for.add(field.value);
+        continue;
+      }
+      if (policy.mode == Mode::forwarded && equals_ignore_case(field.name, "forwarded")) {
+        prior_for.add(field.value);
+        continue;
+      }
+      kept_proto = kept_proto || equals_ignore_case(field.name, "x-forwarded-proto");
+      kept_host = kept_host || equals_ignore_case(field.name, "x-forwarded-host");
     }
     builder.add_header(field.name, field.value);
   }
   add_framing(builder, head);
-  // Backend connections are pooled: an HTTP/1.0 request must ask to keep the connection
-  // (HTTP/1.1 keeps it by default).
-  if (head.version_minor == 0) builder.add("Connection: keep-alive\r\n");
-  if (options.x_forwarded_for && !options.client_ip.empty()) {
+  if (options.upgrade) {
+    builder.add("Connection: upgrade\r\n").add_header("Upgrade", head.upgrade);
+  } else if (head.version_minor == 0) {
+    // Backend connections are pooled: an HTTP/1.0 request must ask to keep the
+    // connection (HTTP/1.1 keeps it by default).
+    builder.add("Connection: keep-alive\r\n");
+  }
+  if (policy.mode == Mode::x_forwarded) {
     builder.add("X-Forwarded-For: ");
-    if (!prior_forwarded_for.empty()) builder.add(prior_forwarded_for).add(", ");
+    prior_for.write(builder);
     builder.add(options.client_ip).add("\r\n");
+    if (!kept_proto) builder.add_header("X-Forwarded-Proto", options.proto);
+    if (!kept_host && !host.empty()) builder.add_header("X-Forwarded-Host", host);
+  } else if (policy.mode == Mode::forwarded) {
+    builder.add("Forwarded: ");
+    prior_for.write(builder);
+    // IPv6 addresses and host:port are not tokens, so they are quoted (RFC 7239, 6).
+    bool v6 = options.client_ip.find(':') != std::string_view::npos;
+    builder.add("for=").add(v6 ? "\"[" : "").add(options.client_ip).add(v6 ? "]\"" : "");
+    if (!host.empty()) builder.add(";host=\"").add(host).add("\"");
+    builder.add(";proto=").add(options.proto).add("\r\n");
   }
   builder.add("\r\n");
   return builder.ok();
@@ -89,7 +165,9 @@ bool write_response_head(const MessageHead& head, const ResponseHeadOptions& opt
     builder.add_header(field.name, field.value);
   }
   add_framing(builder, head);
-  if (options.close_client) {
+  if (options.upgrade) {
+    builder.add("Connection: upgrade\r\n").add_header("Upgrade", head.upgrade);
+  } else if (options.close_client) {
     builder.add("Connection: close\r\n");
   } else if (options.client_keep_alive_10) {
     builder.add("Connection: keep-alive\r\n");

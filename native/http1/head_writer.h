@@ -11,9 +11,25 @@
 
 namespace lb::http1 {
 
+// Which headers tell the backend who the client is, and whether to believe the ones
+// the client sent (only when lb-native sits behind another proxy you run).
+struct ForwardedPolicy {
+  enum class Mode : uint8_t {
+    none,         // add nothing, pass the client's headers through untouched
+    x_forwarded,  // X-Forwarded-For (appended), X-Forwarded-Proto, X-Forwarded-Host
+    forwarded,    // RFC 7239 Forwarded: for=...;host=...;proto=...
+  };
+  Mode mode = Mode::x_forwarded;
+  // true: append to what the client sent; false: drop the client's X-Forwarded-* and
+  // Forwarded headers and write our own.
+  bool trust_incoming = false;
+};
+
 struct RequestHeadOptions {
-  bool x_forwarded_for = true;
-  std::string_view client_ip;  // appended to X-Forwarded-For
+  ForwardedPolicy forwarded;
+  std::string_view client_ip;  // the peer address, without port
+  std::string_view proto = "http";
+  bool upgrade = false;  // forward Connection: upgrade and the Upgrade header
 };
 
 // False if the head does not fit in `out`.
@@ -23,7 +39,12 @@ bool write_request_head(const MessageHead& head, const RequestHeadOptions& optio
 struct ResponseHeadOptions {
   bool close_client = false;         // add "Connection: close"
   bool client_keep_alive_10 = false; // HTTP/1.0 client kept alive: "Connection: keep-alive"
+  bool upgrade = false;              // 101: forward Connection: upgrade and the Upgrade header
 };
+
+// For an absolute-form target ("http://host:port/path?q"), the authority and the
+// origin-form path; false for any other form.
+bool split_absolute_form(std::string_view target, std::string_view& authority, std::string_view& path);
 
 bool write_response_head(const MessageHead& head, const ResponseHeadOptions& options,
                          buffer::ByteBuffer& out);

@@ -25,6 +25,7 @@ const char* to_string(ClientState state) {
     case ClientState::reading_head: return "reading_head";
     case ClientState::connecting: return "connecting";
     case ClientState::exchanging: return "exchanging";
+    case ClientState::tunneling: return "tunneling";
     case ClientState::sending_error: return "sending_error";
     case ClientState::lingering_close: return "lingering_close";
     case ClientState::closed: return "closed";
@@ -162,6 +163,8 @@ void ClientConnection::arm_timer(TimerKind kind) {
   switch (kind) {
     case TimerKind::none: context_.loop.timers().disarm(timer_); return;
     case TimerKind::head: context_.loop.timers().arm(timer_, timeouts.client_head_ms); return;
+    case TimerKind::body: context_.loop.timers().arm(timer_, timeouts.client_body_ms); return;
+    case TimerKind::tunnel_idle: context_.loop.timers().arm(timer_, timeouts.tunnel_idle_ms); return;
     case TimerKind::keep_alive: context_.loop.timers().arm(timer_, timeouts.keep_alive_ms); return;
     case TimerKind::lingering: context_.loop.timers().arm(timer_, timeouts.lingering_close_ms); return;
   }
@@ -186,6 +189,7 @@ void ClientConnection::on_events(uint32_t events) {
     case ClientState::reading_head: read_request_head(); return;
     case ClientState::connecting: return;  // nothing to do until the backend answers
     case ClientState::exchanging: pump(); return;
+    case ClientState::tunneling: pump_tunnel(); return;
     case ClientState::sending_error: flush_error(); return;
     case ClientState::lingering_close: discard_input(); return;
     case ClientState::closed: return;
@@ -204,7 +208,18 @@ void ClientConnection::on_timer(core::Timer&) {
         }
       }
       return;
+    case TimerKind::body:
+      // The client stopped sending its body: the backend is waiting for bytes that will
+      // not come.
+      if (state_ == ClientState::exchanging && !exchange_.response_started && out_.empty()) {
+        context_.counters.bad_requests.add();
+        send_error(408);
+      } else {
+        close();
+      }
+      return;
     case TimerKind::keep_alive:
+    case TimerKind::tunnel_idle:
     case TimerKind::lingering:
       close();
       return;
@@ -281,6 +296,8 @@ void ClientConnection::start_exchange(const http1::MessageHead& head) {
       head.connection_close || (head.version_minor == 0 && !head.connection_keep_alive);
   exchange_.client_keep_alive_10 = head.version_minor == 0 && head.connection_keep_alive;
   exchange_.retryable = is_idempotent(head.method) && head.body == BodyKind::none;
+  exchange_.upgrade_requested =
+      head.version_minor == 1 && head.connection_upgrade && head.has_upgrade_header;
   context_.counters.requests.add();
 
   if (head.method == Method::connect) {
@@ -296,12 +313,15 @@ void ClientConnection::start_exchange(const http1::MessageHead& head) {
 
   char client_ip[INET6_ADDRSTRLEN] = {};
   size_t ip_length = 0;
-  if (config.x_forwarded_for) {
+  if (config.forwarded.mode != http1::ForwardedPolicy::Mode::none) {
     net::SocketAddress peer;
     std::memcpy(&peer.storage, &peer_, sizeof(peer_));
     ip_length = peer.format_host(client_ip, sizeof(client_ip));
   }
-  http1::RequestHeadOptions options{config.x_forwarded_for, {client_ip, ip_length}};
+  http1::RequestHeadOptions options;
+  options.forwarded = config.forwarded;
+  options.client_ip = {client_ip, ip_length};
+  options.upgrade = exchange_.upgrade_requested;
   req_head_.clear();
   if (!http1::write_request_head(head, options, req_head_)) {
     context_.counters.bad_requests.add();
@@ -412,9 +432,11 @@ bool ClientConnection::forward_request() {
       in_.commit(io.bytes);
       context_.counters.bytes_from_clients.add(io.bytes);
       if (io.bytes < space) readable_ = false;
+      arm_timer(TimerKind::body);
       moved = true;
     } else if (io.status == IoStatus::would_block) {
       readable_ = false;
+      if (timer_kind_ != TimerKind::body) arm_timer(TimerKind::body);
     } else {
       // The client went away mid-body: the backend would wait forever for the rest.
       close();
@@ -479,6 +501,7 @@ bool ClientConnection::forward_request() {
 
   if (exchange_.request_head_sent == req_head_.size() && body_fully_sent(body)) {
     exchange_.request_phase = RequestPhase::done;
+    if (timer_kind_ == TimerKind::body) arm_timer(TimerKind::none);
     backend_->arm_response_timer();
     moved = true;
   }
@@ -617,10 +640,26 @@ bool ClientConnection::parse_response_head() {
 
   if (head.status >= 100 && head.status < 200) {
     if (head.status == 101) {
-      // We never forward Upgrade, so a 101 is a protocol error from the backend.
-      context_.counters.bad_gateway.add();
-      release_backend(false);
-      send_error(502);
+      if (!exchange_.upgrade_requested || exchange_.request_phase != RequestPhase::done) {
+        // Switching protocols nobody asked for (or mid-body) is a backend error.
+        context_.counters.bad_gateway.add();
+        release_backend(false);
+        send_error(502);
+        return false;
+      }
+      http1::ResponseHeadOptions options;
+      options.upgrade = true;
+      if (!http1::write_response_head(head, options, out_)) {
+        context_.counters.bad_gateway.add();
+        release_backend(false);
+        send_error(502);
+        return false;
+      }
+      resp_.consume(head.head_bytes);
+      exchange_.status = 101;
+      context_.counters.count_response(101);
+      backend_->backend().counters->count_response(101);
+      enter_tunnel();
       return false;
     }
     // Interim response (100 Continue, 103 Early Hints): pass it on, then wait for the
@@ -736,10 +775,15 @@ void ClientConnection::finish_exchange() {
 }
 
 void ClientConnection::on_backend_io() {
-  if (state_ == ClientState::exchanging) pump();
+  if (state_ == ClientState::exchanging) {
+    pump();
+  } else if (state_ == ClientState::tunneling) {
+    pump_tunnel();
+  }
 }
 
 void ClientConnection::on_backend_timeout() {
+  if (state_ == ClientState::tunneling) return;  // the tunnel has its own idle timer
   if (!exchange_.response_started && out_.empty()) {
     context_.counters.gateway_timeout.add();
     release_backend(false);
@@ -747,6 +791,136 @@ void ClientConnection::on_backend_timeout() {
   } else {
     close();
   }
+}
+
+// ---------------------------------------------------------------------------------------
+// tunneling
+
+void ClientConnection::enter_tunnel() {
+  // From here the bytes are not HTTP: whatever followed the 101 head in resp_ and
+  // whatever the client sent after its request in in_ belong to the new protocol.
+  backend_->disarm_timer();
+  enter(ClientState::tunneling);
+  arm_timer(TimerKind::tunnel_idle);
+  pump_tunnel();
+}
+
+bool ClientConnection::tunnel_client_to_backend() {
+  bool moved = false;
+  if (!client_eof_ && readable_ && in_.write_space() > 0) {
+    char* into = in_.write_ptr();
+    size_t space = in_.contiguous_write_space();
+    IoResult io = read_some(fd_.get(), into, space);
+    if (io.status == IoStatus::progress) {
+      in_.commit(io.bytes);
+      context_.counters.bytes_from_clients.add(io.bytes);
+      if (io.bytes < space) readable_ = false;
+      moved = true;
+    } else if (io.status == IoStatus::would_block) {
+      readable_ = false;
+    } else if (io.status == IoStatus::eof) {
+      client_eof_ = true;
+      moved = true;
+    } else {
+      close();
+      return false;
+    }
+  }
+  if (!in_.empty() && backend_->writable) {
+    iovec part{const_cast<char*>(in_.data()), in_.size()};
+    IoResult io = write_some(backend_->fd(), &part, 1);
+    if (io.status == IoStatus::progress) {
+      backend_->backend().counters->bytes_to_backend.add(io.bytes);
+      if (io.bytes < in_.size()) backend_->writable = false;
+      in_.consume(io.bytes);
+      moved = true;
+    } else if (io.status == IoStatus::would_block) {
+      backend_->writable = false;
+    } else {
+      close();
+      return false;
+    }
+  }
+  // Half-close: the client's FIN becomes ours towards the backend once its bytes are out.
+  if (client_eof_ && in_.empty() && !backend_shut_) {
+    ::shutdown(backend_->fd(), SHUT_WR);
+    backend_shut_ = true;
+    moved = true;
+  }
+  return moved;
+}
+
+bool ClientConnection::tunnel_backend_to_client() {
+  bool moved = false;
+  BackendConnection& backend = *backend_;
+  if (!backend_eof_ && backend.readable && resp_.write_space() > 0) {
+    char* into = resp_.write_ptr();
+    size_t space = resp_.contiguous_write_space();
+    IoResult io = read_some(backend.fd(), into, space);
+    if (io.status == IoStatus::progress) {
+      resp_.commit(io.bytes);
+      backend.backend().counters->bytes_from_backend.add(io.bytes);
+      if (io.bytes < space) backend.readable = false;
+      moved = true;
+    } else if (io.status == IoStatus::would_block) {
+      backend.readable = false;
+    } else if (io.status == IoStatus::eof) {
+      backend_eof_ = true;
+      moved = true;
+    } else {
+      close();
+      return false;
+    }
+  }
+  if ((!out_.empty() || !resp_.empty()) && writable_) {
+    iovec parts[2];
+    int count = 0;
+    size_t head_part = out_.size();
+    if (head_part > 0) parts[count++] = {const_cast<char*>(out_.data()), head_part};
+    if (!resp_.empty()) parts[count++] = {const_cast<char*>(resp_.data()), resp_.size()};
+    size_t total = head_part + resp_.size();
+    IoResult io = write_some(fd_.get(), parts, count);
+    if (io.status == IoStatus::progress) {
+      size_t from_out = std::min(io.bytes, head_part);
+      out_.consume(from_out);
+      resp_.consume(io.bytes - from_out);
+      context_.counters.bytes_to_clients.add(io.bytes);
+      if (io.bytes < total) writable_ = false;
+      moved = true;
+    } else if (io.status == IoStatus::would_block) {
+      writable_ = false;
+    } else {
+      close();
+      return false;
+    }
+  }
+  if (backend_eof_ && resp_.empty() && out_.empty() && !client_shut_) {
+    ::shutdown(fd_.get(), SHUT_WR);
+    client_shut_ = true;
+    moved = true;
+  }
+  return moved;
+}
+
+void ClientConnection::pump_tunnel() {
+  if (backend_->failed) {
+    close();  // a reset on either side ends both
+    return;
+  }
+  bool active = false;
+  for (;;) {
+    bool moved = tunnel_client_to_backend();
+    if (state_ != ClientState::tunneling) return;
+    moved = tunnel_backend_to_client() || moved;
+    if (state_ != ClientState::tunneling) return;
+    if (client_shut_ && backend_shut_) {
+      close();
+      return;
+    }
+    if (!moved) break;
+    active = true;
+  }
+  if (active) arm_timer(TimerKind::tunnel_idle);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
 //        ^                              ^   (pooled backend: straight to exchanging)
 //        |                              +---- reused connection failed, replay ----+
 //        +-------- response done, keep-alive -------------------------------------+
+//   exchanging --101 Switching Protocols--> tunneling --both sides closed--> closed
 //   any state --refused or failed before a response byte--> sending_error
 //   exchanging / sending_error --done, closing--> lingering_close --> closed
 //
@@ -31,6 +32,7 @@ enum class ClientState : uint8_t {
   reading_head,     // waiting for a complete request head (an idle keep-alive connection too)
   connecting,       // head parsed and re-written; waiting for a backend connection
   exchanging,       // request and response flowing between the client and the backend
+  tunneling,        // after a 101 (WebSocket): bytes flow both ways untouched
   sending_error,    // writing a response of our own (4xx/5xx) before closing
   lingering_close,  // response written, write side shut; reading and discarding until EOF
   closed,
@@ -82,9 +84,14 @@ class ClientConnection final : public core::EventHandler, public core::TimerHand
   void send_error(uint16_t status);
   void flush_error();
   void begin_lingering_close();
+  // tunneling
+  void enter_tunnel();
+  void pump_tunnel();
+  bool tunnel_client_to_backend();
+  bool tunnel_backend_to_client();
   void discard_input();
 
-  enum class TimerKind : uint8_t { none, head, keep_alive, lingering };
+  enum class TimerKind : uint8_t { none, head, body, keep_alive, tunnel_idle, lingering };
   void arm_timer(TimerKind kind);
 
   WorkerContext& context_;
@@ -103,6 +110,11 @@ class ClientConnection final : public core::EventHandler, public core::TimerHand
   bool readable_ = false;
   bool writable_ = true;
   bool peer_closed_ = false;
+  // Tunnel half-close facts: EOF read from each side, and our write side shut on each.
+  bool client_eof_ = false;
+  bool backend_eof_ = false;
+  bool client_shut_ = false;
+  bool backend_shut_ = false;
 };
 
 }  // namespace lb::proxy

@@ -44,6 +44,7 @@ struct Exchange {
   bool response_started = false;      // a byte went to the client: errors can only close
   bool backend_keep_alive = false;    // the backend will keep the connection open
   bool close_client = false;          // close the client connection after this response
+  bool upgrade_requested = false;     // Connection: upgrade with an Upgrade header
   uint16_t status = 0;
   uint32_t tries = 0;
   balancing::BackendRuntime* tried[kMaxConnectTries] = {};

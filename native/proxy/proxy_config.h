@@ -8,6 +8,7 @@
 
 #include "balancing/backend.h"
 #include "balancing/strategy.h"
+#include "http1/head_writer.h"
 #include "http1/parser.h"
 #include "net/socket_options.h"
 
@@ -21,6 +22,13 @@ struct Timeouts {
   // Below Node's default server keep-alive timeout (5 s), so that we close an idle pooled
   // connection before the backend does, rather than race it with a new request.
   uint32_t backend_idle_ms = 4000;
+  // Time without a byte of request body from the client, then 408 (nginx's
+  // client_body_timeout).
+  uint32_t client_body_ms = 60000;
+  // An upgraded connection (WebSocket) with no byte either way for this long is closed.
+  // Long by default, as HAProxy's `timeout tunnel` is usually set: idle WebSockets are
+  // normal, and cutting them is a classic complaint against proxies.
+  uint32_t tunnel_idle_ms = 3600000;
   // A client that keeps sending after we decided to close gets this long to go away.
   uint32_t lingering_close_ms = 2000;
 };
@@ -43,7 +51,7 @@ struct ProxyConfig {
   Timeouts timeouts;
   Limits limits;
   PoolSettings pool;
-  bool x_forwarded_for = true;
+  http1::ForwardedPolicy forwarded;
   // Connect failures in a row before a worker marks a backend down, and how long it
   // stays down before one request may try it again.
   uint32_t passive_fail_threshold = 3;

@@ -744,3 +744,59 @@ TEST(scan_head_end_agrees_with_parser) {
     if (r.status == ParseStatus::done) CHECK_EQ(r.consumed, scan.head_length);
   }
 }
+
+// ---------------------------------------------------------------- byte classes
+
+// Every byte value at every position of a long value and a long target, so that both the
+// sixteen-at-a-time scan and the byte loop after it are covered, at every alignment.
+TEST(parser_every_byte_in_values_and_targets) {
+  for (int b = 0; b < 256; ++b) {
+    const char c = static_cast<char>(b);
+    const bool value_ok = b == '\t' || (b >= 0x20 && b != 0x7f);
+    const bool target_ok = b > 0x20 && b < 0x7f && b != '#';
+    for (size_t pos = 0; pos < 40; ++pos) {
+      std::string value(40, 'v');
+      value[pos] = c;
+      std::string s = "GET / HTTP/1.1\r\nHost: a\r\nX: " + value + "z\r\n\r\n";
+      ParseError e = req_error(s);
+      if (value_ok) {
+        CHECK(e == ParseError::none);
+      } else if (b == '\r') {
+        CHECK(e == ParseError::bare_cr);
+      } else if (b == '\n') {
+        CHECK(e == ParseError::bare_lf);
+      } else {
+        CHECK(e == ParseError::bad_header_value);
+        CHECK_EQ(req(s).error_offset, 29 + pos);
+      }
+
+      if (b == ' ') continue;  // ends the target early: a different error
+      std::string target(40, 't');
+      target[pos] = c;
+      s = "GET /" + target + " HTTP/1.1\r\nHost: a\r\n\r\n";
+      e = req_error(s);
+      if (target_ok) {
+        CHECK(e == ParseError::none);
+      } else if (b == '\n') {
+        CHECK(e == ParseError::bare_lf);
+      } else if (b == '\r') {
+        CHECK(e == ParseError::bare_cr);
+      } else {
+        CHECK(e == ParseError::bad_target);
+        CHECK_EQ(req(s).error_offset, 5 + pos);
+      }
+      // The reason phrase shares the value class.
+      s = "HTTP/1.1 200 " + value + "\r\n\r\n";
+      e = resp_error(s);
+      if (value_ok) {
+        CHECK(e == ParseError::none);
+      } else if (b == '\r') {
+        CHECK(e == ParseError::bare_cr);
+      } else if (b == '\n') {
+        CHECK(e == ParseError::bare_lf);
+      } else {
+        CHECK(e == ParseError::bad_start_line);
+      }
+    }
+  }
+}

@@ -1,0 +1,36 @@
+#include <string>
+
+#include "buffer/byte_buffer.h"
+#include "tests/test_framework.h"
+
+using lb::buffer::BufferPool;
+using lb::buffer::ByteBuffer;
+
+TEST(byte_buffer_takes_block_lazily_and_returns_it) {
+  BufferPool pool;
+  ByteBuffer buffer;
+  buffer.attach_pool(&pool);
+  CHECK(!buffer.has_block());
+  CHECK_EQ(pool.blocks_in_use(), size_t{0});
+  CHECK(buffer.append("hello"));
+  CHECK_EQ(pool.blocks_in_use(), size_t{1});
+  buffer.consume(5);
+  buffer.release_if_empty();
+  CHECK(!buffer.has_block());
+  CHECK_EQ(pool.blocks_in_use(), size_t{0});
+  CHECK_EQ(pool.free_blocks(), size_t{1});
+}
+
+TEST(byte_buffer_compacts_to_make_room) {
+  BufferPool pool;
+  ByteBuffer buffer;
+  buffer.attach_pool(&pool);
+  std::string big(ByteBuffer::kCapacity - 10, 'a');
+  CHECK(buffer.append(big));
+  CHECK(!buffer.append(std::string(11, 'b')));
+  buffer.consume(100);
+  CHECK(buffer.append(std::string(50, 'c')));
+  CHECK_EQ(buffer.size(), ByteBuffer::kCapacity - 10 - 100 + 50);
+  CHECK_EQ(buffer.view().back(), 'c');
+  CHECK_EQ(buffer.view().front(), 'a');
+}

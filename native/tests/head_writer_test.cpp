@@ -1,0 +1,134 @@
+#include <cstring>
+#include <string>
+
+#include "buffer/byte_buffer.h"
+#include "http1/canned_response.h"
+#include "http1/head_writer.h"
+#include "http1/parser.h"
+#include "tests/test_framework.h"
+
+using namespace lb::http1;
+
+namespace {
+using Mode = ForwardedPolicy::Mode;
+
+std::string write_request(const std::string& raw, Mode mode, const char* ip, bool trust = false,
+                          bool upgrade = false) {
+  static MessageHead head;
+  auto result = parse_request_head(raw.data(), raw.size(), HeadLimits{}, head);
+  if (result.status != ParseStatus::done) return "PARSE ERROR";
+  lb::buffer::BufferPool pool;
+  lb::buffer::ByteBuffer out;
+  out.attach_pool(&pool);
+  RequestHeadOptions options;
+  options.forwarded.mode = mode;
+  options.forwarded.trust_incoming = trust;
+  options.client_ip = ip;
+  options.upgrade = upgrade;
+  if (!write_request_head(head, options, out)) return "TOO LARGE";
+  return std::string(out.view());
+}
+std::string write_response(const std::string& raw, Method method, ResponseHeadOptions options) {
+  static MessageHead head;
+  auto result = parse_response_head(raw.data(), raw.size(), HeadLimits{}, method, head);
+  if (result.status != ParseStatus::done) return "PARSE ERROR";
+  lb::buffer::BufferPool pool;
+  lb::buffer::ByteBuffer out;
+  out.attach_pool(&pool);
+  if (!write_response_head(head, options, out)) return "TOO LARGE";
+  return std::string(out.view());
+}
+}  // namespace
+
+TEST(request_head_drops_hop_by_hop_and_reframes) {
+  std::string out = write_request(
+      "POST /a?b=1 HTTP/1.1\r\nHost: x\r\nConnection: close, X-Secret\r\nX-Secret: 1\r\n"
+      "Keep-Alive: timeout=5\r\nTE: trailers\r\nContent-Length: 5\r\nAccept: */*\r\n\r\n",
+      Mode::none, "");
+  CHECK_EQ(out, std::string("POST /a?b=1 HTTP/1.1\r\nHost: x\r\nAccept: */*\r\nContent-Length: 5\r\n\r\n"));
+}
+
+TEST(request_head_x_forwarded_trusted_appends) {
+  std::string out = write_request(
+      "GET / HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 10.0.0.1\r\nX-Forwarded-Proto: https\r\n\r\n",
+      Mode::x_forwarded, "127.0.0.1", true);
+  CHECK_EQ(out, std::string("GET / HTTP/1.1\r\nHost: x\r\nX-Forwarded-Proto: https\r\n"
+                            "X-Forwarded-For: 10.0.0.1, 127.0.0.1\r\nX-Forwarded-Host: x\r\n\r\n"));
+}
+
+TEST(request_head_x_forwarded_untrusted_strips_client_values) {
+  std::string out = write_request(
+      "GET / HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 6.6.6.6\r\nForwarded: for=6.6.6.6\r\n"
+      "X-Forwarded-Host: evil\r\n\r\n",
+      Mode::x_forwarded, "::1");
+  CHECK_EQ(out, std::string("GET / HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: ::1\r\n"
+                            "X-Forwarded-Proto: http\r\nX-Forwarded-Host: x\r\n\r\n"));
+}
+
+TEST(request_head_rfc7239_forwarded) {
+  std::string out = write_request("GET / HTTP/1.1\r\nHost: a.example:8080\r\n\r\n", Mode::forwarded, "::1");
+  CHECK_EQ(out, std::string("GET / HTTP/1.1\r\nHost: a.example:8080\r\n"
+                            "Forwarded: for=\"[::1]\";host=\"a.example:8080\";proto=http\r\n\r\n"));
+  out = write_request("GET / HTTP/1.1\r\nHost: h\r\nForwarded: for=10.0.0.1\r\n\r\n", Mode::forwarded,
+                      "127.0.0.1", true);
+  CHECK_EQ(out, std::string("GET / HTTP/1.1\r\nHost: h\r\n"
+                            "Forwarded: for=10.0.0.1, for=127.0.0.1;host=\"h\";proto=http\r\n\r\n"));
+}
+
+TEST(request_head_absolute_form_becomes_origin_form) {
+  std::string out = write_request(
+      "GET http://origin.example:81/p/q?x=%41 HTTP/1.1\r\nHost: origin.example:81\r\n\r\n", Mode::none, "");
+  CHECK_EQ(out, std::string("GET /p/q?x=%41 HTTP/1.1\r\nHost: origin.example:81\r\n\r\n"));
+  out = write_request("GET http://h?q HTTP/1.1\r\nHost: h\r\n\r\n", Mode::none, "");
+  CHECK_EQ(out, std::string("GET /?q HTTP/1.1\r\nHost: h\r\n\r\n"));
+}
+
+TEST(request_head_upgrade_is_forwarded_only_when_upgrading) {
+  std::string raw = "GET /ws HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n";
+  CHECK_EQ(write_request(raw, Mode::none, "", false, true),
+           std::string("GET /ws HTTP/1.1\r\nHost: h\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n"));
+  CHECK_EQ(write_request(raw, Mode::none, "", false, false), std::string("GET /ws HTTP/1.1\r\nHost: h\r\n\r\n"));
+}
+
+TEST(request_head_http10_asks_backend_to_keep_alive) {
+  std::string out = write_request("GET / HTTP/1.0\r\n\r\n", Mode::none, "");
+  CHECK_EQ(out, std::string("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+}
+
+TEST(request_head_chunked_is_reframed_once) {
+  std::string out = write_request(
+      "PUT / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", Mode::none, "");
+  CHECK_EQ(out, std::string("PUT / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"));
+}
+
+TEST(response_head_close_and_keep_alive_markers) {
+  ResponseHeadOptions close_options;
+  close_options.close_client = true;
+  std::string out = write_response(
+      "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nServer: s\r\n\r\n",
+      Method::get, close_options);
+  CHECK_EQ(out, std::string("HTTP/1.1 200 OK\r\nServer: s\r\nContent-Length: 2\r\nConnection: close\r\n\r\n"));
+  ResponseHeadOptions ka10;
+  ka10.client_keep_alive_10 = true;
+  out = write_response("HTTP/1.1 204 No Content\r\n\r\n", Method::get, ka10);
+  CHECK_EQ(out, std::string("HTTP/1.1 204 No Content\r\nConnection: keep-alive\r\n\r\n"));
+}
+
+TEST(response_head_keeps_content_length_of_head_response) {
+  std::string out = write_response("HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n", Method::head, {});
+  CHECK_EQ(out, std::string("HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n"));
+}
+
+TEST(canned_responses_are_well_framed) {
+  const uint16_t statuses[] = {400, 405, 408, 413, 414, 431, 501, 502, 503, 504, 505, 500};
+  for (uint16_t status : statuses) {
+    std::string_view bytes = canned_response(status);
+    static MessageHead head;
+    auto result = parse_response_head(bytes.data(), bytes.size(), HeadLimits{}, Method::get, head);
+    CHECK(result.status == ParseStatus::done);
+    CHECK_EQ(head.status, status);
+    CHECK(head.body == BodyKind::content_length);
+    CHECK_EQ(head.content_length, uint64_t{bytes.size() - result.consumed});
+    CHECK(head.connection_close);
+  }
+}
