@@ -78,9 +78,37 @@ bool read_listen_settings(const Napi::Object& object, core::ListenSettings& out,
 bool read_proxy_config(const Napi::Object& object, proxy::ProxyConfig& out, std::string& error) {
   std::string mode;
   if (!read_string(object, "", "mode", mode, error)) return false;
-  if (mode != "http") {
-    error = "mode: expected 'http', got '" + mode + "'";
+  if (mode == "http") {
+    out.mode = proxy::ProxyMode::http;
+  } else if (mode == "redirect") {
+    out.mode = proxy::ProxyMode::redirect;
+  } else if (mode == "tcp") {
+    out.mode = proxy::ProxyMode::tcp;
+  } else {
+    error = "mode: expected http, redirect or tcp, got '" + mode + "'";
     return false;
+  }
+  if (object.Has("redirectStatus")) {
+    if (!read_uint(object, "", "redirectStatus", 300, 399, out.redirect_status, error)) return false;
+    uint16_t status = out.redirect_status;
+    if (status != 301 && status != 302 && status != 303 && status != 307 && status != 308) {
+      error = "redirectStatus: expected 301, 302, 303, 307 or 308, got " + std::to_string(status);
+      return false;
+    }
+  }
+  if (object.Has("proxyProtocol")) {
+    std::string version;
+    if (!read_string(object, "", "proxyProtocol", version, error)) return false;
+    if (version == "none") {
+      out.proxy_protocol = proxy::ProxyProtocol::none;
+    } else if (version == "v1") {
+      out.proxy_protocol = proxy::ProxyProtocol::v1;
+    } else if (version == "v2") {
+      out.proxy_protocol = proxy::ProxyProtocol::v2;
+    } else {
+      error = "proxyProtocol: expected none, v1 or v2, got '" + version + "'";
+      return false;
+    }
   }
   std::string strategy;
   if (!read_string(object, "", "strategy", strategy, error)) return false;
@@ -127,6 +155,19 @@ bool read_proxy_config(const Napi::Object& object, proxy::ProxyConfig& out, std:
       return false;
     }
     spec.label = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
+    if (backend.Has("publicUrl") && !backend.Get("publicUrl").IsUndefined()) {
+      if (!read_string(backend, path.c_str(), "publicUrl", spec.public_url, error)) return false;
+      // The URL goes into a Location header: no control bytes or spaces, no trailing '/'.
+      for (char c : spec.public_url) {
+        if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) {
+          error = path + "publicUrl: must not contain spaces or control characters";
+          return false;
+        }
+      }
+      while (!spec.public_url.empty() && spec.public_url.back() == '/') spec.public_url.pop_back();
+    } else {
+      spec.public_url = "http://" + spec.label;
+    }
     for (const balancing::BackendSpec& other : out.backends) {
       if (other.id == spec.id) {
         error = path + "id: duplicate id " + std::to_string(spec.id);

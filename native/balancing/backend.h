@@ -24,6 +24,8 @@ struct BackendSpec {
   std::string label;  // "host:port", for events and logs
   uint32_t weight = 1;
   BackendState state = BackendState::ready;
+  // Redirect mode: scheme://host[:port] clients are sent to (no trailing slash).
+  std::string public_url;
   // Shared by every snapshot naming this id; each worker writes only its own slot.
   std::shared_ptr<stats::BackendCounterSet> counters;
 };

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "proxy/client_connection.h"
+#include "proxy/tcp_connection.h"
 #include "proxy/worker_context.h"
 
 namespace lb::core {
@@ -101,7 +102,11 @@ void Worker::accept_connections() {
     int error_number = 0;
     switch (listener_.accept_one(fd, error_number)) {
       case net::Listener::AcceptStatus::accepted:
-        proxy::ClientConnection::accept(*context_, std::move(fd));
+        if (context_->config().mode == proxy::ProxyMode::tcp) {
+          proxy::TcpConnection::accept(*context_, std::move(fd));
+        } else {
+          proxy::ClientConnection::accept(*context_, std::move(fd));
+        }
         continue;
       case net::Listener::AcceptStatus::would_block:
         return;

@@ -176,4 +176,31 @@ bool write_response_head(const MessageHead& head, const ResponseHeadOptions& opt
   return builder.ok();
 }
 
+bool write_redirect(uint16_t status, std::string_view base_url, std::string_view path,
+                    bool close_client, bool client_keep_alive_10, buffer::ByteBuffer& out) {
+  std::string_view reason = "Temporary Redirect";
+  switch (status) {
+    case 301: reason = "Moved Permanently"; break;
+    case 302: reason = "Found"; break;
+    case 303: reason = "See Other"; break;
+    case 308: reason = "Permanent Redirect"; break;
+    default: break;
+  }
+  HeadBuilder builder(out);
+  builder.add("HTTP/1.1 ").add_number(status).add(" ").add(reason).add("\r\n");
+  // The path is the client's own target, already validated by the parser (no control
+  // bytes or spaces), and is passed on exactly: percent-encoding untouched.
+  builder.add("Location: ").add(base_url);
+  if (path.empty() || path.front() != '/') builder.add("/");
+  builder.add(path).add("\r\n");
+  builder.add("Content-Length: 0\r\n");
+  if (close_client) {
+    builder.add("Connection: close\r\n");
+  } else if (client_keep_alive_10) {
+    builder.add("Connection: keep-alive\r\n");
+  }
+  builder.add("\r\n");
+  return builder.ok();
+}
+
 }  // namespace lb::http1

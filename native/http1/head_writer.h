@@ -42,6 +42,10 @@ struct ResponseHeadOptions {
   bool upgrade = false;              // 101: forward Connection: upgrade and the Upgrade header
 };
 
+// A redirect of our own: `status` with Location = base_url + path, no body.
+bool write_redirect(uint16_t status, std::string_view base_url, std::string_view path,
+                    bool close_client, bool client_keep_alive_10, buffer::ByteBuffer& out);
+
 // For an absolute-form target ("http://host:port/path?q"), the authority and the
 // origin-form path; false for any other form.
 bool split_absolute_form(std::string_view target, std::string_view& authority, std::string_view& path);

@@ -543,7 +543,11 @@ class HeadParser {
         out_.has_upgrade_header = true;
         return true;
       case Known::expect:
-        if (equals_ignore_case(h.value, "100-continue")) out_.expect_continue = true;
+        // RFC 9110 10.1.1: a 100-continue expectation in an HTTP/1.0 request is ignored
+        // (the client cannot handle a 100 response).
+        if (is_request_ && out_.version_minor == 1 && equals_ignore_case(h.value, "100-continue")) {
+          out_.expect_continue = true;
+        }
         return true;
       case Known::keep_alive:
       case Known::proxy_connection:

@@ -5,7 +5,7 @@
 #include <cerrno>
 
 #include "net/socket_options.h"
-#include "proxy/client_connection.h"
+#include "proxy/frontend_connection.h"
 #include "proxy/worker_context.h"
 
 namespace lb::proxy {
@@ -30,7 +30,7 @@ BackendConnection::~BackendConnection() = default;
 
 BackendConnection* BackendConnection::open(WorkerContext& context,
                                            balancing::BackendRuntime& backend,
-                                           ClientConnection* owner, int& error) {
+                                           FrontendConnection* owner, int& error) {
   const net::SocketAddress& address = backend.spec.address;
   core::UniqueFd fd(::socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd) {
@@ -65,7 +65,7 @@ void BackendConnection::enter(BackendConnState next) {
   state_ = next;
 }
 
-void BackendConnection::attach(ClientConnection* owner) {
+void BackendConnection::attach(FrontendConnection* owner) {
   owner_ = owner;
   reused_ = true;
   context_.loop.timers().disarm(timer_);
@@ -103,7 +103,7 @@ void BackendConnection::disarm_timer() { context_.loop.timers().disarm(timer_); 
 void BackendConnection::on_connect_result(uint32_t events) {
   int error = net::pending_error(fd_.get());
   if (error == 0 && (events & EPOLLERR)) error = ECONNREFUSED;
-  ClientConnection* owner = owner_;
+  FrontendConnection* owner = owner_;
   if (error != 0) {
     // The owner decides what happens next (another backend, or a 502) and closes us.
     owner->on_backend_connect_failed(error);

@@ -19,7 +19,7 @@
 
 namespace lb::proxy {
 
-class ClientConnection;
+class FrontendConnection;
 class WorkerContext;
 
 enum class BackendConnState : uint8_t { connecting, attached, idle, closed };
@@ -30,10 +30,10 @@ class BackendConnection final : public core::EventHandler, public core::TimerHan
   // Starts a non-blocking connect for `owner`. Returns nullptr (and `error`) if the
   // socket could not even be created or the connect failed at once.
   static BackendConnection* open(WorkerContext& context, balancing::BackendRuntime& backend,
-                                 ClientConnection* owner, int& error);
+                                 FrontendConnection* owner, int& error);
 
   // Hands an idle pooled connection to a new owner.
-  void attach(ClientConnection* owner);
+  void attach(FrontendConnection* owner);
   // Returns this connection to its backend's pool, or closes it if the pool is full.
   void park();
   // Closes the socket and retires the object (deleted at the end of the loop iteration).
@@ -67,7 +67,7 @@ class BackendConnection final : public core::EventHandler, public core::TimerHan
   WorkerContext& context_;
   balancing::BackendRuntime* backend_;
   core::UniqueFd fd_;
-  ClientConnection* owner_ = nullptr;
+  FrontendConnection* owner_ = nullptr;
   core::Timer timer_;
   BackendConnState state_ = BackendConnState::connecting;
   bool reused_ = false;

@@ -26,7 +26,7 @@ const char* to_string(ClientState state) {
     case ClientState::connecting: return "connecting";
     case ClientState::exchanging: return "exchanging";
     case ClientState::tunneling: return "tunneling";
-    case ClientState::sending_error: return "sending_error";
+    case ClientState::responding: return "responding";
     case ClientState::lingering_close: return "lingering_close";
     case ClientState::closed: return "closed";
   }
@@ -190,7 +190,7 @@ void ClientConnection::on_events(uint32_t events) {
     case ClientState::connecting: return;  // nothing to do until the backend answers
     case ClientState::exchanging: pump(); return;
     case ClientState::tunneling: pump_tunnel(); return;
-    case ClientState::sending_error: flush_error(); return;
+    case ClientState::responding: flush_local_response(); return;
     case ClientState::lingering_close: discard_input(); return;
     case ClientState::closed: return;
   }
@@ -318,6 +318,11 @@ void ClientConnection::start_exchange(const http1::MessageHead& head) {
     std::memcpy(&peer.storage, &peer_, sizeof(peer_));
     ip_length = peer.format_host(client_ip, sizeof(client_ip));
   }
+  if (config.mode == ProxyMode::redirect) {
+    answer_redirect(head);
+    return;
+  }
+
   http1::RequestHeadOptions options;
   options.forwarded = config.forwarded;
   options.client_ip = {client_ip, ip_length};
@@ -805,115 +810,27 @@ void ClientConnection::enter_tunnel() {
   pump_tunnel();
 }
 
-bool ClientConnection::tunnel_client_to_backend() {
-  bool moved = false;
-  if (!client_eof_ && readable_ && in_.write_space() > 0) {
-    char* into = in_.write_ptr();
-    size_t space = in_.contiguous_write_space();
-    IoResult io = read_some(fd_.get(), into, space);
-    if (io.status == IoStatus::progress) {
-      in_.commit(io.bytes);
-      context_.counters.bytes_from_clients.add(io.bytes);
-      if (io.bytes < space) readable_ = false;
-      moved = true;
-    } else if (io.status == IoStatus::would_block) {
-      readable_ = false;
-    } else if (io.status == IoStatus::eof) {
-      client_eof_ = true;
-      moved = true;
-    } else {
-      close();
-      return false;
-    }
-  }
-  if (!in_.empty() && backend_->writable) {
-    iovec part{const_cast<char*>(in_.data()), in_.size()};
-    IoResult io = write_some(backend_->fd(), &part, 1);
-    if (io.status == IoStatus::progress) {
-      backend_->backend().counters->bytes_to_backend.add(io.bytes);
-      if (io.bytes < in_.size()) backend_->writable = false;
-      in_.consume(io.bytes);
-      moved = true;
-    } else if (io.status == IoStatus::would_block) {
-      backend_->writable = false;
-    } else {
-      close();
-      return false;
-    }
-  }
-  // Half-close: the client's FIN becomes ours towards the backend once its bytes are out.
-  if (client_eof_ && in_.empty() && !backend_shut_) {
-    ::shutdown(backend_->fd(), SHUT_WR);
-    backend_shut_ = true;
-    moved = true;
-  }
-  return moved;
-}
-
-bool ClientConnection::tunnel_backend_to_client() {
-  bool moved = false;
-  BackendConnection& backend = *backend_;
-  if (!backend_eof_ && backend.readable && resp_.write_space() > 0) {
-    char* into = resp_.write_ptr();
-    size_t space = resp_.contiguous_write_space();
-    IoResult io = read_some(backend.fd(), into, space);
-    if (io.status == IoStatus::progress) {
-      resp_.commit(io.bytes);
-      backend.backend().counters->bytes_from_backend.add(io.bytes);
-      if (io.bytes < space) backend.readable = false;
-      moved = true;
-    } else if (io.status == IoStatus::would_block) {
-      backend.readable = false;
-    } else if (io.status == IoStatus::eof) {
-      backend_eof_ = true;
-      moved = true;
-    } else {
-      close();
-      return false;
-    }
-  }
-  if ((!out_.empty() || !resp_.empty()) && writable_) {
-    iovec parts[2];
-    int count = 0;
-    size_t head_part = out_.size();
-    if (head_part > 0) parts[count++] = {const_cast<char*>(out_.data()), head_part};
-    if (!resp_.empty()) parts[count++] = {const_cast<char*>(resp_.data()), resp_.size()};
-    size_t total = head_part + resp_.size();
-    IoResult io = write_some(fd_.get(), parts, count);
-    if (io.status == IoStatus::progress) {
-      size_t from_out = std::min(io.bytes, head_part);
-      out_.consume(from_out);
-      resp_.consume(io.bytes - from_out);
-      context_.counters.bytes_to_clients.add(io.bytes);
-      if (io.bytes < total) writable_ = false;
-      moved = true;
-    } else if (io.status == IoStatus::would_block) {
-      writable_ = false;
-    } else {
-      close();
-      return false;
-    }
-  }
-  if (backend_eof_ && resp_.empty() && out_.empty() && !client_shut_) {
-    ::shutdown(fd_.get(), SHUT_WR);
-    client_shut_ = true;
-    moved = true;
-  }
-  return moved;
-}
-
 void ClientConnection::pump_tunnel() {
   if (backend_->failed) {
     close();  // a reset on either side ends both
     return;
   }
+  stats::BackendWorkerCounters& backend_counters = *backend_->backend().counters;
+  RelayEnd client{fd_.get(), readable_, writable_, nullptr};
+  RelayEnd backend{backend_->fd(), backend_->readable, backend_->writable, nullptr};
   bool active = false;
   for (;;) {
-    bool moved = tunnel_client_to_backend();
-    if (state_ != ClientState::tunneling) return;
-    moved = tunnel_backend_to_client() || moved;
-    if (state_ != ClientState::tunneling) return;
-    if (client_shut_ && backend_shut_) {
+    client.bytes = &context_.counters.bytes_from_clients;
+    backend.bytes = &backend_counters.bytes_to_backend;
+    bool moved = upstream_.pump(client, backend, in_, nullptr);
+    client.bytes = &context_.counters.bytes_to_clients;
+    backend.bytes = &backend_counters.bytes_from_backend;
+    moved = downstream_.pump(backend, client, resp_, &out_) || moved;
+    if (upstream_.state.failed || downstream_.state.failed) {
+      close();
+      return;
+    }
+    if (upstream_.state.finished() && downstream_.state.finished()) {
       close();
       return;
     }
@@ -924,21 +841,61 @@ void ClientConnection::pump_tunnel() {
 }
 
 // ---------------------------------------------------------------------------------------
-// sending_error and lingering_close
+// responding and lingering_close
+
+void ClientConnection::answer_redirect(const http1::MessageHead& head) {
+  // Redirect mode: the balancer only reads the head, picks a backend and points the
+  // client at that backend's public URL. No backend connection is made.
+  balancing::BackendRuntime* backend = context_.pick_backend({});
+  if (!backend) {
+    context_.counters.no_backend.add();
+    send_error(503);
+    return;
+  }
+  const ProxyConfig& config = context_.config();
+  uint16_t status = config.redirect_status;
+  backend->counters->requests.add();
+  backend->counters->count_response(status);
+  context_.counters.count_response(status);
+
+  // A request body we would have to read and discard ends the connection instead.
+  bool has_body = head.body == BodyKind::chunked ||
+                  (head.body == BodyKind::content_length && head.content_length > 0);
+  bool close_after = exchange_.client_wants_close || has_body || context_.draining();
+  std::string_view authority;
+  std::string_view path;
+  if (!http1::split_absolute_form(head.target, authority, path)) path = head.target;
+  if (path == "*") path = "";
+  out_.clear();
+  bool ok = http1::write_redirect(status, backend->spec.public_url, path, close_after,
+                                  !close_after && exchange_.client_keep_alive_10, out_);
+  in_.consume(head.head_bytes);
+  head_scan_from_ = 0;
+  if (!ok) {
+    send_error(414);
+    return;
+  }
+  respond_locally(close_after);
+}
 
 void ClientConnection::send_error(uint16_t status) {
   if (backend_) release_backend(false);
   context_.counters.count_response(status);
   out_.clear();
   out_.append(http1::canned_response(status));
-  req_head_.release();
-  resp_.release();
-  enter(ClientState::sending_error);
-  arm_timer(TimerKind::lingering);  // bounded time to take the response
-  flush_error();
+  respond_locally(true);
 }
 
-void ClientConnection::flush_error() {
+void ClientConnection::respond_locally(bool close_after) {
+  req_head_.release();
+  resp_.release();
+  close_after_response_ = close_after;
+  enter(ClientState::responding);
+  arm_timer(TimerKind::lingering);  // bounded time to take the response
+  flush_local_response();
+}
+
+void ClientConnection::flush_local_response() {
   while (!out_.empty()) {
     if (!writable_) return;
     iovec part{const_cast<char*>(out_.data()), out_.size()};
@@ -946,6 +903,7 @@ void ClientConnection::flush_error() {
     if (io.status == IoStatus::progress) {
       context_.counters.bytes_to_clients.add(io.bytes);
       out_.consume(io.bytes);
+      if (!out_.empty()) writable_ = false;
     } else if (io.status == IoStatus::would_block) {
       writable_ = false;
       return;
@@ -954,7 +912,14 @@ void ClientConnection::flush_error() {
       return;
     }
   }
-  begin_lingering_close();
+  out_.release();
+  if (close_after_response_) {
+    begin_lingering_close();
+    return;
+  }
+  enter(ClientState::reading_head);
+  arm_timer(in_.empty() ? TimerKind::keep_alive : TimerKind::head);
+  read_request_head();
 }
 
 void ClientConnection::begin_lingering_close() {

@@ -5,8 +5,10 @@
 //        |                              +---- reused connection failed, replay ----+
 //        +-------- response done, keep-alive -------------------------------------+
 //   exchanging --101 Switching Protocols--> tunneling --both sides closed--> closed
-//   any state --refused or failed before a response byte--> sending_error
-//   exchanging / sending_error --done, closing--> lingering_close --> closed
+//   reading_head --redirect mode, or refused--> responding (a response of our own)
+//   any state --failed before a response byte--> responding (4xx/5xx, then close)
+//   exchanging / responding --done, closing--> lingering_close --> closed
+//   responding --done, keep-alive (redirects)--> reading_head
 //
 // The connection owns the bytes of both directions for its current exchange; its
 // backend connection only reports readiness. Independent facts (peer closed, writable)
@@ -18,10 +20,11 @@
 #include <cstdint>
 
 #include "buffer/byte_buffer.h"
-#include "core/event_loop.h"
 #include "core/timer_wheel.h"
 #include "core/unique_fd.h"
 #include "proxy/exchange.h"
+#include "proxy/frontend_connection.h"
+#include "proxy/relay.h"
 
 namespace lb::proxy {
 
@@ -33,13 +36,13 @@ enum class ClientState : uint8_t {
   connecting,       // head parsed and re-written; waiting for a backend connection
   exchanging,       // request and response flowing between the client and the backend
   tunneling,        // after a 101 (WebSocket): bytes flow both ways untouched
-  sending_error,    // writing a response of our own (4xx/5xx) before closing
+  responding,       // writing a response of our own (an error, a redirect)
   lingering_close,  // response written, write side shut; reading and discarding until EOF
   closed,
 };
 const char* to_string(ClientState state);
 
-class ClientConnection final : public core::EventHandler, public core::TimerHandler {
+class ClientConnection final : public FrontendConnection {
  public:
   // Takes an accepted socket and starts reading a request head.
   static ClientConnection* accept(WorkerContext& context, core::UniqueFd fd);
@@ -47,19 +50,14 @@ class ClientConnection final : public core::EventHandler, public core::TimerHand
   void on_events(uint32_t events) override;
   void on_timer(core::Timer& timer) override;
 
-  // From the backend connection.
-  void on_backend_connected();
-  void on_backend_connect_failed(int error);
-  void on_backend_io();
-  void on_backend_timeout();
-
-  // Graceful stop: an idle connection closes now, a busy one after its response.
-  void drain();
-  // Closes the socket and retires the object.
-  void close();
+  void on_backend_connected() override;
+  void on_backend_connect_failed(int error) override;
+  void on_backend_io() override;
+  void on_backend_timeout() override;
+  void drain() override;
+  void close() override;
 
   ClientState state() const { return state_; }
-  size_t tracking_index = 0;  // position in WorkerContext's list, for O(1) removal
 
  private:
   ClientConnection(WorkerContext& context, core::UniqueFd fd);
@@ -80,15 +78,15 @@ class ClientConnection final : public core::EventHandler, public core::TimerHand
   void finish_exchange();
   bool backend_may_be_pooled() const;
   void release_backend(bool reusable);
-  // closing
+  // responding
+  void answer_redirect(const http1::MessageHead& head);
   void send_error(uint16_t status);
-  void flush_error();
+  void respond_locally(bool close_after);
+  void flush_local_response();
   void begin_lingering_close();
   // tunneling
   void enter_tunnel();
   void pump_tunnel();
-  bool tunnel_client_to_backend();
-  bool tunnel_backend_to_client();
   void discard_input();
 
   enum class TimerKind : uint8_t { none, head, body, keep_alive, tunnel_idle, lingering };
@@ -110,11 +108,10 @@ class ClientConnection final : public core::EventHandler, public core::TimerHand
   bool readable_ = false;
   bool writable_ = true;
   bool peer_closed_ = false;
-  // Tunnel half-close facts: EOF read from each side, and our write side shut on each.
-  bool client_eof_ = false;
-  bool backend_eof_ = false;
-  bool client_shut_ = false;
-  bool backend_shut_ = false;
+  bool close_after_response_ = true;  // responding: close, or keep alive, once written
+  // tunneling: client -> backend through in_, backend -> client through resp_.
+  BufferRelay upstream_;
+  BufferRelay downstream_;
 };
 
 }  // namespace lb::proxy

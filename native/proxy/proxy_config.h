@@ -45,7 +45,18 @@ struct PoolSettings {
   net::TcpKeepAlive tcp_keep_alive;
 };
 
+enum class ProxyMode : uint8_t {
+  http,      // L7 reverse proxy
+  redirect,  // answer every request with a redirect to a backend's public URL
+  tcp,       // L4 relay, bytes untouched
+};
+
+enum class ProxyProtocol : uint8_t { none, v1, v2 };
+
 struct ProxyConfig {
+  ProxyMode mode = ProxyMode::http;
+  uint16_t redirect_status = 307;  // 301, 302, 303, 307 or 308
+  ProxyProtocol proxy_protocol = ProxyProtocol::none;  // tcp mode: header sent to backends
   balancing::StrategyKind strategy = balancing::StrategyKind::round_robin;
   std::vector<balancing::BackendSpec> backends;
   Timeouts timeouts;

@@ -4,7 +4,7 @@
 #include <cstring>
 
 #include "proxy/backend_connection.h"
-#include "proxy/client_connection.h"
+#include "proxy/frontend_connection.h"
 
 namespace lb::proxy {
 
@@ -131,12 +131,12 @@ void WorkerContext::emit(const stats::Event& event) {
   if (!events.push(event)) counters.events_dropped.add();
 }
 
-void WorkerContext::track(ClientConnection* connection) {
+void WorkerContext::track(FrontendConnection* connection) {
   connection->tracking_index = clients_.size();
   clients_.push_back(connection);
 }
 
-void WorkerContext::untrack(ClientConnection* connection) {
+void WorkerContext::untrack(FrontendConnection* connection) {
   size_t index = connection->tracking_index;
   if (index >= clients_.size() || clients_[index] != connection) return;
   clients_[index] = clients_.back();
@@ -147,14 +147,14 @@ void WorkerContext::untrack(ClientConnection* connection) {
 void WorkerContext::begin_drain() {
   draining_ = true;
   // drain() may close (and untrack) the connection: walk a copy.
-  std::vector<ClientConnection*> snapshot = clients_;
-  for (ClientConnection* connection : snapshot) connection->drain();
+  std::vector<FrontendConnection*> snapshot = clients_;
+  for (FrontendConnection* connection : snapshot) connection->drain();
   close_idle_pools();
 }
 
 void WorkerContext::close_all_clients() {
-  std::vector<ClientConnection*> snapshot = clients_;
-  for (ClientConnection* connection : snapshot) connection->close();
+  std::vector<FrontendConnection*> snapshot = clients_;
+  for (FrontendConnection* connection : snapshot) connection->close();
 }
 
 void WorkerContext::close_idle_pools() {

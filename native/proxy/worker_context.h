@@ -21,7 +21,7 @@
 
 namespace lb::proxy {
 
-class ClientConnection;
+class FrontendConnection;
 class BackendConnection;
 
 class WorkerContext {
@@ -53,8 +53,8 @@ class WorkerContext {
   void emit_error(const char* code, const char* message);
 
   // Client connections, for graceful stop.
-  void track(ClientConnection* connection);
-  void untrack(ClientConnection* connection);
+  void track(FrontendConnection* connection);
+  void untrack(FrontendConnection* connection);
   size_t client_count() const { return clients_.size(); }
   // Stops keep-alive: idle clients close now, busy ones after their response.
   void begin_drain();
@@ -82,7 +82,7 @@ class WorkerContext {
   std::vector<balancing::BackendRuntime*> ordered_backends_;  // configuration order
   // Removed from the configuration but still with open connections.
   std::vector<std::unique_ptr<balancing::BackendRuntime>> retiring_;
-  std::vector<ClientConnection*> clients_;
+  std::vector<FrontendConnection*> clients_;
   bool draining_ = false;
 };
 

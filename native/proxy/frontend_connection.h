@@ -1,0 +1,28 @@
+// What a worker needs from any connection it accepted, HTTP or TCP: to be told about
+// its backend connection, to drain, and to close. A backend connection reports to the
+// frontend connection that owns it through this interface.
+#pragma once
+
+#include <cstddef>
+
+#include "core/event_loop.h"
+#include "core/timer_wheel.h"
+
+namespace lb::proxy {
+
+class FrontendConnection : public core::EventHandler, public core::TimerHandler {
+ public:
+  virtual void on_backend_connected() = 0;
+  virtual void on_backend_connect_failed(int error) = 0;
+  virtual void on_backend_io() = 0;
+  virtual void on_backend_timeout() = 0;
+
+  // Graceful stop: an idle connection closes now, a busy one when its work is done.
+  virtual void drain() = 0;
+  // Closes the socket and retires the object.
+  virtual void close() = 0;
+
+  size_t tracking_index = 0;  // position in WorkerContext's list, for O(1) removal
+};
+
+}  // namespace lb::proxy

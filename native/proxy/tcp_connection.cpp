@@ -1,0 +1,186 @@
+#include "proxy/tcp_connection.h"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <span>
+
+#include "net/socket_options.h"
+#include "proxy/backend_connection.h"
+#include "proxy/proxy_protocol.h"
+#include "proxy/socket_io.h"
+#include "proxy/worker_context.h"
+
+namespace lb::proxy {
+
+const char* to_string(TcpState state) {
+  switch (state) {
+    case TcpState::connecting: return "connecting";
+    case TcpState::relaying: return "relaying";
+    case TcpState::closed: return "closed";
+  }
+  return "unknown";
+}
+
+TcpConnection::TcpConnection(WorkerContext& context, core::UniqueFd fd)
+    : context_(context), fd_(std::move(fd)), timer_(this) {
+  upstream_buffer_.attach_pool(&context_.buffers);
+  downstream_buffer_.attach_pool(&context_.buffers);
+}
+
+TcpConnection::~TcpConnection() = default;
+
+TcpConnection* TcpConnection::accept(WorkerContext& context, core::UniqueFd fd) {
+  auto* connection = new TcpConnection(context, std::move(fd));
+  socklen_t length = sizeof(connection->peer_);
+  getpeername(connection->fd_.get(), reinterpret_cast<sockaddr*>(&connection->peer_), &length);
+  length = sizeof(connection->local_);
+  getsockname(connection->fd_.get(), reinterpret_cast<sockaddr*>(&connection->local_), &length);
+  net::set_no_delay(connection->fd_.get());
+  if (!context.loop.add(connection->fd_.get(), connection)) {
+    delete connection;
+    return nullptr;
+  }
+  context.track(connection);
+  context.counters.accepted_connections.add();
+  context.counters.active_client_connections.add();
+  context.counters.requests.add();
+  connection->connect_next_backend();
+  return connection;
+}
+
+void TcpConnection::enter(TcpState next) { state_ = next; }
+
+void TcpConnection::close() {
+  if (state_ == TcpState::closed) return;
+  if (backend_) {
+    backend_->backend().exchanges_in_flight--;
+    backend_->close();
+    backend_ = nullptr;
+  }
+  enter(TcpState::closed);
+  context_.loop.timers().disarm(timer_);
+  fd_.reset();
+  closed_ = true;
+  upstream_buffer_.release();
+  downstream_buffer_.release();
+  context_.counters.active_client_connections.sub();
+  context_.untrack(this);
+  context_.loop.retire(this);
+}
+
+void TcpConnection::drain() {
+  // A relayed stream has no point at which it is idle by protocol; it finishes on its
+  // own or is closed at the stop deadline.
+}
+
+void TcpConnection::connect_next_backend() {
+  uint32_t max_tries = std::min<uint32_t>(context_.config().max_connect_tries, kMaxConnectTries);
+  while (tries_ < max_tries) {
+    balancing::BackendRuntime* backend =
+        context_.pick_backend(std::span<balancing::BackendRuntime* const>(tried_, tries_));
+    if (!backend) break;
+    tried_[tries_++] = backend;
+    backend->exchanges_in_flight++;
+    backend->counters->requests.add();
+    int error = 0;
+    backend_ = BackendConnection::open(context_, *backend, this, error);
+    if (backend_) return;  // wait for the connect result
+    backend->exchanges_in_flight--;
+    backend->counters->connect_errors.add();
+    context_.report_connect_failure(*backend, "connect failed");
+  }
+  // Nobody to relay to: the client only sees its connection closed.
+  if (tries_ == 0) {
+    context_.counters.no_backend.add();
+  } else {
+    context_.counters.bad_gateway.add();
+  }
+  close();
+}
+
+void TcpConnection::on_backend_connect_failed(int error) {
+  balancing::BackendRuntime& backend = backend_->backend();
+  backend.counters->connect_errors.add();
+  context_.report_connect_failure(backend, error == ETIMEDOUT ? "connect timeout" : "connect refused");
+  backend.exchanges_in_flight--;
+  backend_->close();
+  backend_ = nullptr;
+  connect_next_backend();
+}
+
+bool TcpConnection::send_proxy_header() {
+  ProxyProtocol version = context_.config().proxy_protocol;
+  if (version == ProxyProtocol::none) return true;
+  char header[kMaxProxyHeader];
+  size_t length = write_proxy_header(version, peer_, local_, header, sizeof(header));
+  if (length == 0) return false;
+  // A freshly connected socket has kilobytes of send buffer; a header this small either
+  // goes out whole or the connection is unusable.
+  iovec part{header, length};
+  IoResult io = write_some(backend_->fd(), &part, 1);
+  if (io.status != IoStatus::progress || io.bytes != length) return false;
+  backend_->backend().counters->bytes_to_backend.add(length);
+  return true;
+}
+
+void TcpConnection::on_backend_connected() {
+  if (!send_proxy_header()) {
+    close();
+    return;
+  }
+  use_splice_ = upstream_splice_.open() && downstream_splice_.open();
+  enter(TcpState::relaying);
+  context_.loop.timers().arm(timer_, context_.config().timeouts.tunnel_idle_ms);
+  pump();
+}
+
+void TcpConnection::pump() {
+  stats::BackendWorkerCounters& backend_counters = *backend_->backend().counters;
+  RelayEnd client{fd_.get(), readable_, writable_, nullptr};
+  RelayEnd backend{backend_->fd(), backend_->readable, backend_->writable, nullptr};
+  RelayState* up = use_splice_ ? &upstream_splice_.state : &upstream_copy_.state;
+  RelayState* down = use_splice_ ? &downstream_splice_.state : &downstream_copy_.state;
+  bool active = false;
+  for (;;) {
+    client.bytes = &context_.counters.bytes_from_clients;
+    backend.bytes = &backend_counters.bytes_to_backend;
+    bool moved = use_splice_ ? upstream_splice_.pump(client, backend)
+                             : upstream_copy_.pump(client, backend, upstream_buffer_, nullptr);
+    client.bytes = &context_.counters.bytes_to_clients;
+    backend.bytes = &backend_counters.bytes_from_backend;
+    moved = (use_splice_ ? downstream_splice_.pump(backend, client)
+                         : downstream_copy_.pump(backend, client, downstream_buffer_, nullptr)) ||
+            moved;
+    if (up->failed || down->failed || backend_->failed || (up->finished() && down->finished())) {
+      close();
+      return;
+    }
+    if (!moved) break;
+    active = true;
+  }
+  if (active) context_.loop.timers().arm(timer_, context_.config().timeouts.tunnel_idle_ms);
+}
+
+void TcpConnection::on_events(uint32_t events) {
+  if (events & EPOLLIN) readable_ = true;
+  if (events & EPOLLOUT) writable_ = true;
+  if (events & EPOLLRDHUP) readable_ = true;  // the FIN is read like data
+  if (events & (EPOLLHUP | EPOLLERR)) {
+    close();
+    return;
+  }
+  if (state_ == TcpState::relaying) pump();
+}
+
+void TcpConnection::on_backend_io() {
+  if (state_ == TcpState::relaying) pump();
+}
+
+void TcpConnection::on_backend_timeout() {
+  // The backend connection arms no timer once relaying; the idle timer is ours.
+}
+
+void TcpConnection::on_timer(core::Timer&) { close(); }
+
+}  // namespace lb::proxy
