@@ -1,5 +1,6 @@
 #include "addon/config_conversion.h"
 
+#include <cctype>
 #include <cmath>
 #include <limits>
 
@@ -115,6 +116,24 @@ bool read_proxy_config(const Napi::Object& object, proxy::ProxyConfig& out, std:
   if (!balancing::parse_strategy(strategy, out.strategy)) {
     error = "strategy: not supported by the native core: '" + strategy + "'";
     return false;
+  }
+
+  if (object.Has("hashHeader") && !object.Get("hashHeader").IsUndefined()) {
+    if (!read_string(object, "", "hashHeader", out.hash_header, error)) return false;
+  }
+  if (object.Has("cookieName") && !object.Get("cookieName").IsUndefined()) {
+    if (!read_string(object, "", "cookieName", out.cookie_name, error)) return false;
+    for (char c : out.cookie_name) {
+      bool token = std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+      if (!token) {
+        error = "cookieName: expected letters, digits, '_', '-' or '.'";
+        return false;
+      }
+    }
+    if (out.cookie_name.empty() || out.cookie_name.size() > 64) {
+      error = "cookieName: expected 1 to 64 characters";
+      return false;
+    }
   }
 
   Napi::Value backends_value = object.Get("backends");

@@ -27,6 +27,19 @@ struct BackendRuntime {
   // Removed from the configuration: no new requests; dropped once nothing uses it.
   bool removed = false;
 
+  // Strategy state, per worker. Smooth weighted round robin's running score:
+  int64_t wrr_current = 0;
+  // Peak-EWMA latency (microseconds) and when it was last updated.
+  double ewma_latency_us = 0;
+  uint64_t ewma_updated_ms = 0;
+  // Stable identity of the backend for hashing and sticky cookies: a hash of its address,
+  // the same on every balancer that has this backend.
+  uint64_t identity = 0;
+
+  // Records one response time for latency-aware strategies: a new peak is taken at once,
+  // lower samples decay in with a time constant of `decay_ms`.
+  void record_latency(uint64_t latency_us, uint64_t now_ms, double decay_ms);
+
   bool eligible(uint64_t now_ms) const {
     if (removed || spec.state != BackendState::ready) return false;
     return !down || now_ms >= retry_at_ms;

@@ -4,15 +4,17 @@ namespace lb::balancing {
 
 BackendRuntime* RoundRobin::pick(std::span<BackendRuntime* const> backends,
                                  const PickRequest& request) {
-  size_t count = backends.size();
-  for (size_t step = 0; step < count; ++step) {
-    BackendRuntime* candidate = backends[(cursor_ + step) % count];
-    if (candidate->eligible(request.now_ms) && !request.was_tried(candidate)) {
-      cursor_ = (cursor_ + step + 1) % count;
-      return candidate;
-    }
+  BackendRuntime* best = nullptr;
+  int64_t total = 0;
+  for (BackendRuntime* backend : backends) {
+    if (!request.usable(backend)) continue;
+    int64_t weight = backend->spec.weight;
+    backend->wrr_current += weight;
+    total += weight;
+    if (!best || backend->wrr_current > best->wrr_current) best = backend;
   }
-  return nullptr;
+  if (best) best->wrr_current -= total;
+  return best;
 }
 
 }  // namespace lb::balancing

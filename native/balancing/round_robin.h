@@ -1,4 +1,6 @@
-// Each eligible backend in turn.
+// Smooth weighted round robin: each pick adds every usable backend's weight to its score,
+// takes the highest score, and subtracts the total from the winner. Weights 5,1,1 give
+// a,a,b,a,c,a,a: interleaved, never five in a row; equal weights give plain rotation.
 #pragma once
 
 #include "balancing/strategy.h"
@@ -9,9 +11,6 @@ class RoundRobin final : public Strategy {
  public:
   BackendRuntime* pick(std::span<BackendRuntime* const> backends,
                        const PickRequest& request) override;
-
- private:
-  size_t cursor_ = 0;
 };
 
 }  // namespace lb::balancing

@@ -1,6 +1,8 @@
 // How a backend is chosen for a request. One instance per worker, so a strategy's state
-// (a round-robin cursor, latency averages) needs no synchronisation. Strategies see only
-// the backends the worker considers eligible and skip the ones a request already tried.
+// (a cursor, a random generator) needs no synchronisation. Every strategy sees the
+// worker's backends in configuration order, skips the ineligible ones (down, draining,
+// in maintenance, removed) and those this request already tried, and returns nullptr
+// only when none is left.
 #pragma once
 
 #include <cstdint>
@@ -12,15 +14,36 @@
 
 namespace lb::balancing {
 
-enum class StrategyKind : uint8_t { round_robin };
+enum class StrategyKind : uint8_t {
+  round_robin,           // smooth weighted round robin (weights honoured, like HAProxy's)
+  weighted_round_robin,  // the same algorithm, by its explicit name
+  least_connections,     // fewest requests in flight, relative to weight
+  random,                // weighted random
+  p2c,                   // power of two random choices on requests in flight
+  peak_ewma,             // p2c on peak-EWMA latency x (requests in flight + 1)
+  ip_hash,               // consistent hashing of the client address
+  header_hash,           // consistent hashing of a request header's value
+  uri_hash,              // consistent hashing of the request target
+  cookie,                // sticky sessions: a cookie names the backend
+};
 
 bool parse_strategy(std::string_view name, StrategyKind& out);
 const char* to_string(StrategyKind kind);
+
+// What a request must supply for the strategy to pick.
+enum class StrategyKey : uint8_t { none, client_address, header, uri, cookie };
+StrategyKey key_of(StrategyKind kind);
 
 struct PickRequest {
   uint64_t now_ms = 0;
   // Backends this request already tried (connect failures), never picked again.
   std::span<BackendRuntime* const> tried;
+  // Hashing strategies: the key's hash (valid when has_key).
+  uint64_t key = 0;
+  bool has_key = false;
+  // Cookie strategy: the identity the client's cookie names (valid when has_sticky).
+  uint64_t sticky_identity = 0;
+  bool has_sticky = false;
 
   bool was_tried(const BackendRuntime* backend) const {
     for (const BackendRuntime* t : tried) {
@@ -28,16 +51,23 @@ struct PickRequest {
     }
     return false;
   }
+  bool usable(const BackendRuntime* backend) const {
+    return backend->eligible(now_ms) && !was_tried(backend) && backend->spec.weight > 0;
+  }
+};
+
+struct StrategySettings {
+  double ewma_decay_ms = 10000;  // peak-EWMA time constant
+  uint64_t seed = 0;             // random generator seed (per worker)
 };
 
 class Strategy {
  public:
   virtual ~Strategy() = default;
-  // Returns an eligible backend from `backends`, or nullptr when none is.
   virtual BackendRuntime* pick(std::span<BackendRuntime* const> backends,
                                const PickRequest& request) = 0;
 };
 
-std::unique_ptr<Strategy> make_strategy(StrategyKind kind);
+std::unique_ptr<Strategy> make_strategy(StrategyKind kind, const StrategySettings& settings);
 
 }  // namespace lb::balancing

@@ -24,6 +24,12 @@ class ByteBuffer {
   void attach_pool(BufferPool* pool) { pool_ = pool; }
 
   const char* data() const { return block_ + begin_; }
+  char* mutable_data() { return block_ + begin_; }
+  // Drops the last `n` bytes (used when bytes are rewritten in place).
+  void drop_back(size_t n) {
+    end_ -= static_cast<uint32_t>(n);
+    if (begin_ == end_) begin_ = end_ = 0;
+  }
   size_t size() const { return end_ - begin_; }
   bool empty() const { return begin_ == end_; }
   std::string_view view() const { return {data(), size()}; }
@@ -44,6 +50,7 @@ class ByteBuffer {
   }
 
   bool append(std::string_view bytes) {
+    if (bytes.empty()) return true;  // an empty view may have a null data()
     if (bytes.size() > write_space()) return false;
     ensure_block();
     if (bytes.size() > kCapacity - end_) compact();

@@ -203,6 +203,10 @@ class Reference {
     return true;
   }
 
+  ChunkedError line_or(size_t q, ChunkedError otherwise) const {
+    return d_[q] == '\n' ? ChunkedError::bad_line_end : otherwise;
+  }
+
   static bool forbidden(const char* name, size_t len) {
     const char* names[] = {"content-length", "transfer-encoding", "host"};
     for (const char* f : names) {
@@ -237,7 +241,7 @@ class Reference {
         ++q;
       }
       if (d_[q] != ':') {
-        return void(error(q, d_[q] == '\n' ? ChunkedError::bad_line_end : ChunkedError::bad_trailer));
+        return void(error(q, line_or(q, ChunkedError::bad_trailer)));
       }
       if (forbidden(d_ + p, q - p)) return void(error(q, ChunkedError::bad_trailer));
       ++q;
@@ -247,7 +251,7 @@ class Reference {
         ++q;
       }
       if (d_[q] != '\r') {
-        return void(error(q, d_[q] == '\n' ? ChunkedError::bad_line_end : ChunkedError::bad_trailer));
+        return void(error(q, line_or(q, ChunkedError::bad_trailer)));
       }
       if (!trailer_byte(q + 1)) return;
       if (d_[q + 1] != '\n') return void(error(q + 1, ChunkedError::bad_line_end));

@@ -189,7 +189,8 @@ ChunkedDecoder::Step ChunkedDecoder::feed(const char* data, size_t len) {
             break;
         }
         if (next == State::error) {
-          return fail(step, p, c == '\n' ? ChunkedError::bad_line_end : ChunkedError::bad_extension);
+          const bool lf = c == '\n';
+          return fail(step, p, lf ? ChunkedError::bad_line_end : ChunkedError::bad_extension);
         }
         state_ = next;
         break;

@@ -164,7 +164,8 @@ bool write_response_head(const MessageHead& head, const ResponseHeadOptions& opt
     }
     builder.add_header(field.name, field.value);
   }
-  add_framing(builder, head);
+  if (!options.omit_framing) add_framing(builder, head);
+  builder.add(options.extra_header);
   if (options.upgrade) {
     builder.add("Connection: upgrade\r\n").add_header("Upgrade", head.upgrade);
   } else if (options.close_client) {

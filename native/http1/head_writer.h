@@ -40,6 +40,8 @@ struct ResponseHeadOptions {
   bool close_client = false;         // add "Connection: close"
   bool client_keep_alive_10 = false; // HTTP/1.0 client kept alive: "Connection: keep-alive"
   bool upgrade = false;              // 101: forward Connection: upgrade and the Upgrade header
+  std::string_view extra_header;     // a complete header line ("Name: value\r\n") to add
+  bool omit_framing = false;         // the body will be de-chunked and ended by a close
 };
 
 // A redirect of our own: `status` with Location = base_url + path, no body.

@@ -5,9 +5,14 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
+#include <cstdio>
 #include <cstring>
 
+#include "balancing/hash.h"
+#include "core/clock.h"
 #include "http1/canned_response.h"
+#include "http1/cookie.h"
 #include "http1/head_writer.h"
 #include "net/socket_address.h"
 #include "proxy/backend_connection.h"
@@ -49,9 +54,36 @@ bool is_idempotent(Method method) {
   }
 }
 
+// For a client that cannot read chunked framing: walks the not-yet-validated bytes of
+// `buffer`, keeps only chunk data (moved down to follow the data already validated) and
+// drops the framing. Bytes after the end of the body stay where they are, after the data.
+bool dechunk_in_place(BodyProgress& body, buffer::ByteBuffer& buffer) {
+  char* base = buffer.mutable_data();
+  size_t size = buffer.size();
+  size_t out = body.validated;  // end of the data kept so far
+  size_t in = body.validated;   // next raw byte
+  while (in < size && !body.complete) {
+    uint64_t in_chunk = body.chunked.remaining_in_chunk();
+    size_t n = in_chunk > 0 ? static_cast<size_t>(std::min<uint64_t>(in_chunk, size - in)) : 1;
+    auto step = body.chunked.feed(base + in, n);
+    if (step.error != http1::ChunkedError::none) return false;
+    if (in_chunk > 0) {
+      std::memmove(base + out, base + in, step.consumed);
+      out += step.consumed;
+    }
+    in += step.consumed;
+    if (step.done) body.complete = true;
+  }
+  // Close the gap the framing left, keeping any bytes past the body after the data.
+  std::memmove(base + out, base + in, size - in);
+  buffer.drop_back(in - out);
+  body.validated = static_cast<uint32_t>(out);
+  return true;
+}
+
 // How many bytes at the front of `buffer` belong to the body being forwarded, validating
 // chunked framing as it goes. Returns false on a framing error.
-bool ready_body_bytes(BodyProgress& body, const buffer::ByteBuffer& buffer, size_t& ready) {
+bool ready_body_bytes(BodyProgress& body, buffer::ByteBuffer& buffer, size_t& ready) {
   switch (body.kind) {
     case BodyKind::none:
       ready = 0;
@@ -63,6 +95,11 @@ bool ready_body_bytes(BodyProgress& body, const buffer::ByteBuffer& buffer, size
       ready = buffer.size();
       return true;
     case BodyKind::chunked: {
+      if (body.dechunk) {
+        if (!dechunk_in_place(body, buffer)) return false;
+        ready = body.validated;
+        return true;
+      }
       if (!body.complete && body.validated < buffer.size()) {
         auto step = body.chunked.feed(buffer.data() + body.validated, buffer.size() - body.validated);
         if (step.error != http1::ChunkedError::none) return false;
@@ -298,6 +335,8 @@ void ClientConnection::start_exchange(const http1::MessageHead& head) {
   exchange_.retryable = is_idempotent(head.method) && head.body == BodyKind::none;
   exchange_.upgrade_requested =
       head.version_minor == 1 && head.connection_upgrade && head.has_upgrade_header;
+  exchange_.started_us = core::monotonic_us();
+  compute_pick_inputs(head);
   context_.counters.requests.add();
 
   if (head.method == Method::connect) {
@@ -341,12 +380,69 @@ void ClientConnection::start_exchange(const http1::MessageHead& head) {
   acquire_backend();
 }
 
+void ClientConnection::compute_pick_inputs(const http1::MessageHead& head) {
+  const ProxyConfig& config = context_.config();
+  switch (context_.strategy_key()) {
+    case balancing::StrategyKey::none:
+      return;
+    case balancing::StrategyKey::client_address: {
+      // The address only, not the port: one client, one backend.
+      const auto* address = reinterpret_cast<const sockaddr*>(&peer_);
+      std::string_view bytes;
+      if (address->sa_family == AF_INET) {
+        const auto* v4 = reinterpret_cast<const sockaddr_in*>(&peer_);
+        bytes = {reinterpret_cast<const char*>(&v4->sin_addr), sizeof(v4->sin_addr)};
+      } else {
+        bytes = {reinterpret_cast<const char*>(&peer_.sin6_addr), sizeof(peer_.sin6_addr)};
+      }
+      exchange_.pick_key = balancing::hash_bytes(bytes);
+      exchange_.has_pick_key = true;
+      return;
+    }
+    case balancing::StrategyKey::header:
+      for (uint32_t i = 0; i < head.header_count; ++i) {
+        if (http1::equals_ignore_case(head.headers[i].name, config.hash_header)) {
+          exchange_.pick_key = balancing::hash_bytes(head.headers[i].value);
+          exchange_.has_pick_key = true;
+          return;
+        }
+      }
+      return;  // no header: the fallback strategy picks
+    case balancing::StrategyKey::uri:
+      exchange_.pick_key = balancing::hash_bytes(head.target);
+      exchange_.has_pick_key = true;
+      return;
+    case balancing::StrategyKey::cookie:
+      for (uint32_t i = 0; i < head.header_count; ++i) {
+        if (!http1::equals_ignore_case(head.headers[i].name, "cookie")) continue;
+        std::string_view value = http1::find_cookie(head.headers[i].value, config.cookie_name);
+        uint64_t identity = 0;
+        auto parsed = std::from_chars(value.data(), value.data() + value.size(), identity, 16);
+        if (!value.empty() && parsed.ec == std::errc() && parsed.ptr == value.data() + value.size()) {
+          exchange_.sticky_identity = identity;
+          exchange_.has_sticky = true;
+          return;
+        }
+      }
+      return;
+  }
+}
+
+balancing::PickRequest ClientConnection::pick_request() const {
+  balancing::PickRequest request;
+  request.tried = {exchange_.tried, exchange_.tries};
+  request.key = exchange_.pick_key;
+  request.has_key = exchange_.has_pick_key;
+  request.sticky_identity = exchange_.sticky_identity;
+  request.has_sticky = exchange_.has_sticky;
+  return request;
+}
+
 // ---------------------------------------------------------------------------------------
 // connecting
 
 void ClientConnection::acquire_backend() {
-  std::span<balancing::BackendRuntime* const> tried(exchange_.tried, exchange_.tries);
-  balancing::BackendRuntime* backend = context_.pick_backend(tried);
+  balancing::BackendRuntime* backend = context_.pick_backend(pick_request());
   if (!backend) {
     if (exchange_.tries > 0) {
       context_.counters.bad_gateway.add();
@@ -549,8 +645,10 @@ bool ClientConnection::forward_response() {
   }
 
   if (exchange_.response_phase == ResponsePhase::awaiting_head && !resp_.empty()) {
-    if (!parse_response_head()) return false;
-    moved = true;
+    // need_more is not progress: the bytes that arrived were already counted as such.
+    HeadOutcome outcome = parse_response_head();
+    if (outcome == HeadOutcome::left_exchange) return false;
+    if (outcome == HeadOutcome::parsed) moved = true;
   }
 
   size_t ready = 0;
@@ -623,12 +721,12 @@ bool ClientConnection::forward_response() {
   return moved;
 }
 
-bool ClientConnection::parse_response_head() {
+ClientConnection::HeadOutcome ClientConnection::parse_response_head() {
   auto scan = http1::scan_head_end(resp_.data(), resp_.size(), exchange_.response_scan_from);
   exchange_.response_scan_from = static_cast<uint32_t>(scan.next_from);
   const http1::HeadLimits& limits = context_.config().limits.response_head;
   bool buffer_full = resp_.write_space() == 0;
-  if (scan.head_length == 0 && !scan.bare_lf && !buffer_full) return true;  // need more
+  if (scan.head_length == 0 && !scan.bare_lf && !buffer_full) return HeadOutcome::need_more;
 
   http1::MessageHead& head = context_.scratch_head;
   size_t length = scan.head_length > 0 ? scan.head_length : resp_.size();
@@ -640,7 +738,7 @@ bool ClientConnection::parse_response_head() {
     context_.counters.bad_gateway.add();
     release_backend(false);
     send_error(502);
-    return false;
+    return HeadOutcome::left_exchange;
   }
 
   if (head.status >= 100 && head.status < 200) {
@@ -650,7 +748,7 @@ bool ClientConnection::parse_response_head() {
         context_.counters.bad_gateway.add();
         release_backend(false);
         send_error(502);
-        return false;
+        return HeadOutcome::left_exchange;
       }
       http1::ResponseHeadOptions options;
       options.upgrade = true;
@@ -658,14 +756,14 @@ bool ClientConnection::parse_response_head() {
         context_.counters.bad_gateway.add();
         release_backend(false);
         send_error(502);
-        return false;
+        return HeadOutcome::left_exchange;
       }
       resp_.consume(head.head_bytes);
       exchange_.status = 101;
       context_.counters.count_response(101);
       backend_->backend().counters->count_response(101);
       enter_tunnel();
-      return false;
+      return HeadOutcome::left_exchange;
     }
     // Interim response (100 Continue, 103 Early Hints): pass it on, then wait for the
     // final one.
@@ -674,34 +772,52 @@ bool ClientConnection::parse_response_head() {
       context_.counters.bad_gateway.add();
       release_backend(false);
       send_error(502);
-      return false;
+      return HeadOutcome::left_exchange;
     }
     resp_.consume(head.head_bytes);
     exchange_.response_scan_from = 0;
-    return true;
+    return HeadOutcome::parsed;
   }
 
   exchange_.status = head.status;
   exchange_.backend_keep_alive =
       !head.connection_close && (head.version_minor == 1 || head.connection_keep_alive);
+  // An HTTP/1.0 client cannot read chunked framing (a backend should not have sent it):
+  // strip it and end the body with a close.
+  bool dechunk = head.body == BodyKind::chunked && exchange_.request_version_minor == 0;
   exchange_.close_client = exchange_.client_wants_close || context_.draining() ||
-                           head.body == BodyKind::until_close ||
+                           head.body == BodyKind::until_close || dechunk ||
                            exchange_.request_phase != RequestPhase::done;
   http1::ResponseHeadOptions options;
   options.close_client = exchange_.close_client;
   options.client_keep_alive_10 = !exchange_.close_client && exchange_.client_keep_alive_10;
+  options.omit_framing = dechunk;
+  balancing::BackendRuntime& runtime = backend_->backend();
+  const ProxyConfig& config = context_.config();
+  // Time to the response head, for latency-aware strategies.
+  runtime.record_latency(core::monotonic_us() - exchange_.started_us, context_.loop.now_ms(),
+                         config.ewma_decay_ms);
+  char cookie[128];
+  if (context_.strategy_key() == balancing::StrategyKey::cookie &&
+      (!exchange_.has_sticky || exchange_.sticky_identity != runtime.identity)) {
+    // New client, or its backend went away: pin it to the one that answered.
+    int n = std::snprintf(cookie, sizeof(cookie), "Set-Cookie: %.64s=%016llx; Path=/; HttpOnly\r\n",
+                          config.cookie_name.c_str(), static_cast<unsigned long long>(runtime.identity));
+    if (n > 0 && static_cast<size_t>(n) < sizeof(cookie)) options.extra_header = {cookie, static_cast<size_t>(n)};
+  }
   if (!http1::write_response_head(head, options, out_)) {
     context_.counters.bad_gateway.add();
     release_backend(false);
     send_error(502);
-    return false;
+    return HeadOutcome::left_exchange;
   }
   resp_.consume(head.head_bytes);
   exchange_.response_body.start(head.body, head.content_length);
+  exchange_.response_body.dechunk = dechunk;
   exchange_.response_phase = ResponsePhase::body;
   context_.counters.count_response(head.status);
   backend_->backend().counters->count_response(head.status);
-  return true;
+  return HeadOutcome::parsed;
 }
 
 bool ClientConnection::try_replay() {
@@ -846,7 +962,7 @@ void ClientConnection::pump_tunnel() {
 void ClientConnection::answer_redirect(const http1::MessageHead& head) {
   // Redirect mode: the balancer only reads the head, picks a backend and points the
   // client at that backend's public URL. No backend connection is made.
-  balancing::BackendRuntime* backend = context_.pick_backend({});
+  balancing::BackendRuntime* backend = context_.pick_backend(pick_request());
   if (!backend) {
     context_.counters.no_backend.add();
     send_error(503);

@@ -67,13 +67,17 @@ class ClientConnection final : public FrontendConnection {
   // reading_head
   void read_request_head();
   void start_exchange(const http1::MessageHead& head);
+  void compute_pick_inputs(const http1::MessageHead& head);
+  balancing::PickRequest pick_request() const;
   // connecting
   void acquire_backend();
   // exchanging
   void pump();
   bool forward_request();
   bool forward_response();
-  bool parse_response_head();
+  // left_exchange: the exchange failed (an error response was sent) or became a tunnel.
+  enum class HeadOutcome : uint8_t { need_more, parsed, left_exchange };
+  HeadOutcome parse_response_head();
   bool try_replay();
   void finish_exchange();
   bool backend_may_be_pooled() const;

@@ -8,6 +8,7 @@
 #include "balancing/backend_runtime.h"
 #include "http1/chunked_decoder.h"
 #include "http1/parser.h"
+#include "balancing/strategy.h"
 
 namespace lb::proxy {
 
@@ -20,12 +21,14 @@ struct BodyProgress {
   http1::ChunkedDecoder chunked;    // chunked: validator state
   uint32_t validated = 0;           // chunked: bytes at the buffer front already validated
   bool complete = false;            // every byte of the body has been validated
+  bool dechunk = false;             // chunked: strip the framing, forward only the data
 
   void start(http1::BodyKind body_kind, uint64_t content_length) {
     kind = body_kind;
     remaining = content_length;
     chunked.reset();
     validated = 0;
+    dechunk = false;
     complete = body_kind == http1::BodyKind::none ||
                (body_kind == http1::BodyKind::content_length && content_length == 0);
   }
@@ -47,6 +50,12 @@ struct Exchange {
   bool upgrade_requested = false;     // Connection: upgrade with an Upgrade header
   uint16_t status = 0;
   uint32_t tries = 0;
+  // What the strategy needs, computed once from the head (the head itself is not kept).
+  uint64_t pick_key = 0;
+  bool has_pick_key = false;
+  uint64_t sticky_identity = 0;
+  bool has_sticky = false;
+  uint64_t started_us = 0;  // for latency samples
   balancing::BackendRuntime* tried[kMaxConnectTries] = {};
   uint32_t request_head_sent = 0;     // bytes of the re-written head written so far
   uint64_t request_body_bytes = 0;    // body bytes forwarded so far (for the body limit)

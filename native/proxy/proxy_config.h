@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "balancing/backend.h"
@@ -63,6 +64,10 @@ struct ProxyConfig {
   Limits limits;
   PoolSettings pool;
   http1::ForwardedPolicy forwarded;
+  // header-hash: the header whose value is hashed; cookie: the sticky cookie's name.
+  std::string hash_header = "x-session-id";
+  std::string cookie_name = "lb_backend";
+  double ewma_decay_ms = 10000;
   // Connect failures in a row before a worker marks a backend down, and how long it
   // stays down before one request may try it again.
   uint32_t passive_fail_threshold = 3;

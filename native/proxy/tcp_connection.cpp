@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <span>
 
+#include "balancing/hash.h"
 #include "net/socket_options.h"
 #include "proxy/backend_connection.h"
 #include "proxy/proxy_protocol.h"
@@ -77,8 +78,22 @@ void TcpConnection::drain() {
 void TcpConnection::connect_next_backend() {
   uint32_t max_tries = std::min<uint32_t>(context_.config().max_connect_tries, kMaxConnectTries);
   while (tries_ < max_tries) {
-    balancing::BackendRuntime* backend =
-        context_.pick_backend(std::span<balancing::BackendRuntime* const>(tried_, tries_));
+    balancing::PickRequest request;
+    request.tried = {tried_, tries_};
+    if (context_.strategy_key() == balancing::StrategyKey::client_address) {
+      // ip-hash keeps a client on one backend across connections.
+      std::string_view bytes;
+      if (peer_.ss_family == AF_INET) {
+        const auto& v4 = reinterpret_cast<const sockaddr_in&>(peer_);
+        bytes = {reinterpret_cast<const char*>(&v4.sin_addr), sizeof(v4.sin_addr)};
+      } else {
+        const auto& v6 = reinterpret_cast<const sockaddr_in6&>(peer_);
+        bytes = {reinterpret_cast<const char*>(&v6.sin6_addr), sizeof(v6.sin6_addr)};
+      }
+      request.key = balancing::hash_bytes(bytes);
+      request.has_key = true;
+    }
+    balancing::BackendRuntime* backend = context_.pick_backend(request);
     if (!backend) break;
     tried_[tries_++] = backend;
     backend->exchanges_in_flight++;

@@ -1,6 +1,8 @@
 #include "proxy/worker_context.h"
 
 #include <cstdio>
+#include "balancing/hash.h"
+#include "core/clock.h"
 #include <cstring>
 
 #include "proxy/backend_connection.h"
@@ -22,7 +24,10 @@ WorkerContext::~WorkerContext() {
 
 void WorkerContext::adopt(std::shared_ptr<const ProxyConfig> config) {
   if (!strategy_ || strategy_kind_ != config->strategy) {
-    strategy_ = balancing::make_strategy(config->strategy);
+    balancing::StrategySettings settings;
+    settings.ewma_decay_ms = config->ewma_decay_ms;
+    settings.seed = balancing::mix(core::monotonic_us(), worker_index + 1);
+    strategy_ = balancing::make_strategy(config->strategy, settings);
     strategy_kind_ = config->strategy;
   }
   std::unordered_map<uint32_t, std::unique_ptr<balancing::BackendRuntime>> previous;
@@ -40,6 +45,7 @@ void WorkerContext::adopt(std::shared_ptr<const ProxyConfig> config) {
       runtime = std::make_unique<balancing::BackendRuntime>();
       runtime->spec = spec;
       runtime->counters = &spec.counters->slot(worker_index);
+      runtime->identity = balancing::hash_bytes(spec.label);
     }
     if (runtime->spec.state != balancing::BackendState::ready) close_pool(*runtime);
     ordered_backends_.push_back(runtime.get());
@@ -63,9 +69,8 @@ void WorkerContext::close_pool(balancing::BackendRuntime& runtime) {
   runtime.pool.close_all([](BackendConnection* connection) { connection->close(); });
 }
 
-balancing::BackendRuntime* WorkerContext::pick_backend(
-    std::span<balancing::BackendRuntime* const> tried) {
-  balancing::PickRequest request{loop.now_ms(), tried};
+balancing::BackendRuntime* WorkerContext::pick_backend(balancing::PickRequest request) {
+  request.now_ms = loop.now_ms();
   return strategy_->pick(ordered_backends_, request);
 }
 

@@ -39,7 +39,9 @@ class WorkerContext {
   const ProxyConfig& config() const { return *config_; }
 
   // Chooses a backend for a request, skipping those it already tried; nullptr if none.
-  balancing::BackendRuntime* pick_backend(std::span<balancing::BackendRuntime* const> tried);
+  // `request` carries the key or sticky identity when the strategy needs one.
+  balancing::BackendRuntime* pick_backend(balancing::PickRequest request);
+  balancing::StrategyKey strategy_key() const { return balancing::key_of(strategy_kind_); }
 
   // Passive health: called with the outcome of every backend connect attempt.
   void report_connect_failure(balancing::BackendRuntime& backend, const char* reason);
