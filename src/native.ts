@@ -16,9 +16,45 @@ export interface NativeBackend {
   weight: number;
   /** 'ready' takes traffic; 'drain' takes none new but finishes in-flight; 'maint' takes none. */
   state: 'ready' | 'drain' | 'maint';
+  /** Redirect mode: the base URL clients are sent to; default `http://host:port`. */
+  publicUrl?: string;
+  /** False while active health checks say the backend is down: it takes no new request. Default true. */
+  healthy?: boolean;
 }
 
-export type NativeStrategy = 'round-robin';
+export type NativeStrategy =
+  | 'round-robin'
+  | 'weighted-round-robin'
+  | 'least-connections'
+  | 'random'
+  | 'p2c'
+  | 'peak-ewma'
+  | 'ip-hash'
+  | 'header-hash'
+  | 'uri-hash'
+  | 'cookie';
+
+/** Passive health in each worker (Envoy's outlier detection). */
+export interface NativeOutlierDetection {
+  /** Consecutive failures (connect refused/timed out, reset, 5xx) that eject a backend; 0 disables. Default 5. */
+  consecutiveFailures: number;
+  /** First ejection lasts this long; the n-th lasts n times as long. Default 30000. */
+  baseEjectionMs: number;
+  /** Never eject more than this share of the backends at once. Default 50. */
+  maxEjectionPercent: number;
+  /** A backend back from ejection (or newly added) ramps its share of traffic up over this long; 0 disables. Default 0. */
+  slowStartMs: number;
+}
+
+/** Retries of failed attempts (connect failures; idempotent requests that failed before any response byte). */
+export interface NativeRetries {
+  /** Attempts per request, the first included. Default 3. */
+  maxTries: number;
+  /** Retries may add at most this percentage of requests (a retry budget, per worker). Default 20. */
+  budgetPercent: number;
+  /** ... but at least this many retries per second per worker are always allowed. Default 10. */
+  minPerSecond: number;
+}
 
 export interface NativeTimeouts {
   /** Backend TCP connect, then 502 (or the next backend). */
@@ -71,12 +107,23 @@ export interface NativeConfig {
   /** listen() backlog; 0 means the kernel's somaxconn. */
   backlog: number;
   workers: number;
-  mode: 'http';
+  /** 'http': L7 reverse proxy; 'redirect': answer with a redirect; 'tcp': L4 relay. */
+  mode: 'http' | 'redirect' | 'tcp';
+  /** Redirect mode: 301, 302, 303, 307 (default) or 308. */
+  redirectStatus?: number;
+  /** TCP mode: PROXY protocol header sent to backends. Default 'none'. */
+  proxyProtocol?: 'none' | 'v1' | 'v2';
   strategy: NativeStrategy;
   backends: NativeBackend[];
   timeouts: NativeTimeouts;
   limits: NativeLimits;
   pool: NativePool;
+  /** header-hash: the header whose value is hashed. Default 'x-session-id'. */
+  hashHeader?: string;
+  /** cookie strategy: the sticky cookie's name. Default 'lb_backend'. */
+  cookieName?: string;
+  outlierDetection?: NativeOutlierDetection;
+  retries?: NativeRetries;
   /** Client-identity headers. When absent, `xForwardedFor` decides (true: x-forwarded, untrusted). */
   forwarded?: NativeForwarded;
   /** @deprecated use `forwarded`; kept while the config layer moves over. */
@@ -103,6 +150,10 @@ export interface NativeBackendStats {
   idleConnections: number;
   /** Backend connections opened since start. */
   connectionsOpened: number;
+  /** Ejections by passive health, summed over workers. */
+  ejections: number;
+  /** Workers that have the backend ejected right now. */
+  ejectedWorkers: number;
 }
 
 export interface NativeStats {
@@ -134,24 +185,30 @@ export interface NativeStats {
  * NativeBalancer constructor, on the JavaScript thread.
  */
 export type NativeEvent =
-  | { type: 'backend-down'; backendId: number; worker: number; reason: string }
-  | { type: 'backend-up'; backendId: number; worker: number }
+  /** This worker ejected the backend (passive health) for `ejectionMs`. */
+  | { type: 'backend-ejected'; backendId: number; worker: number; reason: string; ejectionMs: number }
+  /** This worker saw the backend answer again after an ejection. */
+  | { type: 'backend-recovered'; backendId: number; worker: number }
+  /** A backend that is removed, draining or in maintenance has no request in flight on this worker any more. */
+  | { type: 'backend-drained'; backendId: number; worker: number }
   | { type: 'error'; worker: number; code: string; message: string };
 
 export interface NativeBalancer {
   /**
    * Binds one SO_REUSEPORT listener per worker and starts the workers. Throws an Error
-   * whose `code` is 'LB_ERR_LISTEN' (bind/listen failed; message has the errno text) or
+   * whose `code` is 'LB_ERR_LISTEN' (bind/listen failed; message has the errno text, and
+   * `errno` (e.g. 'EADDRINUSE') and `syscall` ('socket'|'bind'|'listen') properties) or
    * 'LB_ERR_CONFIG' (a field the native side rejects; message names it).
    */
   start(config: NativeConfig): void;
   /** Publishes a new configuration to every worker (backends, weights, strategy, timeouts). */
   update(config: NativeConfig): void;
-  /** Sums every worker's counters; cheap, never stops a worker. */
+  /** Sums every worker's counters; cheap, never stops a worker. Still readable after stop. */
   stats(): NativeStats;
   /**
    * Stops accepting at once, lets in-flight exchanges finish for up to `deadlineMs`, closes
-   * idle keep-alive connections, joins the workers, then calls `done`. Idempotent.
+   * idle keep-alive connections, joins the workers, then calls `done`. Idempotent: every
+   * call's `done` is called once the workers have ended (at once if not running).
    */
   stop(deadlineMs: number, done: () => void): void;
   /** The port the first listener is bound to (useful with listenPort 0). */
