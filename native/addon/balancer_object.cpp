@@ -62,10 +62,18 @@ Napi::Value BalancerObject::start(const Napi::CallbackInfo& info) {
   bridge_ = EventBridge::New(env, on_events_.Value(), "lb-native-events", 0, 1, this);
   balancer_ = std::make_unique<core::Balancer>();
   auto notify = [this] { bridge_.NonBlockingCall(nullptr); };
-  if (!balancer_->start(listen, std::move(config), notify, error)) {
+  net::ListenError listen_error;
+  if (!balancer_->start(listen, std::move(config), notify, listen_error)) {
     balancer_.reset();
     bridge_.Release();
-    return throw_error(env, "LB_ERR_LISTEN", error);
+    Napi::Error failure = Napi::Error::New(env, listen_error.message);
+    failure.Set("code", Napi::String::New(env, "LB_ERR_LISTEN"));
+    if (listen_error.error_number != 0) {
+      failure.Set("errno", Napi::String::New(env, strerrorname_np(listen_error.error_number)));
+      failure.Set("syscall", Napi::String::New(env, listen_error.syscall));
+    }
+    failure.ThrowAsJavaScriptException();
+    return env.Undefined();
   }
   running_ = true;
   stopping_ = false;
@@ -114,9 +122,9 @@ Napi::Value BalancerObject::stop(const Napi::CallbackInfo& info) {
     if (!done.IsEmpty()) done.Call({});
     return env.Undefined();
   }
-  if (stopping_) return env.Undefined();  // the first stop's callback reports the end
+  if (!done.IsEmpty()) on_stopped_.push_back(Napi::Persistent(done));
+  if (stopping_) return env.Undefined();  // already on its way; `done` is called with the rest
   stopping_ = true;
-  if (!done.IsEmpty()) on_stopped_ = Napi::Persistent(done);
   balancer_->request_stop(static_cast<uint32_t>(deadline));
   // Joining blocks, so it happens off the JavaScript thread; the last bridge call tells
   // JavaScript that every worker has ended.
@@ -136,12 +144,14 @@ void BalancerObject::deliver(Napi::Env env, Napi::Function callback, BalancerObj
   self->drain_events(env);
   if (!is_final) return;
   if (self->stopper_.joinable()) self->stopper_.join();
-  self->balancer_.reset();
+  // The stopped balancer is kept so that its final counters stay readable; the next
+  // start() replaces it.
   self->running_ = false;
   self->stopping_ = false;
-  Napi::FunctionReference on_stopped = std::move(self->on_stopped_);
+  std::vector<Napi::FunctionReference> callbacks = std::move(self->on_stopped_);
+  self->on_stopped_.clear();
   self->Unref();
-  if (!on_stopped.IsEmpty()) on_stopped.Call({});
+  for (Napi::FunctionReference& callback : callbacks) callback.Call({});
 }
 
 void BalancerObject::drain_events(Napi::Env env) {

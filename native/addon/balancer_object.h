@@ -13,6 +13,7 @@
 
 #include <memory>
 #include <thread>
+#include <vector>
 
 #include "core/balancer.h"
 
@@ -42,7 +43,7 @@ class BalancerObject : public Napi::ObjectWrap<BalancerObject> {
   using EventBridge = Napi::TypedThreadSafeFunction<BalancerObject, bool, deliver>;
 
   Napi::FunctionReference on_events_;
-  Napi::FunctionReference on_stopped_;
+  std::vector<Napi::FunctionReference> on_stopped_;  // every stop() caller's callback
   std::unique_ptr<core::Balancer> balancer_;
   EventBridge bridge_;
   std::thread stopper_;

@@ -1,5 +1,7 @@
 #include "addon/config_conversion.h"
 
+#include "proxy/exchange.h"
+
 #include <cctype>
 #include <cmath>
 #include <limits>
@@ -163,6 +165,14 @@ bool read_proxy_config(const Napi::Object& object, proxy::ProxyConfig& out, std:
       error = path + "host: expected a numeric IPv4 or IPv6 address, got '" + host + "'";
       return false;
     }
+    Napi::Value healthy = backend.Get("healthy");
+    if (!healthy.IsUndefined()) {
+      if (!healthy.IsBoolean()) {
+        error = path + "healthy: expected a boolean";
+        return false;
+      }
+      spec.healthy = healthy.As<Napi::Boolean>().Value();
+    }
     if (state == "ready") {
       spec.state = balancing::BackendState::ready;
     } else if (state == "drain") {
@@ -239,6 +249,36 @@ bool read_proxy_config(const Napi::Object& object, proxy::ProxyConfig& out, std:
   if (timeouts.Has("tunnelIdleMs") &&
       !read_uint(timeouts, "timeouts.", "tunnelIdleMs", 1, kMaxU32, t.tunnel_idle_ms, error)) {
     return false;
+  }
+
+  Napi::Value outlier_value = object.Get("outlierDetection");
+  if (!outlier_value.IsUndefined()) {
+    if (!outlier_value.IsObject()) {
+      error = "outlierDetection: expected an object";
+      return false;
+    }
+    Napi::Object outlier = outlier_value.As<Napi::Object>();
+    proxy::OutlierDetection& o = out.outlier;
+    if (!read_uint(outlier, "outlierDetection.", "consecutiveFailures", 0, 1000000, o.consecutive_failures, error) ||
+        !read_uint(outlier, "outlierDetection.", "baseEjectionMs", 1, kMaxU32, o.base_ejection_ms, error) ||
+        !read_uint(outlier, "outlierDetection.", "maxEjectionPercent", 0, 100, o.max_ejection_percent, error) ||
+        !read_uint(outlier, "outlierDetection.", "slowStartMs", 0, kMaxU32, o.slow_start_ms, error)) {
+      return false;
+    }
+  }
+  Napi::Value retries_value = object.Get("retries");
+  if (!retries_value.IsUndefined()) {
+    if (!retries_value.IsObject()) {
+      error = "retries: expected an object";
+      return false;
+    }
+    Napi::Object retries = retries_value.As<Napi::Object>();
+    proxy::RetryPolicy& r = out.retries;
+    if (!read_uint(retries, "retries.", "maxTries", 1, proxy::kMaxConnectTries, r.max_tries, error) ||
+        !read_uint(retries, "retries.", "budgetPercent", 0, 1000, r.budget_percent, error) ||
+        !read_uint(retries, "retries.", "minPerSecond", 0, 1000000, r.min_per_second, error)) {
+      return false;
+    }
   }
 
   using Mode = http1::ForwardedPolicy::Mode;

@@ -45,6 +45,8 @@ Napi::Object to_js(Napi::Env env, const core::BalancerStats& stats) {
     set(backend, "activeConnections", b.active_connections);
     set(backend, "idleConnections", b.idle_connections);
     set(backend, "connectionsOpened", b.connections_opened);
+    set(backend, "ejections", b.ejections);
+    set(backend, "ejectedWorkers", b.ejected_workers);
     backends.Set(static_cast<uint32_t>(i), backend);
   }
   out.Set("backends", backends);
@@ -54,13 +56,18 @@ Napi::Object to_js(Napi::Env env, const core::BalancerStats& stats) {
 Napi::Object to_js(Napi::Env env, const stats::Event& event) {
   Napi::Object out = Napi::Object::New(env);
   switch (event.type) {
-    case stats::EventType::backend_down:
-      out.Set("type", "backend-down");
+    case stats::EventType::backend_ejected:
+      out.Set("type", "backend-ejected");
       set(out, "backendId", event.backend_id);
       out.Set("reason", Napi::String::New(env, event.message));
+      set(out, "ejectionMs", event.duration_ms);
       break;
-    case stats::EventType::backend_up:
-      out.Set("type", "backend-up");
+    case stats::EventType::backend_recovered:
+      out.Set("type", "backend-recovered");
+      set(out, "backendId", event.backend_id);
+      break;
+    case stats::EventType::backend_drained:
+      out.Set("type", "backend-drained");
       set(out, "backendId", event.backend_id);
       break;
     case stats::EventType::error:

@@ -24,6 +24,8 @@ struct BackendSpec {
   std::string label;  // "host:port", for events and logs
   uint32_t weight = 1;
   BackendState state = BackendState::ready;
+  // False while active health checks (run by the control plane) say it is down.
+  bool healthy = true;
   // Redirect mode: scheme://host[:port] clients are sent to (no trailing slash).
   std::string public_url;
   // Shared by every snapshot naming this id; each worker writes only its own slot.

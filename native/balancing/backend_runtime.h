@@ -18,11 +18,15 @@ struct BackendRuntime {
   uint32_t exchanges_in_flight = 0;
   uint32_t open_connections = 0;  // connecting, attached or idle
 
-  // Passive health, per worker: consecutive connect failures mark the backend down for
-  // a while; after `retry_at_ms` one request may try it again (half-open).
+  // Passive health (outlier detection), per worker: consecutive failures (connect
+  // failures, resets, 5xx) eject the backend until `ejected_until_ms`; each ejection
+  // lasts longer than the last. After it, traffic ramps up from `available_since_ms`.
   uint32_t consecutive_failures = 0;
-  bool down = false;
-  uint64_t retry_at_ms = 0;
+  uint32_t ejections = 0;
+  uint64_t ejected_until_ms = 0;
+  bool awaiting_recovery = false;  // ejected earlier; no success seen since
+  uint64_t available_since_ms = 0;
+  bool drained_reported = false;   // backend-drained already sent for this drain
 
   // Removed from the configuration: no new requests; dropped once nothing uses it.
   bool removed = false;
@@ -40,9 +44,21 @@ struct BackendRuntime {
   // lower samples decay in with a time constant of `decay_ms`.
   void record_latency(uint64_t latency_us, uint64_t now_ms, double decay_ms);
 
-  bool eligible(uint64_t now_ms) const {
-    if (removed || spec.state != BackendState::ready) return false;
-    return !down || now_ms >= retry_at_ms;
+  bool ejected(uint64_t now_ms) const { return now_ms < ejected_until_ms; }
+  bool takes_new_requests() const {
+    return !removed && spec.state == BackendState::ready && spec.healthy;
+  }
+  bool eligible(uint64_t now_ms) const { return takes_new_requests() && !ejected(now_ms); }
+
+  // The weight strategies use, scaled by 100 so that slow start can ramp it smoothly:
+  // a backend just back from ejection (or just added) starts at 10% and grows linearly.
+  uint64_t weight_now(uint64_t now_ms, uint64_t slow_start_ms) const {
+    uint64_t full = static_cast<uint64_t>(spec.weight) * 100;
+    if (slow_start_ms == 0 || now_ms >= available_since_ms + slow_start_ms) return full;
+    uint64_t elapsed = now_ms - available_since_ms;
+    uint64_t ramped = full * elapsed / slow_start_ms;
+    uint64_t floor = full / 10;
+    return ramped > floor ? ramped : (floor > 0 ? floor : 1);
   }
 };
 

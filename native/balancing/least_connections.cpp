@@ -10,8 +10,8 @@ BackendRuntime* LeastConnections::pick(std::span<BackendRuntime* const> backends
     BackendRuntime* backend = backends[(rotation_ + step) % count];
     if (!request.usable(backend)) continue;
     // Compare (load_a + 1) / weight_a < (load_b + 1) / weight_b without division.
-    if (!best || static_cast<uint64_t>(backend->exchanges_in_flight + 1) * best->spec.weight <
-                     static_cast<uint64_t>(best->exchanges_in_flight + 1) * backend->spec.weight) {
+    if (!best || static_cast<uint64_t>(backend->exchanges_in_flight + 1) * request.weight(best) <
+                     static_cast<uint64_t>(best->exchanges_in_flight + 1) * request.weight(backend)) {
       best = backend;
     }
   }

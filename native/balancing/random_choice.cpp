@@ -9,26 +9,29 @@ BackendRuntime* RandomChoice::weighted_pick(std::span<BackendRuntime* const> bac
                                             const BackendRuntime* exclude) {
   uint64_t total = 0;
   for (BackendRuntime* backend : backends) {
-    if (backend != exclude && request.usable(backend)) total += backend->spec.weight;
+    if (backend != exclude && request.usable(backend)) total += request.weight(backend);
   }
   if (total == 0) return nullptr;
   uint64_t point = random_.below(total);
   for (BackendRuntime* backend : backends) {
     if (backend == exclude || !request.usable(backend)) continue;
-    if (point < backend->spec.weight) return backend;
-    point -= backend->spec.weight;
+    uint64_t weight = request.weight(backend);
+    if (point < weight) return backend;
+    point -= weight;
   }
   return nullptr;
 }
 
-double RandomChoice::cost(const BackendRuntime& backend, uint64_t now_ms) const {
+double RandomChoice::cost(const BackendRuntime& backend, const PickRequest& request) const {
+  uint64_t now_ms = request.now_ms;
   double load = static_cast<double>(backend.exchanges_in_flight) + 1.0;
-  if (compare_ == Compare::in_flight) return load / backend.spec.weight;
+  double weight = static_cast<double>(request.weight(&backend));
+  if (compare_ == Compare::in_flight) return load / weight;
   // The average decays towards zero while no sample arrives, so a backend that was slow
   // once is tried again after a while instead of being starved for ever.
   double elapsed = backend.ewma_updated_ms ? static_cast<double>(now_ms - backend.ewma_updated_ms) : 0;
   double latency = backend.ewma_latency_us * std::exp(-elapsed / decay_ms_);
-  return (latency + 1.0) * load / backend.spec.weight;
+  return (latency + 1.0) * load / weight;
 }
 
 BackendRuntime* RandomChoice::pick(std::span<BackendRuntime* const> backends,
@@ -37,7 +40,7 @@ BackendRuntime* RandomChoice::pick(std::span<BackendRuntime* const> backends,
   if (!first || compare_ == Compare::none) return first;
   BackendRuntime* second = weighted_pick(backends, request, first);
   if (!second) return first;
-  return cost(*second, request.now_ms) < cost(*first, request.now_ms) ? second : first;
+  return cost(*second, request) < cost(*first, request) ? second : first;
 }
 
 }  // namespace lb::balancing

@@ -22,7 +22,7 @@ class RandomChoice final : public Strategy {
  private:
   BackendRuntime* weighted_pick(std::span<BackendRuntime* const> backends,
                                 const PickRequest& request, const BackendRuntime* exclude);
-  double cost(const BackendRuntime& backend, uint64_t now_ms) const;
+  double cost(const BackendRuntime& backend, const PickRequest& request) const;
 
   Compare compare_;
   double decay_ms_;

@@ -8,7 +8,7 @@ BackendRuntime* RoundRobin::pick(std::span<BackendRuntime* const> backends,
   int64_t total = 0;
   for (BackendRuntime* backend : backends) {
     if (!request.usable(backend)) continue;
-    int64_t weight = backend->spec.weight;
+    int64_t weight = static_cast<int64_t>(request.weight(backend));
     backend->wrr_current += weight;
     total += weight;
     if (!best || backend->wrr_current > best->wrr_current) best = backend;

@@ -54,6 +54,11 @@ struct PickRequest {
   bool usable(const BackendRuntime* backend) const {
     return backend->eligible(now_ms) && !was_tried(backend) && backend->spec.weight > 0;
   }
+  // Slow start length, for weight_now(); 0 when disabled.
+  uint64_t slow_start_ms = 0;
+  uint64_t weight(const BackendRuntime* backend) const {
+    return backend->weight_now(now_ms, slow_start_ms);
+  }
 };
 
 struct StrategySettings {

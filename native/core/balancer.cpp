@@ -1,5 +1,7 @@
 #include "core/balancer.h"
 
+#include "core/clock.h"
+
 namespace lb::core {
 
 Balancer::~Balancer() {
@@ -18,9 +20,9 @@ void Balancer::attach_counters(proxy::ProxyConfig& config) {
 }
 
 bool Balancer::start(const ListenSettings& listen, proxy::ProxyConfig config,
-                     std::function<void()> notify_events, std::string& error) {
+                     std::function<void()> notify_events, net::ListenError& error) {
   if (running()) {
-    error = "already running";
+    error.message = "already running";
     return false;
   }
   worker_count_ = listen.workers > 0 ? listen.workers : 1;
@@ -85,6 +87,7 @@ BalancerStats Balancer::stats() const {
     total.bytes_to_clients += c.bytes_to_clients.get();
     total.events_dropped += c.events_dropped.get();
   }
+  uint64_t now_ms = monotonic_ms();
   for (uint32_t id : current_backend_ids_) {
     auto it = backend_counters_.find(id);
     if (it == backend_counters_.end()) continue;
@@ -102,6 +105,8 @@ BalancerStats Balancer::stats() const {
       backend.active_connections += c.active_connections.get();
       backend.idle_connections += c.idle_connections.get();
       backend.connections_opened += c.connections_opened.get();
+      backend.ejections += c.ejections.get();
+      if (c.ejected_until_ms.get() > now_ms) backend.ejected_workers++;
     }
     total.backends.push_back(backend);
   }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/worker.h"
+#include "net/listener.h"
 #include "net/socket_address.h"
 #include "proxy/proxy_config.h"
 #include "stats/event_ring.h"
@@ -28,7 +29,7 @@ struct BackendStats {
   uint32_t id = 0;
   uint64_t requests = 0, responses_by_class[6] = {}, connect_errors = 0, backend_errors = 0,
            retries = 0, bytes_to_backend = 0, bytes_from_backend = 0, active_connections = 0,
-           idle_connections = 0, connections_opened = 0;
+           idle_connections = 0, connections_opened = 0, ejections = 0, ejected_workers = 0;
 };
 
 struct BalancerStats {
@@ -50,7 +51,7 @@ class Balancer {
   // worker thread when its event ring goes from empty to non-empty. False with `error`
   // set if a listener could not be bound.
   bool start(const ListenSettings& listen, proxy::ProxyConfig config,
-             std::function<void()> notify_events, std::string& error);
+             std::function<void()> notify_events, net::ListenError& error);
   // Publishes a new configuration to every worker.
   void update(proxy::ProxyConfig config);
   // Asks every worker to stop (see Worker::request_stop); returns at once.

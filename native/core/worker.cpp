@@ -58,6 +58,7 @@ void Worker::run() {
 
   while (!stopping_ || (context_->client_count() > 0 && loop_->now_ms() < stop_deadline_ms_)) {
     loop_->run_once(stopping_ ? 50 : -1);
+    context_->collect_retired();
     if (!accepting_ && !stopping_) {
       uint32_t limit = context_->config().limits.max_client_connections;
       if (limit == 0 || context_->client_count() < limit) set_accepting(true);

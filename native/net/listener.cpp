@@ -13,24 +13,22 @@
 
 namespace lb::net {
 
-Listener Listener::open(const SocketAddress& address, int backlog, std::string& error) {
+Listener Listener::open(const SocketAddress& address, int backlog, ListenError& error) {
   Listener listener;
+  auto fail = [&](const char* syscall) {
+    error.error_number = errno;
+    error.syscall = syscall;
+    error.message = errno == EADDRINUSE ? std::string("address in use")
+                                        : std::string(syscall) + ": " + std::strerror(errno);
+    return std::move(listener);
+  };
   core::UniqueFd fd(::socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!fd) {
-    error = std::string("socket: ") + std::strerror(errno);
-    return listener;
-  }
+  if (!fd) return fail("socket");
   set_reuse_address(fd.get());
   set_reuse_port(fd.get());
   if (address.family() == AF_INET6) set_ipv6_only(fd.get(), true);
-  if (::bind(fd.get(), address.get(), address.length) != 0) {
-    error = errno == EADDRINUSE ? "address in use" : std::string("bind: ") + std::strerror(errno);
-    return listener;
-  }
-  if (::listen(fd.get(), backlog > 0 ? backlog : system_somaxconn()) != 0) {
-    error = std::string("listen: ") + std::strerror(errno);
-    return listener;
-  }
+  if (::bind(fd.get(), address.get(), address.length) != 0) return fail("bind");
+  if (::listen(fd.get(), backlog > 0 ? backlog : system_somaxconn()) != 0) return fail("listen");
   listener.fd_ = std::move(fd);
   listener.reserve_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   return listener;

@@ -8,11 +8,17 @@
 
 namespace lb::net {
 
+// Why a listener could not be opened: a message, and the errno and system call behind it.
+struct ListenError {
+  std::string message;
+  int error_number = 0;
+  const char* syscall = "";
+};
+
 class Listener {
  public:
-  // Creates, binds and listens. On failure returns an invalid listener and sets `error`
-  // to a message naming the address and the reason.
-  static Listener open(const SocketAddress& address, int backlog, std::string& error);
+  // Creates, binds and listens. On failure returns an invalid listener and fills `error`.
+  static Listener open(const SocketAddress& address, int backlog, ListenError& error);
 
   bool valid() const { return fd_.valid(); }
   int fd() const { return fd_.get(); }

@@ -113,7 +113,6 @@ void BackendConnection::on_connect_result(uint32_t events) {
   enter(BackendConnState::attached);
   writable = true;
   if (events & EPOLLIN) readable = true;
-  context_.report_connect_success(*backend_);
   owner->on_backend_connected();
 }
 

@@ -453,8 +453,7 @@ void ClientConnection::acquire_backend() {
     }
     return;
   }
-  backend->exchanges_in_flight++;
-  backend->counters->requests.add();
+  context_.begin_exchange(*backend);
   if (BackendConnection* pooled = backend->pool.take()) {
     backend_ = pooled;
     pooled->attach(this);
@@ -462,22 +461,40 @@ void ClientConnection::acquire_backend() {
     pump();
     return;
   }
+  open_fresh_connection(*backend);
+}
+
+bool ClientConnection::open_fresh_connection(balancing::BackendRuntime& backend) {
   int error = 0;
-  backend_ = BackendConnection::open(context_, *backend, this, error);
+  backend_ = BackendConnection::open(context_, backend, this, error);
   if (!backend_) {
-    backend->exchanges_in_flight--;
-    context_.report_connect_failure(*backend, "connect failed");
-    backend->counters->connect_errors.add();
-    if (exchange_.tries < kMaxConnectTries) exchange_.tried[exchange_.tries++] = backend;
-    if (exchange_.tries >= std::min<uint32_t>(context_.config().max_connect_tries, kMaxConnectTries)) {
-      context_.counters.bad_gateway.add();
-      send_error(502);
-      return;
-    }
-    acquire_backend();
-    return;
+    context_.end_exchange(backend);
+    attempt_failed(backend, "connect failed", true);
+    return false;
   }
   enter(ClientState::connecting);
+  return true;
+}
+
+void ClientConnection::attempt_failed(balancing::BackendRuntime& backend, const char* reason,
+                                      bool connect_error) {
+  // An attempt failed before any response byte: count it against the backend, then try
+  // another one if the request's tries and the worker's retry budget allow.
+  if (connect_error) {
+    backend.counters->connect_errors.add();
+  } else {
+    backend.counters->backend_errors.add();
+  }
+  context_.report_failure(backend, reason);
+  if (exchange_.tries < kMaxConnectTries) exchange_.tried[exchange_.tries++] = &backend;
+  uint32_t max_tries = std::min<uint32_t>(context_.config().retries.max_tries, kMaxConnectTries);
+  if (exchange_.tries >= max_tries || !context_.take_retry_token()) {
+    context_.counters.bad_gateway.add();
+    send_error(502);
+    return;
+  }
+  backend.counters->retries.add();
+  acquire_backend();
 }
 
 void ClientConnection::on_backend_connected() {
@@ -487,16 +504,8 @@ void ClientConnection::on_backend_connected() {
 
 void ClientConnection::on_backend_connect_failed(int error) {
   balancing::BackendRuntime& backend = backend_->backend();
-  backend.counters->connect_errors.add();
-  context_.report_connect_failure(backend, error == ETIMEDOUT ? "connect timeout" : "connect refused");
   release_backend(false);
-  if (exchange_.tries < kMaxConnectTries) exchange_.tried[exchange_.tries++] = &backend;
-  if (exchange_.tries >= std::min<uint32_t>(context_.config().max_connect_tries, kMaxConnectTries)) {
-    context_.counters.bad_gateway.add();
-    send_error(502);
-    return;
-  }
-  acquire_backend();
+  attempt_failed(backend, error == ETIMEDOUT ? "connect timeout" : "connect refused", true);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -707,13 +716,16 @@ bool ClientConnection::forward_response() {
         exchange_.response_body.kind == BodyKind::until_close) {
       return moved;  // still flushing what we have; the check above ends it
     }
-    backend.backend().counters->backend_errors.add();
     if (!exchange_.response_started && out_.empty()) {
       if (try_replay()) return true;
+      backend.backend().counters->backend_errors.add();
+      context_.report_failure(backend.backend(), "reset before a full response");
       context_.counters.bad_gateway.add();
       release_backend(false);
       send_error(502);
     } else {
+      backend.backend().counters->backend_errors.add();
+      context_.report_failure(backend.backend(), "reset mid-response");
       close();  // part of the response went out: a close is all the client can be told
     }
     return false;
@@ -794,6 +806,11 @@ ClientConnection::HeadOutcome ClientConnection::parse_response_head() {
   options.omit_framing = dechunk;
   balancing::BackendRuntime& runtime = backend_->backend();
   const ProxyConfig& config = context_.config();
+  if (head.status >= 500) {
+    context_.report_failure(runtime, "5xx response");
+  } else {
+    context_.report_success(runtime);
+  }
   // Time to the response head, for latency-aware strategies.
   runtime.record_latency(core::monotonic_us() - exchange_.started_us, context_.loop.now_ms(),
                          config.ewma_decay_ms);
@@ -821,33 +838,28 @@ ClientConnection::HeadOutcome ClientConnection::parse_response_head() {
 }
 
 bool ClientConnection::try_replay() {
-  // Only a reused pooled connection that failed before any response byte, for an
-  // idempotent request without a body, and only once: the backend most likely closed
-  // the idle connection just as we sent on it.
-  if (!backend_->reused() || exchange_.response_bytes_seen || !exchange_.retryable ||
-      exchange_.retried) {
-    return false;
-  }
+  // Only requests that can be sent again unchanged (idempotent, no body) and only before
+  // any response byte: after that, a retry could show the client two answers.
+  if (exchange_.response_bytes_seen || !exchange_.retryable) return false;
   balancing::BackendRuntime& backend = backend_->backend();
+  // A reused pooled connection that fails at once most likely raced the backend closing
+  // it while idle: that is no fault of the backend, so replay once on a fresh connection
+  // to the same backend.
+  bool stale_pooled = backend_->reused() && !exchange_.replayed_fresh;
   release_backend(false);
-  exchange_.retried = true;
   exchange_.request_head_sent = 0;
   exchange_.request_phase = RequestPhase::sending;
   exchange_.response_phase = ResponsePhase::awaiting_head;
   exchange_.response_scan_from = 0;
   resp_.clear();
-  backend.counters->retries.add();
-  int error = 0;
-  backend.exchanges_in_flight++;
-  backend.counters->requests.add();
-  backend_ = BackendConnection::open(context_, backend, this, error);
-  if (!backend_) {
-    backend.exchanges_in_flight--;
-    context_.counters.bad_gateway.add();
-    send_error(502);
+  if (stale_pooled) {
+    exchange_.replayed_fresh = true;
+    backend.counters->retries.add();
+    context_.begin_exchange(backend);
+    open_fresh_connection(backend);
     return true;
   }
-  enter(ClientState::connecting);
+  attempt_failed(backend, "failed before responding", false);
   return true;
 }
 
@@ -870,7 +882,7 @@ void ClientConnection::release_backend(bool reusable) {
   if (!backend_) return;
   BackendConnection* backend = backend_;
   backend_ = nullptr;
-  backend->backend().exchanges_in_flight--;
+  context_.end_exchange(backend->backend());
   if (reusable) {
     backend->park();
   } else {
@@ -905,6 +917,7 @@ void ClientConnection::on_backend_io() {
 
 void ClientConnection::on_backend_timeout() {
   if (state_ == ClientState::tunneling) return;  // the tunnel has its own idle timer
+  context_.report_failure(backend_->backend(), "response timeout");
   if (!exchange_.response_started && out_.empty()) {
     context_.counters.gateway_timeout.add();
     release_backend(false);

@@ -79,6 +79,8 @@ class ClientConnection final : public FrontendConnection {
   enum class HeadOutcome : uint8_t { need_more, parsed, left_exchange };
   HeadOutcome parse_response_head();
   bool try_replay();
+  void attempt_failed(balancing::BackendRuntime& backend, const char* reason, bool connect_error);
+  bool open_fresh_connection(balancing::BackendRuntime& backend);
   void finish_exchange();
   bool backend_may_be_pooled() const;
   void release_backend(bool reusable);

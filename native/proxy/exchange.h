@@ -42,7 +42,7 @@ struct Exchange {
   bool client_wants_close = false;    // Connection: close, or HTTP/1.0 without keep-alive
   bool client_keep_alive_10 = false;  // HTTP/1.0 with Connection: keep-alive
   bool retryable = false;             // idempotent and without a body: may be replayed
-  bool retried = false;
+  bool replayed_fresh = false;        // already replayed once after a stale pooled connection
   bool response_bytes_seen = false;   // a byte came from the backend: no more replays
   bool response_started = false;      // a byte went to the client: errors can only close
   bool backend_keep_alive = false;    // the backend will keep the connection open

@@ -54,6 +54,23 @@ enum class ProxyMode : uint8_t {
 
 enum class ProxyProtocol : uint8_t { none, v1, v2 };
 
+// Passive health per worker, with Envoy's semantics.
+struct OutlierDetection {
+  uint32_t consecutive_failures = 5;  // 0: never eject
+  uint32_t base_ejection_ms = 30000;  // the n-th ejection lasts n times this
+  uint32_t max_ejection_percent = 50;
+  uint32_t slow_start_ms = 0;
+};
+
+// Retries of attempts that failed before any response byte: connect failures always,
+// sent requests only when idempotent and without a body. A budget (per worker) keeps
+// retries from multiplying the load on a struggling fleet.
+struct RetryPolicy {
+  uint32_t max_tries = 3;  // attempts per request, the first included
+  uint32_t budget_percent = 20;
+  uint32_t min_per_second = 10;
+};
+
 struct ProxyConfig {
   ProxyMode mode = ProxyMode::http;
   uint16_t redirect_status = 307;  // 301, 302, 303, 307 or 308
@@ -68,12 +85,8 @@ struct ProxyConfig {
   std::string hash_header = "x-session-id";
   std::string cookie_name = "lb_backend";
   double ewma_decay_ms = 10000;
-  // Connect failures in a row before a worker marks a backend down, and how long it
-  // stays down before one request may try it again.
-  uint32_t passive_fail_threshold = 3;
-  uint32_t passive_retry_ms = 2000;
-  // Tries per request on connect failure (each on a different backend).
-  uint32_t max_connect_tries = 3;
+  OutlierDetection outlier;
+  RetryPolicy retries;
 };
 
 }  // namespace lb::proxy

@@ -55,7 +55,7 @@ void TcpConnection::enter(TcpState next) { state_ = next; }
 void TcpConnection::close() {
   if (state_ == TcpState::closed) return;
   if (backend_) {
-    backend_->backend().exchanges_in_flight--;
+    context_.end_exchange(backend_->backend());
     backend_->close();
     backend_ = nullptr;
   }
@@ -76,8 +76,10 @@ void TcpConnection::drain() {
 }
 
 void TcpConnection::connect_next_backend() {
-  uint32_t max_tries = std::min<uint32_t>(context_.config().max_connect_tries, kMaxConnectTries);
+  uint32_t max_tries = std::min<uint32_t>(context_.config().retries.max_tries, kMaxConnectTries);
   while (tries_ < max_tries) {
+    // A second attempt is a retry, and retries are budgeted.
+    if (tries_ > 0 && !context_.take_retry_token()) break;
     balancing::PickRequest request;
     request.tried = {tried_, tries_};
     if (context_.strategy_key() == balancing::StrategyKey::client_address) {
@@ -95,15 +97,15 @@ void TcpConnection::connect_next_backend() {
     }
     balancing::BackendRuntime* backend = context_.pick_backend(request);
     if (!backend) break;
+    if (tries_ > 0) backend->counters->retries.add();
     tried_[tries_++] = backend;
-    backend->exchanges_in_flight++;
-    backend->counters->requests.add();
+    context_.begin_exchange(*backend);
     int error = 0;
     backend_ = BackendConnection::open(context_, *backend, this, error);
     if (backend_) return;  // wait for the connect result
-    backend->exchanges_in_flight--;
+    context_.end_exchange(*backend);
     backend->counters->connect_errors.add();
-    context_.report_connect_failure(*backend, "connect failed");
+    context_.report_failure(*backend, "connect failed");
   }
   // Nobody to relay to: the client only sees its connection closed.
   if (tries_ == 0) {
@@ -117,8 +119,8 @@ void TcpConnection::connect_next_backend() {
 void TcpConnection::on_backend_connect_failed(int error) {
   balancing::BackendRuntime& backend = backend_->backend();
   backend.counters->connect_errors.add();
-  context_.report_connect_failure(backend, error == ETIMEDOUT ? "connect timeout" : "connect refused");
-  backend.exchanges_in_flight--;
+  context_.report_failure(backend, error == ETIMEDOUT ? "connect timeout" : "connect refused");
+  context_.end_exchange(backend);
   backend_->close();
   backend_ = nullptr;
   connect_next_backend();
@@ -140,6 +142,7 @@ bool TcpConnection::send_proxy_header() {
 }
 
 void TcpConnection::on_backend_connected() {
+  context_.report_success(backend_->backend());
   if (!send_proxy_header()) {
     close();
     return;

@@ -1,7 +1,7 @@
 // One client connection in TCP mode (an L4 relay), and its state machine:
 //
 //   connecting --backend connected--> relaying --both sides shut, or a reset--> closed
-//       |  (refused or timed out: the next backend, up to max_connect_tries)
+//       |  (refused or timed out: the next backend, within the retry policy)
 //       +--------------------- no backend left -------------------------------> closed
 //
 // Bytes are never parsed: they move through a pipe with splice(2) (or a buffer when a

@@ -1,5 +1,7 @@
 #include "proxy/worker_context.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include "balancing/hash.h"
 #include "core/clock.h"
@@ -46,19 +48,22 @@ void WorkerContext::adopt(std::shared_ptr<const ProxyConfig> config) {
       runtime->spec = spec;
       runtime->counters = &spec.counters->slot(worker_index);
       runtime->identity = balancing::hash_bytes(spec.label);
+      runtime->available_since_ms = loop.now_ms();  // slow start applies to new backends too
     }
-    if (runtime->spec.state != balancing::BackendState::ready) close_pool(*runtime);
+    if (!runtime->takes_new_requests()) close_pool(*runtime);
     ordered_backends_.push_back(runtime.get());
     backends_.emplace(spec.id, std::move(runtime));
   }
+  config_ = std::move(config);
   // Backends no longer configured take no new request; idle connections close now, and
   // the runtime is freed once its last connection has closed.
   for (auto& [id, runtime] : previous) {
     runtime->removed = true;
     close_pool(*runtime);
-    if (runtime->open_connections > 0) retiring_.push_back(std::move(runtime));
+    check_drained(*runtime);
+    retiring_.push_back(std::move(runtime));  // freed by collect_retired()
   }
-  config_ = std::move(config);
+  for (balancing::BackendRuntime* runtime : ordered_backends_) check_drained(*runtime);
 }
 
 bool WorkerContext::same_address(const net::SocketAddress& a, const net::SocketAddress& b) {
@@ -71,41 +76,99 @@ void WorkerContext::close_pool(balancing::BackendRuntime& runtime) {
 
 balancing::BackendRuntime* WorkerContext::pick_backend(balancing::PickRequest request) {
   request.now_ms = loop.now_ms();
+  request.slow_start_ms = config_->outlier.slow_start_ms;
   return strategy_->pick(ordered_backends_, request);
 }
 
-void WorkerContext::report_connect_failure(balancing::BackendRuntime& backend, const char* reason) {
-  backend.consecutive_failures++;
-  if (backend.consecutive_failures >= config_->passive_fail_threshold) {
-    backend.retry_at_ms = loop.now_ms() + config_->passive_retry_ms;
-    if (!backend.down) {
-      backend.down = true;
-      stats::Event event;
-      event.type = stats::EventType::backend_down;
-      event.worker = worker_index;
-      event.backend_id = backend.spec.id;
-      event.set_code("LB_BACKEND_DOWN");
-      char message[160];
-      std::snprintf(message, sizeof(message), "%s: %u consecutive connect failures (%s)",
-                    backend.spec.label.c_str(), backend.consecutive_failures, reason);
-      event.set_message(message);
-      emit(event);
-    }
+void WorkerContext::begin_exchange(balancing::BackendRuntime& backend) {
+  backend.exchanges_in_flight++;
+  backend.counters->requests.add();
+  // Each request earns its share of a retry.
+  retry_tokens_ += config_->retries.budget_percent / 100.0;
+}
+
+void WorkerContext::end_exchange(balancing::BackendRuntime& backend) {
+  backend.exchanges_in_flight--;
+  check_drained(backend);
+}
+
+void WorkerContext::check_drained(balancing::BackendRuntime& backend) {
+  if (backend.takes_new_requests()) {
+    backend.drained_reported = false;
+    return;
+  }
+  if (backend.exchanges_in_flight == 0 && !backend.drained_reported) {
+    backend.drained_reported = true;
+    emit_backend_event(stats::EventType::backend_drained, backend, backend.spec.label.c_str());
   }
 }
 
-void WorkerContext::report_connect_success(balancing::BackendRuntime& backend) {
-  backend.consecutive_failures = 0;
-  if (backend.down) {
-    backend.down = false;
-    stats::Event event;
-    event.type = stats::EventType::backend_up;
-    event.worker = worker_index;
-    event.backend_id = backend.spec.id;
-    event.set_code("LB_BACKEND_UP");
-    event.set_message(backend.spec.label.c_str());
-    emit(event);
+bool WorkerContext::take_retry_token() {
+  // The floor: min_per_second retries a second are always allowed, banked for at most
+  // ten seconds, so a quiet worker can still retry after an idle period.
+  const RetryPolicy& policy = config_->retries;
+  uint64_t now = loop.now_ms();
+  if (retry_refilled_ms_ == 0) retry_refilled_ms_ = now;
+  retry_tokens_ += policy.min_per_second * static_cast<double>(now - retry_refilled_ms_) / 1000.0;
+  retry_refilled_ms_ = now;
+  double cap = policy.min_per_second * 10.0 + 100.0;
+  if (retry_tokens_ > cap) retry_tokens_ = cap;
+  if (retry_tokens_ < 1.0) return false;
+  retry_tokens_ -= 1.0;
+  return true;
+}
+
+size_t WorkerContext::ejected_count() const {
+  size_t ejected = 0;
+  for (const balancing::BackendRuntime* backend : ordered_backends_) {
+    if (backend->ejected(loop.now_ms())) ++ejected;
   }
+  return ejected;
+}
+
+void WorkerContext::report_failure(balancing::BackendRuntime& backend, const char* reason) {
+  const OutlierDetection& outlier = config_->outlier;
+  backend.consecutive_failures++;
+  if (outlier.consecutive_failures == 0 || backend.consecutive_failures < outlier.consecutive_failures) {
+    return;
+  }
+  uint64_t now = loop.now_ms();
+  if (backend.ejected(now)) return;
+  // Envoy's cap: never eject so many that the rest could not carry the load.
+  size_t total = ordered_backends_.size();
+  if ((ejected_count() + 1) * 100 > total * outlier.max_ejection_percent) return;
+  backend.ejections++;
+  uint64_t duration = static_cast<uint64_t>(outlier.base_ejection_ms) * backend.ejections;
+  backend.ejected_until_ms = now + duration;
+  backend.available_since_ms = backend.ejected_until_ms;  // slow start begins after
+  backend.awaiting_recovery = true;
+  backend.consecutive_failures = 0;
+  backend.counters->ejections.add();
+  backend.counters->ejected_until_ms.set(backend.ejected_until_ms);
+  char message[160];
+  std::snprintf(message, sizeof(message), "%s: %u consecutive failures (last: %s)",
+                backend.spec.label.c_str(), outlier.consecutive_failures, reason);
+  emit_backend_event(stats::EventType::backend_ejected, backend, message,
+                     static_cast<uint32_t>(std::min<uint64_t>(duration, UINT32_MAX)));
+}
+
+void WorkerContext::report_success(balancing::BackendRuntime& backend) {
+  backend.consecutive_failures = 0;
+  if (backend.awaiting_recovery && !backend.ejected(loop.now_ms())) {
+    backend.awaiting_recovery = false;
+    emit_backend_event(stats::EventType::backend_recovered, backend, backend.spec.label.c_str());
+  }
+}
+
+void WorkerContext::emit_backend_event(stats::EventType type, const balancing::BackendRuntime& backend,
+                                       const char* message, uint32_t duration_ms) {
+  stats::Event event;
+  event.type = type;
+  event.worker = worker_index;
+  event.backend_id = backend.spec.id;
+  event.duration_ms = duration_ms;
+  event.set_message(message);
+  emit(event);
 }
 
 void WorkerContext::backend_connection_opened(balancing::BackendRuntime& backend) {
@@ -114,13 +177,14 @@ void WorkerContext::backend_connection_opened(balancing::BackendRuntime& backend
 
 void WorkerContext::backend_connection_closed(balancing::BackendRuntime& backend) {
   backend.open_connections--;
-  if (!backend.removed || backend.open_connections > 0) return;
-  for (auto it = retiring_.begin(); it != retiring_.end(); ++it) {
-    if (it->get() == &backend) {
-      retiring_.erase(it);
-      return;
-    }
-  }
+}
+
+void WorkerContext::collect_retired() {
+  // Freed between loop iterations, never while a connection's handler may still hold a
+  // reference to the runtime it just closed a connection of.
+  std::erase_if(retiring_, [](const std::unique_ptr<balancing::BackendRuntime>& runtime) {
+    return runtime->open_connections == 0;
+  });
 }
 
 void WorkerContext::emit_error(const char* code, const char* message) {

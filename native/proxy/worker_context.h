@@ -43,14 +43,25 @@ class WorkerContext {
   balancing::BackendRuntime* pick_backend(balancing::PickRequest request);
   balancing::StrategyKey strategy_key() const { return balancing::key_of(strategy_kind_); }
 
-  // Passive health: called with the outcome of every backend connect attempt.
-  void report_connect_failure(balancing::BackendRuntime& backend, const char* reason);
-  void report_connect_success(balancing::BackendRuntime& backend);
+  // An exchange starts or ends on a backend (requests in flight, drain detection).
+  void begin_exchange(balancing::BackendRuntime& backend);
+  void end_exchange(balancing::BackendRuntime& backend);
+
+  // Passive health: every failure (connect refused or timed out, reset before a full
+  // response, 5xx) and every success (a non-5xx response; a connect in TCP mode).
+  void report_failure(balancing::BackendRuntime& backend, const char* reason);
+  void report_success(balancing::BackendRuntime& backend);
+
+  // Retry budget: every request deposits a share of a token, every retry takes one.
+  bool take_retry_token();
 
   // A backend connection opened or closed; removed backends are freed when their last
   // connection closes.
   void backend_connection_opened(balancing::BackendRuntime& backend);
   void backend_connection_closed(balancing::BackendRuntime& backend);
+  // Frees removed backends whose last connection has closed; the worker calls it
+  // between loop iterations.
+  void collect_retired();
 
   void emit_error(const char* code, const char* message);
 
@@ -75,6 +86,10 @@ class WorkerContext {
 
  private:
   void emit(const stats::Event& event);
+  void emit_backend_event(stats::EventType type, const balancing::BackendRuntime& backend,
+                          const char* message, uint32_t duration_ms = 0);
+  void check_drained(balancing::BackendRuntime& backend);
+  size_t ejected_count() const;
   static bool same_address(const net::SocketAddress& a, const net::SocketAddress& b);
   static void close_pool(balancing::BackendRuntime& runtime);
   std::shared_ptr<const ProxyConfig> config_;
@@ -86,6 +101,8 @@ class WorkerContext {
   std::vector<std::unique_ptr<balancing::BackendRuntime>> retiring_;
   std::vector<FrontendConnection*> clients_;
   bool draining_ = false;
+  double retry_tokens_ = 0;
+  uint64_t retry_refilled_ms_ = 0;
 };
 
 }  // namespace lb::proxy

@@ -11,12 +11,13 @@
 
 namespace lb::stats {
 
-enum class EventType : uint8_t { backend_down, backend_up, error };
+enum class EventType : uint8_t { backend_ejected, backend_recovered, backend_drained, error };
 
 struct Event {
   EventType type = EventType::error;
   uint16_t worker = 0;
   uint32_t backend_id = 0;
+  uint32_t duration_ms = 0;  // backend_ejected: how long
   char code[32] = {};
   char message[160] = {};
 

@@ -39,6 +39,8 @@ struct alignas(64) BackendWorkerCounters {
   Counter active_connections;  // gauge
   Counter idle_connections;    // gauge
   Counter connections_opened;
+  Counter ejections;
+  Counter ejected_until_ms;  // monotonic ms; the backend is ejected on this worker until then
 
   void count_response(uint16_t status) {
     unsigned klass = status / 100;

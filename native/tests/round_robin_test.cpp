@@ -38,8 +38,7 @@ TEST(round_robin_skips_ineligible_and_tried) {
   auto owned = make_backends(4);
   auto list = pointers(owned);
   owned[1]->spec.state = BackendState::maint;
-  owned[2]->down = true;
-  owned[2]->retry_at_ms = 1000;
+  owned[2]->ejected_until_ms = 1000;
   lb::balancing::RoundRobin strategy;
   lb::balancing::PickRequest request;
   request.now_ms = 10;
@@ -52,7 +51,7 @@ TEST(round_robin_skips_ineligible_and_tried) {
   CHECK_EQ(strategy.pick(list, request)->spec.id, 3u);
   CHECK_EQ(strategy.pick(list, request)->spec.id, 3u);
 
-  // Past its retry time a down backend may be tried again (half-open).
+  // Once its ejection ends the backend takes requests again.
   request.now_ms = 2000;
   request.tried = {};
   bool saw_two = false;

@@ -171,8 +171,7 @@ TEST(hash_strategies_skip_unusable_and_fall_back_without_key) {
   request.has_key = true;
   request.key = 12345;
   BackendRuntime* first = strategy->pick(pool.list, request);
-  first->down = true;
-  first->retry_at_ms = 1u << 30;
+  first->ejected_until_ms = 1u << 30;
   BackendRuntime* second = strategy->pick(pool.list, request);
   CHECK(second != nullptr && second != first);
   PickRequest no_key;
