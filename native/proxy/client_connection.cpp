@@ -182,6 +182,7 @@ void ClientConnection::close() {
   out_.release();
   req_head_.release();
   resp_.release();
+  release_exchange();
   context_.counters.active_client_connections.sub();
   context_.untrack(this);
   context_.loop.retire(this);
@@ -248,7 +249,7 @@ void ClientConnection::on_timer(core::Timer&) {
     case TimerKind::body:
       // The client stopped sending its body: the backend is waiting for bytes that will
       // not come.
-      if (state_ == ClientState::exchanging && !exchange_.response_started && out_.empty()) {
+      if (state_ == ClientState::exchanging && exchange_ && !exchange_->response_started && out_.empty()) {
         context_.counters.bad_requests.add();
         send_error(408);
       } else {
@@ -326,16 +327,16 @@ void ClientConnection::read_request_head() {
 
 void ClientConnection::start_exchange(const http1::MessageHead& head) {
   const ProxyConfig& config = context_.config();
-  exchange_ = Exchange{};
-  exchange_.method = head.method;
-  exchange_.request_version_minor = head.version_minor;
-  exchange_.client_wants_close =
+  if (!exchange_) exchange_ = context_.take_exchange();
+  exchange_->method = head.method;
+  exchange_->request_version_minor = head.version_minor;
+  exchange_->client_wants_close =
       head.connection_close || (head.version_minor == 0 && !head.connection_keep_alive);
-  exchange_.client_keep_alive_10 = head.version_minor == 0 && head.connection_keep_alive;
-  exchange_.retryable = is_idempotent(head.method) && head.body == BodyKind::none;
-  exchange_.upgrade_requested =
+  exchange_->client_keep_alive_10 = head.version_minor == 0 && head.connection_keep_alive;
+  exchange_->retryable = is_idempotent(head.method) && head.body == BodyKind::none;
+  exchange_->upgrade_requested =
       head.version_minor == 1 && head.connection_upgrade && head.has_upgrade_header;
-  exchange_.started_us = core::monotonic_us();
+  exchange_->started_us = core::monotonic_us();
   compute_pick_inputs(head);
   context_.counters.requests.add();
 
@@ -365,7 +366,7 @@ void ClientConnection::start_exchange(const http1::MessageHead& head) {
   http1::RequestHeadOptions options;
   options.forwarded = config.forwarded;
   options.client_ip = {client_ip, ip_length};
-  options.upgrade = exchange_.upgrade_requested;
+  options.upgrade = exchange_->upgrade_requested;
   req_head_.clear();
   if (!http1::write_request_head(head, options, req_head_)) {
     context_.counters.bad_requests.add();
@@ -374,7 +375,7 @@ void ClientConnection::start_exchange(const http1::MessageHead& head) {
   }
   in_.consume(head.head_bytes);
   head_scan_from_ = 0;
-  exchange_.request_body.start(head.body, head.content_length);
+  exchange_->request_body.start(head.body, head.content_length);
   arm_timer(TimerKind::none);
   enter(ClientState::connecting);
   acquire_backend();
@@ -395,22 +396,22 @@ void ClientConnection::compute_pick_inputs(const http1::MessageHead& head) {
       } else {
         bytes = {reinterpret_cast<const char*>(&peer_.sin6_addr), sizeof(peer_.sin6_addr)};
       }
-      exchange_.pick_key = balancing::hash_bytes(bytes);
-      exchange_.has_pick_key = true;
+      exchange_->pick_key = balancing::hash_bytes(bytes);
+      exchange_->has_pick_key = true;
       return;
     }
     case balancing::StrategyKey::header:
       for (uint32_t i = 0; i < head.header_count; ++i) {
         if (http1::equals_ignore_case(head.headers[i].name, config.hash_header)) {
-          exchange_.pick_key = balancing::hash_bytes(head.headers[i].value);
-          exchange_.has_pick_key = true;
+          exchange_->pick_key = balancing::hash_bytes(head.headers[i].value);
+          exchange_->has_pick_key = true;
           return;
         }
       }
       return;  // no header: the fallback strategy picks
     case balancing::StrategyKey::uri:
-      exchange_.pick_key = balancing::hash_bytes(head.target);
-      exchange_.has_pick_key = true;
+      exchange_->pick_key = balancing::hash_bytes(head.target);
+      exchange_->has_pick_key = true;
       return;
     case balancing::StrategyKey::cookie:
       for (uint32_t i = 0; i < head.header_count; ++i) {
@@ -419,8 +420,8 @@ void ClientConnection::compute_pick_inputs(const http1::MessageHead& head) {
         uint64_t identity = 0;
         auto parsed = std::from_chars(value.data(), value.data() + value.size(), identity, 16);
         if (!value.empty() && parsed.ec == std::errc() && parsed.ptr == value.data() + value.size()) {
-          exchange_.sticky_identity = identity;
-          exchange_.has_sticky = true;
+          exchange_->sticky_identity = identity;
+          exchange_->has_sticky = true;
           return;
         }
       }
@@ -430,11 +431,11 @@ void ClientConnection::compute_pick_inputs(const http1::MessageHead& head) {
 
 balancing::PickRequest ClientConnection::pick_request() const {
   balancing::PickRequest request;
-  request.tried = {exchange_.tried, exchange_.tries};
-  request.key = exchange_.pick_key;
-  request.has_key = exchange_.has_pick_key;
-  request.sticky_identity = exchange_.sticky_identity;
-  request.has_sticky = exchange_.has_sticky;
+  request.tried = {exchange_->tried, exchange_->tries};
+  request.key = exchange_->pick_key;
+  request.has_key = exchange_->has_pick_key;
+  request.sticky_identity = exchange_->sticky_identity;
+  request.has_sticky = exchange_->has_sticky;
   return request;
 }
 
@@ -444,7 +445,7 @@ balancing::PickRequest ClientConnection::pick_request() const {
 void ClientConnection::acquire_backend() {
   balancing::BackendRuntime* backend = context_.pick_backend(pick_request());
   if (!backend) {
-    if (exchange_.tries > 0) {
+    if (exchange_->tries > 0) {
       context_.counters.bad_gateway.add();
       send_error(502);
     } else {
@@ -486,9 +487,9 @@ void ClientConnection::attempt_failed(balancing::BackendRuntime& backend, const 
     backend.counters->backend_errors.add();
   }
   context_.report_failure(backend, reason);
-  if (exchange_.tries < kMaxConnectTries) exchange_.tried[exchange_.tries++] = &backend;
+  if (exchange_->tries < kMaxConnectTries) exchange_->tried[exchange_->tries++] = &backend;
   uint32_t max_tries = std::min<uint32_t>(context_.config().retries.max_tries, kMaxConnectTries);
-  if (exchange_.tries >= max_tries || !context_.take_retry_token()) {
+  if (exchange_->tries >= max_tries || !context_.take_retry_token()) {
     context_.counters.bad_gateway.add();
     send_error(502);
     return;
@@ -520,7 +521,7 @@ void ClientConnection::pump() {
     if (state_ != ClientState::exchanging) return;
     moved = forward_response() || moved;
     if (state_ != ClientState::exchanging) return;
-    if (exchange_.response_phase == ResponsePhase::done) {
+    if (exchange_->response_phase == ResponsePhase::done) {
       finish_exchange();
       return;
     }
@@ -529,8 +530,8 @@ void ClientConnection::pump() {
 }
 
 bool ClientConnection::forward_request() {
-  if (exchange_.request_phase == RequestPhase::done) return false;
-  BodyProgress& body = exchange_.request_body;
+  if (exchange_->request_phase == RequestPhase::done) return false;
+  BodyProgress& body = exchange_->request_body;
   bool moved = false;
 
   // Pull more body bytes from the client while the body is incomplete and there is room.
@@ -557,7 +558,7 @@ bool ClientConnection::forward_request() {
   size_t ready = 0;
   if (!ready_body_bytes(body, in_, ready)) {
     context_.counters.bad_requests.add();
-    if (exchange_.response_started) {
+    if (exchange_->response_started) {
       close();
     } else {
       release_backend(false);
@@ -567,10 +568,10 @@ bool ClientConnection::forward_request() {
   }
   uint64_t max_body = context_.config().limits.max_body_bytes;
   if (max_body > 0 && body.kind == BodyKind::chunked &&
-      exchange_.request_body_bytes + ready > max_body) {
+      exchange_->request_body_bytes + ready > max_body) {
     // A chunked body has no announced size, so the limit is enforced as it streams.
     context_.counters.bad_requests.add();
-    if (exchange_.response_started) {
+    if (exchange_->response_started) {
       close();
     } else {
       release_backend(false);
@@ -579,25 +580,25 @@ bool ClientConnection::forward_request() {
     return false;
   }
 
-  size_t head_left = req_head_.size() - exchange_.request_head_sent;
+  size_t head_left = req_head_.size() - exchange_->request_head_sent;
   if ((head_left > 0 || ready > 0) && backend_->writable) {
     iovec parts[2];
     int count = 0;
     if (head_left > 0) {
-      parts[count++] = {const_cast<char*>(req_head_.data()) + exchange_.request_head_sent, head_left};
+      parts[count++] = {const_cast<char*>(req_head_.data()) + exchange_->request_head_sent, head_left};
     }
     if (ready > 0) parts[count++] = {const_cast<char*>(in_.data()), ready};
     IoResult io = write_some(backend_->fd(), parts, count);
     if (io.status == IoStatus::progress) {
       size_t sent = io.bytes;
       size_t head_sent = std::min(sent, head_left);
-      exchange_.request_head_sent += static_cast<uint32_t>(head_sent);
+      exchange_->request_head_sent += static_cast<uint32_t>(head_sent);
       size_t body_sent = sent - head_sent;
       if (body_sent > 0) {
         in_.consume(body_sent);
         body_bytes_sent(body, body_sent);
-        exchange_.request_body_bytes += body_sent;
-        exchange_.retryable = false;  // body bytes are gone: never replay
+        exchange_->request_body_bytes += body_sent;
+        exchange_->retryable = false;  // body bytes are gone: never replay
       }
       backend_->backend().counters->bytes_to_backend.add(sent);
       if (sent < head_left + ready) backend_->writable = false;
@@ -609,8 +610,8 @@ bool ClientConnection::forward_request() {
     }
   }
 
-  if (exchange_.request_head_sent == req_head_.size() && body_fully_sent(body)) {
-    exchange_.request_phase = RequestPhase::done;
+  if (exchange_->request_head_sent == req_head_.size() && body_fully_sent(body)) {
+    exchange_->request_phase = RequestPhase::done;
     if (timer_kind_ == TimerKind::body) arm_timer(TimerKind::none);
     backend_->arm_response_timer();
     moved = true;
@@ -632,15 +633,15 @@ bool ClientConnection::forward_response() {
       resp_.commit(io.bytes);
       backend.backend().counters->bytes_from_backend.add(io.bytes);
       if (io.bytes < space) backend.readable = false;
-      if (!exchange_.response_bytes_seen) {
-        exchange_.response_bytes_seen = true;
-        exchange_.retryable = false;  // no replay once the backend has answered
-        if (exchange_.request_head_sent == req_head_.size()) {
+      if (!exchange_->response_bytes_seen) {
+        exchange_->response_bytes_seen = true;
+        exchange_->retryable = false;  // no replay once the backend has answered
+        if (exchange_->request_head_sent == req_head_.size()) {
           req_head_.release();
-          exchange_.request_head_sent = 0;
+          exchange_->request_head_sent = 0;
         }
       }
-      if (exchange_.request_phase == RequestPhase::done) backend.arm_response_timer();
+      if (exchange_->request_phase == RequestPhase::done) backend.arm_response_timer();
       moved = true;
     } else if (io.status == IoStatus::would_block) {
       backend.readable = false;
@@ -653,7 +654,7 @@ bool ClientConnection::forward_response() {
     }
   }
 
-  if (exchange_.response_phase == ResponsePhase::awaiting_head && !resp_.empty()) {
+  if (exchange_->response_phase == ResponsePhase::awaiting_head && !resp_.empty()) {
     // need_more is not progress: the bytes that arrived were already counted as such.
     HeadOutcome outcome = parse_response_head();
     if (outcome == HeadOutcome::left_exchange) return false;
@@ -661,8 +662,8 @@ bool ClientConnection::forward_response() {
   }
 
   size_t ready = 0;
-  if (exchange_.response_phase == ResponsePhase::body) {
-    if (!ready_body_bytes(exchange_.response_body, resp_, ready)) {
+  if (exchange_->response_phase == ResponsePhase::body) {
+    if (!ready_body_bytes(exchange_->response_body, resp_, ready)) {
       // The backend broke chunked framing mid-body: the client can only see a close.
       backend.failed = true;
       close();
@@ -684,9 +685,9 @@ bool ClientConnection::forward_response() {
       size_t from_resp = sent - from_out;
       if (from_resp > 0) {
         resp_.consume(from_resp);
-        body_bytes_sent(exchange_.response_body, from_resp);
+        body_bytes_sent(exchange_->response_body, from_resp);
       }
-      if (sent > 0) exchange_.response_started = true;
+      if (sent > 0) exchange_->response_started = true;
       context_.counters.bytes_to_clients.add(sent);
       if (sent < head_part + ready) writable_ = false;
       moved = moved || sent > 0;
@@ -698,12 +699,12 @@ bool ClientConnection::forward_response() {
     }
   }
 
-  if (exchange_.response_phase == ResponsePhase::body && out_.empty()) {
-    const BodyProgress& body = exchange_.response_body;
+  if (exchange_->response_phase == ResponsePhase::body && out_.empty()) {
+    const BodyProgress& body = exchange_->response_body;
     bool until_close_done = body.kind == BodyKind::until_close && backend.peer_closed &&
                             !backend.readable && resp_.empty();
     if (until_close_done || (body.kind != BodyKind::until_close && body_fully_sent(body))) {
-      exchange_.response_phase = ResponsePhase::done;
+      exchange_->response_phase = ResponsePhase::done;
       backend.disarm_timer();
       return true;
     }
@@ -711,12 +712,12 @@ bool ClientConnection::forward_response() {
 
   // The backend is gone (or failed) and the response cannot complete.
   bool backend_gone = backend.failed || (backend.peer_closed && !backend.readable);
-  if (backend_gone && exchange_.response_phase != ResponsePhase::done) {
-    if (exchange_.response_phase == ResponsePhase::body &&
-        exchange_.response_body.kind == BodyKind::until_close) {
+  if (backend_gone && exchange_->response_phase != ResponsePhase::done) {
+    if (exchange_->response_phase == ResponsePhase::body &&
+        exchange_->response_body.kind == BodyKind::until_close) {
       return moved;  // still flushing what we have; the check above ends it
     }
-    if (!exchange_.response_started && out_.empty()) {
+    if (!exchange_->response_started && out_.empty()) {
       if (try_replay()) return true;
       backend.backend().counters->backend_errors.add();
       context_.report_failure(backend.backend(), "reset before a full response");
@@ -734,15 +735,15 @@ bool ClientConnection::forward_response() {
 }
 
 ClientConnection::HeadOutcome ClientConnection::parse_response_head() {
-  auto scan = http1::scan_head_end(resp_.data(), resp_.size(), exchange_.response_scan_from);
-  exchange_.response_scan_from = static_cast<uint32_t>(scan.next_from);
+  auto scan = http1::scan_head_end(resp_.data(), resp_.size(), exchange_->response_scan_from);
+  exchange_->response_scan_from = static_cast<uint32_t>(scan.next_from);
   const http1::HeadLimits& limits = context_.config().limits.response_head;
   bool buffer_full = resp_.write_space() == 0;
   if (scan.head_length == 0 && !scan.bare_lf && !buffer_full) return HeadOutcome::need_more;
 
   http1::MessageHead& head = context_.scratch_head;
   size_t length = scan.head_length > 0 ? scan.head_length : resp_.size();
-  auto result = http1::parse_response_head(resp_.data(), length, limits, exchange_.method, head);
+  auto result = http1::parse_response_head(resp_.data(), length, limits, exchange_->method, head);
   if (result.status != ParseStatus::done) {
     // Malformed, ambiguous or too large: the backend is not to be trusted with another
     // request, and the client gets a clean 502.
@@ -755,7 +756,7 @@ ClientConnection::HeadOutcome ClientConnection::parse_response_head() {
 
   if (head.status >= 100 && head.status < 200) {
     if (head.status == 101) {
-      if (!exchange_.upgrade_requested || exchange_.request_phase != RequestPhase::done) {
+      if (!exchange_->upgrade_requested || exchange_->request_phase != RequestPhase::done) {
         // Switching protocols nobody asked for (or mid-body) is a backend error.
         context_.counters.bad_gateway.add();
         release_backend(false);
@@ -771,7 +772,7 @@ ClientConnection::HeadOutcome ClientConnection::parse_response_head() {
         return HeadOutcome::left_exchange;
       }
       resp_.consume(head.head_bytes);
-      exchange_.status = 101;
+      exchange_->status = 101;
       context_.counters.count_response(101);
       backend_->backend().counters->count_response(101);
       enter_tunnel();
@@ -787,22 +788,22 @@ ClientConnection::HeadOutcome ClientConnection::parse_response_head() {
       return HeadOutcome::left_exchange;
     }
     resp_.consume(head.head_bytes);
-    exchange_.response_scan_from = 0;
+    exchange_->response_scan_from = 0;
     return HeadOutcome::parsed;
   }
 
-  exchange_.status = head.status;
-  exchange_.backend_keep_alive =
+  exchange_->status = head.status;
+  exchange_->backend_keep_alive =
       !head.connection_close && (head.version_minor == 1 || head.connection_keep_alive);
   // An HTTP/1.0 client cannot read chunked framing (a backend should not have sent it):
   // strip it and end the body with a close.
-  bool dechunk = head.body == BodyKind::chunked && exchange_.request_version_minor == 0;
-  exchange_.close_client = exchange_.client_wants_close || context_.draining() ||
+  bool dechunk = head.body == BodyKind::chunked && exchange_->request_version_minor == 0;
+  exchange_->close_client = exchange_->client_wants_close || context_.draining() ||
                            head.body == BodyKind::until_close || dechunk ||
-                           exchange_.request_phase != RequestPhase::done;
+                           exchange_->request_phase != RequestPhase::done;
   http1::ResponseHeadOptions options;
-  options.close_client = exchange_.close_client;
-  options.client_keep_alive_10 = !exchange_.close_client && exchange_.client_keep_alive_10;
+  options.close_client = exchange_->close_client;
+  options.client_keep_alive_10 = !exchange_->close_client && exchange_->client_keep_alive_10;
   options.omit_framing = dechunk;
   balancing::BackendRuntime& runtime = backend_->backend();
   const ProxyConfig& config = context_.config();
@@ -812,11 +813,11 @@ ClientConnection::HeadOutcome ClientConnection::parse_response_head() {
     context_.report_success(runtime);
   }
   // Time to the response head, for latency-aware strategies.
-  runtime.record_latency(core::monotonic_us() - exchange_.started_us, context_.loop.now_ms(),
+  runtime.record_latency(core::monotonic_us() - exchange_->started_us, context_.loop.now_ms(),
                          config.ewma_decay_ms);
   char cookie[128];
   if (context_.strategy_key() == balancing::StrategyKey::cookie &&
-      (!exchange_.has_sticky || exchange_.sticky_identity != runtime.identity)) {
+      (!exchange_->has_sticky || exchange_->sticky_identity != runtime.identity)) {
     // New client, or its backend went away: pin it to the one that answered.
     int n = std::snprintf(cookie, sizeof(cookie), "Set-Cookie: %.64s=%016llx; Path=/; HttpOnly\r\n",
                           config.cookie_name.c_str(), static_cast<unsigned long long>(runtime.identity));
@@ -829,9 +830,9 @@ ClientConnection::HeadOutcome ClientConnection::parse_response_head() {
     return HeadOutcome::left_exchange;
   }
   resp_.consume(head.head_bytes);
-  exchange_.response_body.start(head.body, head.content_length);
-  exchange_.response_body.dechunk = dechunk;
-  exchange_.response_phase = ResponsePhase::body;
+  exchange_->response_body.start(head.body, head.content_length);
+  exchange_->response_body.dechunk = dechunk;
+  exchange_->response_phase = ResponsePhase::body;
   context_.counters.count_response(head.status);
   backend_->backend().counters->count_response(head.status);
   return HeadOutcome::parsed;
@@ -840,20 +841,20 @@ ClientConnection::HeadOutcome ClientConnection::parse_response_head() {
 bool ClientConnection::try_replay() {
   // Only requests that can be sent again unchanged (idempotent, no body) and only before
   // any response byte: after that, a retry could show the client two answers.
-  if (exchange_.response_bytes_seen || !exchange_.retryable) return false;
+  if (exchange_->response_bytes_seen || !exchange_->retryable) return false;
   balancing::BackendRuntime& backend = backend_->backend();
   // A reused pooled connection that fails at once most likely raced the backend closing
   // it while idle: that is no fault of the backend, so replay once on a fresh connection
   // to the same backend.
-  bool stale_pooled = backend_->reused() && !exchange_.replayed_fresh;
+  bool stale_pooled = backend_->reused() && !exchange_->replayed_fresh;
   release_backend(false);
-  exchange_.request_head_sent = 0;
-  exchange_.request_phase = RequestPhase::sending;
-  exchange_.response_phase = ResponsePhase::awaiting_head;
-  exchange_.response_scan_from = 0;
+  exchange_->request_head_sent = 0;
+  exchange_->request_phase = RequestPhase::sending;
+  exchange_->response_phase = ResponsePhase::awaiting_head;
+  exchange_->response_scan_from = 0;
   resp_.clear();
   if (stale_pooled) {
-    exchange_.replayed_fresh = true;
+    exchange_->replayed_fresh = true;
     backend.counters->retries.add();
     context_.begin_exchange(backend);
     open_fresh_connection(backend);
@@ -867,10 +868,10 @@ bool ClientConnection::backend_may_be_pooled() const {
   // Every reason not to reuse a backend connection, in one place.
   const BackendConnection& backend = *backend_;
   if (backend.failed || backend.peer_closed) return false;            // broken or closing
-  if (exchange_.response_phase != ResponsePhase::done) return false;  // response not fully read
-  if (exchange_.request_phase != RequestPhase::done) return false;    // request not fully sent
-  if (!exchange_.backend_keep_alive) return false;                    // the backend said close
-  if (exchange_.response_body.kind == BodyKind::until_close) return false;
+  if (exchange_->response_phase != ResponsePhase::done) return false;  // response not fully read
+  if (exchange_->request_phase != RequestPhase::done) return false;    // request not fully sent
+  if (!exchange_->backend_keep_alive) return false;                    // the backend said close
+  if (exchange_->response_body.kind == BodyKind::until_close) return false;
   if (!resp_.empty()) return false;  // unsolicited bytes after the response
   const balancing::BackendRuntime& runtime = backend.backend();
   if (runtime.removed || runtime.spec.state != balancing::BackendState::ready) return false;
@@ -890,14 +891,21 @@ void ClientConnection::release_backend(bool reusable) {
   }
 }
 
+void ClientConnection::release_exchange() {
+  if (exchange_) context_.give_exchange(exchange_);
+  exchange_ = nullptr;
+}
+
 void ClientConnection::finish_exchange() {
   release_backend(backend_may_be_pooled());
   resp_.clear();
   resp_.release();
   req_head_.release();
   out_.release_if_empty();
-  bool request_consumed = exchange_.request_phase == RequestPhase::done;
-  if (exchange_.close_client || !request_consumed || context_.draining()) {
+  bool request_consumed = exchange_->request_phase == RequestPhase::done;
+  bool close_client = exchange_->close_client;
+  release_exchange();
+  if (close_client || !request_consumed || context_.draining()) {
     begin_lingering_close();
     return;
   }
@@ -918,7 +926,7 @@ void ClientConnection::on_backend_io() {
 void ClientConnection::on_backend_timeout() {
   if (state_ == ClientState::tunneling) return;  // the tunnel has its own idle timer
   context_.report_failure(backend_->backend(), "response timeout");
-  if (!exchange_.response_started && out_.empty()) {
+  if (!exchange_->response_started && out_.empty()) {
     context_.counters.gateway_timeout.add();
     release_backend(false);
     send_error(504);
@@ -990,14 +998,14 @@ void ClientConnection::answer_redirect(const http1::MessageHead& head) {
   // A request body we would have to read and discard ends the connection instead.
   bool has_body = head.body == BodyKind::chunked ||
                   (head.body == BodyKind::content_length && head.content_length > 0);
-  bool close_after = exchange_.client_wants_close || has_body || context_.draining();
+  bool close_after = exchange_->client_wants_close || has_body || context_.draining();
   std::string_view authority;
   std::string_view path;
   if (!http1::split_absolute_form(head.target, authority, path)) path = head.target;
   if (path == "*") path = "";
   out_.clear();
   bool ok = http1::write_redirect(status, backend->spec.public_url, path, close_after,
-                                  !close_after && exchange_.client_keep_alive_10, out_);
+                                  !close_after && exchange_->client_keep_alive_10, out_);
   in_.consume(head.head_bytes);
   head_scan_from_ = 0;
   if (!ok) {
@@ -1042,6 +1050,7 @@ void ClientConnection::flush_local_response() {
     }
   }
   out_.release();
+  release_exchange();
   if (close_after_response_) {
     begin_lingering_close();
     return;

@@ -82,6 +82,7 @@ class ClientConnection final : public FrontendConnection {
   void attempt_failed(balancing::BackendRuntime& backend, const char* reason, bool connect_error);
   bool open_fresh_connection(balancing::BackendRuntime& backend);
   void finish_exchange();
+  void release_exchange();
   bool backend_may_be_pooled() const;
   void release_backend(bool reusable);
   // responding
@@ -106,7 +107,7 @@ class ClientConnection final : public FrontendConnection {
   buffer::ByteBuffer resp_;      // bytes from the backend
   core::Timer timer_;
   BackendConnection* backend_ = nullptr;
-  Exchange exchange_;
+  Exchange* exchange_ = nullptr;  // from the worker's free list while a request is in flight
   sockaddr_in6 peer_{};          // large enough for IPv4 and IPv6 peers
   uint32_t head_scan_from_ = 0;
   ClientState state_ = ClientState::reading_head;

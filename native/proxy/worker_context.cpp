@@ -22,6 +22,24 @@ WorkerContext::WorkerContext(uint16_t index, core::EventLoop& event_loop,
 WorkerContext::~WorkerContext() {
   close_all_clients();
   close_idle_pools();
+  for (Exchange* exchange : free_exchanges_) delete exchange;
+}
+
+Exchange* WorkerContext::take_exchange() {
+  if (free_exchanges_.empty()) return new Exchange();
+  Exchange* exchange = free_exchanges_.back();
+  free_exchanges_.pop_back();
+  *exchange = Exchange{};
+  return exchange;
+}
+
+void WorkerContext::give_exchange(Exchange* exchange) {
+  // Keep a bounded number for reuse, enough for a busy worker's concurrency.
+  if (free_exchanges_.size() < 4096) {
+    free_exchanges_.push_back(exchange);
+  } else {
+    delete exchange;
+  }
 }
 
 void WorkerContext::adopt(std::shared_ptr<const ProxyConfig> config) {
@@ -104,14 +122,18 @@ void WorkerContext::check_drained(balancing::BackendRuntime& backend) {
 }
 
 bool WorkerContext::take_retry_token() {
-  // The floor: min_per_second retries a second are always allowed, banked for at most
-  // ten seconds, so a quiet worker can still retry after an idle period.
+  // The floor: min_per_second retries a second are always allowed, banked for ten
+  // seconds (a full bank at start), so a burst of failures right after start or after a
+  // quiet period can still be retried; beyond that, retries live on what requests paid in.
   const RetryPolicy& policy = config_->retries;
+  double cap = policy.min_per_second * 10.0 + 100.0;
   uint64_t now = loop.now_ms();
-  if (retry_refilled_ms_ == 0) retry_refilled_ms_ = now;
+  if (retry_refilled_ms_ == 0) {
+    retry_refilled_ms_ = now;
+    retry_tokens_ = cap;
+  }
   retry_tokens_ += policy.min_per_second * static_cast<double>(now - retry_refilled_ms_) / 1000.0;
   retry_refilled_ms_ = now;
-  double cap = policy.min_per_second * 10.0 + 100.0;
   if (retry_tokens_ > cap) retry_tokens_ = cap;
   if (retry_tokens_ < 1.0) return false;
   retry_tokens_ -= 1.0;

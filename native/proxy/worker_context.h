@@ -15,6 +15,7 @@
 #include "buffer/buffer_pool.h"
 #include "core/event_loop.h"
 #include "http1/parser.h"
+#include "proxy/exchange.h"
 #include "proxy/proxy_config.h"
 #include "stats/event_ring.h"
 #include "stats/worker_counters.h"
@@ -65,6 +66,10 @@ class WorkerContext {
 
   void emit_error(const char* code, const char* message);
 
+  // Exchanges are recycled through a free list: an idle keep-alive connection holds none.
+  Exchange* take_exchange();
+  void give_exchange(Exchange* exchange);
+
   // Client connections, for graceful stop.
   void track(FrontendConnection* connection);
   void untrack(FrontendConnection* connection);
@@ -101,6 +106,7 @@ class WorkerContext {
   std::vector<std::unique_ptr<balancing::BackendRuntime>> retiring_;
   std::vector<FrontendConnection*> clients_;
   bool draining_ = false;
+  std::vector<Exchange*> free_exchanges_;
   double retry_tokens_ = 0;
   uint64_t retry_refilled_ms_ = 0;
 };
