@@ -123,6 +123,8 @@ export interface NativeConfig {
   /** cookie strategy: the sticky cookie's name. Default 'lb_backend'. */
   cookieName?: string;
   outlierDetection?: NativeOutlierDetection;
+  /** Share of requests that produce an 'access' event: 0 (default) off, 1 every request. */
+  accessLogSampleRate?: number;
   retries?: NativeRetries;
   /** Client-identity headers. When absent, `xForwardedFor` decides (true: x-forwarded, untrusted). */
   forwarded?: NativeForwarded;
@@ -150,6 +152,16 @@ export interface NativeBackendStats {
   idleConnections: number;
   /** Backend connections opened since start. */
   connectionsOpened: number;
+  /**
+   * Latency histograms, summed over workers: counts per bucket (not cumulative), bucket i
+   * holding samples up to NativeStats.latencyBoundsMs[i] (the last bucket: everything
+   * slower). Time to first byte: request head parsed to response head; total: to the
+   * response's last byte.
+   */
+  timeToFirstByte: number[];
+  totalTime: number[];
+  timeToFirstByteSumUs: number;
+  totalTimeSumUs: number;
   /** Ejections by passive health, summed over workers. */
   ejections: number;
   /** Workers that have the backend ejected right now. */
@@ -177,6 +189,10 @@ export interface NativeStats {
   bytesToClients: number;
   /** Events dropped because a worker's event ring was full. */
   eventsDropped: number;
+  /** Access-log records dropped because a worker's ring was full. */
+  accessLogDropped: number;
+  /** Upper bounds (milliseconds) of the latency histogram buckets. */
+  latencyBoundsMs: number[];
   backends: NativeBackendStats[];
 }
 
@@ -191,7 +207,25 @@ export type NativeEvent =
   | { type: 'backend-recovered'; backendId: number; worker: number }
   /** A backend that is removed, draining or in maintenance has no request in flight on this worker any more. */
   | { type: 'backend-drained'; backendId: number; worker: number }
-  | { type: 'error'; worker: number; code: string; message: string };
+  | { type: 'error'; worker: number; code: string; message: string }
+  /** A sampled access-log record (see NativeConfig.accessLogSampleRate). */
+  | {
+      type: 'access';
+      worker: number;
+      /** Wall-clock milliseconds when the exchange ended. */
+      time: number;
+      client: string;
+      method: string;
+      /** The request target, truncated to 255 bytes. */
+      target: string;
+      status: number;
+      /** Absent when the balancer answered by itself (400, 503, ...). */
+      backendId?: number;
+      timeToFirstByteUs: number;
+      totalUs: number;
+      /** Bytes written to the client. */
+      bytes: number;
+    };
 
 export interface NativeBalancer {
   /**

@@ -159,6 +159,7 @@ void BalancerObject::drain_events(Napi::Env env) {
   Napi::Array batch = Napi::Array::New(env);
   uint32_t count = 0;
   balancer_->drain_events([&](const stats::Event& event) { batch.Set(count++, to_js(env, event)); });
+  balancer_->drain_access_log([&](const stats::AccessRecord& record) { batch.Set(count++, to_js(env, record)); });
   if (count > 0) on_events_.Call({batch});
 }
 

@@ -281,6 +281,16 @@ bool read_proxy_config(const Napi::Object& object, proxy::ProxyConfig& out, std:
     }
   }
 
+  Napi::Value access_log = object.Get("accessLogSampleRate");
+  if (!access_log.IsUndefined()) {
+    double rate = access_log.IsNumber() ? access_log.As<Napi::Number>().DoubleValue() : -1;
+    if (!(rate >= 0 && rate <= 1)) {
+      error = "accessLogSampleRate: expected a number from 0 to 1";
+      return false;
+    }
+    out.access_log_sample_rate = rate;
+  }
+
   using Mode = http1::ForwardedPolicy::Mode;
   Napi::Value forwarded_value = object.Get("forwarded");
   if (forwarded_value.IsObject()) {

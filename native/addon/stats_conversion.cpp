@@ -26,6 +26,12 @@ Napi::Object to_js(Napi::Env env, const core::BalancerStats& stats) {
   set(out, "bytesFromClients", stats.bytes_from_clients);
   set(out, "bytesToClients", stats.bytes_to_clients);
   set(out, "eventsDropped", stats.events_dropped);
+  set(out, "accessLogDropped", stats.access_log_dropped);
+  Napi::Array bounds = Napi::Array::New(env, stats::LatencyHistogram::kBuckets - 1);
+  for (size_t b = 0; b + 1 < stats::LatencyHistogram::kBuckets; ++b) {
+    bounds.Set(static_cast<uint32_t>(b), Napi::Number::New(env, stats::LatencyHistogram::kBoundsUs[b] / 1000.0));
+  }
+  out.Set("latencyBoundsMs", bounds);
   Napi::Array backends = Napi::Array::New(env, stats.backends.size());
   for (size_t i = 0; i < stats.backends.size(); ++i) {
     const core::BackendStats& b = stats.backends[i];
@@ -47,9 +53,35 @@ Napi::Object to_js(Napi::Env env, const core::BalancerStats& stats) {
     set(backend, "connectionsOpened", b.connections_opened);
     set(backend, "ejections", b.ejections);
     set(backend, "ejectedWorkers", b.ejected_workers);
+    Napi::Array ttfb = Napi::Array::New(env, stats::LatencyHistogram::kBuckets);
+    Napi::Array total = Napi::Array::New(env, stats::LatencyHistogram::kBuckets);
+    for (size_t k = 0; k < stats::LatencyHistogram::kBuckets; ++k) {
+      ttfb.Set(static_cast<uint32_t>(k), Napi::Number::New(env, static_cast<double>(b.ttfb_buckets[k])));
+      total.Set(static_cast<uint32_t>(k), Napi::Number::New(env, static_cast<double>(b.total_buckets[k])));
+    }
+    backend.Set("timeToFirstByte", ttfb);
+    backend.Set("totalTime", total);
+    set(backend, "timeToFirstByteSumUs", b.ttfb_sum_us);
+    set(backend, "totalTimeSumUs", b.total_sum_us);
     backends.Set(static_cast<uint32_t>(i), backend);
   }
   out.Set("backends", backends);
+  return out;
+}
+
+Napi::Object to_js(Napi::Env env, const stats::AccessRecord& record) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("type", "access");
+  set(out, "worker", record.worker);
+  set(out, "time", record.unix_ms);
+  out.Set("client", Napi::String::New(env, record.client));
+  out.Set("method", Napi::String::New(env, record.method));
+  out.Set("target", Napi::String::New(env, record.target));
+  set(out, "status", record.status);
+  if (record.has_backend) set(out, "backendId", record.backend_id);
+  set(out, "timeToFirstByteUs", record.time_to_first_byte_us);
+  set(out, "totalUs", record.total_us);
+  set(out, "bytes", record.bytes_to_client);
   return out;
 }
 

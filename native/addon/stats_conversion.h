@@ -11,5 +11,6 @@ namespace lb::addon {
 
 Napi::Object to_js(Napi::Env env, const core::BalancerStats& stats);
 Napi::Object to_js(Napi::Env env, const stats::Event& event);
+Napi::Object to_js(Napi::Env env, const stats::AccessRecord& record);
 
 }  // namespace lb::addon

@@ -40,14 +40,14 @@ bool Balancer::start(const ListenSettings& listen, proxy::ProxyConfig config,
     listeners.push_back(std::move(listener));
   }
 
-  worker_counters_ = std::make_unique<stats::WorkerCounters[]>(worker_count_);
-  event_rings_ = std::make_unique<stats::EventRing[]>(worker_count_);
+  channels_ = std::make_unique<stats::WorkerChannels[]>(worker_count_);
   attach_counters(config);
   auto snapshot = std::make_shared<const proxy::ProxyConfig>(std::move(config));
   for (uint32_t i = 0; i < worker_count_; ++i) {
-    event_rings_[i].set_notify(notify_events);
+    channels_[i].events.set_notify(notify_events);
+    channels_[i].access_log.set_notify(notify_events);
     workers_.push_back(std::make_unique<Worker>(static_cast<uint16_t>(i), std::move(listeners[i]),
-                                                snapshot, worker_counters_[i], event_rings_[i]));
+                                                snapshot, channels_[i]));
   }
   for (auto& worker : workers_) worker->start();
   return true;
@@ -72,9 +72,9 @@ void Balancer::join() {
 BalancerStats Balancer::stats() const {
   BalancerStats total;
   total.workers = worker_count_;
-  if (!worker_counters_) return total;
+  if (!channels_) return total;
   for (uint32_t w = 0; w < worker_count_; ++w) {
-    const stats::WorkerCounters& c = worker_counters_[w];
+    const stats::WorkerCounters& c = channels_[w].counters;
     total.accepted_connections += c.accepted_connections.get();
     total.active_client_connections += c.active_client_connections.get();
     total.requests += c.requests.get();
@@ -86,6 +86,7 @@ BalancerStats Balancer::stats() const {
     total.bytes_from_clients += c.bytes_from_clients.get();
     total.bytes_to_clients += c.bytes_to_clients.get();
     total.events_dropped += c.events_dropped.get();
+    total.access_log_dropped += c.access_log_dropped.get();
   }
   uint64_t now_ms = monotonic_ms();
   for (uint32_t id : current_backend_ids_) {
@@ -107,6 +108,12 @@ BalancerStats Balancer::stats() const {
       backend.connections_opened += c.connections_opened.get();
       backend.ejections += c.ejections.get();
       if (c.ejected_until_ms.get() > now_ms) backend.ejected_workers++;
+      for (size_t b = 0; b < stats::LatencyHistogram::kBuckets; ++b) {
+        backend.ttfb_buckets[b] += c.time_to_first_byte.bucket(b);
+        backend.total_buckets[b] += c.total_time.bucket(b);
+      }
+      backend.ttfb_sum_us += c.time_to_first_byte.sum_us();
+      backend.total_sum_us += c.total_time.sum_us();
     }
     total.backends.push_back(backend);
   }
@@ -114,8 +121,13 @@ BalancerStats Balancer::stats() const {
 }
 
 void Balancer::drain_events(const std::function<void(const stats::Event&)>& visit) {
-  if (!event_rings_) return;
-  for (uint32_t w = 0; w < worker_count_; ++w) event_rings_[w].drain(visit);
+  if (!channels_) return;
+  for (uint32_t w = 0; w < worker_count_; ++w) channels_[w].events.drain(visit);
+}
+
+void Balancer::drain_access_log(const std::function<void(const stats::AccessRecord&)>& visit) {
+  if (!channels_) return;
+  for (uint32_t w = 0; w < worker_count_; ++w) channels_[w].access_log.drain(visit);
 }
 
 }  // namespace lb::core

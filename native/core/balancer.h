@@ -14,8 +14,7 @@
 #include "net/listener.h"
 #include "net/socket_address.h"
 #include "proxy/proxy_config.h"
-#include "stats/event_ring.h"
-#include "stats/worker_counters.h"
+#include "stats/worker_channels.h"
 
 namespace lb::core {
 
@@ -27,6 +26,10 @@ struct ListenSettings {
 
 struct BackendStats {
   uint32_t id = 0;
+  // Latency histograms (bucket counts, not cumulative; bounds in LatencyHistogram).
+  uint64_t ttfb_buckets[stats::LatencyHistogram::kBuckets] = {};
+  uint64_t total_buckets[stats::LatencyHistogram::kBuckets] = {};
+  uint64_t ttfb_sum_us = 0, total_sum_us = 0;
   uint64_t requests = 0, responses_by_class[6] = {}, connect_errors = 0, backend_errors = 0,
            retries = 0, bytes_to_backend = 0, bytes_from_backend = 0, active_connections = 0,
            idle_connections = 0, connections_opened = 0, ejections = 0, ejected_workers = 0;
@@ -36,7 +39,8 @@ struct BalancerStats {
   uint32_t workers = 0;
   uint64_t accepted_connections = 0, active_client_connections = 0, requests = 0,
            responses_by_class[6] = {}, bad_requests = 0, no_backend = 0, bad_gateway = 0,
-           gateway_timeout = 0, bytes_from_clients = 0, bytes_to_clients = 0, events_dropped = 0;
+           gateway_timeout = 0, bytes_from_clients = 0, bytes_to_clients = 0, events_dropped = 0,
+           access_log_dropped = 0;
   std::vector<BackendStats> backends;
 };
 
@@ -62,16 +66,16 @@ class Balancer {
   bool running() const { return !workers_.empty(); }
   uint16_t bound_port() const { return bound_port_; }
   BalancerStats stats() const;
-  // Drains every worker's event ring (consumer side).
+  // Drains every worker's event ring and access-log ring (consumer side).
   void drain_events(const std::function<void(const stats::Event&)>& visit);
+  void drain_access_log(const std::function<void(const stats::AccessRecord&)>& visit);
 
  private:
   // Gives every backend in `config` its counter set (one per id, kept across updates).
   void attach_counters(proxy::ProxyConfig& config);
 
   std::vector<std::unique_ptr<Worker>> workers_;
-  std::unique_ptr<stats::WorkerCounters[]> worker_counters_;
-  std::unique_ptr<stats::EventRing[]> event_rings_;
+  std::unique_ptr<stats::WorkerChannels[]> channels_;
   std::map<uint32_t, std::shared_ptr<stats::BackendCounterSet>> backend_counters_;
   std::vector<uint32_t> current_backend_ids_;
   uint32_t worker_count_ = 0;

@@ -21,13 +21,11 @@ class Worker::AcceptHandler final : public EventHandler {
 };
 
 Worker::Worker(uint16_t index, net::Listener listener,
-               std::shared_ptr<const proxy::ProxyConfig> config, stats::WorkerCounters& counters,
-               stats::EventRing& events)
+               std::shared_ptr<const proxy::ProxyConfig> config, stats::WorkerChannels& channels)
     : index_(index),
       listener_(std::move(listener)),
       initial_config_(std::move(config)),
-      counters_(counters),
-      events_(events),
+      channels_(channels),
       inbox_(std::make_unique<Inbox>()) {}
 
 Worker::~Worker() { join(); }
@@ -50,7 +48,7 @@ void Worker::request_stop(uint32_t deadline_ms) {
 
 void Worker::run() {
   loop_ = std::make_unique<EventLoop>();
-  context_ = std::make_unique<proxy::WorkerContext>(index_, *loop_, counters_, events_,
+  context_ = std::make_unique<proxy::WorkerContext>(index_, *loop_, channels_,
                                                     std::move(initial_config_));
   accept_handler_ = std::make_unique<AcceptHandler>(*this);
   loop_->add_level_read(inbox_->fd(), inbox_.get());

@@ -12,8 +12,7 @@
 #include "core/inbox.h"
 #include "net/listener.h"
 #include "proxy/proxy_config.h"
-#include "stats/event_ring.h"
-#include "stats/worker_counters.h"
+#include "stats/worker_channels.h"
 
 namespace lb::proxy {
 class WorkerContext;
@@ -24,7 +23,7 @@ namespace lb::core {
 class Worker {
  public:
   Worker(uint16_t index, net::Listener listener, std::shared_ptr<const proxy::ProxyConfig> config,
-         stats::WorkerCounters& counters, stats::EventRing& events);
+         stats::WorkerChannels& channels);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -47,8 +46,7 @@ class Worker {
   const uint16_t index_;
   net::Listener listener_;
   std::shared_ptr<const proxy::ProxyConfig> initial_config_;
-  stats::WorkerCounters& counters_;
-  stats::EventRing& events_;
+  stats::WorkerChannels& channels_;
   std::unique_ptr<EventLoop> loop_;
   std::unique_ptr<Inbox> inbox_;
   std::unique_ptr<AcceptHandler> accept_handler_;

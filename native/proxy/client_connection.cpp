@@ -338,6 +338,7 @@ void ClientConnection::start_exchange(const http1::MessageHead& head) {
       head.version_minor == 1 && head.connection_upgrade && head.has_upgrade_header;
   exchange_->started_us = core::monotonic_us();
   compute_pick_inputs(head);
+  if (context_.sample_access_log()) start_access_record(head);
   context_.counters.requests.add();
 
   if (head.method == Method::connect) {
@@ -688,6 +689,7 @@ bool ClientConnection::forward_response() {
         body_bytes_sent(exchange_->response_body, from_resp);
       }
       if (sent > 0) exchange_->response_started = true;
+      exchange_->response_bytes += sent;
       context_.counters.bytes_to_clients.add(sent);
       if (sent < head_part + ready) writable_ = false;
       moved = moved || sent > 0;
@@ -812,9 +814,16 @@ ClientConnection::HeadOutcome ClientConnection::parse_response_head() {
   } else {
     context_.report_success(runtime);
   }
-  // Time to the response head, for latency-aware strategies.
-  runtime.record_latency(core::monotonic_us() - exchange_->started_us, context_.loop.now_ms(),
-                         config.ewma_decay_ms);
+  // Time to the response head: for latency-aware strategies, the histograms, the log.
+  uint64_t time_to_first_byte = core::monotonic_us() - exchange_->started_us;
+  runtime.record_latency(time_to_first_byte, context_.loop.now_ms(), config.ewma_decay_ms);
+  runtime.counters->time_to_first_byte.record(time_to_first_byte);
+  if (stats::AccessRecord* record = exchange_->access) {
+    record->status = head.status;
+    record->backend_id = runtime.spec.id;
+    record->has_backend = true;
+    record->time_to_first_byte_us = static_cast<uint32_t>(std::min<uint64_t>(time_to_first_byte, UINT32_MAX));
+  }
   char cookie[128];
   if (context_.strategy_key() == balancing::StrategyKey::cookie &&
       (!exchange_->has_sticky || exchange_->sticky_identity != runtime.identity)) {
@@ -892,11 +901,43 @@ void ClientConnection::release_backend(bool reusable) {
 }
 
 void ClientConnection::release_exchange() {
-  if (exchange_) context_.give_exchange(exchange_);
+  if (!exchange_) return;
+  finish_access_record(0);
+  context_.give_exchange(exchange_);
   exchange_ = nullptr;
 }
 
+void ClientConnection::start_access_record(const http1::MessageHead& head) {
+  auto* record = new stats::AccessRecord();
+  net::SocketAddress peer;
+  std::memcpy(&peer.storage, &peer_, sizeof(peer_));
+  peer.format_host(record->client, sizeof(record->client) - 1);
+  size_t method_length = std::min(head.method_text.size(), sizeof(record->method) - 1);
+  std::memcpy(record->method, head.method_text.data(), method_length);
+  size_t target_length = std::min(head.target.size(), sizeof(record->target) - 1);
+  std::memcpy(record->target, head.target.data(), target_length);
+  record->worker = context_.worker_index;
+  exchange_->access = record;
+}
+
+void ClientConnection::finish_access_record(uint16_t status) {
+  stats::AccessRecord* record = exchange_ ? exchange_->access : nullptr;
+  if (!record) return;
+  exchange_->access = nullptr;
+  timespec now;
+  clock_gettime(CLOCK_REALTIME_COARSE, &now);
+  record->unix_ms = static_cast<uint64_t>(now.tv_sec) * 1000 + static_cast<uint64_t>(now.tv_nsec) / 1000000;
+  if (status != 0) record->status = status;  // a response of our own replaced the backend's
+  if (record->status == 0) record->status = exchange_->status;
+  record->total_us = static_cast<uint32_t>(
+      std::min<uint64_t>(core::monotonic_us() - exchange_->started_us, UINT32_MAX));
+  record->bytes_to_client = exchange_->response_bytes;
+  context_.push_access_record(*record);
+  delete record;
+}
+
 void ClientConnection::finish_exchange() {
+  if (backend_) backend_->backend().counters->total_time.record(core::monotonic_us() - exchange_->started_us);
   release_backend(backend_may_be_pooled());
   resp_.clear();
   resp_.release();
@@ -994,6 +1035,11 @@ void ClientConnection::answer_redirect(const http1::MessageHead& head) {
   backend->counters->requests.add();
   backend->counters->count_response(status);
   context_.counters.count_response(status);
+  if (stats::AccessRecord* record = exchange_->access) {
+    record->backend_id = backend->spec.id;
+    record->has_backend = true;
+  }
+  finish_access_record(status);
 
   // A request body we would have to read and discard ends the connection instead.
   bool has_body = head.body == BodyKind::chunked ||
@@ -1017,6 +1063,7 @@ void ClientConnection::answer_redirect(const http1::MessageHead& head) {
 
 void ClientConnection::send_error(uint16_t status) {
   if (backend_) release_backend(false);
+  finish_access_record(status);
   context_.counters.count_response(status);
   out_.clear();
   out_.append(http1::canned_response(status));

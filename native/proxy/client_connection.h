@@ -83,6 +83,9 @@ class ClientConnection final : public FrontendConnection {
   bool open_fresh_connection(balancing::BackendRuntime& backend);
   void finish_exchange();
   void release_exchange();
+  void start_access_record(const http1::MessageHead& head);
+  // Ends the sampled access-log record of this exchange (if any) with `status`.
+  void finish_access_record(uint16_t status);
   bool backend_may_be_pooled() const;
   void release_backend(bool reusable);
   // responding

@@ -9,6 +9,7 @@
 #include "http1/chunked_decoder.h"
 #include "http1/parser.h"
 #include "balancing/strategy.h"
+#include "stats/event_ring.h"
 
 namespace lb::proxy {
 
@@ -56,6 +57,10 @@ struct Exchange {
   uint64_t sticky_identity = 0;
   bool has_sticky = false;
   uint64_t started_us = 0;  // for latency samples
+  uint64_t response_bytes = 0;  // bytes written to the client for this exchange
+  // Only for requests sampled into the access log; pushed to the worker's ring and freed
+  // when the exchange ends.
+  stats::AccessRecord* access = nullptr;
   balancing::BackendRuntime* tried[kMaxConnectTries] = {};
   uint32_t request_head_sent = 0;     // bytes of the re-written head written so far
   uint64_t request_body_bytes = 0;    // body bytes forwarded so far (for the body limit)

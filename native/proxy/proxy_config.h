@@ -86,6 +86,8 @@ struct ProxyConfig {
   std::string cookie_name = "lb_backend";
   double ewma_decay_ms = 10000;
   OutlierDetection outlier;
+  // Share of requests that produce an access-log record: 0 off, 1 all.
+  double access_log_sample_rate = 0;
   RetryPolicy retries;
 };
 

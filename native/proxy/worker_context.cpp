@@ -13,9 +13,13 @@
 namespace lb::proxy {
 
 WorkerContext::WorkerContext(uint16_t index, core::EventLoop& event_loop,
-                             stats::WorkerCounters& worker_counters, stats::EventRing& event_ring,
+                             stats::WorkerChannels& channels,
                              std::shared_ptr<const ProxyConfig> config)
-    : loop(event_loop), counters(worker_counters), events(event_ring), worker_index(index) {
+    : loop(event_loop),
+      counters(channels.counters),
+      events(channels.events),
+      access_log(channels.access_log),
+      worker_index(index) {
   adopt(std::move(config));
 }
 
@@ -216,6 +220,17 @@ void WorkerContext::emit_error(const char* code, const char* message) {
   event.set_code(code);
   event.set_message(message);
   emit(event);
+}
+
+bool WorkerContext::sample_access_log() {
+  double rate = config_->access_log_sample_rate;
+  if (rate <= 0) return false;
+  if (rate >= 1) return true;
+  return static_cast<double>(sampler_.next() >> 11) < rate * 9007199254740992.0;  // 2^53
+}
+
+void WorkerContext::push_access_record(const stats::AccessRecord& record) {
+  if (!access_log.push(record)) counters.access_log_dropped.add();
 }
 
 void WorkerContext::emit(const stats::Event& event) {

@@ -11,14 +11,14 @@
 #include <vector>
 
 #include "balancing/backend_runtime.h"
+#include "balancing/hash.h"
 #include "balancing/strategy.h"
 #include "buffer/buffer_pool.h"
 #include "core/event_loop.h"
 #include "http1/parser.h"
 #include "proxy/exchange.h"
 #include "proxy/proxy_config.h"
-#include "stats/event_ring.h"
-#include "stats/worker_counters.h"
+#include "stats/worker_channels.h"
 
 namespace lb::proxy {
 
@@ -27,8 +27,8 @@ class BackendConnection;
 
 class WorkerContext {
  public:
-  WorkerContext(uint16_t worker_index, core::EventLoop& loop, stats::WorkerCounters& counters,
-                stats::EventRing& events, std::shared_ptr<const ProxyConfig> config);
+  WorkerContext(uint16_t worker_index, core::EventLoop& loop, stats::WorkerChannels& channels,
+                std::shared_ptr<const ProxyConfig> config);
   ~WorkerContext();
   WorkerContext(const WorkerContext&) = delete;
   WorkerContext& operator=(const WorkerContext&) = delete;
@@ -66,6 +66,10 @@ class WorkerContext {
 
   void emit_error(const char* code, const char* message);
 
+  // Access logs: whether to record this request (sampling), and the record's push.
+  bool sample_access_log();
+  void push_access_record(const stats::AccessRecord& record);
+
   // Exchanges are recycled through a free list: an idle keep-alive connection holds none.
   Exchange* take_exchange();
   void give_exchange(Exchange* exchange);
@@ -84,6 +88,7 @@ class WorkerContext {
   buffer::BufferPool buffers;
   stats::WorkerCounters& counters;
   stats::EventRing& events;
+  stats::AccessLogRing& access_log;
   const uint16_t worker_index;
   // Parsed-head scratch space, big (header array): shared by every connection of this
   // worker because a head is parsed and re-written in one go, never kept.
@@ -108,6 +113,7 @@ class WorkerContext {
   bool draining_ = false;
   std::vector<Exchange*> free_exchanges_;
   double retry_tokens_ = 0;
+  balancing::Xorshift sampler_{0x9e3779b97f4a7c15ull};
   uint64_t retry_refilled_ms_ = 0;
 };
 

@@ -1,13 +1,13 @@
-// Events from a worker to the control plane (backend up/down, errors), through a bounded
-// single-producer single-consumer ring. The worker never waits: when the ring is full the
-// event is dropped and counted. The consumer is told to drain through `notify`, called
-// only when no drain is already pending, so a burst of events costs one wake-up.
+// What workers tell the control plane: events (ejections, recoveries, drains, errors) and
+// sampled access-log records, each through its own bounded ring (see SpscRing).
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <functional>
+
+#include "stats/spsc_ring.h"
 
 namespace lb::stats {
 
@@ -33,44 +33,23 @@ struct Event {
   }
 };
 
-class EventRing {
- public:
-  static constexpr uint32_t kCapacity = 1024;
+using EventRing = SpscRing<Event, 1024>;
 
-  // Worker side. Returns false (and the event is lost) when the ring is full.
-  bool push(const Event& event) {
-    uint32_t head = head_.load(std::memory_order_relaxed);
-    uint32_t tail = tail_.load(std::memory_order_acquire);
-    if (head - tail == kCapacity) return false;
-    slots_[head % kCapacity] = event;
-    head_.store(head + 1, std::memory_order_release);
-    if (!drain_pending_.exchange(true, std::memory_order_acq_rel) && notify_) notify_();
-    return true;
-  }
-
-  // Consumer side: clears the pending flag first, so an event pushed during the drain
-  // triggers a new notification rather than being stranded.
-  template <typename Visit>
-  void drain(Visit&& visit) {
-    drain_pending_.store(false, std::memory_order_seq_cst);
-    uint32_t tail = tail_.load(std::memory_order_relaxed);
-    uint32_t head = head_.load(std::memory_order_acquire);
-    while (tail != head) {
-      visit(slots_[tail % kCapacity]);
-      ++tail;
-    }
-    tail_.store(tail, std::memory_order_release);
-  }
-
-  // Set before the worker starts; called from the worker thread.
-  void set_notify(std::function<void()> notify) { notify_ = std::move(notify); }
-
- private:
-  Event slots_[kCapacity];
-  alignas(64) std::atomic<uint32_t> head_{0};
-  alignas(64) std::atomic<uint32_t> tail_{0};
-  std::atomic<bool> drain_pending_{false};
-  std::function<void()> notify_;
+// One access-log record, copied out of a finished exchange (only for sampled requests).
+struct AccessRecord {
+  uint64_t unix_ms = 0;
+  uint32_t backend_id = 0;  // 0 with has_backend false: answered by the balancer itself
+  bool has_backend = false;
+  uint16_t status = 0;
+  uint16_t worker = 0;
+  uint32_t time_to_first_byte_us = 0;
+  uint32_t total_us = 0;
+  uint64_t bytes_to_client = 0;
+  char client[46] = {};
+  char method[16] = {};
+  char target[256] = {};
 };
+
+using AccessLogRing = SpscRing<AccessRecord, 4096>;
 
 }  // namespace lb::stats

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "stats/counter.h"
+#include "stats/latency_histogram.h"
 
 namespace lb::stats {
 
@@ -21,6 +22,7 @@ struct alignas(64) WorkerCounters {
   Counter bytes_from_clients;
   Counter bytes_to_clients;
   Counter events_dropped;
+  Counter access_log_dropped;
 
   void count_response(uint16_t status) {
     unsigned klass = status / 100;
@@ -41,6 +43,9 @@ struct alignas(64) BackendWorkerCounters {
   Counter connections_opened;
   Counter ejections;
   Counter ejected_until_ms;  // monotonic ms; the backend is ejected on this worker until then
+  // From the request head being parsed to the response head, and to the response's end.
+  LatencyHistogram time_to_first_byte;
+  LatencyHistogram total_time;
 
   void count_response(uint16_t status) {
     unsigned klass = status / 100;
