@@ -235,6 +235,13 @@ export interface NativeBalancer {
    * 'LB_ERR_CONFIG' (a field the native side rejects; message names it).
    */
   start(config: NativeConfig): void;
+  /**
+   * Moves to a new listen address without a gap (reload): the new listeners are bound
+   * first, each worker starts accepting on its new one, takes what is queued on the old
+   * one, then closes it. A failure to bind throws LB_ERR_LISTEN and changes nothing. The
+   * same address is a no-op; `workers` must equal the running count (LB_ERR_CONFIG).
+   */
+  rebind(listen: Pick<NativeConfig, 'listenHost' | 'listenPort' | 'backlog' | 'workers'>): void;
   /** Publishes a new configuration to every worker (backends, weights, strategy, timeouts). */
   update(config: NativeConfig): void;
   /** Sums every worker's counters; cheap, never stops a worker. Still readable after stop. */

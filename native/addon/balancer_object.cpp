@@ -24,6 +24,7 @@ Napi::Function BalancerObject::define(Napi::Env env) {
                          InstanceMethod<&BalancerObject::stats>("stats"),
                          InstanceMethod<&BalancerObject::stop>("stop"),
                          InstanceMethod<&BalancerObject::bound_port>("boundPort"),
+                         InstanceMethod<&BalancerObject::rebind>("rebind"),
                      });
 }
 
@@ -110,6 +111,34 @@ Napi::Value BalancerObject::stats(const Napi::CallbackInfo& info) {
 
 Napi::Value BalancerObject::bound_port(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), balancer_ ? balancer_->bound_port() : 0);
+}
+
+Napi::Value BalancerObject::rebind(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!running_ || stopping_) return throw_error(env, "LB_ERR_STATE", "rebind: the balancer is not running");
+  if (info.Length() < 1 || !info[0].IsObject()) {
+    return throw_error(env, "LB_ERR_CONFIG", "rebind: expected {listenHost, listenPort, backlog, workers}");
+  }
+  core::ListenSettings listen;
+  std::string error;
+  if (!read_listen_settings(info[0].As<Napi::Object>(), listen, error)) {
+    return throw_error(env, "LB_ERR_CONFIG", error);
+  }
+  if (listen.workers != workers_) {
+    return throw_error(env, "LB_ERR_CONFIG",
+                       "workers: cannot change while running (" + std::to_string(workers_) + " running)");
+  }
+  net::ListenError listen_error;
+  if (!balancer_->rebind(listen.address, listen.backlog, listen_error)) {
+    Napi::Error failure = Napi::Error::New(env, listen_error.message);
+    failure.Set("code", Napi::String::New(env, "LB_ERR_LISTEN"));
+    if (listen_error.error_number != 0) {
+      failure.Set("errno", Napi::String::New(env, strerrorname_np(listen_error.error_number)));
+      failure.Set("syscall", Napi::String::New(env, listen_error.syscall));
+    }
+    failure.ThrowAsJavaScriptException();
+  }
+  return env.Undefined();
 }
 
 Napi::Value BalancerObject::stop(const Napi::CallbackInfo& info) {

@@ -32,6 +32,7 @@ class BalancerObject : public Napi::ObjectWrap<BalancerObject> {
   Napi::Value stats(const Napi::CallbackInfo& info);
   Napi::Value stop(const Napi::CallbackInfo& info);
   Napi::Value bound_port(const Napi::CallbackInfo& info);
+  Napi::Value rebind(const Napi::CallbackInfo& info);
 
   // Runs on the JavaScript thread for each thread-safe-function call. `stopped` is set
   // for the last call, made once every worker has ended.

@@ -2,6 +2,8 @@
 
 #include "core/clock.h"
 
+#include <cstring>
+
 namespace lb::core {
 
 Balancer::~Balancer() {
@@ -29,6 +31,7 @@ bool Balancer::start(const ListenSettings& listen, proxy::ProxyConfig config,
   // Bind every listener before starting any worker, so a bind failure leaves nothing
   // running. With port 0, the first listener picks the port and the others share it.
   std::vector<net::Listener> listeners;
+  listen_address_ = listen.address;
   net::SocketAddress address = listen.address;
   for (uint32_t i = 0; i < worker_count_; ++i) {
     net::Listener listener = net::Listener::open(address, listen.backlog, error);
@@ -50,6 +53,33 @@ bool Balancer::start(const ListenSettings& listen, proxy::ProxyConfig config,
                                                 snapshot, channels_[i]));
   }
   for (auto& worker : workers_) worker->start();
+  return true;
+}
+
+bool Balancer::rebind(const net::SocketAddress& address, int backlog, net::ListenError& error) {
+  if (!running()) {
+    error.message = "not running";
+    return false;
+  }
+  if (address.length == listen_address_.length &&
+      std::memcmp(&address.storage, &listen_address_.storage, address.length) == 0) {
+    return true;  // same address: the listeners stay as they are
+  }
+  std::vector<net::Listener> listeners;
+  net::SocketAddress bound = address;
+  uint16_t port = 0;
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    net::Listener listener = net::Listener::open(bound, backlog, error);
+    if (!listener.valid()) return false;  // the old listeners keep serving
+    if (i == 0) {
+      port = listener.bound_port();
+      net::SocketAddress::set_port(bound, port);
+    }
+    listeners.push_back(std::move(listener));
+  }
+  for (size_t i = 0; i < workers_.size(); ++i) workers_[i]->replace_listener(std::move(listeners[i]));
+  listen_address_ = address;
+  bound_port_ = port;
   return true;
 }
 

@@ -56,6 +56,10 @@ class Balancer {
   // set if a listener could not be bound.
   bool start(const ListenSettings& listen, proxy::ProxyConfig config,
              std::function<void()> notify_events, net::ListenError& error);
+  // Moves the workers to a new listen address without a gap: binds the new listeners
+  // first (false with `error` if that fails; nothing changes then), then each worker
+  // swaps. Same address: nothing to do. The worker count cannot change while running.
+  bool rebind(const net::SocketAddress& address, int backlog, net::ListenError& error);
   // Publishes a new configuration to every worker.
   void update(proxy::ProxyConfig config);
   // Asks every worker to stop (see Worker::request_stop); returns at once.
@@ -80,6 +84,7 @@ class Balancer {
   std::vector<uint32_t> current_backend_ids_;
   uint32_t worker_count_ = 0;
   uint16_t bound_port_ = 0;
+  net::SocketAddress listen_address_;  // as configured (port 0 stays 0)
 };
 
 }  // namespace lb::core

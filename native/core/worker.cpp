@@ -14,7 +14,7 @@ namespace lb::core {
 class Worker::AcceptHandler final : public EventHandler {
  public:
   explicit AcceptHandler(Worker& worker) : worker_(worker) {}
-  void on_events(uint32_t) override { worker_.accept_connections(); }
+  void on_events(uint32_t) override { worker_.accept_connections(worker_.listener_); }
 
  private:
   Worker& worker_;
@@ -40,6 +40,34 @@ void Worker::publish(std::shared_ptr<const proxy::ProxyConfig> config) {
   inbox_->post([this, config = std::move(config)]() mutable {
     if (!stopping_) context_->adopt(std::move(config));
   });
+}
+
+void Worker::replace_listener(net::Listener listener) {
+  {
+    std::lock_guard<std::mutex> lock(pending_mutex_);
+    pending_listeners_.push_back(std::move(listener));
+  }
+  inbox_->post([this] {
+    std::vector<net::Listener> listeners;
+    {
+      std::lock_guard<std::mutex> lock(pending_mutex_);
+      listeners.swap(pending_listeners_);
+    }
+    for (net::Listener& next : listeners) adopt_listener(std::move(next));
+  });
+}
+
+void Worker::adopt_listener(net::Listener listener) {
+  if (stopping_) return;
+  net::Listener old = std::move(listener_);
+  bool was_accepting = accepting_;
+  if (was_accepting) loop_->remove(old.fd());
+  accepting_ = false;
+  listener_ = std::move(listener);
+  set_accepting(true);
+  // Connections the kernel already queued on the old socket are taken before it closes.
+  if (old.valid()) accept_connections(old);
+  old.close();
 }
 
 void Worker::request_stop(uint32_t deadline_ms) {
@@ -89,7 +117,7 @@ void Worker::begin_stop(uint32_t deadline_ms) {
   context_->begin_drain();
 }
 
-void Worker::accept_connections() {
+void Worker::accept_connections(net::Listener& listener) {
   const uint32_t limit = context_->config().limits.max_client_connections;
   for (int batch = 0; batch < 64; ++batch) {
     if (limit > 0 && context_->client_count() >= limit) {
@@ -99,7 +127,7 @@ void Worker::accept_connections() {
     }
     UniqueFd fd;
     int error_number = 0;
-    switch (listener_.accept_one(fd, error_number)) {
+    switch (listener.accept_one(fd, error_number)) {
       case net::Listener::AcceptStatus::accepted:
         if (context_->config().mode == proxy::ProxyMode::tcp) {
           proxy::TcpConnection::accept(*context_, std::move(fd));
@@ -111,7 +139,7 @@ void Worker::accept_connections() {
         return;
       case net::Listener::AcceptStatus::out_of_fds: {
         // Shed the connection instead of spinning on a listener that stays readable.
-        listener_.shed_one();
+        listener.shed_one();
         if (loop_->now_ms() - last_fd_error_ms_ >= 1000) {
           last_fd_error_ms_ = loop_->now_ms();
           char message[128];

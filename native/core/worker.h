@@ -6,7 +6,9 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "core/event_loop.h"
 #include "core/inbox.h"
@@ -31,6 +33,10 @@ class Worker {
   void start();
   // Any thread. The worker adopts the snapshot between two events.
   void publish(std::shared_ptr<const proxy::ProxyConfig> config);
+  // Any thread. Hands the worker a new listener (a reload that changed the address):
+  // it accepts on the new one at once, takes what is already queued on the old one, and
+  // only then closes the old one.
+  void replace_listener(net::Listener listener);
   // Any thread. Stops accepting at once, lets exchanges in flight finish for up to
   // `deadline_ms`, then closes everything and ends the thread.
   void request_stop(uint32_t deadline_ms);
@@ -38,9 +44,10 @@ class Worker {
 
  private:
   class AcceptHandler;
+  void adopt_listener(net::Listener listener);
   void run();
   void begin_stop(uint32_t deadline_ms);
-  void accept_connections();
+  void accept_connections(net::Listener& listener);
   void set_accepting(bool accepting);
 
   const uint16_t index_;
@@ -52,6 +59,9 @@ class Worker {
   std::unique_ptr<AcceptHandler> accept_handler_;
   std::unique_ptr<proxy::WorkerContext> context_;
   std::thread thread_;
+  // Inbox commands are std::functions, which must be copyable: the listener waits here.
+  std::vector<net::Listener> pending_listeners_;
+  std::mutex pending_mutex_;
   bool accepting_ = false;
   bool stopping_ = false;
   uint64_t stop_deadline_ms_ = 0;
