@@ -57,9 +57,12 @@ bool split_absolute_form(std::string_view target, std::string_view& authority,
 
 namespace {
 
+// Every header that claims to describe the client or the original request: all of
+// X-Forwarded-* (For, Proto, Host, Port, Server, Prefix, ...) and Forwarded.
 bool is_forwarding_header(std::string_view name) {
-  return equals_ignore_case(name, "x-forwarded-for") || equals_ignore_case(name, "x-forwarded-proto") ||
-         equals_ignore_case(name, "x-forwarded-host") || equals_ignore_case(name, "forwarded");
+  constexpr std::string_view kPrefix = "x-forwarded-";
+  return (name.size() > kPrefix.size() && equals_ignore_case(name.substr(0, kPrefix.size()), kPrefix)) ||
+         equals_ignore_case(name, "forwarded");
 }
 
 // Values of one header received several times, folded into one comma list.

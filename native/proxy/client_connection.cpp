@@ -54,29 +54,33 @@ bool is_idempotent(Method method) {
   }
 }
 
-// For a client that cannot read chunked framing: walks the not-yet-validated bytes of
-// `buffer`, keeps only chunk data (moved down to follow the data already validated) and
-// drops the framing. Bytes after the end of the body stay where they are, after the data.
-bool dechunk_in_place(BodyProgress& body, buffer::ByteBuffer& buffer) {
+// Walks the not-yet-validated bytes of a chunked body, counting data bytes (limits count
+// data, not framing). With `body.dechunk` (for a client that cannot read chunked framing)
+// it also keeps only the chunk data, moved down to follow what was already validated,
+// and drops the framing; bytes after the end of the body stay after the data.
+bool walk_chunked(BodyProgress& body, buffer::ByteBuffer& buffer) {
   char* base = buffer.mutable_data();
   size_t size = buffer.size();
-  size_t out = body.validated;  // end of the data kept so far
+  size_t out = body.validated;  // end of what is ready to send
   size_t in = body.validated;   // next raw byte
   while (in < size && !body.complete) {
     uint64_t in_chunk = body.chunked.remaining_in_chunk();
+    // Chunk data goes in one step; framing bytes one at a time, to see where data starts.
     size_t n = in_chunk > 0 ? static_cast<size_t>(std::min<uint64_t>(in_chunk, size - in)) : 1;
     auto step = body.chunked.feed(base + in, n);
     if (step.error != http1::ChunkedError::none) return false;
-    if (in_chunk > 0) {
-      std::memmove(base + out, base + in, step.consumed);
+    if (in_chunk > 0) body.data_bytes += step.consumed;
+    if (!body.dechunk || in_chunk > 0) {
+      if (out != in) std::memmove(base + out, base + in, step.consumed);
       out += step.consumed;
     }
     in += step.consumed;
     if (step.done) body.complete = true;
   }
-  // Close the gap the framing left, keeping any bytes past the body after the data.
-  std::memmove(base + out, base + in, size - in);
-  buffer.drop_back(in - out);
+  if (in != out) {
+    std::memmove(base + out, base + in, size - in);
+    buffer.drop_back(in - out);
+  }
   body.validated = static_cast<uint32_t>(out);
   return true;
 }
@@ -94,21 +98,10 @@ bool ready_body_bytes(BodyProgress& body, buffer::ByteBuffer& buffer, size_t& re
     case BodyKind::until_close:
       ready = buffer.size();
       return true;
-    case BodyKind::chunked: {
-      if (body.dechunk) {
-        if (!dechunk_in_place(body, buffer)) return false;
-        ready = body.validated;
-        return true;
-      }
-      if (!body.complete && body.validated < buffer.size()) {
-        auto step = body.chunked.feed(buffer.data() + body.validated, buffer.size() - body.validated);
-        if (step.error != http1::ChunkedError::none) return false;
-        body.validated += static_cast<uint32_t>(step.consumed);
-        if (step.done) body.complete = true;
-      }
+    case BodyKind::chunked:
+      if (!walk_chunked(body, buffer)) return false;
       ready = body.validated;
       return true;
-    }
   }
   ready = 0;
   return true;
@@ -311,7 +304,9 @@ void ClientConnection::read_request_head() {
     if (io.status == IoStatus::progress) {
       in_.commit(io.bytes);
       context_.counters.bytes_from_clients.add(io.bytes);
-      if (io.bytes < space) readable_ = false;  // a short read drained the socket
+      // A short read drained the socket, unless a FIN came with the data: then the EOF
+      // must still be read, and no new edge will announce it.
+      if (io.bytes < space && !peer_closed_) readable_ = false;
       continue;
     }
     if (io.status == IoStatus::would_block) {
@@ -377,7 +372,8 @@ void ClientConnection::start_exchange(const http1::MessageHead& head) {
   in_.consume(head.head_bytes);
   head_scan_from_ = 0;
   exchange_->request_body.start(head.body, head.content_length);
-  arm_timer(TimerKind::none);
+  // A body still to come is timed from now, whether or not its first bytes came along.
+  arm_timer(exchange_->request_body.complete ? TimerKind::none : TimerKind::body);
   enter(ClientState::connecting);
   acquire_backend();
 }
@@ -543,7 +539,7 @@ bool ClientConnection::forward_request() {
     if (io.status == IoStatus::progress) {
       in_.commit(io.bytes);
       context_.counters.bytes_from_clients.add(io.bytes);
-      if (io.bytes < space) readable_ = false;
+      if (io.bytes < space && !peer_closed_) readable_ = false;
       arm_timer(TimerKind::body);
       moved = true;
     } else if (io.status == IoStatus::would_block) {
@@ -568,8 +564,7 @@ bool ClientConnection::forward_request() {
     return false;
   }
   uint64_t max_body = context_.config().limits.max_body_bytes;
-  if (max_body > 0 && body.kind == BodyKind::chunked &&
-      exchange_->request_body_bytes + ready > max_body) {
+  if (max_body > 0 && body.kind == BodyKind::chunked && body.data_bytes > max_body) {
     // A chunked body has no announced size, so the limit is enforced as it streams.
     context_.counters.bad_requests.add();
     if (exchange_->response_started) {
@@ -598,7 +593,6 @@ bool ClientConnection::forward_request() {
       if (body_sent > 0) {
         in_.consume(body_sent);
         body_bytes_sent(body, body_sent);
-        exchange_->request_body_bytes += body_sent;
         exchange_->retryable = false;  // body bytes are gone: never replay
       }
       backend_->backend().counters->bytes_to_backend.add(sent);
@@ -633,7 +627,7 @@ bool ClientConnection::forward_response() {
     if (io.status == IoStatus::progress) {
       resp_.commit(io.bytes);
       backend.backend().counters->bytes_from_backend.add(io.bytes);
-      if (io.bytes < space) backend.readable = false;
+      if (io.bytes < space && !backend.peer_closed) backend.readable = false;
       if (!exchange_->response_bytes_seen) {
         exchange_->response_bytes_seen = true;
         exchange_->retryable = false;  // no replay once the backend has answered

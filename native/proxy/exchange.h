@@ -23,6 +23,7 @@ struct BodyProgress {
   uint32_t validated = 0;           // chunked: bytes at the buffer front already validated
   bool complete = false;            // every byte of the body has been validated
   bool dechunk = false;             // chunked: strip the framing, forward only the data
+  uint64_t data_bytes = 0;          // chunked: data bytes seen so far (limits count these)
 
   void start(http1::BodyKind body_kind, uint64_t content_length) {
     kind = body_kind;
@@ -30,6 +31,7 @@ struct BodyProgress {
     chunked.reset();
     validated = 0;
     dechunk = false;
+    data_bytes = 0;
     complete = body_kind == http1::BodyKind::none ||
                (body_kind == http1::BodyKind::content_length && content_length == 0);
   }
@@ -63,7 +65,6 @@ struct Exchange {
   stats::AccessRecord* access = nullptr;
   balancing::BackendRuntime* tried[kMaxConnectTries] = {};
   uint32_t request_head_sent = 0;     // bytes of the re-written head written so far
-  uint64_t request_body_bytes = 0;    // body bytes forwarded so far (for the body limit)
 
   RequestPhase request_phase = RequestPhase::sending;
   ResponsePhase response_phase = ResponsePhase::awaiting_head;

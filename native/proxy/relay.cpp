@@ -35,7 +35,8 @@ bool BufferRelay::pump(RelayEnd from, RelayEnd to, buffer::ByteBuffer& buffer,
     if (io.status == IoStatus::progress) {
       buffer.commit(io.bytes);
       if (from.bytes) from.bytes->add(io.bytes);
-      if (io.bytes < space) from.readable = false;
+      // Readiness is cleared only by EAGAIN: a FIN that came with this data must still
+      // be read, and no further edge would announce it.
       moved = true;
     } else if (io.status == IoStatus::would_block) {
       from.readable = false;
