@@ -38,9 +38,19 @@ void EventLoop::run_once(int max_wait_ms) {
 
   int n = epoll_wait(epoll_fd_.get(), events_, kMaxEvents, timeout);
   now_ms_ = monotonic_ms();
+  // Handlers that asked to go first (idle pooled backend connections) see their events
+  // before anything else in the batch: a pooled connection that received a close or
+  // bytes nobody asked for is dropped before any request in this batch can be given it.
   for (int i = 0; i < n; ++i) {
     auto* handler = static_cast<EventHandler*>(events_[i].data.ptr);
-    if (!handler->closed()) handler->on_events(events_[i].events);
+    if (handler->dispatch_first() && !handler->closed()) {
+      handler->on_events(events_[i].events);
+      events_[i].events = 0;
+    }
+  }
+  for (int i = 0; i < n; ++i) {
+    auto* handler = static_cast<EventHandler*>(events_[i].data.ptr);
+    if (events_[i].events != 0 && !handler->closed()) handler->on_events(events_[i].events);
   }
   timers_.advance(now_ms_);
   // Handlers retired by a timer or an event are destroyed only now, when no queued event

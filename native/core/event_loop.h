@@ -27,9 +27,12 @@ class EventHandler {
   // `events` is the epoll mask (EPOLLIN, EPOLLOUT, EPOLLRDHUP, EPOLLHUP, EPOLLERR).
   virtual void on_events(uint32_t events) = 0;
   bool closed() const { return closed_; }
+  // Dispatched before every other handler of its batch (see run_once).
+  bool dispatch_first() const { return dispatch_first_; }
 
  protected:
   bool closed_ = false;
+  bool dispatch_first_ = false;
 };
 
 class EventLoop {

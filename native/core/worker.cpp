@@ -126,13 +126,14 @@ void Worker::accept_connections(net::Listener& listener) {
       return;
     }
     UniqueFd fd;
+    sockaddr_storage peer{};
     int error_number = 0;
-    switch (listener.accept_one(fd, error_number)) {
+    switch (listener.accept_one(fd, peer, error_number)) {
       case net::Listener::AcceptStatus::accepted:
         if (context_->config().mode == proxy::ProxyMode::tcp) {
-          proxy::TcpConnection::accept(*context_, std::move(fd));
+          proxy::TcpConnection::accept(*context_, std::move(fd), peer);
         } else {
-          proxy::ClientConnection::accept(*context_, std::move(fd));
+          proxy::ClientConnection::accept(*context_, std::move(fd), peer);
         }
         continue;
       case net::Listener::AcceptStatus::would_block:

@@ -26,8 +26,8 @@ class Listener {
   void close() { fd_.reset(); }
 
   enum class AcceptStatus { accepted, would_block, out_of_fds, failed };
-  // Accepts one connection as a non-blocking, close-on-exec socket.
-  AcceptStatus accept_one(core::UniqueFd& out, int& error_number);
+  // Accepts one connection as a non-blocking, close-on-exec socket, with its peer address.
+  AcceptStatus accept_one(core::UniqueFd& out, sockaddr_storage& peer, int& error_number);
 
   // EMFILE/ENFILE leave the connection in the queue and the listener readable forever;
   // closing a reserved fd lets us accept it and close it at once (shedding the

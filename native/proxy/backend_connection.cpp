@@ -63,6 +63,7 @@ void BackendConnection::enter(BackendConnState next) {
   if (next == BackendConnState::attached) backend_->counters->active_connections.add();
   if (next == BackendConnState::idle) backend_->counters->idle_connections.add();
   state_ = next;
+  dispatch_first_ = next == BackendConnState::idle;
 }
 
 void BackendConnection::attach(FrontendConnection* owner) {

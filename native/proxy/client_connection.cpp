@@ -142,11 +142,11 @@ ClientConnection::ClientConnection(WorkerContext& context, core::UniqueFd fd)
 
 ClientConnection::~ClientConnection() = default;
 
-ClientConnection* ClientConnection::accept(WorkerContext& context, core::UniqueFd fd) {
+ClientConnection* ClientConnection::accept(WorkerContext& context, core::UniqueFd fd,
+                                           const sockaddr_storage& peer) {
   auto* connection = new ClientConnection(context, std::move(fd));
-  socklen_t length = sizeof(connection->peer_);
-  getpeername(connection->fd_.get(), reinterpret_cast<sockaddr*>(&connection->peer_), &length);
-  net::set_no_delay(connection->fd_.get());
+  // sockaddr_in6 is large enough for either family; TCP_NODELAY came from the listener.
+  std::memcpy(&connection->peer_, &peer, sizeof(connection->peer_));
   if (!context.loop.add(connection->fd_.get(), connection)) {
     delete connection;
     return nullptr;
@@ -207,12 +207,22 @@ void ClientConnection::arm_timer(TimerKind kind) {
 void ClientConnection::on_events(uint32_t events) {
   if (events & EPOLLIN) readable_ = true;
   if (events & EPOLLOUT) writable_ = true;
-  if (events & EPOLLRDHUP) {
+  if (events & (EPOLLRDHUP | EPOLLHUP)) {
+    // The peer's FIN (HUP: both directions are shut, e.g. in a tunnel whose other side we
+    // already shut) is read like data, after whatever bytes came before it.
     peer_closed_ = true;
-    readable_ = true;  // the EOF is read like data
+    readable_ = true;
   }
-  if (events & (EPOLLHUP | EPOLLERR)) {
-    // Reset or fully closed: nobody is left to answer.
+  if (events & EPOLLERR) {
+    // A reset: nobody is left to answer.
+    close();
+    return;
+  }
+  if ((events & (EPOLLRDHUP | EPOLLHUP)) &&
+      (state_ == ClientState::connecting || state_ == ClientState::exchanging) &&
+      exchange_->request_phase == RequestPhase::done) {
+    // The client closed while its request is being answered (nginx's 499): stop the
+    // backend's work rather than finish it for nobody. Its connection is not pooled.
     close();
     return;
   }
@@ -1103,8 +1113,14 @@ void ClientConnection::flush_local_response() {
 
 void ClientConnection::begin_lingering_close() {
   // Closing with unread input would make the kernel send a reset, which can destroy the
-  // response still in flight to the client. Shut our side, then read and discard until
-  // the client closes (or the lingering timer ends it).
+  // response still in flight to the client. So unless the socket is known to be drained
+  // (nothing buffered, the last read hit EAGAIN or EOF), shut our side, then read and
+  // discard until the client closes (or the lingering timer ends it). A drained socket,
+  // the usual end of a Connection: close exchange, is simply closed.
+  if (in_.empty() && !readable_) {
+    close();
+    return;
+  }
   ::shutdown(fd_.get(), SHUT_WR);
   enter(ClientState::lingering_close);
   in_.clear();

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <cstdint>
 
@@ -45,7 +46,7 @@ const char* to_string(ClientState state);
 class ClientConnection final : public FrontendConnection {
  public:
   // Takes an accepted socket and starts reading a request head.
-  static ClientConnection* accept(WorkerContext& context, core::UniqueFd fd);
+  static ClientConnection* accept(WorkerContext& context, core::UniqueFd fd, const sockaddr_storage& peer);
 
   void on_events(uint32_t events) override;
   void on_timer(core::Timer& timer) override;

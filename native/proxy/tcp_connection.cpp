@@ -31,13 +31,15 @@ TcpConnection::TcpConnection(WorkerContext& context, core::UniqueFd fd)
 
 TcpConnection::~TcpConnection() = default;
 
-TcpConnection* TcpConnection::accept(WorkerContext& context, core::UniqueFd fd) {
+TcpConnection* TcpConnection::accept(WorkerContext& context, core::UniqueFd fd,
+                                     const sockaddr_storage& peer) {
   auto* connection = new TcpConnection(context, std::move(fd));
-  socklen_t length = sizeof(connection->peer_);
-  getpeername(connection->fd_.get(), reinterpret_cast<sockaddr*>(&connection->peer_), &length);
-  length = sizeof(connection->local_);
-  getsockname(connection->fd_.get(), reinterpret_cast<sockaddr*>(&connection->local_), &length);
-  net::set_no_delay(connection->fd_.get());
+  connection->peer_ = peer;
+  if (context.config().proxy_protocol != ProxyProtocol::none) {
+    // Only the PROXY header needs the local address (a wildcard listener's real one).
+    socklen_t length = sizeof(connection->local_);
+    getsockname(connection->fd_.get(), reinterpret_cast<sockaddr*>(&connection->local_), &length);
+  }
   if (!context.loop.add(connection->fd_.get(), connection)) {
     delete connection;
     return nullptr;
@@ -183,8 +185,11 @@ void TcpConnection::pump() {
 void TcpConnection::on_events(uint32_t events) {
   if (events & EPOLLIN) readable_ = true;
   if (events & EPOLLOUT) writable_ = true;
-  if (events & EPOLLRDHUP) readable_ = true;  // the FIN is read like data
-  if (events & (EPOLLHUP | EPOLLERR)) {
+  // HUP means both directions are shut: typically we passed the backend's FIN on and the
+  // client then sent its own, possibly right behind its last bytes. Those bytes are still
+  // readable, so HUP is read to EOF like RDHUP; only ERR (a reset) ends things at once.
+  if (events & (EPOLLRDHUP | EPOLLHUP)) readable_ = true;
+  if (events & EPOLLERR) {
     close();
     return;
   }

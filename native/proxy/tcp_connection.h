@@ -29,7 +29,7 @@ const char* to_string(TcpState state);
 
 class TcpConnection final : public FrontendConnection {
  public:
-  static TcpConnection* accept(WorkerContext& context, core::UniqueFd fd);
+  static TcpConnection* accept(WorkerContext& context, core::UniqueFd fd, const sockaddr_storage& peer);
 
   void on_events(uint32_t events) override;
   void on_timer(core::Timer& timer) override;

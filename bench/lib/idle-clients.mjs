@@ -1,0 +1,107 @@
+#!/usr/bin/env node
+// Opens N keep-alive HTTP/1.1 connections to 127.0.0.1:PORT, sends one GET on each,
+// reads the response, then leaves the connection idle. Connections are opened with a
+// bounded concurrency so the proxy's upstream pool stays small.
+//   node idle-clients.mjs --port P [--count 10000] [--concurrency 50] [--path /]
+// Prints `READY {json}` once done; answers a stdin line "count" with `COUNT {json}`;
+// exits (closing everything) on stdin EOF, SIGTERM or after --max-seconds.
+import net from 'node:net';
+import readline from 'node:readline';
+
+const opts = { port: 0, count: 10000, concurrency: 50, path: '/', maxSeconds: 120 };
+const argv = process.argv.slice(2);
+for (let i = 0; i < argv.length; i++) {
+  const k = argv[i].replace(/^--/, '').replace(/-(\w)/g, (_, c) => c.toUpperCase());
+  opts[k] = k === 'path' ? argv[++i] : Number(argv[++i]);
+}
+if (!opts.port) {
+  console.error('--port is required');
+  process.exit(2);
+}
+
+const req = Buffer.from(`GET ${opts.path} HTTP/1.1\r\nHost: 127.0.0.1:${opts.port}\r\nUser-Agent: lb-bench-idle\r\n\r\n`);
+const sockets = new Set();
+let open = 0;
+let ok = 0;
+let failed = 0;
+let badStatus = 0;
+let closedAfterOk = 0;
+const firstErrors = [];
+
+function one() {
+  return new Promise((resolve) => {
+    const s = net.connect({ port: opts.port, host: '127.0.0.1' });
+    let buf = Buffer.alloc(0);
+    let settled = false;
+    let counted = false;
+    let wasOk = false;
+    const finish = (good, why) => {
+      if (settled) return;
+      settled = true;
+      if (good) {
+        ok++;
+        wasOk = true;
+      }
+      else {
+        failed++;
+        if (firstErrors.length < 5) firstErrors.push(why);
+        s.destroy();
+      }
+      resolve();
+    };
+    s.setTimeout(15000, () => finish(false, 'timeout'));
+    s.once('connect', () => {
+      open++;
+      counted = true;
+      sockets.add(s);
+      s.write(req);
+    });
+    s.on('data', (d) => {
+      if (settled) return;
+      buf = Buffer.concat([buf, d]);
+      const end = buf.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const head = buf.subarray(0, end).toString('latin1');
+      const status = Number(head.slice(9, 12));
+      const m = /\r\ncontent-length:\s*(\d+)/i.exec(head);
+      const need = m ? Number(m[1]) : 0;
+      if (buf.length - end - 4 < need) return;
+      if (status < 200 || status >= 400) badStatus++;
+      s.setTimeout(0);
+      finish(true);
+    });
+    s.on('error', (e) => finish(false, e.code || e.message));
+    s.on('close', () => {
+      if (counted) {
+        open--;
+        sockets.delete(s);
+        if (wasOk) closedAfterOk++;
+      }
+      finish(false, 'closed before response');
+    });
+  });
+}
+
+const t0 = Date.now();
+let next = 0;
+async function lane() {
+  while (next < opts.count) {
+    next++;
+    await one();
+  }
+}
+await Promise.all(Array.from({ length: Math.max(1, opts.concurrency) }, lane));
+const state = () => ({ open, ok, failed, badStatus, closedAfterOk, ms: Date.now() - t0, firstErrors });
+process.stdout.write(`READY ${JSON.stringify(state())}\n`);
+
+const rl = readline.createInterface({ input: process.stdin });
+rl.on('line', (l) => {
+  if (l.trim() === 'count') process.stdout.write(`COUNT ${JSON.stringify(state())}\n`);
+});
+const quit = () => {
+  for (const s of sockets) s.destroy();
+  process.exit(0);
+};
+rl.on('close', quit);
+process.on('SIGTERM', quit);
+setTimeout(quit, opts.maxSeconds * 1000).unref();

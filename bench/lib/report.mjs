@@ -1,0 +1,236 @@
+// Aggregation (medians, ratios) and the writers: markdown table, hand-written SVG chart.
+
+export const median = (xs) => {
+  const a = xs.filter((x) => x != null && Number.isFinite(x)).sort((p, q) => p - q);
+  if (!a.length) return null;
+  const m = a.length >> 1;
+  return a.length % 2 ? a[m] : (a[m - 1] + a[m]) / 2;
+};
+
+const fmtInt = (n) => (n == null ? '–' : Math.round(n).toLocaleString('en-US'));
+const fmtMs = (us) => {
+  if (us == null) return '–';
+  const ms = us / 1000;
+  return ms >= 100 ? `${ms.toFixed(0)} ms` : ms >= 10 ? `${ms.toFixed(1)} ms` : `${ms.toFixed(2)} ms`;
+};
+const fmtNum = (n, d = 1) => (n == null ? '–' : n.toFixed(d));
+const fmtRatio = (r) => (r == null ? '–' : `${r.toFixed(2)}×`);
+const fmtKiB = (k) => (k == null ? '–' : k >= 10240 ? `${(k / 1024).toFixed(1)} MiB` : `${Math.round(k)} KiB`);
+
+/** Collapse repeated runs into one row per (scenario, proxy). */
+export function summarize(results) {
+  const rows = [];
+  for (const sc of results.scenarios.filter((s) => s.kind === 'load')) {
+    for (const px of results.proxyOrder) {
+      const st = results.cells[`${sc.id}|${px}`];
+      const runs = results.runs.filter((r) => r.scenario === sc.id && r.proxy === px && !r.failed);
+      const strace = results.strace.find((s) => s.scenario === sc.id && s.proxy === px);
+      const row = {
+        scenario: sc.id,
+        scenarioLabel: sc.label,
+        proxy: px,
+        status: st?.status ?? (runs.length ? 'ok' : 'no data'),
+        n: runs.length,
+        rps: median(runs.map((r) => r.rps)),
+        rps_spread: runs.length > 1 ? (Math.max(...runs.map((r) => r.rps)) - Math.min(...runs.map((r) => r.rps))) / 2 / median(runs.map((r) => r.rps)) : null,
+        p50_us: median(runs.map((r) => r.p50_us)),
+        p99_us: median(runs.map((r) => r.p99_us)),
+        cpu_us_per_req: median(runs.map((r) => r.cpu_us_per_req)),
+        errors: runs.reduce((a, r) => a + (r.errors || 0), 0),
+        foreign: median(runs.map((r) => r.foreign_cpu_share)),
+        requests: runs.reduce((a, r) => a + (r.requests || 0), 0),
+        syscalls_per_req: strace?.per_req ?? null,
+        strace_note: strace?.note ?? null,
+      };
+      if (!runs.length && row.status === 'ok') row.status = 'failed';
+      rows.push(row);
+    }
+  }
+  for (const row of rows) {
+    const lb = rows.find((r) => r.scenario === row.scenario && r.proxy === 'lb-native');
+    if (row.proxy !== 'lb-native' && lb?.rps && row.rps) {
+      row.ratio_rps = lb.rps / row.rps;
+      row.ratio_cpu = lb.cpu_us_per_req && row.cpu_us_per_req ? lb.cpu_us_per_req / row.cpu_us_per_req : null;
+    }
+  }
+  return rows;
+}
+
+export function markdown(results, rows) {
+  const m = results.meta;
+  const L = [];
+  L.push('# lb-native benchmark results', '');
+  L.push(`- Date: ${m.date}`);
+  L.push(`- Machine: ${m.machine.nproc} cores (${m.machine.cpu}), ${m.machine.memGiB} GiB RAM, Linux ${m.machine.kernel}`);
+  L.push(`- Versions: ${Object.entries(m.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  L.push(
+    `- Settings: ${m.quick ? 'quick' : 'full'} run, ${m.reps} repetition(s) × ${m.duration}s per run (median shown), ` +
+      `wrk -t1, ${m.workers} worker/thread per proxy, one nginx backend worker serving 2 ports, ` +
+      `${m.pin ? 'pinned (wrk on CPU 0; proxy and backend on CPU 1)' : 'no CPU pinning'}${m.nice != null ? `, every process at nice ${m.nice}` : ''}, ` +
+      `idle upstream pool ${m.pool}/backend, strace window ${m.straceSeconds ?? 'off'}s`,
+  );
+  const lb = results.proxyStatus['lb-native'];
+  if (lb?.addon) L.push(`- lb-native addon: ${lb.addon}${lb.redirect ? ', redirect mode available' : ''}`);
+  L.push(`- Command: \`${m.command}\` (${(m.elapsedSec / 60).toFixed(1)} min)`, '');
+  L.push('## Throughput, latency and cost per request', '');
+  L.push('req/s is the median over the repetitions; ±N% is half the min–max spread across them. Ratios are lb-native ÷ that proxy: req/s ratio above 1 means lb-native served more; CPU ratio below 1 means lb-native spent less CPU per request.', '');
+  L.push('"Other load" is the share of the machine\'s CPU time taken by processes outside the bench during the run (median); above ~10% the row is noisy.', '');
+  L.push('| Scenario | Proxy | req/s | p50 | p99 | CPU µs/req | syscalls/req | errors | lb ÷ peer req/s | lb ÷ peer CPU/req | other load |');
+  L.push('|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
+  for (const r of rows) {
+    const label = results.proxyLabels[r.proxy] ?? r.proxy;
+    if (r.status !== 'ok') {
+      L.push(`| ${r.scenarioLabel} | ${label} | ${r.status} | | | | | | | | |`);
+      continue;
+    }
+    L.push(
+      `| ${r.scenarioLabel} | ${label} | ${fmtInt(r.rps)}${r.rps_spread != null ? ` ±${Math.round(r.rps_spread * 100)}%` : ''} | ${fmtMs(r.p50_us)} | ${fmtMs(r.p99_us)} | ${fmtNum(r.cpu_us_per_req)} | ` +
+        `${r.syscalls_per_req == null ? r.strace_note ?? 'n/a' : fmtNum(r.syscalls_per_req)} | ${r.errors ? `**${fmtInt(r.errors)}**` : 0} | ` +
+        `${r.proxy === 'lb-native' ? '' : fmtRatio(r.ratio_rps)} | ${r.proxy === 'lb-native' ? '' : fmtRatio(r.ratio_cpu)} | ` +
+        `${r.foreign == null ? '–' : `${Math.round(r.foreign * 100)}%`} |`,
+    );
+  }
+  if (results.memory.length || results.scenarios.some((s) => s.id === 'idle')) {
+    const sc = results.scenarios.find((s) => s.id === 'idle');
+    L.push('', `## Idle keep-alive connections (${fmtInt(sc?.conns ?? m.idleConns)} clients, one request each, then idle)`, '');
+    L.push('| Proxy | RSS before | RSS after | connections held | RSS growth per connection |');
+    L.push('|---|--:|--:|--:|--:|');
+    for (const px of results.proxyOrder) {
+      if (px === 'direct') continue;
+      const mm = results.memory.find((x) => x.proxy === px);
+      const label = results.proxyLabels[px] ?? px;
+      if (!mm || mm.status !== 'ok') {
+        L.push(`| ${label} | ${mm?.status ?? results.cells[`idle|${px}`]?.status ?? 'not run'} | | | |`);
+        continue;
+      }
+      L.push(`| ${label} | ${fmtKiB(mm.rss_before_kib)} | ${fmtKiB(mm.rss_after_kib)} | ${fmtInt(mm.held)} of ${fmtInt(mm.requested)} | ${fmtNum(mm.kib_per_conn, 2)} KiB |`);
+    }
+  }
+  L.push('', '![requests per second by scenario](latest.svg)', '');
+  const notes = [];
+  for (const px of results.proxyOrder) {
+    const s = results.proxyStatus[px];
+    if (s && !s.ok) notes.push(`${results.proxyLabels[px]}: ${s.status}${s.note ? ` — ${s.note}` : ''}`);
+  }
+  notes.push(...results.notes);
+  if (notes.length) {
+    L.push('## Notes', '');
+    for (const n of notes) L.push(`- ${n}`);
+    L.push('');
+  }
+  L.push('How each figure is measured: see bench/README.md.', '');
+  return L.join('\n');
+}
+
+export function table(results, rows) {
+  // compact console version
+  const out = [];
+  const pad = (s, n) => String(s).padEnd(n);
+  const lpad = (s, n) => String(s).padStart(n);
+  out.push(`${pad('scenario', 25)}${pad('proxy', 18)}${lpad('req/s', 10)}${lpad('p50', 10)}${lpad('p99', 10)}${lpad('cpu us/r', 10)}${lpad('sys/r', 8)}${lpad('err', 7)}${lpad('lb/x rps', 10)}${lpad('lb/x cpu', 10)}${lpad('other', 7)}`);
+  for (const r of rows) {
+    if (r.status !== 'ok') {
+      out.push(`${pad(r.scenarioLabel, 25)}${pad(r.proxy, 18)}  ${r.status}`);
+      continue;
+    }
+    out.push(
+      `${pad(r.scenarioLabel, 25)}${pad(r.proxy, 18)}${lpad(fmtInt(r.rps), 10)}${lpad(fmtMs(r.p50_us), 10)}${lpad(fmtMs(r.p99_us), 10)}` +
+        `${lpad(fmtNum(r.cpu_us_per_req), 10)}${lpad(r.syscalls_per_req == null ? 'n/a' : fmtNum(r.syscalls_per_req), 8)}${lpad(r.errors, 7)}` +
+        `${lpad(r.proxy === 'lb-native' ? '' : fmtRatio(r.ratio_rps), 10)}${lpad(r.proxy === 'lb-native' ? '' : fmtRatio(r.ratio_cpu), 10)}` +
+        `${lpad(r.foreign == null ? '' : `${Math.round(r.foreign * 100)}%`, 7)}`,
+    );
+  }
+  for (const mm of results.memory) {
+    out.push(
+      mm.status === 'ok'
+        ? `idle ${mm.proxy}: RSS ${fmtKiB(mm.rss_before_kib)} -> ${fmtKiB(mm.rss_after_kib)}, held ${mm.held}/${mm.requested}, ${fmtNum(mm.kib_per_conn, 2)} KiB/conn`
+        : `idle ${mm.proxy}: ${mm.status}`,
+    );
+  }
+  return out.join('\n');
+}
+
+const COLORS = {
+  'lb-native': '#d62728',
+  haproxy: '#1f77b4',
+  nginx: '#2ca02c',
+  'node-http-proxy': '#9467bd',
+  direct: '#7f7f7f',
+};
+const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+function niceMax(v) {
+  if (!v || v <= 0) return 1;
+  const p = 10 ** Math.floor(Math.log10(v));
+  for (const k of [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (k * p >= v) return k * p;
+  return 10 * p;
+}
+const kfmt = (v) =>
+  (v >= 1e6 ? `${(v / 1e6).toFixed(1)}M` : v >= 1e3 ? `${(v / 1e3).toFixed(v >= 1e5 ? 0 : 1)}k` : `${Math.round(v)}`).replace(/\.0(?=[kM])/, "");
+
+/** Grouped bar chart: one group per load scenario, one bar per proxy (median req/s). */
+export function svgChart(results, rows) {
+  const scenarios = results.scenarios.filter((s) => s.kind === 'load');
+  const proxies = results.proxyOrder;
+  const W = Math.max(640, 120 + scenarios.length * (proxies.length * 26 + 40));
+  const H = 440;
+  const left = 70;
+  const right = 20;
+  const top = 50;
+  const bottom = 110;
+  const plotW = W - left - right;
+  const plotH = H - top - bottom;
+  const max = niceMax(Math.max(0, ...rows.map((r) => r.rps ?? 0)) * 1.08);
+  const y = (v) => top + plotH - (v / max) * plotH;
+  const groupW = plotW / Math.max(1, scenarios.length);
+  const barW = Math.min(26, (groupW - 24) / Math.max(1, proxies.length));
+  const S = [];
+  S.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`);
+  S.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
+  S.push(
+    `<text x="${W / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">Requests per second (median of ${results.meta.reps}, higher is better)</text>`,
+  );
+  S.push(
+    `<text x="${W / 2}" y="39" text-anchor="middle" font-size="11" fill="#555">${esc(results.meta.date)} · ${results.meta.machine.nproc} cores · ${esc(results.meta.machine.cpu)} · ${results.meta.workers} worker per proxy</text>`,
+  );
+  for (let i = 0; i <= 5; i++) {
+    const v = (max / 5) * i;
+    const yy = y(v).toFixed(1);
+    S.push(`<line x1="${left}" y1="${yy}" x2="${W - right}" y2="${yy}" stroke="${i ? '#e5e5e5' : '#333'}" stroke-width="1"/>`);
+    S.push(`<text x="${left - 6}" y="${(+yy + 4).toFixed(1)}" text-anchor="end" fill="#333">${kfmt(v)}</text>`);
+  }
+  S.push(`<text transform="translate(16 ${top + plotH / 2}) rotate(-90)" text-anchor="middle" fill="#333">req/s</text>`);
+  scenarios.forEach((sc, gi) => {
+    const gx = left + gi * groupW;
+    const x0 = gx + (groupW - barW * proxies.length) / 2;
+    proxies.forEach((px, pi) => {
+      const r = rows.find((q) => q.scenario === sc.id && q.proxy === px);
+      const x = x0 + pi * barW;
+      if (r && r.status === 'ok' && r.rps) {
+        const yy = y(r.rps);
+        S.push(
+          `<rect x="${(x + 1).toFixed(1)}" y="${yy.toFixed(1)}" width="${(barW - 2).toFixed(1)}" height="${(top + plotH - yy).toFixed(1)}" fill="${COLORS[px] ?? '#444'}"><title>${esc(results.proxyLabels[px])} · ${esc(sc.label)}: ${Math.round(r.rps)} req/s</title></rect>`,
+        );
+        S.push(
+          `<text transform="translate(${(x + barW / 2 + 3).toFixed(1)} ${(yy - 4).toFixed(1)}) rotate(-90)" font-size="10" fill="#222">${kfmt(r.rps)}</text>`,
+        );
+      } else {
+        S.push(
+          `<text transform="translate(${(x + barW / 2 + 3).toFixed(1)} ${(top + plotH - 4).toFixed(1)}) rotate(-90)" font-size="10" fill="#999">n/a</text>`,
+        );
+      }
+    });
+    S.push(`<text x="${(gx + groupW / 2).toFixed(1)}" y="${top + plotH + 18}" text-anchor="middle" fill="#222">${esc(sc.label)}</text>`);
+  });
+  // legend
+  let lx = left;
+  const ly = H - 40;
+  for (const px of proxies) {
+    const label = results.proxyLabels[px] ?? px;
+    S.push(`<rect x="${lx}" y="${ly - 10}" width="12" height="12" fill="${COLORS[px] ?? '#444'}"/>`);
+    S.push(`<text x="${lx + 17}" y="${ly}" fill="#222">${esc(label)}</text>`);
+    lx += 30 + label.length * 7;
+  }
+  S.push('</svg>');
+  return S.join('\n') + '\n';
+}

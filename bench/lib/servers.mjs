@@ -1,0 +1,196 @@
+// Backends and the proxies under test. Every server runs as a foreground child of the
+// harness with its config in a private temp dir.
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePorts, log, runCapture, startChild, stopChild, tail, waitForPorts } from './procs.mjs';
+
+const BENCH_DIR = fileURLToPath(new URL('..', import.meta.url));
+export const REPO_DIR = fileURLToPath(new URL('../..', import.meta.url));
+const CONFIGS = join(BENCH_DIR, 'configs');
+
+const tmpDirs = new Set();
+export function cleanupTmpDirs() {
+  for (const d of tmpDirs) rmSync(d, { recursive: true, force: true });
+  tmpDirs.clear();
+}
+process.on('exit', cleanupTmpDirs);
+
+function makeTmp(tag) {
+  const d = mkdtempSync(join(tmpdir(), `lbbench-${tag}-`));
+  chmodSync(d, 0o755); // nginx workers may run as an unprivileged user
+  tmpDirs.add(d);
+  return d;
+}
+
+function render(template, vars) {
+  const text = readFileSync(join(CONFIGS, template), 'utf8');
+  return text.replace(/\{\{(\w+)\}\}/g, (_, k) => {
+    if (!(k in vars)) throw new Error(`${template}: no value for {{${k}}}`);
+    return String(vars[k]);
+  });
+}
+
+// Descriptor limit the harness's children get (raise-able up to the hard limit only).
+export const NOFILE = 20000;
+
+async function startNginx(template, vars, { pin, name }) {
+  const dir = makeTmp(name);
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(conf, render(template, { DIR: dir, NOFILE, WORKER_CONNECTIONS: 19000, ...vars }));
+  if (vars.BODY16K) {
+    mkdirSync(join(dir, 'www'), { recursive: true });
+    writeFileSync(join(dir, 'www', '16k'), 'x'.repeat(16383) + '\n');
+    chmodSync(join(dir, 'www'), 0o755);
+    chmodSync(join(dir, 'www', '16k'), 0o644);
+  }
+  const rec = startChild('nginx', ['-p', dir, '-e', join(dir, 'error.log'), '-c', conf, '-g', 'daemon off;'], { pin, name });
+  rec.dir = dir;
+  rec.errorLog = join(dir, 'error.log');
+  return rec;
+}
+
+function errorLogTail(rec) {
+  try {
+    return readFileSync(rec.errorLog, 'utf8').trim().split('\n').slice(-5).join(' | ');
+  } catch {
+    return '';
+  }
+}
+
+/** One nginx serving both backend ports. */
+export async function startBackends({ workers = 1, pin } = {}) {
+  const [p1, p2] = await freePorts(2);
+  const rec = await startNginx('nginx-backend.conf', { WORKERS: workers, PORT1: p1, PORT2: p2, BODY16K: true }, { pin, name: 'backend-nginx' });
+  try {
+    await waitForPorts(rec, [p1, p2]);
+  } catch (e) {
+    throw new Error(`${e.message} ${errorLogTail(rec)}`);
+  }
+  return { rec, pid: rec.pid, ports: [p1, p2] };
+}
+
+// ---------------------------------------------------------------------------------------
+// Proxies. Each definition: check() -> {ok, status, note, ...}; start(variant, ctx) ->
+// {rec, pid, port}. variant is 'proxy' or 'redirect'.
+
+const LB_CLI = join(REPO_DIR, 'dist', 'cli', 'main.js');
+const LB_ADDON = join(REPO_DIR, 'build', 'Release', 'lb_native.node');
+
+export const PROXIES = {
+  'lb-native': {
+    label: 'lb-native',
+    async check() {
+      // node-gyp-build loads build/Release first, then a prebuild for this platform
+      const prebuildDir = join(REPO_DIR, 'prebuilds', `${process.platform}-${process.arch}`);
+      let addon = existsSync(LB_ADDON) ? LB_ADDON : null;
+      if (!addon && existsSync(prebuildDir)) {
+        const f = readdirSync(prebuildDir).find((n) => n.endsWith('.node'));
+        if (f) addon = join(prebuildDir, f);
+      }
+      const missing = [];
+      if (!existsSync(LB_CLI)) missing.push(LB_CLI.slice(REPO_DIR.length));
+      if (!addon) missing.push(`${LB_ADDON.slice(REPO_DIR.length)} (or a prebuild)`);
+      if (missing.length) return { ok: false, status: 'not built', note: `missing ${missing.join(', ')} (npm run build)` };
+      const h = await runCapture(process.execPath, [LB_CLI, 'start', '--help'], { timeoutMs: 15000 });
+      const help = `${h.out}\n${h.err}`;
+      if (h.code !== 0 && !/--listen/.test(help)) {
+        return { ok: false, status: 'not runnable', note: `\`start --help\` failed (exit ${h.code}): ${help.trim().slice(0, 200)}` };
+      }
+      const st = statSync(addon);
+      return {
+        ok: true,
+        addon: `${addon.slice(REPO_DIR.length)} (${st.size} bytes, ${st.mtime.toISOString().slice(0, 19)}Z)`,
+        redirect: /--mode\b/.test(help), noXff: /--no-x-forwarded-for\b/.test(help), idleFlag: /--backend-idle-timeout\b/.test(help),
+        help,
+      };
+    },
+    async start(variant, { backends, workers, pin, lbStatus, lbArgs }) {
+      const [port] = await freePorts(1);
+      const args = [LB_CLI, 'start', '--listen', `127.0.0.1:${port}`];
+      for (const b of backends) args.push('--backend', `127.0.0.1:${b}`);
+      args.push('--workers', String(workers));
+      // The peers add no forwarding headers in their bench configs; match that.
+      if (lbStatus?.noXff) args.push('--no-x-forwarded-for');
+      // The peers keep idle upstream connections for 300 s; lb-native's default (4 s) would
+      // empty its pool between one repetition and the next.
+      if (lbStatus?.idleFlag) args.push('--backend-idle-timeout', '300000');
+      if (variant === 'redirect') args.push('--mode', 'redirect');
+      args.push(...(lbArgs ?? []));
+      const rec = startChild(process.execPath, args, { pin, name: `lb-native(${variant})` });
+      await waitForPorts(rec, [port], 20000);
+      return { rec, pid: rec.pid, port };
+    },
+  },
+  haproxy: {
+    label: 'HAProxy',
+    async check() {
+      return { ok: true, redirect: true };
+    },
+    async start(variant, ctx) {
+      const { backends, workers, pin } = ctx;
+      const [port] = await freePorts(1);
+      const dir = makeTmp('haproxy');
+      const cfg = join(dir, 'haproxy.cfg');
+      const tpl = variant === 'redirect' ? 'haproxy-redirect.cfg' : 'haproxy-proxy.cfg';
+      writeFileSync(cfg, render(tpl, { WORKERS: workers, POOL: ctx.pool, MAXCONN: Math.max(4096, (ctx.idleConns ?? 10000) + 500), PORT: port, BACKEND1: backends[0], BACKEND2: backends[1] }));
+      // -db: stay in the foreground, no master-worker: one process, `nbthread` threads.
+      const rec = startChild('haproxy', ['-db', '-f', cfg], { pin, name: `haproxy(${variant})` });
+      await waitForPorts(rec, [port]);
+      return { rec, pid: rec.pid, port };
+    },
+  },
+  nginx: {
+    label: 'nginx',
+    async check() {
+      return { ok: true, redirect: true };
+    },
+    async start(variant, ctx) {
+      const { backends, workers, pin } = ctx;
+      const [port] = await freePorts(1);
+      const tpl = variant === 'redirect' ? 'nginx-redirect.conf' : 'nginx-proxy.conf';
+      const rec = await startNginx(tpl, { WORKERS: workers, PORT: port, BACKEND1: backends[0], BACKEND2: backends[1], POOL: 2 * ctx.pool }, { pin, name: `nginx(${variant})` });
+      try {
+        await waitForPorts(rec, [port]);
+      } catch (e) {
+        throw new Error(`${e.message} ${errorLogTail(rec)}`);
+      }
+      return { rec, pid: rec.pid, port };
+    },
+  },
+  'node-http-proxy': {
+    label: 'node http-proxy',
+    async check() {
+      if (!existsSync(join(REPO_DIR, 'node_modules', 'http-proxy'))) {
+        return { ok: false, status: 'missing', note: 'http-proxy devDependency not installed (npm install)' };
+      }
+      return { ok: true, redirect: true };
+    },
+    async start(variant, { backends, pin, pool }) {
+      const [port] = await freePorts(1);
+      const args = [join(BENCH_DIR, 'node-http-proxy.mjs'), '--listen', `127.0.0.1:${port}`, '--mode', variant === 'redirect' ? 'redirect' : 'proxy', '--pool', String(pool)];
+      for (const b of backends) args.push('--backend', `127.0.0.1:${b}`);
+      const rec = startChild(process.execPath, args, { pin, name: `node-http-proxy(${variant})` });
+      await waitForPorts(rec, [port]);
+      return { rec, pid: rec.pid, port };
+    },
+  },
+  direct: {
+    label: 'direct (no proxy)',
+    async check() {
+      return { ok: true, redirect: false };
+    },
+    // "direct" is wrk straight at the first backend port: the ceiling.
+    async start(variant, { backendInfo }) {
+      return { rec: backendInfo.rec, pid: backendInfo.pid, port: backendInfo.ports[0], shared: true };
+    },
+  },
+};
+
+export async function stopInstance(inst) {
+  if (!inst || inst.shared) return;
+  await stopChild(inst.rec);
+}
+
+export { tail };

@@ -1,0 +1,87 @@
+// wrk runner and output parsing.
+import { fileURLToPath } from 'node:url';
+import { startChild, stopChild } from './procs.mjs';
+
+const LUA = fileURLToPath(new URL('./wrk-report.lua', import.meta.url));
+
+function toUs(v, unit) {
+  const n = Number(v);
+  switch (unit) {
+    case 'us':
+      return n;
+    case 'ms':
+      return n * 1e3;
+    case 's':
+      return n * 1e6;
+    case 'm':
+      return n * 60e6;
+    default:
+      return n;
+  }
+}
+
+/** Parse wrk's text output (used as a fallback and for the error lines). */
+export function parseWrkText(text) {
+  const r = {};
+  let m = /(\d+) requests in ([\d.]+)(us|ms|s|m),\s*([\d.]+\w+) read/.exec(text);
+  if (m) {
+    r.requests = Number(m[1]);
+    r.duration_us = toUs(m[2], m[3]);
+  }
+  m = /Requests\/sec:\s+([\d.]+)/.exec(text);
+  if (m) r.rps_text = Number(m[1]);
+  for (const p of [50, 90, 99]) {
+    m = new RegExp(`^\\s*${p}%\\s+([\\d.]+)(us|ms|s|m)\\s*$`, 'm').exec(text);
+    if (m) r[`p${p}_us`] = toUs(m[1], m[2]);
+  }
+  m = /Non-2xx or 3xx responses:\s+(\d+)/.exec(text);
+  r.err_status = m ? Number(m[1]) : 0;
+  m = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(text);
+  if (m) {
+    r.err_connect = Number(m[1]);
+    r.err_read = Number(m[2]);
+    r.err_write = Number(m[3]);
+    r.err_timeout = Number(m[4]);
+  } else {
+    Object.assign(r, { err_connect: 0, err_read: 0, err_write: 0, err_timeout: 0 });
+  }
+  return r;
+}
+
+export function parseWrk(text) {
+  const line = text.split('\n').find((l) => l.startsWith('BENCH_JSON '));
+  const fromText = parseWrkText(text);
+  let r = fromText;
+  if (line) {
+    try {
+      r = { ...fromText, ...JSON.parse(line.slice('BENCH_JSON '.length)) };
+    } catch {
+      /* keep text parse */
+    }
+  }
+  if (r.requests == null || !r.duration_us) return null;
+  r.rps = r.requests / (r.duration_us / 1e6);
+  r.bytes_per_req = r.bytes != null && r.requests ? r.bytes / r.requests : null;
+  r.errors = (r.err_connect || 0) + (r.err_read || 0) + (r.err_write || 0) + (r.err_timeout || 0) + (r.err_status || 0);
+  return r;
+}
+
+/**
+ * Run wrk once. `onStarted` is called right after spawn (strace/CPU windows hang off it).
+ * Resolves with the parsed result (or throws with wrk's output).
+ */
+export async function runWrk({ port, path = '/', conns, seconds, headers = [], pin, timeoutSec = 10, onStarted }) {
+  const args = ['-t1', `-c${conns}`, `-d${seconds}s`, '--latency', `--timeout`, `${timeoutSec}s`, '-s', LUA];
+  for (const h of headers) args.push('-H', h);
+  args.push(`http://127.0.0.1:${port}${path}`);
+  const rec = startChild('wrk', args, { pin, name: 'wrk', keepStdout: true });
+  onStarted?.(rec);
+  // wrk bounds itself by -d; this is the backstop if it wedges.
+  const guard = setTimeout(() => stopChild(rec, 500), (seconds + timeoutSec + 10) * 1000);
+  await rec.done;
+  clearTimeout(guard);
+  const r = parseWrk(rec.out);
+  if (!r) throw new Error(`wrk produced no result (exit ${rec.exitCode}): ${(rec.err + rec.out).trim().slice(-500)}`);
+  r.raw = rec.out;
+  return r;
+}

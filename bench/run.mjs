@@ -1,0 +1,526 @@
+#!/usr/bin/env node
+// Benchmark harness: lb-native vs HAProxy, nginx, node http-proxy and "direct" (no proxy).
+//   npm run bench            full run (3 repetitions, all scenarios, < 10 min)
+//   npm run bench:quick      ~1 minute: keep-alive 50 and Connection: close, 1 repetition
+//   node bench/run.mjs --help
+// All traffic goes to 127.0.0.1. See bench/README.md.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cpuDeltaSec, cpuSnapshot, fdCount, loadSnapshot, otherLoad, rssKiB, sysBusy, sysCpuSample } from './lib/procfs.mjs';
+import { installCleanupHandlers, log, processTree, setNice, sleep, startChild, stopAll, stopChild, tail } from './lib/procs.mjs';
+import { markdown, summarize, svgChart, table } from './lib/report.mjs';
+import { PROXIES, REPO_DIR, startBackends, stopInstance } from './lib/servers.mjs';
+import { probe } from './lib/probe.mjs';
+import { straceCount } from './lib/strace.mjs';
+import { runWrk } from './lib/wrk.mjs';
+
+const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
+const RESULTS_DIR = join(BENCH_DIR, 'results');
+
+const SCENARIOS = {
+  ka50: { id: 'ka50', label: 'keep-alive c=50', kind: 'load', conns: 50 },
+  ka200: { id: 'ka200', label: 'keep-alive c=200', kind: 'load', conns: 200 },
+  ka1000: { id: 'ka1000', label: 'keep-alive c=1000', kind: 'load', conns: 1000 },
+  close: { id: 'close', label: 'Connection: close c=50', kind: 'load', conns: 50, headers: ['Connection: close'] },
+  body16k: { id: 'body16k', label: '16 KiB body c=50', kind: 'load', conns: 50, path: '/16k' },
+  redirect: { id: 'redirect', label: 'redirect 307 c=50', kind: 'load', conns: 50, variant: 'redirect' },
+  idle: { id: 'idle', label: 'idle connections', kind: 'memory' },
+};
+const ALL_PROXIES = ['lb-native', 'haproxy', 'nginx', 'node-http-proxy', 'direct'];
+const NEEDS = {
+  haproxy: ['haproxy'],
+  nginx: ['nginx'],
+};
+
+const HELP = `usage: node bench/run.mjs [options]
+  --quick                 ~1 min: scenarios ka50,close; 3 s runs; 1 repetition
+  --only=a,b              proxies: ${ALL_PROXIES.join(', ')}
+  --scenarios=a,b         scenarios: ${Object.keys(SCENARIOS).join(', ')}
+  --reps=N                repetitions (default 3, quick 1)
+  --duration=S            seconds per measured run (default 4, quick 3)
+  --warmup=S              warm-up seconds per proxy and scenario (default 1)
+  --strace-seconds=S      syscall-count window (default 2, quick 1); --no-strace to skip
+  --idle-conns=N          idle connections for the memory scenario (default 10000)
+  --workers=N             workers/threads per proxy (default 1)
+  --pool=N                idle upstream connections kept per backend by the peers (default 64,
+                          lb-native's built-in default)
+  --lb-args="..."         extra flags for \`lb-native start\` (development)
+  --pin                   taskset: wrk and idle clients on CPU 0, proxy and backend on CPU 1
+  --nice=N                run every child under nice -n N (e.g. -10 as root, to win the CPU
+                          over other jobs on a shared machine)
+  --write-latest          also write results/latest.md|svg for a quick or filtered run
+Results: bench/results/latest.md + latest.svg (full unfiltered runs), raw JSON in bench/results/raw/.`;
+
+function parseArgs(argv) {
+  const o = { quick: false, only: null, scenarios: null, reps: null, duration: null, warmup: 1, straceSeconds: null, strace: true, idleConns: 10000, workers: 1, pool: 64, lbArgs: [], nice: null, pin: false, writeLatest: false };
+  for (const a of argv) {
+    const [k, v] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, null];
+    const num = () => {
+      const n = Number(v);
+      if (!Number.isFinite(n) || n <= 0) die(`${k} needs a positive number`);
+      return n;
+    };
+    switch (k) {
+      case '--quick': o.quick = true; break;
+      case '--only': o.only = v.split(',').map((s) => s.trim()).filter(Boolean); break;
+      case '--scenarios': o.scenarios = v.split(',').map((s) => s.trim()).filter(Boolean); break;
+      case '--reps': o.reps = Math.round(num()); break;
+      case '--duration': o.duration = Math.round(num()); break;
+      case '--warmup': o.warmup = v === '0' ? 0 : Math.round(num()); break;
+      case '--strace-seconds': o.straceSeconds = Math.round(num()); break;
+      case '--no-strace': o.strace = false; break;
+      case '--idle-conns': o.idleConns = Math.round(num()); break;
+      case '--workers': o.workers = Math.round(num()); break;
+      case '--pool': o.pool = Math.round(num()); break;
+      case '--lb-args': o.lbArgs = v.split(/\s+/).filter(Boolean); break;
+      case '--pin': o.pin = true; break;
+      case '--nice': {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < -20 || n > 19) die('--nice needs an integer from -20 to 19');
+        o.nice = n;
+        break;
+      }
+      case '--write-latest': o.writeLatest = true; break;
+      case '-h': case '--help': console.log(HELP); process.exit(0); break;
+      default: die(`unknown option ${a}\n${HELP}`);
+    }
+  }
+  for (const p of o.only ?? []) if (!ALL_PROXIES.includes(p)) die(`unknown proxy "${p}" (known: ${ALL_PROXIES.join(', ')})`);
+  for (const s of o.scenarios ?? []) if (!SCENARIOS[s]) die(`unknown scenario "${s}" (known: ${Object.keys(SCENARIOS).join(', ')})`);
+  o.reps ??= o.quick ? 1 : 3;
+  o.duration ??= o.quick ? 3 : 4;
+  o.straceSeconds ??= o.quick ? 1 : 2;
+  o.scenarioIds = o.scenarios ?? (o.quick ? ['ka50', 'close'] : Object.keys(SCENARIOS));
+  o.proxyIds = o.only ?? ALL_PROXIES;
+  o.filtered = Boolean(o.only || o.scenarios);
+  return o;
+}
+
+function die(msg) {
+  console.error(`bench: ${msg}`);
+  process.exit(2);
+}
+
+function which(bin) {
+  for (const d of (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/sbin'])) {
+    try {
+      execFileSync('test', ['-x', join(d, bin)]);
+      return join(d, bin);
+    } catch {
+      /* next */
+    }
+  }
+  return null;
+}
+
+/** stdout and stderr of a short command (nginx -v prints to stderr, wrk --version exits 1). */
+function cmdOut(cmd, args) {
+  const r = spawnSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: 5000 });
+  return `${r.stdout ?? ''}${r.stderr ?? ''}`;
+}
+
+function machineInfo() {
+  const cpu = (/model name\s*:\s*(.+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? os.cpus()[0]?.model ?? 'unknown').trim();
+  const nproc = Number(cmdOut('nproc', []).trim()) || os.cpus().length;
+  return { nproc, cpu, kernel: os.release(), memGiB: Math.round(os.totalmem() / 2 ** 30) };
+}
+
+function versions(proxyIds) {
+  const v = { node: process.version };
+  if (proxyIds.includes('haproxy')) v.haproxy = /HA-?Proxy version (\S+)/i.exec(cmdOut('haproxy', ['-v']))?.[1] ?? '?';
+  v.nginx = /nginx\/(\S+)/.exec(cmdOut('nginx', ['-v']))?.[1] ?? '?';
+  v.wrk = /wrk (\S+)/.exec(cmdOut('wrk', ['--version']))?.[1]?.replace(/^debian\//, '') ?? '?';
+  if (proxyIds.includes('node-http-proxy')) {
+    try {
+      v['http-proxy'] = JSON.parse(readFileSync(join(REPO_DIR, 'node_modules', 'http-proxy', 'package.json'), 'utf8')).version;
+    } catch {
+      /* not installed */
+    }
+  }
+  try {
+    v['lb-native'] = JSON.parse(readFileSync(join(REPO_DIR, 'package.json'), 'utf8')).version;
+  } catch {
+    /* ignore */
+  }
+  return v;
+}
+
+// ---------------------------------------------------------------------------------------
+
+const opts = parseArgs(process.argv.slice(2));
+installCleanupHandlers();
+if (opts.nice != null) setNice(opts.nice);
+
+const required = new Set(['wrk', 'nginx']); // nginx is the backend for everyone
+for (const p of opts.proxyIds) for (const b of NEEDS[p] ?? []) required.add(b);
+if (opts.pin) required.add('taskset');
+if (opts.nice != null) required.add('nice');
+const missing = [...required].filter((b) => !which(b));
+if (missing.length) {
+  die(
+    `missing required program(s): ${missing.join(', ')}\n` +
+      `  install them with: sudo bash scripts/install-bench-deps.sh   (Debian packages: ${missing.map((m) => (m === 'taskset' ? 'util-linux' : m)).join(' ')})\n` +
+      `  or leave a proxy out with --only=...`,
+  );
+}
+const haveStrace = Boolean(which('strace'));
+if (opts.strace && !haveStrace) log('strace not found: syscalls/request will be reported as n/a (apt-get install strace)');
+
+const started = Date.now();
+// Hard bound on the whole run: a wedged child must never keep this going forever.
+const deadlineMin = opts.quick ? 6 : 25;
+setTimeout(() => {
+  log(`watchdog: run exceeded ${deadlineMin} min, aborting`);
+  stopAll().finally(() => process.exit(1));
+}, deadlineMin * 60_000).unref();
+
+const PIN_LOAD = opts.pin ? 0 : undefined; // wrk, idle clients
+const PIN_SUT = opts.pin ? 1 : undefined; // proxy under test + backend
+
+const results = {
+  meta: {
+    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    command: `node bench/run.mjs ${process.argv.slice(2).join(' ')}`.trim(),
+    quick: opts.quick,
+    reps: opts.reps,
+    duration: opts.duration,
+    warmup: opts.warmup,
+    straceSeconds: opts.strace && haveStrace ? opts.straceSeconds : null,
+    workers: opts.workers,
+    pool: opts.pool,
+    lbArgs: opts.lbArgs,
+    pin: opts.pin,
+    nice: opts.nice,
+    idleConns: opts.idleConns,
+    machine: machineInfo(),
+    versions: versions(opts.proxyIds),
+  },
+  proxyOrder: opts.proxyIds,
+  proxyLabels: Object.fromEntries(ALL_PROXIES.map((p) => [p, PROXIES[p].label])),
+  proxyStatus: {},
+  scenarios: opts.scenarioIds.map((id) => ({ ...SCENARIOS[id], ...(id === 'idle' ? { conns: opts.idleConns } : {}) })),
+  cells: {}, // "scenario|proxy" -> {status}
+  runs: [],
+  strace: [],
+  memory: [],
+  probes: {},
+  notes: [],
+  logs: {},
+};
+const note = (s) => {
+  if (!results.notes.includes(s)) results.notes.push(s);
+  log(`NOTE: ${s}`);
+};
+
+// ---- proxy availability
+for (const p of opts.proxyIds) {
+  const c = await PROXIES[p].check();
+  results.proxyStatus[p] = c;
+  if (!c.ok) log(`${p}: ${c.status} (${c.note})`);
+  if (p === 'lb-native' && c.ok) log(`lb-native: built; redirect mode ${c.redirect ? 'available' : 'not implemented'}`);
+  delete c.help;
+}
+
+// ---- is the machine quiet? (other builds running make every figure noisy)
+{
+  const load1 = Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
+  results.meta.loadavg1_at_start = load1;
+  if (load1 > 0.5 * results.meta.machine.nproc) {
+    note(`load average was ${load1} on ${results.meta.machine.nproc} cores when the run started: other work was competing for the CPUs, expect noise`);
+  }
+}
+
+// ---- backends
+log('starting backend nginx');
+const backend = await startBackends({ workers: 1, pin: PIN_SUT }).catch((e) => die(`backend nginx failed to start: ${e.message}`));
+log(`backends on 127.0.0.1:${backend.ports.join(', 127.0.0.1:')}`);
+
+// ---- proxy instances (started lazily, reused across runs; restarted if they die)
+const instances = new Map();
+const restarts = new Map();
+const ctx = {
+  backends: backend.ports,
+  backendInfo: backend,
+  workers: opts.workers,
+  pin: PIN_SUT,
+  idleConns: opts.idleConns,
+  pool: opts.pool,
+  lbStatus: results.proxyStatus['lb-native'],
+  lbArgs: opts.lbArgs,
+};
+
+function cellStatus(sc, p) {
+  const st = results.proxyStatus[p];
+  if (!st?.ok) return st?.status ?? 'not available';
+  if (sc.variant === 'redirect') {
+    if (p === 'direct') return 'n/a';
+    if (!st.redirect) return 'n/a (not implemented)';
+  }
+  if (sc.kind === 'memory' && p === 'direct') return 'n/a';
+  if (st.failedVariants?.[sc.variant ?? 'proxy']) return st.failedVariants[sc.variant ?? 'proxy'];
+  return 'ok';
+}
+
+async function getInstance(p, variant) {
+  const key = `${p}|${variant}`;
+  let inst = instances.get(key);
+  if (inst && !inst.shared && inst.rec.exited) {
+    note(`${p} (${variant}) exited unexpectedly (code ${inst.rec.exitCode}, signal ${inst.rec.exitSignal}): ${tail(inst.rec, 400)}`);
+    instances.delete(key);
+    inst = null;
+    const n = (restarts.get(key) ?? 0) + 1;
+    restarts.set(key, n);
+    if (n > 2) {
+      (results.proxyStatus[p].failedVariants ??= {})[variant] = 'failed (kept exiting)';
+      return null;
+    }
+  }
+  if (inst) return inst;
+  try {
+    log(`starting ${p} (${variant})`);
+    inst = await PROXIES[p].start(variant, ctx);
+    inst.warmed = new Set();
+    instances.set(key, inst);
+    const problems = await probe(inst.port, p === 'direct' ? 'direct' : variant, backend.ports);
+    if (p === 'direct') problems.splice(0, problems.length, ...problems.filter((x) => !/round-robin/.test(x)));
+    results.probes[key] = problems;
+    for (const x of problems) note(`${p} (${variant}) probe: ${x}`);
+    return inst;
+  } catch (e) {
+    note(`${p} (${variant}) failed to start: ${e.message}`);
+    (results.proxyStatus[p].failedVariants ??= {})[variant] = 'failed to start';
+    return null;
+  }
+}
+
+function wrkArgs(sc, port, seconds) {
+  return { port, path: sc.path ?? '/', conns: sc.conns, seconds, headers: sc.headers ?? [], pin: PIN_LOAD };
+}
+
+async function measuredRun(sc, p, rep) {
+  const inst = await getInstance(p, sc.variant ?? 'proxy');
+  if (!inst) return;
+  if (opts.warmup && !inst.warmed.has(sc.id)) {
+    await runWrk(wrkArgs(sc, inst.port, opts.warmup)).catch((e) => note(`${p} ${sc.id} warm-up: ${e.message}`));
+    inst.warmed.add(sc.id);
+  }
+  const a = cpuSnapshot(inst.pid);
+  const ba = cpuSnapshot(backend.pid);
+  const sa = sysCpuSample();
+  const fa = loadSnapshot();
+  let r;
+  try {
+    r = await runWrk(wrkArgs(sc, inst.port, opts.duration));
+  } catch (e) {
+    note(`${p} ${sc.id} rep ${rep + 1}: ${e.message}`);
+    results.runs.push({ scenario: sc.id, proxy: p, rep, failed: true, error: e.message });
+    return;
+  }
+  const b = cpuSnapshot(inst.pid);
+  const bb = cpuSnapshot(backend.pid);
+  const sb = sysCpuSample();
+  const fb = loadSnapshot();
+  const other = otherLoad(fa, fb, results.meta.machine.nproc);
+  const cpu = cpuDeltaSec(a, b);
+  const row = {
+    scenario: sc.id,
+    proxy: p,
+    rep,
+    rps: r.rps,
+    requests: r.requests,
+    duration_s: r.duration_us / 1e6,
+    p50_us: r.p50_us,
+    p90_us: r.p90_us,
+    p99_us: r.p99_us,
+    max_us: r.max_us,
+    bytes_per_req: r.bytes_per_req,
+    errors: r.errors,
+    err: { connect: r.err_connect, read: r.err_read, write: r.err_write, timeout: r.err_timeout, status: r.err_status },
+    cpu_s: cpu,
+    cpu_us_per_req: r.requests ? (cpu * 1e6) / r.requests : null,
+    backend_cpu_us_per_req: p === 'direct' || !r.requests ? null : (cpuDeltaSec(ba, bb) * 1e6) / r.requests,
+    machine_busy: sysBusy(sa, sb),
+    // share of the machine's CPU time taken by processes that are not part of the bench
+    foreign_cpu_share: other.other,
+    steal_share: other.steal,
+  };
+  results.runs.push(row);
+  log(
+    `${sc.id.padEnd(8)} ${p.padEnd(16)} rep ${rep + 1}: ${Math.round(r.rps)} req/s, p50 ${(r.p50_us / 1000).toFixed(2)} ms, p99 ${(r.p99_us / 1000).toFixed(2)} ms, ` +
+      `cpu ${row.cpu_us_per_req?.toFixed(1)} us/req, errors ${r.errors}, ${Math.round(r.bytes_per_req ?? 0)} B/resp, other load ${Math.round(row.foreign_cpu_share * 100)}%`,
+  );
+  if (r.errors) {
+    note(
+      `${p} ${sc.label} rep ${rep + 1}: ${r.errors} errors in ${r.requests} requests ` +
+        `(connect ${r.err_connect}, read ${r.err_read}, write ${r.err_write}, timeout ${r.err_timeout}, non-2xx/3xx ${r.err_status})`,
+    );
+  }
+  if (r.requests === 0) note(`${p} ${sc.label} rep ${rep + 1}: zero requests completed (stall?)`);
+  if (sc.path === '/16k' && r.bytes_per_req != null && r.bytes_per_req < 16384) {
+    note(`${p} ${sc.label}: ${Math.round(r.bytes_per_req)} bytes per response, less than the 16 KiB body (truncated responses?)`);
+  }
+  if (!inst.shared && inst.rec.exited) note(`${p} exited during ${sc.label}: ${tail(inst.rec, 400)}`);
+}
+
+async function straceRun(sc, p) {
+  const inst = await getInstance(p, sc.variant ?? 'proxy');
+  if (!inst) return;
+  const pids = processTree(inst.pid);
+  try {
+    const s = await straceCount(pids, () => runWrk(wrkArgs(sc, inst.port, opts.straceSeconds)));
+    results.strace.push({ scenario: sc.id, proxy: p, per_req: s.per_req, calls: s.calls, requests: s.requests, top: s.top, rps_under_strace: s.wrk.rps });
+    log(`strace   ${sc.id.padEnd(8)} ${p.padEnd(16)} ${s.per_req?.toFixed(2)} syscalls/req (${s.calls} calls, ${s.requests} requests; top: ${s.top.slice(0, 4).map((t) => `${t.name} ${t.per_req?.toFixed(2)}`).join(', ')})`);
+    if (s.wrk.errors) note(`${p} ${sc.label} under strace: ${s.wrk.errors} errors in ${s.wrk.requests} requests`);
+    // keep-alive scenarios should reuse pooled upstream connections: flag churn
+    const connects = s.top.find((t) => t.name === 'connect')?.per_req ?? 0;
+    if (p !== 'direct' && sc.variant !== 'redirect' && connects > 0.1) {
+      note(`${p} ${sc.label}: ${connects.toFixed(2)} upstream connect() per request under strace (pooled connections not reused)`);
+    }
+  } catch (e) {
+    results.strace.push({ scenario: sc.id, proxy: p, per_req: null, note: 'n/a' });
+    note(`strace ${p} ${sc.id}: ${e.message}`);
+  }
+}
+
+async function idleRun(sc, p) {
+  let inst;
+  try {
+    log(`starting fresh ${p} for the idle-connection test`);
+    inst = await PROXIES[p].start('proxy', ctx);
+  } catch (e) {
+    results.memory.push({ proxy: p, status: 'failed to start' });
+    note(`${p} (idle test) failed to start: ${e.message}`);
+    return;
+  }
+  const m = { proxy: p, status: 'ok', requested: opts.idleConns };
+  let client;
+  try {
+    await runWrk({ port: inst.port, path: '/', conns: 50, seconds: 1, pin: PIN_LOAD }).catch(() => {});
+    await sleep(1000);
+    m.rss_before_kib = rssKiB(inst.pid);
+    m.fds_before = fdCount(inst.pid);
+    client = startChild(
+      process.execPath,
+      [join(BENCH_DIR, 'lib', 'idle-clients.mjs'), '--port', String(inst.port), '--count', String(opts.idleConns), '--concurrency', '50', '--max-seconds', '150'],
+      { pin: PIN_LOAD, name: 'idle-clients', keepStdout: true, stdin: 'pipe' },
+    );
+    const ready = await waitLine(client, 'READY ', 120_000);
+    m.open_ms = ready.ms;
+    m.ok = ready.ok;
+    m.failed = ready.failed;
+    m.bad_status = ready.badStatus;
+    await sleep(2000);
+    m.rss_after_kib = rssKiB(inst.pid);
+    m.fds_after = fdCount(inst.pid);
+    client.child.stdin.write('count\n');
+    const c = await waitLine(client, 'COUNT ', 10_000);
+    m.held = c.open;
+    m.closed_by_peer = c.closedAfterOk;
+    m.kib_per_conn = m.held > 0 ? (m.rss_after_kib - m.rss_before_kib) / m.held : null;
+    log(
+      `idle     ${p.padEnd(16)} RSS ${m.rss_before_kib} -> ${m.rss_after_kib} KiB, held ${m.held}/${m.requested} (failed ${m.failed}), ` +
+        `${m.kib_per_conn?.toFixed(2)} KiB/conn, fds ${m.fds_before} -> ${m.fds_after}`,
+    );
+    if (m.failed || m.held < m.requested) {
+      note(
+        `${p} idle test: ${m.held} of ${m.requested} connections still open at measurement (${m.failed} failed to get a response` +
+          `${ready.firstErrors?.length ? `: ${ready.firstErrors.join(', ')}` : ''}; ${m.closed_by_peer} closed by the proxy after answering)`,
+      );
+    }
+    if (m.bad_status) note(`${p} idle test: ${m.bad_status} non-2xx/3xx responses`);
+  } catch (e) {
+    m.status = 'failed';
+    note(`${p} idle test: ${e.message}`);
+  } finally {
+    if (client) await stopChild(client, 1000);
+    if (inst.rec.exited) note(`${p} exited during the idle test: ${tail(inst.rec, 400)}`);
+    await stopInstance(inst);
+  }
+  results.memory.push(m);
+}
+
+function waitLine(rec, prefix, timeoutMs) {
+  return new Promise((resolve, reject) => {
+    const seen = () => {
+      const line = rec.out.split('\n').reverse().find((l) => l.startsWith(prefix));
+      return line ? JSON.parse(line.slice(prefix.length)) : null;
+    };
+    const t = setTimeout(() => {
+      rec.listeners.length = 0;
+      reject(new Error(`no "${prefix.trim()}" from ${rec.name} within ${timeoutMs} ms: ${tail(rec, 300)}`));
+    }, timeoutMs);
+    const check = () => {
+      const v = seen();
+      if (v) {
+        clearTimeout(t);
+        rec.listeners.length = 0;
+        resolve(v);
+      } else if (rec.exited) {
+        clearTimeout(t);
+        reject(new Error(`${rec.name} exited: ${tail(rec, 300)}`));
+      }
+    };
+    rec.out = rec.out.split('\n').filter((l) => !l.startsWith(prefix)).join('\n');
+    rec.listeners.push(check);
+    rec.done.then(check);
+  });
+}
+
+// ---- main schedule
+const loadScenarios = results.scenarios.filter((s) => s.kind === 'load');
+for (const sc of results.scenarios) for (const p of opts.proxyIds) results.cells[`${sc.id}|${p}`] = { status: cellStatus(sc, p) };
+
+for (let rep = 0; rep < opts.reps; rep++) {
+  for (const [si, sc] of loadScenarios.entries()) {
+    // round-robin order, rotated per repetition and scenario so nobody always goes first
+    const ps = opts.proxyIds;
+    const k = (rep + si) % ps.length;
+    for (const p of [...ps.slice(k), ...ps.slice(0, k)]) {
+      if (cellStatus(sc, p) !== 'ok') continue;
+      await measuredRun(sc, p, rep);
+    }
+  }
+}
+if (opts.strace && haveStrace) {
+  for (const sc of loadScenarios) for (const p of opts.proxyIds) if (cellStatus(sc, p) === 'ok') await straceRun(sc, p);
+}
+// the long-lived instances are not needed any more
+for (const [key, inst] of instances) {
+  if (!inst.shared) results.logs[key] = tail(inst.rec, 2000);
+  await stopInstance(inst);
+}
+instances.clear();
+const idle = results.scenarios.find((s) => s.kind === 'memory');
+if (idle) for (const p of opts.proxyIds) if (cellStatus(idle, p) === 'ok') await idleRun(idle, p);
+
+// ---- refresh statuses (a proxy may have failed mid-run), write out
+for (const sc of results.scenarios) for (const p of opts.proxyIds) results.cells[`${sc.id}|${p}`] = { status: cellStatus(sc, p) };
+await stopChild(backend.rec);
+await stopAll();
+results.meta.elapsedSec = (Date.now() - started) / 1000;
+
+const rows = summarize(results);
+results.summary = rows;
+mkdirSync(join(RESULTS_DIR, 'raw'), { recursive: true });
+const stamp = results.meta.date.replace(/[:]/g, '').replace(/-/g, '');
+const rawPath = join(RESULTS_DIR, 'raw', `${stamp}${opts.quick ? '-quick' : ''}.json`);
+writeFileSync(rawPath, JSON.stringify(results, null, 2) + '\n');
+const md = markdown(results, rows);
+const svg = svgChart(results, rows);
+const latest = (!opts.quick && !opts.filtered) || opts.writeLatest;
+if (latest) {
+  writeFileSync(join(RESULTS_DIR, 'latest.md'), md);
+  writeFileSync(join(RESULTS_DIR, 'latest.svg'), svg);
+} else {
+  writeFileSync(rawPath.replace(/\.json$/, '.md'), md.replace('(latest.svg)', `(${stamp}${opts.quick ? '-quick' : ''}.svg)`));
+  writeFileSync(rawPath.replace(/\.json$/, '.svg'), svg);
+}
+console.log(table(results, rows));
+if (results.notes.length) console.log(`\nnotes:\n- ${results.notes.join('\n- ')}`);
+console.log(
+  `\nwrote ${latest ? 'bench/results/latest.md, bench/results/latest.svg, ' : ''}${rawPath.slice(REPO_DIR.length)} (${(results.meta.elapsedSec / 60).toFixed(1)} min)`,
+);
+process.exit(0);

@@ -1,0 +1,160 @@
+// Balancer stats in the Prometheus text exposition format, version 0.0.4: one `# HELP`
+// and `# TYPE` per metric family, its samples right after, label values escaped.
+// Latency histograms are cumulative (`le` in seconds, ending with `+Inf`), with `_sum`
+// and `_count`. Per-backend series carry `backend` (the id) and `address` labels.
+import { backendStates } from '../config/schema.js';
+import type { BackendStats, BalancerStats } from '../stats.js';
+
+export const prometheusContentType = 'text/plain; version=0.0.4; charset=utf-8';
+
+type Labels = Readonly<Record<string, string>>;
+type MetricType = 'counter' | 'gauge' | 'histogram';
+
+/** Extra facts that are not part of `stats()`. */
+export interface PrometheusInfo {
+  /** The load-balancing strategy in use, exported as `lb_strategy_info{strategy=...} 1`. */
+  strategy?: string;
+}
+
+/** `\`, `"` and newline escaped, as label values need. */
+export function escapeLabelValue(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+/** `\` and newline escaped, as HELP text needs. */
+function escapeHelp(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+}
+
+/** A sample value: integers as such, floats in the shortest exact form, `+Inf`, `-Inf`, `NaN`. */
+export function formatValue(value: number): string {
+  if (Number.isNaN(value)) return 'NaN';
+  if (value === Infinity) return '+Inf';
+  if (value === -Infinity) return '-Inf';
+  return String(value);
+}
+
+/** Seconds from milliseconds, without binary noise (0.1 ms is `0.0001`, not `0.00010000000000000002`). */
+function msToSeconds(ms: number): number {
+  return Number((ms / 1000).toPrecision(12));
+}
+
+function formatLabels(labels: Labels): string {
+  const entries = Object.entries(labels);
+  if (entries.length === 0) return '';
+  return `{${entries.map(([k, v]) => `${k}="${escapeLabelValue(v)}"`).join(',')}}`;
+}
+
+/** Writes families one at a time so that every family's samples stay together. */
+class Exposition {
+  readonly #lines: string[] = [];
+
+  family(name: string, type: MetricType, help: string, write: (sample: (suffix: string, labels: Labels, value: number) => void) => void): void {
+    this.#lines.push(`# HELP ${name} ${escapeHelp(help)}`, `# TYPE ${name} ${type}`);
+    write((suffix, labels, value) => this.#lines.push(`${name}${suffix}${formatLabels(labels)} ${formatValue(value)}`));
+  }
+
+  /** One value per backend. */
+  perBackend(name: string, type: 'counter' | 'gauge', help: string, backends: readonly BackendStats[], value: (b: BackendStats) => number): void {
+    this.family(name, type, help, (sample) => {
+      for (const b of backends) sample('', backendLabels(b), value(b));
+    });
+  }
+
+  text(): string {
+    return `${this.#lines.join('\n')}\n`;
+  }
+}
+
+function backendLabels(b: BackendStats): Labels {
+  return { backend: String(b.id), address: b.address };
+}
+
+const statusClasses = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
+
+function responsesOf(counters: Pick<BalancerStats, 'responses1xx' | 'responses2xx' | 'responses3xx' | 'responses4xx' | 'responses5xx'>, code: (typeof statusClasses)[number]): number {
+  return counters[`responses${code}`];
+}
+
+/** Renders `stats` (from `balancer.stats()`) as a Prometheus text exposition. */
+export function renderPrometheus(stats: BalancerStats, info: PrometheusInfo = {}): string {
+  const out = new Exposition();
+  const total = (name: string, type: 'counter' | 'gauge', help: string, value: number): void =>
+    out.family(name, type, help, (sample) => sample('', {}, value));
+
+  // ---- The balancer as a whole ----
+  total('lb_workers', 'gauge', 'Data-path worker threads.', stats.workers);
+  if (info.strategy !== undefined) {
+    const strategy = info.strategy;
+    out.family('lb_strategy_info', 'gauge', 'The load-balancing strategy in use (always 1).', (sample) => sample('', { strategy }, 1));
+  }
+  total('lb_accepted_connections_total', 'counter', 'Client connections accepted.', stats.acceptedConnections);
+  total('lb_active_client_connections', 'gauge', 'Client connections open now.', stats.activeClientConnections);
+  total('lb_requests_total', 'counter', 'Requests received from clients.', stats.requests);
+  out.family('lb_responses_total', 'counter', 'Responses sent to clients, by status class.', (sample) => {
+    for (const code of statusClasses) sample('', { code }, responsesOf(stats, code));
+  });
+  total('lb_bad_requests_total', 'counter', 'Malformed or over-limit requests answered 4xx by the balancer itself.', stats.badRequests);
+  total('lb_no_backend_total', 'counter', 'Requests answered 503 because no backend could take them.', stats.noBackend);
+  total('lb_bad_gateway_total', 'counter', 'Requests answered 502 by the balancer.', stats.badGateway);
+  total('lb_gateway_timeout_total', 'counter', 'Requests answered 504 by the balancer.', stats.gatewayTimeout);
+  total('lb_client_received_bytes_total', 'counter', 'Bytes received from clients.', stats.bytesFromClients);
+  total('lb_client_sent_bytes_total', 'counter', 'Bytes sent to clients.', stats.bytesToClients);
+  total('lb_events_dropped_total', 'counter', "Events dropped because a worker's event ring was full.", stats.eventsDropped);
+  total('lb_access_log_dropped_total', 'counter', "Access-log records dropped because a worker's ring was full.", stats.accessLogDropped);
+  total('lb_worker_errors_total', 'counter', 'Errors reported by data-path workers.', stats.workerErrors);
+
+  // ---- Per backend ----
+  const backends = stats.backends;
+  out.perBackend('lb_backend_weight', 'gauge', 'Configured weight.', backends, (b) => b.weight);
+  out.family('lb_backend_state', 'gauge', 'Administrative state: 1 for the current one (ready, drain, maint), 0 for the others.', (sample) => {
+    for (const b of backends) for (const state of backendStates) sample('', { ...backendLabels(b), state }, b.state === state ? 1 : 0);
+  });
+  out.family('lb_backend_health', 'gauge', 'Active health: 1 for the current one (up, down, unchecked), 0 for the others.', (sample) => {
+    for (const b of backends) for (const health of ['up', 'down', 'unchecked'] as const) sample('', { ...backendLabels(b), health }, b.health === health ? 1 : 0);
+  });
+  out.perBackend('lb_backend_ejected_workers', 'gauge', 'Workers that have the backend ejected by passive health now.', backends, (b) => b.ejectedWorkers);
+  out.perBackend('lb_backend_ejections_total', 'counter', 'Ejections by passive health, summed over workers.', backends, (b) => b.ejections);
+  out.perBackend('lb_backend_requests_total', 'counter', 'Requests sent to the backend.', backends, (b) => b.requests);
+  out.family('lb_backend_responses_total', 'counter', 'Responses from the backend, by status class.', (sample) => {
+    for (const b of backends) for (const code of statusClasses) sample('', { ...backendLabels(b), code }, responsesOf(b, code));
+  });
+  out.perBackend('lb_backend_active_connections', 'gauge', 'Backend connections carrying a request now.', backends, (b) => b.activeConnections);
+  out.perBackend('lb_backend_idle_connections', 'gauge', 'Pooled idle backend connections now.', backends, (b) => b.idleConnections);
+  out.perBackend('lb_backend_connections_opened_total', 'counter', 'Backend connections opened.', backends, (b) => b.connectionsOpened);
+  out.perBackend('lb_backend_sent_bytes_total', 'counter', 'Bytes sent to the backend.', backends, (b) => b.bytesToBackend);
+  out.perBackend('lb_backend_received_bytes_total', 'counter', 'Bytes received from the backend.', backends, (b) => b.bytesFromBackend);
+  out.perBackend('lb_backend_connect_errors_total', 'counter', 'Failed connects to the backend (refused, timed out).', backends, (b) => b.connectErrors);
+  out.perBackend('lb_backend_errors_total', 'counter', 'Failures on established backend connections (reset, EOF before a full response).', backends, (b) => b.backendErrors);
+  out.perBackend('lb_backend_retries_total', 'counter', 'Requests retried after failing on the backend.', backends, (b) => b.retries);
+
+  histogram(out, 'lb_backend_time_to_first_byte_seconds', 'From the request head parsed to the response head from the backend.', stats, (b) => [b.timeToFirstByte, b.timeToFirstByteSumUs]);
+  histogram(out, 'lb_backend_request_duration_seconds', "From the request head parsed to the response's last byte.", stats, (b) => [b.totalTime, b.totalTimeSumUs]);
+  return out.text();
+}
+
+function histogram(
+  out: Exposition,
+  name: string,
+  help: string,
+  stats: BalancerStats,
+  pick: (b: BackendStats) => [counts: readonly number[], sumUs: number],
+): void {
+  const bounds = stats.latencyBoundsMs.map(msToSeconds);
+  out.family(name, 'histogram', help, (sample) => {
+    for (const b of stats.backends) {
+      const [counts, sumUs] = pick(b);
+      const labels = backendLabels(b);
+      let cumulative = 0;
+      bounds.forEach((le, i) => {
+        cumulative += counts[i] ?? 0;
+        sample('_bucket', { ...labels, le: formatValue(le) }, cumulative);
+      });
+      // The last bucket holds everything slower than the last bound.
+      for (let i = bounds.length; i < counts.length; i += 1) cumulative += counts[i] ?? 0;
+      sample('_bucket', { ...labels, le: '+Inf' }, cumulative);
+      sample('_sum', labels, sumUs / 1e6);
+      sample('_count', labels, cumulative);
+    }
+  });
+}

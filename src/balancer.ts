@@ -1,0 +1,664 @@
+// The Balancer: owns one NativeBalancer per run, turns its event batches into typed events,
+// its counters into BalancerStats, and its errors into lb-native's error classes.
+import { EventEmitter } from 'node:events';
+import { createServer } from 'node:net';
+
+import { type BackendEntry, BackendSet, type Removal, refOf, statusOf } from './backend-set.js';
+import { formatAddress, resolveHost } from './config/address.js';
+import { bounds, defaults } from './config/defaults.js';
+import {
+  type BackendConfig,
+  type BackendOptions,
+  type BackendState,
+  type BalancerConfig,
+  type BalancerOptions,
+  backendModeIssue,
+  backendSchema,
+  backendStateSchema,
+  effectiveHealthCheck,
+  parseOrThrow,
+  strategySchema,
+  validateOptions,
+  weightSchema,
+} from './config/schema.js';
+import type { Strategy } from './config/strategies.js';
+import { strategyModeConflict } from './config/strategies.js';
+import { toNativeBackend, toNativeConfig } from './config/to-native.js';
+import {
+  LbConfigError,
+  LbError,
+  LbListenError,
+  LbNativeError,
+  LbStateError,
+  LbWorkerError,
+  errorCodes,
+} from './errors.js';
+import type { BalancerEventMap, BalancerEventName, BalancerListener } from './events.js';
+import { type HealthChange, HealthChecker } from './health/health-checker.js';
+import {
+  type NativeAddon,
+  type NativeBalancer,
+  type NativeConfig,
+  type NativeEvent,
+  type NativeStats,
+  loadNative,
+} from './native.js';
+import { type BackendStatus, type BalancerStats, toBalancerStats } from './stats.js';
+
+/**
+ * Where a balancer is in its life: `idle` (created, never started), `starting`, `running`,
+ * `stopping`, `stopped` (may be started again).
+ */
+export type BalancerState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+export interface StopOptions {
+  /** How long in-flight requests may finish before their connections are closed. Default 10000. */
+  deadlineMs?: number;
+}
+
+/** One start-to-stop run: the native balancer and what it was started with. */
+interface Run {
+  native: NativeBalancer;
+  /** The configuration it started with; updates replace its strategy and backends. */
+  base: NativeConfig;
+  workers: number;
+  health: HealthChecker;
+  /** `#version` when the configuration the workers started with was built. */
+  version: number;
+  address: string;
+  port: number;
+}
+
+/**
+ * An HTTP (or redirect, or TCP) load balancer. Create it with `createBalancer(options)`,
+ * then `await start()`. Backends, weights, states and the strategy can be changed while it
+ * runs; each change reaches every worker within milliseconds.
+ *
+ * ```ts
+ * const lb = await createBalancer({ listen: '127.0.0.1:0', backends: ['127.0.0.1:9001'] }).start();
+ * await lb.addBackend({ address: '127.0.0.1:9002', weight: 3 });
+ * console.log(lb.port, lb.stats().backends[0].requests);
+ * await lb.stop();
+ * ```
+ */
+export class Balancer {
+  readonly #config: BalancerConfig;
+  readonly #emitter = new EventEmitter<BalancerEventMap>();
+  readonly #backends: BackendSet;
+  #strategy: Strategy;
+  #state: BalancerState = 'idle';
+  #run: Run | undefined;
+  #starting: Promise<this> | undefined;
+  #stopping: Promise<void> | undefined;
+  #finalStats: BalancerStats | undefined;
+  #workerErrors = 0;
+  /** Bumped by every change to backends or strategy, so a start can tell it missed one. */
+  #version = 0;
+
+  /** @internal Use `createBalancer`. */
+  constructor(config: BalancerConfig) {
+    this.#config = config;
+    this.#backends = new BackendSet(config.backends);
+    this.#strategy = config.strategy;
+  }
+
+  /**
+   * The validated options the balancer was created with, defaults filled in. Live changes
+   * do not show here: see `backends()` and `strategy`.
+   */
+  get config(): BalancerConfig {
+    return this.#config;
+  }
+
+  get state(): BalancerState {
+    return this.#state;
+  }
+
+  /** The strategy in use now (the option, or the last `setStrategy`). */
+  get strategy(): Strategy {
+    return this.#strategy;
+  }
+
+  /** The numeric address the balancer listens on (no brackets). Throws LbStateError unless running. */
+  get address(): string {
+    return this.#current('address').address;
+  }
+
+  /** The port the balancer listens on: the real one when the options said port 0. */
+  get port(): number {
+    return this.#current('port').port;
+  }
+
+  /** `http://host:port/` of the listener, with brackets for IPv6. */
+  get url(): string {
+    const run = this.#current('url');
+    return `http://${formatAddress(run.address, run.port)}/`;
+  }
+
+  /**
+   * Resolves host names, starts the native workers and resolves once they listen (after
+   * emitting 'listening'), then starts the health checks. Rejects with LbResolveError,
+   * LbListenError, LbConfigError (a value the data path rejects) or LbNativeError. May be
+   * called again after `stop()`: the backends and strategy are then those of the last
+   * run, live changes included, and every backend starts healthy again.
+   */
+  start(): Promise<this> {
+    if (this.#state !== 'idle' && this.#state !== 'stopped') {
+      return Promise.reject(new LbStateError(`start() called while ${this.#state}; stop() it first`));
+    }
+    this.#state = 'starting';
+    this.#starting = this.#start().then(
+      (run) => {
+        this.#run = run;
+        this.#finalStats = undefined;
+        this.#state = 'running';
+        // A change made while starting (an addBackend that was resolving, say) is published now.
+        if (this.#version !== run.version) this.#publishOrReport();
+        this.#deliver(() => this.#emitter.emit('listening', { address: run.address, port: run.port }));
+        this.#startHealthChecks(run);
+        return this;
+      },
+      (error: unknown) => {
+        this.#state = this.#finalStats ? 'stopped' : 'idle';
+        throw error;
+      },
+    );
+    return this.#starting;
+  }
+
+  async #start(): Promise<Run> {
+    const config = this.#config;
+    const listenHost = await resolveHost(config.listen.host, 'listen');
+    const entries = this.#backends.list();
+    const hosts = await Promise.all(
+      entries.map((entry) => resolveHost(entry.config.address.host, `backends[${entry.id}].address`)),
+    );
+    entries.forEach((entry, i) => {
+      entry.host = hosts[i] ?? entry.host;
+      entry.health = 'unchecked'; // 'up' once its checks start, if it has any
+      entry.healthReason = undefined;
+      // A backend configured (or left) draining is reported drained once every worker has it.
+      entry.drain = undefined;
+      if (entry.config.state !== 'ready') this.#backends.setState(entry, entry.config.state);
+    });
+    let addon: NativeAddon;
+    try {
+      addon = loadNative();
+    } catch (cause) {
+      throw new LbNativeError(
+        `cannot load the native addon (${firstLine(cause)}); rebuild it with 'npm rebuild lb-native'`,
+        { cause },
+      );
+    }
+    const workers = config.workers ?? Math.min(Math.max(addon.cpuCount(), 1), bounds.workers.max);
+    const base = toNativeConfig(config, { listen: listenHost, backends: [] }, workers);
+    const version = this.#version;
+    const nativeConfig = this.#nativeConfig(base);
+    this.#workerErrors = 0;
+    if (base.listenPort !== 0) await this.#checkPortFree(base.listenHost, base.listenPort);
+    const native = new addon.Balancer((events) => this.#onEvents(events));
+    try {
+      native.start(nativeConfig);
+    } catch (cause) {
+      try {
+        native.stop(0, () => {});
+      } catch {
+        // Nothing was started; nothing to stop.
+      }
+      throw this.#fromNative(cause);
+    }
+    const run: Run = {
+      native,
+      base,
+      workers,
+      health: new HealthChecker((change) => this.#onHealthChange(change)),
+      version,
+      address: listenHost,
+      port: native.boundPort(),
+    };
+    return run;
+  }
+
+  /** The full native configuration for the backends and strategy as they are now. */
+  #nativeConfig(base: NativeConfig): NativeConfig {
+    return {
+      ...base,
+      strategy: this.#strategy,
+      backends: this.#backends
+        .list()
+        .map((e) => toNativeBackend(this.#config, e.id, e.config, e.host, e.health !== 'down')),
+    };
+  }
+
+  /**
+   * The workers bind with SO_REUSEPORT, which lets a second balancer run by the same user
+   * bind the same port and silently take half the connections. A plain bind first (Node
+   * sets no SO_REUSEPORT) fails with EADDRINUSE if anything listens there.
+   */
+  async #checkPortFree(host: string, port: number): Promise<void> {
+    const code = await new Promise<string | undefined>((resolve) => {
+      const probe = createServer();
+      probe.once('error', (error: NodeJS.ErrnoException) => resolve(error.code));
+      probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve(undefined)));
+    });
+    // Other failures are left for the native bind to report.
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+      throw new LbListenError(this.#config.listen.text, listenReason(code));
+    }
+  }
+
+  /**
+   * Stops the health checks, stops accepting at once, lets in-flight requests finish for
+   * up to `deadlineMs`, then closes everything; pending `removeBackend` calls then resolve.
+   * Idempotent: resolves at once when not running, and every call during a stop gets the
+   * same promise. If a start is in progress, waits for it first.
+   */
+  stop(options: StopOptions = {}): Promise<void> {
+    if (this.#stopping) return this.#stopping;
+    const deadlineMs = options.deadlineMs ?? defaults.stopDeadlineMs;
+    if (!Number.isInteger(deadlineMs) || deadlineMs < bounds.stopDeadlineMs.min || deadlineMs > bounds.stopDeadlineMs.max) {
+      return Promise.reject(
+        new LbConfigError([{ path: 'deadlineMs', message: `expected an integer from 0 to ${bounds.stopDeadlineMs.max}, got ${String(deadlineMs)}` }]),
+      );
+    }
+    if (this.#state === 'starting') {
+      const afterStart = (this.#starting ?? Promise.resolve()).then(
+        () => this.#stopRun(deadlineMs),
+        () => undefined,
+      );
+      this.#stopping = afterStart.finally(() => {
+        this.#stopping = undefined;
+      });
+      return this.#stopping;
+    }
+    if (this.#state !== 'running') return Promise.resolve();
+    this.#stopping = this.#stopRun(deadlineMs).finally(() => {
+      this.#stopping = undefined;
+    });
+    return this.#stopping;
+  }
+
+  async #stopRun(deadlineMs: number): Promise<void> {
+    const run = this.#run;
+    if (!run || this.#state !== 'running') return;
+    this.#state = 'stopping';
+    run.health.stop();
+    // The counters as stop begins; replaced by the final ones if the addon still has them
+    // once every worker has ended (it may already have released them).
+    const beforeStop = this.#nativeStats(run);
+    await new Promise<void>((resolve) => run.native.stop(deadlineMs, resolve));
+    const final = this.#nativeStats(run) ?? beforeStop ?? emptyNativeStats();
+    this.#finalStats = toBalancerStats(final, this.backends(), this.#workerErrors);
+    this.#run = undefined;
+    this.#state = 'stopped';
+    // Every worker has ended: nothing is in flight on a backend being removed.
+    for (const removal of this.#backends.removals()) this.#finishRemoval(removal);
+  }
+
+  #nativeStats(run: Run): NativeStats | undefined {
+    try {
+      return run.native.stats();
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Counters summed over workers, and per backend (current backends, in id order). After
+   * `stop()`, the final counters of that run. Throws LbStateError before the first start.
+   */
+  stats(): BalancerStats {
+    const run = this.#run;
+    if (run) return toBalancerStats(run.native.stats(), this.backends(), this.#workerErrors);
+    if (this.#finalStats) return this.#finalStats;
+    throw new LbStateError(`stats() called while ${this.#state}; call it after start()`);
+  }
+
+  // ---- Live control ------------------------------------------------------------------
+
+  /** The current backends, in id order: id, address, weight, state and health. */
+  backends(): BackendStatus[] {
+    return this.#backends.list().map((e) => statusOf(e, this.#config.mode));
+  }
+
+  /**
+   * Adds a backend (an address string or BackendOptions) with a new id, resolving its host
+   * name first. Rejects with LbConfigError (invalid, or the address of an existing
+   * backend) or LbResolveError. Works in any state; while running, the backend takes
+   * traffic (and gets its health checks) at once.
+   */
+  async addBackend(spec: string | BackendOptions): Promise<BackendStatus> {
+    const config = parseOrThrow(backendSchema, spec);
+    const modeIssue = backendModeIssue(config, this.#config.mode);
+    if (modeIssue) throw new LbConfigError([{ path: modeIssue.path.join('.'), message: modeIssue.message }]);
+    this.#checkNotDuplicate(config);
+    const host = await resolveHost(config.address.host, 'address');
+    // Checked again: another addBackend may have added the same address meanwhile.
+    this.#checkNotDuplicate(config);
+    const entry = this.#backends.add(config, host);
+    if (config.state !== 'ready') this.#backends.setState(entry, config.state);
+    const run = this.#state === 'running' ? this.#run : undefined;
+    if (run) {
+      try {
+        this.#publish();
+      } catch (error) {
+        this.#backends.undoAdd(entry);
+        throw error;
+      }
+      this.#watchHealth(run, entry);
+    }
+    this.#version += 1;
+    return statusOf(entry, this.#config.mode);
+  }
+
+  /**
+   * Removes a backend (by id or address): it takes no new request at once, requests in
+   * flight on it finish, its pooled connections close. Resolves (with its last status),
+   * and emits 'backend-removed', once every worker has reported it drained; or when the
+   * balancer stops; at once when not running. Its id is never reused. The last backend
+   * cannot be removed (LbConfigError); add its replacement first.
+   */
+  removeBackend(idOrAddress: number | string): Promise<BackendStatus> {
+    let removal: Removal;
+    try {
+      const entry = this.#backends.find(idOrAddress);
+      if (this.#backends.size === 1) {
+        throw new LbConfigError([
+          { path: 'backend', message: `cannot remove ${entry.config.address.text}, the only backend; add another first` },
+        ]);
+      }
+      this.#run?.health.unwatch(entry.id);
+      removal = this.#backends.beginRemove(entry);
+      try {
+        this.#publish();
+      } catch (error) {
+        this.#backends.undoRemove(removal);
+        if (this.#run) this.#watchHealth(this.#run, entry);
+        throw error;
+      }
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    this.#version += 1;
+    const run = this.#run;
+    if (!run || this.#state !== 'running' || removal.entry.drain?.complete(run.workers)) {
+      this.#finishRemoval(removal);
+    }
+    return removal.done;
+  }
+
+  /** Sets a backend's weight (1-256). Throws LbConfigError for an unknown backend or a bad weight. */
+  setWeight(idOrAddress: number | string, weight: number): BackendStatus {
+    const value = parseOrThrow(weightSchema, weight, ['weight']);
+    const entry = this.#backends.find(idOrAddress);
+    const before = entry.config;
+    entry.config = { ...before, weight: value };
+    this.#publishOrRestore(() => (entry.config = before));
+    return statusOf(entry, this.#config.mode);
+  }
+
+  /**
+   * Sets a backend's state: 'ready' takes traffic; 'drain' takes no new requests and lets
+   * in-flight ones finish; 'maint' takes none. When it leaves 'ready', 'backend-drained' is
+   * emitted once every worker has nothing in flight on it.
+   */
+  setBackendState(idOrAddress: number | string, state: BackendState): BackendStatus {
+    const value = parseOrThrow(backendStateSchema, state, ['state']);
+    const entry = this.#backends.find(idOrAddress);
+    if (entry.config.state === value) return statusOf(entry, this.#config.mode);
+    const before = { config: entry.config, drain: entry.drain };
+    this.#backends.setState(entry, value);
+    this.#publishOrRestore(() => Object.assign(entry, before));
+    const run = this.#run;
+    if (value !== 'ready' && (!run || this.#state !== 'running')) {
+      // Not running: nothing is in flight anywhere.
+      const drain = entry.drain;
+      if (drain && !drain.announced) {
+        drain.announced = true;
+        this.#deliver(() => this.#emitter.emit('backend-drained', { backend: refOf(entry), state: value }));
+      }
+    }
+    return statusOf(entry, this.#config.mode);
+  }
+
+  /** Switches the load-balancing strategy for new requests. Throws LbConfigError for an unknown name. */
+  setStrategy(name: Strategy): void {
+    const value = parseOrThrow(strategySchema, name, ['strategy']);
+    const conflict = strategyModeConflict(value, this.#config.mode);
+    if (conflict) throw new LbConfigError([{ path: 'strategy', message: conflict }]);
+    const before = this.#strategy;
+    this.#strategy = value;
+    this.#publishOrRestore(() => (this.#strategy = before));
+  }
+
+  #checkNotDuplicate(config: BackendConfig): void {
+    const duplicate = this.#backends.duplicateOf(config);
+    if (duplicate) {
+      throw new LbConfigError([
+        { path: 'address', message: `same address as backend #${duplicate.id} (${duplicate.config.address.text})` },
+      ]);
+    }
+  }
+
+  /** Publishes the change just made, or undoes it and rethrows if the data path refuses it. */
+  #publishOrRestore(restore: () => void): void {
+    try {
+      this.#publish();
+    } catch (error) {
+      restore();
+      throw error;
+    }
+    this.#version += 1;
+  }
+
+  /** Sends the current configuration to every worker, when running. Throws lb-native errors. */
+  #publish(): void {
+    const run = this.#run;
+    if (!run || this.#state !== 'running') return;
+    try {
+      run.native.update(this.#nativeConfig(run.base));
+    } catch (cause) {
+      throw this.#fromNative(cause);
+    }
+  }
+
+  /** Publishes a change no caller waits on; a refusal becomes an 'error' event. */
+  #publishOrReport(): void {
+    try {
+      this.#publish();
+    } catch (error) {
+      if (this.#emitter.listenerCount('error') > 0) {
+        const lbError = error instanceof LbError ? error : new LbNativeError(String(error));
+        this.#deliver(() => this.#emitter.emit('error', lbError));
+      }
+    }
+  }
+
+  #finishRemoval(removal: Removal): void {
+    this.#backends.finishRemove(removal);
+    const status = statusOf(removal.entry, this.#config.mode);
+    removal.resolve(status);
+    this.#deliver(() => this.#emitter.emit('backend-removed', { backend: refOf(removal.entry) }));
+  }
+
+  // ---- Health checks -----------------------------------------------------------------
+
+  #startHealthChecks(run: Run): void {
+    for (const entry of this.#backends.list()) this.#watchHealth(run, entry);
+  }
+
+  #watchHealth(run: Run, entry: BackendEntry): void {
+    const check = effectiveHealthCheck(this.#config.healthCheck, entry.config.healthCheck);
+    if (!check) return;
+    const { address } = entry.config;
+    entry.health = 'up';
+    entry.healthReason = undefined;
+    run.health.watch({
+      id: entry.id,
+      host: entry.host,
+      port: address.port,
+      hostHeader: formatAddress(address.host, address.port),
+      check,
+    });
+  }
+
+  #onHealthChange(change: HealthChange): void {
+    let entry: BackendEntry;
+    try {
+      entry = this.#backends.find(change.id);
+    } catch {
+      return; // removed meanwhile
+    }
+    entry.health = change.healthy ? 'up' : 'down';
+    entry.healthReason = change.healthy ? undefined : change.reason;
+    this.#publishOrReport();
+    const backend = refOf(entry);
+    if (change.healthy) this.#deliver(() => this.#emitter.emit('backend-up', { backend }));
+    else this.#deliver(() => this.#emitter.emit('backend-down', { backend, reason: change.reason }));
+  }
+
+  // ---- Events ------------------------------------------------------------------------
+
+  /** Adds a listener. See BalancerEventMap for each event's payload. */
+  on<E extends BalancerEventName>(event: E, listener: BalancerListener<E>): this {
+    this.#emitter.on(event, listener as never);
+    return this;
+  }
+
+  /** Adds a listener called at most once. */
+  once<E extends BalancerEventName>(event: E, listener: BalancerListener<E>): this {
+    this.#emitter.once(event, listener as never);
+    return this;
+  }
+
+  /** Removes a listener added with `on` or `once`. */
+  off<E extends BalancerEventName>(event: E, listener: BalancerListener<E>): this {
+    this.#emitter.off(event, listener as never);
+    return this;
+  }
+
+  listenerCount(event: BalancerEventName): number {
+    return this.#emitter.listenerCount(event);
+  }
+
+  #current(what: string): Run {
+    if (this.#run) return this.#run;
+    throw new LbStateError(`${what} is only known while running (state: ${this.#state})`);
+  }
+
+  /** Native event batches arrive here, on the JavaScript thread. */
+  #onEvents(events: NativeEvent[]): void {
+    for (const event of events) this.#deliver(() => this.#dispatch(event));
+  }
+
+  /**
+   * Runs listeners. One that throws must unwind neither into the addon nor into start():
+   * its error is rethrown on its own tick, where it is an ordinary uncaught exception.
+   */
+  #deliver(emit: () => void): void {
+    try {
+      emit();
+    } catch (error) {
+      process.nextTick(() => {
+        throw error;
+      });
+    }
+  }
+
+  #dispatch(event: NativeEvent): void {
+    switch (event.type) {
+      case 'backend-ejected':
+        this.#emitter.emit('backend-ejected', {
+          backend: this.#backends.ref(event.backendId),
+          worker: event.worker,
+          reason: event.reason,
+          ejectionMs: event.ejectionMs,
+        });
+        break;
+      case 'backend-recovered':
+        this.#emitter.emit('backend-recovered', { backend: this.#backends.ref(event.backendId), worker: event.worker });
+        break;
+      case 'backend-drained': {
+        const workers = this.#run?.workers;
+        if (workers === undefined) break;
+        const outcome = this.#backends.reportDrained(event.backendId, event.worker, workers);
+        if (outcome?.kind === 'removed') this.#finishRemoval(outcome.removal);
+        else if (outcome?.kind === 'drained') {
+          this.#emitter.emit('backend-drained', { backend: refOf(outcome.entry), state: outcome.state });
+        }
+        break;
+      }
+      case 'error':
+        this.#workerErrors += 1;
+        // An 'error' event nobody listens to would throw; it is counted instead.
+        if (this.#emitter.listenerCount('error') > 0) {
+          this.#emitter.emit('error', new LbWorkerError(event.worker, event.code, event.message));
+        }
+        break;
+      default:
+        // An event type this version does not know (a newer addon): ignored.
+        break;
+    }
+  }
+
+  /** Converts an error thrown by the addon to one of lb-native's classes. */
+  #fromNative(cause: unknown): LbError {
+    if (cause instanceof LbError) return cause;
+    const code = (cause as { code?: unknown } | null)?.code;
+    const message = cause instanceof Error ? cause.message : String(cause);
+    if (code === errorCodes.listen) {
+      return new LbListenError(this.#config.listen.text, listenReason(message), { cause });
+    }
+    if (code === errorCodes.state) return new LbStateError(message);
+    if (code === errorCodes.config) {
+      return new LbConfigError([{ path: '', message: `rejected by the data path: ${message}` }], { cause });
+    }
+    return new LbNativeError(message, { cause });
+  }
+}
+
+/** A short reason from the errno text in a native listen error. */
+function listenReason(message: string): string {
+  if (/EADDRINUSE|in use/i.test(message)) return 'address in use';
+  if (/EACCES|permission denied/i.test(message)) return 'permission denied';
+  if (/EADDRNOTAVAIL|cannot assign requested address/i.test(message)) return 'address not available';
+  return message;
+}
+
+function firstLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split('\n', 1)[0]?.trim() ?? '';
+}
+
+function emptyNativeStats(): NativeStats {
+  return {
+    workers: 0,
+    acceptedConnections: 0,
+    activeClientConnections: 0,
+    requests: 0,
+    responses1xx: 0,
+    responses2xx: 0,
+    responses3xx: 0,
+    responses4xx: 0,
+    responses5xx: 0,
+    badRequests: 0,
+    noBackend: 0,
+    badGateway: 0,
+    gatewayTimeout: 0,
+    bytesFromClients: 0,
+    bytesToClients: 0,
+    eventsDropped: 0,
+    accessLogDropped: 0,
+    latencyBoundsMs: [],
+    backends: [],
+  };
+}
+
+/**
+ * Validates `options` and returns a balancer that is not started yet; call `start()`.
+ * Throws LbConfigError naming every invalid option, e.g.
+ * `backends[2].address: port must be 1-65535, got 70000`.
+ */
+export function createBalancer(options: BalancerOptions): Balancer {
+  return new Balancer(validateOptions(options));
+}

@@ -1,0 +1,294 @@
+// Command-line parsing. Each flag is declared once (below): the parser, the help text and
+// the mapping of option errors back to flags all read the same table. Values are only
+// split and typed here; validating them is the schema's job (config/schema.ts), and its
+// errors are turned back into flag names by `describeConfigIssue`.
+import { type ConfigIssue, LbUsageError, formatIssue } from '../errors.js';
+
+export const logLevels = ['error', 'warn', 'info', 'debug'] as const;
+export type LogLevel = (typeof logLevels)[number];
+
+export interface FlagSpec {
+  /** `--listen`. */
+  name: string;
+  /** Placeholder for the value in help (`HOST:PORT`); absent for a boolean flag. */
+  value?: string;
+  /** Where the value goes in BalancerOptions (`timeouts.connectMs`), if it is an option. */
+  path?: string;
+  /** Parse the value as a number (it is passed on as text if it is not one). */
+  numeric?: boolean;
+  /** May be given more than once. */
+  repeatable?: boolean;
+  /** One line for --help. */
+  help: string;
+  /** Shown as `(default: ...)` in --help. */
+  default?: string;
+}
+
+export const startFlags: readonly FlagSpec[] = [
+  { name: '--listen', value: 'HOST:PORT', path: 'listen', help: 'address to listen on; [::1]:8080 for IPv6, port 0 for any free port' },
+  {
+    name: '--backend',
+    value: 'HOST:PORT[,OPTION=VALUE...]',
+    repeatable: true,
+    help: 'a backend (repeat for more); options weight=1-256, state=ready|drain|maint, public-url=URL (redirect mode); host names are resolved at start',
+  },
+  { name: '--demo', help: 'also start three demo backends on 127.0.0.1:9001-9003 (free ports if busy) and use them' },
+  { name: '--mode', value: 'MODE', path: 'mode', help: 'http (reverse proxy), redirect (answer with a redirect to a backend) or tcp (relay bytes)' },
+  { name: '--strategy', value: 'NAME', path: 'strategy', help: 'load-balancing strategy (see Strategies below)' },
+  { name: '--hash-header', value: 'NAME', path: 'hashHeader', help: 'header-hash: the request header whose value picks the backend' },
+  { name: '--cookie-name', value: 'NAME', path: 'cookieName', help: "cookie: the sticky cookie's name" },
+  { name: '--redirect-status', value: 'CODE', path: 'redirectStatus', numeric: true, help: 'redirect mode: 301, 302, 303, 307 or 308' },
+  { name: '--proxy-protocol', value: 'VERSION', path: 'proxyProtocol', help: 'tcp mode: PROXY protocol header sent to backends: none, v1 or v2' },
+  { name: '--workers', value: 'N', path: 'workers', numeric: true, help: 'worker threads', default: 'number of CPUs; 1 with --demo' },
+  { name: '--backlog', value: 'N', path: 'backlog', numeric: true, help: 'listen backlog; 0 uses the kernel limit (somaxconn)' },
+  { name: '--connect-timeout', value: 'MS', path: 'timeouts.connectMs', numeric: true, help: 'backend connect timeout, then 502 (or the next backend)' },
+  { name: '--response-timeout', value: 'MS', path: 'timeouts.responseMs', numeric: true, help: 'wait for the first response byte, then 504' },
+  { name: '--client-head-timeout', value: 'MS', path: 'timeouts.clientHeadMs', numeric: true, help: 'a client must send its request head within this, then 408' },
+  { name: '--client-body-timeout', value: 'MS', path: 'timeouts.clientBodyMs', numeric: true, help: 'longest wait for the next byte of a request body, then 408' },
+  { name: '--keep-alive-timeout', value: 'MS', path: 'timeouts.keepAliveMs', numeric: true, help: 'idle keep-alive client connections are closed after this' },
+  { name: '--backend-idle-timeout', value: 'MS', path: 'timeouts.backendIdleMs', numeric: true, help: "idle pooled backend connections are closed after this (keep it below the backends')" },
+  { name: '--tunnel-idle-timeout', value: 'MS', path: 'timeouts.tunnelIdleMs', numeric: true, help: 'upgraded (WebSocket) connections idle both ways are closed after this' },
+  { name: '--max-connections', value: 'N', path: 'limits.maxClientConnections', numeric: true, help: 'most client connections, 0 for unlimited' },
+  { name: '--max-body', value: 'BYTES', path: 'limits.maxBodyBytes', numeric: true, help: 'largest request body (larger get 413), 0 for unlimited' },
+  { name: '--max-start-line', value: 'BYTES', path: 'limits.maxStartLine', numeric: true, help: 'longest request line (longer get 414)' },
+  { name: '--max-head-bytes', value: 'BYTES', path: 'limits.maxHeadBytes', numeric: true, help: 'largest request head (larger get 431)' },
+  { name: '--max-header-count', value: 'N', path: 'limits.maxHeaderCount', numeric: true, help: 'most request headers (more get 431)' },
+  { name: '--forwarded', value: 'MODE', path: 'forwarded.mode', help: 'client-identity headers: x-forwarded (X-Forwarded-For/-Proto/-Host), forwarded (RFC 7239) or none' },
+  { name: '--trust-forwarded', path: 'forwarded.trustIncoming', help: "append to the client's own forwarded headers (a proxy you run is in front) instead of replacing them" },
+  { name: '--health-check', value: 'PATH|tcp', help: 'active health checks: GET PATH (e.g. /healthz) or a TCP connect, for every backend', default: 'none' },
+  { name: '--health-interval', value: 'MS', path: 'healthCheck.intervalMs', numeric: true, help: 'time between two checks of a backend' },
+  { name: '--health-timeout', value: 'MS', path: 'healthCheck.timeoutMs', numeric: true, help: 'a check not done within this fails' },
+  { name: '--health-rise', value: 'N', path: 'healthCheck.rise', numeric: true, help: 'passed checks in a row that bring a backend back' },
+  { name: '--health-fall', value: 'N', path: 'healthCheck.fall', numeric: true, help: 'failed checks in a row that take a backend out' },
+  { name: '--health-expect', value: 'STATUSES', path: 'healthCheck.expectStatus', help: 'passing statuses of http checks, e.g. 200-399 or 200,204' },
+  { name: '--health-host', value: 'HOST', path: 'healthCheck.host', help: "Host header of http checks", default: "the backend's address" },
+  { name: '--outlier-failures', value: 'N', path: 'outlierDetection.consecutiveFailures', numeric: true, help: 'consecutive failures that eject a backend from a worker for a while, 0 never' },
+  { name: '--outlier-ejection-time', value: 'MS', path: 'outlierDetection.baseEjectionMs', numeric: true, help: 'first ejection time (the n-th lasts n times as long)' },
+  { name: '--outlier-max-percent', value: 'N', path: 'outlierDetection.maxEjectionPercent', numeric: true, help: 'most backends ejected at once, in percent' },
+  { name: '--slow-start', value: 'MS', path: 'outlierDetection.slowStartMs', numeric: true, help: 'a recovered or added backend ramps up its share over this long, 0 for off' },
+  { name: '--max-tries', value: 'N', path: 'retries.maxTries', numeric: true, help: 'attempts per request on different backends, the first included (1-4)' },
+  { name: '--retry-budget', value: 'PERCENT', path: 'retries.budgetPercent', numeric: true, help: 'retries may add at most this share of requests' },
+  { name: '--retry-min-per-second', value: 'N', path: 'retries.minPerSecond', numeric: true, help: 'retries per second per worker always allowed' },
+  { name: '--log-level', value: 'LEVEL', help: `one of ${logLevels.join(', ')}`, default: 'info' },
+  { name: '--help', help: 'show this help (also -h)' },
+  { name: '--version', help: 'show the version (also -v)' },
+];
+
+const aliases: Readonly<Record<string, string>> = { '-h': '--help', '-v': '--version' };
+
+/** Where a value in the options came from on the command line. */
+export interface FlagSource {
+  /** Options path the flag set, e.g. `backends[2]` or `timeouts.connectMs`. */
+  path: string;
+  flag: string;
+  /** The value as typed; undefined for a boolean flag. */
+  value: string | undefined;
+}
+
+export interface StartArgs {
+  command: 'start';
+  /** Options for createBalancer, not yet validated. */
+  options: Record<string, unknown>;
+  demo: boolean;
+  /** True when --listen was given (the demo may then not move to a free port). */
+  listenGiven: boolean;
+  logLevel: LogLevel;
+  sources: FlagSource[];
+}
+
+export type ParsedArgs = { command: 'help' } | { command: 'version' } | StartArgs;
+
+export const commands = ['start'] as const;
+
+/** Parses `argv` (without node and the script). Throws LbUsageError naming the flag. */
+export function parseArgs(argv: readonly string[]): ParsedArgs {
+  if (argv.includes('--help') || argv.includes('-h')) return { command: 'help' };
+  if (argv.includes('--version') || argv.includes('-v')) return { command: 'version' };
+  const [command, ...rest] = argv;
+  if (command === undefined) {
+    throw new LbUsageError(`no command given; expected ${commands.join(', ')} (see lb-native --help)`);
+  }
+  if (command.startsWith('-')) {
+    throw new LbUsageError(`no command given before ${command}; expected ${commands.join(', ')}, e.g. lb-native start ${command}`);
+  }
+  if (command !== 'start') {
+    throw new LbUsageError(`unknown command '${command}'; expected ${commands.join(', ')}`);
+  }
+  return parseStart(rest);
+}
+
+function parseStart(argv: readonly string[]): StartArgs {
+  const options: Record<string, unknown> = {};
+  const backends: unknown[] = [];
+  const sources: FlagSource[] = [];
+  const seen = new Set<string>();
+  let demo = false;
+  let logLevel: LogLevel = 'info';
+
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i] ?? '';
+    if (!arg.startsWith('-')) throw new LbUsageError(`unexpected argument '${arg}' (flags start with --)`);
+    const eq = arg.indexOf('=');
+    const name = aliases[arg] ?? (eq === -1 ? arg : arg.slice(0, eq));
+    const spec = startFlags.find((f) => f.name === name);
+    if (!spec) throw new LbUsageError(unknownFlagMessage(name));
+    if (!spec.repeatable && seen.has(name)) throw new LbUsageError(`${name}: given more than once`);
+    seen.add(name);
+
+    let value: string | undefined;
+    if (spec.value === undefined) {
+      if (eq !== -1) throw new LbUsageError(`${name}: takes no value, got '${arg.slice(eq + 1)}'`);
+    } else if (eq !== -1) {
+      value = arg.slice(eq + 1);
+    } else {
+      const next = argv[i + 1];
+      if (next === undefined || next.startsWith('--')) {
+        throw new LbUsageError(`${name}: expected a value (${spec.value})`);
+      }
+      value = next;
+      i += 1;
+    }
+
+    switch (name) {
+      case '--backend': {
+        const path = `backends[${backends.length}]`;
+        backends.push(parseBackend(value ?? ''));
+        sources.push({ path, flag: name, value });
+        break;
+      }
+      case '--demo':
+        demo = true;
+        break;
+      case '--trust-forwarded':
+        setPath(options, 'forwarded.trustIncoming', true);
+        sources.push({ path: 'forwarded.trustIncoming', flag: name, value: undefined });
+        break;
+      case '--health-check': {
+        const check = value ?? '';
+        if (check === 'tcp') {
+          setPath(options, 'healthCheck.type', 'tcp');
+          sources.push({ path: 'healthCheck.type', flag: name, value });
+        } else if (check.startsWith('/')) {
+          setPath(options, 'healthCheck.type', 'http');
+          setPath(options, 'healthCheck.path', check);
+          sources.push({ path: 'healthCheck.path', flag: name, value });
+        } else {
+          throw new LbUsageError(`--health-check '${check}': expected a path starting with / (e.g. /healthz) or tcp`);
+        }
+        break;
+      }
+      case '--log-level':
+        if (!(logLevels as readonly string[]).includes(value ?? '')) {
+          throw new LbUsageError(`--log-level '${value ?? ''}': expected one of ${logLevels.join(', ')}`);
+        }
+        logLevel = value as LogLevel;
+        break;
+      default: {
+        if (!spec.path || value === undefined) throw new Error(`flag ${name} has no handler`);
+        setPath(options, spec.path, spec.numeric ? toNumber(value) : value);
+        sources.push({ path: spec.path, flag: name, value });
+      }
+    }
+  }
+
+  if (demo && backends.length > 0) {
+    throw new LbUsageError('--demo starts its own backends; give either --demo or --backend, not both');
+  }
+  if (!demo && backends.length === 0) {
+    throw new LbUsageError('no backends: give at least one --backend (or --demo)');
+  }
+  const healthFlag = [...seen].find((flag) => flag.startsWith('--health-') && flag !== '--health-check');
+  if (healthFlag && !seen.has('--health-check')) {
+    throw new LbUsageError(`${healthFlag}: needs --health-check PATH|tcp to turn health checks on`);
+  }
+  if (backends.length > 0) options.backends = backends;
+  return { command: 'start', options, demo, listenGiven: seen.has('--listen'), logLevel, sources };
+}
+
+/** Backend options after the address, and the option each sets. */
+const backendKeys: Readonly<Record<string, string>> = { weight: 'weight', state: 'state', 'public-url': 'publicUrl' };
+
+/** `127.0.0.1:9003,weight=3,state=drain,public-url=URL` to `{ address, weight, state, publicUrl }`. */
+function parseBackend(text: string): string | Record<string, unknown> {
+  const [address = '', ...parts] = text.split(',');
+  if (parts.length === 0) return address;
+  const backend: Record<string, unknown> = { address };
+  for (const part of parts) {
+    const eq = part.indexOf('=');
+    const key = eq === -1 ? part : part.slice(0, eq);
+    const option = Object.hasOwn(backendKeys, key) ? backendKeys[key] : undefined;
+    if (option === undefined) {
+      throw new LbUsageError(
+        `--backend '${text}': unknown option '${key}'; expected weight=N, state=ready|drain|maint or public-url=URL`,
+      );
+    }
+    if (eq === -1) throw new LbUsageError(`--backend '${text}': ${key}: expected ${key}=VALUE`);
+    if (option in backend) throw new LbUsageError(`--backend '${text}': ${key} given more than once`);
+    const value = part.slice(eq + 1);
+    backend[option] = key === 'weight' ? toNumber(value) : value;
+  }
+  return backend;
+}
+
+/** A decimal number as a number; anything else stays text for the schema to reject by name. */
+function toNumber(text: string): number | string {
+  return /^-?[0-9]+(\.[0-9]+)?$/.test(text) ? Number(text) : text;
+}
+
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split('.');
+  const last = keys.pop() as string;
+  let node = target;
+  for (const key of keys) {
+    node[key] ??= {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[last] = value;
+}
+
+function unknownFlagMessage(name: string): string {
+  const known = [...startFlags.map((f) => f.name)];
+  const close = known
+    .map((candidate) => ({ candidate, distance: editDistance(name, candidate) }))
+    .filter((c) => c.distance <= 2)
+    .sort((a, b) => a.distance - b.distance)[0];
+  const hint = close ? `; did you mean ${close.candidate}?` : ' (see lb-native start --help)';
+  return `unknown flag ${name}${hint}`;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i += 1) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j += 1) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+
+/**
+ * One line for an option error, naming the flag that set the value:
+ * `--backend '127.0.0.1:70000': port must be 1-65535, got 70000`. Issues about values no
+ * flag set fall back to `path: message`.
+ */
+export function describeConfigIssue(issue: ConfigIssue, sources: readonly FlagSource[]): string {
+  const source = sources
+    .filter((s) => issue.path === s.path || issue.path.startsWith(`${s.path}.`) || issue.path.startsWith(`${s.path}[`))
+    .sort((a, b) => b.path.length - a.path.length)[0];
+  if (!source) return formatIssue(issue);
+  const rest = issue.path.slice(source.path.length).replace(/^\./, '');
+  // The address is the flag's main value; other parts (weight, state) are named.
+  const backendKey = Object.entries(backendKeys).find(([, option]) => option === rest)?.[0];
+  const label = rest === '' || rest === 'address' ? '' : `${source.flag === '--backend' ? (backendKey ?? rest) : rest}: `;
+  // Other backends are referred to as the flags were given: backend #1 is the first --backend.
+  const message = issue.message.replace(/\bbackends\[(\d+)\]/g, (_, i: string) => `--backend #${Number(i) + 1}`);
+  // Quote the value after the flag unless the message already shows it.
+  const { value } = source;
+  if (value === undefined || message.includes(`'${value}'`) || message.endsWith(`got ${value}`)) {
+    return `${source.flag}: ${label}${message}`;
+  }
+  return `${source.flag} '${value}': ${label}${message}`;
+}

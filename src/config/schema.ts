@@ -1,0 +1,603 @@
+// The options of a balancer: their public types, and the one schema that validates them.
+// Every error names the exact path and what was expected there, e.g.
+// `backends[2].address: port must be 1-65535, got 70000`.
+import { z } from 'zod';
+
+import { type ConfigIssue, LbConfigError } from '../errors.js';
+import { parseExpectStatus } from '../health/expect-status.js';
+import { type HostKind, parseAddress, parsePublicUrl } from './address.js';
+import { bounds, defaults } from './defaults.js';
+import { type Strategy, strategies, strategyModeConflict } from './strategies.js';
+
+/** 'ready' takes traffic; 'drain' takes no new requests but finishes in-flight ones; 'maint' takes none. */
+export type BackendState = 'ready' | 'drain' | 'maint';
+
+export const backendStates = ['ready', 'drain', 'maint'] as const satisfies readonly BackendState[];
+
+/** 'http': L7 reverse proxy; 'redirect': answer each request with a redirect to a backend; 'tcp': L4 relay. */
+export type ProxyMode = 'http' | 'redirect' | 'tcp';
+export const proxyModes = ['http', 'redirect', 'tcp'] as const satisfies readonly ProxyMode[];
+
+/** PROXY protocol header sent to backends in tcp mode. */
+export type ProxyProtocolVersion = 'none' | 'v1' | 'v2';
+export const proxyProtocolVersions = ['none', 'v1', 'v2'] as const satisfies readonly ProxyProtocolVersion[];
+
+/** 'x-forwarded': X-Forwarded-For/-Proto/-Host; 'forwarded': RFC 7239 Forwarded; 'none': add nothing. */
+export type ForwardedMode = 'x-forwarded' | 'forwarded' | 'none';
+export const forwardedModes = ['x-forwarded', 'forwarded', 'none'] as const satisfies readonly ForwardedMode[];
+
+export type HealthCheckType = 'http' | 'tcp';
+export const healthCheckTypes = ['http', 'tcp'] as const satisfies readonly HealthCheckType[];
+
+/** Active health checks, run from the JavaScript thread. Defaults in parentheses. */
+export interface HealthCheckOptions {
+  /** 'http': GET `path` and check the status; 'tcp': a connect is enough ('http'). */
+  type?: HealthCheckType;
+  /** http: the path (and query) to GET ('/'). */
+  path?: string;
+  /** Time from the end of one check to the start of the next (2000). */
+  intervalMs?: number;
+  /** A check not done within this fails (1000). */
+  timeoutMs?: number;
+  /** Passed checks in a row that bring a down backend back (2). */
+  rise?: number;
+  /** Failed checks in a row that take a backend out (3). */
+  fall?: number;
+  /** http: passing statuses, HAProxy style: `200-399`, `200`, `200,204,300-302` ('200-399'). */
+  expectStatus?: string | number;
+  /** http: the Host header (the backend's address as configured). */
+  host?: string;
+}
+
+/** One backend, when more than its address is needed. */
+export interface BackendOptions {
+  /** `host:port` or `[ipv6]:port`; host names are resolved when the balancer starts. */
+  address: string;
+  /** Relative share of the traffic, 1-256. Default 1. */
+  weight?: number;
+  /** Default 'ready'. */
+  state?: BackendState;
+  /**
+   * Redirect mode only: the base URL clients are sent to, an absolute http(s) URL without
+   * a path, e.g. `https://web1.example.com`. Default `http://` + the address as given.
+   */
+  publicUrl?: string;
+  /** This backend's health check: fields override the balancer's `healthCheck`; `false` disables it. */
+  healthCheck?: HealthCheckOptions | false;
+}
+
+/** Timeouts, in milliseconds. Defaults in parentheses. */
+export interface TimeoutOptions {
+  /** Backend TCP connect; then 502 or the next backend (5000). */
+  connectMs?: number;
+  /** From sending the request to the first response byte; then 504 (60000). */
+  responseMs?: number;
+  /** A client must send a complete request head within this; then 408 (10000). */
+  clientHeadMs?: number;
+  /** An idle keep-alive client connection is closed after this (60000). */
+  keepAliveMs?: number;
+  /** An idle pooled backend connection is closed after this; keep it below the backends' own (4000). */
+  backendIdleMs?: number;
+  /** Time without a byte of request body from the client; then 408 (60000). */
+  clientBodyMs?: number;
+  /** An upgraded (WebSocket) connection idle both ways this long is closed (3600000). */
+  tunnelIdleMs?: number;
+}
+
+/** Request limits. Defaults in parentheses. */
+export interface LimitOptions {
+  /** Longest request line in bytes (8192). */
+  maxStartLine?: number;
+  /** Largest request head in bytes (16384). */
+  maxHeadBytes?: number;
+  /** Most request headers (100). */
+  maxHeaderCount?: number;
+  /** Largest request body in bytes, 0 for unlimited (0). Larger bodies get 413. */
+  maxBodyBytes?: number;
+  /** Most client connections for the whole balancer, 0 for unlimited (0). */
+  maxClientConnections?: number;
+}
+
+/** Backend connection pooling. Defaults in parentheses. */
+export interface PoolOptions {
+  /** Idle connections kept per backend per worker (64). */
+  maxIdlePerBackend?: number;
+  /** TCP keepalive: idle seconds before the first probe (30). */
+  tcpKeepAliveIdleSec?: number;
+  /** TCP keepalive: seconds between probes (10). */
+  tcpKeepAliveIntervalSec?: number;
+  /** TCP keepalive: unanswered probes before the connection is dropped (3). */
+  tcpKeepAliveCount?: number;
+}
+
+/** Headers that tell backends who the client is. Defaults in parentheses. */
+export interface ForwardedOptions {
+  /** Which headers ('x-forwarded'). */
+  mode?: ForwardedMode;
+  /**
+   * Append to the headers the client sent (when a proxy you run is in front) instead of
+   * removing them and writing new ones (false: this balancer is the internet edge).
+   */
+  trustIncoming?: boolean;
+}
+
+/** Passive health: each worker ejects backends that keep failing. Defaults in parentheses. */
+export interface OutlierDetectionOptions {
+  /** Consecutive failures (refused, timed out, reset, 5xx) that eject a backend; 0 never ejects (5). */
+  consecutiveFailures?: number;
+  /** The first ejection lasts this long, the n-th n times as long (30000). */
+  baseEjectionMs?: number;
+  /** Never eject more than this percentage of the backends at once (50). */
+  maxEjectionPercent?: number;
+  /** A backend back from ejection, or added, ramps up its share over this long; 0 disables (0). */
+  slowStartMs?: number;
+}
+
+/** Retries on another backend. Defaults in parentheses. */
+export interface RetryOptions {
+  /** Attempts per request, the first included, 1-4 (3). */
+  maxTries?: number;
+  /** Retries may add at most this percentage to the requests, per worker (20). */
+  budgetPercent?: number;
+  /** ...but this many retries per second per worker are always allowed (10). */
+  minPerSecond?: number;
+}
+
+/** What `createBalancer` takes. Only `backends` is required. */
+export interface BalancerOptions {
+  /** `host:port` or `[ipv6]:port` to listen on; port 0 picks a free port. Default '127.0.0.1:8080'. */
+  listen?: string;
+  /** At least one backend: an address string, or an object with weight, state, ... */
+  backends: ReadonlyArray<string | BackendOptions>;
+  /** Default 'round-robin' (see `strategies`). */
+  strategy?: Strategy;
+  /** Default 'http'. */
+  mode?: ProxyMode;
+  /** Redirect mode only: 301, 302, 303, 307 or 308. Default 307. */
+  redirectStatus?: number;
+  /** TCP mode only ('none' is accepted in any mode): the PROXY protocol header sent to backends. Default 'none'. */
+  proxyProtocol?: ProxyProtocolVersion;
+  /** header-hash: the request header whose value picks the backend. Default 'x-session-id'. */
+  hashHeader?: string;
+  /** cookie strategy: the sticky cookie's name (letters, digits, '_', '-', '.'). Default 'lb_backend'. */
+  cookieName?: string;
+  /** Worker threads, each with its own listener. Default: the number of CPUs. */
+  workers?: number;
+  /** listen() backlog; 0 (the default) uses the kernel's somaxconn. */
+  backlog?: number;
+  timeouts?: TimeoutOptions;
+  limits?: LimitOptions;
+  pool?: PoolOptions;
+  /** Default `{ mode: 'x-forwarded', trustIncoming: false }`. */
+  forwarded?: ForwardedOptions;
+  outlierDetection?: OutlierDetectionOptions;
+  retries?: RetryOptions;
+  /** Active health checks for every backend (none when absent). */
+  healthCheck?: HealthCheckOptions;
+}
+
+// ---------------------------------------------------------------------------------------
+
+/** How a received value is shown in messages: 70000, 'abc', undefined, an array, ... */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string') return `'${value}'`;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') {
+    return String(value);
+  }
+  if (value === undefined || value === null) return String(value);
+  if (Array.isArray(value)) return 'an array';
+  return `a value of type ${typeof value}`;
+}
+
+interface Range {
+  readonly min: number;
+  readonly max: number;
+}
+
+function integer({ min, max }: Range) {
+  const expected =
+    max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer from ${min} to ${max}`;
+  const error = (issue: { input?: unknown }) => `expected ${expected}, got ${describeValue(issue.input)}`;
+  return z
+    .number({ error })
+    .refine((n) => Number.isInteger(n) && n >= min && n <= max, { error });
+}
+
+/** An object that rejects unknown keys, naming them and the keys it knows. */
+function strictObject<Shape extends z.ZodRawShape>(shape: Shape, what: string) {
+  const known = Object.keys(shape).join(', ');
+  return z.strictObject(shape, {
+    error: (issue) => {
+      if (issue.code === 'unrecognized_keys') {
+        const keys = issue.keys.map((k) => `'${k}'`).join(', ');
+        const noun = issue.keys.length === 1 ? 'option' : 'options';
+        return `unknown ${noun} ${keys}; expected one of ${known}`;
+      }
+      return `expected ${what}, got ${describeValue(issue.input)}`;
+    },
+  });
+}
+
+function address(options: { allowPortZero: boolean }) {
+  return z
+    .string({ error: (issue) => `expected an address like 127.0.0.1:9001, got ${describeValue(issue.input)}` })
+    .transform((text, ctx): { text: string; host: string; port: number; kind: HostKind } => {
+      const parsed = parseAddress(text, options);
+      if (!parsed.ok) {
+        ctx.issues.push({ code: 'custom', message: parsed.message, input: text });
+        return z.NEVER;
+      }
+      return { text, ...parsed.address };
+    });
+}
+
+function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
+  return z.enum(values, {
+    error: (issue) => `expected one of ${values.join(', ')}, got ${describeValue(issue.input)}`,
+  });
+}
+
+const booleanSchema = z.boolean({ error: (issue) => `expected true or false, got ${describeValue(issue.input)}` });
+
+const publicUrlSchema = z
+  .string({ error: (issue) => `expected a URL like https://web1.example.com, got ${describeValue(issue.input)}` })
+  .transform((text, ctx): string => {
+    const parsed = parsePublicUrl(text);
+    if (!parsed.ok) {
+      ctx.issues.push({ code: 'custom', message: parsed.message, input: text });
+      return z.NEVER;
+    }
+    return parsed.url;
+  });
+
+/** Printable ASCII without spaces: what may go into a request line or a header value we write. */
+const visibleAscii = /^[\x21-\x7e]+$/;
+
+const healthPathSchema = z
+  .string({ error: (issue) => `expected a path starting with '/', got ${describeValue(issue.input)}` })
+  .refine((path) => path.startsWith('/') && visibleAscii.test(path) && path.length <= 2048, {
+    error: (issue) => `expected a path starting with '/' (no spaces, at most 2048 characters), got ${describeValue(issue.input)}`,
+  });
+
+const healthHostSchema = z
+  .string({ error: (issue) => `expected a host name (or host:port), got ${describeValue(issue.input)}` })
+  .refine((host) => /^[A-Za-z0-9._~:[\]-]{1,255}$/.test(host), {
+    error: (issue) => `expected a host name (or host:port), got ${describeValue(issue.input)}`,
+  });
+
+const expectStatusSchema = z
+  .union([z.string(), z.number()], {
+    error: (issue) => `expected status codes like '200-399' or '200,204', got ${describeValue(issue.input)}`,
+  })
+  .transform((value, ctx): string => {
+    const text = String(value);
+    const parsed = parseExpectStatus(text);
+    if (!parsed.ok) {
+      ctx.issues.push({ code: 'custom', message: parsed.message, input: value });
+      return z.NEVER;
+    }
+    return parsed.ranges.map(([low, high]) => (low === high ? `${low}` : `${low}-${high}`)).join(',');
+  });
+
+const h = defaults.healthCheck;
+const healthCheckShape = {
+  type: oneOf(healthCheckTypes).optional(),
+  path: healthPathSchema.optional(),
+  intervalMs: integer(bounds.healthIntervalMs).optional(),
+  timeoutMs: integer(bounds.healthTimeoutMs).optional(),
+  rise: integer(bounds.riseFall).optional(),
+  fall: integer(bounds.riseFall).optional(),
+  expectStatus: expectStatusSchema.optional(),
+  host: healthHostSchema.optional(),
+};
+const httpOnlyHealthKeys = ['path', 'expectStatus', 'host'] as const;
+
+/** The fields of a health check as given (none filled in), with `type: 'tcp'` refusing HTTP-only fields. */
+const healthCheckFieldsSchema = strictObject(healthCheckShape, 'an object of health check settings').superRefine(
+  (check, ctx) => {
+    if (check.type !== 'tcp') return;
+    for (const key of httpOnlyHealthKeys) {
+      if (check[key] !== undefined) {
+        ctx.addIssue({ code: 'custom', path: [key], message: `only applies to http checks; type is 'tcp'` });
+      }
+    }
+  },
+);
+
+/** A health check with every default filled in. */
+export interface HealthCheckConfig {
+  type: HealthCheckType;
+  path: string;
+  intervalMs: number;
+  timeoutMs: number;
+  rise: number;
+  fall: number;
+  /** Normalised, e.g. '200-399' or '200,204'. */
+  expectStatus: string;
+  /** Absent: the backend's address as configured. */
+  host?: string;
+}
+
+/** The fields of a health check as given, none filled in (a backend's override). */
+export type HealthCheckFields = z.output<typeof healthCheckFieldsSchema>;
+
+/** `fields` over the defaults (over `base`, if given). */
+export function completeHealthCheck(fields: HealthCheckFields, base?: HealthCheckConfig): HealthCheckConfig {
+  const from = base ?? { ...h };
+  const out: HealthCheckConfig = {
+    type: fields.type ?? from.type,
+    path: fields.path ?? from.path,
+    intervalMs: fields.intervalMs ?? from.intervalMs,
+    timeoutMs: fields.timeoutMs ?? from.timeoutMs,
+    rise: fields.rise ?? from.rise,
+    fall: fields.fall ?? from.fall,
+    expectStatus: fields.expectStatus ?? from.expectStatus,
+  };
+  const host = fields.host ?? from.host;
+  if (host !== undefined) out.host = host;
+  return out;
+}
+
+/**
+ * The check a backend gets: none when its `healthCheck` is false, or when neither it nor
+ * the balancer has one; else its own fields over the balancer's check (over the defaults).
+ */
+export function effectiveHealthCheck(
+  balancer: HealthCheckConfig | undefined,
+  backend: HealthCheckFields | false | undefined,
+): HealthCheckConfig | undefined {
+  if (backend === false) return undefined;
+  if (backend === undefined) return balancer;
+  return completeHealthCheck(backend, balancer);
+}
+
+const balancerHealthCheckSchema = healthCheckFieldsSchema.transform((fields) => completeHealthCheck(fields));
+
+const backendObjectSchema = strictObject(
+  {
+    address: address({ allowPortZero: false }),
+    weight: integer(bounds.weight).default(defaults.weight),
+    state: oneOf(backendStates).default(defaults.state),
+    publicUrl: publicUrlSchema.optional(),
+    healthCheck: z
+      .union([z.literal(false), healthCheckFieldsSchema], {
+        error: (issue) => `expected false or an object of health check settings, got ${describeValue(issue.input)}`,
+      })
+      .optional(),
+  },
+  'an address string or { address, weight?, state?, publicUrl?, healthCheck? }',
+);
+
+/** One backend: an address string or an object. Also validates `addBackend`'s argument. */
+export const backendSchema = z.preprocess(
+  (value) => (typeof value === 'string' ? { address: value } : value),
+  backendObjectSchema,
+);
+
+export const strategySchema = oneOf(strategies).transform((name): Strategy => name);
+
+/** A header name: an RFC 9110 token. */
+const headerNameSchema = z
+  .string({ error: (issue) => `expected a header name, got ${describeValue(issue.input)}` })
+  .refine(
+    (name) =>
+      name.length >= bounds.hashHeaderLength.min &&
+      name.length <= bounds.hashHeaderLength.max &&
+      /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name),
+    { error: (issue) => `expected a header name (letters, digits, '-', ...), got ${describeValue(issue.input)}` },
+  );
+
+const cookieNameSchema = z
+  .string({ error: (issue) => `expected a cookie name, got ${describeValue(issue.input)}` })
+  .refine(
+    (name) =>
+      name.length >= bounds.cookieNameLength.min &&
+      name.length <= bounds.cookieNameLength.max &&
+      /^[A-Za-z0-9_.-]+$/.test(name),
+    {
+      error: (issue) =>
+        `expected 1-${bounds.cookieNameLength.max} letters, digits, '_', '-' or '.', got ${describeValue(issue.input)}`,
+    },
+  );
+
+const redirectStatusSchema = z
+  .number({ error: (issue) => `expected one of ${bounds.redirectStatuses.join(', ')}, got ${describeValue(issue.input)}` })
+  .refine((n) => (bounds.redirectStatuses as readonly number[]).includes(n), {
+    error: (issue) => `expected one of ${bounds.redirectStatuses.join(', ')}, got ${describeValue(issue.input)}`,
+  });
+
+const timeoutMs = integer(bounds.timeoutMs);
+const t = defaults.timeouts;
+const l = defaults.limits;
+const p = defaults.pool;
+const f = defaults.forwarded;
+const o = defaults.outlierDetection;
+const r = defaults.retries;
+
+const optionsObjectSchema = strictObject(
+  {
+    listen: address({ allowPortZero: true }).prefault(defaults.listen),
+    backends: z
+      .array(backendSchema, {
+        error: (issue) => `expected an array of backends, got ${describeValue(issue.input)}`,
+      })
+      .min(1, { error: 'expected at least one backend' })
+      .superRefine((backends, ctx) => {
+        const seen = new Map<string, number>();
+        backends.forEach((backend, index) => {
+          const key = addressKey(backend.address);
+          const first = seen.get(key);
+          if (first === undefined) seen.set(key, index);
+          else ctx.addIssue({ code: 'custom', path: [index, 'address'], message: `same address as backends[${first}]` });
+        });
+      }),
+    strategy: strategySchema.default(defaults.strategy),
+    mode: oneOf(proxyModes).default(defaults.mode),
+    redirectStatus: redirectStatusSchema.optional(),
+    proxyProtocol: oneOf(proxyProtocolVersions).optional(),
+    hashHeader: headerNameSchema.default(defaults.hashHeader),
+    cookieName: cookieNameSchema.default(defaults.cookieName),
+    workers: integer(bounds.workers).optional(),
+    backlog: integer(bounds.backlog).default(defaults.backlog),
+    timeouts: strictObject(
+      {
+        connectMs: timeoutMs.default(t.connectMs),
+        responseMs: timeoutMs.default(t.responseMs),
+        clientHeadMs: timeoutMs.default(t.clientHeadMs),
+        keepAliveMs: timeoutMs.default(t.keepAliveMs),
+        backendIdleMs: timeoutMs.default(t.backendIdleMs),
+        clientBodyMs: timeoutMs.default(t.clientBodyMs),
+        tunnelIdleMs: timeoutMs.default(t.tunnelIdleMs),
+      },
+      'an object of timeouts in ms',
+    ).prefault({}),
+    limits: strictObject(
+      {
+        maxStartLine: integer(bounds.maxStartLine).default(l.maxStartLine),
+        maxHeadBytes: integer(bounds.maxHeadBytes).default(l.maxHeadBytes),
+        maxHeaderCount: integer(bounds.maxHeaderCount).default(l.maxHeaderCount),
+        maxBodyBytes: integer(bounds.maxBodyBytes).default(l.maxBodyBytes),
+        maxClientConnections: integer(bounds.maxClientConnections).default(l.maxClientConnections),
+      },
+      'an object of limits',
+    )
+      .prefault({})
+      .superRefine((limits, ctx) => {
+        if (limits.maxStartLine > limits.maxHeadBytes) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['maxStartLine'],
+            message: `must not exceed limits.maxHeadBytes (${limits.maxHeadBytes}), got ${limits.maxStartLine}`,
+          });
+        }
+      }),
+    pool: strictObject(
+      {
+        maxIdlePerBackend: integer(bounds.maxIdlePerBackend).default(p.maxIdlePerBackend),
+        tcpKeepAliveIdleSec: integer(bounds.tcpKeepAliveIdleSec).default(p.tcpKeepAliveIdleSec),
+        tcpKeepAliveIntervalSec: integer(bounds.tcpKeepAliveIntervalSec).default(p.tcpKeepAliveIntervalSec),
+        tcpKeepAliveCount: integer(bounds.tcpKeepAliveCount).default(p.tcpKeepAliveCount),
+      },
+      'an object of pool settings',
+    ).prefault({}),
+    forwarded: strictObject(
+      {
+        mode: oneOf(forwardedModes).default(f.mode),
+        trustIncoming: booleanSchema.default(f.trustIncoming),
+      },
+      'an object { mode?, trustIncoming? }',
+    ).prefault({}),
+    outlierDetection: strictObject(
+      {
+        consecutiveFailures: integer(bounds.consecutiveFailures).default(o.consecutiveFailures),
+        baseEjectionMs: timeoutMs.default(o.baseEjectionMs),
+        maxEjectionPercent: integer(bounds.maxEjectionPercent).default(o.maxEjectionPercent),
+        slowStartMs: integer(bounds.optionalMs).default(o.slowStartMs),
+      },
+      'an object of outlier detection settings',
+    ).prefault({}),
+    retries: strictObject(
+      {
+        maxTries: integer(bounds.maxTries).default(r.maxTries),
+        budgetPercent: integer(bounds.budgetPercent).default(r.budgetPercent),
+        minPerSecond: integer(bounds.minPerSecond).default(r.minPerSecond),
+      },
+      'an object of retry settings',
+    ).prefault({}),
+    healthCheck: balancerHealthCheckSchema.optional(),
+  },
+  'an options object',
+);
+
+/** The schema of `BalancerOptions`; its output is a complete `BalancerConfig`. */
+export const balancerOptionsSchema = optionsObjectSchema
+  .superRefine((config, ctx) => {
+    // Options that only mean something in one mode are refused in the others, rather
+    // than silently ignored ('none' needs no tcp mode).
+    if (config.redirectStatus !== undefined && config.mode !== 'redirect') {
+      ctx.addIssue({ code: 'custom', path: ['redirectStatus'], message: `only applies in redirect mode; mode is '${config.mode}'` });
+    }
+    if (config.proxyProtocol !== undefined && config.proxyProtocol !== 'none' && config.mode !== 'tcp') {
+      ctx.addIssue({ code: 'custom', path: ['proxyProtocol'], message: `only applies in tcp mode; mode is '${config.mode}'` });
+    }
+    const conflict = strategyModeConflict(config.strategy, config.mode);
+    if (conflict) ctx.addIssue({ code: 'custom', path: ['strategy'], message: conflict });
+    config.backends.forEach((backend, index) => {
+      const issue = backendModeIssue(backend, config.mode);
+      if (issue) ctx.addIssue({ code: 'custom', path: ['backends', index, ...issue.path], message: issue.message });
+    });
+  })
+  .transform((config) => ({
+    ...config,
+    redirectStatus: config.redirectStatus ?? defaults.redirectStatus,
+    proxyProtocol: config.proxyProtocol ?? defaults.proxyProtocol,
+  }));
+
+/** Why `backend` cannot be used in `mode` (its path inside the backend and a message), if it cannot. */
+export function backendModeIssue(backend: BackendConfig, mode: ProxyMode): { path: string[]; message: string } | undefined {
+  if (backend.publicUrl !== undefined && mode !== 'redirect') {
+    return { path: ['publicUrl'], message: `only applies in redirect mode; mode is '${mode}'` };
+  }
+  return undefined;
+}
+
+/** The key two backend addresses are the same by: host (case-insensitive) and port. */
+export function addressKey(address: { host: string; port: number }): string {
+  return `${address.host.toLowerCase()}|${address.port}`;
+}
+
+/** Validated options with every default filled in. */
+export type BalancerConfig = z.output<typeof balancerOptionsSchema>;
+/** One validated backend. */
+export type BackendConfig = z.output<typeof backendObjectSchema>;
+
+// BalancerOptions (written by hand for its JSDoc) must be something the schema accepts.
+type Accepts<T extends true> = T;
+// (The schema's input type has mutable arrays; a readonly array validates the same.)
+type _OptionsMatchSchema = Accepts<
+  Omit<BalancerOptions, 'backends'> & { backends: unknown[] } extends z.input<typeof balancerOptionsSchema>
+    ? true
+    : false
+>;
+type _BackendMatchesSchema = Accepts<BackendOptions extends z.input<typeof backendObjectSchema> ? true : false>;
+
+/** `backends[2].address` from ['backends', 2, 'address']. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const segment of path) {
+    if (typeof segment === 'number') out += `[${segment}]`;
+    else out += out === '' ? String(segment) : `.${String(segment)}`;
+  }
+  return out;
+}
+
+/**
+ * Validates options and fills in defaults. Throws LbConfigError listing every problem, at
+ * most one per path.
+ */
+export function validateOptions(options: unknown): BalancerConfig {
+  return parseOrThrow(balancerOptionsSchema, options);
+}
+
+/**
+ * Parses `value` with `schema`, or throws LbConfigError with at most one issue per path,
+ * each path prefixed with `prefix` (e.g. ['weight'] for a value given on its own).
+ */
+export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, prefix: readonly PropertyKey[] = []): z.output<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issues: ConfigIssue[] = [];
+  const seen = new Set<string>();
+  for (const issue of result.error.issues) {
+    const path = formatPath([...prefix, ...issue.path]);
+    if (seen.has(path)) continue;
+    seen.add(path);
+    issues.push({ path, message: issue.message });
+  }
+  throw new LbConfigError(issues);
+}
+
+/** Validates one backend weight (for `setWeight`). */
+export const weightSchema = integer(bounds.weight);
+/** Validates one backend state (for `setBackendState`). */
+export const backendStateSchema = oneOf(backendStates);

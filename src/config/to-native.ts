@@ -1,0 +1,83 @@
+// From validated options to the NativeConfig the addon takes: host names resolved to
+// numeric addresses, backends numbered, every field filled.
+import type { NativeBackend, NativeConfig } from '../native.js';
+import { formatAddress, resolveHost } from './address.js';
+import type { BackendConfig, BalancerConfig } from './schema.js';
+
+/** Numeric addresses for the listen host and each backend host, in config order. */
+export interface ResolvedHosts {
+  listen: string;
+  backends: string[];
+}
+
+/**
+ * Resolves every host name in the config (all at once). Throws the LbResolveError of the
+ * first failing one in config order.
+ */
+export async function resolveHosts(config: BalancerConfig): Promise<ResolvedHosts> {
+  const lookups = [
+    resolveHost(config.listen.host, 'listen'),
+    ...config.backends.map((b, i) => resolveHost(b.address.host, `backends[${i}].address`)),
+  ];
+  const settled = await Promise.allSettled(lookups);
+  const addresses: string[] = [];
+  for (const result of settled) {
+    if (result.status === 'rejected') throw result.reason;
+    addresses.push(result.value);
+  }
+  const [listen = '', ...backends] = addresses;
+  return { listen, backends };
+}
+
+/** The native configuration; a backend's id is its index in `config.backends`, and all start healthy. */
+export function toNativeConfig(config: BalancerConfig, hosts: ResolvedHosts, workers: number): NativeConfig {
+  const native: NativeConfig = {
+    listenHost: hosts.listen,
+    listenPort: config.listen.port,
+    backlog: config.backlog,
+    workers,
+    mode: config.mode,
+    strategy: config.strategy,
+    backends: config.backends.map((b, id) => toNativeBackend(config, id, b, hosts.backends[id] ?? b.address.host, true)),
+    timeouts: { ...config.timeouts },
+    limits: { ...config.limits },
+    pool: { ...config.pool },
+    hashHeader: config.hashHeader,
+    cookieName: config.cookieName,
+    outlierDetection: { ...config.outlierDetection },
+    retries: { ...config.retries },
+    forwarded: { ...config.forwarded },
+  };
+  if (config.mode === 'redirect') native.redirectStatus = config.redirectStatus;
+  if (config.mode === 'tcp') native.proxyProtocol = config.proxyProtocol;
+  return native;
+}
+
+/**
+ * One backend as the data path takes it. In redirect mode it carries its public URL,
+ * by default `http://` and the address as configured (a host name stays a name, so the
+ * client's request names the host it expects).
+ */
+export function toNativeBackend(
+  config: Pick<BalancerConfig, 'mode'>,
+  id: number,
+  backend: BackendConfig,
+  host: string,
+  healthy: boolean,
+): NativeBackend {
+  const native: NativeBackend = {
+    id,
+    host,
+    port: backend.address.port,
+    weight: backend.weight,
+    state: backend.state,
+    healthy,
+  };
+  if (config.mode === 'redirect') native.publicUrl = publicUrlOf(backend);
+  return native;
+}
+
+/** Where redirect mode sends clients for `backend`: its publicUrl, or `http://` and its address as configured. */
+export function publicUrlOf(backend: BackendConfig): string {
+  return backend.publicUrl ?? `http://${formatAddress(backend.address.host, backend.address.port)}`;
+}

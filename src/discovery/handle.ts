@@ -1,0 +1,119 @@
+// What every discovery source returns: the last good backend set, 'update' and 'error'
+// events, and stop(). Sources (dns-discovery.ts, etcd-discovery.ts) extend it.
+import { EventEmitter } from 'node:events';
+
+import type { DiscoveredBackend } from './discovered-backend.js';
+
+/** Why discovery could not refresh the backend set. The balancer keeps the last good set meanwhile. */
+export class DiscoveryError extends Error {
+  readonly code = 'LB_ERR_DISCOVERY';
+  /** Which source: 'dns' or 'etcd'. */
+  readonly source: 'dns' | 'etcd';
+  /**
+   * What failed: 'resolve' (DNS query), 'empty' (no backend found), 'connection'
+   * (etcd unreachable or watch lost), 'value' (an etcd value that is not a backend),
+   * 'apply' (the balancer refused an add, removal or change).
+   */
+  readonly kind: 'resolve' | 'empty' | 'connection' | 'value' | 'apply';
+
+  constructor(source: 'dns' | 'etcd', kind: DiscoveryError['kind'], message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'DiscoveryError';
+    this.source = source;
+    this.kind = kind;
+  }
+}
+
+/** Payload of 'update': a discovered set was applied to the balancer. */
+export interface DiscoveryUpdate {
+  /** The discovered set now in force. */
+  backends: DiscoveredBackend[];
+  /** Addresses added to the balancer. */
+  added: string[];
+  /** Addresses whose removal (drain, then remove) started. */
+  removed: string[];
+  /** Addresses whose weight or state changed. */
+  changed: string[];
+}
+
+export interface DiscoveryEventMap {
+  update: [DiscoveryUpdate];
+  error: [DiscoveryError];
+}
+
+/** A running discovery: follow its events, read its last good set, stop it. */
+export abstract class Discovery {
+  readonly #emitter = new EventEmitter<DiscoveryEventMap>();
+  #current: DiscoveredBackend[] = [];
+  #errors = 0;
+  #lastError: DiscoveryError | undefined;
+  #ready: Promise<void>;
+  #markReady!: () => void;
+
+  constructor() {
+    this.#ready = new Promise<void>((resolve) => (this.#markReady = resolve));
+  }
+
+  /** Settles once the first attempt is over (applied or failed); never rejects. */
+  get ready(): Promise<void> {
+    return this.#ready;
+  }
+
+  /** The last discovered set that was applied; empty before the first one. */
+  current(): DiscoveredBackend[] {
+    return this.#current.map((b) => ({ ...b }));
+  }
+
+  /** Errors so far (emitted or not: an 'error' event nobody listens to is only counted). */
+  get errors(): number {
+    return this.#errors;
+  }
+
+  get lastError(): DiscoveryError | undefined {
+    return this.#lastError;
+  }
+
+  /** Stops following the source. Backends stay as they are. Idempotent. */
+  abstract stop(): Promise<void>;
+
+  on<E extends keyof DiscoveryEventMap>(event: E, listener: (...args: DiscoveryEventMap[E]) => void): this {
+    this.#emitter.on(event, listener as never);
+    return this;
+  }
+
+  once<E extends keyof DiscoveryEventMap>(event: E, listener: (...args: DiscoveryEventMap[E]) => void): this {
+    this.#emitter.once(event, listener as never);
+    return this;
+  }
+
+  off<E extends keyof DiscoveryEventMap>(event: E, listener: (...args: DiscoveryEventMap[E]) => void): this {
+    this.#emitter.off(event, listener as never);
+    return this;
+  }
+
+  protected markReady(): void {
+    this.#markReady();
+  }
+
+  protected applied(update: DiscoveryUpdate): void {
+    this.#current = update.backends.map((b) => ({ ...b }));
+    this.#deliver(() => this.#emitter.emit('update', update));
+  }
+
+  protected failed(error: DiscoveryError): void {
+    this.#errors += 1;
+    this.#lastError = error;
+    if (this.#emitter.listenerCount('error') > 0) this.#deliver(() => this.#emitter.emit('error', error));
+  }
+
+  /** A listener that throws must not break the discovery loop: its error is rethrown on its own tick. */
+  #deliver(emit: () => void): void {
+    try {
+      emit();
+    } catch (error) {
+      process.nextTick(() => {
+        throw error;
+      });
+    }
+  }
+}

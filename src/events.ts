@@ -1,0 +1,103 @@
+// The events a balancer emits: one list of names, and the payload of each.
+//
+// Where they come from, and how per-worker native events are aggregated:
+// - 'backend-up' / 'backend-down': active health checks (src/health/), run once per
+//   balancer on the JavaScript thread, so each is emitted once per transition.
+// - 'backend-ejected' / 'backend-recovered': passive health (outlier detection) runs in
+//   every worker on its own, so these are emitted per worker, as each worker reports them
+//   (`worker` says which); a backend failing for everyone is ejected once per worker.
+// - 'backend-drained' / 'backend-removed': emitted once per backend, when every worker has
+//   reported that it has nothing in flight on it any more.
+import type { LbError } from './errors.js';
+
+/** Every event name a balancer emits. */
+export const balancerEventNames = [
+  'listening',
+  'backend-up',
+  'backend-down',
+  'backend-ejected',
+  'backend-recovered',
+  'backend-drained',
+  'backend-removed',
+  'error',
+] as const;
+
+export type BalancerEventName = (typeof balancerEventNames)[number];
+
+/** Which backend an event is about. */
+export interface BackendRef {
+  /** The backend's id: its index in the `backends` option, or given by `addBackend`; never reused. */
+  id: number;
+  /** The address as given, e.g. `api.internal:9001`. */
+  address: string;
+  /** The numeric address it resolved to, without brackets ('' before it was first resolved). */
+  host: string;
+  port: number;
+}
+
+/** Payload of 'listening': where the balancer accepts connections. */
+export interface ListeningEvent {
+  /** Numeric listen address, without brackets (like `server.address().address`). */
+  address: string;
+  /** The bound port; the real one when the options said port 0. */
+  port: number;
+}
+
+/** Payload of 'backend-down': `fall` health checks in a row failed; the backend takes no new request. */
+export interface BackendDownEvent {
+  backend: BackendRef;
+  /** Why the last check failed, e.g. `status 500 (expected 200-399)` or `connect ECONNREFUSED`. */
+  reason: string;
+}
+
+/** Payload of 'backend-up': `rise` health checks in a row passed; the backend takes requests again. */
+export interface BackendUpEvent {
+  backend: BackendRef;
+}
+
+/** Payload of 'backend-ejected': one worker's passive health took the backend out for a while. */
+export interface BackendEjectedEvent {
+  backend: BackendRef;
+  /** Index of the worker that ejected it (each worker ejects on its own). */
+  worker: number;
+  /** What the data path saw, e.g. `5 consecutive failures (connect refused)`. */
+  reason: string;
+  /** How long this ejection lasts. */
+  ejectionMs: number;
+}
+
+/** Payload of 'backend-recovered': one worker saw the backend answer again after an ejection. */
+export interface BackendRecoveredEvent {
+  backend: BackendRef;
+  worker: number;
+}
+
+/** Payload of 'backend-drained': a backend set to drain or maint has nothing in flight in any worker. */
+export interface BackendDrainedEvent {
+  backend: BackendRef;
+  state: 'drain' | 'maint';
+}
+
+/** Payload of 'backend-removed': a backend given to `removeBackend` has nothing in flight any more and is gone. */
+export interface BackendRemovedEvent {
+  backend: BackendRef;
+}
+
+/** Listener arguments per event name. */
+export interface BalancerEventMap {
+  listening: [event: ListeningEvent];
+  'backend-up': [event: BackendUpEvent];
+  'backend-down': [event: BackendDownEvent];
+  'backend-ejected': [event: BackendEjectedEvent];
+  'backend-recovered': [event: BackendRecoveredEvent];
+  'backend-drained': [event: BackendDrainedEvent];
+  'backend-removed': [event: BackendRemovedEvent];
+  /**
+   * An error while running (a worker's LbWorkerError, or a configuration update the data
+   * path refused after a health change). Emitted only when at least one 'error' listener
+   * is registered; worker errors are counted in `stats().workerErrors` anyway.
+   */
+  error: [error: LbError];
+}
+
+export type BalancerListener<E extends BalancerEventName> = (...args: BalancerEventMap[E]) => void;

@@ -1,0 +1,64 @@
+// lb-native's public API: createBalancer, the types of its options, stats and events, and
+// its error classes.
+export { createBalancer } from './balancer.js';
+export type { Balancer, BalancerState, StopOptions } from './balancer.js';
+
+export type {
+  BackendConfig,
+  BackendOptions,
+  BackendState,
+  BalancerConfig,
+  BalancerOptions,
+  ForwardedMode,
+  ForwardedOptions,
+  HealthCheckConfig,
+  HealthCheckOptions,
+  HealthCheckType,
+  LimitOptions,
+  OutlierDetectionOptions,
+  PoolOptions,
+  ProxyMode,
+  ProxyProtocolVersion,
+  RetryOptions,
+  TimeoutOptions,
+} from './config/schema.js';
+export { availableStrategies, strategies } from './config/strategies.js';
+export type { AvailableStrategy, Strategy } from './config/strategies.js';
+export { defaults } from './config/defaults.js';
+
+export { balancerEventNames } from './events.js';
+export type {
+  BackendDownEvent,
+  BackendDrainedEvent,
+  BackendEjectedEvent,
+  BackendRecoveredEvent,
+  BackendRef,
+  BackendRemovedEvent,
+  BackendUpEvent,
+  BalancerEventMap,
+  BalancerEventName,
+  BalancerListener,
+  ListeningEvent,
+} from './events.js';
+
+export type {
+  BackendCounters,
+  BackendHealth,
+  BackendStats,
+  BackendStatus,
+  BalancerStats,
+  TotalCounters,
+} from './stats.js';
+
+export {
+  LbConfigError,
+  LbError,
+  LbListenError,
+  LbNativeError,
+  LbResolveError,
+  LbStateError,
+  LbUsageError,
+  LbWorkerError,
+  errorCodes,
+} from './errors.js';
+export type { ConfigIssue, LbErrorCode } from './errors.js';

@@ -1,0 +1,163 @@
+// The live dashboard in a real headless Chromium (playwright-core driving Debian's
+// /usr/bin/chromium, installed by scripts/install-browser.sh): loaded against a running
+// balancer under traffic, its numbers move; it asks for the token when it has none; and a
+// screenshot is kept at test/admin/__screenshots__/dashboard.png for people to look at.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { type BrowserContext, type Page, chromium } from 'playwright-core';
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { startBalancer } from '../helpers/balancer.js';
+import { onCleanup, runCleanups } from '../helpers/cleanup.js';
+import { startHttpBackend } from '../helpers/http-backend.js';
+import { waitUntil } from '../helpers/wait.js';
+import { startAdmin, steadyTraffic } from './support.js';
+
+afterEach(runCleanups);
+
+const chromiumPath = '/usr/bin/chromium';
+const screenshotPath = fileURLToPath(new URL('./__screenshots__/dashboard.png', import.meta.url));
+const viewport = { width: 1280, height: 800 };
+const token = 'dashboard-test-token-42';
+
+/** A fresh Chromium profile per test, removed afterwards. */
+async function openBrowser(): Promise<BrowserContext> {
+  if (!existsSync(chromiumPath)) {
+    throw new Error(`${chromiumPath} is missing: run scripts/install-browser.sh (as root) to install Chromium for the dashboard tests`);
+  }
+  const userDataDir = mkdtempSync(join(tmpdir(), 'lb-native-chromium-'));
+  onCleanup(() => rmSync(userDataDir, { recursive: true, force: true }));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: chromiumPath,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport,
+    deviceScaleFactor: 1,
+    timeout: 20_000,
+  });
+  onCleanup(() => context.close());
+  return context;
+}
+
+/** Console errors and page errors (a CSP violation shows up here), to be asserted empty. */
+function collectProblems(page: Page): string[] {
+  const problems: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console: ${message.text()}`);
+  });
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  return problems;
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** A balancer with backends of different speeds, one in maintenance and one that refuses connections. */
+async function busyBalancer() {
+  const fast = await startHttpBackend('fast', { delayMs: () => Math.random() * 2 });
+  const medium = await startHttpBackend('medium', { delayMs: () => 4 + Math.random() * 8 });
+  const slow = await startHttpBackend('slow', { delayMs: () => (Math.random() < 0.05 ? 60 : 18 + Math.random() * 14) });
+  const idle = await startHttpBackend('idle');
+  const refused = `127.0.0.1:${await freePort()}`;
+  const lb = await startBalancer({
+    strategy: 'weighted-round-robin',
+    backends: [
+      { address: fast.address, weight: 3 },
+      { address: medium.address, weight: 2 },
+      slow.address,
+      { address: idle.address, state: 'maint' },
+      { address: refused, healthCheck: { type: 'tcp', intervalMs: 100, timeoutMs: 100, fall: 1, rise: 1 } },
+    ],
+  });
+  return lb;
+}
+
+function pngSize(png: Buffer): { width: number; height: number } {
+  expect(png.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))).toBe(true);
+  expect(png.subarray(12, 16).toString('latin1')).toBe('IHDR');
+  return { width: png.readUInt32BE(16), height: png.readUInt32BE(20) };
+}
+
+describe('dashboard', () => {
+  it('shows live numbers that move under traffic, with the token from the URL fragment', { timeout: 60_000 }, async () => {
+    const lb = await busyBalancer();
+    const admin = await startAdmin(lb, { token });
+    const traffic = steadyTraffic(lb.port, { concurrency: 6 });
+    const context = await openBrowser();
+    const page = await context.newPage();
+    const problems = collectProblems(page);
+    const requests: string[] = [];
+    page.on('request', (request) => requests.push(request.url()));
+
+    await page.goto(`${admin.url}#token=${token}`);
+    // The token leaves the address bar at once; it stays in this tab's session storage.
+    await waitUntil('token removed from the URL', () => !page.url().includes(token));
+    await page.waitForSelector('#status.live', { timeout: 10_000 });
+    await page.waitForSelector('#backends tr[data-backend-id="4"]', { timeout: 10_000 });
+
+    const totalRequests = async () => Number(await page.getAttribute('#total-requests', 'data-value'));
+    const first = await totalRequests();
+    await waitUntil('the request counter to move', async () => (await totalRequests()) > first, { timeoutMs: 5_000, intervalMs: 100 });
+    expect(await totalRequests()).toBeGreaterThan(first);
+
+    // Rates and percentiles appear once two polls have been seen.
+    const cell = (id: number, col: string) => page.textContent(`#backends tr[data-backend-id="${id}"] td[data-col="${col}"]`);
+    const number = async (id: number, col: string) => Number((await cell(id, col))?.replace(/,/g, ''));
+    await waitUntil('a request rate for backend 0', async () => /^\d/.test((await cell(0, 'rate')) ?? ''), { timeoutMs: 5_000, intervalMs: 100 });
+    expect(await number(0, 'rate')).toBeGreaterThan(0);
+    expect(await cell(0, 'p50')).toMatch(/^\d+(\.\d+)?$/);
+    await waitUntil('p99 for the slow backend', async () => /^\d/.test((await cell(2, 'p99')) ?? ''), { timeoutMs: 5_000, intervalMs: 100 });
+    expect(await number(2, 'p99')).toBeGreaterThan(await number(0, 'p99'));
+    expect(await page.textContent('#backends tr[data-backend-id="3"] .badge')).toBe('maint');
+    await waitUntil('backend 4 shown down', async () => (await page.textContent('#backends tr[data-backend-id="4"] .badge')) === 'down', { timeoutMs: 5_000, intervalMs: 100 });
+    expect(await page.textContent('#backends tr[data-backend-id="0"] td[data-col="addr"]')).toContain(lb.backends()[0]!.address);
+
+    // Let the sparklines fill a little, then keep a picture.
+    await page.waitForTimeout(5_000);
+    mkdirSync(join(screenshotPath, '..'), { recursive: true });
+    const png = await page.screenshot({ fullPage: false });
+    writeFileSync(screenshotPath, png);
+    expect(png.length).toBeGreaterThan(10_000);
+    expect(pngSize(readFileSync(screenshotPath))).toEqual(viewport);
+
+    await traffic.stop();
+    expect(problems).toEqual([]);
+    // Everything the page fetched came from the admin server itself.
+    expect(requests.every((url) => url.startsWith(admin.url))).toBe(true);
+  });
+
+  it('asks for the token when the API answers 401, then goes live', { timeout: 60_000 }, async () => {
+    const lb = await busyBalancer();
+    const admin = await startAdmin(lb, { token });
+    const context = await openBrowser();
+    const page = await context.newPage();
+    await page.goto(admin.url);
+    await page.waitForSelector('#status.auth', { timeout: 10_000 });
+    expect(await page.isVisible('#auth form')).toBe(true);
+    await page.fill('#token', token);
+    await page.click('#auth button');
+    await page.waitForSelector('#status.live', { timeout: 10_000 });
+    expect(await page.isVisible('#auth form')).toBe(false);
+    expect(await page.locator('#backends tr').count()).toBe(5);
+  });
+
+  it('needs no token on a loopback server without one', { timeout: 60_000 }, async () => {
+    const lb = await busyBalancer();
+    const admin = await startAdmin(lb);
+    const context = await openBrowser();
+    const page = await context.newPage();
+    const problems = collectProblems(page);
+    await page.goto(admin.url);
+    await page.waitForSelector('#status.live', { timeout: 10_000 });
+    expect(problems).toEqual([]);
+  });
+});

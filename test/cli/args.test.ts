@@ -1,0 +1,167 @@
+import { describe, expect, it } from 'vitest';
+
+import { type StartArgs, describeConfigIssue, parseArgs } from '../../src/cli/args.js';
+import { validateOptions } from '../../src/config/schema.js';
+import { LbConfigError, LbUsageError } from '../../src/errors.js';
+
+function start(...argv: string[]): StartArgs {
+  const parsed = parseArgs(['start', ...argv]);
+  if (parsed.command !== 'start') throw new Error(`expected start, got ${parsed.command}`);
+  return parsed;
+}
+
+describe('parseArgs', () => {
+  it('turns the documented command line into options the schema accepts', () => {
+    const args = start(
+      '--listen', '127.0.0.1:8080',
+      '--backend', '127.0.0.1:9001',
+      '--backend', '127.0.0.1:9002',
+      '--backend', '127.0.0.1:9003,weight=3,state=drain',
+      '--strategy', 'round-robin',
+      '--workers', '2',
+      '--backlog', '511',
+      '--connect-timeout', '100',
+      '--response-timeout', '200',
+      '--client-head-timeout', '300',
+      '--keep-alive-timeout', '400',
+      '--backend-idle-timeout', '500',
+      '--max-connections', '1000',
+      '--max-body', '1048576',
+      '--forwarded', 'forwarded',
+      '--trust-forwarded',
+      '--log-level', 'debug',
+    );
+    expect(args.options).toEqual({
+      listen: '127.0.0.1:8080',
+      backends: ['127.0.0.1:9001', '127.0.0.1:9002', { address: '127.0.0.1:9003', weight: 3, state: 'drain' }],
+      strategy: 'round-robin',
+      workers: 2,
+      backlog: 511,
+      timeouts: { connectMs: 100, responseMs: 200, clientHeadMs: 300, keepAliveMs: 400, backendIdleMs: 500 },
+      limits: { maxClientConnections: 1000, maxBodyBytes: 1048576 },
+      forwarded: { mode: 'forwarded', trustIncoming: true },
+    });
+    expect(args.logLevel).toBe('debug');
+    expect(args.demo).toBe(false);
+    expect(args.listenGiven).toBe(true);
+    const config = validateOptions(args.options);
+    expect(config.backends[2]).toMatchObject({ weight: 3, state: 'drain' });
+    expect(config.limits.maxHeadBytes).toBe(16384);
+  });
+
+  it('maps the flags of modes, strategies, limits, health, outliers and retries', () => {
+    const args = start(
+      '--backend', '127.0.0.1:9001,public-url=https://web1.example.com,weight=2',
+      '--mode', 'redirect',
+      '--redirect-status', '308',
+      '--strategy', 'header-hash',
+      '--hash-header', 'x-tenant',
+      '--cookie-name', 'sticky',
+      '--client-body-timeout', '11',
+      '--tunnel-idle-timeout', '12',
+      '--max-start-line', '1024',
+      '--max-head-bytes', '4096',
+      '--max-header-count', '50',
+      '--health-check', '/healthz',
+      '--health-interval', '100',
+      '--health-timeout', '50',
+      '--health-rise', '1',
+      '--health-fall', '4',
+      '--health-expect', '200,204',
+      '--health-host', 'web1.example.com',
+      '--outlier-failures', '3',
+      '--outlier-ejection-time', '1000',
+      '--outlier-max-percent', '30',
+      '--slow-start', '5000',
+      '--max-tries', '2',
+      '--retry-budget', '10',
+      '--retry-min-per-second', '5',
+    );
+    expect(args.options).toEqual({
+      backends: [{ address: '127.0.0.1:9001', publicUrl: 'https://web1.example.com', weight: 2 }],
+      mode: 'redirect',
+      redirectStatus: 308,
+      strategy: 'header-hash',
+      hashHeader: 'x-tenant',
+      cookieName: 'sticky',
+      timeouts: { clientBodyMs: 11, tunnelIdleMs: 12 },
+      limits: { maxStartLine: 1024, maxHeadBytes: 4096, maxHeaderCount: 50 },
+      healthCheck: {
+        type: 'http',
+        path: '/healthz',
+        intervalMs: 100,
+        timeoutMs: 50,
+        rise: 1,
+        fall: 4,
+        expectStatus: '200,204',
+        host: 'web1.example.com',
+      },
+      outlierDetection: { consecutiveFailures: 3, baseEjectionMs: 1000, maxEjectionPercent: 30, slowStartMs: 5000 },
+      retries: { maxTries: 2, budgetPercent: 10, minPerSecond: 5 },
+    });
+    const config = validateOptions(args.options);
+    expect(config.backends[0]?.publicUrl).toBe('https://web1.example.com');
+    expect(config.healthCheck?.expectStatus).toBe('200,204');
+    expect(start('--backend', 'a:1', '--mode', 'tcp', '--health-check', 'tcp').options.healthCheck).toEqual({ type: 'tcp' });
+  });
+
+  it('--demo needs no --backend; defaults: info logging, listen not given', () => {
+    const args = start('--demo');
+    expect(args).toMatchObject({ demo: true, listenGiven: false, logLevel: 'info', options: {} });
+  });
+
+  it('recognises help and version anywhere', () => {
+    expect(parseArgs(['start', '--backend', '1.2.3.4:5', '--help'])).toEqual({ command: 'help' });
+    expect(parseArgs(['-v'])).toEqual({ command: 'version' });
+  });
+
+  it('records which flag set which option path', () => {
+    const args = start('--backend', 'a:1', '--backend', 'b:2,weight=2', '--connect-timeout', '9');
+    expect(args.sources).toEqual([
+      { path: 'backends[0]', flag: '--backend', value: 'a:1' },
+      { path: 'backends[1]', flag: '--backend', value: 'b:2,weight=2' },
+      { path: 'timeouts.connectMs', flag: '--connect-timeout', value: '9' },
+    ]);
+  });
+
+  it('throws LbUsageError with the flag in the message', () => {
+    expect(() => start('--backend', 'a:1', '--weight', '3')).toThrow(LbUsageError);
+    expect(() => start('--backend', 'a:1,weight')).toThrow("--backend 'a:1,weight': weight: expected weight=VALUE");
+    expect(() => start('--backend', 'a:1,weight=2,weight=3')).toThrow(
+      "--backend 'a:1,weight=2,weight=3': weight given more than once",
+    );
+  });
+});
+
+describe('describeConfigIssue', () => {
+  function issueLine(...argv: string[]): string {
+    const args = start(...argv);
+    try {
+      validateOptions(args.options);
+    } catch (error) {
+      if (!(error instanceof LbConfigError) || !error.issues[0]) throw error;
+      return describeConfigIssue(error.issues[0], args.sources);
+    }
+    throw new Error('expected a config error');
+  }
+
+  it('names the flag and quotes its value unless the message already shows it', () => {
+    expect(issueLine('--backend', '127.0.0.1:70000')).toBe("--backend '127.0.0.1:70000': port must be 1-65535, got 70000");
+    expect(issueLine('--backend', 'a:1', '--strategy', 'fastest')).toBe(
+      "--strategy: expected one of round-robin, weighted-round-robin, least-connections, random, p2c, peak-ewma, ip-hash, header-hash, uri-hash, cookie, got 'fastest'",
+    );
+    expect(issueLine('--backend', 'a:1', '--backlog', '70000')).toBe('--backlog: expected an integer from 0 to 65535, got 70000');
+  });
+
+  it('names the part of a backend flag that is wrong, as it was written', () => {
+    expect(issueLine('--backend', 'a:1,weight=999')).toBe("--backend 'a:1,weight=999': weight: expected an integer from 1 to 256, got 999");
+    expect(issueLine('--backend', 'a:1,public-url=http://x', '--mode', 'tcp')).toBe(
+      "--backend 'a:1,public-url=http://x': public-url: only applies in redirect mode; mode is 'tcp'",
+    );
+  });
+
+  it('falls back to the option path when no flag set the value', () => {
+    expect(describeConfigIssue({ path: 'limits.maxStartLine', message: 'too big' }, [])).toBe('limits.maxStartLine: too big');
+    expect(describeConfigIssue({ path: '', message: 'rejected' }, [])).toBe('rejected');
+  });
+});

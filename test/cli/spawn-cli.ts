@@ -1,0 +1,157 @@
+// Runs the real `lb-native` binary (dist/cli/main.js) in a child process. Builds dist/ first
+// when any src/ file is newer than it (one build at a time across test files, by a lock
+// directory). A process that outlives its timeout is killed by PID; files with long-running
+// processes also call killSpawnedAfterEach().
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, readdirSync, rmdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach } from 'vitest';
+
+export const packageRoot = fileURLToPath(new URL('../../', import.meta.url));
+export const cliPath = join(packageRoot, 'dist', 'cli', 'main.js');
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+function builtAt(): number {
+  try {
+    return statSync(cliPath).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Compiles src/ to dist/ if dist/cli/main.js is missing or older than any source. */
+export async function ensureBuilt(): Promise<void> {
+  const lock = join(packageRoot, 'node_modules', '.cache', 'lb-native-cli-test-build.lock');
+  mkdirSync(join(lock, '..'), { recursive: true });
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      // A lock older than the deadline is from a run that died; take it over.
+      const held = statSync(lock, { throwIfNoEntry: false });
+      if (held && Date.now() - held.mtimeMs > 120_000) break;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for the build lock ${lock}`);
+      await sleep(100);
+    }
+  }
+  try {
+    if (builtAt() < newestMtime(join(packageRoot, 'src'))) {
+      execFileSync(process.execPath, [join(packageRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], {
+        cwd: packageRoot,
+        stdio: 'pipe',
+        timeout: 120_000,
+      });
+    }
+  } finally {
+    rmdirSync(lock);
+  }
+}
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+const running = new Set<ChildProcess>();
+
+function killByPid(child: ChildProcess): void {
+  if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+    process.kill(child.pid, 'SIGKILL');
+  }
+}
+
+/**
+ * Registers an afterEach that kills (by PID) every process this file started and that is
+ * still running. For files whose tests run one at a time.
+ */
+export function killSpawnedAfterEach(): void {
+  afterEach(() => {
+    for (const child of running) killByPid(child);
+    running.clear();
+  });
+}
+
+/** A running `lb-native` process with its output so far. */
+export class CliProcess {
+  readonly child: ChildProcess;
+  stdout = '';
+  stderr = '';
+  /** Settles when the process has exited and its output is complete. */
+  readonly exited: Promise<CliResult>;
+
+  constructor(args: readonly string[], env: NodeJS.ProcessEnv = {}) {
+    this.child = spawn(process.execPath, [cliPath, ...args], {
+      cwd: packageRoot,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    running.add(this.child);
+    this.child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (this.stdout += chunk));
+    this.child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (this.stderr += chunk));
+    this.exited = new Promise((resolve, reject) => {
+      this.child.once('error', reject);
+      this.child.once('close', (code, signal) => {
+        running.delete(this.child);
+        resolve({ code, signal, stdout: this.stdout, stderr: this.stderr });
+      });
+    });
+  }
+
+  /** Resolves with the first match of `pattern` in stdout; rejects on exit or after `timeoutMs`. */
+  async waitForStdout(pattern: RegExp, timeoutMs = 10_000): Promise<RegExpMatchArray> {
+    const deadline = Date.now() + timeoutMs;
+    let exited = false;
+    void this.exited.then(() => (exited = true), () => (exited = true));
+    for (;;) {
+      const match = this.stdout.match(pattern);
+      if (match) return match;
+      if (exited || Date.now() > deadline) {
+        throw new Error(
+          `${exited ? 'exited' : 'timed out'} before stdout matched ${pattern}\nstdout: ${this.stdout}\nstderr: ${this.stderr}`,
+        );
+      }
+      await sleep(20);
+    }
+  }
+
+  /** Sends `signal` to this process (by PID). */
+  signal(signal: NodeJS.Signals): void {
+    if (this.child.pid !== undefined) process.kill(this.child.pid, signal);
+  }
+
+  /** The exit result, or a rejection after `timeoutMs`. */
+  async waitForExit(timeoutMs = 15_000): Promise<CliResult> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        killByPid(this.child);
+        reject(new Error(`still running after ${timeoutMs} ms (killed)\nstdout: ${this.stdout}\nstderr: ${this.stderr}`));
+      }, timeoutMs);
+    });
+    try {
+      return await Promise.race([this.exited, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** Runs `lb-native args...` to completion; killed by PID if still running after `timeoutMs`. */
+export function runCli(args: readonly string[], timeoutMs = 15_000): Promise<CliResult> {
+  return new CliProcess(args).waitForExit(timeoutMs);
+}

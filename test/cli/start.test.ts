@@ -1,0 +1,277 @@
+// `lb-native start` end to end: the real binary, the real addon, real backends.
+import { lookup } from 'node:dns/promises';
+import { type Server, createServer } from 'node:http';
+import { type AddressInfo, createServer as createTcpServer } from 'node:net';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+import { CliProcess, ensureBuilt, killSpawnedAfterEach } from './spawn-cli.js';
+
+beforeAll(ensureBuilt, 150_000);
+killSpawnedAfterEach();
+
+const servers: Array<{ close(callback: () => void): unknown; closeAllConnections?: () => void }> = [];
+afterEach(async () => {
+  await Promise.all(
+    servers.splice(0).map(
+      (server) =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections?.();
+        }),
+    ),
+  );
+});
+
+/** A backend answering `name` on `host`, port chosen by the kernel. */
+async function backend(name: string, host = '127.0.0.1'): Promise<{ server: Server; address: string }> {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.end(name));
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  const { port } = server.address() as AddressInfo;
+  return { server, address: host.includes(':') ? `[${host}]:${port}` : `${host}:${port}` };
+}
+
+async function get(url: string): Promise<string> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+  return response.text();
+}
+
+/** A port nothing listens on right now. */
+async function freePort(): Promise<number> {
+  const probe = createTcpServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+/** GET `url`, retrying refused connections for up to 10 s (for a process that logs nothing). */
+async function getWhenUp(url: string): Promise<string> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      return await get(url);
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
+/** Starts the CLI and returns it with the URL it printed as listening. */
+async function startCli(args: string[]): Promise<{ cli: CliProcess; url: string }> {
+  const cli = new CliProcess(['start', ...args]);
+  const match = await cli.waitForStdout(/listening on (http:\/\/\S+\/)/);
+  return { cli, url: match[1] ?? '' };
+}
+
+describe('lb-native start', () => {
+  it('balances over the given backends, then stops gracefully on SIGTERM with exit 0', async () => {
+    const a = await backend('backend-a');
+    const b = await backend('backend-b');
+    const { cli, url } = await startCli(['--listen', '127.0.0.1:0', '--backend', a.address, '--backend', b.address, '--workers', '2']);
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    expect(cli.stdout).toMatch(/\(2 workers, round-robin over 2 backends\)/);
+
+    const seen = new Set<string>();
+    for (let i = 0; i < 6; i += 1) seen.add(await get(url));
+    expect([...seen].sort()).toEqual(['backend-a', 'backend-b']);
+
+    cli.signal('SIGTERM');
+    const result = await cli.waitForExit();
+    expect(result).toMatchObject({ code: 0, signal: null });
+    expect(result.stdout).toMatch(/SIGTERM: stopping/);
+    expect(result.stdout).toMatch(/stopped after \d+ requests/);
+    expect(result.stderr).toBe('');
+  });
+
+  it('resolves backend host names before starting', async () => {
+    const { address: host } = await lookup('localhost');
+    const a = await backend('by-name', host);
+    const port = a.address.slice(a.address.lastIndexOf(':') + 1);
+    const { cli, url } = await startCli(['--listen', '127.0.0.1:0', '--backend', `localhost:${port}`, '--workers', '1']);
+    expect(await get(url)).toBe('by-name');
+    cli.signal('SIGINT');
+    expect(await cli.waitForExit()).toMatchObject({ code: 0, signal: null });
+  });
+
+  it('listens on IPv6', async () => {
+    const a = await backend('v6-backend', '::1');
+    const { cli, url } = await startCli(['--listen', '[::1]:0', '--backend', a.address, '--workers', '1']);
+    expect(url).toMatch(/^http:\/\/\[::1\]:\d+\/$/);
+    expect(await get(url)).toBe('v6-backend');
+    cli.signal('SIGTERM');
+    expect(await cli.waitForExit()).toMatchObject({ code: 0, signal: null });
+  });
+
+  it('reports an address in use in one line and exits 1', async () => {
+    const blocker = createTcpServer();
+    servers.push(blocker);
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const { port } = blocker.address() as AddressInfo;
+    const cli = new CliProcess(['start', '--listen', `127.0.0.1:${port}`, '--backend', '127.0.0.1:9']);
+    const result = await cli.waitForExit();
+    expect(result.stderr).toBe(`lb-native: --listen 127.0.0.1:${port}: address in use\n`);
+    expect(result.code).toBe(1);
+  });
+
+  it('refuses a port another lb-native already listens on (SO_REUSEPORT would share it)', async () => {
+    const first = await startCli(['--listen', '127.0.0.1:0', '--backend', '127.0.0.1:9', '--workers', '1']);
+    const port = new URL(first.url).port;
+    const second = new CliProcess(['start', '--listen', `127.0.0.1:${port}`, '--backend', '127.0.0.1:9']);
+    const result = await second.waitForExit();
+    expect(result.stderr).toBe(`lb-native: --listen 127.0.0.1:${port}: address in use\n`);
+    expect(result.code).toBe(1);
+    first.cli.signal('SIGTERM');
+    expect(await first.cli.waitForExit()).toMatchObject({ code: 0, signal: null });
+  });
+
+  it('passes --forwarded, --trust-forwarded and --log-level through', async () => {
+    const echo = createServer((req, res) =>
+      res.end(`${req.headers['x-forwarded-for'] ?? '-'} ${req.headers.forwarded ?? '-'}`),
+    );
+    servers.push(echo);
+    await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
+    const backendAddress = `127.0.0.1:${(echo.address() as AddressInfo).port}`;
+    const spoofed = async (url: string) =>
+      (await fetch(url, { headers: { 'x-forwarded-for': '6.6.6.6' }, signal: AbortSignal.timeout(5_000) })).text();
+
+    // The default: the balancer is the edge, a client's X-Forwarded-For is replaced.
+    const plain = await startCli(['--listen', '127.0.0.1:0', '--backend', backendAddress, '--workers', '1']);
+    expect(await spoofed(plain.url)).toBe('127.0.0.1 -');
+    plain.cli.signal('SIGTERM');
+    await plain.cli.waitForExit();
+
+    const trusting = await startCli(['--listen', '127.0.0.1:0', '--backend', backendAddress, '--workers', '1', '--trust-forwarded']);
+    expect(await spoofed(trusting.url)).toBe('6.6.6.6, 127.0.0.1 -');
+    trusting.cli.signal('SIGTERM');
+    await trusting.cli.waitForExit();
+
+    const rfc = await startCli(['--listen', '127.0.0.1:0', '--backend', backendAddress, '--workers', '1', '--forwarded', 'forwarded']);
+    expect(await spoofed(rfc.url)).toMatch(/^- for=127\.0\.0\.1;/);
+    rfc.cli.signal('SIGTERM');
+    await rfc.cli.waitForExit();
+
+    const port = await freePort();
+    const quiet = new CliProcess([
+      'start', '--listen', `127.0.0.1:${port}`, '--backend', backendAddress, '--workers', '1',
+      '--forwarded', 'none', '--log-level', 'error',
+    ]);
+    expect(await getWhenUp(`http://127.0.0.1:${port}/`)).toBe('- -');
+    quiet.signal('SIGTERM');
+    const result = await quiet.waitForExit();
+    expect(result).toMatchObject({ code: 0, signal: null });
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe('');
+  });
+
+  it('--mode redirect with public-url: a real client follows the redirect to the backend', async () => {
+    const target = await backend('redirect-target');
+    const targetPort = Number(target.address.slice(target.address.lastIndexOf(':') + 1));
+    // The backend address the balancer knows is a port nothing listens on: only the
+    // public URL leads to the real server.
+    const unused = await freePort();
+    const { cli, url } = await startCli([
+      '--listen', '127.0.0.1:0', '--mode', 'redirect', '--redirect-status', '302', '--workers', '1',
+      '--backend', `127.0.0.1:${unused},public-url=http://127.0.0.1:${targetPort}`,
+    ]);
+    expect(cli.stdout).toMatch(/\(1 worker, redirect mode, round-robin over 1 backend\)/);
+    const manual = await fetch(`${url}a/b?x=%2F1`, { redirect: 'manual', signal: AbortSignal.timeout(5_000) });
+    expect(manual.status).toBe(302);
+    expect(manual.headers.get('location')).toBe(`http://127.0.0.1:${targetPort}/a/b?x=%2F1`);
+    const followed = await fetch(`${url}x`, { signal: AbortSignal.timeout(5_000) });
+    expect(followed.status).toBe(200);
+    expect(await followed.text()).toBe('redirect-target');
+    expect(followed.url).toBe(`http://127.0.0.1:${targetPort}/x`);
+    cli.signal('SIGTERM');
+    expect(await cli.waitForExit()).toMatchObject({ code: 0, signal: null });
+  });
+
+  it('--health-check logs a backend going down and coming back', async () => {
+    let status = 200;
+    const flaky = createServer((req, res) => {
+      res.statusCode = req.url === '/healthz' ? status : 200;
+      res.end('flaky');
+    });
+    servers.push(flaky);
+    await new Promise<void>((resolve) => flaky.listen(0, '127.0.0.1', resolve));
+    const address = `127.0.0.1:${(flaky.address() as AddressInfo).port}`;
+    const { cli } = await startCli([
+      '--listen', '127.0.0.1:0', '--backend', address, '--workers', '1',
+      '--health-check', '/healthz', '--health-interval', '20', '--health-fall', '2', '--health-rise', '2',
+    ]);
+    status = 503;
+    const deadline = Date.now() + 10_000;
+    while (!cli.stderr.includes(`backend ${address} down: status 503 (expected 200-399)`)) {
+      if (Date.now() > deadline) throw new Error(`no down line; stderr: ${cli.stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    status = 200;
+    await cli.waitForStdout(new RegExp(`backend ${address.replace(/\./g, '\\.')} up`));
+    cli.signal('SIGTERM');
+    expect(await cli.waitForExit()).toMatchObject({ code: 0, signal: null });
+  });
+
+  it('exits at once on a second signal, without waiting for in-flight requests', async () => {
+    // A backend that takes the request and never answers keeps the graceful stop waiting.
+    let received!: () => void;
+    const requestArrived = new Promise<void>((resolve) => (received = resolve));
+    const silent = createServer(() => received());
+    servers.push(silent);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    const { cli, url } = await startCli(['--listen', '127.0.0.1:0', '--backend', `127.0.0.1:${port}`, '--workers', '1']);
+
+    const pending = fetch(url, { signal: AbortSignal.timeout(15_000) }).catch(() => undefined);
+    await requestArrived;
+    cli.signal('SIGTERM');
+    await cli.waitForStdout(/SIGTERM: stopping/);
+    const started = Date.now();
+    cli.signal('SIGTERM');
+    const result = await cli.waitForExit(5_000);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(result.code).toBe(143);
+    expect(result.stderr).toMatch(/SIGTERM again: exiting without waiting for in-flight requests/);
+    await pending;
+  });
+});
+
+describe('lb-native start --demo', () => {
+  it('starts three demo backends, prints what to curl, and balances over them', async () => {
+    const { cli, url } = await startCli(['--demo', '--listen', '127.0.0.1:0', '--workers', '1']);
+    expect(cli.stdout).toMatch(/demo-backend-1 listening on 127\.0\.0\.1:\d+/);
+    await cli.waitForStdout(/Press Ctrl-C to stop/);
+    expect(cli.stdout).toContain(`  curl ${url}\n`);
+    expect(cli.stdout).toContain(`  for i in 1 2 3; do curl -s ${url}; done\n`);
+
+    const replies: string[] = [];
+    for (let i = 0; i < 3; i += 1) replies.push(await get(`${url}path-${i}`));
+    const names = replies.map((r) => /^hello from (demo-backend-\d)\n/.exec(r)?.[1]);
+    expect(new Set(names)).toEqual(new Set(['demo-backend-1', 'demo-backend-2', 'demo-backend-3']));
+    expect(replies[0]).toMatch(/^hello from demo-backend-\d\nGET \/path-0\n$/);
+
+    cli.signal('SIGINT');
+    const result = await cli.waitForExit();
+    expect(result).toMatchObject({ code: 0, signal: null });
+    expect(result.stderr).toBe('');
+  });
+
+  it('moves to a free port when 127.0.0.1:8080 is taken and --listen was not given', async () => {
+    const blocker = createTcpServer();
+    servers.push(blocker);
+    // If something else already holds 8080, the port is just as taken.
+    await new Promise<void>((resolve) => {
+      blocker.once('error', () => resolve());
+      blocker.listen(8080, '127.0.0.1', resolve);
+    });
+    const { cli, url } = await startCli(['--demo']);
+    expect(cli.stdout).toContain('127.0.0.1:8080 is in use; the demo balancer takes a free port instead');
+    expect(url).not.toBe('http://127.0.0.1:8080/');
+    expect(await get(url)).toMatch(/^hello from demo-backend-\d\nGET \/\n$/);
+    cli.signal('SIGTERM');
+    expect(await cli.waitForExit()).toMatchObject({ code: 0, signal: null });
+  });
+});

@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest';
+
+import { validateOptions } from '../../src/config/schema.js';
+import { resolveHosts, toNativeConfig } from '../../src/config/to-native.js';
+import { LbResolveError } from '../../src/errors.js';
+
+describe('resolveHosts', () => {
+  it('keeps numeric addresses and resolves host names', async () => {
+    const config = validateOptions({
+      listen: '[::1]:0',
+      backends: ['127.0.0.1:9001', 'localhost:9002', '[::1]:9003'],
+    });
+    const hosts = await resolveHosts(config);
+    expect(hosts.listen).toBe('::1');
+    expect(hosts.backends[0]).toBe('127.0.0.1');
+    expect(['127.0.0.1', '::1']).toContain(hosts.backends[1]);
+    expect(hosts.backends[2]).toBe('::1');
+  });
+
+  it('fails with the first unresolvable name in config order, naming its path', async () => {
+    const config = validateOptions({ backends: ['127.0.0.1:1', 'first.invalid:80', 'second.invalid:80'] });
+    const error = await resolveHosts(config).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LbResolveError);
+    expect((error as LbResolveError).path).toBe('backends[1].address');
+    expect((error as LbResolveError).hostname).toBe('first.invalid');
+  });
+});
+
+describe('toNativeConfig', () => {
+  it('maps every option onto NativeConfig, numbering backends by position', () => {
+    const config = validateOptions({
+      listen: '0.0.0.0:8080',
+      backends: ['127.0.0.1:9001', { address: 'db.test:9002', weight: 3, state: 'drain' }],
+      strategy: 'header-hash',
+      hashHeader: 'x-tenant',
+      backlog: 128,
+      timeouts: { responseMs: 1234, tunnelIdleMs: 99 },
+      limits: { maxClientConnections: 10 },
+      pool: { tcpKeepAliveIdleSec: 7 },
+      forwarded: { mode: 'forwarded', trustIncoming: true },
+      outlierDetection: { consecutiveFailures: 2 },
+      retries: { maxTries: 2 },
+    });
+    const native = toNativeConfig(config, { listen: '0.0.0.0', backends: ['127.0.0.1', '10.0.0.7'] }, 3);
+    expect(native).toEqual({
+      listenHost: '0.0.0.0',
+      listenPort: 8080,
+      backlog: 128,
+      workers: 3,
+      mode: 'http',
+      strategy: 'header-hash',
+      hashHeader: 'x-tenant',
+      cookieName: 'lb_backend',
+      backends: [
+        { id: 0, host: '127.0.0.1', port: 9001, weight: 1, state: 'ready', healthy: true },
+        { id: 1, host: '10.0.0.7', port: 9002, weight: 3, state: 'drain', healthy: true },
+      ],
+      timeouts: {
+        connectMs: 5000,
+        responseMs: 1234,
+        clientHeadMs: 10000,
+        keepAliveMs: 60000,
+        backendIdleMs: 4000,
+        clientBodyMs: 60000,
+        tunnelIdleMs: 99,
+      },
+      limits: { maxStartLine: 8192, maxHeadBytes: 16384, maxHeaderCount: 100, maxBodyBytes: 0, maxClientConnections: 10 },
+      pool: { maxIdlePerBackend: 64, tcpKeepAliveIdleSec: 7, tcpKeepAliveIntervalSec: 10, tcpKeepAliveCount: 3 },
+      forwarded: { mode: 'forwarded', trustIncoming: true },
+      outlierDetection: { consecutiveFailures: 2, baseEjectionMs: 30000, maxEjectionPercent: 50, slowStartMs: 0 },
+      retries: { maxTries: 2, budgetPercent: 20, minPerSecond: 10 },
+    });
+    expect(native).not.toHaveProperty('xForwardedFor');
+  });
+
+  it('always sends forwarded, never the old xForwardedFor', () => {
+    const native = toNativeConfig(validateOptions({ backends: ['127.0.0.1:9001'] }), { listen: '127.0.0.1', backends: ['127.0.0.1'] }, 1);
+    expect(native.forwarded).toEqual({ mode: 'x-forwarded', trustIncoming: false });
+    expect(native).not.toHaveProperty('xForwardedFor');
+  });
+
+  it('redirect mode: status and each backend’s public URL (default http:// and the address as given)', () => {
+    const config = validateOptions({
+      mode: 'redirect',
+      redirectStatus: 308,
+      backends: [{ address: '10.0.0.5:8080', publicUrl: 'https://web1.example.com/' }, 'web2.internal:8080', '[::1]:81'],
+    });
+    const native = toNativeConfig(config, { listen: '127.0.0.1', backends: ['10.0.0.5', '10.0.0.6', '::1'] }, 1);
+    expect(native.mode).toBe('redirect');
+    expect(native.redirectStatus).toBe(308);
+    expect(native.proxyProtocol).toBeUndefined();
+    expect(native.backends.map((b) => b.publicUrl)).toEqual(['https://web1.example.com', 'http://web2.internal:8080', 'http://[::1]:81']);
+  });
+
+  it('tcp mode: the PROXY protocol version, no public URLs', () => {
+    const config = validateOptions({ mode: 'tcp', proxyProtocol: 'v1', backends: ['127.0.0.1:5432'] });
+    const native = toNativeConfig(config, { listen: '127.0.0.1', backends: ['127.0.0.1'] }, 1);
+    expect(native).toMatchObject({ mode: 'tcp', proxyProtocol: 'v1' });
+    expect(native.redirectStatus).toBeUndefined();
+    expect(native.backends[0]?.publicUrl).toBeUndefined();
+  });
+
+  it('gives native code fresh objects, never the validated config’s own', () => {
+    const config = validateOptions({ backends: ['127.0.0.1:9001'] });
+    const native = toNativeConfig(config, { listen: '127.0.0.1', backends: ['127.0.0.1'] }, 1);
+    native.timeouts.connectMs = 1;
+    expect(config.timeouts.connectMs).toBe(5000);
+  });
+});
