@@ -12,6 +12,7 @@ import { type BrowserContext, type Page, chromium } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { startBalancer } from '../helpers/balancer.js';
+import { externalProgramEnv } from '../helpers/external-env.js';
 import { onCleanup, runCleanups } from '../helpers/cleanup.js';
 import { startHttpBackend } from '../helpers/http-backend.js';
 import { waitUntil } from '../helpers/wait.js';
@@ -38,6 +39,7 @@ async function openBrowser(): Promise<BrowserContext> {
     viewport,
     deviceScaleFactor: 1,
     timeout: 20_000,
+    env: externalProgramEnv(),
   });
   onCleanup(() => context.close());
   return context;

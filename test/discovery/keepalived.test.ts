@@ -6,6 +6,7 @@
 // network namespaces, the failover test asserts the documented fallback instead: the
 // example config passes `keepalived -t`.
 import { type SpawnSyncReturns, spawn, spawnSync } from 'node:child_process';
+import { externalProgramEnv } from '../helpers/external-env.js';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -28,14 +29,14 @@ const hostFixture = fileURLToPath(new URL('./fixtures/lb-host.ts', import.meta.u
 
 const VIP = '192.0.2.100';
 
-function run(program: string, args: string[], env: NodeJS.ProcessEnv = process.env): SpawnSyncReturns<string> {
+function run(program: string, args: string[], env: NodeJS.ProcessEnv = externalProgramEnv()): SpawnSyncReturns<string> {
   return spawnSync(program, args, { encoding: 'utf8', timeout: 15_000, env });
 }
 
 /** Runs the check script (optionally inside a namespace); resolves with its exit code and stderr. */
 function check(url: string): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(checkScript, [], { env: { ...process.env, LB_ADMIN_URL: url, LB_CHECK_TIMEOUT_MS: '1000' } });
+    const child = spawn(checkScript, [], { env: externalProgramEnv({ LB_ADMIN_URL: url, LB_CHECK_TIMEOUT_MS: '1000' }) });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);

@@ -2,6 +2,7 @@
 // test: dnsmasq (DNS), etcd, and node:http backends on 127.0.0.x addresses that share a
 // port, so that A records can tell them apart by address alone.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { externalProgramEnv } from '../helpers/external-env.js';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -15,7 +16,7 @@ import { delay, waitUntil } from '../helpers/wait.js';
 
 /** Finds a program on PATH (as root, that includes the sbin directories daemons install to); undefined if absent. */
 export function findProgram(name: string): string | undefined {
-  const found = spawnSync('sh', ['-c', 'command -v "$1"', 'sh', name], { encoding: 'utf8' }).stdout.trim();
+  const found = spawnSync('sh', ['-c', 'command -v "$1"', 'sh', name], { encoding: 'utf8', env: externalProgramEnv() }).stdout.trim();
   return found || undefined;
 }
 
@@ -65,7 +66,7 @@ export interface Daemon {
 }
 
 export function startDaemon(program: string, args: string[], name: string): Daemon {
-  const child = spawn(program, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(program, args, { stdio: ['ignore', 'pipe', 'pipe'], env: externalProgramEnv() });
   let output = '';
   let exited = false;
   const closed = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), resolve())));
