@@ -240,7 +240,19 @@ describe('connection storms', () => {
   it('10,000 connections opened and dropped in batches: the balancer still serves, its client connections and fds return to baseline', async () => {
     const h = await startHttpBackend('H');
     const lb = await startBalancer({ backends: [h.address], workers: 2, timeouts: { backendIdleMs: 300 } });
-    const baseline = openFdCount();
+    // Each worker thread creates its epoll fd when it starts running, which may be just after
+    // start() resolves: the baseline is taken once the fd table has been still for 300 ms.
+    let baselineFds = fdSnapshot();
+    let stillSince = Date.now();
+    await waitUntil('fd table still for 300 ms', () => {
+      const now = fdSnapshot();
+      if (now.size !== baselineFds.size || [...now].some(([fd, t]) => baselineFds.get(fd) !== t)) {
+        baselineFds = now;
+        stillSince = Date.now();
+      }
+      return Date.now() - stillSince >= 300;
+    }, { timeoutMs: 5_000, intervalMs: 50 });
+    const baseline = baselineFds.size;
     const batches = 20;
     const perBatch = 500;
     let served = 0;
@@ -311,7 +323,8 @@ describe('connection storms', () => {
         const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
         if (inode) sockets.push(`fd ${fd}: ${tcpSocket(inode)}`);
       }
-      return `${JSON.stringify(counts)}\n${sockets.join('\n')}\n(balancer ${lb.port}, backend ${h.port})`;
+      const added = [...fdSnapshot()].filter(([fd, target]) => baselineFds.get(fd) !== target).map(([fd, target]) => `${fd} -> ${target}`);
+      return `${JSON.stringify(counts)}\nnew since the baseline: ${added.join(', ')}\n${sockets.join('\n')}\n(balancer ${lb.port}, backend ${h.port})`;
     };
     await waitUntil(`fds back to ${baseline}`, () => openFdCount() <= baseline, { timeoutMs: 10_000 }).catch((err: Error) => {
       throw new Error(`${err.message}: now ${openFdCount()} ${kinds()}; stats ${JSON.stringify(lb.stats().backends[0])}, backend sockets ${h.server.listening}`);
