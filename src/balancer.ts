@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events';
 import { createServer } from 'node:net';
 
 import { type BackendEntry, BackendSet, type Removal, refOf, statusOf } from './backend-set.js';
-import { formatAddress, resolveHost } from './config/address.js';
+import { formatAddress, parseAddress, resolveHost } from './config/address.js';
 import { bounds, defaults } from './config/defaults.js';
 import {
   type BackendConfig,
@@ -12,6 +12,8 @@ import {
   type BackendState,
   type BalancerConfig,
   type BalancerOptions,
+  type HealthCheckConfig,
+  addressKey,
   backendModeIssue,
   backendSchema,
   backendStateSchema,
@@ -33,7 +35,7 @@ import {
   LbWorkerError,
   errorCodes,
 } from './errors.js';
-import type { BalancerEventMap, BalancerEventName, BalancerListener } from './events.js';
+import type { AccessEvent, BalancerEventMap, BalancerEventName, BalancerListener, ListeningEvent } from './events.js';
 import { type HealthChange, HealthChecker } from './health/health-checker.js';
 import {
   type NativeAddon,
@@ -54,6 +56,32 @@ export type BalancerState = 'idle' | 'starting' | 'running' | 'stopping' | 'stop
 export interface StopOptions {
   /** How long in-flight requests may finish before their connections are closed. Default 10000. */
   deadlineMs?: number;
+}
+
+/** What `reconfigure` may be told besides the new options. */
+export interface ReconfigureOptions {
+  /**
+   * Backends managed by something else, e.g. a discovery source: `reconfigure` neither
+   * adds, removes nor changes a backend whose address (as configured) this returns true
+   * for, whether or not the new options list it.
+   */
+  managedElsewhere?: (address: string) => boolean;
+}
+
+/** What `reconfigure` changed. */
+export interface ReconfigureResult {
+  /** Addresses of the backends added. */
+  added: string[];
+  /** Addresses of the backends being removed: they take no new request and go once drained. */
+  removed: string[];
+  /** Backends whose settings changed, e.g. `127.0.0.1:9001 (weight 1 -> 3)`. */
+  changed: string[];
+  /** Set when the strategy changed. */
+  strategy?: { from: Strategy; to: Strategy };
+  /** Set when the balancer moved to another listen address (`to` has the bound port). */
+  listen?: { from: string; to: string };
+  /** Other option paths whose values changed, e.g. `timeouts.connectMs`. */
+  settings: string[];
 }
 
 /** One start-to-stop run: the native balancer and what it was started with. */
@@ -82,7 +110,7 @@ interface Run {
  * ```
  */
 export class Balancer {
-  readonly #config: BalancerConfig;
+  #config: BalancerConfig;
   readonly #emitter = new EventEmitter<BalancerEventMap>();
   readonly #backends: BackendSet;
   #strategy: Strategy;
@@ -94,6 +122,8 @@ export class Balancer {
   #workerErrors = 0;
   /** Bumped by every change to backends or strategy, so a start can tell it missed one. */
   #version = 0;
+  /** The last `reconfigure`, settled: the next one waits for it. */
+  #reconfiguring: Promise<unknown> = Promise.resolve();
 
   /** @internal Use `createBalancer`. */
   constructor(config: BalancerConfig) {
@@ -103,8 +133,9 @@ export class Balancer {
   }
 
   /**
-   * The validated options the balancer was created with, defaults filled in. Live changes
-   * do not show here: see `backends()` and `strategy`.
+   * The validated options the balancer was created with (or last `reconfigure`d with),
+   * defaults filled in. Other live changes do not show here: see `backends()` and
+   * `strategy`.
    */
   get config(): BalancerConfig {
     return this.#config;
@@ -190,12 +221,12 @@ export class Balancer {
         { cause },
       );
     }
-    const workers = config.workers ?? Math.min(Math.max(addon.cpuCount(), 1), bounds.workers.max);
+    const workers = config.workers ?? defaultWorkers(addon);
     const base = toNativeConfig(config, { listen: listenHost, backends: [] }, workers);
     const version = this.#version;
     const nativeConfig = this.#nativeConfig(base);
     this.#workerErrors = 0;
-    if (base.listenPort !== 0) await this.#checkPortFree(base.listenHost, base.listenPort);
+    if (base.listenPort !== 0) await this.#checkPortFree(base.listenHost, base.listenPort, config.listen.text);
     const native = new addon.Balancer((events) => this.#onEvents(events));
     try {
       native.start(nativeConfig);
@@ -235,7 +266,7 @@ export class Balancer {
    * bind the same port and silently take half the connections. A plain bind first (Node
    * sets no SO_REUSEPORT) fails with EADDRINUSE if anything listens there.
    */
-  async #checkPortFree(host: string, port: number): Promise<void> {
+  async #checkPortFree(host: string, port: number, text: string): Promise<void> {
     const code = await new Promise<string | undefined>((resolve) => {
       const probe = createServer();
       probe.once('error', (error: NodeJS.ErrnoException) => resolve(error.code));
@@ -243,7 +274,7 @@ export class Balancer {
     });
     // Other failures are left for the native bind to report.
     if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
-      throw new LbListenError(this.#config.listen.text, listenReason(code));
+      throw new LbListenError(text, listenReason(code));
     }
   }
 
@@ -431,6 +462,219 @@ export class Balancer {
     this.#publishOrRestore(() => (this.#strategy = before));
   }
 
+  /**
+   * Moves the listener to `listen` (`host:port`, port 0 for any free one) without a gap:
+   * the new listener accepts before the old one closes, and connections already accepted
+   * stay. Resolves with the new address once moved (and emits 'listening'). Rejects with
+   * LbConfigError (not an address), LbResolveError, LbListenError (nothing changes) or
+   * LbStateError (not running).
+   */
+  async rebind(listen: string): Promise<ListeningEvent> {
+    const parsed = parseAddress(typeof listen === 'string' ? listen : '', { allowPortZero: true });
+    if (!parsed.ok) throw new LbConfigError([{ path: 'listen', message: parsed.message }]);
+    if (this.#state !== 'running') throw new LbStateError(`rebind() called while ${this.#state}; start() first`);
+    const host = await resolveHost(parsed.address.host, 'listen');
+    if (parsed.address.port !== 0) await this.#checkPortFree(host, parsed.address.port, listen);
+    const run = this.#current('rebind');
+    if (this.#state !== 'running') throw new LbStateError(`stopped while rebinding to ${listen}`);
+    this.#moveListener(run, host, parsed.address.port, listen);
+    this.#config = { ...this.#config, listen: { text: listen, ...parsed.address } };
+    const event = { address: run.address, port: run.port };
+    this.#deliver(() => this.#emitter.emit('listening', event));
+    return event;
+  }
+
+  /** Binds the new listeners, then lets go of the old ones. Throws LbListenError or LbConfigError. */
+  #moveListener(run: Run, host: string, port: number, text: string): void {
+    try {
+      run.native.rebind({ listenHost: host, listenPort: port, backlog: run.base.backlog, workers: run.workers });
+    } catch (cause) {
+      const code = (cause as { code?: unknown } | null)?.code;
+      if (code === errorCodes.listen) {
+        throw new LbListenError(text, listenReason(cause instanceof Error ? cause.message : String(cause)), { cause });
+      }
+      throw this.#fromNative(cause);
+    }
+    run.address = host;
+    run.port = run.native.boundPort();
+    run.base = { ...run.base, listenHost: host, listenPort: run.port };
+  }
+
+  /**
+   * Applies a whole new set of options to the running (or stopped) balancer, as a reload
+   * of its configuration file does: backends are matched by address (new ones added,
+   * missing ones drained then removed, weight, state, publicUrl and health check changes
+   * applied), the strategy and every other setting is published to the workers in one
+   * update, and a new listen address is bound before the old one is let go.
+   *
+   * What a running balancer cannot change, `workers`, `mode` and `backlog`, is refused
+   * with LbConfigError naming each; invalid options too. LbResolveError, LbListenError:
+   * a new host name did not resolve, the new listen address cannot be bound. On any
+   * refusal nothing has changed. Calls run one after another, in order.
+   */
+  reconfigure(options: BalancerOptions, extra: ReconfigureOptions = {}): Promise<ReconfigureResult> {
+    // One at a time: each plans from what the previous one left.
+    const run = this.#reconfiguring.then(() => this.#reconfigure(options, extra));
+    this.#reconfiguring = run.catch(() => undefined);
+    return run;
+  }
+
+  async #reconfigure(options: BalancerOptions, extra: ReconfigureOptions): Promise<ReconfigureResult> {
+    const stateAtStart = this.#state;
+    if (stateAtStart === 'starting' || stateAtStart === 'stopping') {
+      throw new LbStateError(`reconfigure() called while ${stateAtStart}; wait for it to finish`);
+    }
+    const next = validateOptions(options);
+    const prev = this.#config;
+    const run = stateAtStart === 'running' ? this.#run : undefined;
+    const elsewhere = extra.managedElsewhere ?? (() => false);
+
+    if (run) {
+      const issues: Array<{ path: string; message: string }> = [];
+      const restart = 'restart lb-native to change it';
+      const workers = next.workers ?? (prev.workers === undefined ? run.workers : defaultWorkers());
+      if (workers !== run.workers) {
+        issues.push({ path: 'workers', message: `cannot change while running (${run.workers} running, got ${workers}); ${restart}` });
+      }
+      if (next.mode !== prev.mode) {
+        issues.push({ path: 'mode', message: `cannot change while running (running in ${prev.mode} mode, got '${next.mode}'); ${restart}` });
+      }
+      if (next.backlog !== prev.backlog) {
+        issues.push({ path: 'backlog', message: `cannot change while running (running with ${prev.backlog}, got ${next.backlog}); ${restart}` });
+      }
+      if (issues.length > 0) throw new LbConfigError(issues);
+    }
+
+    // Everything that may fail or wait happens before anything changes.
+    let move: { host: string; port: number } | undefined;
+    if (run && next.listen.text !== prev.listen.text) {
+      const host = await resolveHost(next.listen.host, 'listen');
+      if (host !== run.address || next.listen.port !== run.port) {
+        if (next.listen.port !== 0) await this.#checkPortFree(host, next.listen.port, next.listen.text);
+        move = { host, port: next.listen.port };
+      }
+    }
+    const present = new Set(this.#backends.list().map((e) => addressKey(e.config.address)));
+    const hosts = new Map<string, string>();
+    await Promise.all(
+      next.backends.map(async (backend, index) => {
+        const key = addressKey(backend.address);
+        if (present.has(key) || elsewhere(backend.address.text)) return;
+        hosts.set(key, await resolveHost(backend.address.host, `backends[${index}].address`));
+      }),
+    );
+    if (this.#state !== stateAtStart || (run && this.#run !== run)) {
+      throw new LbStateError(`the balancer changed state while reconfiguring (now ${this.#state}); try again`);
+    }
+
+    // The plan, from the backends as they are now (discovery may have changed them meanwhile).
+    const entries = this.#backends.list();
+    const byKey = new Map(entries.map((e) => [addressKey(e.config.address), e]));
+    const desired = next.backends.filter((b) => !elsewhere(b.address.text));
+    const desiredKeys = new Set(desired.map((b) => addressKey(b.address)));
+    const toRemove = entries.filter((e) => !desiredKeys.has(addressKey(e.config.address)) && !elsewhere(e.config.address.text));
+    const toAdd = desired.filter((b) => !byKey.has(addressKey(b.address)));
+    const toChange = desired.flatMap((config) => {
+      const entry = byKey.get(addressKey(config.address));
+      const what = entry ? backendChanges(entry.config, config) : [];
+      return entry && what.length > 0 ? [{ entry, config, what }] : [];
+    });
+    if (entries.length - toRemove.length + toAdd.length === 0) {
+      throw new LbConfigError([{ path: 'backends', message: 'expected at least one backend' }]);
+    }
+    for (const config of toAdd) {
+      if (!hosts.has(addressKey(config.address))) {
+        // Added by someone else while this one was resolving, then removed again: resolve anew.
+        throw new LbStateError(`backends changed while reconfiguring (${config.address.text}); try again`);
+      }
+    }
+
+    const result: ReconfigureResult = {
+      added: toAdd.map((b) => b.address.text),
+      removed: toRemove.map((e) => e.config.address.text),
+      changed: toChange.map(({ entry, what }) => `${entry.config.address.text} (${what.join(', ')})`),
+      settings: changedSettings(prev, next),
+    };
+    if (next.strategy !== this.#strategy) result.strategy = { from: this.#strategy, to: next.strategy };
+
+    // Apply: the listener first (the one step likely to fail), then everything else in one update.
+    const oldListen = run ? { host: run.address, port: run.port, text: prev.listen.text } : undefined;
+    if (run && move) {
+      this.#moveListener(run, move.host, move.port, next.listen.text);
+      result.listen = { from: formatAddress(oldListen!.host, oldListen!.port), to: formatAddress(run.address, run.port) };
+    }
+    const snapshot = {
+      strategy: this.#strategy,
+      base: run?.base,
+      entries: entries.map((entry) => ({ entry, config: entry.config, drain: entry.drain, health: entry.health, healthReason: entry.healthReason })),
+    };
+    const checksBefore = new Map(entries.map((e) => [e.id, effectiveHealthCheck(prev.healthCheck, e.config.healthCheck)]));
+    this.#config = next;
+    this.#strategy = next.strategy;
+    if (run) {
+      run.base = { ...toNativeConfig(next, { listen: run.address, backends: [] }, run.workers), listenPort: run.port };
+    }
+    const removals = toRemove.map((entry) => this.#backends.beginRemove(entry));
+    const added = toAdd.map((config) => {
+      const entry = this.#backends.add(config, hosts.get(addressKey(config.address)) ?? '');
+      if (config.state !== 'ready') this.#backends.setState(entry, config.state);
+      if (run) entry.health = effectiveHealthCheck(next.healthCheck, config.healthCheck) ? 'up' : 'unchecked';
+      return entry;
+    });
+    for (const { entry, config } of toChange) {
+      const state = entry.config.state;
+      entry.config = { ...config, state };
+      if (config.state !== state) this.#backends.setState(entry, config.state);
+    }
+    const rewatch: BackendEntry[] = [];
+    for (const entry of this.#backends.list()) {
+      if (!checksBefore.has(entry.id)) continue; // added just now
+      const after = effectiveHealthCheck(next.healthCheck, entry.config.healthCheck);
+      if (sameCheck(checksBefore.get(entry.id), after)) continue;
+      rewatch.push(entry);
+      if (run) {
+        entry.health = after ? 'up' : 'unchecked';
+        entry.healthReason = undefined;
+      }
+    }
+    try {
+      this.#publish();
+    } catch (error) {
+      for (const entry of added) this.#backends.undoAdd(entry);
+      for (const removal of removals.reverse()) this.#backends.undoRemove(removal);
+      for (const { entry, ...saved } of snapshot.entries) Object.assign(entry, saved);
+      this.#config = prev;
+      this.#strategy = snapshot.strategy;
+      if (run && snapshot.base) run.base = snapshot.base;
+      if (run && move && oldListen) {
+        try {
+          this.#moveListener(run, oldListen.host, oldListen.port, oldListen.text);
+        } catch {
+          // The old address could not be bound again: the new one stays.
+        }
+      }
+      throw error;
+    }
+    this.#version += 1;
+
+    if (run) {
+      for (const removal of removals) run.health.unwatch(removal.entry.id);
+      for (const entry of rewatch) {
+        if (effectiveHealthCheck(next.healthCheck, entry.config.healthCheck)) this.#watchHealth(run, entry);
+        else run.health.unwatch(entry.id);
+      }
+      for (const entry of added) this.#watchHealth(run, entry);
+    }
+    for (const removal of removals) {
+      if (!run || removal.entry.drain?.complete(run.workers)) this.#finishRemoval(removal);
+    }
+    if (run && result.listen) {
+      const event = { address: run.address, port: run.port };
+      this.#deliver(() => this.#emitter.emit('listening', event));
+    }
+    return result;
+  }
+
   #checkNotDuplicate(config: BackendConfig): void {
     const duplicate = this.#backends.duplicateOf(config);
     if (duplicate) {
@@ -588,6 +832,22 @@ export class Balancer {
         }
         break;
       }
+      case 'access': {
+        const access: AccessEvent = {
+          time: event.time,
+          worker: event.worker,
+          client: event.client,
+          method: event.method,
+          target: event.target,
+          status: event.status,
+          ttfbMs: event.timeToFirstByteUs / 1000,
+          totalMs: event.totalUs / 1000,
+          bytes: event.bytes,
+        };
+        if (event.backendId !== undefined) access.backend = this.#backends.ref(event.backendId);
+        this.#emitter.emit('access', access);
+        break;
+      }
       case 'error':
         this.#workerErrors += 1;
         // An 'error' event nobody listens to would throw; it is counted instead.
@@ -615,6 +875,44 @@ export class Balancer {
     }
     return new LbNativeError(message, { cause });
   }
+}
+
+/** Workers when the options do not say: the number of CPUs (within bounds). */
+function defaultWorkers(addon: NativeAddon = loadNative()): number {
+  return Math.min(Math.max(addon.cpuCount(), 1), bounds.workers.max);
+}
+
+/** What differs between two configurations of one backend, e.g. ['weight 1 -> 3']. */
+function backendChanges(before: BackendConfig, after: BackendConfig): string[] {
+  const changes: string[] = [];
+  if (before.weight !== after.weight) changes.push(`weight ${before.weight} -> ${after.weight}`);
+  if (before.state !== after.state) changes.push(`state ${before.state} -> ${after.state}`);
+  if (before.publicUrl !== after.publicUrl) changes.push(`publicUrl ${before.publicUrl ?? 'default'} -> ${after.publicUrl ?? 'default'}`);
+  if (JSON.stringify(before.healthCheck) !== JSON.stringify(after.healthCheck)) changes.push('healthCheck');
+  return changes;
+}
+
+function sameCheck(a: HealthCheckConfig | undefined, b: HealthCheckConfig | undefined): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** Option paths (other than listen, backends and strategy) whose values differ. */
+function changedSettings(before: BalancerConfig, after: BalancerConfig): string[] {
+  const paths: string[] = [];
+  const skip = new Set(['listen', 'backends', 'strategy']);
+  const walk = (a: unknown, b: unknown, path: string): void => {
+    const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+    if (isObject(a) && isObject(b)) {
+      for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
+        if (path === '' && skip.has(key)) continue;
+        walk(a[key], b[key], path === '' ? key : `${path}.${key}`);
+      }
+      return;
+    }
+    if (JSON.stringify(a) !== JSON.stringify(b)) paths.push(path);
+  };
+  walk(before, after, '');
+  return paths;
 }
 
 /** A short reason from the errno text in a native listen error. */

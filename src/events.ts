@@ -8,6 +8,8 @@
 //   (`worker` says which); a backend failing for everyone is ejected once per worker.
 // - 'backend-drained' / 'backend-removed': emitted once per backend, when every worker has
 //   reported that it has nothing in flight on it any more.
+// - 'access': one per sampled request (`accessLogSampleRate`), from whichever worker
+//   served it.
 import type { LbError } from './errors.js';
 
 /** Every event name a balancer emits. */
@@ -19,6 +21,7 @@ export const balancerEventNames = [
   'backend-recovered',
   'backend-drained',
   'backend-removed',
+  'access',
   'error',
 ] as const;
 
@@ -83,6 +86,29 @@ export interface BackendRemovedEvent {
   backend: BackendRef;
 }
 
+/** Payload of 'access': one sampled request, once its exchange ended. */
+export interface AccessEvent {
+  /** Wall-clock milliseconds since the epoch when the exchange ended. */
+  time: number;
+  /** The worker that served it. */
+  worker: number;
+  /** The client's address (numeric, no port). */
+  client: string;
+  method: string;
+  /** The request target, truncated to 255 bytes. */
+  target: string;
+  /** The status sent to the client. */
+  status: number;
+  /** The backend that answered; absent when the balancer answered by itself (400, 503, ...). */
+  backend?: BackendRef;
+  /** Request head parsed to response head, in milliseconds (microsecond precision). */
+  ttfbMs: number;
+  /** Request head parsed to the response's last byte, in milliseconds. */
+  totalMs: number;
+  /** Bytes written to the client. */
+  bytes: number;
+}
+
 /** Listener arguments per event name. */
 export interface BalancerEventMap {
   listening: [event: ListeningEvent];
@@ -92,6 +118,8 @@ export interface BalancerEventMap {
   'backend-recovered': [event: BackendRecoveredEvent];
   'backend-drained': [event: BackendDrainedEvent];
   'backend-removed': [event: BackendRemovedEvent];
+  /** A sampled request (only with `accessLogSampleRate` above 0). */
+  access: [event: AccessEvent];
   /**
    * An error while running (a worker's LbWorkerError, or a configuration update the data
    * path refused after a health change). Emitted only when at least one 'error' listener

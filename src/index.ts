@@ -1,7 +1,7 @@
 // lb-native's public API: createBalancer, the types of its options, stats and events, and
 // its error classes.
 export { createBalancer } from './balancer.js';
-export type { Balancer, BalancerState, StopOptions } from './balancer.js';
+export type { Balancer, BalancerState, ReconfigureOptions, ReconfigureResult, StopOptions } from './balancer.js';
 
 export type {
   BackendConfig,
@@ -28,6 +28,7 @@ export { defaults } from './config/defaults.js';
 
 export { balancerEventNames } from './events.js';
 export type {
+  AccessEvent,
   BackendDownEvent,
   BackendDrainedEvent,
   BackendEjectedEvent,

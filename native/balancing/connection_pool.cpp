@@ -4,21 +4,26 @@
 
 namespace lb::balancing {
 
-proxy::BackendConnection* ConnectionPool::take() {
-  if (idle_.empty()) return nullptr;
-  proxy::BackendConnection* connection = idle_.back();
-  idle_.pop_back();
-  return connection;
+proxy::BackendConnection* ConnectionPool::take(uint64_t iteration) {
+  for (size_t i = idle_.size(); i > 0; --i) {
+    if (idle_[i - 1].parked_iteration < iteration) {
+      proxy::BackendConnection* connection = idle_[i - 1].connection;
+      idle_.erase(idle_.begin() + static_cast<std::ptrdiff_t>(i - 1));
+      return connection;
+    }
+  }
+  return nullptr;
 }
 
-bool ConnectionPool::park(proxy::BackendConnection* connection, size_t max_idle) {
+bool ConnectionPool::park(proxy::BackendConnection* connection, size_t max_idle, uint64_t iteration) {
   if (idle_.size() >= max_idle) return false;
-  idle_.push_back(connection);
+  idle_.push_back({connection, iteration});
   return true;
 }
 
 void ConnectionPool::forget(proxy::BackendConnection* connection) {
-  auto it = std::find(idle_.begin(), idle_.end(), connection);
+  auto it = std::find_if(idle_.begin(), idle_.end(),
+                         [connection](const Entry& entry) { return entry.connection == connection; });
   if (it != idle_.end()) idle_.erase(it);
 }
 

@@ -1,9 +1,15 @@
 // Idle keep-alive connections to one backend, owned by one worker. Most recently used
 // first, so a quiet period lets the oldest ones reach their idle timeout and close while
 // the busy ones stay warm.
+//
+// A connection parked during the current loop iteration is not handed out until the next
+// one: bytes a backend sends right after its response (a second, unsolicited response)
+// may still be on their way, and the next epoll_wait is what reports them, so that the
+// connection is dropped instead of given a request whose answer they would impersonate.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 namespace lb::proxy {
@@ -14,23 +20,29 @@ namespace lb::balancing {
 
 class ConnectionPool {
  public:
-  // Takes the most recently parked connection, or nullptr.
-  proxy::BackendConnection* take();
-  // Parks a connection; false when the pool is full (the caller closes it).
-  bool park(proxy::BackendConnection* connection, size_t max_idle);
+  // Takes the most recently parked connection that was parked before `iteration`, or
+  // nullptr.
+  proxy::BackendConnection* take(uint64_t iteration);
+  // Parks a connection during `iteration`; false when the pool is full (the caller
+  // closes it).
+  bool park(proxy::BackendConnection* connection, size_t max_idle, uint64_t iteration);
   // Forgets a parked connection that closed or timed out while idle.
   void forget(proxy::BackendConnection* connection);
   size_t size() const { return idle_.size(); }
   // Hands every parked connection to `close` and empties the pool.
   template <typename Close>
   void close_all(Close&& close) {
-    std::vector<proxy::BackendConnection*> idle;
+    std::vector<Entry> idle;
     idle.swap(idle_);
-    for (proxy::BackendConnection* connection : idle) close(connection);
+    for (const Entry& entry : idle) close(entry.connection);
   }
 
  private:
-  std::vector<proxy::BackendConnection*> idle_;
+  struct Entry {
+    proxy::BackendConnection* connection;
+    uint64_t parked_iteration;
+  };
+  std::vector<Entry> idle_;
 };
 
 }  // namespace lb::balancing

@@ -38,6 +38,7 @@ void EventLoop::run_once(int max_wait_ms) {
 
   int n = epoll_wait(epoll_fd_.get(), events_, kMaxEvents, timeout);
   now_ms_ = monotonic_ms();
+  ++iteration_;
   // Handlers that asked to go first (idle pooled backend connections) see their events
   // before anything else in the batch: a pooled connection that received a close or
   // bytes nobody asked for is dropped before any request in this batch can be given it.

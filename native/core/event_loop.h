@@ -60,12 +60,15 @@ class EventLoop {
   void run_once(int max_wait_ms = -1);
 
   TimerWheel& timers() { return timers_; }
+  // Counts run_once calls: lets a caller tell "earlier in this iteration" from "before".
+  uint64_t iteration() const { return iteration_; }
   uint64_t now_ms() const { return now_ms_; }
 
  private:
   static constexpr int kMaxEvents = 256;
   UniqueFd epoll_fd_;
   uint64_t now_ms_;
+  uint64_t iteration_ = 0;
   TimerWheel timers_;
   std::vector<EventHandler*> retired_;
   epoll_event events_[kMaxEvents];

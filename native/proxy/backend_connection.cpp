@@ -75,7 +75,7 @@ void BackendConnection::attach(FrontendConnection* owner) {
 
 void BackendConnection::park() {
   owner_ = nullptr;
-  if (!backend_->pool.park(this, context_.config().pool.max_idle_per_backend)) {
+  if (!backend_->pool.park(this, context_.config().pool.max_idle_per_backend, context_.loop.iteration())) {
     close();
     return;
   }

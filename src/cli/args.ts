@@ -2,10 +2,11 @@
 // the mapping of option errors back to flags all read the same table. Values are only
 // split and typed here; validating them is the schema's job (config/schema.ts), and its
 // errors are turned back into flag names by `describeConfigIssue`.
+import { parseAddress } from '../config/address.js';
 import { type ConfigIssue, LbUsageError, formatIssue } from '../errors.js';
+import { type LogLevel, logLevels } from '../logging/levels.js';
 
-export const logLevels = ['error', 'warn', 'info', 'debug'] as const;
-export type LogLevel = (typeof logLevels)[number];
+export { type LogLevel, logLevels };
 
 export interface FlagSpec {
   /** `--listen`. */
@@ -22,9 +23,12 @@ export interface FlagSpec {
   help: string;
   /** Shown as `(default: ...)` in --help. */
   default?: string;
+  /** The value is a secret: never quoted in messages. */
+  secret?: boolean;
 }
 
 export const startFlags: readonly FlagSpec[] = [
+  { name: '--config', value: 'FILE', help: 'read the configuration from FILE (YAML or JSON); the other flags override its values; SIGHUP re-reads it' },
   { name: '--listen', value: 'HOST:PORT', path: 'listen', help: 'address to listen on; [::1]:8080 for IPv6, port 0 for any free port' },
   {
     name: '--backend',
@@ -69,7 +73,10 @@ export const startFlags: readonly FlagSpec[] = [
   { name: '--max-tries', value: 'N', path: 'retries.maxTries', numeric: true, help: 'attempts per request on different backends, the first included (1-4)' },
   { name: '--retry-budget', value: 'PERCENT', path: 'retries.budgetPercent', numeric: true, help: 'retries may add at most this share of requests' },
   { name: '--retry-min-per-second', value: 'N', path: 'retries.minPerSecond', numeric: true, help: 'retries per second per worker always allowed' },
-  { name: '--log-level', value: 'LEVEL', help: `one of ${logLevels.join(', ')}`, default: 'info' },
+  { name: '--admin', value: 'HOST:PORT', path: 'admin.listen', help: 'also start the admin API (stats, metrics, dashboard, live control, POST /reload) here; a non-loopback address needs --admin-token' },
+  { name: '--admin-token', value: 'TOKEN', path: 'admin.token', secret: true, help: 'bearer token the admin API requires (better: admin.token: ${LB_ADMIN_TOKEN} in the configuration file)' },
+  { name: '--access-log-sample-rate', value: 'R', path: 'logging.access.sampleRate', numeric: true, help: 'log this share of requests (0-1) as access-log lines', default: '0' },
+  { name: '--log-level', value: 'LEVEL', path: 'logging.level', help: `one of ${logLevels.join(', ')}`, default: 'info' },
   { name: '--help', help: 'show this help (also -h)' },
   { name: '--version', help: 'show the version (also -v)' },
 ];
@@ -87,8 +94,13 @@ export interface FlagSource {
 
 export interface StartArgs {
   command: 'start';
-  /** Options for createBalancer, not yet validated. */
+  /**
+   * Values set by flags, shaped like a configuration file (`admin.listen`,
+   * `logging.level` besides the balancer's options), not yet validated.
+   */
   options: Record<string, unknown>;
+  /** --config FILE, if given. */
+  configFile: string | undefined;
   demo: boolean;
   /** True when --listen was given (the demo may then not move to a free port). */
   listenGiven: boolean;
@@ -96,9 +108,42 @@ export interface StartArgs {
   sources: FlagSource[];
 }
 
-export type ParsedArgs = { command: 'help' } | { command: 'version' } | StartArgs;
+export interface ValidateArgs {
+  command: 'validate';
+  file: string;
+}
 
-export const commands = ['start'] as const;
+/** Where the admin API is, for `reload` and `top`. */
+export interface AdminTarget {
+  /** `host:port` as given. */
+  admin: string;
+  token: string | undefined;
+}
+
+export interface ReloadArgs extends AdminTarget {
+  command: 'reload';
+}
+
+export interface TopArgs extends AdminTarget {
+  command: 'top';
+  intervalMs: number;
+  once: boolean;
+}
+
+export type ParsedArgs = { command: 'help' } | { command: 'version' } | StartArgs | ValidateArgs | ReloadArgs | TopArgs;
+
+export const commands = ['start', 'validate', 'reload', 'top'] as const;
+
+/** The admin API address `reload` and `top` use unless --admin says otherwise. */
+export const defaultAdmin = '127.0.0.1:9100';
+
+/** Flags of `reload` and `top`. */
+export const clientFlags: readonly FlagSpec[] = [
+  { name: '--admin', value: 'HOST:PORT', help: "the admin API of the running lb-native (its --admin or admin.listen)", default: defaultAdmin },
+  { name: '--token', value: 'TOKEN', secret: true, help: 'its bearer token', default: 'the LB_ADMIN_TOKEN environment variable' },
+  { name: '--interval', value: 'MS', help: 'top: time between two refreshes', default: '1000' },
+  { name: '--once', help: 'top: print one screen and exit, without clearing the terminal' },
+];
 
 /** Parses `argv` (without node and the script). Throws LbUsageError naming the flag. */
 export function parseArgs(argv: readonly string[]): ParsedArgs {
@@ -111,10 +156,69 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   if (command.startsWith('-')) {
     throw new LbUsageError(`no command given before ${command}; expected ${commands.join(', ')}, e.g. lb-native start ${command}`);
   }
-  if (command !== 'start') {
-    throw new LbUsageError(`unknown command '${command}'; expected ${commands.join(', ')}`);
+  switch (command) {
+    case 'start':
+      return parseStart(rest);
+    case 'validate':
+      return parseValidate(rest);
+    case 'reload':
+    case 'top':
+      return parseClient(command, rest);
+    default:
+      throw new LbUsageError(`unknown command '${command}'; expected ${commands.join(', ')}`);
   }
-  return parseStart(rest);
+}
+
+function parseValidate(argv: readonly string[]): ValidateArgs {
+  const flag = argv.find((a) => a.startsWith('-'));
+  if (flag !== undefined) throw new LbUsageError(`validate: unknown flag ${flag}; usage: lb-native validate FILE`);
+  if (argv.length !== 1 || argv[0] === '') {
+    throw new LbUsageError(
+      argv.length === 0
+        ? 'validate: expected the configuration file, e.g. lb-native validate /etc/lb-native/lb.yaml'
+        : `validate: expected one file, got ${argv.length} arguments`,
+    );
+  }
+  return { command: 'validate', file: argv[0] ?? '' };
+}
+
+function parseClient(command: 'reload' | 'top', argv: readonly string[]): ReloadArgs | TopArgs {
+  const allowed = command === 'top' ? clientFlags : clientFlags.filter((f) => f.name === '--admin' || f.name === '--token');
+  const values = new Map<string, string | undefined>();
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i] ?? '';
+    if (!arg.startsWith('-')) throw new LbUsageError(`${command}: unexpected argument '${arg}' (flags start with --)`);
+    const eq = arg.indexOf('=');
+    const name = eq === -1 ? arg : arg.slice(0, eq);
+    const spec = allowed.find((f) => f.name === name);
+    if (!spec) {
+      const known = allowed.map((f) => f.name).join(', ');
+      throw new LbUsageError(`${command}: unknown flag ${name}; expected ${known}`);
+    }
+    if (values.has(name)) throw new LbUsageError(`${name}: given more than once`);
+    if (spec.value === undefined) {
+      if (eq !== -1) throw new LbUsageError(`${name}: takes no value, got '${arg.slice(eq + 1)}'`);
+      values.set(name, undefined);
+      continue;
+    }
+    let value: string | undefined = eq === -1 ? argv[i + 1] : arg.slice(eq + 1);
+    if (eq === -1) {
+      if (value === undefined || value.startsWith('--')) throw new LbUsageError(`${name}: expected a value (${spec.value})`);
+      i += 1;
+    }
+    values.set(name, value);
+  }
+  const admin = values.get('--admin') ?? defaultAdmin;
+  const parsed = parseAddress(admin);
+  if (!parsed.ok) throw new LbUsageError(`--admin '${admin}': ${parsed.message}`);
+  const token = values.get('--token') ?? (process.env.LB_ADMIN_TOKEN || undefined);
+  if (command === 'reload') return { command, admin, token };
+  const interval = values.get('--interval') ?? '1000';
+  const intervalMs = Number(interval);
+  if (!/^[0-9]+$/.test(interval) || intervalMs < 100 || intervalMs > 3_600_000) {
+    throw new LbUsageError(`--interval '${interval}': expected milliseconds from 100 to 3600000`);
+  }
+  return { command, admin, token, intervalMs, once: values.has('--once') };
 }
 
 function parseStart(argv: readonly string[]): StartArgs {
@@ -124,6 +228,7 @@ function parseStart(argv: readonly string[]): StartArgs {
   const seen = new Set<string>();
   let demo = false;
   let logLevel: LogLevel = 'info';
+  let configFile: string | undefined;
 
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i] ?? '';
@@ -159,6 +264,10 @@ function parseStart(argv: readonly string[]): StartArgs {
       case '--demo':
         demo = true;
         break;
+      case '--config':
+        if (!value) throw new LbUsageError('--config: expected a value (FILE)');
+        configFile = value;
+        break;
       case '--trust-forwarded':
         setPath(options, 'forwarded.trustIncoming', true);
         sources.push({ path: 'forwarded.trustIncoming', flag: name, value: undefined });
@@ -182,11 +291,13 @@ function parseStart(argv: readonly string[]): StartArgs {
           throw new LbUsageError(`--log-level '${value ?? ''}': expected one of ${logLevels.join(', ')}`);
         }
         logLevel = value as LogLevel;
+        setPath(options, 'logging.level', logLevel);
+        sources.push({ path: 'logging.level', flag: name, value });
         break;
       default: {
         if (!spec.path || value === undefined) throw new Error(`flag ${name} has no handler`);
         setPath(options, spec.path, spec.numeric ? toNumber(value) : value);
-        sources.push({ path: spec.path, flag: name, value });
+        sources.push({ path: spec.path, flag: name, value: spec.secret ? undefined : value });
       }
     }
   }
@@ -194,15 +305,21 @@ function parseStart(argv: readonly string[]): StartArgs {
   if (demo && backends.length > 0) {
     throw new LbUsageError('--demo starts its own backends; give either --demo or --backend, not both');
   }
-  if (!demo && backends.length === 0) {
-    throw new LbUsageError('no backends: give at least one --backend (or --demo)');
+  if (demo && configFile !== undefined) {
+    throw new LbUsageError('--demo starts its own backends; give either --demo or --config, not both');
+  }
+  if (!demo && backends.length === 0 && configFile === undefined) {
+    throw new LbUsageError('no backends: give at least one --backend (or --config FILE, or --demo)');
+  }
+  if (seen.has('--admin-token') && !seen.has('--admin') && configFile === undefined) {
+    throw new LbUsageError('--admin-token: needs --admin HOST:PORT (or admin.listen in a --config file)');
   }
   const healthFlag = [...seen].find((flag) => flag.startsWith('--health-') && flag !== '--health-check');
   if (healthFlag && !seen.has('--health-check')) {
     throw new LbUsageError(`${healthFlag}: needs --health-check PATH|tcp to turn health checks on`);
   }
   if (backends.length > 0) options.backends = backends;
-  return { command: 'start', options, demo, listenGiven: seen.has('--listen'), logLevel, sources };
+  return { command: 'start', options, configFile, demo, listenGiven: seen.has('--listen'), logLevel, sources };
 }
 
 /** Backend options after the address, and the option each sets. */
@@ -275,10 +392,15 @@ function editDistance(a: string, b: string): number {
  * flag set fall back to `path: message`.
  */
 export function describeConfigIssue(issue: ConfigIssue, sources: readonly FlagSource[]): string {
+  return flagIssueMessage(issue, sources) ?? formatIssue(issue);
+}
+
+/** As `describeConfigIssue`, for issues about a value a flag set; undefined for any other. */
+export function flagIssueMessage(issue: ConfigIssue, sources: readonly FlagSource[]): string | undefined {
   const source = sources
     .filter((s) => issue.path === s.path || issue.path.startsWith(`${s.path}.`) || issue.path.startsWith(`${s.path}[`))
     .sort((a, b) => b.path.length - a.path.length)[0];
-  if (!source) return formatIssue(issue);
+  if (!source) return undefined;
   const rest = issue.path.slice(source.path.length).replace(/^\./, '');
   // The address is the flag's main value; other parts (weight, state) are named.
   const backendKey = Object.entries(backendKeys).find(([, option]) => option === rest)?.[0];

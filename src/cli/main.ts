@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { LbUsageError } from '../errors.js';
 import { parseArgs } from './args.js';
 import { helpText } from './help.js';
-import { exitCodes, runStart } from './start-command.js';
+import { exitCodes } from './exit-codes.js';
 
 function packageVersion(): string {
   // dist/cli/main.js and src/cli/main.ts are both two levels below the package root.
@@ -30,8 +30,15 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'version':
       process.stdout.write(`${packageVersion()}\n`);
       return exitCodes.ok;
+    // Each command loads what it needs, no more: a usage error or `top` starts fast.
     case 'start':
-      return runStart(args);
+      return (await import('./start-command.js')).runStart(args);
+    case 'validate':
+      return (await import('./validate-command.js')).runValidate(args);
+    case 'reload':
+      return (await import('./reload-command.js')).runReload(args);
+    case 'top':
+      return (await import('./top-command.js')).runTop(args);
   }
 }
 

@@ -1,140 +1,138 @@
-// `lb-native start`: builds the options from the flags, starts the balancer (and the demo
-// backends with --demo), logs its events, and stops it gracefully on SIGINT/SIGTERM.
-import { type Balancer, createBalancer } from '../balancer.js';
+// `lb-native start`: builds the configuration (a --config file with the flags over it, or
+// the flags alone), starts the balancer with its admin server and discovery, logs JSON
+// lines on stdout, reloads on SIGHUP, and stops gracefully on SIGINT/SIGTERM.
+//
+// Problems found before anything starts (a bad flag, an invalid file) are printed on
+// stderr, one line each, exit 2; failures while starting (address in use, a host name
+// that does not resolve) one line on stderr, exit 1.
 import { formatAddress } from '../config/address.js';
-import type { BalancerOptions } from '../config/schema.js';
+import { ConfigFileError, type LoadedConfig, loadConfigFile, validateConfigObject } from '../config/file.js';
 import { type DemoBackends, startDemoBackends } from '../demo/demo-backends.js';
-import { LbConfigError, LbListenError, LbResolveError } from '../errors.js';
-import { type LogLevel, type StartArgs, describeConfigIssue, logLevels } from './args.js';
+import { LbConfigError, LbError, LbListenError, LbResolveError, formatIssue } from '../errors.js';
+import { type Logger, createLogger } from '../logging/logger.js';
+import { AdminStartError, LbService } from '../service/service.js';
+import { type ServiceSettings, settingsFrom } from '../service/settings.js';
+import { type FlagSource, type StartArgs, describeConfigIssue, flagIssueMessage } from './args.js';
 
-/** Exit statuses: 0 after a graceful stop, 2 for usage errors, 1 for runtime failures. */
-export const exitCodes = { ok: 0, failure: 1, usage: 2 } as const;
+import { exitCodes } from './exit-codes.js';
+
+export { exitCodes };
 
 const exitCodeOnForcedStop: Readonly<Record<string, number>> = { SIGINT: 130, SIGTERM: 143 };
 
-/** Lines at or above the chosen level are printed: info and debug to stdout, the rest to stderr. */
-export function createLogger(level: LogLevel) {
-  const threshold = logLevels.indexOf(level);
-  const at = (lineLevel: LogLevel, line: string) => {
-    if (logLevels.indexOf(lineLevel) > threshold) return;
-    const stream = lineLevel === 'error' || lineLevel === 'warn' ? process.stderr : process.stdout;
-    stream.write(`lb-native: ${line}\n`);
-  };
-  return {
-    error: (line: string) => at('error', line),
-    warn: (line: string) => at('warn', line),
-    info: (line: string) => at('info', line),
-    debug: (line: string) => at('debug', line),
-  };
-}
-
-type Logger = ReturnType<typeof createLogger>;
-
-function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? '' : 's'}`;
-}
-
-/** Prints `lb-native: message` on stderr and returns the exit status. */
-function fail(message: string, code: number): number {
-  process.stderr.write(`lb-native: ${message}\n`);
+/** Prints `lb-native: line` on stderr for each line and returns the exit status. */
+function fail(lines: string | readonly string[], code: number): number {
+  for (const line of typeof lines === 'string' ? [lines] : lines) process.stderr.write(`lb-native: ${line}\n`);
   return code;
+}
+
+/** Reads and validates the configuration the flags describe. Throws ConfigFileError or LbConfigError. */
+async function loadSettings(args: StartArgs, demo: DemoBackends | undefined): Promise<{ settings: ServiceSettings; load?: () => Promise<LoadedConfig> }> {
+  const configFile = args.configFile;
+  if (configFile !== undefined) {
+    const load = () =>
+      loadConfigFile(configFile, {
+        overrides: { values: args.options, describe: (issue) => flagIssueMessage(issue, args.sources) },
+      });
+    return { settings: settingsFrom(await load()), load };
+  }
+  let values = args.options;
+  if (demo) {
+    // One worker unless told otherwise: each worker rotates on its own, so with one the
+    // printed `for i in 1 2 3` loop visibly hits demo-backend-1, 2, 3 in turn.
+    values = { workers: 1, ...values, backends: demo.backends.map((b) => b.address) };
+  }
+  return { settings: settingsFrom(validateConfigObject(values, 'command line')) };
 }
 
 /** Runs `start` until a signal stops it; resolves to the exit status. */
 export async function runStart(args: StartArgs): Promise<number> {
-  const log = createLogger(args.logLevel);
+  const log = createLogger({ level: args.logLevel });
   // Watch for signals from the start: one that arrives while starting stops the balancer
-  // as soon as it is up, instead of killing the process half-started.
+  // as soon as it is up, instead of killing the process half-started. SIGHUP (whose
+  // default would end the process) reloads, once running.
   const signals = watchSignals(log);
   let demo: DemoBackends | undefined;
+  let service: LbService | undefined;
   try {
-    let options = args.options as unknown as BalancerOptions;
-    if (args.demo) {
-      demo = await startDemoBackends();
-      // One worker unless told otherwise: each worker rotates on its own, so with one the
-      // printed `for i in 1 2 3` loop visibly hits demo-backend-1, 2, 3 in turn.
-      options = { workers: 1, ...options, backends: demo.backends.map((b) => b.address) };
-    }
-
-    let lb: Balancer = createBalancer(options);
-    attachLogging(lb, log);
-
+    if (args.demo) demo = await startDemoBackends();
+    let loaded: Awaited<ReturnType<typeof loadSettings>>;
     try {
-      await lb.start();
+      loaded = await loadSettings(args, demo);
+    } catch (error) {
+      if (error instanceof ConfigFileError) return fail(error.lines, exitCodes.usage);
+      // Flags alone: one line, the first problem (fix it, then the next shows).
+      if (error instanceof LbConfigError) {
+        const first = error.issues[0];
+        return fail(first ? describeConfigIssue(first, args.sources) : error.message, exitCodes.usage);
+      }
+      throw error;
+    }
+    let { settings } = loaded;
+    const options = { log, ...(loaded.load ? { load: loaded.load } : {}) };
+    try {
+      service = await LbService.start(settings, options);
     } catch (error) {
       const demoMayMove = args.demo && !args.listenGiven;
-      if (demoMayMove && error instanceof LbListenError && error.reason === 'address in use') {
-        log.info(`${error.address} is in use; the demo balancer takes a free port instead`);
-        lb = createBalancer({ ...options, listen: formatAddress(lb.config.listen.host, 0) });
-        attachLogging(lb, log);
-        await lb.start();
-      } else {
-        throw error;
-      }
+      if (!(demoMayMove && error instanceof LbListenError && error.reason === 'address in use')) throw error;
+      log.info({ address: error.address }, 'address in use; the demo balancer takes a free port instead');
+      const listen = formatAddress(settings.options.listen === undefined ? '127.0.0.1' : hostOf(settings.options.listen), 0);
+      settings = { ...settings, options: { ...settings.options, listen } };
+      service = await LbService.start(settings, options);
     }
-
-    for (const b of demo?.backends ?? []) log.info(`${b.name} listening on ${b.address}`);
-    const { workers } = lb.stats();
-    const { strategy, backends, mode } = lb.config;
-    const where = mode === 'tcp' ? `tcp ${formatAddress(lb.address, lb.port)}` : lb.url;
-    const how = mode === 'http' ? '' : `${mode} mode, `;
-    log.info(`listening on ${where} (${plural(workers, 'worker')}, ${how}${strategy} over ${plural(backends.length, 'backend')})`);
-    log.debug(`options: ${JSON.stringify(lb.config)}`);
-    if (args.demo) printDemoHints(lb);
+    for (const b of demo?.backends ?? []) log.info({ name: b.name, address: b.address }, 'demo-backend');
+    if (args.demo) printDemoHints(service);
+    signals.onReload(() => {
+      void service?.reload();
+    });
 
     const signal = await signals.first;
-    log.info(`${signal}: stopping; in-flight requests may finish (a second signal exits at once)`);
-    await lb.stop();
-    log.info(`stopped after ${plural(lb.stats().requests, 'request')}`);
+    log.info({ signal }, 'stopping');
+    await service.stop();
+    log.info({ requests: service.balancer.stats().requests }, 'stopped');
     return exitCodes.ok;
   } catch (error) {
-    return failForError(error, args);
+    return fail(startFailure(error, args.configFile ?? 'command line', args.sources), exitCodes.failure);
   } finally {
     await demo?.close();
     signals.dispose();
   }
 }
 
-function failForError(error: unknown, args: StartArgs): number {
-  if (error instanceof LbListenError) {
-    return fail(`--listen ${error.address}: ${error.reason}`, exitCodes.failure);
-  }
-  if (error instanceof LbResolveError) {
-    const message = `cannot resolve '${error.hostname}' (${error.reason})`;
-    return fail(describeConfigIssue({ path: error.path, message }, args.sources), exitCodes.failure);
-  }
-  if (error instanceof LbConfigError) {
-    const first = error.issues[0];
-    return fail(first ? describeConfigIssue(first, args.sources) : error.message, exitCodes.usage);
-  }
-  const message = error instanceof Error ? error.message : String(error);
-  return fail(message, exitCodes.failure);
+function hostOf(listen: string): string {
+  return listen.startsWith('[') ? listen.slice(1, listen.indexOf(']')) : listen.slice(0, listen.lastIndexOf(':'));
 }
 
-function attachLogging(lb: Balancer, log: Logger): void {
-  lb.on('backend-down', ({ backend, reason }) => log.warn(`backend ${backend.address} down: ${reason}`));
-  lb.on('backend-up', ({ backend }) => log.info(`backend ${backend.address} up`));
-  lb.on('backend-ejected', ({ backend, worker, reason, ejectionMs }) => {
-    log.warn(`backend ${backend.address} ejected by worker ${worker} for ${ejectionMs} ms: ${reason}`);
-  });
-  lb.on('backend-recovered', ({ backend, worker }) => log.info(`backend ${backend.address} recovered (worker ${worker})`));
-  lb.on('backend-drained', ({ backend, state }) => log.info(`backend ${backend.address} drained (${state})`));
-  lb.on('backend-removed', ({ backend }) => log.info(`backend ${backend.address} removed`));
-  lb.on('error', (error) => log.error(error.message));
+/** One line for a failure while starting, naming the flag or the file's path that caused it. */
+function startFailure(error: unknown, origin: string, sources: readonly FlagSource[]): string[] {
+  const byFlagOrFile = (path: string, message: string): string =>
+    flagIssueMessage({ path, message }, sources) ?? (origin === 'command line' ? formatIssue({ path, message }) : `${origin}: ${path}: ${message}`);
+  if (error instanceof AdminStartError) return [byFlagOrFile(error.path, error.reason)];
+  if (error instanceof LbListenError) {
+    const flag = sources.find((s) => s.path === 'listen');
+    return [flag || origin === 'command line' ? `--listen ${error.address}: ${error.reason}` : `${origin}: listen ${error.address}: ${error.reason}`];
+  }
+  if (error instanceof LbResolveError) return [byFlagOrFile(error.path, `cannot resolve '${error.hostname}' (${error.reason})`)];
+  if (error instanceof LbConfigError) return error.issues.map((issue) => byFlagOrFile(issue.path, issue.message));
+  if (error instanceof LbError) return [error.message];
+  return [error instanceof Error ? error.message : String(error)];
 }
 
 /** The address curl should use: loopback for a wildcard listener. */
-function curlTarget(lb: Balancer): string {
+function curlTarget(service: LbService): string {
+  const lb = service.balancer;
   const host = lb.address === '0.0.0.0' ? '127.0.0.1' : lb.address === '::' ? '::1' : lb.address;
   return `http://${formatAddress(host, lb.port)}/`;
 }
 
-function printDemoHints(lb: Balancer): void {
-  const url = curlTarget(lb);
+/** Demo hints are for a person at a terminal: stderr, so stdout stays JSON lines. */
+function printDemoHints(service: LbService): void {
+  const url = curlTarget(service);
   const curl = url.includes('[') ? 'curl -g' : 'curl';
-  process.stdout.write(
+  process.stderr.write(
     [
       '',
+      `lb-native demo: balancing ${service.balancer.backends().length} demo backends on ${url}`,
       'Try it:',
       `  ${curl} ${url}`,
       `  for i in 1 2 3; do ${curl} -s ${url}; done`,
@@ -145,30 +143,56 @@ function printDemoHints(lb: Balancer): void {
   );
 }
 
+interface Signals {
+  /** Resolves on the first SIGINT or SIGTERM. */
+  first: Promise<NodeJS.Signals>;
+  /** What SIGHUP does from now on; one received before is delivered now. */
+  onReload(handler: () => void): void;
+  dispose(): void;
+}
+
 /**
  * `first` resolves on the first SIGINT or SIGTERM; a second one exits at once (130 or 143)
- * without waiting for in-flight requests.
+ * without waiting for in-flight requests. SIGHUP calls the reload handler.
  */
-function watchSignals(log: Logger): { first: Promise<NodeJS.Signals>; dispose(): void } {
+function watchSignals(log: Logger): Signals {
   let received = 0;
   let resolveFirst!: (signal: NodeJS.Signals) => void;
   const first = new Promise<NodeJS.Signals>((resolve) => (resolveFirst = resolve));
+  let reload: (() => void) | undefined;
+  let pendingReload = false;
   const onSignal = (signal: NodeJS.Signals) => {
     received += 1;
     if (received === 1) {
       resolveFirst(signal);
       return;
     }
-    log.warn(`${signal} again: exiting without waiting for in-flight requests`);
+    log.warn({ signal }, 'forced-exit: exiting without waiting for in-flight requests');
     process.exit(exitCodeOnForcedStop[signal] ?? exitCodes.failure);
+  };
+  const onHangup = () => {
+    if (received > 0) return;
+    log.info({ signal: 'SIGHUP' }, 'reload-requested');
+    if (reload) reload();
+    else pendingReload = true;
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onHangup);
   return {
     first,
+    onReload(handler) {
+      reload = handler;
+      if (pendingReload) {
+        pendingReload = false;
+        handler();
+      }
+    },
     dispose() {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      // SIGHUP stays handled (ignored) until the process exits.
+      reload = undefined;
     },
   };
 }

@@ -174,6 +174,11 @@ export interface BalancerOptions {
   retries?: RetryOptions;
   /** Active health checks for every backend (none when absent). */
   healthCheck?: HealthCheckOptions;
+  /**
+   * Share of requests (0-1) that emit an 'access' event: 0 (the default) none, 1 every
+   * request, 0.01 one in a hundred. Sampled in the data path, per worker.
+   */
+  accessLogSampleRate?: number;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -194,7 +199,7 @@ interface Range {
   readonly max: number;
 }
 
-function integer({ min, max }: Range) {
+export function integer({ min, max }: Range) {
   const expected =
     max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer from ${min} to ${max}`;
   const error = (issue: { input?: unknown }) => `expected ${expected}, got ${describeValue(issue.input)}`;
@@ -204,7 +209,7 @@ function integer({ min, max }: Range) {
 }
 
 /** An object that rejects unknown keys, naming them and the keys it knows. */
-function strictObject<Shape extends z.ZodRawShape>(shape: Shape, what: string) {
+export function strictObject<Shape extends z.ZodRawShape>(shape: Shape, what: string) {
   const known = Object.keys(shape).join(', ');
   return z.strictObject(shape, {
     error: (issue) => {
@@ -231,13 +236,13 @@ function address(options: { allowPortZero: boolean }) {
     });
 }
 
-function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
+export function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
   return z.enum(values, {
     error: (issue) => `expected one of ${values.join(', ')}, got ${describeValue(issue.input)}`,
   });
 }
 
-const booleanSchema = z.boolean({ error: (issue) => `expected true or false, got ${describeValue(issue.input)}` });
+export const booleanSchema = z.boolean({ error: (issue) => `expected true or false, got ${describeValue(issue.input)}` });
 
 const publicUrlSchema = z
   .string({ error: (issue) => `expected a URL like https://web1.example.com, got ${describeValue(issue.input)}` })
@@ -414,23 +419,39 @@ const f = defaults.forwarded;
 const o = defaults.outlierDetection;
 const r = defaults.retries;
 
-const optionsObjectSchema = strictObject(
-  {
+/**
+ * A list of backends, each address once. `min` 0 is for configuration files whose
+ * backends come from discovery.
+ */
+export function backendsSchema(min: 0 | 1) {
+  const list = z.array(backendSchema, {
+    error: (issue) => `expected an array of backends, got ${describeValue(issue.input)}`,
+  });
+  return (min === 1 ? list.min(1, { error: 'expected at least one backend' }) : list).superRefine((backends, ctx) => {
+    const seen = new Map<string, number>();
+    backends.forEach((backend, index) => {
+      const key = addressKey(backend.address);
+      const first = seen.get(key);
+      if (first === undefined) seen.set(key, index);
+      else ctx.addIssue({ code: 'custom', path: [index, 'address'], message: `same address as backends[${first}]` });
+    });
+  });
+}
+
+/** accessLogSampleRate: a share from 0 to 1. */
+export const sampleRateSchema = z
+  .number({ error: (issue) => `expected a number from 0 to 1, got ${describeValue(issue.input)}` })
+  .refine((n) => Number.isFinite(n) && n >= 0 && n <= 1, {
+    error: (issue) => `expected a number from 0 to 1, got ${describeValue(issue.input)}`,
+  });
+
+/**
+ * Every option and its schema. Configuration files (file-schema.ts) take the same
+ * options, plus sections of their own.
+ */
+export const optionsShape = {
     listen: address({ allowPortZero: true }).prefault(defaults.listen),
-    backends: z
-      .array(backendSchema, {
-        error: (issue) => `expected an array of backends, got ${describeValue(issue.input)}`,
-      })
-      .min(1, { error: 'expected at least one backend' })
-      .superRefine((backends, ctx) => {
-        const seen = new Map<string, number>();
-        backends.forEach((backend, index) => {
-          const key = addressKey(backend.address);
-          const first = seen.get(key);
-          if (first === undefined) seen.set(key, index);
-          else ctx.addIssue({ code: 'custom', path: [index, 'address'], message: `same address as backends[${first}]` });
-        });
-      }),
+    backends: backendsSchema(1),
     strategy: strategySchema.default(defaults.strategy),
     mode: oneOf(proxyModes).default(defaults.mode),
     redirectStatus: redirectStatusSchema.optional(),
@@ -505,33 +526,52 @@ const optionsObjectSchema = strictObject(
       'an object of retry settings',
     ).prefault({}),
     healthCheck: balancerHealthCheckSchema.optional(),
-  },
-  'an options object',
-);
+    accessLogSampleRate: sampleRateSchema.default(0),
+};
 
-/** The schema of `BalancerOptions`; its output is a complete `BalancerConfig`. */
-export const balancerOptionsSchema = optionsObjectSchema
-  .superRefine((config, ctx) => {
-    // Options that only mean something in one mode are refused in the others, rather
-    // than silently ignored ('none' needs no tcp mode).
-    if (config.redirectStatus !== undefined && config.mode !== 'redirect') {
-      ctx.addIssue({ code: 'custom', path: ['redirectStatus'], message: `only applies in redirect mode; mode is '${config.mode}'` });
-    }
-    if (config.proxyProtocol !== undefined && config.proxyProtocol !== 'none' && config.mode !== 'tcp') {
-      ctx.addIssue({ code: 'custom', path: ['proxyProtocol'], message: `only applies in tcp mode; mode is '${config.mode}'` });
-    }
-    const conflict = strategyModeConflict(config.strategy, config.mode);
-    if (conflict) ctx.addIssue({ code: 'custom', path: ['strategy'], message: conflict });
-    config.backends.forEach((backend, index) => {
-      const issue = backendModeIssue(backend, config.mode);
-      if (issue) ctx.addIssue({ code: 'custom', path: ['backends', index, ...issue.path], message: issue.message });
-    });
-  })
-  .transform((config) => ({
+const optionsObjectSchema = strictObject(optionsShape, 'an options object');
+
+/** What `refineOptions` looks at: the mode and what depends on it. */
+interface ModeDependent {
+  mode: ProxyMode;
+  strategy: Strategy;
+  redirectStatus?: number | undefined;
+  proxyProtocol?: ProxyProtocolVersion | undefined;
+  backends?: readonly BackendConfig[] | undefined;
+}
+
+/**
+ * Options that only mean something in one mode are refused in the others, rather than
+ * silently ignored ('none' needs no tcp mode).
+ */
+export function refineOptions(config: ModeDependent, ctx: z.RefinementCtx): void {
+  if (config.redirectStatus !== undefined && config.mode !== 'redirect') {
+    ctx.addIssue({ code: 'custom', path: ['redirectStatus'], message: `only applies in redirect mode; mode is '${config.mode}'` });
+  }
+  if (config.proxyProtocol !== undefined && config.proxyProtocol !== 'none' && config.mode !== 'tcp') {
+    ctx.addIssue({ code: 'custom', path: ['proxyProtocol'], message: `only applies in tcp mode; mode is '${config.mode}'` });
+  }
+  const conflict = strategyModeConflict(config.strategy, config.mode);
+  if (conflict) ctx.addIssue({ code: 'custom', path: ['strategy'], message: conflict });
+  (config.backends ?? []).forEach((backend, index) => {
+    const issue = backendModeIssue(backend, config.mode);
+    if (issue) ctx.addIssue({ code: 'custom', path: ['backends', index, ...issue.path], message: issue.message });
+  });
+}
+
+/** Fills in the defaults that depend on the mode. */
+export function finishOptions<T extends ModeDependent>(
+  config: T,
+): Omit<T, 'redirectStatus' | 'proxyProtocol'> & { redirectStatus: number; proxyProtocol: ProxyProtocolVersion } {
+  return {
     ...config,
     redirectStatus: config.redirectStatus ?? defaults.redirectStatus,
     proxyProtocol: config.proxyProtocol ?? defaults.proxyProtocol,
-  }));
+  };
+}
+
+/** The schema of `BalancerOptions`; its output is a complete `BalancerConfig`. */
+export const balancerOptionsSchema = optionsObjectSchema.superRefine(refineOptions).transform(finishOptions);
 
 /** Why `backend` cannot be used in `mode` (its path inside the backend and a message), if it cannot. */
 export function backendModeIssue(backend: BackendConfig, mode: ProxyMode): { path: string[]; message: string } | undefined {

@@ -47,6 +47,7 @@ export function toNativeConfig(config: BalancerConfig, hosts: ResolvedHosts, wor
     outlierDetection: { ...config.outlierDetection },
     retries: { ...config.retries },
     forwarded: { ...config.forwarded },
+    accessLogSampleRate: config.accessLogSampleRate,
   };
   if (config.mode === 'redirect') native.redirectStatus = config.redirectStatus;
   if (config.mode === 'tcp') native.proxyProtocol = config.proxyProtocol;

@@ -16,7 +16,9 @@ async function setup(names = ['a', 'b'], slowMs = 0) {
   const backends = await Promise.all(
     names.map((name) => startHttpBackend(name, { delayMs: (req) => (req.url === '/slow' ? slowMs : 0) })),
   );
-  const lb = await startBalancer({ backends: backends.map((b) => b.address) });
+  // One worker: its round robin alternates between the backends deterministically (with
+  // two, concurrent requests may land on different workers that both start at backend 0).
+  const lb = await startBalancer({ backends: backends.map((b) => b.address), workers: 1 });
   const admin = await startAdmin(lb);
   return { backends, lb, admin };
 }

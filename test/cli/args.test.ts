@@ -40,11 +40,13 @@ describe('parseArgs', () => {
       timeouts: { connectMs: 100, responseMs: 200, clientHeadMs: 300, keepAliveMs: 400, backendIdleMs: 500 },
       limits: { maxClientConnections: 1000, maxBodyBytes: 1048576 },
       forwarded: { mode: 'forwarded', trustIncoming: true },
+      logging: { level: 'debug' },
     });
     expect(args.logLevel).toBe('debug');
     expect(args.demo).toBe(false);
     expect(args.listenGiven).toBe(true);
-    const config = validateOptions(args.options);
+    const { logging: _logging, ...options } = args.options;
+    const config = validateOptions(options);
     expect(config.backends[2]).toMatchObject({ weight: 3, state: 'drain' });
     expect(config.limits.maxHeadBytes).toBe(16384);
   });

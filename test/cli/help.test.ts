@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { startFlags } from '../../src/cli/args.js';
+import { clientFlags, startFlags } from '../../src/cli/args.js';
 import { defaults } from '../../src/config/defaults.js';
 import { ensureBuilt, packageRoot, runCli } from './spawn-cli.js';
 
@@ -40,6 +40,13 @@ describe('--help', () => {
       'Strategies: round-robin, weighted-round-robin, least-connections, random, p2c, peak-ewma, ip-hash, header-hash, uri-hash, cookie\n',
     );
     expect(result.stdout).not.toContain('coming');
+    // The other commands and their flags.
+    for (const line of ['lb-native start --config FILE', 'lb-native validate FILE', 'lb-native reload [--admin HOST:PORT] [--token TOKEN]', 'lb-native top [--admin HOST:PORT]']) {
+      expect(result.stdout).toContain(line);
+    }
+    for (const flag of clientFlags) expect(result.stdout).toMatch(new RegExp(`^  ${flag.name}\\b`, 'm'));
+    expect(result.stdout).toMatch(/^ {2}--admin HOST:PORT .*\(default: 127\.0\.0\.1:9100\)$/m);
+    expect(result.stdout).toMatch(/^ {2}--access-log-sample-rate R .*\(default: 0\)$/m);
     expect(result.stdout.startsWith(`lb-native ${version}:`)).toBe(true);
   });
 

@@ -86,6 +86,28 @@ export function killSpawnedAfterEach(): void {
   });
 }
 
+/** One JSON log line of `lb-native start` (pino): level, time, pid, msg and the event's fields. */
+export interface LogLine {
+  level: string;
+  time: string;
+  msg: string;
+  [field: string]: unknown;
+}
+
+/** The JSON log lines in `stdout`; throws if any non-empty line is not a JSON object. */
+export function parseLogLines(stdout: string): LogLine[] {
+  return stdout
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => {
+      const parsed = JSON.parse(line) as unknown;
+      if (typeof parsed !== 'object' || parsed === null || typeof (parsed as LogLine).msg !== 'string') {
+        throw new Error(`not a log line: ${line}`);
+      }
+      return parsed as LogLine;
+    });
+}
+
 /** A running `lb-native` process with its output so far. */
 export class CliProcess {
   readonly child: ChildProcess;
@@ -129,6 +151,32 @@ export class CliProcess {
     }
   }
 
+  /** The JSON log lines printed so far (complete lines only). */
+  logs(): LogLine[] {
+    const complete = this.stdout.slice(0, this.stdout.lastIndexOf('\n') + 1);
+    return parseLogLines(complete);
+  }
+
+  /** Resolves with the first log line with `msg` (and matching `match`); rejects on exit or after `timeoutMs`. */
+  async waitForLog(msg: string, match: (line: LogLine) => boolean = () => true, timeoutMs = 10_000): Promise<LogLine> {
+    const deadline = Date.now() + timeoutMs;
+    let exited = false;
+    void this.exited.then(() => (exited = true), () => (exited = true));
+    for (;;) {
+      const found = this.logs().find((line) => line.msg === msg && match(line));
+      if (found) return found;
+      if (exited || Date.now() > deadline) {
+        throw new Error(`${exited ? 'exited' : 'timed out'} before a '${msg}' log line\nstdout: ${this.stdout}\nstderr: ${this.stderr}`);
+      }
+      await sleep(20);
+    }
+  }
+
+  /** Log lines with `msg` so far. */
+  logsOf(msg: string): LogLine[] {
+    return this.logs().filter((line) => line.msg === msg);
+  }
+
   /** Sends `signal` to this process (by PID). */
   signal(signal: NodeJS.Signals): void {
     if (this.child.pid !== undefined) process.kill(this.child.pid, signal);
@@ -152,6 +200,6 @@ export class CliProcess {
 }
 
 /** Runs `lb-native args...` to completion; killed by PID if still running after `timeoutMs`. */
-export function runCli(args: readonly string[], timeoutMs = 15_000): Promise<CliResult> {
-  return new CliProcess(args).waitForExit(timeoutMs);
+export function runCli(args: readonly string[], timeoutMs = 15_000, env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  return new CliProcess(args, env).waitForExit(timeoutMs);
 }

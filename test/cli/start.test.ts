@@ -4,7 +4,7 @@ import { type Server, createServer } from 'node:http';
 import { type AddressInfo, createServer as createTcpServer } from 'node:net';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { CliProcess, ensureBuilt, killSpawnedAfterEach } from './spawn-cli.js';
+import { CliProcess, type LogLine, ensureBuilt, killSpawnedAfterEach, parseLogLines } from './spawn-cli.js';
 
 beforeAll(ensureBuilt, 150_000);
 killSpawnedAfterEach();
@@ -61,20 +61,20 @@ async function getWhenUp(url: string): Promise<string> {
   }
 }
 
-/** Starts the CLI and returns it with the URL it printed as listening. */
-async function startCli(args: string[]): Promise<{ cli: CliProcess; url: string }> {
+/** Starts the CLI and returns it with the URL it logged as listening. */
+async function startCli(args: string[]): Promise<{ cli: CliProcess; url: string; listening: LogLine }> {
   const cli = new CliProcess(['start', ...args]);
-  const match = await cli.waitForStdout(/listening on (http:\/\/\S+\/)/);
-  return { cli, url: match[1] ?? '' };
+  const listening = await cli.waitForLog('listening');
+  return { cli, url: String(listening.url), listening };
 }
 
 describe('lb-native start', () => {
   it('balances over the given backends, then stops gracefully on SIGTERM with exit 0', async () => {
     const a = await backend('backend-a');
     const b = await backend('backend-b');
-    const { cli, url } = await startCli(['--listen', '127.0.0.1:0', '--backend', a.address, '--backend', b.address, '--workers', '2']);
+    const { cli, url, listening } = await startCli(['--listen', '127.0.0.1:0', '--backend', a.address, '--backend', b.address, '--workers', '2']);
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
-    expect(cli.stdout).toMatch(/\(2 workers, round-robin over 2 backends\)/);
+    expect(listening).toMatchObject({ level: 'info', workers: 2, strategy: 'round-robin', backends: 2, mode: 'http' });
 
     const seen = new Set<string>();
     for (let i = 0; i < 6; i += 1) seen.add(await get(url));
@@ -83,8 +83,9 @@ describe('lb-native start', () => {
     cli.signal('SIGTERM');
     const result = await cli.waitForExit();
     expect(result).toMatchObject({ code: 0, signal: null });
-    expect(result.stdout).toMatch(/SIGTERM: stopping/);
-    expect(result.stdout).toMatch(/stopped after \d+ requests/);
+    const logs = parseLogLines(result.stdout);
+    expect(logs.find((l) => l.msg === 'stopping')).toMatchObject({ signal: 'SIGTERM' });
+    expect(logs.at(-1)).toMatchObject({ msg: 'stopped', requests: 6 });
     expect(result.stderr).toBe('');
   });
 
@@ -174,11 +175,11 @@ describe('lb-native start', () => {
     // The backend address the balancer knows is a port nothing listens on: only the
     // public URL leads to the real server.
     const unused = await freePort();
-    const { cli, url } = await startCli([
+    const { cli, url, listening } = await startCli([
       '--listen', '127.0.0.1:0', '--mode', 'redirect', '--redirect-status', '302', '--workers', '1',
       '--backend', `127.0.0.1:${unused},public-url=http://127.0.0.1:${targetPort}`,
     ]);
-    expect(cli.stdout).toMatch(/\(1 worker, redirect mode, round-robin over 1 backend\)/);
+    expect(listening).toMatchObject({ workers: 1, mode: 'redirect', strategy: 'round-robin', backends: 1 });
     const manual = await fetch(`${url}a/b?x=%2F1`, { redirect: 'manual', signal: AbortSignal.timeout(5_000) });
     expect(manual.status).toBe(302);
     expect(manual.headers.get('location')).toBe(`http://127.0.0.1:${targetPort}/a/b?x=%2F1`);
@@ -204,13 +205,10 @@ describe('lb-native start', () => {
       '--health-check', '/healthz', '--health-interval', '20', '--health-fall', '2', '--health-rise', '2',
     ]);
     status = 503;
-    const deadline = Date.now() + 10_000;
-    while (!cli.stderr.includes(`backend ${address} down: status 503 (expected 200-399)`)) {
-      if (Date.now() > deadline) throw new Error(`no down line; stderr: ${cli.stderr}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    const down = await cli.waitForLog('backend-down');
+    expect(down).toMatchObject({ level: 'warn', backend: address, id: 0, reason: 'status 503 (expected 200-399)' });
     status = 200;
-    await cli.waitForStdout(new RegExp(`backend ${address.replace(/\./g, '\\.')} up`));
+    expect(await cli.waitForLog('backend-up')).toMatchObject({ level: 'info', backend: address, id: 0 });
     cli.signal('SIGTERM');
     expect(await cli.waitForExit()).toMatchObject({ code: 0, signal: null });
   });
@@ -228,13 +226,13 @@ describe('lb-native start', () => {
     const pending = fetch(url, { signal: AbortSignal.timeout(15_000) }).catch(() => undefined);
     await requestArrived;
     cli.signal('SIGTERM');
-    await cli.waitForStdout(/SIGTERM: stopping/);
+    await cli.waitForLog('stopping');
     const started = Date.now();
     cli.signal('SIGTERM');
     const result = await cli.waitForExit(5_000);
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(result.code).toBe(143);
-    expect(result.stderr).toMatch(/SIGTERM again: exiting without waiting for in-flight requests/);
+    expect(parseLogLines(result.stdout).at(-1)).toMatchObject({ level: 'warn', signal: 'SIGTERM', msg: 'forced-exit: exiting without waiting for in-flight requests' });
     await pending;
   });
 });
@@ -242,10 +240,15 @@ describe('lb-native start', () => {
 describe('lb-native start --demo', () => {
   it('starts three demo backends, prints what to curl, and balances over them', async () => {
     const { cli, url } = await startCli(['--demo', '--listen', '127.0.0.1:0', '--workers', '1']);
-    expect(cli.stdout).toMatch(/demo-backend-1 listening on 127\.0\.0\.1:\d+/);
-    await cli.waitForStdout(/Press Ctrl-C to stop/);
-    expect(cli.stdout).toContain(`  curl ${url}\n`);
-    expect(cli.stdout).toContain(`  for i in 1 2 3; do curl -s ${url}; done\n`);
+    expect((await cli.waitForLog('demo-backend', (l) => l.name === 'demo-backend-1')).address).toMatch(/^127\.0\.0\.1:\d+$/);
+    // The hints are for a person: on stderr, so that stdout stays JSON lines.
+    const deadline = Date.now() + 10_000;
+    while (!cli.stderr.includes('Press Ctrl-C to stop')) {
+      if (Date.now() > deadline) throw new Error(`no hints; stderr: ${cli.stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(cli.stderr).toContain(`  curl ${url}\n`);
+    expect(cli.stderr).toContain(`  for i in 1 2 3; do curl -s ${url}; done\n`);
 
     const replies: string[] = [];
     for (let i = 0; i < 3; i += 1) replies.push(await get(`${url}path-${i}`));
@@ -256,7 +259,7 @@ describe('lb-native start --demo', () => {
     cli.signal('SIGINT');
     const result = await cli.waitForExit();
     expect(result).toMatchObject({ code: 0, signal: null });
-    expect(result.stderr).toBe('');
+    expect(parseLogLines(result.stdout).map((l) => l.msg)).toContain('stopped');
   });
 
   it('moves to a free port when 127.0.0.1:8080 is taken and --listen was not given', async () => {
@@ -268,7 +271,9 @@ describe('lb-native start --demo', () => {
       blocker.listen(8080, '127.0.0.1', resolve);
     });
     const { cli, url } = await startCli(['--demo']);
-    expect(cli.stdout).toContain('127.0.0.1:8080 is in use; the demo balancer takes a free port instead');
+    expect(cli.logsOf('address in use; the demo balancer takes a free port instead')).toEqual([
+      expect.objectContaining({ address: '127.0.0.1:8080' }),
+    ]);
     expect(url).not.toBe('http://127.0.0.1:8080/');
     expect(await get(url)).toMatch(/^hello from demo-backend-\d\nGET \/\n$/);
     cli.signal('SIGTERM');

@@ -9,10 +9,10 @@ beforeAll(ensureBuilt, 150_000);
 const ok = '127.0.0.1:9001';
 
 const usageErrors: ReadonlyArray<readonly [string, readonly string[], string]> = [
-  ['no command', [], 'no command given; expected start (see lb-native --help)'],
-  ['unknown command', ['serve'], "unknown command 'serve'; expected start"],
-  ['flags without a command', ['--backend', ok], 'no command given before --backend; expected start, e.g. lb-native start --backend'],
-  ['no backends', ['start'], 'no backends: give at least one --backend (or --demo)'],
+  ['no command', [], 'no command given; expected start, validate, reload, top (see lb-native --help)'],
+  ['unknown command', ['serve'], "unknown command 'serve'; expected start, validate, reload, top"],
+  ['flags without a command', ['--backend', ok], 'no command given before --backend; expected start, validate, reload, top, e.g. lb-native start --backend'],
+  ['no backends', ['start'], 'no backends: give at least one --backend (or --config FILE, or --demo)'],
   ['unknown flag, with a suggestion', ['start', '--backnd', ok], 'unknown flag --backnd; did you mean --backend?'],
   ['unknown flag', ['start', '--frobnicate', '1'], 'unknown flag --frobnicate (see lb-native start --help)'],
   ['missing value', ['start', '--backend', ok, '--listen'], '--listen: expected a value (HOST:PORT)'],
@@ -70,6 +70,18 @@ const usageErrors: ReadonlyArray<readonly [string, readonly string[], string]> =
   ['bad public url', ['start', '--mode', 'redirect', '--backend', `${ok},public-url=https://a.example/app`], `--backend '${ok},public-url=https://a.example/app': public-url: 'https://a.example/app' has a path; expected an absolute http(s) URL with no path, e.g. https://web1.example.com (the request's path is appended)`],
   ['public url outside redirect mode', ['start', '--backend', `${ok},public-url=https://a.example`], `--backend '${ok},public-url=https://a.example': public-url: only applies in redirect mode; mode is 'http'`],
   ['--demo with --backend', ['start', '--demo', '--backend', ok], '--demo starts its own backends; give either --demo or --backend, not both'],
+  // Configuration files, the admin server, access logs, and the other commands.
+  ['--demo with --config', ['start', '--demo', '--config', 'lb.yaml'], '--demo starts its own backends; give either --demo or --config, not both'],
+  ['a configuration file that does not exist', ['start', '--config', '/nonexistent/lb.yaml'], '/nonexistent/lb.yaml: cannot read the configuration file: no such file'],
+  ['--admin-token without an admin address', ['start', '--backend', ok, '--admin-token', 'secret-token'], '--admin-token: needs --admin HOST:PORT (or admin.listen in a --config file)'],
+  ['bad admin address', ['start', '--backend', ok, '--admin', '127.0.0.1:99999'], "--admin '127.0.0.1:99999': port must be 0-65535, got 99999"],
+  ['admin on a public address without a token', ['start', '--backend', ok, '--admin', '0.0.0.0:9100'], 'admin.token: required when the admin API listens on a non-loopback address (0.0.0.0:9100): set admin.token (or --admin-token), or listen on 127.0.0.1'],
+  ['bad access-log sample rate', ['start', '--backend', ok, '--access-log-sample-rate', '2'], '--access-log-sample-rate: expected a number from 0 to 1, got 2'],
+  ['validate without a file', ['validate'], 'validate: expected the configuration file, e.g. lb-native validate /etc/lb-native/lb.yaml'],
+  ['validate with two files', ['validate', 'a.yaml', 'b.yaml'], 'validate: expected one file, got 2 arguments'],
+  ['reload with a flag of top', ['reload', '--interval', '500'], 'reload: unknown flag --interval; expected --admin, --token'],
+  ['reload with a bad admin address', ['reload', '--admin', 'localhost'], "--admin 'localhost': missing port; expected host:port, e.g. 127.0.0.1:9001"],
+  ['top with a bad interval', ['top', '--interval', '5'], "--interval '5': expected milliseconds from 100 to 3600000"],
 ];
 
 describe.concurrent('usage errors exit 2 with one line naming the flag', () => {

@@ -69,6 +69,7 @@ describe('toNativeConfig', () => {
       forwarded: { mode: 'forwarded', trustIncoming: true },
       outlierDetection: { consecutiveFailures: 2, baseEjectionMs: 30000, maxEjectionPercent: 50, slowStartMs: 0 },
       retries: { maxTries: 2, budgetPercent: 20, minPerSecond: 10 },
+      accessLogSampleRate: 0,
     });
     expect(native).not.toHaveProperty('xForwardedFor');
   });

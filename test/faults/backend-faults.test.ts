@@ -439,8 +439,12 @@ describe('backend writes more than it was asked for', () => {
     const why = `load ${JSON.stringify(result.counts)}, fault client mix-ups ${faultClientMixups}; requests racing the write: ${sameTurn}\n${reusedAfter.slice(0, 10).join('\n')}\n${result.samples.slice(0, 5).join('\n')}`;
     expect(tainted.length, why).toBeGreaterThan(0);
     expect(reusedAfter, why).toEqual([]);
-    // Only racing requests may have received an unsolicited response.
-    expect(mixups, why).toBeLessThanOrEqual(sameTurn);
+    // A request already on its way when the backend wrote its unsolicited bytes (arrival
+    // state 'written', or 'none' with the bytes written before its answer) can receive
+    // them: no HTTP/1.1 proxy can tell them from the real answer. But such a connection
+    // is never given another request (its leftover bytes keep it out of the pool), so
+    // each tainted connection can mislead at most the one request in flight on it.
+    expect(mixups, why).toBeLessThanOrEqual(tainted.length);
     await waitUntil(`tainted connections closed\n${s.f.describe()}`, () => tainted.every((c) => c.closed));
     await expectRecovery(s);
   });

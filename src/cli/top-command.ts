@@ -1,0 +1,67 @@
+// `lb-native top`: polls GET /stats on the admin API and shows renderTop's screen,
+// refreshed in place every --interval ms until Ctrl-C. With --once: one screen, no
+// clearing, then exit (0, or 1 if the admin API cannot be asked).
+import { renderTop } from '../admin/index.js';
+import type { BalancerStats } from '../stats.js';
+import { AdminUnreachableError, adminRequest, errorMessage } from './admin-client.js';
+import type { TopArgs } from './args.js';
+import { exitCodes } from './exit-codes.js';
+
+const clearScreen = '\x1b[H\x1b[2J';
+
+async function poll(args: TopArgs): Promise<BalancerStats> {
+  const response = await adminRequest(args, 'GET', '/stats', Math.max(2_000, args.intervalMs));
+  if (response.status !== 200) throw new AdminUnreachableError(`GET /stats: ${errorMessage(response)}`);
+  return response.body as BalancerStats;
+}
+
+function width(): number {
+  return process.stdout.columns ?? 100;
+}
+
+export async function runTop(args: TopArgs): Promise<number> {
+  if (args.once) {
+    try {
+      process.stdout.write(`${renderTop(await poll(args), undefined, 0, { width: width() })}\n`);
+      return exitCodes.ok;
+    } catch (error) {
+      if (!(error instanceof AdminUnreachableError)) throw error;
+      process.stderr.write(`lb-native: ${error.message}\n`);
+      return exitCodes.failure;
+    }
+  }
+  let stopped = false;
+  let wake: (() => void) | undefined;
+  const stop = () => {
+    stopped = true;
+    wake?.();
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  let previous: { stats: BalancerStats; at: number } | undefined;
+  try {
+    while (!stopped) {
+      let frame: string;
+      try {
+        const stats = await poll(args);
+        const at = Date.now();
+        frame = renderTop(stats, previous?.stats, previous ? at - previous.at : 0, { width: width() });
+        previous = { stats, at };
+      } catch (error) {
+        if (!(error instanceof AdminUnreachableError)) throw error;
+        frame = `lb-native top: ${error.message}; retrying every ${args.intervalMs} ms`;
+        previous = undefined;
+      }
+      if (stopped) break;
+      process.stdout.write(`${clearScreen}${frame}\n`);
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        setTimeout(resolve, args.intervalMs);
+      });
+    }
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+  return exitCodes.ok;
+}

@@ -1,0 +1,103 @@
+// Structured logs: one JSON object per line on stdout (pino), for lifecycle events
+// (listening, backend changes, reloads, errors, stop) and, when sampled, access logs.
+//
+//   {"level":"info","time":"2025-01-01T12:00:00.000Z","pid":4242,"msg":"backend-down","backend":"10.0.0.5:8080","reason":"status 503 (expected 200-399)"}
+//
+// `msg` is the event's name. Secrets never reach a line: configurations are logged
+// through redactConfig (config/redact.ts), and pino's redaction covers the known paths
+// as a second guard.
+import { pino } from 'pino';
+
+import type { Balancer } from '../balancer.js';
+import { formatAddress } from '../config/address.js';
+import { secretPaths } from '../config/redact.js';
+import type { LogLevel } from './levels.js';
+
+export type Logger = pino.Logger;
+
+export interface LoggerOptions {
+  level: LogLevel;
+  /** File descriptor or stream to write to. Default 1 (stdout), written synchronously. */
+  destination?: number | NodeJS.WritableStream;
+}
+
+/** A pino logger writing JSON lines, `level` as a label ("info"), ISO times. */
+export function createLogger(options: LoggerOptions): Logger {
+  const destination =
+    options.destination === undefined || typeof options.destination === 'number'
+      ? pino.destination({ dest: options.destination ?? 1, sync: true })
+      : options.destination;
+  return pino(
+    {
+      level: options.level,
+      base: { pid: process.pid },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      redact: { paths: secretPaths.flatMap((path) => [path, `config.${path}`]), censor: '[redacted]' },
+    },
+    destination,
+  );
+}
+
+/** Round to microseconds: access-log times. */
+function ms(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}
+
+/**
+ * Logs `lb`'s events: listening, backend-up/down/ejected/recovered/drained/removed,
+ * errors, and access records (each sampled request, when the sample rate is above 0).
+ * Returns a function that stops logging them.
+ */
+export function logBalancerEvents(lb: Balancer, log: Logger): () => void {
+  const listeners: Array<() => void> = [];
+  const on: Balancer['on'] = (event, listener) => {
+    lb.on(event, listener);
+    listeners.push(() => lb.off(event, listener));
+    return lb;
+  };
+  on('listening', ({ address, port }) => {
+    const { mode } = lb.config;
+    const where = formatAddress(address, port);
+    log.info(
+      {
+        address: where,
+        port,
+        url: mode === 'tcp' ? undefined : `http://${where}/`,
+        mode,
+        strategy: lb.strategy,
+        backends: lb.backends().length,
+        workers: lb.state === 'running' ? lb.stats().workers : undefined,
+      },
+      'listening',
+    );
+  });
+  on('backend-up', ({ backend }) => log.info({ backend: backend.address, id: backend.id }, 'backend-up'));
+  on('backend-down', ({ backend, reason }) => log.warn({ backend: backend.address, id: backend.id, reason }, 'backend-down'));
+  on('backend-ejected', ({ backend, worker, reason, ejectionMs }) =>
+    log.warn({ backend: backend.address, id: backend.id, worker, reason, ejectionMs }, 'backend-ejected'),
+  );
+  on('backend-recovered', ({ backend, worker }) => log.info({ backend: backend.address, id: backend.id, worker }, 'backend-recovered'));
+  on('backend-drained', ({ backend, state }) => log.info({ backend: backend.address, id: backend.id, state }, 'backend-drained'));
+  on('backend-removed', ({ backend }) => log.info({ backend: backend.address, id: backend.id }, 'backend-removed'));
+  on('error', (error) => log.error({ code: error.code, error: error.message }, 'error'));
+  on('access', (event) =>
+    log.info(
+      {
+        client: event.client,
+        method: event.method,
+        target: event.target,
+        status: event.status,
+        backend: event.backend?.address ?? null,
+        ttfbMs: ms(event.ttfbMs),
+        totalMs: ms(event.totalMs),
+        bytes: event.bytes,
+        worker: event.worker,
+      },
+      'access',
+    ),
+  );
+  return () => {
+    for (const off of listeners.splice(0)) off();
+  };
+}

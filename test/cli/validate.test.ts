@@ -1,0 +1,75 @@
+// `lb-native validate FILE`: the real binary checks a configuration file without starting
+// anything: "ok: N backends, mode M" and exit 0, or one line per problem and exit 2.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { ensureBuilt, packageRoot, runCli } from './spawn-cli.js';
+
+beforeAll(ensureBuilt, 150_000);
+
+const dir = mkdtempSync(join(tmpdir(), 'lb-validate-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function file(name: string, lines: string[]): string {
+  const path = join(dir, name);
+  writeFileSync(path, `${lines.join('\n')}\n`);
+  return path;
+}
+
+describe.concurrent('lb-native validate', () => {
+  it('accepts the shipped example', async ({ expect }) => {
+    const result = await runCli(['validate', join(packageRoot, 'examples', 'lb.yaml')]);
+    expect(result).toMatchObject({ code: 0, stdout: 'ok: 3 backends, mode http\n', stderr: '' });
+  });
+
+  it('says how many backends and which mode, and names a discovery source', async ({ expect }) => {
+    const tcp = file('tcp.yaml', ['mode: tcp', 'backends: [127.0.0.1:5432]']);
+    expect(await runCli(['validate', tcp])).toMatchObject({ code: 0, stdout: 'ok: 1 backend, mode tcp\n' });
+    const dns = file('dns.json', ['{"discovery": {"dns": {"name": "api.internal", "type": "SRV"}}}']);
+    expect(await runCli(['validate', dns])).toMatchObject({ code: 0, stdout: 'ok: 0 backends, mode http, dns discovery\n' });
+  });
+
+  it('prints one line per problem, with file, line and path, and exits 2', async ({ expect }) => {
+    const bad = file('bad.yaml', ['listen: 127.0.0.1:8080', 'backends:', '  - 127.0.0.1:9001', '  - 127.0.0.1:9002', '  - 127.0.0.1:70000', 'workers: 0']);
+    const result = await runCli(['validate', bad]);
+    expect(result.stderr).toBe(
+      `${bad}:5: backends[2].address: port must be 1-65535, got 70000\n${bad}:6: workers: expected an integer from 1 to 1024, got 0\n`,
+    );
+    expect(result.stdout).toBe('');
+    expect(result.code).toBe(2);
+  });
+
+  it('substitutes environment variables, and names one that is missing', async ({ expect }) => {
+    const withEnv = file('env.yaml', ['backends: ["127.0.0.1:${LB_TEST_PORT}"]', 'admin:', '  listen: 127.0.0.1:9100', '  token: ${LB_TEST_TOKEN}']);
+    const missing = await runCli(['validate', withEnv], 15_000, { LB_TEST_PORT: '9001' });
+    expect(missing.stderr).toBe(`${withEnv}:4: admin.token: environment variable LB_TEST_TOKEN is not set (write \${LB_TEST_TOKEN:-default} to give a default)\n`);
+    expect(missing.code).toBe(2);
+    const ok = await runCli(['validate', withEnv], 15_000, { LB_TEST_PORT: '9001', LB_TEST_TOKEN: 'abc' });
+    expect(ok).toMatchObject({ code: 0, stdout: 'ok: 1 backend, mode http\n' });
+  });
+
+  it('a file that does not exist', async ({ expect }) => {
+    const result = await runCli(['validate', join(dir, 'nope.yaml')]);
+    expect(result.stderr).toBe(`${join(dir, 'nope.yaml')}: cannot read the configuration file: no such file\n`);
+    expect(result.code).toBe(2);
+  });
+});
+
+describe('lb-native start --config with an invalid file', () => {
+  it('prints the same lines (flags named as flags) and exits 2 without starting', async () => {
+    const bad = file('start-bad.yaml', ['backends:', '  - 127.0.0.1:70000', 'timeouts: { connectMs: 0 }']);
+    const result = await runCli(['start', '--config', bad, '--workers', '0']);
+    expect(result.stderr).toBe(
+      [
+        'lb-native: --workers: expected an integer from 1 to 1024, got 0',
+        `lb-native: ${bad}:2: backends[0].address: port must be 1-65535, got 70000`,
+        `lb-native: ${bad}:3: timeouts.connectMs: expected an integer from 1 to 2147483647, got 0`,
+        '',
+      ].join('\n'),
+    );
+    expect(result.stdout).toBe('');
+    expect(result.code).toBe(2);
+  });
+});
