@@ -14,6 +14,18 @@ Napi::Value throw_error(Napi::Env env, const char* code, const std::string& mess
   return env.Undefined();
 }
 
+// LB_ERR_LISTEN with the errno name and the failing system call, for callers that
+// branch on the cause rather than on the message.
+void throw_listen_error(Napi::Env env, const net::ListenError& listen_error) {
+  Napi::Error failure = Napi::Error::New(env, listen_error.message);
+  failure.Set("code", Napi::String::New(env, "LB_ERR_LISTEN"));
+  if (listen_error.error_number != 0) {
+    failure.Set("errno", Napi::String::New(env, strerrorname_np(listen_error.error_number)));
+    failure.Set("syscall", Napi::String::New(env, listen_error.syscall));
+  }
+  failure.ThrowAsJavaScriptException();
+}
+
 }  // namespace
 
 Napi::Function BalancerObject::define(Napi::Env env) {
@@ -67,13 +79,7 @@ Napi::Value BalancerObject::start(const Napi::CallbackInfo& info) {
   if (!balancer_->start(listen, std::move(config), notify, listen_error)) {
     balancer_.reset();
     bridge_.Release();
-    Napi::Error failure = Napi::Error::New(env, listen_error.message);
-    failure.Set("code", Napi::String::New(env, "LB_ERR_LISTEN"));
-    if (listen_error.error_number != 0) {
-      failure.Set("errno", Napi::String::New(env, strerrorname_np(listen_error.error_number)));
-      failure.Set("syscall", Napi::String::New(env, listen_error.syscall));
-    }
-    failure.ThrowAsJavaScriptException();
+    throw_listen_error(env, listen_error);
     return env.Undefined();
   }
   running_ = true;
@@ -130,13 +136,7 @@ Napi::Value BalancerObject::rebind(const Napi::CallbackInfo& info) {
   }
   net::ListenError listen_error;
   if (!balancer_->rebind(listen.address, listen.backlog, listen_error)) {
-    Napi::Error failure = Napi::Error::New(env, listen_error.message);
-    failure.Set("code", Napi::String::New(env, "LB_ERR_LISTEN"));
-    if (listen_error.error_number != 0) {
-      failure.Set("errno", Napi::String::New(env, strerrorname_np(listen_error.error_number)));
-      failure.Set("syscall", Napi::String::New(env, listen_error.syscall));
-    }
-    failure.ThrowAsJavaScriptException();
+    throw_listen_error(env, listen_error);
   }
   return env.Undefined();
 }

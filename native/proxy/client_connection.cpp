@@ -754,28 +754,19 @@ ClientConnection::HeadOutcome ClientConnection::parse_response_head() {
     // Malformed, ambiguous or too large: the backend is not to be trusted with another
     // request, and the client gets a clean 502.
     backend_->backend().counters->backend_errors.add();
-    context_.counters.bad_gateway.add();
-    release_backend(false);
-    send_error(502);
-    return HeadOutcome::left_exchange;
+    return refuse_response();
   }
 
   if (head.status >= 100 && head.status < 200) {
     if (head.status == 101) {
       if (!exchange_->upgrade_requested || exchange_->request_phase != RequestPhase::done) {
         // Switching protocols nobody asked for (or mid-body) is a backend error.
-        context_.counters.bad_gateway.add();
-        release_backend(false);
-        send_error(502);
-        return HeadOutcome::left_exchange;
+        return refuse_response();
       }
       http1::ResponseHeadOptions options;
       options.upgrade = true;
       if (!http1::write_response_head(head, options, out_)) {
-        context_.counters.bad_gateway.add();
-        release_backend(false);
-        send_error(502);
-        return HeadOutcome::left_exchange;
+        return refuse_response();
       }
       resp_.consume(head.head_bytes);
       exchange_->status = 101;
@@ -788,10 +779,7 @@ ClientConnection::HeadOutcome ClientConnection::parse_response_head() {
     // final one.
     http1::ResponseHeadOptions options;
     if (!http1::write_response_head(head, options, out_)) {
-      context_.counters.bad_gateway.add();
-      release_backend(false);
-      send_error(502);
-      return HeadOutcome::left_exchange;
+      return refuse_response();
     }
     resp_.consume(head.head_bytes);
     exchange_->response_scan_from = 0;
@@ -837,10 +825,7 @@ ClientConnection::HeadOutcome ClientConnection::parse_response_head() {
     if (n > 0 && static_cast<size_t>(n) < sizeof(cookie)) options.extra_header = {cookie, static_cast<size_t>(n)};
   }
   if (!http1::write_response_head(head, options, out_)) {
-    context_.counters.bad_gateway.add();
-    release_backend(false);
-    send_error(502);
-    return HeadOutcome::left_exchange;
+    return refuse_response();
   }
   resp_.consume(head.head_bytes);
   exchange_->response_body.start(head.body, head.content_length);
@@ -849,6 +834,15 @@ ClientConnection::HeadOutcome ClientConnection::parse_response_head() {
   context_.counters.count_response(head.status);
   backend_->backend().counters->count_response(head.status);
   return HeadOutcome::parsed;
+}
+
+ClientConnection::HeadOutcome ClientConnection::refuse_response() {
+  // A response head we cannot pass on: the client gets a clean 502 and the backend
+  // connection is closed, never pooled.
+  context_.counters.bad_gateway.add();
+  release_backend(false);
+  send_error(502);
+  return HeadOutcome::left_exchange;
 }
 
 bool ClientConnection::try_replay() {

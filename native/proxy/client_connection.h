@@ -79,6 +79,7 @@ class ClientConnection final : public FrontendConnection {
   // left_exchange: the exchange failed (an error response was sent) or became a tunnel.
   enum class HeadOutcome : uint8_t { need_more, parsed, left_exchange };
   HeadOutcome parse_response_head();
+  HeadOutcome refuse_response();
   bool try_replay();
   void attempt_failed(balancing::BackendRuntime& backend, const char* reason, bool connect_error);
   bool open_fresh_connection(balancing::BackendRuntime& backend);
