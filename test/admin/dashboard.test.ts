@@ -120,11 +120,14 @@ describe('dashboard', () => {
     await waitUntil('p99 for the slow backend', async () => /^\d/.test((await cell(2, 'p99')) ?? ''), { timeoutMs: 5_000, intervalMs: 100 });
     // Percentiles are computed from the histogram deltas: numeric and ordered (a latency
     // comparison between backends would be a timing assertion, which belongs in bench/).
-    const [p50, p99] = await page.evaluate(() =>
-      ['p50', 'p99'].map((col) =>
-        Number(document.querySelector(`#backends tr[data-backend-id="2"] td[data-col="${col}"]`)?.textContent?.replace(/,/g, '')),
-      ),
-    );
+    // Both cells in one read, so they come from the same poll. (This runs in the page;
+    // the tests' TypeScript has no DOM types, hence globalThis.)
+    const [p50, p99] = await page.evaluate(() => {
+      const doc = (globalThis as { document?: { querySelector(s: string): { textContent: string | null } | null } }).document!;
+      return ['p50', 'p99'].map((col) =>
+        Number(doc.querySelector(`#backends tr[data-backend-id="2"] td[data-col="${col}"]`)?.textContent?.replace(/,/g, '')),
+      );
+    });
     expect(p99).toBeGreaterThanOrEqual(p50!);
     expect(p99).toBeGreaterThan(0);
     expect(await page.textContent('#backends tr[data-backend-id="3"] .badge')).toBe('maint');
