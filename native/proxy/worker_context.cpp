@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
-#include "balancing/hash.h"
-#include "core/clock.h"
 #include <cstring>
 
+#include "balancing/hash.h"
+#include "core/clock.h"
 #include "proxy/backend_connection.h"
 #include "proxy/frontend_connection.h"
 

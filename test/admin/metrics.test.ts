@@ -7,6 +7,7 @@ import { escapeLabelValue, renderPrometheus } from '../../src/admin/prometheus.j
 import { startBalancer } from '../helpers/balancer.js';
 import { runCleanups } from '../helpers/cleanup.js';
 import { startHttpBackend } from '../helpers/http-backend.js';
+import { waitUntil } from '../helpers/wait.js';
 import { backendStats, balancerStats, histogram } from './fixtures.js';
 import { parsePrometheus, sampleValue } from './prometheus-parser.js';
 import { adminRequest, sendTraffic, startAdmin } from './support.js';
@@ -50,7 +51,7 @@ const expectedFamilies = {
 
 describe('GET /metrics from a running balancer', () => {
   it('is well-formed 0.0.4 text whose values agree with stats()', async () => {
-    const a = await startHttpBackend('a', { delayMs: () => 3 });
+    const a = await startHttpBackend('a', { delayMs: () => 10 });
     const b = await startHttpBackend('b');
     const lb = await startBalancer({ backends: [a.address, { address: b.address, weight: 2, state: 'ready' }] });
     const admin = await startAdmin(lb);
@@ -58,6 +59,9 @@ describe('GET /metrics from a running balancer', () => {
     // Both draining now: the state gauge says so.
     lb.setBackendState(0, 'drain');
     lb.setBackendState(1, 'drain');
+    // The workers close their idle pooled connections as they adopt the change; wait for
+    // that, so that /metrics and the stats() compared with it are the same moment.
+    await waitUntil('idle pools closed', () => lb.stats().backends.every((backend) => backend.idleConnections === 0));
 
     const reply = await adminRequest(admin, '/metrics');
     expect(reply.status).toBe(200);
@@ -94,7 +98,7 @@ describe('GET /metrics from a running balancer', () => {
         backend.timeToFirstByte.reduce((s, c) => s + c, 0),
       );
     }
-    // Backend a answers after 3 ms: none of its requests can be in the buckets up to 2.5 ms.
+    // Backend a answers after 10 ms (timers may fire a little early, never 7 ms early): none of its requests can be in the buckets up to 2.5 ms.
     const aLabels = { backend: '0', address: a.address };
     expect(sampleValue(families, 'lb_backend_request_duration_seconds_bucket', { ...aLabels, le: '0.0025' })).toBe(0);
     // Bucket bounds are the data path's, in seconds.
