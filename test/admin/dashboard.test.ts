@@ -17,6 +17,7 @@ import { onCleanup, runCleanups } from '../helpers/cleanup.js';
 import { startHttpBackend } from '../helpers/http-backend.js';
 import { waitUntil } from '../helpers/wait.js';
 import { startAdmin, steadyTraffic } from './support.js';
+import { freePort } from '../helpers/free-port.js';
 
 afterEach(runCleanups);
 
@@ -55,13 +56,6 @@ function collectProblems(page: Page): string[] {
   return problems;
 }
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** A balancer with backends of different speeds, one in maintenance and one that refuses connections. */
 async function busyBalancer() {

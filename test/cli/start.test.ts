@@ -5,6 +5,7 @@ import { type AddressInfo, createServer as createTcpServer } from 'node:net';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { CliProcess, type LogLine, ensureBuilt, killSpawnedAfterEach, parseLogLines } from './spawn-cli.js';
+import { freePort } from '../helpers/free-port.js';
 
 beforeAll(ensureBuilt, 150_000);
 killSpawnedAfterEach();
@@ -39,14 +40,6 @@ async function get(url: string): Promise<string> {
   return response.text();
 }
 
-/** A port nothing listens on right now. */
-async function freePort(): Promise<number> {
-  const probe = createTcpServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 /** GET `url`, retrying refused connections for up to 10 s (for a process that logs nothing). */
 async function getWhenUp(url: string): Promise<string> {

@@ -3,7 +3,6 @@
 // port, so that A records can tell them apart by address alone.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { externalProgramEnv } from '../helpers/external-env.js';
-import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { type AddressInfo, type Socket, createServer } from 'node:net';
@@ -13,6 +12,8 @@ import { join } from 'node:path';
 import { queryDns } from '../../src/discovery/dns-query.js';
 import { onCleanup } from '../helpers/cleanup.js';
 import { delay, waitUntil } from '../helpers/wait.js';
+import { freePort } from '../helpers/free-port.js';
+export { freePort };
 
 /** Finds a program on PATH (as root, that includes the sbin directories daemons install to); undefined if absent. */
 export function findProgram(name: string): string | undefined {
@@ -34,26 +35,6 @@ export function tempDir(prefix: string): string {
 }
 
 /** A TCP port free on `host` (and, with `udp`, free for UDP too). */
-export async function freePort(host = '127.0.0.1', udp = false): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const server = createServer();
-      server.once('error', reject);
-      server.listen({ host, port: 0, exclusive: true }, () => {
-        const { port } = server.address() as AddressInfo;
-        server.close(() => resolve(port));
-      });
-    });
-    if (!udp) return port;
-    const udpFree = await new Promise<boolean>((resolve) => {
-      const socket = createSocket('udp4');
-      socket.once('error', () => resolve(false));
-      socket.bind({ address: host, port, exclusive: true }, () => socket.close(() => resolve(true)));
-    });
-    if (udpFree) return port;
-  }
-  throw new Error('no free port found');
-}
 
 /** A child process, killed by its PID (SIGKILL if SIGTERM is not enough) after the test. */
 export interface Daemon {

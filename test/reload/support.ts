@@ -2,7 +2,8 @@
 // generator (bounded: a few keep-alive and new-connection clients) that counts every
 // failed request and can be told to move to another port.
 import http from 'node:http';
-import { type AddressInfo, createServer } from 'node:net';
+import { freePort } from '../helpers/free-port.js';
+export { freePort };
 
 export interface Reply {
   status: number;
@@ -38,13 +39,6 @@ export async function backendCounts(port: number, count: number): Promise<Record
 }
 
 /** A TCP port free on 127.0.0.1 right now. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen({ host: '127.0.0.1', port: 0, exclusive: true }, resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 export interface LoadStats {
   ok: number;
