@@ -42,15 +42,6 @@ void SocketAddress::set_port(SocketAddress& address, uint16_t port) {
   }
 }
 
-SocketAddress SocketAddress::peer_of(int fd) {
-  SocketAddress address;
-  address.length = sizeof(address.storage);
-  if (getpeername(fd, reinterpret_cast<sockaddr*>(&address.storage), &address.length) != 0) {
-    address.length = 0;
-  }
-  return address;
-}
-
 SocketAddress SocketAddress::local_of(int fd) {
   SocketAddress address;
   address.length = sizeof(address.storage);

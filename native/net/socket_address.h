@@ -23,8 +23,7 @@ struct SocketAddress {
   static bool parse(const std::string& host, uint16_t port, SocketAddress& out);
   // Replaces the port of `address`.
   static void set_port(SocketAddress& address, uint16_t port);
-  // The peer of a connected socket, or the local side of a bound one.
-  static SocketAddress peer_of(int fd);
+  // The local side of a bound socket.
   static SocketAddress local_of(int fd);
 
   // The address without the port, as text ("127.0.0.1", "::1"); for X-Forwarded-For.

@@ -150,13 +150,10 @@ ClientConnection* ClientConnection::accept(WorkerContext& context, core::UniqueF
   auto* connection = new ClientConnection(context, std::move(fd));
   // sockaddr_in6 is large enough for either family; TCP_NODELAY came from the listener.
   std::memcpy(&connection->peer_, &peer, sizeof(connection->peer_));
-  if (!context.loop.add(connection->fd_.get(), connection)) {
+  if (!context.adopt_client(connection, connection->fd_.get())) {
     delete connection;
     return nullptr;
   }
-  context.track(connection);
-  context.counters.accepted_connections.add();
-  context.counters.active_client_connections.add();
   connection->arm_timer(TimerKind::head);
   // Data often arrives with the connection (or right after): try at once, and rely on
   // the edge for the rest.
@@ -179,9 +176,7 @@ void ClientConnection::close() {
   req_head_.release();
   resp_.release();
   release_exchange();
-  context_.counters.active_client_connections.sub();
-  context_.untrack(this);
-  context_.loop.retire(this);
+  context_.release_client(this);
 }
 
 void ClientConnection::drain() {

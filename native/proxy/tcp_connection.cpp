@@ -40,13 +40,10 @@ TcpConnection* TcpConnection::accept(WorkerContext& context, core::UniqueFd fd,
     socklen_t length = sizeof(connection->local_);
     getsockname(connection->fd_.get(), reinterpret_cast<sockaddr*>(&connection->local_), &length);
   }
-  if (!context.loop.add(connection->fd_.get(), connection)) {
+  if (!context.adopt_client(connection, connection->fd_.get())) {
     delete connection;
     return nullptr;
   }
-  context.track(connection);
-  context.counters.accepted_connections.add();
-  context.counters.active_client_connections.add();
   context.counters.requests.add();
   connection->connect_next_backend();
   return connection;
@@ -67,9 +64,7 @@ void TcpConnection::close() {
   closed_ = true;
   upstream_buffer_.release();
   downstream_buffer_.release();
-  context_.counters.active_client_connections.sub();
-  context_.untrack(this);
-  context_.loop.retire(this);
+  context_.release_client(this);
 }
 
 void TcpConnection::drain() {

@@ -237,17 +237,24 @@ void WorkerContext::emit(const stats::Event& event) {
   if (!events.push(event)) counters.events_dropped.add();
 }
 
-void WorkerContext::track(FrontendConnection* connection) {
+bool WorkerContext::adopt_client(FrontendConnection* connection, int fd) {
+  if (!loop.add(fd, connection)) return false;
   connection->tracking_index = clients_.size();
   clients_.push_back(connection);
+  counters.accepted_connections.add();
+  counters.active_client_connections.add();
+  return true;
 }
 
-void WorkerContext::untrack(FrontendConnection* connection) {
+void WorkerContext::release_client(FrontendConnection* connection) {
+  counters.active_client_connections.sub();
   size_t index = connection->tracking_index;
-  if (index >= clients_.size() || clients_[index] != connection) return;
-  clients_[index] = clients_.back();
-  clients_[index]->tracking_index = index;
-  clients_.pop_back();
+  if (index < clients_.size() && clients_[index] == connection) {
+    clients_[index] = clients_.back();
+    clients_[index]->tracking_index = index;
+    clients_.pop_back();
+  }
+  loop.retire(connection);
 }
 
 void WorkerContext::begin_drain() {

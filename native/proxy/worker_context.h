@@ -74,9 +74,12 @@ class WorkerContext {
   Exchange* take_exchange();
   void give_exchange(Exchange* exchange);
 
-  // Client connections, for graceful stop.
-  void track(FrontendConnection* connection);
-  void untrack(FrontendConnection* connection);
+  // Accepted connections (HTTP or TCP): registered with the loop, counted, and listed
+  // for graceful stop. False if epoll refused the socket (the caller deletes it).
+  bool adopt_client(FrontendConnection* connection, int fd);
+  // The other end of adopt_client, from the connection's close(): unlisted, uncounted,
+  // and retired (deleted at the end of the loop iteration).
+  void release_client(FrontendConnection* connection);
   size_t client_count() const { return clients_.size(); }
   // Stops keep-alive: idle clients close now, busy ones after their response.
   void begin_drain();
