@@ -5,6 +5,10 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Every test file must close the fds it opened; the check runs last for each file and
+    // relies on 'stack' hook order (vitest's default, pinned here): see the setup file.
+    setupFiles: ['test/setup/fd-check.ts'],
+    sequence: { hooks: 'stack' },
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 30_000,

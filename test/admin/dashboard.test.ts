@@ -1,7 +1,8 @@
 // The live dashboard in a real headless Chromium (playwright-core driving Debian's
 // /usr/bin/chromium, installed by scripts/install-browser.sh): loaded against a running
 // balancer under traffic, its numbers move; it asks for the token when it has none; and a
-// screenshot is kept at test/admin/__screenshots__/dashboard.png for people to look at.
+// screenshot is written to test/admin/__screenshots__/dashboard.png (git-ignored) for
+// people to look at after a run.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';

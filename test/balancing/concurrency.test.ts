@@ -1,23 +1,15 @@
 // The central property of a proxy: under many concurrent clients, every client gets its
 // own response and nobody else's. 2 backends, 2 workers, unique ids in path and header.
 import { randomBytes } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { runCleanups } from '../helpers/cleanup.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { startHttpBackend } from '../helpers/http-backend.js';
 import { header, printable, type HttpMessage } from '../helpers/http-message.js';
 import { startBalancer } from '../helpers/balancer.js';
 import { waitUntil } from '../helpers/wait.js';
-import { expectFdsBackToBaseline, fdSnapshot } from '../helpers/fd-count.js';
 
-let fdBaseline: Map<number, string>;
-beforeAll(() => {
-  fdBaseline = fdSnapshot();
-});
 afterEach(runCleanups);
-afterAll(async () => {
-  await expectFdsBackToBaseline(fdBaseline, { timeoutMs: 10_000 });
-});
 
 /** A few ms of backend delay that varies per id, so responses finish out of order. */
 const jitter = (id: string): number => id.charCodeAt(id.length - 1) % 12;

@@ -1,23 +1,15 @@
 // Which backend gets a request: round-robin, weights, states, and what the client gets
 // when no backend can take it.
 import net from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { runCleanups } from '../helpers/cleanup.js';
 import { RawClient, exchange } from '../helpers/raw-client.js';
 import { ScriptedBackend, describeReply } from '../helpers/scripted-backend.js';
 import { header, printable } from '../helpers/http-message.js';
 import { startBalancer } from '../helpers/balancer.js';
 import { waitUntil } from '../helpers/wait.js';
-import { expectFdsBackToBaseline, fdSnapshot } from '../helpers/fd-count.js';
 
-let fdBaseline: Map<number, string>;
-beforeAll(() => {
-  fdBaseline = fdSnapshot();
-});
 afterEach(runCleanups);
-afterAll(async () => {
-  await expectFdsBackToBaseline(fdBaseline);
-});
 
 /** A 127.0.0.1 port that nothing listens on (bound, then released). */
 async function closedPort(): Promise<number> {

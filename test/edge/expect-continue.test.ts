@@ -1,20 +1,12 @@
 // Expect: 100-continue. The header is forwarded; a backend's 100 Continue reaches the
 // client, which only then sends its body; the final response follows. No deadlock.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { runCleanups } from '../helpers/cleanup.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { printable } from '../helpers/http-message.js';
-import { expectFdsBackToBaseline, fdSnapshot } from '../helpers/fd-count.js';
 import { RawBackend, headLines, linesNamed, startEdgeBalancer } from './support.js';
 
-let fdBaseline: Map<number, string>;
-beforeAll(() => {
-  fdBaseline = fdSnapshot();
-});
 afterEach(runCleanups);
-afterAll(async () => {
-  await expectFdsBackToBaseline(fdBaseline);
-});
 
 const BODY = 'hello world';
 const HEAD = `PUT /up HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: ${BODY.length}\r\n\r\n`;

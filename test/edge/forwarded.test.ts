@@ -2,22 +2,14 @@
 // X-Forwarded-For/-Proto/-Host written by the proxy and none of the client's. Trusted:
 // X-Forwarded-For is appended to, the client's -Proto/-Host kept. 'forwarded': RFC 7239.
 // 'none': nothing added, the client's headers passed through.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { runCleanups } from '../helpers/cleanup.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { ScriptedBackend } from '../helpers/scripted-backend.js';
 import { buildResponse, printable } from '../helpers/http-message.js';
-import { expectFdsBackToBaseline, fdSnapshot } from '../helpers/fd-count.js';
 import { linesNamed, startEdgeBalancer, type EdgeOptions } from './support.js';
 
-let fdBaseline: Map<number, string>;
-beforeAll(() => {
-  fdBaseline = fdSnapshot();
-});
 afterEach(runCleanups);
-afterAll(async () => {
-  await expectFdsBackToBaseline(fdBaseline);
-});
 
 const FORGED =
   'X-Forwarded-For: 6.6.6.6\r\n' +

@@ -1,22 +1,14 @@
 // The proxy re-frames what it forwards (exactly one Content-Length, or Transfer-Encoding:
 // chunked) and drops hop-by-hop headers in both directions: Connection and every header it
 // names, Keep-Alive, Proxy-Connection, TE, Trailer, and Upgrade when not upgrading.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { runCleanups } from '../helpers/cleanup.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { ScriptedBackend } from '../helpers/scripted-backend.js';
 import { buildResponse, printable } from '../helpers/http-message.js';
-import { expectFdsBackToBaseline, fdSnapshot } from '../helpers/fd-count.js';
 import { headLines, headerLines, linesNamed, startEdgeBalancer } from './support.js';
 
-let fdBaseline: Map<number, string>;
-beforeAll(() => {
-  fdBaseline = fdSnapshot();
-});
 afterEach(runCleanups);
-afterAll(async () => {
-  await expectFdsBackToBaseline(fdBaseline);
-});
 
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade'];
 const nameOf = (line: string): string => line.slice(0, line.indexOf(':')).toLowerCase();

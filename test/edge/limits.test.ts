@@ -2,23 +2,15 @@
 // headers, 413 for a big body (announced or streamed), each refused with nothing (or no
 // complete request) forwarded; and the client connection limit, which makes connection
 // N+1 wait in the backlog instead of refusing it.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { runCleanups } from '../helpers/cleanup.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { ScriptedBackend } from '../helpers/scripted-backend.js';
 import { buildResponse, encodeChunked, printable } from '../helpers/http-message.js';
-import { expectFdsBackToBaseline, fdSnapshot } from '../helpers/fd-count.js';
 import { delay, waitUntil } from '../helpers/wait.js';
 import { expectErrorThenClose, expectRejected, startEdgeBalancer, type EdgeLimits } from './support.js';
 
-let fdBaseline: Map<number, string>;
-beforeAll(() => {
-  fdBaseline = fdSnapshot();
-});
 afterEach(runCleanups);
-afterAll(async () => {
-  await expectFdsBackToBaseline(fdBaseline);
-});
 
 async function setup(limits: EdgeLimits) {
   const backend = await ScriptedBackend.start((req) => ({

@@ -1,22 +1,14 @@
 // Request-target forms and protocol versions: absolute-form becomes origin-form with the
 // authority as Host, OPTIONS * is forwarded, HTTP/1.0 closes unless it asked for
 // keep-alive (and then is told so).
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { runCleanups } from '../helpers/cleanup.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { ScriptedBackend } from '../helpers/scripted-backend.js';
 import { buildResponse, headerHasToken, printable } from '../helpers/http-message.js';
-import { expectFdsBackToBaseline, fdSnapshot } from '../helpers/fd-count.js';
 import { expectRejected, headLines, linesNamed, startEdgeBalancer } from './support.js';
 
-let fdBaseline: Map<number, string>;
-beforeAll(() => {
-  fdBaseline = fdSnapshot();
-});
 afterEach(runCleanups);
-afterAll(async () => {
-  await expectFdsBackToBaseline(fdBaseline);
-});
 
 async function setup() {
   const backend = await ScriptedBackend.start((req) => ({ bytes: buildResponse(200, `ok ${req.target}`, { reason: 'OK' }) }));

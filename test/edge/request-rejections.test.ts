@@ -1,21 +1,13 @@
 // Malformed and ambiguous request heads: each gets the canned error with Connection:
 // close and a lingering close, and not one byte reaches the backend.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { runCleanups } from '../helpers/cleanup.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { ScriptedBackend } from '../helpers/scripted-backend.js';
 import { buildResponse, printable } from '../helpers/http-message.js';
-import { expectFdsBackToBaseline, fdSnapshot } from '../helpers/fd-count.js';
 import { expectBackendSawOnlySentinel, expectErrorThenClose, expectRejected, startEdgeBalancer } from './support.js';
 
-let fdBaseline: Map<number, string>;
-beforeAll(() => {
-  fdBaseline = fdSnapshot();
-});
 afterEach(runCleanups);
-afterAll(async () => {
-  await expectFdsBackToBaseline(fdBaseline);
-});
 
 const ok = () => ({ bytes: buildResponse(200, 'ok', { reason: 'OK' }) });
 

@@ -1,23 +1,15 @@
 // Responses get the same scrutiny as requests: a malformed or ambiguous response head
 // makes the client get a 502 (with Connection: close), the backend connection is closed,
 // and the next request opens a new backend connection.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { runCleanups } from '../helpers/cleanup.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { ScriptedBackend, type Reply } from '../helpers/scripted-backend.js';
 import { buildResponse, printable } from '../helpers/http-message.js';
-import { expectFdsBackToBaseline, fdSnapshot } from '../helpers/fd-count.js';
 import { waitUntil } from '../helpers/wait.js';
 import { expectErrorThenClose, linesNamed, startEdgeBalancer } from './support.js';
 
-let fdBaseline: Map<number, string>;
-beforeAll(() => {
-  fdBaseline = fdSnapshot();
-});
 afterEach(runCleanups);
-afterAll(async () => {
-  await expectFdsBackToBaseline(fdBaseline);
-});
 
 const good = (): Reply => ({ bytes: buildResponse(200, 'fine', { reason: 'OK' }) });
 

@@ -363,8 +363,11 @@ export async function hangingListenerPort(lifetimeMs = 20_000): Promise<number |
       });
     });`;
   const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-  onCleanup(() => {
+  // 'close': the child has exited and its stdout pipe is closed in this process too.
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  onCleanup(async () => {
     if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+    await withTimeout('the blocked listener child to exit after SIGKILL', closed, 10_000);
   });
   const port = await withTimeout(
     'the blocked listener child to report its port',

@@ -2,12 +2,11 @@
 // that stops mid-body, a backend that never answers, a backend that refuses or never
 // completes the connect. Short timeouts keep the suite quick; nothing here asserts speed,
 // only what happens and that it happens within a bound.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { runCleanups } from '../helpers/cleanup.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { ScriptedBackend, type Reply } from '../helpers/scripted-backend.js';
 import { buildResponse, printable } from '../helpers/http-message.js';
-import { expectFdsBackToBaseline, fdSnapshot } from '../helpers/fd-count.js';
 import { delay, waitUntil } from '../helpers/wait.js';
 import {
   expectBackendSawOnlySentinel,
@@ -17,14 +16,7 @@ import {
   startEdgeBalancer,
 } from './support.js';
 
-let fdBaseline: Map<number, string>;
-beforeAll(() => {
-  fdBaseline = fdSnapshot();
-});
 afterEach(runCleanups);
-afterAll(async () => {
-  await expectFdsBackToBaseline(fdBaseline);
-});
 
 const ok = (): Reply => ({ bytes: buildResponse(200, 'ok', { reason: 'OK' }) });
 

@@ -3,22 +3,14 @@
 // untouched, half-close is passed on, an idle tunnel is closed after tunnelIdleMs, and a
 // 101 nobody asked for is a 502.
 import { createHash, randomBytes } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { runCleanups } from '../helpers/cleanup.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { header, headerHasToken, printable } from '../helpers/http-message.js';
-import { expectFdsBackToBaseline, fdSnapshot } from '../helpers/fd-count.js';
 import { waitUntil } from '../helpers/wait.js';
 import { RawBackend, type RawBackendConnection, expectErrorThenClose, headLines, linesNamed, startEdgeBalancer } from './support.js';
 
-let fdBaseline: Map<number, string>;
-beforeAll(() => {
-  fdBaseline = fdSnapshot();
-});
 afterEach(runCleanups);
-afterAll(async () => {
-  await expectFdsBackToBaseline(fdBaseline);
-});
 
 const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 const acceptFor = (key: string): string => createHash('sha1').update(key + WS_GUID).digest('base64');

@@ -5,26 +5,18 @@
 // following request to the same backend succeeds, and no connection that saw a fault carried
 // another request.
 import net from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { runCleanups } from '../helpers/cleanup.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { header, parseMessage, printable, type HttpMessage } from '../helpers/http-message.js';
 import { startBalancer, type BalancerConfig } from '../helpers/balancer.js';
 import { startHttpBackend, type HttpBackend } from '../helpers/http-backend.js';
 import { delay, waitUntil } from '../helpers/wait.js';
-import { expectFdsBackToBaseline, fdSnapshot } from '../helpers/fd-count.js';
 import { describeBody, MisbehavingBackend, PATTERN, type Fault } from './misbehaving-backend.js';
 import { startLoad, type LoadResult } from './load.js';
 import { startChildBackend } from './processes.js';
 
-let fdBaseline: Map<number, string>;
-beforeAll(() => {
-  fdBaseline = fdSnapshot();
-});
 afterEach(runCleanups);
-afterAll(async () => {
-  await expectFdsBackToBaseline(fdBaseline);
-});
 
 type Lb = Awaited<ReturnType<typeof startBalancer>>;
 

@@ -4,25 +4,18 @@
 // backend connection whose exchange did not finish, and keep its memory bounded.
 import net from 'node:net';
 import { readFileSync } from 'node:fs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCleanups, onCleanup } from '../helpers/cleanup.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { header, printable } from '../helpers/http-message.js';
 import { startBalancer } from '../helpers/balancer.js';
 import { startHttpBackend } from '../helpers/http-backend.js';
 import { delay, waitUntil, withTimeout } from '../helpers/wait.js';
-import { expectFdsBackToBaseline, fdSnapshot, openFdCount } from '../helpers/fd-count.js';
+import { fdSnapshot, openFdCount } from '../helpers/fd-count.js';
 import { describeBody, MisbehavingBackend, PATTERN } from './misbehaving-backend.js';
 import { rssBytes, startChildBalancer } from './processes.js';
 
-let fdBaseline: Map<number, string>;
-beforeAll(() => {
-  fdBaseline = fdSnapshot();
-});
 afterEach(runCleanups);
-afterAll(async () => {
-  await expectFdsBackToBaseline(fdBaseline);
-});
 
 type Lb = Awaited<ReturnType<typeof startBalancer>>;
 

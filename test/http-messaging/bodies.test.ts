@@ -1,21 +1,13 @@
 // Large bodies in both directions, Content-Length and chunked, compared by hash.
 import { createHash, randomBytes } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { runCleanups } from '../helpers/cleanup.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { ScriptedBackend, echoReply } from '../helpers/scripted-backend.js';
 import { buildResponse, encodeChunked, header, printable } from '../helpers/http-message.js';
 import { startBalancer } from '../helpers/balancer.js';
-import { expectFdsBackToBaseline, fdSnapshot } from '../helpers/fd-count.js';
 
-let fdBaseline: Map<number, string>;
-beforeAll(() => {
-  fdBaseline = fdSnapshot();
-});
 afterEach(runCleanups);
-afterAll(async () => {
-  await expectFdsBackToBaseline(fdBaseline);
-});
 
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 const MiB = 1024 * 1024;

@@ -1,21 +1,13 @@
 // What the backend receives: the request line and end-to-end headers as the client sent
 // them, hop-by-hop headers removed, and the X-Forwarded-* headers the balancer adds.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { runCleanups } from '../helpers/cleanup.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { ScriptedBackend, describeReply } from '../helpers/scripted-backend.js';
 import { header, headerValues, printable, type HttpMessage } from '../helpers/http-message.js';
 import { startBalancer } from '../helpers/balancer.js';
-import { expectFdsBackToBaseline, fdSnapshot } from '../helpers/fd-count.js';
 
-let fdBaseline: Map<number, string>;
-beforeAll(() => {
-  fdBaseline = fdSnapshot();
-});
 afterEach(runCleanups);
-afterAll(async () => {
-  await expectFdsBackToBaseline(fdBaseline);
-});
 
 type Forwarded = { mode: 'x-forwarded' | 'forwarded' | 'none'; trustIncoming: boolean };
 

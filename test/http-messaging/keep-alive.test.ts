@@ -1,21 +1,13 @@
 // Persistent connections and message framing between client, proxy and backend:
 // keep-alive reuse, pipelining, bodiless responses, close-delimited responses, HTTP/1.0.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { runCleanups } from '../helpers/cleanup.js';
 import { RawClient, exchange } from '../helpers/raw-client.js';
 import { ScriptedBackend, describeReply } from '../helpers/scripted-backend.js';
 import { buildResponse, header, headerHasToken, printable } from '../helpers/http-message.js';
 import { startBalancer } from '../helpers/balancer.js';
-import { expectFdsBackToBaseline, fdSnapshot } from '../helpers/fd-count.js';
 
-let fdBaseline: Map<number, string>;
-beforeAll(() => {
-  fdBaseline = fdSnapshot();
-});
 afterEach(runCleanups);
-afterAll(async () => {
-  await expectFdsBackToBaseline(fdBaseline);
-});
 
 const get = (path: string, id: string, extra = ''): string =>
   `GET ${path} HTTP/1.1\r\nHost: test.local\r\nX-Request-Id: ${id}\r\n${extra}\r\n`;

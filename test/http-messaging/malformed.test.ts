@@ -1,22 +1,14 @@
 // Requests the proxy must refuse itself: answered with the right 4xx/5xx, the connection
 // closed, and not one byte passed to the backend (a lenient proxy in front of a strict
 // backend, or the other way round, is how requests get smuggled).
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { runCleanups } from '../helpers/cleanup.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { ScriptedBackend, describeReply } from '../helpers/scripted-backend.js';
 import { headerHasToken, printable } from '../helpers/http-message.js';
 import { startBalancer } from '../helpers/balancer.js';
-import { expectFdsBackToBaseline, fdSnapshot } from '../helpers/fd-count.js';
 
-let fdBaseline: Map<number, string>;
-beforeAll(() => {
-  fdBaseline = fdSnapshot();
-});
 afterEach(runCleanups);
-afterAll(async () => {
-  await expectFdsBackToBaseline(fdBaseline);
-});
 
 const cases: Array<{ name: string; request: string; status: number }> = [
   {

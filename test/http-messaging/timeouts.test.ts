@@ -1,23 +1,15 @@
 // What a client sees when a timeout fires: the status, and the connection closing. Each
 // timeout is set to 300 ms and the client waits up to 5 s for its effect: a margin of over
 // 15x, so this checks that the configured timeout is honoured, not how fast anything is.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { runCleanups } from '../helpers/cleanup.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { ScriptedBackend, describeReply, type Reply } from '../helpers/scripted-backend.js';
 import { printable } from '../helpers/http-message.js';
 import { startBalancer } from '../helpers/balancer.js';
 import { waitUntil } from '../helpers/wait.js';
-import { expectFdsBackToBaseline, fdSnapshot } from '../helpers/fd-count.js';
 
-let fdBaseline: Map<number, string>;
-beforeAll(() => {
-  fdBaseline = fdSnapshot();
-});
 afterEach(runCleanups);
-afterAll(async () => {
-  await expectFdsBackToBaseline(fdBaseline);
-});
 
 describe('timeouts', () => {
   it('an incomplete request head gets 408 after clientHeadMs, the connection closes, the backend sees nothing', async () => {

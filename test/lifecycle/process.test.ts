@@ -2,24 +2,15 @@
 // worker_threads Worker (the addon must be loadable in several JS environments).
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { onCleanup, runCleanups } from '../helpers/cleanup.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { startHttpBackend } from '../helpers/http-backend.js';
 import { printable } from '../helpers/http-message.js';
 import { runNodeScript } from '../helpers/child-node.js';
 import { withTimeout } from '../helpers/wait.js';
-import { expectFdsBackToBaseline, fdSnapshot } from '../helpers/fd-count.js';
 
-let fdBaseline: Map<number, string>;
-beforeAll(() => {
-  fdBaseline = fdSnapshot();
-});
 afterEach(runCleanups);
-afterAll(async () => {
-  // The Worker's balancer ran in this process: its sockets and threads must be gone too.
-  await expectFdsBackToBaseline(fdBaseline);
-});
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 

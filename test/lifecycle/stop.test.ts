@@ -1,24 +1,16 @@
 // stop(): graceful for in-flight requests, refuses new connections, idempotent, and a
 // stopped balancer can be started again.
 import net from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { runCleanups } from '../helpers/cleanup.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { onCleanup, runCleanups } from '../helpers/cleanup.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { startHttpBackend } from '../helpers/http-backend.js';
 import { printable } from '../helpers/http-message.js';
 import { startBalancer } from '../helpers/balancer.js';
-import { ScriptedBackend, type Reply } from '../helpers/scripted-backend.js';
+import { ScriptedBackend, describeReply, type Reply } from '../helpers/scripted-backend.js';
 import { waitUntil, withTimeout } from '../helpers/wait.js';
-import { expectFdsBackToBaseline, fdSnapshot } from '../helpers/fd-count.js';
 
-let fdBaseline: Map<number, string>;
-beforeAll(() => {
-  fdBaseline = fdSnapshot();
-});
 afterEach(runCleanups);
-afterAll(async () => {
-  await expectFdsBackToBaseline(fdBaseline);
-});
 
 /** Resolves 'refused' or 'connected' for one connection attempt to 127.0.0.1:`port`. */
 function tryConnect(port: number): Promise<'refused' | 'connected' | string> {
@@ -39,21 +31,29 @@ const get = (path: string): string => `GET ${path} HTTP/1.1\r\nHost: test.local\
 
 describe('stop()', () => {
   it('lets a slow in-flight request finish with 200 while new connections are refused', async () => {
-    const backend = await startHttpBackend('slow', { delayMs: (req) => (req.url === '/slow' ? 500 : 0) });
+    // The backend holds its answer until the test has seen new connections refused, so the
+    // order does not depend on how fast a loaded machine runs.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const backend = await ScriptedBackend.start(async (req): Promise<Reply> => {
+      await released;
+      return describeReply('slow', req);
+    });
+    onCleanup(() => release());
     const lb = await startBalancer({ backends: [backend.address] });
     const port = lb.port;
     const client = await RawClient.connect(port);
     await client.write(get('/slow'));
-    await waitUntil('the slow request to reach the backend', () => backend.inFlight === 1);
+    await waitUntil('the slow request to reach the backend', () => backend.requests().length === 1);
 
     const stopping = lb.stop();
     let stopped = false;
     void stopping.then(() => (stopped = true));
-    // Stopping closes the listeners at once: a new connection is refused (checked while the
-    // slow request is still being answered).
-    await waitUntil('new connections refused', async () => (await tryConnect(port)) === 'refused', { timeoutMs: 2_000 });
-    expect(backend.inFlight, 'the slow request was still in flight when connections were refused').toBe(1);
-    expect(stopped).toBe(false);
+    // Stopping closes the listeners at once: a new connection is refused while the slow
+    // request is still being answered.
+    await waitUntil('new connections refused', async () => (await tryConnect(port)) === 'refused');
+    expect(stopped, 'stop() waits for the request in flight').toBe(false);
+    release();
 
     const res = await client.readResponse();
     expect(res.status, printable(res.raw)).toBe(200);

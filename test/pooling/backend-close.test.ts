@@ -1,6 +1,6 @@
 // Pooled backend connections that the backend closes while they sit idle must be dropped
 // from the pool, and the next request must still succeed on a fresh connection.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { runCleanups } from '../helpers/cleanup.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { ScriptedBackend, describeReply } from '../helpers/scripted-backend.js';
@@ -8,16 +8,8 @@ import { printable } from '../helpers/http-message.js';
 import { startBalancer } from '../helpers/balancer.js';
 import { waitUntil } from '../helpers/wait.js';
 import { startHttpBackend } from '../helpers/http-backend.js';
-import { expectFdsBackToBaseline, fdSnapshot } from '../helpers/fd-count.js';
 
-let fdBaseline: Map<number, string>;
-beforeAll(() => {
-  fdBaseline = fdSnapshot();
-});
 afterEach(runCleanups);
-afterAll(async () => {
-  await expectFdsBackToBaseline(fdBaseline);
-});
 
 const get = (path: string, id: string): string => `GET ${path} HTTP/1.1\r\nHost: test.local\r\nX-Request-Id: ${id}\r\n\r\n`;
 

@@ -1,22 +1,14 @@
 // Client and backend connections have separate lives: a client's "Connection: close" ends
 // the client connection, not the pooled backend connection behind it.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { runCleanups } from '../helpers/cleanup.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { ScriptedBackend, describeReply } from '../helpers/scripted-backend.js';
 import { header, headerHasToken, headerValues, printable } from '../helpers/http-message.js';
 import { startBalancer } from '../helpers/balancer.js';
 import { waitUntil } from '../helpers/wait.js';
-import { expectFdsBackToBaseline, fdSnapshot } from '../helpers/fd-count.js';
 
-let fdBaseline: Map<number, string>;
-beforeAll(() => {
-  fdBaseline = fdSnapshot();
-});
 afterEach(runCleanups);
-afterAll(async () => {
-  await expectFdsBackToBaseline(fdBaseline);
-});
 
 describe('Connection: close from the client', () => {
   it('closes the client connection, keeps the backend connection pooled and reuses it for the next clients', async () => {

@@ -1,23 +1,15 @@
 // A backend connection that holds bytes nobody asked for (a second response after the
 // first, or garbage) must never be reused: if it were, the next client would receive the
 // unsolicited response instead of its own (response desynchronisation).
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { runCleanups } from '../helpers/cleanup.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { ScriptedBackend, type Reply } from '../helpers/scripted-backend.js';
 import { buildResponse, header, printable, type HttpMessage } from '../helpers/http-message.js';
 import { startBalancer } from '../helpers/balancer.js';
 import { waitUntil } from '../helpers/wait.js';
-import { expectFdsBackToBaseline, fdSnapshot } from '../helpers/fd-count.js';
 
-let fdBaseline: Map<number, string>;
-beforeAll(() => {
-  fdBaseline = fdSnapshot();
-});
 afterEach(runCleanups);
-afterAll(async () => {
-  await expectFdsBackToBaseline(fdBaseline);
-});
 
 const UNSOLICITED = buildResponse(200, 'UNSOLICITED', { reason: 'OK', headers: { 'X-Request-Id': 'unsolicited' } });
 
