@@ -45,8 +45,8 @@ const HELP = `usage: node bench/run.mjs [options]
   --strace-seconds=S      syscall-count window (default 2, quick 1); --no-strace to skip
   --idle-conns=N          idle connections for the memory scenario (default 10000)
   --workers=N             workers/threads per proxy (default 1)
-  --pool=N                idle upstream connections kept per backend by the peers (default 64,
-                          lb-native's built-in default)
+  --pool=N                idle upstream connections kept per backend, every proxy (default 64,
+                          lb-native's built-in default; lb-native gets --pool-max-idle N)
   --lb-args="..."         extra flags for \`lb-native start\` (development)
   --pin                   taskset: wrk and idle clients on CPU 0, proxy and backend on CPU 1
   --nice=N                run every child under nice -n N (e.g. -10 as root, to win the CPU

@@ -94,6 +94,8 @@ export interface NativeLimits {
 export interface NativePool {
   /** Idle pooled connections kept per backend per worker. */
   maxIdlePerBackend: number;
+  /** How long idle connections beyond maxIdlePerBackend are kept; 0 closes them at once. */
+  surplusIdleMs: number;
   /** TCP keepalive on backend sockets (SO_KEEPALIVE with TCP_KEEPIDLE/INTVL/CNT). */
   tcpKeepAliveIdleSec: number;
   tcpKeepAliveIntervalSec: number;

@@ -102,20 +102,22 @@ export const PROXIES = {
       return {
         ok: true,
         addon: `${addon.slice(REPO_DIR.length)} (${st.size} bytes, ${st.mtime.toISOString().slice(0, 19)}Z)`,
-        redirect: /--mode\b/.test(help), noXff: /--no-x-forwarded-for\b/.test(help), idleFlag: /--backend-idle-timeout\b/.test(help),
+        redirect: /--mode\b/.test(help), noForwarded: /--forwarded\b/.test(help), poolFlag: /--pool-max-idle\b/.test(help), idleFlag: /--backend-idle-timeout\b/.test(help),
         help,
       };
     },
-    async start(variant, { backends, workers, pin, lbStatus, lbArgs }) {
+    async start(variant, { backends, workers, pin, pool, lbStatus, lbArgs }) {
       const [port] = await freePorts(1);
       const args = [LB_CLI, 'start', '--listen', `127.0.0.1:${port}`];
       for (const b of backends) args.push('--backend', `127.0.0.1:${b}`);
       args.push('--workers', String(workers));
       // The peers add no forwarding headers in their bench configs; match that.
-      if (lbStatus?.noXff) args.push('--no-x-forwarded-for');
+      if (lbStatus?.noForwarded) args.push('--forwarded', 'none');
       // The peers keep idle upstream connections for 300 s; lb-native's default (4 s) would
       // empty its pool between one repetition and the next.
       if (lbStatus?.idleFlag) args.push('--backend-idle-timeout', '300000');
+      // The same idle pool size the peers get (its surplus handling stays lb-native's default).
+      if (lbStatus?.poolFlag) args.push('--pool-max-idle', String(pool));
       if (variant === 'redirect') args.push('--mode', 'redirect');
       args.push(...(lbArgs ?? []));
       const rec = startChild(process.execPath, args, { pin, name: `lb-native(${variant})` });

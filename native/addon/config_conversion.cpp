@@ -235,6 +235,7 @@ bool read_proxy_config(const Napi::Object& object, proxy::ProxyConfig& out, std:
   Napi::Object pool;
   if (!read_object(object, "", "pool", pool, error)) return false;
   if (!read_uint(pool, "pool.", "maxIdlePerBackend", 0, 1 << 20, out.pool.max_idle_per_backend, error) ||
+      !read_uint(pool, "pool.", "surplusIdleMs", 0, 3600000, out.pool.surplus_idle_ms, error) ||
       !read_uint(pool, "pool.", "tcpKeepAliveIdleSec", 1, 32767, out.pool.tcp_keep_alive.idle_sec, error) ||
       !read_uint(pool, "pool.", "tcpKeepAliveIntervalSec", 1, 32767, out.pool.tcp_keep_alive.interval_sec, error) ||
       !read_uint(pool, "pool.", "tcpKeepAliveCount", 1, 127, out.pool.tcp_keep_alive.count, error)) {

@@ -15,10 +15,15 @@ proxy::BackendConnection* ConnectionPool::take(uint64_t iteration) {
   return nullptr;
 }
 
-bool ConnectionPool::park(proxy::BackendConnection* connection, size_t max_idle, uint64_t iteration) {
-  if (idle_.size() >= max_idle) return false;
+proxy::BackendConnection* ConnectionPool::take_newest() {
+  if (idle_.empty()) return nullptr;
+  proxy::BackendConnection* connection = idle_.back().connection;
+  idle_.pop_back();
+  return connection;
+}
+
+void ConnectionPool::park(proxy::BackendConnection* connection, uint64_t iteration) {
   idle_.push_back({connection, iteration});
-  return true;
 }
 
 void ConnectionPool::forget(proxy::BackendConnection* connection) {

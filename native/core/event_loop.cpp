@@ -7,7 +7,7 @@
 namespace lb::core {
 
 EventLoop::EventLoop()
-    : epoll_fd_(epoll_create1(EPOLL_CLOEXEC)), now_ms_(monotonic_ms()), timers_(now_ms_) {}
+    : epoll_fd_(epoll_create1(EPOLL_CLOEXEC)), now_us_(monotonic_us()), now_ms_(now_us_ / 1000), timers_(now_ms_) {}
 
 EventLoop::~EventLoop() {
   for (EventHandler* handler : retired_) delete handler;
@@ -37,7 +37,8 @@ void EventLoop::run_once(int max_wait_ms) {
   if (max_wait_ms >= 0 && (timeout < 0 || max_wait_ms < timeout)) timeout = max_wait_ms;
 
   int n = epoll_wait(epoll_fd_.get(), events_, kMaxEvents, timeout);
-  now_ms_ = monotonic_ms();
+  now_us_ = monotonic_us();
+  now_ms_ = now_us_ / 1000;
   ++iteration_;
   // Handlers that asked to go first (idle pooled backend connections) see their events
   // before anything else in the batch: a pooled connection that received a close or

@@ -62,11 +62,15 @@ class EventLoop {
   TimerWheel& timers() { return timers_; }
   // Counts run_once calls: lets a caller tell "earlier in this iteration" from "before".
   uint64_t iteration() const { return iteration_; }
+  // The clock as read once after the last epoll_wait: every timer and timestamp of one
+  // iteration uses it (one clock read per iteration, not several per request).
   uint64_t now_ms() const { return now_ms_; }
+  uint64_t now_us() const { return now_us_; }
 
  private:
   static constexpr int kMaxEvents = 256;
   UniqueFd epoll_fd_;
+  uint64_t now_us_;
   uint64_t now_ms_;
   uint64_t iteration_ = 0;
   TimerWheel timers_;

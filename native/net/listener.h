@@ -18,7 +18,10 @@ struct ListenError {
 class Listener {
  public:
   // Creates, binds and listens. On failure returns an invalid listener and fills `error`.
-  static Listener open(const SocketAddress& address, int backlog, ListenError& error);
+  // `ack_with_reply`: the protocol is request/response (HTTP), so the ACK of a request
+  // can wait for the response and travel with it, one packet less per request.
+  static Listener open(const SocketAddress& address, int backlog, bool ack_with_reply,
+                       ListenError& error);
 
   bool valid() const { return fd_.valid(); }
   int fd() const { return fd_.get(); }

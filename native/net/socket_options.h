@@ -13,6 +13,9 @@ struct TcpKeepAlive {
 
 // Small request/response writes must leave at once, not wait for Nagle's algorithm.
 bool set_no_delay(int fd);
+// Off on a listener: accepted sockets delay the ACK of what they receive so that it can
+// ride on the reply instead of going out as a packet of its own.
+bool set_quick_ack(int fd, bool on);
 // Lets every worker bind its own listener on the same address; the kernel spreads new
 // connections across them, so workers never share an accept queue or a lock.
 bool set_reuse_port(int fd);

@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "net/socket_options.h"
@@ -66,6 +67,27 @@ void BackendConnection::enter(BackendConnState next) {
   dispatch_first_ = next == BackendConnState::idle;
 }
 
+BackendConnection* BackendConnection::take_idle(balancing::BackendRuntime& backend,
+                                                uint64_t iteration) {
+  // Parked before this iteration: the epoll_wait that began it reported anything that
+  // reached the connection while idle, and such a connection was closed at once.
+  if (BackendConnection* settled = backend.pool.take(iteration)) return settled;
+  // Only connections parked during this iteration are left, and epoll has not yet reported
+  // what reached them after their response: one recv(MSG_PEEK) looks, which is cheaper
+  // than opening a new connection.
+  while (BackendConnection* recent = backend.pool.take_newest()) {
+    if (recent->receive_queue_empty()) return recent;
+    recent->close();  // unsolicited bytes or EOF: never reused
+  }
+  return nullptr;
+}
+
+bool BackendConnection::receive_queue_empty() const {
+  char byte;
+  ssize_t n = ::recv(fd_.get(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
 void BackendConnection::attach(FrontendConnection* owner) {
   owner_ = owner;
   reused_ = true;
@@ -75,12 +97,19 @@ void BackendConnection::attach(FrontendConnection* owner) {
 
 void BackendConnection::park() {
   owner_ = nullptr;
-  if (!backend_->pool.park(this, context_.config().pool.max_idle_per_backend, context_.loop.iteration())) {
+  const ProxyConfig& config = context_.config();
+  // Beyond the pool's size a connection is surplus: kept briefly for the rest of a burst
+  // (the most recently parked are taken first), then closed if still idle.
+  const bool surplus = backend_->pool.size() >= config.pool.max_idle_per_backend;
+  if (surplus && (config.pool.max_idle_per_backend == 0 || config.pool.surplus_idle_ms == 0)) {
     close();
     return;
   }
+  backend_->pool.park(this, context_.loop.iteration());
   enter(BackendConnState::idle);
-  context_.loop.timers().arm(timer_, context_.config().timeouts.backend_idle_ms);
+  uint32_t idle_ms = config.timeouts.backend_idle_ms;
+  if (surplus) idle_ms = std::min(idle_ms, config.pool.surplus_idle_ms);
+  context_.loop.timers().arm(timer_, idle_ms);
 }
 
 void BackendConnection::close() {

@@ -13,7 +13,6 @@
 #include <cstring>
 
 #include "balancing/hash.h"
-#include "core/clock.h"
 #include "http1/canned_response.h"
 #include "http1/cookie.h"
 #include "http1/head_writer.h"
@@ -339,7 +338,7 @@ void ClientConnection::start_exchange(const http1::MessageHead& head) {
   exchange_->retryable = is_idempotent(head.method) && head.body == BodyKind::none;
   exchange_->upgrade_requested =
       head.version_minor == 1 && head.connection_upgrade && head.has_upgrade_header;
-  exchange_->started_us = core::monotonic_us();
+  exchange_->started_us = context_.loop.now_us();
   compute_pick_inputs(head);
   if (context_.sample_access_log()) start_access_record(head);
   context_.counters.requests.add();
@@ -460,7 +459,7 @@ void ClientConnection::acquire_backend() {
     return;
   }
   context_.begin_exchange(*backend);
-  if (BackendConnection* pooled = backend->pool.take(context_.loop.iteration())) {
+  if (BackendConnection* pooled = BackendConnection::take_idle(*backend, context_.loop.iteration())) {
     backend_ = pooled;
     pooled->attach(this);
     enter(ClientState::exchanging);
@@ -805,7 +804,7 @@ ClientConnection::HeadOutcome ClientConnection::parse_response_head() {
     context_.report_success(runtime);
   }
   // Time to the response head: for latency-aware strategies, the histograms, the log.
-  uint64_t time_to_first_byte = core::monotonic_us() - exchange_->started_us;
+  uint64_t time_to_first_byte = context_.loop.now_us() - exchange_->started_us;
   runtime.record_latency(time_to_first_byte, context_.loop.now_ms(), config.ewma_decay_ms);
   runtime.counters->time_to_first_byte.record(time_to_first_byte);
   if (stats::AccessRecord* record = exchange_->access) {
@@ -926,14 +925,14 @@ void ClientConnection::finish_access_record(uint16_t status) {
   if (status != 0) record->status = status;  // a response of our own replaced the backend's
   if (record->status == 0) record->status = exchange_->status;
   record->total_us = static_cast<uint32_t>(
-      std::min<uint64_t>(core::monotonic_us() - exchange_->started_us, UINT32_MAX));
+      std::min<uint64_t>(context_.loop.now_us() - exchange_->started_us, UINT32_MAX));
   record->bytes_to_client = exchange_->response_bytes;
   context_.push_access_record(*record);
   delete record;
 }
 
 void ClientConnection::finish_exchange() {
-  if (backend_) backend_->backend().counters->total_time.record(core::monotonic_us() - exchange_->started_us);
+  if (backend_) backend_->backend().counters->total_time.record(context_.loop.now_us() - exchange_->started_us);
   release_backend(backend_may_be_pooled());
   resp_.clear();
   resp_.release();

@@ -42,7 +42,12 @@ struct Limits {
 };
 
 struct PoolSettings {
+  // Idle connections kept per backend for the idle timeout (0 turns pooling off). Beyond
+  // this many, a parked connection is kept only `surplus_idle_ms`: a burst that just
+  // returned them will likely need them again at once, and closing and reopening them
+  // would cost more (0 closes them at once, a hard cap).
   uint32_t max_idle_per_backend = 64;
+  uint32_t surplus_idle_ms = 1000;
   net::TcpKeepAlive tcp_keep_alive;
 };
 

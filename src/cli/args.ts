@@ -51,6 +51,8 @@ export const startFlags: readonly FlagSpec[] = [
   { name: '--client-body-timeout', value: 'MS', path: 'timeouts.clientBodyMs', numeric: true, help: 'longest wait for the next byte of a request body, then 408' },
   { name: '--keep-alive-timeout', value: 'MS', path: 'timeouts.keepAliveMs', numeric: true, help: 'idle keep-alive client connections are closed after this' },
   { name: '--backend-idle-timeout', value: 'MS', path: 'timeouts.backendIdleMs', numeric: true, help: "idle pooled backend connections are closed after this (keep it below the backends')" },
+  { name: '--pool-max-idle', value: 'N', path: 'pool.maxIdlePerBackend', numeric: true, help: 'idle keep-alive connections kept per backend and worker for --backend-idle-timeout' },
+  { name: '--pool-surplus-idle', value: 'MS', path: 'pool.surplusIdleMs', numeric: true, help: 'idle connections beyond --pool-max-idle (left by a burst) close after this; 0 at once' },
   { name: '--tunnel-idle-timeout', value: 'MS', path: 'timeouts.tunnelIdleMs', numeric: true, help: 'upgraded (WebSocket) connections idle both ways are closed after this' },
   { name: '--max-connections', value: 'N', path: 'limits.maxClientConnections', numeric: true, help: 'most client connections, 0 for unlimited' },
   { name: '--max-body', value: 'BYTES', path: 'limits.maxBodyBytes', numeric: true, help: 'largest request body (larger get 413), 0 for unlimited' },

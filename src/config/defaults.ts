@@ -68,8 +68,13 @@ export const defaults = {
   },
 
   pool: {
-    /** Idle backend connections kept per backend, per worker. */
+    /** Idle backend connections kept per backend, per worker, for backendIdleMs... */
     maxIdlePerBackend: 64,
+    /**
+     * ...and those a burst leaves beyond that number only this long (the next burst
+     * likely needs them); 0 closes them at once.
+     */
+    surplusIdleMs: 1_000,
     /** TCP keepalive on backend sockets: first probe after this idle time... */
     tcpKeepAliveIdleSec: 30,
     /** ...then one probe every this many seconds... */
@@ -137,6 +142,7 @@ export const bounds = {
   /** 0 means unlimited. */
   maxClientConnections: { min: 0, max: 10_000_000 },
   maxIdlePerBackend: { min: 0, max: 100_000 },
+  surplusIdleMs: { min: 0, max: 3_600_000 },
   tcpKeepAliveIdleSec: { min: 1, max: 32_767 },
   tcpKeepAliveIntervalSec: { min: 1, max: 32_767 },
   tcpKeepAliveCount: { min: 1, max: 127 },

@@ -102,6 +102,8 @@ export interface LimitOptions {
 export interface PoolOptions {
   /** Idle connections kept per backend per worker (64). */
   maxIdlePerBackend?: number;
+  /** How long connections beyond maxIdlePerBackend stay idle before they close; 0 at once (1000). */
+  surplusIdleMs?: number;
   /** TCP keepalive: idle seconds before the first probe (30). */
   tcpKeepAliveIdleSec?: number;
   /** TCP keepalive: seconds between probes (10). */
@@ -495,6 +497,7 @@ export const optionsShape = {
     pool: strictObject(
       {
         maxIdlePerBackend: integer(bounds.maxIdlePerBackend).default(p.maxIdlePerBackend),
+        surplusIdleMs: integer(bounds.surplusIdleMs).default(p.surplusIdleMs),
         tcpKeepAliveIdleSec: integer(bounds.tcpKeepAliveIdleSec).default(p.tcpKeepAliveIdleSec),
         tcpKeepAliveIntervalSec: integer(bounds.tcpKeepAliveIntervalSec).default(p.tcpKeepAliveIntervalSec),
         tcpKeepAliveCount: integer(bounds.tcpKeepAliveCount).default(p.tcpKeepAliveCount),

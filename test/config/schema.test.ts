@@ -50,6 +50,7 @@ describe('validateOptions: valid options', () => {
     });
     expect(config.pool).toEqual({
       maxIdlePerBackend: 64,
+      surplusIdleMs: 1000,
       tcpKeepAliveIdleSec: 30,
       tcpKeepAliveIntervalSec: 10,
       tcpKeepAliveCount: 3,

@@ -65,7 +65,7 @@ describe('toNativeConfig', () => {
         tunnelIdleMs: 99,
       },
       limits: { maxStartLine: 8192, maxHeadBytes: 16384, maxHeaderCount: 100, maxBodyBytes: 0, maxClientConnections: 10 },
-      pool: { maxIdlePerBackend: 64, tcpKeepAliveIdleSec: 7, tcpKeepAliveIntervalSec: 10, tcpKeepAliveCount: 3 },
+      pool: { maxIdlePerBackend: 64, surplusIdleMs: 1000, tcpKeepAliveIdleSec: 7, tcpKeepAliveIntervalSec: 10, tcpKeepAliveCount: 3 },
       forwarded: { mode: 'forwarded', trustIncoming: true },
       outlierDetection: { consecutiveFailures: 2, baseEjectionMs: 30000, maxEjectionPercent: 50, slowStartMs: 0 },
       retries: { maxTries: 2, budgetPercent: 20, minPerSecond: 10 },
