@@ -17,22 +17,8 @@ if [ "${#missing[@]}" -eq 0 ]; then
   exit 0
 fi
 
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-  if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
-    echo "need root (or sudo) to install: ${missing[*]}" >&2
-    exit 1
-  fi
-fi
-if ! command -v apt-get >/dev/null 2>&1; then
-  echo "apt-get not found; install these packages with your package manager: ${missing[*]}" >&2
-  exit 1
-fi
+# shellcheck source=lib/apt.sh
+source "$(dirname "$0")/lib/apt.sh"
+apt_install "bench dependencies" --no-install-recommends "${missing[@]}"
 
-echo "installing: ${missing[*]}"
-$SUDO apt-get update
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
-
-# The Debian nginx/haproxy packages may start system services on ports 80/others;
-# the bench never uses them (it runs its own instances on free loopback ports).
 echo "done: $(command -v wrk) $(command -v haproxy || echo /usr/sbin/haproxy) $(command -v nginx || echo /usr/sbin/nginx)"

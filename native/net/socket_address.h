@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace lb::net {
 
@@ -30,5 +31,19 @@ struct SocketAddress {
   // Writes at most `capacity` bytes to `out` and returns the length.
   size_t format_host(char* out, size_t capacity) const;
 };
+
+// The raw bytes of an IPv4 or IPv6 address without its port (4 or 16 bytes; empty for any
+// other family): what ip-hash keys on, so that one client maps to one backend.
+inline std::string_view host_bytes(const sockaddr* address) {
+  if (address->sa_family == AF_INET) {
+    const auto* v4 = reinterpret_cast<const sockaddr_in*>(address);
+    return {reinterpret_cast<const char*>(&v4->sin_addr), sizeof(v4->sin_addr)};
+  }
+  if (address->sa_family == AF_INET6) {
+    const auto* v6 = reinterpret_cast<const sockaddr_in6*>(address);
+    return {reinterpret_cast<const char*>(&v6->sin6_addr), sizeof(v6->sin6_addr)};
+  }
+  return {};
+}
 
 }  // namespace lb::net

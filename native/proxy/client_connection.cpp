@@ -390,20 +390,10 @@ void ClientConnection::compute_pick_inputs(const http1::MessageHead& head) {
   switch (context_.strategy_key()) {
     case balancing::StrategyKey::none:
       return;
-    case balancing::StrategyKey::client_address: {
-      // The address only, not the port: one client, one backend.
-      const auto* address = reinterpret_cast<const sockaddr*>(&peer_);
-      std::string_view bytes;
-      if (address->sa_family == AF_INET) {
-        const auto* v4 = reinterpret_cast<const sockaddr_in*>(&peer_);
-        bytes = {reinterpret_cast<const char*>(&v4->sin_addr), sizeof(v4->sin_addr)};
-      } else {
-        bytes = {reinterpret_cast<const char*>(&peer_.sin6_addr), sizeof(peer_.sin6_addr)};
-      }
-      exchange_->pick_key = balancing::hash_bytes(bytes);
+    case balancing::StrategyKey::client_address:
+      exchange_->pick_key = balancing::hash_bytes(net::host_bytes(reinterpret_cast<const sockaddr*>(&peer_)));
       exchange_->has_pick_key = true;
       return;
-    }
     case balancing::StrategyKey::header:
       for (uint32_t i = 0; i < head.header_count; ++i) {
         if (http1::equals_ignore_case(head.headers[i].name, config.hash_header)) {

@@ -6,6 +6,7 @@
 #include <span>
 
 #include "balancing/hash.h"
+#include "net/socket_address.h"
 #include "net/socket_options.h"
 #include "proxy/backend_connection.h"
 #include "proxy/proxy_protocol.h"
@@ -81,15 +82,7 @@ void TcpConnection::connect_next_backend() {
     request.tried = {tried_, tries_};
     if (context_.strategy_key() == balancing::StrategyKey::client_address) {
       // ip-hash keeps a client on one backend across connections.
-      std::string_view bytes;
-      if (peer_.ss_family == AF_INET) {
-        const auto& v4 = reinterpret_cast<const sockaddr_in&>(peer_);
-        bytes = {reinterpret_cast<const char*>(&v4.sin_addr), sizeof(v4.sin_addr)};
-      } else {
-        const auto& v6 = reinterpret_cast<const sockaddr_in6&>(peer_);
-        bytes = {reinterpret_cast<const char*>(&v6.sin6_addr), sizeof(v6.sin6_addr)};
-      }
-      request.key = balancing::hash_bytes(bytes);
+      request.key = balancing::hash_bytes(net::host_bytes(reinterpret_cast<const sockaddr*>(&peer_)));
       request.has_key = true;
     }
     balancing::BackendRuntime* backend = context_.pick_backend(request);
