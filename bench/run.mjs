@@ -52,7 +52,8 @@ const HELP = `usage: node bench/run.mjs [options]
   --nice=N                run every child under nice -n N (e.g. -10 as root, to win the CPU
                           over other jobs on a shared machine)
   --write-latest          also write results/latest.md|svg for a quick or filtered run
-Results: bench/results/latest.md + latest.svg (full unfiltered runs), raw JSON in bench/results/raw/.`;
+Results: bench/results/latest.md + latest.svg (full unfiltered runs; latest-pinned.* with --pin),
+raw JSON in bench/results/raw/.`;
 
 function parseArgs(argv) {
   const o = { quick: false, only: null, scenarios: null, reps: null, duration: null, warmup: 1, straceSeconds: null, strace: true, idleConns: 10000, workers: 1, pool: 64, lbArgs: [], nice: null, pin: false, writeLatest: false };
@@ -511,9 +512,11 @@ writeFileSync(rawPath, JSON.stringify(results, null, 2) + '\n');
 const md = markdown(results, rows);
 const svg = svgChart(results, rows);
 const latest = (!opts.quick && !opts.filtered) || opts.writeLatest;
+// Pinned runs measure another CPU layout: they keep their own latest files.
+const latestName = opts.pin ? 'latest-pinned' : 'latest';
 if (latest) {
-  writeFileSync(join(RESULTS_DIR, 'latest.md'), md);
-  writeFileSync(join(RESULTS_DIR, 'latest.svg'), svg);
+  writeFileSync(join(RESULTS_DIR, `${latestName}.md`), md.replace('(latest.svg)', `(${latestName}.svg)`));
+  writeFileSync(join(RESULTS_DIR, `${latestName}.svg`), svg);
 } else {
   writeFileSync(rawPath.replace(/\.json$/, '.md'), md.replace('(latest.svg)', `(${stamp}${opts.quick ? '-quick' : ''}.svg)`));
   writeFileSync(rawPath.replace(/\.json$/, '.svg'), svg);
@@ -521,6 +524,6 @@ if (latest) {
 console.log(table(results, rows));
 if (results.notes.length) console.log(`\nnotes:\n- ${results.notes.join('\n- ')}`);
 console.log(
-  `\nwrote ${latest ? 'bench/results/latest.md, bench/results/latest.svg, ' : ''}${rawPath.slice(REPO_DIR.length)} (${(results.meta.elapsedSec / 60).toFixed(1)} min)`,
+  `\nwrote ${latest ? `bench/results/${latestName}.md, bench/results/${latestName}.svg, ` : ''}${rawPath.slice(REPO_DIR.length)} (${(results.meta.elapsedSec / 60).toFixed(1)} min)`,
 );
 process.exit(0);
