@@ -28,16 +28,16 @@ bool Balancer::start(const ListenSettings& listen, proxy::ProxyConfig config,
     return false;
   }
   worker_count_ = listen.workers > 0 ? listen.workers : 1;
-  // HTTP answers every request, so its ACK can ride on the answer; a TCP relay does not
-  // know its protocol. The mode cannot change while running.
-  ack_with_reply_ = config.mode != proxy::ProxyMode::tcp;
+  // HTTP clients speak first and get one answer per request; a TCP relay does not know
+  // its protocol (the server may speak first). The mode cannot change while running.
+  request_response_ = config.mode != proxy::ProxyMode::tcp;
   // Bind every listener before starting any worker, so a bind failure leaves nothing
   // running. With port 0, the first listener picks the port and the others share it.
   std::vector<net::Listener> listeners;
   listen_address_ = listen.address;
   net::SocketAddress address = listen.address;
   for (uint32_t i = 0; i < worker_count_; ++i) {
-    net::Listener listener = net::Listener::open(address, listen.backlog, ack_with_reply_, error);
+    net::Listener listener = net::Listener::open(address, listen.backlog, request_response_, error);
     if (!listener.valid()) return false;
     if (i == 0) {
       bound_port_ = listener.bound_port();
@@ -72,7 +72,7 @@ bool Balancer::rebind(const net::SocketAddress& address, int backlog, net::Liste
   net::SocketAddress bound = address;
   uint16_t port = 0;
   for (size_t i = 0; i < workers_.size(); ++i) {
-    net::Listener listener = net::Listener::open(bound, backlog, ack_with_reply_, error);
+    net::Listener listener = net::Listener::open(bound, backlog, request_response_, error);
     if (!listener.valid()) return false;  // the old listeners keep serving
     if (i == 0) {
       port = listener.bound_port();

@@ -85,7 +85,7 @@ class Balancer {
   uint32_t worker_count_ = 0;
   uint16_t bound_port_ = 0;
   net::SocketAddress listen_address_;  // as configured (port 0 stays 0)
-  bool ack_with_reply_ = false;        // listeners delay ACKs (request/response modes)
+  bool request_response_ = false;  // HTTP listeners: deferred accept, delayed ACK
 };
 
 }  // namespace lb::core

@@ -13,7 +13,7 @@
 
 namespace lb::net {
 
-Listener Listener::open(const SocketAddress& address, int backlog, bool ack_with_reply,
+Listener Listener::open(const SocketAddress& address, int backlog, bool request_response,
                         ListenError& error) {
   Listener listener;
   auto fail = [&](const char* syscall) {
@@ -33,8 +33,13 @@ Listener Listener::open(const SocketAddress& address, int backlog, bool ack_with
   if (address.family() == AF_INET6) set_ipv6_only(fd.get(), true);
   if (::bind(fd.get(), address.get(), address.length) != 0) return fail("bind");
   if (::listen(fd.get(), backlog > 0 ? backlog : system_somaxconn()) != 0) return fail("listen");
-  // Accepted sockets inherit it; new connections would otherwise ACK at once.
-  if (ack_with_reply) set_quick_ack(fd.get(), false);
+  if (request_response) {
+    // A client that has sent nothing after 1 s (one SYN-ACK retransmission) is accepted
+    // anyway, and then the head timeout applies.
+    set_defer_accept(fd.get(), 1);
+    // Accepted sockets inherit it; new connections would otherwise ACK at once.
+    set_quick_ack(fd.get(), false);
+  }
   listener.fd_ = std::move(fd);
   listener.reserve_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   return listener;

@@ -18,9 +18,11 @@ struct ListenError {
 class Listener {
  public:
   // Creates, binds and listens. On failure returns an invalid listener and fills `error`.
-  // `ack_with_reply`: the protocol is request/response (HTTP), so the ACK of a request
-  // can wait for the response and travel with it, one packet less per request.
-  static Listener open(const SocketAddress& address, int backlog, bool ack_with_reply,
+  // `request_response`: the protocol is HTTP-like, clients speak first and every request
+  // gets a reply. Then a connection is handed to accept only once its first bytes have
+  // arrived (a connect-only client costs no wakeup, and the first read finds the request),
+  // and the ACK of a request waits for the reply and travels with it.
+  static Listener open(const SocketAddress& address, int backlog, bool request_response,
                        ListenError& error);
 
   bool valid() const { return fd_.valid(); }

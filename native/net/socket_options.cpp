@@ -14,6 +14,7 @@ bool set_int(int fd, int level, int name, int value) {
 
 bool set_no_delay(int fd) { return set_int(fd, IPPROTO_TCP, TCP_NODELAY, 1); }
 bool set_quick_ack(int fd, bool on) { return set_int(fd, IPPROTO_TCP, TCP_QUICKACK, on ? 1 : 0); }
+bool set_defer_accept(int fd, int seconds) { return set_int(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, seconds); }
 bool set_reuse_port(int fd) { return set_int(fd, SOL_SOCKET, SO_REUSEPORT, 1); }
 bool set_reuse_address(int fd) { return set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1); }
 bool set_ipv6_only(int fd, bool only) { return set_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, only ? 1 : 0); }

@@ -16,6 +16,8 @@ bool set_no_delay(int fd);
 // Off on a listener: accepted sockets delay the ACK of what they receive so that it can
 // ride on the reply instead of going out as a packet of its own.
 bool set_quick_ack(int fd, bool on);
+// On a listener: wake accept only when data arrives, or after `seconds` without any.
+bool set_defer_accept(int fd, int seconds);
 // Lets every worker bind its own listener on the same address; the kernel spreads new
 // connections across them, so workers never share an accept queue or a lock.
 bool set_reuse_port(int fd);

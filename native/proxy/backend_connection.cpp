@@ -69,8 +69,8 @@ void BackendConnection::enter(BackendConnState next) {
 
 BackendConnection* BackendConnection::take_idle(balancing::BackendRuntime& backend,
                                                 uint64_t iteration) {
-  // Parked before this iteration: the epoll_wait that began it reported anything that
-  // reached the connection while idle, and such a connection was closed at once.
+  // Parked before this iteration: whatever reached it before this iteration's epoll_wait
+  // was reported and handled before any request (dispatch_first), closing it.
   if (BackendConnection* settled = backend.pool.take(iteration)) return settled;
   // Only connections parked during this iteration are left, and epoll has not yet reported
   // what reached them after their response: one recv(MSG_PEEK) looks, which is cheaper

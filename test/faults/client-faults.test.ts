@@ -297,7 +297,11 @@ describe('connection storms', () => {
     await waitUntil(`activeClientConnections back to 0 (now ${lb.stats().activeClientConnections})`,
       () => lb.stats().activeClientConnections === 0, { timeoutMs: 15_000 });
     const stats = lb.stats();
-    expect(stats.acceptedConnections, JSON.stringify(stats)).toBeGreaterThanOrEqual(batches * perBatch);
+    // HTTP listeners defer accept until a connection's first bytes arrive: the three kinds
+    // that send something are always accepted; a connection that only connected and left
+    // (FIN) or reset may be finished by the kernel without ever reaching accept.
+    expect(stats.acceptedConnections, JSON.stringify(stats)).toBeGreaterThanOrEqual(batches * perBatch * 3 / 5);
+    expect(stats.acceptedConnections, JSON.stringify(stats)).toBeLessThanOrEqual(batches * perBatch);
     // Still serving.
     const client = await RawClient.connect(lb.port);
     await client.write('GET /after HTTP/1.1\r\nHost: t\r\nX-Request-Id: after\r\n\r\n');
