@@ -117,9 +117,15 @@ void Worker::begin_stop(uint32_t deadline_ms) {
   context_->begin_drain();
 }
 
+// New connections taken per loop iteration. Small, so that accepting interleaves with the
+// work of the connections already open: a burst of connections accepted in one go sends
+// their requests to the backends as one lump, and their answers come back as one (the
+// listener is level-triggered, so what is left is reported again next iteration).
+constexpr int kAcceptBatch = 8;
+
 void Worker::accept_connections(net::Listener& listener) {
   const uint32_t limit = context_->config().limits.max_client_connections;
-  for (int batch = 0; batch < 64; ++batch) {
+  for (int batch = 0; batch < kAcceptBatch; ++batch) {
     if (limit > 0 && context_->client_count() >= limit) {
       // Full: new connections wait in the kernel's backlog until one closes.
       set_accepting(false);
