@@ -3,7 +3,7 @@
 // directory). A process that outlives its timeout is killed by PID; files with long-running
 // processes also call killSpawnedAfterEach().
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, rmdirSync, statSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, rmdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach } from 'vitest';
@@ -54,6 +54,8 @@ export async function ensureBuilt(): Promise<void> {
         stdio: 'pipe',
         timeout: 120_000,
       });
+      // As `npm run build:ts` does: the bin runs through its shebang (npx lb-native).
+      chmodSync(cliPath, 0o755);
     }
   } finally {
     rmdirSync(lock);
