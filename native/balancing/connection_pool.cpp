@@ -15,13 +15,6 @@ proxy::BackendConnection* ConnectionPool::take(uint64_t iteration) {
   return nullptr;
 }
 
-proxy::BackendConnection* ConnectionPool::take_newest() {
-  if (idle_.empty()) return nullptr;
-  proxy::BackendConnection* connection = idle_.back().connection;
-  idle_.pop_back();
-  return connection;
-}
-
 void ConnectionPool::park(proxy::BackendConnection* connection, uint64_t iteration) {
   idle_.push_back({connection, iteration});
 }

@@ -2,11 +2,11 @@
 // first, so a quiet period lets the oldest ones reach their idle timeout and close while
 // the busy ones stay warm.
 //
-// A connection parked during the current loop iteration is handed out only when none
-// parked earlier is left, and then by `take_newest`, whose caller must look at the socket
-// first: bytes a backend sent right after its response (a second, unsolicited response)
-// are reported by the next epoll_wait, which has not run yet, and such a connection must
-// be dropped instead of given a request whose answer those bytes would impersonate.
+// A connection parked during the current loop iteration is not handed out until the next
+// one: bytes a backend sends right after its response (a second, unsolicited response, or
+// the real answer to a request that unsolicited bytes already answered) may still be on
+// their way, and the next epoll_wait is what reports them, so that the connection is
+// dropped instead of given a request whose answer they would impersonate.
 #pragma once
 
 #include <cstddef>
@@ -24,8 +24,6 @@ class ConnectionPool {
   // Takes the most recently parked connection that was parked before `iteration`, or
   // nullptr.
   proxy::BackendConnection* take(uint64_t iteration);
-  // Takes the most recently parked connection, whenever it was parked, or nullptr.
-  proxy::BackendConnection* take_newest();
   // Parks a connection during `iteration`.
   void park(proxy::BackendConnection* connection, uint64_t iteration);
   // Forgets a parked connection that closed or timed out while idle.

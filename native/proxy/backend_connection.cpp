@@ -67,27 +67,6 @@ void BackendConnection::enter(BackendConnState next) {
   dispatch_first_ = next == BackendConnState::idle;
 }
 
-BackendConnection* BackendConnection::take_idle(balancing::BackendRuntime& backend,
-                                                uint64_t iteration) {
-  // Parked before this iteration: whatever reached it before this iteration's epoll_wait
-  // was reported and handled before any request (dispatch_first), closing it.
-  if (BackendConnection* settled = backend.pool.take(iteration)) return settled;
-  // Only connections parked during this iteration are left, and epoll has not yet reported
-  // what reached them after their response: one recv(MSG_PEEK) looks, which is cheaper
-  // than opening a new connection.
-  while (BackendConnection* recent = backend.pool.take_newest()) {
-    if (recent->receive_queue_empty()) return recent;
-    recent->close();  // unsolicited bytes or EOF: never reused
-  }
-  return nullptr;
-}
-
-bool BackendConnection::receive_queue_empty() const {
-  char byte;
-  ssize_t n = ::recv(fd_.get(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
-}
-
 void BackendConnection::attach(FrontendConnection* owner) {
   owner_ = owner;
   reused_ = true;

@@ -32,9 +32,6 @@ class BackendConnection final : public core::EventHandler, public core::TimerHan
   static BackendConnection* open(WorkerContext& context, balancing::BackendRuntime& backend,
                                  FrontendConnection* owner, int& error);
 
-  // An idle pooled connection of `backend` that is safe to send a request on, taken out
-  // of the pool, or nullptr when there is none (the caller opens a new one).
-  static BackendConnection* take_idle(balancing::BackendRuntime& backend, uint64_t iteration);
   // Hands an idle pooled connection to a new owner.
   void attach(FrontendConnection* owner);
   // Returns this connection to its backend's pool, or closes it if the pool is full.
@@ -66,7 +63,6 @@ class BackendConnection final : public core::EventHandler, public core::TimerHan
   ~BackendConnection() override;
   void enter(BackendConnState next);
   void on_connect_result(uint32_t events);
-  bool receive_queue_empty() const;
 
   WorkerContext& context_;
   balancing::BackendRuntime* backend_;

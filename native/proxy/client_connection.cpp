@@ -449,7 +449,7 @@ void ClientConnection::acquire_backend() {
     return;
   }
   context_.begin_exchange(*backend);
-  if (BackendConnection* pooled = BackendConnection::take_idle(*backend, context_.loop.iteration())) {
+  if (BackendConnection* pooled = backend->pool.take(context_.loop.iteration())) {
     backend_ = pooled;
     pooled->attach(this);
     enter(ClientState::exchanging);
