@@ -7,7 +7,12 @@
 
 namespace lb::core {
 
-Inbox::Inbox() : event_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
+Inbox::Inbox() : event_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+  // A command (a new configuration: a backend put in maintenance, a new weight) takes
+  // effect before any request that arrives in the same batch, so one posted before a
+  // request was sent always applies to it.
+  dispatch_first_ = true;
+}
 
 void Inbox::post(Command command) {
   {
