@@ -3,7 +3,6 @@
 // The balancer must keep serving, free every connection (client and backend), never pool a
 // backend connection whose exchange did not finish, and keep its memory bounded.
 import net from 'node:net';
-import { readFileSync } from 'node:fs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCleanups, onCleanup } from '../helpers/cleanup.js';
 import { RawClient } from '../helpers/raw-client.js';
@@ -11,7 +10,7 @@ import { header, printable } from '../helpers/http-message.js';
 import { startBalancer } from '../helpers/balancer.js';
 import { startHttpBackend } from '../helpers/http-backend.js';
 import { delay, waitUntil, withTimeout } from '../helpers/wait.js';
-import { fdSnapshot, openFdCount } from '../helpers/fd-count.js';
+import { describeFds, fdSnapshot, fdsNewSince, openFdCount } from '../helpers/fd-count.js';
 import { describeBody, MisbehavingBackend, PATTERN } from './misbehaving-backend.js';
 import { rssBytes, startChildBalancer } from './processes.js';
 
@@ -19,18 +18,6 @@ afterEach(runCleanups);
 
 type Lb = Awaited<ReturnType<typeof startBalancer>>;
 
-const tcpStates = ['', 'ESTABLISHED', 'SYN_SENT', 'SYN_RECV', 'FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT', 'CLOSE', 'CLOSE_WAIT', 'LAST_ACK', 'LISTEN', 'CLOSING'];
-
-/** "local port -> remote port STATE" of a TCP socket by inode, from /proc/self/net/tcp. */
-function tcpSocket(inode: string): string {
-  for (const line of readFileSync('/proc/self/net/tcp', 'utf8').split('\n').slice(1)) {
-    const f = line.trim().split(/\s+/);
-    if (f[9] !== inode) continue;
-    const port = (a: string): number => parseInt(a.split(':')[1]!, 16);
-    return `${port(f[1]!)} -> ${port(f[2]!)} ${tcpStates[parseInt(f[3]!, 16)]} (send queue ${parseInt(f[4]!.split(':')[0]!, 16)}, receive queue ${parseInt(f[4]!.split(':')[1]!, 16)})`;
-  }
-  return `inode ${inode} (not TCP/IPv4)`;
-}
 const MiB = 1 << 20;
 
 /** A request after the fault is answered, and nothing is left busy. */
@@ -311,20 +298,8 @@ describe('connection storms', () => {
     client.destroy();
     // fds: the storm's client sockets, the balancer's accepted sockets and its (idle-expired)
     // backend connections are all closed again.
-    const kinds = (): string => {
-      const counts: Record<string, number> = {};
-      const sockets: string[] = [];
-      for (const [fd, target] of fdSnapshot()) {
-        const kind = target.replace(/\[\d+\]$/, '[]');
-        counts[kind] = (counts[kind] ?? 0) + 1;
-        const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
-        if (inode) sockets.push(`fd ${fd}: ${tcpSocket(inode)}`);
-      }
-      const added = [...fdSnapshot()].filter(([fd, target]) => baselineFds.get(fd) !== target).map(([fd, target]) => `${fd} -> ${target}`);
-      return `${JSON.stringify(counts)}\nnew since the baseline: ${added.join(', ')}\n${sockets.join('\n')}\n(balancer ${lb.port}, backend ${h.port})`;
-    };
     await waitUntil(`fds back to ${baseline}`, () => openFdCount() <= baseline, { timeoutMs: 10_000 }).catch((err: Error) => {
-      throw new Error(`${err.message}: now ${openFdCount()} ${kinds()}; stats ${JSON.stringify(lb.stats().backends[0])}, backend sockets ${h.server.listening}`);
+      throw new Error(`${err.message}: now ${openFdCount()}, new since the baseline:\n${describeFds(fdsNewSince(baselineFds))}\n(balancer ${lb.port}, backend ${h.port}); stats ${JSON.stringify(lb.stats().backends[0])}, backend sockets ${h.server.listening}`);
     });
     await waitUntil('no backend connection left', () => lb.stats().backends.every((b) => b.activeConnections === 0 && b.idleConnections === 0), { timeoutMs: 5_000 });
   });

@@ -12,7 +12,7 @@ import { createLogger } from '../../src/logging/logger.js';
 import { runCleanups, onCleanup } from '../helpers/cleanup.js';
 import { startHttpBackend } from '../helpers/http-backend.js';
 import { CliProcess, type LogLine, ensureBuilt, killSpawnedAfterEach, parseLogLines, runCli } from '../cli/spawn-cli.js';
-import { freePort } from '../reload/support.js';
+import { freePort } from '../helpers/free-port.js';
 
 beforeAll(ensureBuilt, 150_000);
 killSpawnedAfterEach();

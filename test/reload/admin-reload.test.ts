@@ -9,7 +9,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCleanups } from '../helpers/cleanup.js';
 import { startHttpBackend } from '../helpers/http-backend.js';
 import { CliProcess, ensureBuilt, killSpawnedAfterEach, runCli } from '../cli/spawn-cli.js';
-import { freePort, get } from './support.js';
+import { freePort } from '../helpers/free-port.js';
+import { get } from './support.js';
 
 beforeAll(ensureBuilt, 150_000);
 killSpawnedAfterEach();

@@ -9,7 +9,8 @@ import { startBalancer } from '../helpers/balancer.js';
 import { onCleanup, runCleanups } from '../helpers/cleanup.js';
 import { startHttpBackend } from '../helpers/http-backend.js';
 import { waitUntil } from '../helpers/wait.js';
-import { backendCounts, freePort, get } from './support.js';
+import { freePort } from '../helpers/free-port.js';
+import { backendCounts, get } from './support.js';
 
 afterEach(runCleanups);
 

@@ -12,7 +12,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCleanups } from '../helpers/cleanup.js';
 import { type HttpBackend, startHttpBackend } from '../helpers/http-backend.js';
 import { CliProcess, ensureBuilt, killSpawnedAfterEach } from '../cli/spawn-cli.js';
-import { LoadGenerator, freePort, get } from './support.js';
+import { freePort } from '../helpers/free-port.js';
+import { LoadGenerator, get } from './support.js';
 
 beforeAll(ensureBuilt, 150_000);
 killSpawnedAfterEach();

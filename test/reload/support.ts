@@ -2,8 +2,6 @@
 // generator (bounded: a few keep-alive and new-connection clients) that counts every
 // failed request and can be told to move to another port.
 import http from 'node:http';
-import { freePort } from '../helpers/free-port.js';
-export { freePort };
 
 export interface Reply {
   status: number;
