@@ -344,6 +344,8 @@ async function measuredRun(sc, p, rep) {
     cpu_us_per_req: r.requests ? (cpu * 1e6) / r.requests : null,
     backend_cpu_us_per_req: p === 'direct' || !r.requests ? null : (cpuDeltaSec(ba, bb) * 1e6) / r.requests,
     machine_busy: sysBusy(sa, sb),
+    // every core's busy time per request: proxy, wrk, backend and the kernel's network work
+    machine_us_per_req: r.rps ? (sysBusy(sa, sb) * results.meta.machine.nproc * 1e6) / r.rps : null,
     // share of the machine's CPU time taken by processes that are not part of the bench
     foreign_cpu_share: other.other,
     steal_share: other.steal,

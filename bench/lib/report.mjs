@@ -36,6 +36,7 @@ export function summarize(results) {
         p50_us: median(runs.map((r) => r.p50_us)),
         p99_us: median(runs.map((r) => r.p99_us)),
         cpu_us_per_req: median(runs.map((r) => r.cpu_us_per_req)),
+        machine_us_per_req: median(runs.map((r) => r.machine_us_per_req)),
         errors: runs.reduce((a, r) => a + (r.errors || 0), 0),
         foreign: median(runs.map((r) => r.foreign_cpu_share)),
         idle: runs.every((r) => r.machine_busy != null) ? 1 - median(runs.map((r) => r.machine_busy)) : null,
@@ -75,17 +76,17 @@ export function markdown(results, rows) {
   L.push(`- Command: \`${m.command}\` (${(m.elapsedSec / 60).toFixed(1)} min)`, '');
   L.push('## Throughput, latency and cost per request', '');
   L.push('req/s is the median over the repetitions; ±N% is half the min–max spread across them. Ratios are lb-native ÷ that proxy: req/s ratio above 1 means lb-native served more; CPU ratio below 1 means lb-native spent less CPU per request.', '');
-  L.push('"Other load" is the share of the machine\'s CPU time taken by processes outside the bench during the run (median); above ~10% the row is noisy. "Idle" is the share of the machine\'s CPU time nobody used (median): CPU a proxy saves shows up either as more req/s or as more idle.', '');
-  L.push('| Scenario | Proxy | req/s | p50 | p99 | CPU µs/req | syscalls/req | errors | lb ÷ peer req/s | lb ÷ peer CPU/req | other load | idle |');
-  L.push('|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
+  L.push('"Other load" is the share of the machine\'s CPU time taken by processes outside the bench during the run (median); above ~10% the row is noisy. "Idle" is the share of the machine\'s CPU time nobody used (median): CPU a proxy saves shows up either as more req/s or as more idle. "Machine µs/req" is the busy time of all cores per request: the proxy, wrk, the backend and the kernel\'s network work together. Unpinned, req/s is about the busy cores ÷ that figure, so it bounds the req/s ratio a cheaper proxy can show.', '');
+  L.push('| Scenario | Proxy | req/s | p50 | p99 | CPU µs/req | machine µs/req | syscalls/req | errors | lb ÷ peer req/s | lb ÷ peer CPU/req | other load | idle |');
+  L.push('|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
   for (const r of rows) {
     const label = results.proxyLabels[r.proxy] ?? r.proxy;
     if (r.status !== 'ok') {
-      L.push(`| ${r.scenarioLabel} | ${label} | ${r.status} | | | | | | | | | |`);
+      L.push(`| ${r.scenarioLabel} | ${label} | ${r.status} | | | | | | | | | | |`);
       continue;
     }
     L.push(
-      `| ${r.scenarioLabel} | ${label} | ${fmtInt(r.rps)}${r.rps_spread != null ? ` ±${Math.round(r.rps_spread * 100)}%` : ''} | ${fmtMs(r.p50_us)} | ${fmtMs(r.p99_us)} | ${fmtNum(r.cpu_us_per_req)} | ` +
+      `| ${r.scenarioLabel} | ${label} | ${fmtInt(r.rps)}${r.rps_spread != null ? ` ±${Math.round(r.rps_spread * 100)}%` : ''} | ${fmtMs(r.p50_us)} | ${fmtMs(r.p99_us)} | ${fmtNum(r.cpu_us_per_req)} | ${fmtNum(r.machine_us_per_req)} | ` +
         `${r.syscalls_per_req == null ? r.strace_note ?? 'n/a' : fmtNum(r.syscalls_per_req)} | ${r.errors ? `**${fmtInt(r.errors)}**` : 0} | ` +
         `${r.proxy === 'lb-native' ? '' : fmtRatio(r.ratio_rps)} | ${r.proxy === 'lb-native' ? '' : fmtRatio(r.ratio_cpu)} | ` +
         `${r.foreign == null ? '–' : `${Math.round(r.foreign * 100)}%`} | ${r.idle == null ? '–' : `${Math.round(r.idle * 100)}%`} |`,
@@ -128,7 +129,7 @@ export function table(results, rows) {
   const out = [];
   const pad = (s, n) => String(s).padEnd(n);
   const lpad = (s, n) => String(s).padStart(n);
-  out.push(`${pad('scenario', 25)}${pad('proxy', 18)}${lpad('req/s', 10)}${lpad('p50', 10)}${lpad('p99', 10)}${lpad('cpu us/r', 10)}${lpad('sys/r', 8)}${lpad('err', 7)}${lpad('lb/x rps', 10)}${lpad('lb/x cpu', 10)}${lpad('other', 7)}${lpad('idle', 6)}`);
+  out.push(`${pad('scenario', 25)}${pad('proxy', 18)}${lpad('req/s', 10)}${lpad('p50', 10)}${lpad('p99', 10)}${lpad('cpu us/r', 10)}${lpad('mach us/r', 11)}${lpad('sys/r', 8)}${lpad('err', 7)}${lpad('lb/x rps', 10)}${lpad('lb/x cpu', 10)}${lpad('other', 7)}${lpad('idle', 6)}`);
   for (const r of rows) {
     if (r.status !== 'ok') {
       out.push(`${pad(r.scenarioLabel, 25)}${pad(r.proxy, 18)}  ${r.status}`);
@@ -136,7 +137,7 @@ export function table(results, rows) {
     }
     out.push(
       `${pad(r.scenarioLabel, 25)}${pad(r.proxy, 18)}${lpad(fmtInt(r.rps), 10)}${lpad(fmtMs(r.p50_us), 10)}${lpad(fmtMs(r.p99_us), 10)}` +
-        `${lpad(fmtNum(r.cpu_us_per_req), 10)}${lpad(r.syscalls_per_req == null ? 'n/a' : fmtNum(r.syscalls_per_req), 8)}${lpad(r.errors, 7)}` +
+        `${lpad(fmtNum(r.cpu_us_per_req), 10)}${lpad(fmtNum(r.machine_us_per_req), 11)}${lpad(r.syscalls_per_req == null ? 'n/a' : fmtNum(r.syscalls_per_req), 8)}${lpad(r.errors, 7)}` +
         `${lpad(r.proxy === 'lb-native' ? '' : fmtRatio(r.ratio_rps), 10)}${lpad(r.proxy === 'lb-native' ? '' : fmtRatio(r.ratio_cpu), 10)}` +
         `${lpad(r.foreign == null ? '' : `${Math.round(r.foreign * 100)}%`, 7)}${lpad(r.idle == null ? '' : `${Math.round(r.idle * 100)}%`, 6)}`,
     );
