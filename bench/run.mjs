@@ -325,6 +325,7 @@ async function measuredRun(sc, p, rep) {
   const sb = sysCpuSample();
   const fb = loadSnapshot();
   const other = otherLoad(fa, fb, results.meta.machine.nproc);
+  const busy = sysBusy(sa, sb);
   const cpu = cpuDeltaSec(a, b);
   const row = {
     scenario: sc.id,
@@ -343,9 +344,9 @@ async function measuredRun(sc, p, rep) {
     cpu_s: cpu,
     cpu_us_per_req: r.requests ? (cpu * 1e6) / r.requests : null,
     backend_cpu_us_per_req: p === 'direct' || !r.requests ? null : (cpuDeltaSec(ba, bb) * 1e6) / r.requests,
-    machine_busy: sysBusy(sa, sb),
+    machine_busy: busy,
     // every core's busy time per request: proxy, wrk, backend and the kernel's network work
-    machine_us_per_req: r.rps ? (sysBusy(sa, sb) * results.meta.machine.nproc * 1e6) / r.rps : null,
+    machine_us_per_req: r.rps ? (busy * results.meta.machine.nproc * 1e6) / r.rps : null,
     // share of the machine's CPU time taken by processes that are not part of the bench
     foreign_cpu_share: other.other,
     steal_share: other.steal,
