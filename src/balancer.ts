@@ -465,7 +465,9 @@ export class Balancer {
   /**
    * Moves the listener to `listen` (`host:port`, port 0 for any free one) without a gap:
    * the new listener accepts before the old one closes, and connections already accepted
-   * stay. Resolves with the new address once moved (and emits 'listening'). Rejects with
+   * stay. In HTTP and redirect modes the old address goes on taking connections for 2 s
+   * (clients that connected but have not sent their request yet are held by deferred
+   * accept, and are answered), then closes. Resolves with the new address once moved (and emits 'listening'). Rejects with
    * LbConfigError (not an address), LbResolveError, LbListenError (nothing changes) or
    * LbStateError (not running).
    */

@@ -1,5 +1,7 @@
 #include "core/worker.h"
 
+#include <algorithm>
+#include <climits>
 #include <cstdio>
 #include <cstring>
 
@@ -9,15 +11,48 @@
 
 namespace lb::core {
 
+// New connections taken per loop iteration. Small, so that accepting interleaves with the
+// work of the connections already open: a burst of connections accepted in one go sends
+// their requests to the backends as one lump, and their answers come back as one (the
+// listener is level-triggered, so what is left is reported again next iteration).
+constexpr int kAcceptBatch = 8;
+
 // The listener's readiness, level-triggered: the accept loop takes a bounded batch per
 // wake-up so one busy listener cannot starve the connections already open.
 class Worker::AcceptHandler final : public EventHandler {
  public:
   explicit AcceptHandler(Worker& worker) : worker_(worker) {}
-  void on_events(uint32_t) override { worker_.accept_connections(worker_.listener_); }
+  void on_events(uint32_t) override { worker_.accept_connections(worker_.listener_, kAcceptBatch); }
 
  private:
   Worker& worker_;
+};
+
+// A listener the worker has moved away from. Closing it at once would reset the
+// connections whose handshake is done but whose first bytes have not arrived: with
+// deferred accept the kernel holds those outside the accept queue, where no accept can
+// reach them, and drops them with the socket. So it goes on taking connections (edge-
+// triggered, everything queued at each edge) until every such connection has either
+// sent its first bytes or been handed over empty at the end of the deferral, plus a
+// margin; then it takes what is queued and closes.
+class Worker::RetiringListener final : public EventHandler, public TimerHandler {
+ public:
+  static constexpr uint64_t kGraceMs = net::Listener::kDeferAcceptSeconds * 1000 + 1000;
+
+  RetiringListener(Worker& worker, net::Listener listener)
+      : worker_(worker), listener_(std::move(listener)), timer_(this) {}
+
+  net::Listener& listener() { return listener_; }
+  core::Timer& timer() { return timer_; }
+  void on_events(uint32_t) override { worker_.accept_connections(listener_, INT_MAX); }
+  void on_timer(Timer&) override { worker_.finish_retiring(this); }
+  // Stale events queued for it in this iteration become no-ops.
+  void mark_closed() { closed_ = true; }
+
+ private:
+  Worker& worker_;
+  net::Listener listener_;
+  core::Timer timer_;
 };
 
 Worker::Worker(uint16_t index, net::Listener listener,
@@ -65,9 +100,29 @@ void Worker::adopt_listener(net::Listener listener) {
   accepting_ = false;
   listener_ = std::move(listener);
   set_accepting(true);
-  // Connections the kernel already queued on the old socket are taken before it closes.
-  if (old.valid()) accept_connections(old);
-  old.close();
+  if (old.valid()) retire_listener(std::move(old));
+}
+
+void Worker::retire_listener(net::Listener old) {
+  // Connections the kernel already queued on the old socket are taken first.
+  accept_connections(old, INT_MAX);
+  if (!old.defers_accept()) return;  // nothing held outside the queue: close now
+  auto retiring = std::make_unique<RetiringListener>(*this, std::move(old));
+  if (!loop_->add(retiring->listener().fd(), retiring.get())) return;  // closes it
+  loop_->timers().arm(retiring->timer(), RetiringListener::kGraceMs);
+  retiring_.push_back(std::move(retiring));
+}
+
+void Worker::finish_retiring(RetiringListener* retiring) {
+  auto it = std::find_if(retiring_.begin(), retiring_.end(),
+                         [retiring](const auto& entry) { return entry.get() == retiring; });
+  if (it == retiring_.end()) return;
+  accept_connections(retiring->listener(), INT_MAX);
+  loop_->remove(retiring->listener().fd());
+  retiring->listener().close();
+  retiring->mark_closed();
+  loop_->retire(it->release());  // deleted once no queued event can point at it
+  retiring_.erase(it);
 }
 
 void Worker::request_stop(uint32_t deadline_ms) {
@@ -93,6 +148,7 @@ void Worker::run() {
   // Past the deadline (or nothing left): close whatever remains.
   context_->close_all_clients();
   context_->close_idle_pools();
+  retiring_.clear();   // begin_stop handed them to the loop already; this is a safeguard
   loop_->run_once(0);  // destroy retired handlers
   context_.reset();
   loop_.reset();
@@ -114,18 +170,20 @@ void Worker::begin_stop(uint32_t deadline_ms) {
   stop_deadline_ms_ = loop_->now_ms() + deadline_ms;
   set_accepting(false);
   listener_.close();
+  for (auto& retiring : retiring_) {
+    loop_->remove(retiring->listener().fd());
+    loop_->timers().disarm(retiring->timer());
+    retiring->listener().close();
+    retiring->mark_closed();
+    loop_->retire(retiring.release());
+  }
+  retiring_.clear();
   context_->begin_drain();
 }
 
-// New connections taken per loop iteration. Small, so that accepting interleaves with the
-// work of the connections already open: a burst of connections accepted in one go sends
-// their requests to the backends as one lump, and their answers come back as one (the
-// listener is level-triggered, so what is left is reported again next iteration).
-constexpr int kAcceptBatch = 8;
-
-void Worker::accept_connections(net::Listener& listener) {
+void Worker::accept_connections(net::Listener& listener, int max_batch) {
   const uint32_t limit = context_->config().limits.max_client_connections;
-  for (int batch = 0; batch < kAcceptBatch; ++batch) {
+  for (int batch = 0; batch < max_batch; ++batch) {
     if (limit > 0 && context_->client_count() >= limit) {
       // Full: new connections wait in the kernel's backlog until one closes.
       set_accepting(false);

@@ -34,8 +34,9 @@ class Worker {
   // Any thread. The worker adopts the snapshot between two events.
   void publish(std::shared_ptr<const proxy::ProxyConfig> config);
   // Any thread. Hands the worker a new listener (a reload that changed the address):
-  // it accepts on the new one at once, takes what is already queued on the old one, and
-  // only then closes the old one.
+  // it accepts on the new one at once. The old one goes on taking connections for a
+  // deferral period and a margin (if it defers accept: see RetiringListener), and is
+  // closed once what is queued on it has been taken.
   void replace_listener(net::Listener listener);
   // Any thread. Stops accepting at once, lets exchanges in flight finish for up to
   // `deadline_ms`, then closes everything and ends the thread.
@@ -44,10 +45,14 @@ class Worker {
 
  private:
   class AcceptHandler;
+  class RetiringListener;
   void adopt_listener(net::Listener listener);
+  void retire_listener(net::Listener old);
+  void finish_retiring(RetiringListener* retiring);
   void run();
   void begin_stop(uint32_t deadline_ms);
-  void accept_connections(net::Listener& listener);
+  // Accepts up to `max_batch` queued connections (fewer if the connection limit is hit).
+  void accept_connections(net::Listener& listener, int max_batch);
   void set_accepting(bool accepting);
 
   const uint16_t index_;
@@ -57,6 +62,8 @@ class Worker {
   std::unique_ptr<EventLoop> loop_;
   std::unique_ptr<Inbox> inbox_;
   std::unique_ptr<AcceptHandler> accept_handler_;
+  // Listeners moved away from, still taking connections until their grace period ends.
+  std::vector<std::unique_ptr<RetiringListener>> retiring_;
   std::unique_ptr<proxy::WorkerContext> context_;
   std::thread thread_;
   // Inbox commands are std::functions, which must be copyable: the listener waits here.

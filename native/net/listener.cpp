@@ -36,7 +36,8 @@ Listener Listener::open(const SocketAddress& address, int backlog, bool request_
   if (request_response) {
     // A client that has sent nothing after 1 s (one SYN-ACK retransmission) is accepted
     // anyway, and then the head timeout applies.
-    set_defer_accept(fd.get(), 1);
+    set_defer_accept(fd.get(), kDeferAcceptSeconds);
+    listener.defers_accept_ = true;
     // Accepted sockets inherit it; new connections would otherwise ACK at once.
     set_quick_ack(fd.get(), false);
   }

@@ -25,10 +25,17 @@ class Listener {
   static Listener open(const SocketAddress& address, int backlog, bool request_response,
                        ListenError& error);
 
+  // How long a request_response listener holds a connection that has sent nothing yet:
+  // after that (one SYN-ACK retransmission) it is accepted anyway.
+  static constexpr int kDeferAcceptSeconds = 1;
+
   bool valid() const { return fd_.valid(); }
   int fd() const { return fd_.get(); }
   uint16_t bound_port() const;
   void close() { fd_.reset(); }
+  // Connections that completed their handshake but sent nothing yet are held by the
+  // kernel outside the accept queue (see open), for up to kDeferAcceptSeconds.
+  bool defers_accept() const { return defers_accept_; }
 
   enum class AcceptStatus { accepted, would_block, out_of_fds, failed };
   // Accepts one connection as a non-blocking, close-on-exec socket, with its peer address.
@@ -42,6 +49,7 @@ class Listener {
  private:
   core::UniqueFd fd_;
   core::UniqueFd reserve_fd_;
+  bool defers_accept_ = false;
 };
 
 // The kernel's accept queue ceiling (net.core.somaxconn), the default backlog.

@@ -7,10 +7,11 @@ import type { AccessEvent, BackendRemovedEvent, ListeningEvent } from '../../src
 import { LbConfigError, LbListenError, LbStateError, createBalancer } from '../../src/index.js';
 import { startBalancer } from '../helpers/balancer.js';
 import { onCleanup, runCleanups } from '../helpers/cleanup.js';
+import { RawClient } from '../helpers/raw-client.js';
 import { startHttpBackend } from '../helpers/http-backend.js';
 import { waitUntil } from '../helpers/wait.js';
 import { freePort } from '../helpers/free-port.js';
-import { backendCounts, get } from './support.js';
+import { backendCounts, get, oldPortReleased } from './support.js';
 
 afterEach(runCleanups);
 
@@ -177,7 +178,39 @@ describe('moving the listener', () => {
     expect((await get(port)).status).toBe(200);
     // The connection accepted on the old listener still works.
     expect((await get(oldPort, '/', agent)).status).toBe(200);
+    await oldPortReleased(oldPort);
+    expect((await get(oldPort, '/', agent)).status).toBe(200);
+  });
+
+  it('the old address serves during its grace period, and stop() closes it at once', async () => {
+    const a = await startHttpBackend('a');
+    const lb = await startBalancer({ backends: [a.address], workers: 2 });
+    const oldPort = lb.port;
+    await lb.rebind(`127.0.0.1:${await freePort()}`);
+    expect((await get(oldPort)).backend).toBe('a');
+    await lb.stop();
     await expect(get(oldPort)).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  it('a client that connected to the old address before the move and speaks after it is answered', async () => {
+    const a = await startHttpBackend('a');
+    const lb = await startBalancer({ backends: [a.address], workers: 2 });
+    const oldPort = lb.port;
+    // Handshakes done, nothing sent yet: the kernel holds these connections outside the
+    // accept queue until their first bytes arrive (deferred accept), so closing the old
+    // listener at the move would reset them.
+    const early = await Promise.all([0, 1, 2, 3, 4, 5].map(() => RawClient.connect(oldPort)));
+    const port = await freePort();
+    await lb.rebind(`127.0.0.1:${port}`);
+    for (const [i, client] of early.entries()) {
+      await client.write(`GET /early/${i} HTTP/1.1\r\nHost: lb.test\r\n\r\n`);
+      const response = await client.readResponse();
+      expect(response.status, `early client ${i}`).toBe(200);
+      expect(response.body.toString(), `early client ${i}`).toMatch(new RegExp(`^a GET /early/${i} `));
+    }
+    expect(early.map((client) => client.error?.message)).toEqual(early.map(() => undefined));
+    await oldPortReleased(oldPort);
+    expect((await get(port)).backend).toBe('a');
   });
 
   it('reconfigure moves it too; an address in use is refused and nothing changes', async () => {

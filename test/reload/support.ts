@@ -3,6 +3,8 @@
 // failed request and can be told to move to another port.
 import http from 'node:http';
 
+import { waitUntil } from '../helpers/wait.js';
+
 export interface Reply {
   status: number;
   backend: string;
@@ -36,7 +38,18 @@ export async function backendCounts(port: number, count: number): Promise<Record
   return counts;
 }
 
-/** A TCP port free on 127.0.0.1 right now. */
+/**
+ * Resolves once `port`, the address a listener moved away from, refuses connections. The
+ * old listener goes on taking connections for a grace period of about 2 s (so that a
+ * client between its handshake and its first bytes is still answered), then closes.
+ */
+export async function oldPortReleased(port: number, timeoutMs = 6_000): Promise<void> {
+  await waitUntil(
+    `the old port ${port} to refuse connections`,
+    () => get(port).then(() => false, (error: Error) => /ECONNREFUSED/.test(error.message)),
+    { timeoutMs, intervalMs: 100 },
+  );
+}
 
 export interface LoadStats {
   ok: number;
