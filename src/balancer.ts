@@ -467,9 +467,9 @@ export class Balancer {
    * the new listener accepts before the old one closes, and connections already accepted
    * stay. In HTTP and redirect modes the old address goes on taking connections for 2 s
    * (clients that connected but have not sent their request yet are held by deferred
-   * accept, and are answered), then closes. Resolves with the new address once moved (and emits 'listening'). Rejects with
-   * LbConfigError (not an address), LbResolveError, LbListenError (nothing changes) or
-   * LbStateError (not running).
+   * accept, and are answered), then closes. Resolves with the new address once moved (and
+   * emits 'listening'). Rejects with LbConfigError (not an address), LbResolveError,
+   * LbListenError (nothing changes) or LbStateError (not running).
    */
   async rebind(listen: string): Promise<ListeningEvent> {
     const parsed = parseAddress(typeof listen === 'string' ? listen : '', { allowPortZero: true });
