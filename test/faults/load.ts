@@ -28,6 +28,8 @@ export interface LoadResult {
   byBackend: Record<string, number>;
   /** Up to 20 descriptions of outcomes other than 'ok'. */
   samples: string[];
+  /** Every mix-up: the X-Request-Id sent, and the X-Request-Id and X-Backend of the answer. */
+  mixups: Array<{ sent: string; got: string; backend: string }>;
   total: number;
 }
 
@@ -59,7 +61,7 @@ export function startLoad(port: number, options: LoadOptions): Load {
   const pathFor = options.pathFor ?? ((c: number, i: number) => `${prefix}/${c}/${i}`);
   const inFlight = new Map<number, string>();
   const serial = ++loadSerial;
-  const result: LoadResult = { counts: {}, byBackend: {}, samples: [], total: 0 };
+  const result: LoadResult = { counts: {}, byBackend: {}, samples: [], mixups: [], total: 0 };
   let stopping = false;
   const note = (outcome: Outcome, detail: string): void => {
     result.counts[outcome] = (result.counts[outcome] ?? 0) + 1;
@@ -117,6 +119,7 @@ export function startLoad(port: number, options: LoadOptions): Load {
         const want = expectedBody ?? Buffer.from(describeBody(name, method, path, id));
         if (header(res, 'x-request-id') !== id || !backends.includes(name) || !res.body.equals(want)) {
           note('mixup', context());
+          result.mixups.push({ sent: id, got: header(res, 'x-request-id') ?? '', backend: name });
         } else if (res.framing !== 'content-length') {
           note('bad-response', `200 framed by ${res.framing}: ${context()}`);
         } else {

@@ -71,8 +71,6 @@ export interface BackendConn {
    * after the unsolicited bytes had reached it.
    */
   extraState: 'none' | 'written' | 'delivered';
-  /** extraState at the arrival of each request (parallel to `requests`). */
-  arrivalStates: Array<'none' | 'written' | 'delivered'>;
   /** The proxy closed its side (FIN) or reset the connection. */
   peerClosed: boolean;
   closed: boolean;
@@ -162,7 +160,6 @@ export class MisbehavingBackend {
       faulted: false,
       faultedAt: undefined,
       extraState: 'none',
-      arrivalStates: [],
       peerClosed: false,
       closed: false,
       streamed: 0,
@@ -182,11 +179,9 @@ export class MisbehavingBackend {
     let queue: Promise<void> = Promise.resolve();
     let index = 0;
     let broken = false;
-    let firstByteState: BackendConn['extraState'] = 'none';
     socket.on('data', (data: Buffer) => {
       conn.bytesIn += data.length;
       if (broken) return;
-      if (pending.length === 0) firstByteState = conn.extraState;
       pending = pending.length === 0 ? data : Buffer.concat([pending, data]);
       for (;;) {
         const result = parseMessage(pending, 'request');
@@ -199,8 +194,6 @@ export class MisbehavingBackend {
         pending = pending.subarray(result.consumed);
         const request = result.message;
         conn.requests.push(request);
-        conn.arrivalStates.push(firstByteState);
-        firstByteState = conn.extraState;
         const context: FaultContext = { connection: conn, indexOnConnection: index++ };
         queue = queue.then(() => this.answer(conn, request, context)).catch(() => {
           socket.destroy();
