@@ -7,7 +7,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuDeltaSec, cpuSnapshot, fdCount, loadSnapshot, otherLoad, rssKiB, sysBusy, sysCpuSample } from './lib/procfs.mjs';
 import { installCleanupHandlers, log, processTree, setNice, sleep, startChild, stopAll, stopChild, tail } from './lib/procs.mjs';
@@ -517,13 +517,10 @@ const svg = svgChart(results, rows);
 const latest = (!opts.quick && !opts.filtered) || opts.writeLatest;
 // Pinned runs measure another CPU layout: they keep their own latest files.
 const latestName = opts.pin ? 'latest-pinned' : 'latest';
-if (latest) {
-  writeFileSync(join(RESULTS_DIR, `${latestName}.md`), md.replace('(latest.svg)', `(${latestName}.svg)`));
-  writeFileSync(join(RESULTS_DIR, `${latestName}.svg`), svg);
-} else {
-  writeFileSync(rawPath.replace(/\.json$/, '.md'), md.replace('(latest.svg)', `(${stamp}${opts.quick ? '-quick' : ''}.svg)`));
-  writeFileSync(rawPath.replace(/\.json$/, '.svg'), svg);
-}
+// The markdown links its chart by file name, next to it.
+const outBase = latest ? join(RESULTS_DIR, latestName) : rawPath.replace(/\.json$/, '');
+writeFileSync(`${outBase}.md`, md.replace('(latest.svg)', `(${basename(outBase)}.svg)`));
+writeFileSync(`${outBase}.svg`, svg);
 console.log(table(results, rows));
 if (results.notes.length) console.log(`\nnotes:\n- ${results.notes.join('\n- ')}`);
 console.log(

@@ -14,6 +14,7 @@ const fmtMs = (us) => {
   return ms >= 100 ? `${ms.toFixed(0)} ms` : ms >= 10 ? `${ms.toFixed(1)} ms` : `${ms.toFixed(2)} ms`;
 };
 const fmtNum = (n, d = 1) => (n == null ? '–' : n.toFixed(d));
+const fmtPct = (share, none = '–') => (share == null ? none : `${Math.round(share * 100)}%`);
 const fmtRatio = (r) => (r == null ? '–' : `${r.toFixed(2)}×`);
 const fmtKiB = (k) => (k == null ? '–' : k >= 10240 ? `${(k / 1024).toFixed(1)} MiB` : `${Math.round(k)} KiB`);
 
@@ -89,7 +90,7 @@ export function markdown(results, rows) {
       `| ${r.scenarioLabel} | ${label} | ${fmtInt(r.rps)}${r.rps_spread != null ? ` ±${Math.round(r.rps_spread * 100)}%` : ''} | ${fmtMs(r.p50_us)} | ${fmtMs(r.p99_us)} | ${fmtNum(r.cpu_us_per_req)} | ${fmtNum(r.machine_us_per_req)} | ` +
         `${r.syscalls_per_req == null ? r.strace_note ?? 'n/a' : fmtNum(r.syscalls_per_req)} | ${r.errors ? `**${fmtInt(r.errors)}**` : 0} | ` +
         `${r.proxy === 'lb-native' ? '' : fmtRatio(r.ratio_rps)} | ${r.proxy === 'lb-native' ? '' : fmtRatio(r.ratio_cpu)} | ` +
-        `${r.foreign == null ? '–' : `${Math.round(r.foreign * 100)}%`} | ${r.idle == null ? '–' : `${Math.round(r.idle * 100)}%`} |`,
+        `${fmtPct(r.foreign)} | ${fmtPct(r.idle)} |`,
     );
   }
   if (results.memory.length || results.scenarios.some((s) => s.id === 'idle')) {
@@ -139,7 +140,7 @@ export function table(results, rows) {
       `${pad(r.scenarioLabel, 25)}${pad(r.proxy, 18)}${lpad(fmtInt(r.rps), 10)}${lpad(fmtMs(r.p50_us), 10)}${lpad(fmtMs(r.p99_us), 10)}` +
         `${lpad(fmtNum(r.cpu_us_per_req), 10)}${lpad(fmtNum(r.machine_us_per_req), 11)}${lpad(r.syscalls_per_req == null ? 'n/a' : fmtNum(r.syscalls_per_req), 8)}${lpad(r.errors, 7)}` +
         `${lpad(r.proxy === 'lb-native' ? '' : fmtRatio(r.ratio_rps), 10)}${lpad(r.proxy === 'lb-native' ? '' : fmtRatio(r.ratio_cpu), 10)}` +
-        `${lpad(r.foreign == null ? '' : `${Math.round(r.foreign * 100)}%`, 7)}${lpad(r.idle == null ? '' : `${Math.round(r.idle * 100)}%`, 6)}`,
+        `${lpad(fmtPct(r.foreign, ''), 7)}${lpad(fmtPct(r.idle, ''), 6)}`,
     );
   }
   for (const mm of results.memory) {

@@ -118,11 +118,16 @@ void Worker::finish_retiring(RetiringListener* retiring) {
                          [retiring](const auto& entry) { return entry.get() == retiring; });
   if (it == retiring_.end()) return;
   accept_connections(retiring->listener(), INT_MAX);
+  close_retiring(std::move(*it));
+  retiring_.erase(it);
+}
+
+void Worker::close_retiring(std::unique_ptr<RetiringListener> retiring) {
   loop_->remove(retiring->listener().fd());
+  loop_->timers().disarm(retiring->timer());
   retiring->listener().close();
   retiring->mark_closed();
-  loop_->retire(it->release());  // deleted once no queued event can point at it
-  retiring_.erase(it);
+  loop_->retire(retiring.release());  // deleted once no queued event can point at it
 }
 
 void Worker::request_stop(uint32_t deadline_ms) {
@@ -148,7 +153,6 @@ void Worker::run() {
   // Past the deadline (or nothing left): close whatever remains.
   context_->close_all_clients();
   context_->close_idle_pools();
-  retiring_.clear();   // begin_stop handed them to the loop already; this is a safeguard
   loop_->run_once(0);  // destroy retired handlers
   context_.reset();
   loop_.reset();
@@ -170,13 +174,7 @@ void Worker::begin_stop(uint32_t deadline_ms) {
   stop_deadline_ms_ = loop_->now_ms() + deadline_ms;
   set_accepting(false);
   listener_.close();
-  for (auto& retiring : retiring_) {
-    loop_->remove(retiring->listener().fd());
-    loop_->timers().disarm(retiring->timer());
-    retiring->listener().close();
-    retiring->mark_closed();
-    loop_->retire(retiring.release());
-  }
+  for (auto& retiring : retiring_) close_retiring(std::move(retiring));
   retiring_.clear();
   context_->begin_drain();
 }

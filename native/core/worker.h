@@ -49,6 +49,8 @@ class Worker {
   void adopt_listener(net::Listener listener);
   void retire_listener(net::Listener old);
   void finish_retiring(RetiringListener* retiring);
+  // Unregisters and closes a retiring listener; the loop deletes it at the end of the turn.
+  void close_retiring(std::unique_ptr<RetiringListener> retiring);
   void run();
   void begin_stop(uint32_t deadline_ms);
   // Accepts up to `max_batch` queued connections (fewer if the connection limit is hit).
