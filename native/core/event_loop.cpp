@@ -2,12 +2,9 @@
 
 #include <cerrno>
 
-#include "core/clock.h"
-
 namespace lb::core {
 
-EventLoop::EventLoop()
-    : epoll_fd_(epoll_create1(EPOLL_CLOEXEC)), now_us_(monotonic_us()), now_ms_(now_us_ / 1000), timers_(now_ms_) {}
+EventLoop::EventLoop() : epoll_fd_(epoll_create1(EPOLL_CLOEXEC)), timers_(clock_) {}
 
 EventLoop::~EventLoop() {
   for (EventHandler* handler : retired_) delete handler;
@@ -37,8 +34,8 @@ void EventLoop::run_once(int max_wait_ms) {
   if (max_wait_ms >= 0 && (timeout < 0 || max_wait_ms < timeout)) timeout = max_wait_ms;
 
   int n = epoll_wait(epoll_fd_.get(), events_, kMaxEvents, timeout);
-  now_us_ = monotonic_us();
-  now_ms_ = now_us_ / 1000;
+  // The one clock read of this iteration, before any handler can arm a timer from it.
+  clock_.update();
   ++iteration_;
   // Handlers that asked to go first (idle pooled backend connections) see their events
   // before anything else in the batch: a pooled connection that received a close or
@@ -54,7 +51,7 @@ void EventLoop::run_once(int max_wait_ms) {
     auto* handler = static_cast<EventHandler*>(events_[i].data.ptr);
     if (events_[i].events != 0 && !handler->closed()) handler->on_events(events_[i].events);
   }
-  timers_.advance(now_ms_);
+  timers_.advance();
   // Handlers retired by a timer or an event are destroyed only now, when no queued event
   // can still point at them.
   while (!retired_.empty()) {

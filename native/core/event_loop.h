@@ -16,6 +16,7 @@
 #include <memory>
 #include <vector>
 
+#include "core/clock.h"
 #include "core/timer_wheel.h"
 #include "core/unique_fd.h"
 
@@ -62,16 +63,16 @@ class EventLoop {
   TimerWheel& timers() { return timers_; }
   // Counts run_once calls: lets a caller tell "earlier in this iteration" from "before".
   uint64_t iteration() const { return iteration_; }
-  // The clock as read once after the last epoll_wait: every timer and timestamp of one
-  // iteration uses it (one clock read per iteration, not several per request).
-  uint64_t now_ms() const { return now_ms_; }
-  uint64_t now_us() const { return now_us_; }
+  // The clock as read once when the last epoll_wait returned, before any handler ran:
+  // every timer and timestamp of one iteration uses it (one clock read per iteration,
+  // not several per request, and never a reading from before the sleep).
+  uint64_t now_ms() const { return clock_.now_ms(); }
+  uint64_t now_us() const { return clock_.now_us(); }
 
  private:
   static constexpr int kMaxEvents = 256;
   UniqueFd epoll_fd_;
-  uint64_t now_us_;
-  uint64_t now_ms_;
+  LoopClock clock_;  // before timers_, which reads it
   uint64_t iteration_ = 0;
   TimerWheel timers_;
   std::vector<EventHandler*> retired_;

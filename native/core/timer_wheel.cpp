@@ -6,7 +6,7 @@ Timer::~Timer() {
   if (wheel_) wheel_->disarm(*this);
 }
 
-TimerWheel::TimerWheel(uint64_t now_ms) : now_ms_(now_ms), current_tick_(now_ms / kTickMs) {}
+TimerWheel::TimerWheel(const LoopClock& clock) : clock_(clock), current_tick_(clock.now_ms() / kTickMs) {}
 
 TimerWheel::~TimerWheel() {
   for (Timer*& head : slots_) {
@@ -28,7 +28,7 @@ void TimerWheel::arm(Timer& timer, uint64_t delay_ms) {
   // Deadlines are rounded up to a tick boundary, so when advance() visits a tick every
   // timer of this turn in its slot is due; and they land strictly after the current tick,
   // so a timer never fires early nor in a slot already passed.
-  uint64_t deadline_tick = (now_ms_ + delay_ms + kTickMs - 1) / kTickMs;
+  uint64_t deadline_tick = (clock_.now_ms() + delay_ms + kTickMs - 1) / kTickMs;
   if (deadline_tick <= current_tick_) deadline_tick = current_tick_ + 1;
   timer.deadline_ms_ = deadline_tick * kTickMs;
   link(timer);
@@ -48,9 +48,8 @@ void TimerWheel::disarm(Timer& timer) {
   --armed_count_;
 }
 
-void TimerWheel::advance(uint64_t now_ms) {
-  if (now_ms < now_ms_) return;
-  now_ms_ = now_ms;
+void TimerWheel::advance() {
+  const uint64_t now_ms = clock_.now_ms();
   uint64_t target_tick = now_ms / kTickMs;
   // After a long sleep, one full turn visits every slot once; that is enough.
   uint64_t first = current_tick_ + 1;

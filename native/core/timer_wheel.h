@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "core/clock.h"
+
 namespace lb::core {
 
 class Timer;
@@ -44,7 +46,10 @@ class TimerWheel {
   static constexpr uint64_t kTickMs = 8;
   static constexpr size_t kSlots = 1024;  // one turn covers ~8 s; longer timers wait turns
 
-  explicit TimerWheel(uint64_t now_ms);
+  // Deadlines are computed from `clock`, the loop's own reading, which the loop updates
+  // before any handler of an iteration runs: a timer armed after a long sleep is timed
+  // from the wake-up, not from before the sleep.
+  explicit TimerWheel(const LoopClock& clock);
   ~TimerWheel();
   TimerWheel(const TimerWheel&) = delete;
   TimerWheel& operator=(const TimerWheel&) = delete;
@@ -53,18 +58,18 @@ class TimerWheel {
   void arm(Timer& timer, uint64_t delay_ms);
   void disarm(Timer& timer);
 
-  // Fires every timer whose deadline is <= now_ms. A handler may arm or disarm any timer.
-  void advance(uint64_t now_ms);
+  // Fires every timer whose deadline is <= the clock's now. A handler may arm or disarm
+  // any timer.
+  void advance();
 
   size_t armed_count() const { return armed_count_; }
-  uint64_t now_ms() const { return now_ms_; }
   // How long the loop may sleep before the next tick that could hold a due timer.
   int poll_timeout_ms() const;
 
  private:
   void link(Timer& timer);
   Timer* slots_[kSlots] = {};
-  uint64_t now_ms_;
+  const LoopClock& clock_;
   uint64_t current_tick_;  // every slot up to this tick has been processed
   size_t armed_count_ = 0;
 };
