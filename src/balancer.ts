@@ -242,7 +242,10 @@ export class Balancer {
       native,
       base,
       workers,
-      health: new HealthChecker((change) => this.#onHealthChange(change)),
+      health: new HealthChecker(
+        (change) => this.#onHealthChange(change),
+        (id) => this.#onHealthPass(id),
+      ),
       version,
       address: listenHost,
       port: native.boundPort(),
@@ -763,6 +766,15 @@ export class Balancer {
     else this.#deliver(() => this.#emitter.emit('backend-down', { backend, reason: change.reason }));
   }
 
+  /**
+   * A passing active check ends a passive ejection (Envoy's default): the workers that
+   * ejected the backend for failures take it back at once instead of waiting out the
+   * ejection. Workers that have not ejected it are not woken.
+   */
+  #onHealthPass(id: number): void {
+    this.#run?.native.clearEjection(id);
+  }
+
   // ---- Events ------------------------------------------------------------------------
 
   /** Adds a listener. See BalancerEventMap for each event's payload. */
@@ -822,7 +834,26 @@ export class Balancer {
         });
         break;
       case 'backend-recovered':
-        this.#emitter.emit('backend-recovered', { backend: this.#backends.ref(event.backendId), worker: event.worker });
+        this.#emitter.emit('backend-recovered', {
+          backend: this.#backends.ref(event.backendId),
+          worker: event.worker,
+          reason: event.reason,
+        });
+        break;
+      case 'backend-error':
+        this.#emitter.emit('backend-error', {
+          backend: this.#backends.ref(event.backendId),
+          worker: event.worker,
+          code: event.code,
+          message: event.message,
+        });
+        break;
+      case 'panic-routing':
+        this.#emitter.emit('panic-routing', {
+          backend: this.#backends.ref(event.backendId),
+          worker: event.worker,
+          message: event.message,
+        });
         break;
       case 'backend-drained': {
         const workers = this.#run?.workers;
@@ -943,6 +974,7 @@ function emptyNativeStats(): NativeStats {
     responses5xx: 0,
     badRequests: 0,
     noBackend: 0,
+    panicRouted: 0,
     badGateway: 0,
     gatewayTimeout: 0,
     bytesFromClients: 0,

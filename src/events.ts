@@ -6,6 +6,9 @@
 // - 'backend-ejected' / 'backend-recovered': passive health (outlier detection) runs in
 //   every worker on its own, so these are emitted per worker, as each worker reports them
 //   (`worker` says which); a backend failing for everyone is ejected once per worker.
+//   'panic-routing' too: a worker with no eligible backend tries an ejected or down one.
+// - 'backend-error': a worker's connect to a backend failed; at most one a second per
+//   backend and worker, the message counting those held back.
 // - 'backend-drained' / 'backend-removed': emitted once per backend, when every worker has
 //   reported that it has nothing in flight on it any more.
 // - 'access': one per sampled request (`accessLogSampleRate`), from whichever worker
@@ -19,6 +22,8 @@ export const balancerEventNames = [
   'backend-down',
   'backend-ejected',
   'backend-recovered',
+  'panic-routing',
+  'backend-error',
   'backend-drained',
   'backend-removed',
   'access',
@@ -69,10 +74,36 @@ export interface BackendEjectedEvent {
   ejectionMs: number;
 }
 
-/** Payload of 'backend-recovered': one worker saw the backend answer again after an ejection. */
+/** Payload of 'backend-recovered': one worker takes the backend back after an ejection. */
 export interface BackendRecoveredEvent {
   backend: BackendRef;
   worker: number;
+  /** Why, e.g. `127.0.0.1:9001: answered while ejected` or `...: active health check passed`. */
+  reason: string;
+}
+
+/** Payload of 'backend-error': a connect to the backend failed (the request goes to another backend, or gets 502). */
+export interface BackendErrorEvent {
+  backend: BackendRef;
+  worker: number;
+  /** The errno name: ECONNREFUSED, ETIMEDOUT (the connect timeout passed), EHOSTUNREACH, ... */
+  code: string;
+  /** E.g. `connect to 127.0.0.1:9001 failed: Connection refused (and 12 more since the last report)`. */
+  message: string;
+}
+
+/**
+ * Payload of 'panic-routing': on this worker no backend was eligible (every one in
+ * service was ejected or down by health checks), so a request was sent to an ejected one,
+ * or failing that to a down one, rather than answered 502/503 (Envoy's panic routing;
+ * draining and maintenance backends are never tried). At most one a second per worker;
+ * `panicRouted` in the stats counts every such request.
+ */
+export interface PanicRoutingEvent {
+  /** The backend that was tried. */
+  backend: BackendRef;
+  worker: number;
+  message: string;
 }
 
 /** Payload of 'backend-drained': a backend set to drain or maint has nothing in flight in any worker. */
@@ -116,6 +147,8 @@ export interface BalancerEventMap {
   'backend-down': [event: BackendDownEvent];
   'backend-ejected': [event: BackendEjectedEvent];
   'backend-recovered': [event: BackendRecoveredEvent];
+  'panic-routing': [event: PanicRoutingEvent];
+  'backend-error': [event: BackendErrorEvent];
   'backend-drained': [event: BackendDrainedEvent];
   'backend-removed': [event: BackendRemovedEvent];
   /** A sampled request (only with `accessLogSampleRate` above 0). */

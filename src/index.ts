@@ -32,6 +32,7 @@ export type {
   BackendDownEvent,
   BackendDrainedEvent,
   BackendEjectedEvent,
+  BackendErrorEvent,
   BackendRecoveredEvent,
   BackendRef,
   BackendRemovedEvent,
@@ -40,6 +41,7 @@ export type {
   BalancerEventName,
   BalancerListener,
   ListeningEvent,
+  PanicRoutingEvent,
 } from './events.js';
 
 export type {

@@ -37,6 +37,7 @@ Napi::Function BalancerObject::define(Napi::Env env) {
                          InstanceMethod<&BalancerObject::stop>("stop"),
                          InstanceMethod<&BalancerObject::bound_port>("boundPort"),
                          InstanceMethod<&BalancerObject::rebind>("rebind"),
+                         InstanceMethod<&BalancerObject::clear_ejection>("clearEjection"),
                      });
 }
 
@@ -113,6 +114,15 @@ Napi::Value BalancerObject::stats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!balancer_) return throw_error(env, "LB_ERR_STATE", "stats: the balancer is not running");
   return to_js(env, balancer_->stats());
+}
+
+Napi::Value BalancerObject::clear_ejection(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!running_ || stopping_) return Napi::Number::New(env, 0);  // nothing is ejected any more
+  if (info.Length() < 1 || !info[0].IsNumber()) {
+    return throw_error(env, "LB_ERR_CONFIG", "clearEjection: expected a backend id");
+  }
+  return Napi::Number::New(env, balancer_->clear_ejection(info[0].As<Napi::Number>().Uint32Value()));
 }
 
 Napi::Value BalancerObject::bound_port(const Napi::CallbackInfo& info) {

@@ -33,6 +33,7 @@ class BalancerObject : public Napi::ObjectWrap<BalancerObject> {
   Napi::Value stop(const Napi::CallbackInfo& info);
   Napi::Value bound_port(const Napi::CallbackInfo& info);
   Napi::Value rebind(const Napi::CallbackInfo& info);
+  Napi::Value clear_ejection(const Napi::CallbackInfo& info);
 
   // Runs on the JavaScript thread for each thread-safe-function call. `stopped` is set
   // for the last call, made once every worker has ended.

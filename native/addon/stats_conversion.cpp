@@ -21,6 +21,7 @@ Napi::Object to_js(Napi::Env env, const core::BalancerStats& stats) {
   set(out, "responses5xx", stats.responses_by_class[5]);
   set(out, "badRequests", stats.bad_requests);
   set(out, "noBackend", stats.no_backend);
+  set(out, "panicRouted", stats.panic_routed);
   set(out, "badGateway", stats.bad_gateway);
   set(out, "gatewayTimeout", stats.gateway_timeout);
   set(out, "bytesFromClients", stats.bytes_from_clients);
@@ -97,6 +98,18 @@ Napi::Object to_js(Napi::Env env, const stats::Event& event) {
     case stats::EventType::backend_recovered:
       out.Set("type", "backend-recovered");
       set(out, "backendId", event.backend_id);
+      out.Set("reason", Napi::String::New(env, event.message));
+      break;
+    case stats::EventType::backend_error:
+      out.Set("type", "backend-error");
+      set(out, "backendId", event.backend_id);
+      out.Set("code", Napi::String::New(env, event.code));
+      out.Set("message", Napi::String::New(env, event.message));
+      break;
+    case stats::EventType::panic_routing:
+      out.Set("type", "panic-routing");
+      set(out, "backendId", event.backend_id);
+      out.Set("message", Napi::String::New(env, event.message));
       break;
     case stats::EventType::backend_drained:
       out.Set("type", "backend-drained");

@@ -27,6 +27,9 @@ struct BackendRuntime {
   bool awaiting_recovery = false;  // ejected earlier; no success seen since
   uint64_t available_since_ms = 0;
   bool drained_reported = false;   // backend-drained already sent for this drain
+  // backend-error events: when the last one went out, and how many were held back since.
+  uint64_t error_reported_ms = 0;
+  uint32_t errors_unreported = 0;
 
   // Removed from the configuration: no new requests; dropped once nothing uses it.
   bool removed = false;
@@ -45,9 +48,9 @@ struct BackendRuntime {
   void record_latency(uint64_t latency_us, uint64_t now_ms, double decay_ms);
 
   bool ejected(uint64_t now_ms) const { return now_ms < ejected_until_ms; }
-  bool takes_new_requests() const {
-    return !removed && spec.state == BackendState::ready && spec.healthy;
-  }
+  // Configured to take requests: not removed, draining or in maintenance.
+  bool in_service() const { return !removed && spec.state == BackendState::ready; }
+  bool takes_new_requests() const { return in_service() && spec.healthy; }
   bool eligible(uint64_t now_ms) const { return takes_new_requests() && !ejected(now_ms); }
 
   // The weight strategies use, scaled by 100 so that slow start can ramp it smoothly:
@@ -55,7 +58,8 @@ struct BackendRuntime {
   uint64_t weight_now(uint64_t now_ms, uint64_t slow_start_ms) const {
     uint64_t full = static_cast<uint64_t>(spec.weight) * 100;
     if (slow_start_ms == 0 || now_ms >= available_since_ms + slow_start_ms) return full;
-    uint64_t elapsed = now_ms - available_since_ms;
+    // Still ejected (a panic pick) or not yet ramping: the floor.
+    uint64_t elapsed = now_ms > available_since_ms ? now_ms - available_since_ms : 0;
     uint64_t ramped = full * elapsed / slow_start_ms;
     uint64_t floor = full / 10;
     return ramped > floor ? ramped : (floor > 0 ? floor : 1);

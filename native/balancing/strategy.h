@@ -34,6 +34,14 @@ const char* to_string(StrategyKind kind);
 enum class StrategyKey : uint8_t { none, client_address, header, uri, cookie };
 StrategyKey key_of(StrategyKind kind);
 
+// How far a pick may reach (Envoy's panic routing: a backend that may have recovered
+// beats a certain 502/503). Normally only eligible backends. When none is left: ejected
+// ones whose health checks pass; then those down by health checks but not ejected (a
+// check can time out on a busy backend that still serves); then any in service. Passive
+// ejection is the fresher evidence, from real requests, so it is trusted longest. Never
+// draining, maintenance or removed backends.
+enum class Reach : uint8_t { eligible, ejected, unhealthy, in_service };
+
 struct PickRequest {
   uint64_t now_ms = 0;
   // Backends this request already tried (connect failures), never picked again.
@@ -51,8 +59,17 @@ struct PickRequest {
     }
     return false;
   }
+  Reach reach = Reach::eligible;
+
   bool usable(const BackendRuntime* backend) const {
-    return backend->eligible(now_ms) && !was_tried(backend) && backend->spec.weight > 0;
+    if (was_tried(backend) || backend->spec.weight == 0) return false;
+    switch (reach) {
+      case Reach::eligible: return backend->eligible(now_ms);
+      case Reach::ejected: return backend->takes_new_requests();
+      case Reach::unhealthy: return backend->in_service() && !backend->ejected(now_ms);
+      case Reach::in_service: return backend->in_service();
+    }
+    return false;
   }
   // Slow start length, for weight_now(); 0 when disabled.
   uint64_t slow_start_ms = 0;

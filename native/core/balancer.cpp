@@ -102,6 +102,20 @@ void Balancer::join() {
   workers_.clear();
 }
 
+uint32_t Balancer::clear_ejection(uint32_t backend_id) {
+  auto it = backend_counters_.find(backend_id);
+  if (it == backend_counters_.end()) return 0;
+  // Only workers that have it ejected are woken: a passing check is routine.
+  uint64_t now_ms = monotonic_ms();
+  uint32_t told = 0;
+  for (uint32_t w = 0; w < workers_.size(); ++w) {
+    if (it->second->slot(w).ejected_until_ms.get() <= now_ms) continue;
+    workers_[w]->clear_ejection(backend_id);
+    ++told;
+  }
+  return told;
+}
+
 BalancerStats Balancer::stats() const {
   BalancerStats total;
   total.workers = worker_count_;
@@ -114,6 +128,7 @@ BalancerStats Balancer::stats() const {
     for (int k = 1; k <= 5; ++k) total.responses_by_class[k] += c.responses_by_class[k].get();
     total.bad_requests += c.bad_requests.get();
     total.no_backend += c.no_backend.get();
+    total.panic_routed += c.panic_routed.get();
     total.bad_gateway += c.bad_gateway.get();
     total.gateway_timeout += c.gateway_timeout.get();
     total.bytes_from_clients += c.bytes_from_clients.get();

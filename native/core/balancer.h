@@ -38,7 +38,7 @@ struct BackendStats {
 struct BalancerStats {
   uint32_t workers = 0;
   uint64_t accepted_connections = 0, active_client_connections = 0, requests = 0,
-           responses_by_class[6] = {}, bad_requests = 0, no_backend = 0, bad_gateway = 0,
+           responses_by_class[6] = {}, bad_requests = 0, no_backend = 0, panic_routed = 0, bad_gateway = 0,
            gateway_timeout = 0, bytes_from_clients = 0, bytes_to_clients = 0, events_dropped = 0,
            access_log_dropped = 0;
   std::vector<BackendStats> backends;
@@ -62,6 +62,9 @@ class Balancer {
   bool rebind(const net::SocketAddress& address, int backlog, net::ListenError& error);
   // Publishes a new configuration to every worker.
   void update(proxy::ProxyConfig config);
+  // Ends a passive ejection of `backend_id` on every worker that has it ejected (an
+  // active health check passed). Returns how many workers were told.
+  uint32_t clear_ejection(uint32_t backend_id);
   // Asks every worker to stop (see Worker::request_stop); returns at once.
   void request_stop(uint32_t deadline_ms);
   // Waits for every worker thread to end.

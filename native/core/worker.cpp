@@ -77,6 +77,12 @@ void Worker::publish(std::shared_ptr<const proxy::ProxyConfig> config) {
   });
 }
 
+void Worker::clear_ejection(uint32_t backend_id) {
+  inbox_->post([this, backend_id] {
+    if (!stopping_) context_->clear_ejection(backend_id);
+  });
+}
+
 void Worker::replace_listener(net::Listener listener) {
   {
     std::lock_guard<std::mutex> lock(pending_mutex_);

@@ -33,6 +33,9 @@ class Worker {
   void start();
   // Any thread. The worker adopts the snapshot between two events.
   void publish(std::shared_ptr<const proxy::ProxyConfig> config);
+  // Any thread. Ends a passive ejection of `backend_id` on this worker (active health
+  // checks passed).
+  void clear_ejection(uint32_t backend_id);
   // Any thread. Hands the worker a new listener (a reload that changed the address):
   // it accepts on the new one at once. The old one goes on taking connections for a
   // deferral period and a margin (if it defers accept: see RetiringListener), and is

@@ -464,7 +464,7 @@ bool ClientConnection::open_fresh_connection(balancing::BackendRuntime& backend)
   backend_ = BackendConnection::open(context_, backend, this, error);
   if (!backend_) {
     context_.end_exchange(backend);
-    attempt_failed(backend, "connect failed", true);
+    attempt_failed(backend, "connect failed", error != 0 ? error : EIO);
     return false;
   }
   enter(ClientState::connecting);
@@ -472,15 +472,15 @@ bool ClientConnection::open_fresh_connection(balancing::BackendRuntime& backend)
 }
 
 void ClientConnection::attempt_failed(balancing::BackendRuntime& backend, const char* reason,
-                                      bool connect_error) {
+                                      int connect_error) {
   // An attempt failed before any response byte: count it against the backend, then try
   // another one if the request's tries and the worker's retry budget allow.
-  if (connect_error) {
-    backend.counters->connect_errors.add();
+  if (connect_error != 0) {
+    context_.report_connect_failure(backend, connect_error);
   } else {
     backend.counters->backend_errors.add();
+    context_.report_failure(backend, reason);
   }
-  context_.report_failure(backend, reason);
   if (exchange_->tries < kMaxConnectTries) exchange_->tried[exchange_->tries++] = &backend;
   uint32_t max_tries = std::min<uint32_t>(context_.config().retries.max_tries, kMaxConnectTries);
   if (exchange_->tries >= max_tries || !context_.take_retry_token()) {
@@ -500,7 +500,7 @@ void ClientConnection::on_backend_connected() {
 void ClientConnection::on_backend_connect_failed(int error) {
   balancing::BackendRuntime& backend = backend_->backend();
   release_backend(false);
-  attempt_failed(backend, error == ETIMEDOUT ? "connect timeout" : "connect refused", true);
+  attempt_failed(backend, "connect failed", error != 0 ? error : ECONNREFUSED);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -854,7 +854,7 @@ bool ClientConnection::try_replay() {
     open_fresh_connection(backend);
     return true;
   }
-  attempt_failed(backend, "failed before responding", false);
+  attempt_failed(backend, "failed before responding", 0);
   return true;
 }
 

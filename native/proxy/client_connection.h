@@ -81,7 +81,9 @@ class ClientConnection final : public FrontendConnection {
   HeadOutcome parse_response_head();
   HeadOutcome refuse_response();
   bool try_replay();
-  void attempt_failed(balancing::BackendRuntime& backend, const char* reason, bool connect_error);
+  // An attempt failed before any response byte. `connect_error` is the errno of a failed
+  // connect (0: the backend failed after connecting).
+  void attempt_failed(balancing::BackendRuntime& backend, const char* reason, int connect_error);
   bool open_fresh_connection(balancing::BackendRuntime& backend);
   void finish_exchange();
   void release_exchange();

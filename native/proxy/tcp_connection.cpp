@@ -94,8 +94,7 @@ void TcpConnection::connect_next_backend() {
     backend_ = BackendConnection::open(context_, *backend, this, error);
     if (backend_) return;  // wait for the connect result
     context_.end_exchange(*backend);
-    backend->counters->connect_errors.add();
-    context_.report_failure(*backend, "connect failed");
+    context_.report_connect_failure(*backend, error != 0 ? error : EIO);
   }
   // Nobody to relay to: the client only sees its connection closed.
   if (tries_ == 0) {
@@ -108,8 +107,7 @@ void TcpConnection::connect_next_backend() {
 
 void TcpConnection::on_backend_connect_failed(int error) {
   balancing::BackendRuntime& backend = backend_->backend();
-  backend.counters->connect_errors.add();
-  context_.report_failure(backend, error == ETIMEDOUT ? "connect timeout" : "connect refused");
+  context_.report_connect_failure(backend, error != 0 ? error : ECONNREFUSED);
   context_.end_exchange(backend);
   backend_->close();
   backend_ = nullptr;

@@ -1,6 +1,7 @@
 #include "proxy/worker_context.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -63,7 +64,12 @@ void WorkerContext::adopt(std::shared_ptr<const ProxyConfig> config) {
     if (it != previous.end() && same_address(it->second->spec.address, spec.address)) {
       runtime = std::move(it->second);
       previous.erase(it);
+      bool health_came_back = !runtime->spec.healthy && spec.healthy;
       runtime->spec = spec;
+      // Active checks reached `rise`: whatever passive ejection is still running ends.
+      if (health_came_back && (runtime->awaiting_recovery || runtime->ejected(loop.now_ms()))) {
+        readmit(*runtime, "active health checks passed");
+      }
     } else {
       // New, or the same id at a new address (then the old one retires below).
       runtime = std::make_unique<balancing::BackendRuntime>();
@@ -99,7 +105,27 @@ void WorkerContext::close_pool(balancing::BackendRuntime& runtime) {
 balancing::BackendRuntime* WorkerContext::pick_backend(balancing::PickRequest request) {
   request.now_ms = loop.now_ms();
   request.slow_start_ms = config_->outlier.slow_start_ms;
-  return strategy_->pick(ordered_backends_, request);
+  if (balancing::BackendRuntime* backend = strategy_->pick(ordered_backends_, request)) return backend;
+  balancing::BackendRuntime* backend = nullptr;
+  for (balancing::Reach reach :
+       {balancing::Reach::ejected, balancing::Reach::unhealthy, balancing::Reach::in_service}) {
+    request.reach = reach;
+    backend = strategy_->pick(ordered_backends_, request);
+    if (backend) break;
+  }
+  if (!backend) return nullptr;
+  counters.panic_routed.add();
+  uint64_t now = request.now_ms;
+  if (panic_reported_ms_ == 0 || now - panic_reported_ms_ >= 1000) {
+    panic_reported_ms_ = now;
+    char message[160];
+    std::snprintf(message, sizeof(message),
+                  "no backend is eligible (ejected or down); trying %s (%s%s)", backend->spec.label.c_str(),
+                  backend->ejected(now) ? "ejected" : "",
+                  backend->spec.healthy ? "" : (backend->ejected(now) ? ", down by health checks" : "down by health checks"));
+    emit_backend_event(stats::EventType::panic_routing, *backend, message);
+  }
+  return backend;
 }
 
 void WorkerContext::begin_exchange(balancing::BackendRuntime& backend) {
@@ -163,8 +189,16 @@ void WorkerContext::report_failure(balancing::BackendRuntime& backend, const cha
   // Envoy's cap: never eject so many that the rest could not carry the load.
   size_t total = ordered_backends_.size();
   if ((ejected_count() + 1) * 100 > total * outlier.max_ejection_percent) return;
-  backend.ejections++;
-  uint64_t duration = static_cast<uint64_t>(outlier.base_ejection_ms) * backend.ejections;
+  // Each ejection lasts longer than the last, but time in service earns that back (one
+  // step per base ejection time since the backend was last readmitted), and no ejection
+  // lasts more than ten base times (Envoy's defaults: 30 s base, 300 s at most).
+  uint64_t base = outlier.base_ejection_ms;
+  if (base > 0 && now > backend.available_since_ms) {
+    uint64_t earned = (now - backend.available_since_ms) / base;
+    backend.ejections -= static_cast<uint32_t>(std::min<uint64_t>(earned, backend.ejections));
+  }
+  backend.ejections = std::min<uint32_t>(backend.ejections + 1, kMaxEjectionMultiplier);
+  uint64_t duration = base * backend.ejections;
   backend.ejected_until_ms = now + duration;
   backend.available_since_ms = backend.ejected_until_ms;  // slow start begins after
   backend.awaiting_recovery = true;
@@ -178,12 +212,69 @@ void WorkerContext::report_failure(balancing::BackendRuntime& backend, const cha
                      static_cast<uint32_t>(std::min<uint64_t>(duration, UINT32_MAX)));
 }
 
+void WorkerContext::report_connect_failure(balancing::BackendRuntime& backend, int error_number) {
+  backend.counters->connect_errors.add();
+  const char* what = error_number == ETIMEDOUT ? "connect timeout" : "connect refused";
+  report_failure(backend, what);
+  uint64_t now = loop.now_ms();
+  if (backend.error_reported_ms != 0 && now - backend.error_reported_ms < 1000) {
+    backend.errors_unreported++;
+    return;
+  }
+  stats::Event event;
+  event.type = stats::EventType::backend_error;
+  event.worker = worker_index;
+  event.backend_id = backend.spec.id;
+  const char* name = strerrorname_np(error_number);
+  event.set_code(name ? name : "EIO");
+  char message[160];
+  if (error_number == ETIMEDOUT) {
+    std::snprintf(message, sizeof(message), "connect to %s timed out after %u ms", backend.spec.label.c_str(),
+                  config_->timeouts.connect_ms);
+  } else {
+    std::snprintf(message, sizeof(message), "connect to %s failed: %s", backend.spec.label.c_str(),
+                  std::strerror(error_number));
+  }
+  if (backend.errors_unreported > 0) {
+    size_t used = std::strlen(message);
+    std::snprintf(message + used, sizeof(message) - used, " (and %u more since the last report)",
+                  backend.errors_unreported);
+  }
+  event.set_message(message);
+  emit(event);
+  backend.error_reported_ms = now;
+  backend.errors_unreported = 0;
+}
+
 void WorkerContext::report_success(balancing::BackendRuntime& backend) {
   backend.consecutive_failures = 0;
-  if (backend.awaiting_recovery && !backend.ejected(loop.now_ms())) {
-    backend.awaiting_recovery = false;
-    emit_backend_event(stats::EventType::backend_recovered, backend, backend.spec.label.c_str());
+  if (!backend.awaiting_recovery) return;
+  if (backend.ejected(loop.now_ms())) {
+    // Tried in panic and it answered: it is back now, not when its ejection would end.
+    readmit(backend, "answered while ejected");
+    return;
   }
+  backend.awaiting_recovery = false;
+  emit_backend_event(stats::EventType::backend_recovered, backend, backend.spec.label.c_str());
+}
+
+void WorkerContext::clear_ejection(uint32_t backend_id) {
+  auto it = backends_.find(backend_id);
+  if (it == backends_.end()) return;
+  balancing::BackendRuntime& backend = *it->second;
+  if (backend.awaiting_recovery || backend.ejected(loop.now_ms())) readmit(backend, "active health check passed");
+}
+
+void WorkerContext::readmit(balancing::BackendRuntime& backend, const char* why) {
+  uint64_t now = loop.now_ms();
+  backend.ejected_until_ms = 0;
+  backend.counters->ejected_until_ms.set(0);
+  backend.available_since_ms = now;  // slow start, if any, ramps from now
+  backend.awaiting_recovery = false;
+  backend.consecutive_failures = 0;
+  char message[160];
+  std::snprintf(message, sizeof(message), "%s: %s", backend.spec.label.c_str(), why);
+  emit_backend_event(stats::EventType::backend_recovered, backend, message);
 }
 
 void WorkerContext::emit_backend_event(stats::EventType type, const balancing::BackendRuntime& backend,

@@ -27,6 +27,9 @@ class BackendConnection;
 
 class WorkerContext {
  public:
+  // The longest ejection, in base ejection times.
+  static constexpr uint32_t kMaxEjectionMultiplier = 10;
+
   WorkerContext(uint16_t worker_index, core::EventLoop& loop, stats::WorkerChannels& channels,
                 std::shared_ptr<const ProxyConfig> config);
   ~WorkerContext();
@@ -40,7 +43,10 @@ class WorkerContext {
   const ProxyConfig& config() const { return *config_; }
 
   // Chooses a backend for a request, skipping those it already tried; nullptr if none.
-  // `request` carries the key or sticky identity when the strategy needs one.
+  // `request` carries the key or sticky identity when the strategy needs one. When no
+  // backend is eligible, an ejected one, or else one down by health checks, is picked
+  // (panic routing, counted and reported) rather than none: a backend that may have
+  // recovered is better than a certain 502/503.
   balancing::BackendRuntime* pick_backend(balancing::PickRequest request);
   balancing::StrategyKey strategy_key() const { return balancing::key_of(strategy_kind_); }
 
@@ -50,8 +56,18 @@ class WorkerContext {
 
   // Passive health: every failure (connect refused or timed out, reset before a full
   // response, 5xx) and every success (a non-5xx response; a connect in TCP mode).
+  // A success on a backend that is still ejected (it was tried in panic) readmits it at
+  // once.
   void report_failure(balancing::BackendRuntime& backend, const char* reason);
   void report_success(balancing::BackendRuntime& backend);
+  // A connect to the backend failed with `error_number` (ETIMEDOUT: connectMs passed):
+  // counted, reported to passive health, and told to the control plane as a
+  // backend-error event (at most one a second per backend and worker; the others are
+  // counted in the next one).
+  void report_connect_failure(balancing::BackendRuntime& backend, int error_number);
+  // Active health checks passed for a backend (the control plane says so): a passive
+  // ejection ends now, as Envoy's successful active check un-ejects a host.
+  void clear_ejection(uint32_t backend_id);
 
   // Retry budget: every request deposits a share of a token, every retry takes one.
   bool take_retry_token();
@@ -102,6 +118,9 @@ class WorkerContext {
   void emit_backend_event(stats::EventType type, const balancing::BackendRuntime& backend,
                           const char* message, uint32_t duration_ms = 0);
   void check_drained(balancing::BackendRuntime& backend);
+  // Ends an ejection (or the wait for a first success after one): traffic ramps up from
+  // now and backend-recovered is reported with `why`.
+  void readmit(balancing::BackendRuntime& backend, const char* why);
   size_t ejected_count() const;
   static bool same_address(const net::SocketAddress& a, const net::SocketAddress& b);
   static void close_pool(balancing::BackendRuntime& runtime);
@@ -118,6 +137,7 @@ class WorkerContext {
   double retry_tokens_ = 0;
   balancing::Xorshift sampler_{0x9e3779b97f4a7c15ull};
   uint64_t retry_refilled_ms_ = 0;
+  uint64_t panic_reported_ms_ = 0;  // panic-routing events: at most one a second
 };
 
 }  // namespace lb::proxy

@@ -11,7 +11,14 @@
 
 namespace lb::stats {
 
-enum class EventType : uint8_t { backend_ejected, backend_recovered, backend_drained, error };
+enum class EventType : uint8_t {
+  backend_ejected,
+  backend_recovered,
+  backend_drained,
+  backend_error,  // a failed connect (code: the errno name)
+  panic_routing,
+  error,
+};
 
 struct Event {
   EventType type = EventType::error;

@@ -17,6 +17,9 @@ struct alignas(64) WorkerCounters {
   Counter responses_by_class[6];      // index status / 100 (1..5); 0 unused
   Counter bad_requests;
   Counter no_backend;
+  // Picks made in panic: every usable backend was ejected, so an ejected one was tried
+  // rather than answering 502/503 (Envoy's panic routing).
+  Counter panic_routed;
   Counter bad_gateway;
   Counter gateway_timeout;
   Counter bytes_from_clients;

@@ -200,3 +200,49 @@ TEST(strategy_names_round_trip) {
   StrategyKind kind;
   CHECK(!lb::balancing::parse_strategy("fastest", kind));
 }
+
+// Issue 14 B: panic routing. When every backend that takes requests is ejected, a pick
+// that reaches ejected ones still finds one; health-check-down backends only at the
+// next reach; drained and maintenance backends never.
+TEST(panic_pick_reaches_ejected_then_unhealthy_never_drained) {
+  Pool pool({1, 1, 1, 1});
+  const uint64_t now = 10'000;
+  for (BackendRuntime* backend : pool.list) backend->ejected_until_ms = now + 30'000;
+  pool.list[1]->spec.state = lb::balancing::BackendState::drain;
+  pool.list[2]->spec.healthy = false;
+  pool.list[3]->spec.state = lb::balancing::BackendState::maint;
+  for (StrategyKind kind : {StrategyKind::round_robin, StrategyKind::least_connections, StrategyKind::random,
+                            StrategyKind::p2c, StrategyKind::peak_ewma, StrategyKind::ip_hash, StrategyKind::cookie}) {
+    auto strategy = make(kind);
+    PickRequest normal;
+    normal.now_ms = now;
+    normal.has_key = true;
+    normal.key = 7;
+    CHECK(strategy->pick(pool.list, normal) == nullptr);
+    PickRequest panic = normal;
+    panic.reach = lb::balancing::Reach::ejected;
+    for (int i = 0; i < 20; ++i) CHECK(strategy->pick(pool.list, panic) == pool.list[0]);
+    // Down by health checks but not ejected (2) before down and ejected.
+    panic.reach = lb::balancing::Reach::unhealthy;
+    CHECK(strategy->pick(pool.list, panic) == nullptr);
+    pool.list[2]->ejected_until_ms = 0;
+    for (int i = 0; i < 20; ++i) CHECK(strategy->pick(pool.list, panic) == pool.list[2]);
+    pool.list[2]->ejected_until_ms = now + 30'000;
+    panic.reach = lb::balancing::Reach::in_service;
+    for (int i = 0; i < 20; ++i) {
+      BackendRuntime* picked = strategy->pick(pool.list, panic);
+      CHECK(picked == pool.list[0] || picked == pool.list[2]);
+    }
+  }
+}
+
+// A backend picked while still ejected (panic) or readmitted before its ramp starts gets
+// the slow-start floor, never an unsigned wrap-around to a huge weight.
+TEST(slow_start_weight_before_the_ramp_starts_is_the_floor) {
+  Pool pool({10});
+  BackendRuntime& backend = *pool.list[0];
+  backend.available_since_ms = 50'000;  // ejected until then
+  CHECK_EQ(backend.weight_now(20'000, 10'000), uint64_t{100});  // 10% of 10 x 100
+  CHECK_EQ(backend.weight_now(55'000, 10'000), uint64_t{500});
+  CHECK_EQ(backend.weight_now(60'000, 10'000), uint64_t{1000});
+}

@@ -96,6 +96,7 @@ export function renderPrometheus(stats: BalancerStats, info: PrometheusInfo = {}
   });
   total('lb_bad_requests_total', 'counter', 'Malformed or over-limit requests answered 4xx by the balancer itself.', stats.badRequests);
   total('lb_no_backend_total', 'counter', 'Requests answered 503 because no backend could take them.', stats.noBackend);
+  total('lb_panic_routed_total', 'counter', 'Requests sent to an ejected or down backend because no backend was eligible (panic routing).', stats.panicRouted);
   total('lb_bad_gateway_total', 'counter', 'Requests answered 502 by the balancer.', stats.badGateway);
   total('lb_gateway_timeout_total', 'counter', 'Requests answered 504 by the balancer.', stats.gatewayTimeout);
   total('lb_client_received_bytes_total', 'counter', 'Bytes received from clients.', stats.bytesFromClients);

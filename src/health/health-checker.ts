@@ -1,7 +1,9 @@
 // Runs the active health checks of one balancer run, on the JavaScript thread: one timer
 // per checked backend, one check at a time per backend (the next starts `intervalMs`
 // after the previous one ended), rise/fall hysteresis, and a callback on every
-// transition. The data path is never involved: the caller pushes the result to it.
+// transition, and one on every pass of a healthy backend (a passing check ends a passive
+// ejection in the data path). The data path is never involved: the caller pushes the
+// results to it.
 import type { HealthCheckConfig } from '../config/schema.js';
 import { type StatusRanges, parseExpectStatus } from './expect-status.js';
 import { runProbe } from './probe.js';
@@ -39,9 +41,15 @@ interface Watched {
 export class HealthChecker {
   readonly #watched = new Map<number, Watched>();
   readonly #onChange: (change: HealthChange) => void;
+  readonly #onPass: (id: number) => void;
 
-  constructor(onChange: (change: HealthChange) => void) {
+  /**
+   * `onChange` is called on every transition; `onPass` after every passing check of a
+   * backend that is healthy (rise reached), including the one that made it so.
+   */
+  constructor(onChange: (change: HealthChange) => void, onPass: (id: number) => void = () => undefined) {
     this.#onChange = onChange;
+    this.#onPass = onPass;
   }
 
   /**
@@ -109,5 +117,6 @@ export class HealthChecker {
     // Schedule first: a listener that throws must not stop this backend's checks.
     this.#schedule(watched, target.check.intervalMs);
     if (transition) this.#onChange({ id: target.id, healthy: transition === 'up', reason: result.reason });
+    if (result.ok && watched.state.healthy) this.#onPass(target.id);
   }
 }

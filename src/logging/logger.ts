@@ -77,7 +77,15 @@ export function logBalancerEvents(lb: Balancer, log: Logger): () => void {
   on('backend-ejected', ({ backend, worker, reason, ejectionMs }) =>
     log.warn({ backend: backend.address, id: backend.id, worker, reason, ejectionMs }, 'backend-ejected'),
   );
-  on('backend-recovered', ({ backend, worker }) => log.info({ backend: backend.address, id: backend.id, worker }, 'backend-recovered'));
+  on('backend-recovered', ({ backend, worker, reason }) =>
+    log.info({ backend: backend.address, id: backend.id, worker, reason }, 'backend-recovered'),
+  );
+  on('backend-error', ({ backend, worker, code, message }) =>
+    log.warn({ backend: backend.address, id: backend.id, worker, code, error: message }, 'backend-error'),
+  );
+  on('panic-routing', ({ backend, worker, message }) =>
+    log.warn({ backend: backend.address, id: backend.id, worker, message }, 'panic-routing'),
+  );
   on('backend-drained', ({ backend, state }) => log.info({ backend: backend.address, id: backend.id, state }, 'backend-drained'));
   on('backend-removed', ({ backend }) => log.info({ backend: backend.address, id: backend.id }, 'backend-removed'));
   on('error', (error) => log.error({ code: error.code, error: error.message }, 'error'));

@@ -51,6 +51,7 @@ export function balancerStats(fields: Partial<BalancerStats> = {}): BalancerStat
     responses5xx: 0,
     badRequests: 0,
     noBackend: 0,
+    panicRouted: 0,
     badGateway: 0,
     gatewayTimeout: 0,
     bytesFromClients: 0,

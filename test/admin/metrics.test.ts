@@ -23,6 +23,7 @@ const expectedFamilies = {
   lb_responses_total: 'counter',
   lb_bad_requests_total: 'counter',
   lb_no_backend_total: 'counter',
+  lb_panic_routed_total: 'counter',
   lb_bad_gateway_total: 'counter',
   lb_gateway_timeout_total: 'counter',
   lb_client_received_bytes_total: 'counter',
