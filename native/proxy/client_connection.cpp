@@ -276,13 +276,23 @@ void ClientConnection::read_request_head() {
       auto scan = http1::scan_head_end(in_.data(), in_.size(), head_scan_from_);
       head_scan_from_ = static_cast<uint32_t>(scan.next_from);
       bool buffer_full = in_.write_space() == 0;
-      // Parse once the head is complete, or as soon as a limit may have been crossed
-      // (a request line with no end in sight, a head over its size), never per read.
-      bool start_line_over =
-          in_.size() > limits.max_start_line &&
-          std::memchr(in_.data(), '\n', limits.max_start_line) == nullptr;
       bool head_over = in_.size() > limits.max_head_bytes;
-      if (scan.head_length > 0 || scan.bare_lf || buffer_full || start_line_over || head_over) {
+      bool parse_now = scan.head_length > 0 || scan.bare_lf || buffer_full || head_over;
+      if (!parse_now) {
+        // The head is incomplete, but its request line may already be wrong (no version,
+        // garbage, a TLS ClientHello, over the start-line limit): answer now rather than
+        // at the head timeout. Each byte is looked at once, whatever the read sizes.
+        auto line = http1::check_request_line(in_.data(), in_.size(), limits, line_check_,
+                                              context_.scratch_head);
+        if (line.status == ParseStatus::error) {
+          context_.counters.bad_requests.add();
+          send_error(http1::to_status(line.error));
+          return;
+        }
+      }
+      // Parse once the head is complete, or as soon as a limit may have been crossed,
+      // never per read.
+      if (parse_now) {
         http1::MessageHead& head = context_.scratch_head;
         size_t length = scan.head_length > 0 ? scan.head_length : in_.size();
         auto result = http1::parse_request_head(in_.data(), length, limits, head);
@@ -378,6 +388,7 @@ void ClientConnection::start_exchange(const http1::MessageHead& head) {
   }
   in_.consume(head.head_bytes);
   head_scan_from_ = 0;
+  line_check_ = {};
   exchange_->request_body.start(head.body, head.content_length);
   // A body still to come is timed from now, whether or not its first bytes came along.
   arm_timer(exchange_->request_body.complete ? TimerKind::none : TimerKind::body);

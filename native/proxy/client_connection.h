@@ -115,6 +115,7 @@ class ClientConnection final : public FrontendConnection {
   Exchange* exchange_ = nullptr;  // from the worker's free list while a request is in flight
   sockaddr_in6 peer_{};          // large enough for IPv4 and IPv6 peers
   uint32_t head_scan_from_ = 0;
+  http1::RequestLineCheck line_check_;  // the request line of the head being read
   ClientState state_ = ClientState::reading_head;
   TimerKind timer_kind_ = TimerKind::none;
   bool readable_ = false;

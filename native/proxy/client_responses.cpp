@@ -54,6 +54,7 @@ void ClientConnection::answer_redirect(const http1::MessageHead& head) {
                                   !close_after && exchange_->client_keep_alive_10, out_);
   in_.consume(head.head_bytes);
   head_scan_from_ = 0;
+  line_check_ = {};
   if (!ok) {
     send_error(414);
     return;
