@@ -81,6 +81,15 @@ export interface NativeForwarded {
   trustIncoming: boolean;
 }
 
+/** What is done with the headers a client sends. */
+export interface NativeHeaders {
+  /**
+   * Client header names containing '_': 'drop' (default) forwards none, 'keep' forwards
+   * them, 'reject' answers 400. Identity look-alikes are dropped whatever this says.
+   */
+  underscores: 'drop' | 'keep' | 'reject';
+}
+
 export interface NativeLimits {
   maxStartLine: number;
   maxHeadBytes: number;
@@ -130,6 +139,8 @@ export interface NativeConfig {
   retries?: NativeRetries;
   /** Client-identity headers. When absent, `xForwardedFor` decides (true: x-forwarded, untrusted). */
   forwarded?: NativeForwarded;
+  /** Client headers. Default `{ underscores: 'drop' }`. */
+  headers?: NativeHeaders;
   /** @deprecated use `forwarded`; kept while the config layer moves over. */
   xForwardedFor?: boolean;
 }

@@ -364,6 +364,12 @@ void ClientConnection::start_exchange(const http1::MessageHead& head) {
     return;
   }
 
+  if (http1::refuses_header_names(head, config.headers)) {
+    context_.counters.bad_requests.add();
+    send_error(400);
+    return;
+  }
+
   char client_ip[INET6_ADDRSTRLEN] = {};
   size_t ip_length = 0;
   if (config.forwarded.mode != http1::ForwardedPolicy::Mode::none) {
@@ -378,6 +384,7 @@ void ClientConnection::start_exchange(const http1::MessageHead& head) {
 
   http1::RequestHeadOptions options;
   options.forwarded = config.forwarded;
+  options.headers = config.headers;
   options.client_ip = {client_ip, ip_length};
   options.upgrade = exchange_->upgrade_requested;
   req_head_.clear();

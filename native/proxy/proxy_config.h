@@ -86,6 +86,7 @@ struct ProxyConfig {
   Limits limits;
   PoolSettings pool;
   http1::ForwardedPolicy forwarded;
+  http1::HeaderPolicy headers;
   // header-hash: the header whose value is hashed; cookie: the sticky cookie's name.
   std::string hash_header = "x-session-id";
   std::string cookie_name = "lb_backend";

@@ -61,6 +61,7 @@ export const startFlags: readonly FlagSpec[] = [
   { name: '--max-header-count', value: 'N', path: 'limits.maxHeaderCount', numeric: true, help: 'most request headers (more get 431)' },
   { name: '--forwarded', value: 'MODE', path: 'forwarded.mode', help: 'client-identity headers: x-forwarded (X-Forwarded-For/-Proto/-Host), forwarded (RFC 7239) or none' },
   { name: '--trust-forwarded', path: 'forwarded.trustIncoming', help: "append to the client's own forwarded headers (a proxy you run is in front) instead of replacing them" },
+  { name: '--underscore-headers', value: 'MODE', path: 'headers.underscores', help: "client header names with '_': drop (forward none), keep, or reject (400); identity look-alikes are always dropped", default: 'drop' },
   { name: '--health-check', value: 'PATH|tcp', help: 'active health checks: GET PATH (e.g. /healthz) or a TCP connect, for every backend', default: 'none' },
   { name: '--health-interval', value: 'MS', path: 'healthCheck.intervalMs', numeric: true, help: 'time between two checks of a backend' },
   { name: '--health-timeout', value: 'MS', path: 'healthCheck.timeoutMs', numeric: true, help: 'a check not done within this fails' },

@@ -32,6 +32,15 @@ export const defaults = {
     trustIncoming: false,
   },
 
+  /**
+   * Client headers. Names containing '_' are dropped, as nginx does by default
+   * (underscores_in_headers off): CGI-style stacks read them as their dashed twins, so
+   * `X_Forwarded_For` could pass for the X-Forwarded-For the balancer writes.
+   */
+  headers: {
+    underscores: 'drop',
+  },
+
   timeouts: {
     /** Backend TCP connect; then 502 (or the next backend). */
     connectMs: 5_000,

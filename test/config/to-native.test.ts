@@ -38,6 +38,7 @@ describe('toNativeConfig', () => {
       limits: { maxClientConnections: 10 },
       pool: { tcpKeepAliveIdleSec: 7 },
       forwarded: { mode: 'forwarded', trustIncoming: true },
+      headers: { underscores: 'keep' },
       outlierDetection: { consecutiveFailures: 2 },
       retries: { maxTries: 2 },
     });
@@ -67,6 +68,7 @@ describe('toNativeConfig', () => {
       limits: { maxStartLine: 8192, maxHeadBytes: 16384, maxHeaderCount: 100, maxBodyBytes: 0, maxClientConnections: 10 },
       pool: { maxIdlePerBackend: 64, surplusIdleMs: 1000, tcpKeepAliveIdleSec: 7, tcpKeepAliveIntervalSec: 10, tcpKeepAliveCount: 3 },
       forwarded: { mode: 'forwarded', trustIncoming: true },
+      headers: { underscores: 'keep' },
       outlierDetection: { consecutiveFailures: 2, baseEjectionMs: 30000, maxEjectionPercent: 50, slowStartMs: 0 },
       retries: { maxTries: 2, budgetPercent: 20, minPerSecond: 10 },
       accessLogSampleRate: 0,
