@@ -69,6 +69,8 @@ export interface NativeTimeouts {
   backendIdleMs: number;
   /** Time without a byte of request body from the client, then 408. Default 60000. */
   clientBodyMs?: number;
+  /** The whole request body must arrive within this, then 408; 0: no limit. Default 300000. */
+  clientBodyTotalMs?: number;
   /** An upgraded (WebSocket) connection idle both ways this long is closed. Default 3600000. */
   tunnelIdleMs?: number;
 }

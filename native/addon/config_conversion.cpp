@@ -247,6 +247,10 @@ bool read_proxy_config(const Napi::Object& object, proxy::ProxyConfig& out, std:
       !read_uint(timeouts, "timeouts.", "clientBodyMs", 1, kMaxU32, t.client_body_ms, error)) {
     return false;
   }
+  if (timeouts.Has("clientBodyTotalMs") &&
+      !read_uint(timeouts, "timeouts.", "clientBodyTotalMs", 0, kMaxU32, t.client_body_total_ms, error)) {
+    return false;
+  }
   if (timeouts.Has("tunnelIdleMs") &&
       !read_uint(timeouts, "timeouts.", "tunnelIdleMs", 1, kMaxU32, t.tunnel_idle_ms, error)) {
     return false;

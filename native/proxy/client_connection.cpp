@@ -191,7 +191,17 @@ void ClientConnection::arm_timer(TimerKind kind) {
   switch (kind) {
     case TimerKind::none: context_.loop.timers().disarm(timer_); return;
     case TimerKind::head: context_.loop.timers().arm(timer_, timeouts.client_head_ms); return;
-    case TimerKind::body: context_.loop.timers().arm(timer_, timeouts.client_body_ms); return;
+    case TimerKind::body: {
+      // The per-read timeout, or what is left of the whole body's, whichever ends first.
+      uint64_t delay = timeouts.client_body_ms;
+      if (exchange_ && exchange_->body_deadline_ms != 0) {
+        const uint64_t now = context_.loop.now_ms();
+        const uint64_t left = exchange_->body_deadline_ms > now ? exchange_->body_deadline_ms - now : 0;
+        delay = std::min(delay, left);
+      }
+      context_.loop.timers().arm(timer_, delay);
+      return;
+    }
     case TimerKind::tunnel_idle: context_.loop.timers().arm(timer_, timeouts.tunnel_idle_ms); return;
     case TimerKind::keep_alive: context_.loop.timers().arm(timer_, timeouts.keep_alive_ms); return;
     case TimerKind::lingering: context_.loop.timers().arm(timer_, timeouts.lingering_close_ms); return;
@@ -247,8 +257,8 @@ void ClientConnection::on_timer(core::Timer&) {
       }
       return;
     case TimerKind::body:
-      // The client stopped sending its body: the backend is waiting for bytes that will
-      // not come.
+      // The client stopped sending its body, or sends it too slowly to finish in time:
+      // the backend is waiting for bytes that will not come (soon enough).
       if (state_ == ClientState::exchanging && exchange_ && !exchange_->response_started && out_.empty()) {
         context_.counters.bad_requests.add();
         send_error(408);
@@ -397,7 +407,11 @@ void ClientConnection::start_exchange(const http1::MessageHead& head) {
   head_scan_from_ = 0;
   line_check_ = {};
   exchange_->request_body.start(head.body, head.content_length);
-  // A body still to come is timed from now, whether or not its first bytes came along.
+  // A body still to come is timed from now, whether or not its first bytes came along:
+  // each read, and the whole of it.
+  if (!exchange_->request_body.complete && config.timeouts.client_body_total_ms > 0) {
+    exchange_->body_deadline_ms = context_.loop.now_ms() + config.timeouts.client_body_total_ms;
+  }
   arm_timer(exchange_->request_body.complete ? TimerKind::none : TimerKind::body);
   enter(ClientState::connecting);
   acquire_backend();

@@ -49,6 +49,7 @@ export const startFlags: readonly FlagSpec[] = [
   { name: '--response-timeout', value: 'MS', path: 'timeouts.responseMs', numeric: true, help: 'wait for the first response byte, then 504' },
   { name: '--client-head-timeout', value: 'MS', path: 'timeouts.clientHeadMs', numeric: true, help: 'a client must send its request head within this, then 408' },
   { name: '--client-body-timeout', value: 'MS', path: 'timeouts.clientBodyMs', numeric: true, help: 'longest wait for the next byte of a request body, then 408' },
+  { name: '--client-body-total-timeout', value: 'MS', path: 'timeouts.clientBodyTotalMs', numeric: true, help: 'a whole request body must arrive within this (from the end of the head), then 408; 0 for no limit' },
   { name: '--keep-alive-timeout', value: 'MS', path: 'timeouts.keepAliveMs', numeric: true, help: 'idle keep-alive client connections are closed after this' },
   { name: '--backend-idle-timeout', value: 'MS', path: 'timeouts.backendIdleMs', numeric: true, help: "idle pooled backend connections are closed after this (keep it below the backends')" },
   { name: '--pool-max-idle', value: 'N', path: 'pool.maxIdlePerBackend', numeric: true, help: 'idle keep-alive connections kept per backend and worker for --backend-idle-timeout' },

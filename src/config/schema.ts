@@ -88,6 +88,12 @@ export interface TimeoutOptions {
   backendIdleMs?: number;
   /** Time without a byte of request body from the client; then 408 (60000). */
   clientBodyMs?: number;
+  /**
+   * The whole request body must arrive within this, counted from the end of the head;
+   * then 408. Stops a client trickling its body to hold a backend connection; 0 for no
+   * limit (raise it for large uploads over slow links) (300000).
+   */
+  clientBodyTotalMs?: number;
   /** An upgraded (WebSocket) connection idle both ways this long is closed (3600000). */
   tunnelIdleMs?: number;
 }
@@ -492,6 +498,7 @@ export const optionsShape = {
         keepAliveMs: timeoutMs.default(t.keepAliveMs),
         backendIdleMs: timeoutMs.default(t.backendIdleMs),
         clientBodyMs: timeoutMs.default(t.clientBodyMs),
+        clientBodyTotalMs: integer(bounds.optionalMs).default(t.clientBodyTotalMs),
         tunnelIdleMs: timeoutMs.default(t.tunnelIdleMs),
       },
       'an object of timeouts in ms',

@@ -63,6 +63,7 @@ describe('toNativeConfig', () => {
         keepAliveMs: 60000,
         backendIdleMs: 4000,
         clientBodyMs: 60000,
+        clientBodyTotalMs: 300000,
         tunnelIdleMs: 99,
       },
       limits: { maxStartLine: 8192, maxHeadBytes: 16384, maxHeaderCount: 100, maxBodyBytes: 0, maxClientConnections: 10 },
