@@ -59,7 +59,9 @@ bool is_idempotent(Method method) {
 // Walks the not-yet-validated bytes of a chunked body, counting data bytes (limits count
 // data, not framing). With `body.dechunk` (for a client that cannot read chunked framing)
 // it also keeps only the chunk data, moved down to follow what was already validated,
-// and drops the framing; bytes after the end of the body stay after the data.
+// and drops the framing; bytes after the end of the body stay after the data. On a
+// framing error, what was validated before the fault stays ready (a truncated response
+// may still be flushed) and the bytes from the fault on are dropped.
 bool walk_chunked(BodyProgress& body, buffer::ByteBuffer& buffer) {
   char* base = buffer.mutable_data();
   size_t size = buffer.size();
@@ -70,7 +72,11 @@ bool walk_chunked(BodyProgress& body, buffer::ByteBuffer& buffer) {
     // Chunk data goes in one step; framing bytes one at a time, to see where data starts.
     size_t n = in_chunk > 0 ? static_cast<size_t>(std::min<uint64_t>(in_chunk, size - in)) : 1;
     auto step = body.chunked.feed(base + in, n);
-    if (step.error != http1::ChunkedError::none) return false;
+    if (step.error != http1::ChunkedError::none) {
+      buffer.drop_back(size - out);
+      body.validated = static_cast<uint32_t>(out);
+      return false;
+    }
     if (in_chunk > 0) body.data_bytes += step.consumed;
     if (!body.dechunk || in_chunk > 0) {
       if (out != in) std::memmove(base + out, base + in, step.consumed);
@@ -88,7 +94,8 @@ bool walk_chunked(BodyProgress& body, buffer::ByteBuffer& buffer) {
 }
 
 // How many bytes at the front of `buffer` belong to the body being forwarded, validating
-// chunked framing as it goes. Returns false on a framing error.
+// chunked framing as it goes. Returns false on a framing error (`ready` then counts the
+// bytes validated before it).
 bool ready_body_bytes(BodyProgress& body, buffer::ByteBuffer& buffer, size_t& ready) {
   switch (body.kind) {
     case BodyKind::none:
@@ -100,10 +107,11 @@ bool ready_body_bytes(BodyProgress& body, buffer::ByteBuffer& buffer, size_t& re
     case BodyKind::until_close:
       ready = buffer.size();
       return true;
-    case BodyKind::chunked:
-      if (!walk_chunked(body, buffer)) return false;
+    case BodyKind::chunked: {
+      const bool ok = walk_chunked(body, buffer);
       ready = body.validated;
-      return true;
+      return ok;
+    }
   }
   ready = 0;
   return true;
@@ -688,9 +696,11 @@ bool ClientConnection::forward_response() {
   size_t ready = 0;
   if (exchange_->response_phase == ResponsePhase::body) {
     if (!ready_body_bytes(exchange_->response_body, resp_, ready)) {
-      // The backend broke chunked framing mid-body: the client can only see a close.
+      // The backend broke chunked framing mid-body: a backend failure like a reset.
       backend.failed = true;
-      close();
+      backend.backend().counters->backend_errors.add();
+      context_.report_failure(backend.backend(), "bad chunked framing");
+      abort_response(ready);
       return false;
     }
   }
@@ -710,6 +720,7 @@ bool ClientConnection::forward_response() {
       if (from_resp > 0) {
         resp_.consume(from_resp);
         body_bytes_sent(exchange_->response_body, from_resp);
+        ready -= from_resp;
       }
       if (sent > 0) exchange_->response_started = true;
       exchange_->response_bytes += sent;
@@ -752,7 +763,7 @@ bool ClientConnection::forward_response() {
     } else {
       backend.backend().counters->backend_errors.add();
       context_.report_failure(backend.backend(), "reset mid-response");
-      close();  // part of the response went out: a close is all the client can be told
+      abort_response(ready);
     }
     return false;
   }
@@ -917,6 +928,14 @@ void ClientConnection::release_backend(bool reusable) {
   }
 }
 
+bool ClientConnection::request_body_unread() const {
+  // A body whose last byte has not been taken from the client: answered early (by the
+  // backend, or with an error of our own), the client may still be sending it. Before the
+  // head is consumed (errors found in the head) the body has not started: `complete` is
+  // false then too, and the head bytes still in the buffer say the same.
+  return exchange_ != nullptr && !exchange_->request_body.complete;
+}
+
 void ClientConnection::release_exchange() {
   if (!exchange_) return;
   finish_access_record(0);
@@ -961,10 +980,11 @@ void ClientConnection::finish_exchange() {
   req_head_.release();
   out_.release_if_empty();
   bool request_consumed = exchange_->request_phase == RequestPhase::done;
+  bool request_unread = request_body_unread();
   bool close_client = exchange_->close_client;
   release_exchange();
   if (close_client || !request_consumed || context_.draining()) {
-    begin_lingering_close();
+    begin_lingering_close(request_unread);
     return;
   }
   enter(ClientState::reading_head);
