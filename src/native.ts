@@ -69,6 +69,8 @@ export interface NativeTimeouts {
   backendIdleMs: number;
   /** Time without a byte of request body from the client, then 408. Default 60000. */
   clientBodyMs?: number;
+  /** The whole request body must arrive within this, then 408; 0: no limit. Default 300000. */
+  clientBodyTotalMs?: number;
   /** An upgraded (WebSocket) connection idle both ways this long is closed. Default 3600000. */
   tunnelIdleMs?: number;
 }
@@ -79,6 +81,15 @@ export interface NativeForwarded {
   mode: 'x-forwarded' | 'forwarded' | 'none';
   /** Append to the client's own headers (behind a proxy you run) instead of replacing them. */
   trustIncoming: boolean;
+}
+
+/** What is done with the headers a client sends. */
+export interface NativeHeaders {
+  /**
+   * Client header names containing '_': 'drop' (default) forwards none, 'keep' forwards
+   * them, 'reject' answers 400. Identity look-alikes are dropped whatever this says.
+   */
+  underscores: 'drop' | 'keep' | 'reject';
 }
 
 export interface NativeLimits {
@@ -130,6 +141,8 @@ export interface NativeConfig {
   retries?: NativeRetries;
   /** Client-identity headers. When absent, `xForwardedFor` decides (true: x-forwarded, untrusted). */
   forwarded?: NativeForwarded;
+  /** Client headers. Default `{ underscores: 'drop' }`. */
+  headers?: NativeHeaders;
   /** @deprecated use `forwarded`; kept while the config layer moves over. */
   xForwardedFor?: boolean;
 }

@@ -247,6 +247,10 @@ bool read_proxy_config(const Napi::Object& object, proxy::ProxyConfig& out, std:
       !read_uint(timeouts, "timeouts.", "clientBodyMs", 1, kMaxU32, t.client_body_ms, error)) {
     return false;
   }
+  if (timeouts.Has("clientBodyTotalMs") &&
+      !read_uint(timeouts, "timeouts.", "clientBodyTotalMs", 0, kMaxU32, t.client_body_total_ms, error)) {
+    return false;
+  }
   if (timeouts.Has("tunnelIdleMs") &&
       !read_uint(timeouts, "timeouts.", "tunnelIdleMs", 1, kMaxU32, t.tunnel_idle_ms, error)) {
     return false;
@@ -290,6 +294,27 @@ bool read_proxy_config(const Napi::Object& object, proxy::ProxyConfig& out, std:
       return false;
     }
     out.access_log_sample_rate = rate;
+  }
+
+  Napi::Value headers_value = object.Get("headers");
+  if (!headers_value.IsUndefined()) {
+    if (!headers_value.IsObject()) {
+      error = "headers: expected an object";
+      return false;
+    }
+    using Underscores = http1::HeaderPolicy::Underscores;
+    std::string underscores;
+    if (!read_string(headers_value.As<Napi::Object>(), "headers.", "underscores", underscores, error)) return false;
+    if (underscores == "drop") {
+      out.headers.underscores = Underscores::drop;
+    } else if (underscores == "keep") {
+      out.headers.underscores = Underscores::keep;
+    } else if (underscores == "reject") {
+      out.headers.underscores = Underscores::reject;
+    } else {
+      error = "headers.underscores: expected drop, keep or reject, got '" + underscores + "'";
+      return false;
+    }
   }
 
   using Mode = http1::ForwardedPolicy::Mode;

@@ -4,7 +4,8 @@
 // byte 1 seeds the prefix lengths re-parsed, the rest is the request. Beyond "no crash
 // under ASan/UBSan" it checks the invariants of head_invariants.h: offsets and views in
 // bounds, every prefix need_more or identical to the whole, the scan agreeing with the
-// parser; and that a head rebuilt from a done parse parses to the same facts.
+// parser; that a head rebuilt from a done parse parses to the same facts; and that the
+// incremental request-line check agrees with the parser (never refuses what it accepts).
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -51,6 +52,37 @@ void check_round_trip(const MessageHead& h) {
   }
 }
 
+// The request-line check a connection runs while a head arrives, fed the input in pieces
+// whose sizes come from `seed` (1 to 8 bytes, some calls repeated with no new byte):
+//   - it never refuses a prefix of a request the whole parse accepts (nor one that still
+//     needs more), and when it refuses, the whole input is refused with the same error at
+//     the same offset: an early answer is always the answer the full parse would give;
+//   - it looks at each byte once (`scanned` never moves back, never past the input).
+void check_request_line_agrees(const char* data, size_t len, const HeadLimits& limits,
+                               const ParseResult& full, uint8_t seed) {
+  lb::http1::RequestLineCheck check;
+  uint32_t x = 0x2545f491u ^ (static_cast<uint32_t>(seed) * 0x9e3779b9u);
+  size_t have = 0;
+  while (have < len) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    have = have + 1 + x % 8;
+    if (have > len) have = len;
+    const int calls = (x >> 8) % 4 == 0 ? 2 : 1;
+    for (int c = 0; c < calls; ++c) {
+      const uint32_t before = check.scanned;
+      const ParseResult r = lb::http1::check_request_line(data, have, limits, check, g_part);
+      FUZZ_CHECK(check.scanned >= before && check.scanned <= have);
+      if (r.status == ParseStatus::need_more) continue;
+      FUZZ_CHECK(r.status == ParseStatus::error);
+      FUZZ_CHECK(full.status == ParseStatus::error);
+      FUZZ_CHECK(r.error == full.error && r.error_offset == full.error_offset);
+      return;
+    }
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
@@ -75,6 +107,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
   });
 
   check_scan_agrees(data, len, full, seed * len / 256);
+  check_request_line_agrees(data, len, limits, full, seed);
 
   if (full.status == ParseStatus::done) {
     // g_part was overwritten by the prefixes; re-parse into it and compare, then rebuild.

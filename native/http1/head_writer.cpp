@@ -57,13 +57,28 @@ bool split_absolute_form(std::string_view target, std::string_view& authority,
 
 namespace {
 
-// Every header that claims to describe the client or the original request: all of
-// X-Forwarded-* (For, Proto, Host, Port, Server, Prefix, ...) and Forwarded.
-bool is_forwarding_header(std::string_view name) {
-  constexpr std::string_view kPrefix = "x-forwarded-";
-  return (name.size() > kPrefix.size() && equals_ignore_case(name.substr(0, kPrefix.size()), kPrefix)) ||
-         equals_ignore_case(name, "forwarded");
+// Case-insensitive, with '_' taken for '-': how CGI-style stacks compare header names.
+// `canonical` is lower case, with dashes.
+bool same_cgi_name(std::string_view name, std::string_view canonical) {
+  if (name.size() != canonical.size()) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    char c = name[i] == '_' ? '-' : name[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + ('a' - 'A'));
+    if (c != canonical[i]) return false;
+  }
+  return true;
 }
+
+// Every header that claims to describe the client or the original request: all of
+// X-Forwarded-* (For, Proto, Host, Port, Server, Prefix, ...), Forwarded and X-Real-IP,
+// compared as CGI-style stacks compare names, so that look-alikes are caught too.
+bool is_identity_header(std::string_view name) {
+  constexpr std::string_view kPrefix = "x-forwarded-";
+  return (name.size() > kPrefix.size() && same_cgi_name(name.substr(0, kPrefix.size()), kPrefix)) ||
+         same_cgi_name(name, "forwarded") || same_cgi_name(name, "x-real-ip");
+}
+
+bool has_underscore(std::string_view name) { return name.find('_') != std::string_view::npos; }
 
 // Values of one header received several times, folded into one comma list.
 struct FoldedValues {
@@ -79,6 +94,14 @@ struct FoldedValues {
 };
 
 }  // namespace
+
+bool refuses_header_names(const MessageHead& head, const HeaderPolicy& policy) {
+  if (policy.underscores != HeaderPolicy::Underscores::reject) return false;
+  for (uint32_t i = 0; i < head.header_count; ++i) {
+    if (has_underscore(head.headers[i].name)) return true;
+  }
+  return false;
+}
 
 bool write_request_head(const MessageHead& head, const RequestHeadOptions& options,
                         buffer::ByteBuffer& out) {
@@ -108,7 +131,13 @@ bool write_request_head(const MessageHead& head, const RequestHeadOptions& optio
     const HeaderField& field = head.headers[i];
     if (field.hop_by_hop) continue;
     if (absolute && equals_ignore_case(field.name, "host")) continue;
-    if (policy.mode != Mode::none && is_forwarding_header(field.name)) {
+    const bool identity = policy.mode != Mode::none && is_identity_header(field.name);
+    if (has_underscore(field.name)) {
+      // An identity header is never spelt with '_': such a name is a forgery meant for
+      // CGI-style stacks, whoever sent it, trusted proxy or not.
+      if (identity || options.headers.underscores != HeaderPolicy::Underscores::keep) continue;
+    }
+    if (identity) {
       if (!policy.trust_incoming) continue;  // stripped: the client could have forged it
       if (policy.mode == Mode::x_forwarded && equals_ignore_case(field.name, "x-forwarded-for")) {
         prior_for.add(field.value);

@@ -20,13 +20,31 @@ struct ForwardedPolicy {
     forwarded,    // RFC 7239 Forwarded: for=...;host=...;proto=...
   };
   Mode mode = Mode::x_forwarded;
-  // true: append to what the client sent; false: drop the client's X-Forwarded-* and
-  // Forwarded headers and write our own.
+  // true: append to what the client sent; false: drop the client's X-Forwarded-*,
+  // Forwarded and X-Real-IP headers and write our own.
   bool trust_incoming = false;
 };
 
+// What is done with client header names containing '_' (nginx's underscores_in_headers).
+// CGI, WSGI and many frameworks read '_' and '-' alike (HTTP_X_FORWARDED_FOR), so such a
+// name can pass for a header the proxy writes. Names that read as an identity header
+// (X-Forwarded-*, Forwarded, X-Real-IP) once '_' is taken for '-' are dropped whatever
+// this says, unless the forwarded mode is none (then identity headers pass untouched).
+struct HeaderPolicy {
+  enum class Underscores : uint8_t {
+    drop,    // forward none of them (nginx's default)
+    keep,    // forward them, except identity look-alikes
+    reject,  // refuse the request (400): see refuses_header_names
+  };
+  Underscores underscores = Underscores::drop;
+};
+
+// True when `policy` refuses this request because of a header name (reject and a '_').
+bool refuses_header_names(const MessageHead& head, const HeaderPolicy& policy);
+
 struct RequestHeadOptions {
   ForwardedPolicy forwarded;
+  HeaderPolicy headers;
   std::string_view client_ip;  // the peer address, without port
   std::string_view proto = "http";
   bool upgrade = false;  // forward Connection: upgrade and the Upgrade header

@@ -774,6 +774,104 @@ ParseResult parse_response_head(const char* data, size_t len, const HeadLimits& 
   return HeadParser(data, len, limits, out).parse_response(request_method);
 }
 
+ParseResult check_request_line(const char* data, size_t len, const HeadLimits& limits,
+                               RequestLineCheck& check, MessageHead& scratch) {
+  using Phase = RequestLineCheck::Phase;
+  const ParseResult no_objection;  // need_more
+  // Why the walk below stopped and the parser is asked.
+  enum class Ask : uint8_t { no, fault, target_end, line_end };
+  for (;;) {
+    if (check.phase == Phase::passed) return no_objection;
+    // Called again before the byte after a pending CR came: nothing new to judge.
+    if (check.phase == Phase::pending && len <= size_t{check.scanned} + 1) return no_objection;
+    // Walk the new bytes with the request-line grammar until the parser must be asked: at
+    // a byte that cannot continue the line (or the start-line limit), at the end of the
+    // target (its form is checked there), and at the LF that ends the line.
+    size_t i = check.scanned;
+    Ask ask = check.phase == Phase::pending ? Ask::fault : Ask::no;
+    while (ask == Ask::no && i < len) {
+      const char c = data[i];
+      if (check.phase >= Phase::method && i - check.line_start >= limits.max_start_line &&
+          c != '\r' && c != '\n') {
+        ask = Ask::fault;  // start_line_too_long
+        break;
+      }
+      switch (check.phase) {
+        case Phase::start:
+          if (c == '\r') {
+            check.phase = Phase::empty_line_lf;
+            ++i;
+          } else {
+            check.phase = Phase::method;  // this byte is the method's first
+            check.line_start = check.part_start = static_cast<uint32_t>(i);
+          }
+          continue;
+        case Phase::empty_line_lf:
+          if (c != '\n') break;
+          ++i;
+          check.phase = Phase::method;
+          check.line_start = check.part_start = static_cast<uint32_t>(i);
+          continue;
+        case Phase::method:
+          if (is(c, chars::kTchar)) {
+            ++i;
+            continue;
+          }
+          if (c != ' ' || i == check.part_start) break;
+          check.phase = Phase::target;
+          check.part_start = static_cast<uint32_t>(++i);
+          continue;
+        case Phase::target:
+          if (is(c, chars::kTarget)) {
+            ++i;
+            continue;
+          }
+          if (c != ' ' || i == check.part_start) break;
+          check.phase = Phase::version;
+          check.part_start = static_cast<uint32_t>(++i);
+          ask = Ask::target_end;
+          continue;
+        case Phase::version: {
+          static constexpr char kShape[] = "HTTP/0.0\r";  // '0' stands for any digit
+          const size_t k = i - check.part_start;
+          const bool ok = kShape[k] == '0' ? is(c, chars::kDigit) : c == kShape[k];
+          if (!ok) break;
+          ++i;
+          if (k + 2 == sizeof(kShape)) check.phase = Phase::line_lf;
+          continue;
+        }
+        case Phase::line_lf:
+          ++i;  // an LF ends the line; anything else is a bare CR: the parser says which
+          ask = Ask::line_end;
+          continue;
+        case Phase::pending:
+        case Phase::passed:
+          break;
+      }
+      ask = Ask::fault;
+    }
+    check.scanned = static_cast<uint32_t>(i);
+    if (ask == Ask::no) return no_objection;
+
+    // The parser decides, on every byte so far: it judges a prefix exactly as it would the
+    // whole head, so its error is final, and its need_more means the line may be good.
+    const ParseResult verdict = parse_request_head(data, len, limits, scratch);
+    if (verdict.status == ParseStatus::error) return verdict;
+    if (ask == Ask::target_end && verdict.status == ParseStatus::need_more) continue;  // walk on
+    if (ask == Ask::fault && check.phase != Phase::pending && verdict.status == ParseStatus::need_more &&
+        i + 1 == len && data[i] == '\r') {
+      // A CR where the line cannot go on: the next byte tells a bare CR from a line that
+      // ended early.
+      check.phase = Phase::pending;
+      return no_objection;
+    }
+    // The line is complete and good (or the parser, the authority, saw no fault where the
+    // walk stopped): stop checking; the whole head is parsed when it is complete.
+    check.phase = Phase::passed;
+    return no_objection;
+  }
+}
+
 HeadEndScan scan_head_end(const char* data, size_t len, size_t from) {
   // Anchored on LF, found with memchr: each LF is looked at once and its CR (and, for the
   // end of the head, the CR LF CR before it) is read backwards. Looking backwards means

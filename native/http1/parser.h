@@ -124,6 +124,39 @@ ParseResult parse_request_head(const char* data, size_t len, const HeadLimits& l
 ParseResult parse_response_head(const char* data, size_t len, const HeadLimits& limits,
                                 Method request_method, MessageHead& out);
 
+// Incremental check of a request line while its head is still arriving, so that a request
+// that can no longer become valid (a line without a version, garbage, a TLS ClientHello on
+// a plain port) is refused when the deciding byte arrives, not when the head timeout fires.
+// Each call looks only at the bytes it has not seen (a head arriving a byte at a time costs
+// no re-parsing) and follows the request-line grammar just far enough to know when to ask
+// the parser: at a byte that cannot continue the line, at the start-line limit, and once
+// at the line ending. The verdict is always parse_request_head's on the bytes so far, so
+// the check never refuses what the parser would accept (the request fuzzer checks this).
+// The caller keeps one RequestLineCheck per request (a fresh one for the next request) and
+// passes all the bytes received for this head on every call.
+struct RequestLineCheck {
+  enum class Phase : uint8_t {
+    start,          // nothing looked at yet
+    empty_line_lf,  // one CR before the request line: its LF must follow
+    method,
+    target,
+    version,        // "HTTP/" DIGIT "." DIGIT CR
+    line_lf,        // the LF that ends the request line
+    pending,        // the parser needs the byte after a CR to decide
+    passed,         // the request line is complete and valid: nothing more to check
+  };
+  Phase phase = Phase::start;
+  uint32_t scanned = 0;     // bytes already looked at
+  uint32_t line_start = 0;  // where the request line starts (after an empty line)
+  uint32_t part_start = 0;  // where the current part (method, target, version) starts
+};
+
+// need_more while nothing is wrong (also once the line has passed: the rest of the head is
+// judged by parse_request_head when it is complete); error with the parser's error and
+// offset otherwise. `scratch` is overwritten when the parser is asked.
+ParseResult check_request_line(const char* data, size_t len, const HeadLimits& limits,
+                               RequestLineCheck& check, MessageHead& scratch);
+
 // Cheap pre-scan so that a head arriving a byte at a time is not re-parsed on every read:
 // looks for the end of the head ("\r\n\r\n") in data[from, len). `from` is where the last
 // scan stopped (the caller keeps it; start with 0). Returns the head length when found,

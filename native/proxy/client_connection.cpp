@@ -59,7 +59,9 @@ bool is_idempotent(Method method) {
 // Walks the not-yet-validated bytes of a chunked body, counting data bytes (limits count
 // data, not framing). With `body.dechunk` (for a client that cannot read chunked framing)
 // it also keeps only the chunk data, moved down to follow what was already validated,
-// and drops the framing; bytes after the end of the body stay after the data.
+// and drops the framing; bytes after the end of the body stay after the data. On a
+// framing error, what was validated before the fault stays ready (a truncated response
+// may still be flushed) and the bytes from the fault on are dropped.
 bool walk_chunked(BodyProgress& body, buffer::ByteBuffer& buffer) {
   char* base = buffer.mutable_data();
   size_t size = buffer.size();
@@ -70,7 +72,11 @@ bool walk_chunked(BodyProgress& body, buffer::ByteBuffer& buffer) {
     // Chunk data goes in one step; framing bytes one at a time, to see where data starts.
     size_t n = in_chunk > 0 ? static_cast<size_t>(std::min<uint64_t>(in_chunk, size - in)) : 1;
     auto step = body.chunked.feed(base + in, n);
-    if (step.error != http1::ChunkedError::none) return false;
+    if (step.error != http1::ChunkedError::none) {
+      buffer.drop_back(size - out);
+      body.validated = static_cast<uint32_t>(out);
+      return false;
+    }
     if (in_chunk > 0) body.data_bytes += step.consumed;
     if (!body.dechunk || in_chunk > 0) {
       if (out != in) std::memmove(base + out, base + in, step.consumed);
@@ -88,7 +94,8 @@ bool walk_chunked(BodyProgress& body, buffer::ByteBuffer& buffer) {
 }
 
 // How many bytes at the front of `buffer` belong to the body being forwarded, validating
-// chunked framing as it goes. Returns false on a framing error.
+// chunked framing as it goes. Returns false on a framing error (`ready` then counts the
+// bytes validated before it).
 bool ready_body_bytes(BodyProgress& body, buffer::ByteBuffer& buffer, size_t& ready) {
   switch (body.kind) {
     case BodyKind::none:
@@ -100,10 +107,11 @@ bool ready_body_bytes(BodyProgress& body, buffer::ByteBuffer& buffer, size_t& re
     case BodyKind::until_close:
       ready = buffer.size();
       return true;
-    case BodyKind::chunked:
-      if (!walk_chunked(body, buffer)) return false;
+    case BodyKind::chunked: {
+      const bool ok = walk_chunked(body, buffer);
       ready = body.validated;
-      return true;
+      return ok;
+    }
   }
   ready = 0;
   return true;
@@ -191,7 +199,17 @@ void ClientConnection::arm_timer(TimerKind kind) {
   switch (kind) {
     case TimerKind::none: context_.loop.timers().disarm(timer_); return;
     case TimerKind::head: context_.loop.timers().arm(timer_, timeouts.client_head_ms); return;
-    case TimerKind::body: context_.loop.timers().arm(timer_, timeouts.client_body_ms); return;
+    case TimerKind::body: {
+      // The per-read timeout, or what is left of the whole body's, whichever ends first.
+      uint64_t delay = timeouts.client_body_ms;
+      if (exchange_ && exchange_->body_deadline_ms != 0) {
+        const uint64_t now = context_.loop.now_ms();
+        const uint64_t left = exchange_->body_deadline_ms > now ? exchange_->body_deadline_ms - now : 0;
+        delay = std::min(delay, left);
+      }
+      context_.loop.timers().arm(timer_, delay);
+      return;
+    }
     case TimerKind::tunnel_idle: context_.loop.timers().arm(timer_, timeouts.tunnel_idle_ms); return;
     case TimerKind::keep_alive: context_.loop.timers().arm(timer_, timeouts.keep_alive_ms); return;
     case TimerKind::lingering: context_.loop.timers().arm(timer_, timeouts.lingering_close_ms); return;
@@ -247,8 +265,8 @@ void ClientConnection::on_timer(core::Timer&) {
       }
       return;
     case TimerKind::body:
-      // The client stopped sending its body: the backend is waiting for bytes that will
-      // not come.
+      // The client stopped sending its body, or sends it too slowly to finish in time:
+      // the backend is waiting for bytes that will not come (soon enough).
       if (state_ == ClientState::exchanging && exchange_ && !exchange_->response_started && out_.empty()) {
         context_.counters.bad_requests.add();
         send_error(408);
@@ -276,13 +294,23 @@ void ClientConnection::read_request_head() {
       auto scan = http1::scan_head_end(in_.data(), in_.size(), head_scan_from_);
       head_scan_from_ = static_cast<uint32_t>(scan.next_from);
       bool buffer_full = in_.write_space() == 0;
-      // Parse once the head is complete, or as soon as a limit may have been crossed
-      // (a request line with no end in sight, a head over its size), never per read.
-      bool start_line_over =
-          in_.size() > limits.max_start_line &&
-          std::memchr(in_.data(), '\n', limits.max_start_line) == nullptr;
       bool head_over = in_.size() > limits.max_head_bytes;
-      if (scan.head_length > 0 || scan.bare_lf || buffer_full || start_line_over || head_over) {
+      bool parse_now = scan.head_length > 0 || scan.bare_lf || buffer_full || head_over;
+      if (!parse_now) {
+        // The head is incomplete, but its request line may already be wrong (no version,
+        // garbage, a TLS ClientHello, over the start-line limit): answer now rather than
+        // at the head timeout. Each byte is looked at once, whatever the read sizes.
+        auto line = http1::check_request_line(in_.data(), in_.size(), limits, line_check_,
+                                              context_.scratch_head);
+        if (line.status == ParseStatus::error) {
+          context_.counters.bad_requests.add();
+          send_error(http1::to_status(line.error));
+          return;
+        }
+      }
+      // Parse once the head is complete, or as soon as a limit may have been crossed,
+      // never per read.
+      if (parse_now) {
         http1::MessageHead& head = context_.scratch_head;
         size_t length = scan.head_length > 0 ? scan.head_length : in_.size();
         auto result = http1::parse_request_head(in_.data(), length, limits, head);
@@ -354,6 +382,12 @@ void ClientConnection::start_exchange(const http1::MessageHead& head) {
     return;
   }
 
+  if (http1::refuses_header_names(head, config.headers)) {
+    context_.counters.bad_requests.add();
+    send_error(400);
+    return;
+  }
+
   char client_ip[INET6_ADDRSTRLEN] = {};
   size_t ip_length = 0;
   if (config.forwarded.mode != http1::ForwardedPolicy::Mode::none) {
@@ -368,6 +402,7 @@ void ClientConnection::start_exchange(const http1::MessageHead& head) {
 
   http1::RequestHeadOptions options;
   options.forwarded = config.forwarded;
+  options.headers = config.headers;
   options.client_ip = {client_ip, ip_length};
   options.upgrade = exchange_->upgrade_requested;
   req_head_.clear();
@@ -378,8 +413,13 @@ void ClientConnection::start_exchange(const http1::MessageHead& head) {
   }
   in_.consume(head.head_bytes);
   head_scan_from_ = 0;
+  line_check_ = {};
   exchange_->request_body.start(head.body, head.content_length);
-  // A body still to come is timed from now, whether or not its first bytes came along.
+  // A body still to come is timed from now, whether or not its first bytes came along:
+  // each read, and the whole of it.
+  if (!exchange_->request_body.complete && config.timeouts.client_body_total_ms > 0) {
+    exchange_->body_deadline_ms = context_.loop.now_ms() + config.timeouts.client_body_total_ms;
+  }
   arm_timer(exchange_->request_body.complete ? TimerKind::none : TimerKind::body);
   enter(ClientState::connecting);
   acquire_backend();
@@ -656,9 +696,11 @@ bool ClientConnection::forward_response() {
   size_t ready = 0;
   if (exchange_->response_phase == ResponsePhase::body) {
     if (!ready_body_bytes(exchange_->response_body, resp_, ready)) {
-      // The backend broke chunked framing mid-body: the client can only see a close.
+      // The backend broke chunked framing mid-body: a backend failure like a reset.
       backend.failed = true;
-      close();
+      backend.backend().counters->backend_errors.add();
+      context_.report_failure(backend.backend(), "bad chunked framing");
+      abort_response(ready);
       return false;
     }
   }
@@ -678,6 +720,7 @@ bool ClientConnection::forward_response() {
       if (from_resp > 0) {
         resp_.consume(from_resp);
         body_bytes_sent(exchange_->response_body, from_resp);
+        ready -= from_resp;
       }
       if (sent > 0) exchange_->response_started = true;
       exchange_->response_bytes += sent;
@@ -720,7 +763,7 @@ bool ClientConnection::forward_response() {
     } else {
       backend.backend().counters->backend_errors.add();
       context_.report_failure(backend.backend(), "reset mid-response");
-      close();  // part of the response went out: a close is all the client can be told
+      abort_response(ready);
     }
     return false;
   }
@@ -885,6 +928,14 @@ void ClientConnection::release_backend(bool reusable) {
   }
 }
 
+bool ClientConnection::request_body_unread() const {
+  // A body whose last byte has not been taken from the client: answered early (by the
+  // backend, or with an error of our own), the client may still be sending it. Before the
+  // head is consumed (errors found in the head) the body has not started: `complete` is
+  // false then too, and the head bytes still in the buffer say the same.
+  return exchange_ != nullptr && !exchange_->request_body.complete;
+}
+
 void ClientConnection::release_exchange() {
   if (!exchange_) return;
   finish_access_record(0);
@@ -929,10 +980,11 @@ void ClientConnection::finish_exchange() {
   req_head_.release();
   out_.release_if_empty();
   bool request_consumed = exchange_->request_phase == RequestPhase::done;
+  bool request_unread = request_body_unread();
   bool close_client = exchange_->close_client;
   release_exchange();
   if (close_client || !request_consumed || context_.draining()) {
-    begin_lingering_close();
+    begin_lingering_close(request_unread);
     return;
   }
   enter(ClientState::reading_head);

@@ -7,6 +7,7 @@
 //   exchanging --101 Switching Protocols--> tunneling --both sides closed--> closed
 //   reading_head --redirect mode, or refused--> responding (a response of our own)
 //   any state --failed before a response byte--> responding (4xx/5xx, then close)
+//   exchanging --backend failed mid-body--> responding (the validated bytes, then close)
 //   exchanging / responding --done, closing--> lingering_close --> closed
 //   responding --done, keep-alive (redirects)--> reading_head
 //
@@ -80,12 +81,16 @@ class ClientConnection final : public FrontendConnection {
   enum class HeadOutcome : uint8_t { need_more, parsed, left_exchange };
   HeadOutcome parse_response_head();
   HeadOutcome refuse_response();
+  // The response cannot complete (the backend failed, or broke its framing, mid-body).
+  // `ready` bytes at the front of resp_ were validated and may still go to the client.
+  void abort_response(size_t ready);
   bool try_replay();
   // An attempt failed before any response byte. `connect_error` is the errno of a failed
   // connect (0: the backend failed after connecting).
   void attempt_failed(balancing::BackendRuntime& backend, const char* reason, int connect_error);
   bool open_fresh_connection(balancing::BackendRuntime& backend);
   void finish_exchange();
+  bool request_body_unread() const;
   void release_exchange();
   void start_access_record(const http1::MessageHead& head);
   // Ends the sampled access-log record of this exchange (if any) with `status`.
@@ -97,7 +102,10 @@ class ClientConnection final : public FrontendConnection {
   void send_error(uint16_t status);
   void respond_locally(bool close_after);
   void flush_local_response();
-  void begin_lingering_close();
+  // `request_unread`: the client may still be sending its request (its body was not read
+  // to the end), so the socket is never simply closed.
+  void begin_lingering_close(bool request_unread);
+  void reset_connection();
   // tunneling
   void enter_tunnel();
   void pump_tunnel();
@@ -117,12 +125,16 @@ class ClientConnection final : public FrontendConnection {
   Exchange* exchange_ = nullptr;  // from the worker's free list while a request is in flight
   sockaddr_in6 peer_{};          // large enough for IPv4 and IPv6 peers
   uint32_t head_scan_from_ = 0;
+  http1::RequestLineCheck line_check_;  // the request line of the head being read
   ClientState state_ = ClientState::reading_head;
   TimerKind timer_kind_ = TimerKind::none;
   bool readable_ = false;
   bool writable_ = true;
   bool peer_closed_ = false;
   bool close_after_response_ = true;  // responding: close, or keep alive, once written
+  // responding a truncated response whose client framing is the close itself (de-chunked
+  // for an HTTP/1.0 client): a FIN would pass it off as complete, so it ends with a reset.
+  bool reset_after_response_ = false;
   // tunneling: client -> backend through in_, backend -> client through resp_.
   BufferRelay upstream_;
   BufferRelay downstream_;

@@ -54,6 +54,7 @@ void ClientConnection::answer_redirect(const http1::MessageHead& head) {
                                   !close_after && exchange_->client_keep_alive_10, out_);
   in_.consume(head.head_bytes);
   head_scan_from_ = 0;
+  line_check_ = {};
   if (!ok) {
     send_error(414);
     return;
@@ -70,24 +71,53 @@ void ClientConnection::send_error(uint16_t status) {
   respond_locally(true);
 }
 
+void ClientConnection::abort_response(size_t ready) {
+  if (!exchange_->response_started) {
+    // Not a byte went out (a relayed head may wait in out_): the client gets a clean 502.
+    context_.counters.bad_gateway.add();
+    send_error(502);
+    return;
+  }
+  // Part of the response went out: flush the rest of its head and the body bytes already
+  // validated, then close; the client's framing (a Content-Length not reached, no last
+  // chunk) shows the response as truncated. Bytes after `ready` are not the client's.
+  release_backend(false);
+  req_head_.release();
+  resp_.drop_back(resp_.size() - ready);
+  close_after_response_ = true;
+  reset_after_response_ = exchange_->response_body.dechunk;
+  enter(ClientState::responding);
+  arm_timer(TimerKind::lingering);  // bounded time to take what is left
+  flush_local_response();
+}
+
 void ClientConnection::respond_locally(bool close_after) {
   req_head_.release();
   resp_.release();
   close_after_response_ = close_after;
+  reset_after_response_ = false;
   enter(ClientState::responding);
   arm_timer(TimerKind::lingering);  // bounded time to take the response
   flush_local_response();
 }
 
 void ClientConnection::flush_local_response() {
-  while (!out_.empty()) {
+  // out_: our response, or the rest of a relayed head; resp_: relayed body bytes of a
+  // truncated response (empty for responses of our own).
+  while (!out_.empty() || !resp_.empty()) {
     if (!writable_) return;
-    iovec part{const_cast<char*>(out_.data()), out_.size()};
-    IoResult io = write_some(fd_.get(), &part, 1);
+    iovec parts[2];
+    int count = 0;
+    const size_t head_part = out_.size();
+    if (head_part > 0) parts[count++] = {const_cast<char*>(out_.data()), head_part};
+    if (!resp_.empty()) parts[count++] = {const_cast<char*>(resp_.data()), resp_.size()};
+    IoResult io = write_some(fd_.get(), parts, count);
     if (io.status == IoStatus::progress) {
       context_.counters.bytes_to_clients.add(io.bytes);
-      out_.consume(io.bytes);
-      if (!out_.empty()) writable_ = false;
+      const size_t from_out = std::min(io.bytes, head_part);
+      out_.consume(from_out);
+      resp_.consume(io.bytes - from_out);
+      if (!out_.empty() || !resp_.empty()) writable_ = false;
     } else if (io.status == IoStatus::would_block) {
       writable_ = false;
       return;
@@ -97,9 +127,15 @@ void ClientConnection::flush_local_response() {
     }
   }
   out_.release();
+  resp_.release();
+  const bool request_unread = request_body_unread();
   release_exchange();
+  if (reset_after_response_) {
+    reset_connection();
+    return;
+  }
   if (close_after_response_) {
-    begin_lingering_close();
+    begin_lingering_close(request_unread);
     return;
   }
   enter(ClientState::reading_head);
@@ -107,13 +143,16 @@ void ClientConnection::flush_local_response() {
   read_request_head();
 }
 
-void ClientConnection::begin_lingering_close() {
+void ClientConnection::begin_lingering_close(bool request_unread) {
   // Closing with unread input would make the kernel send a reset, which can destroy the
   // response still in flight to the client. So unless the socket is known to be drained
-  // (nothing buffered, the last read hit EAGAIN or EOF), shut our side, then read and
-  // discard until the client closes (or the lingering timer ends it). A drained socket,
-  // the usual end of a Connection: close exchange, is simply closed.
-  if (in_.empty() && !readable_) {
+  // (nothing buffered, the last read hit EAGAIN or EOF) and the client has nothing more
+  // to send (its request was read to the end), shut our side, then read and discard until
+  // the client closes (or the lingering timer ends it). A drained socket after a complete
+  // request, the usual end of a Connection: close exchange, is simply closed. A client
+  // answered early, mid-body, is still sending: a plain close would reset it, and a client
+  // that reads only once its body is sent would never see the answer.
+  if (!request_unread && in_.empty() && !readable_) {
     close();
     return;
   }
@@ -124,6 +163,14 @@ void ClientConnection::begin_lingering_close() {
   out_.release();
   arm_timer(TimerKind::lingering);
   discard_input();
+}
+
+void ClientConnection::reset_connection() {
+  // SO_LINGER with a zero timeout: close() sends a reset, which the client sees as an
+  // error, where a FIN would end a close-delimited body as if it were complete.
+  linger abort{1, 0};
+  ::setsockopt(fd_.get(), SOL_SOCKET, SO_LINGER, &abort, sizeof(abort));
+  close();
 }
 
 void ClientConnection::discard_input() {

@@ -59,6 +59,7 @@ struct Exchange {
   uint64_t sticky_identity = 0;
   bool has_sticky = false;
   uint64_t started_us = 0;  // for latency samples
+  uint64_t body_deadline_ms = 0;  // loop time by which the request body must be in (0: none)
   uint64_t response_bytes = 0;  // bytes written to the client for this exchange
   // Only for requests sampled into the access log; pushed to the worker's ring and freed
   // when the exchange ends.

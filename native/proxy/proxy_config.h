@@ -26,6 +26,11 @@ struct Timeouts {
   // Time without a byte of request body from the client, then 408 (nginx's
   // client_body_timeout).
   uint32_t client_body_ms = 60000;
+  // The whole request body must arrive within this, counted from the end of its head; then
+  // 408 (0: no limit). The per-read timeout alone lets a client trickle a byte just under
+  // it forever, holding a backend connection (slow POST). Node's http server, the usual
+  // backend, ends a request after 300 s (server.requestTimeout): so does this.
+  uint32_t client_body_total_ms = 300000;
   // An upgraded connection (WebSocket) with no byte either way for this long is closed.
   // Long by default, as HAProxy's `timeout tunnel` is usually set: idle WebSockets are
   // normal, and cutting them is a classic complaint against proxies.
@@ -86,6 +91,7 @@ struct ProxyConfig {
   Limits limits;
   PoolSettings pool;
   http1::ForwardedPolicy forwarded;
+  http1::HeaderPolicy headers;
   // header-hash: the header whose value is hashed; cookie: the sticky cookie's name.
   std::string hash_header = "x-session-id";
   std::string cookie_name = "lb_backend";

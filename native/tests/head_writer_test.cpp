@@ -132,3 +132,66 @@ TEST(canned_responses_are_well_framed) {
     CHECK(head.connection_close);
   }
 }
+
+namespace {
+std::string write_with_policy(const std::string& raw, Mode mode, bool trust, HeaderPolicy::Underscores underscores) {
+  static MessageHead head;
+  auto result = parse_request_head(raw.data(), raw.size(), HeadLimits{}, head);
+  if (result.status != ParseStatus::done) return "PARSE ERROR";
+  lb::buffer::BufferPool pool;
+  lb::buffer::ByteBuffer out;
+  out.attach_pool(&pool);
+  RequestHeadOptions options;
+  options.forwarded.mode = mode;
+  options.forwarded.trust_incoming = trust;
+  options.headers.underscores = underscores;
+  options.client_ip = "127.0.0.1";
+  if (!write_request_head(head, options, out)) return "TOO LARGE";
+  return std::string(out.view());
+}
+const char kLookAlikes[] =
+    "X_Forwarded_For: 6.6.6.6\r\nx-forwarded_for: 6.6.6.7\r\nX_FORWARDED_PROTO: https\r\n"
+    "X_Forwarded_Port: 1\r\nx_real_ip: 6.6.6.8\r\nX-Real-IP: 6.6.6.9\r\n";
+}  // namespace
+
+TEST(request_head_underscore_names_dropped_by_default) {
+  using U = HeaderPolicy::Underscores;
+  HeaderPolicy defaults;
+  CHECK(defaults.underscores == U::drop);
+  std::string raw = std::string("GET / HTTP/1.1\r\nHost: x\r\n") + kLookAlikes + "My_Header: a\r\nMy-Header: b\r\n\r\n";
+  CHECK_EQ(write_with_policy(raw, Mode::x_forwarded, false, U::drop),
+           std::string("GET / HTTP/1.1\r\nHost: x\r\nMy-Header: b\r\nX-Forwarded-For: 127.0.0.1\r\n"
+                       "X-Forwarded-Proto: http\r\nX-Forwarded-Host: x\r\n\r\n"));
+  // Mode none: nothing identity-related is touched, but the underscore rule still holds.
+  CHECK_EQ(write_with_policy(raw, Mode::none, false, U::drop),
+           std::string("GET / HTTP/1.1\r\nHost: x\r\nX-Real-IP: 6.6.6.9\r\nMy-Header: b\r\n\r\n"));
+}
+
+TEST(request_head_underscore_keep_still_drops_identity_look_alikes) {
+  using U = HeaderPolicy::Underscores;
+  std::string raw = std::string("GET / HTTP/1.1\r\nHost: x\r\n") + kLookAlikes + "My_Header: a\r\n\r\n";
+  CHECK_EQ(write_with_policy(raw, Mode::x_forwarded, false, U::keep),
+           std::string("GET / HTTP/1.1\r\nHost: x\r\nMy_Header: a\r\nX-Forwarded-For: 127.0.0.1\r\n"
+                       "X-Forwarded-Proto: http\r\nX-Forwarded-Host: x\r\n\r\n"));
+  // Trusted: the dashed X-Real-IP passes, the look-alikes never do.
+  CHECK_EQ(write_with_policy(raw, Mode::x_forwarded, true, U::keep),
+           std::string("GET / HTTP/1.1\r\nHost: x\r\nX-Real-IP: 6.6.6.9\r\nMy_Header: a\r\n"
+                       "X-Forwarded-For: 127.0.0.1\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Host: x\r\n\r\n"));
+  CHECK_EQ(write_with_policy(raw, Mode::forwarded, false, U::keep),
+           std::string("GET / HTTP/1.1\r\nHost: x\r\nMy_Header: a\r\n"
+                       "Forwarded: for=127.0.0.1;host=\"x\";proto=http\r\n\r\n"));
+}
+
+TEST(request_head_underscore_reject) {
+  using U = HeaderPolicy::Underscores;
+  static MessageHead head;
+  std::string with = "GET / HTTP/1.1\r\nHost: x\r\nA_b: 1\r\n\r\n";
+  std::string without = "GET / HTTP/1.1\r\nHost: x\r\nA-b: 1\r\n\r\n";
+  HeaderPolicy reject{U::reject};
+  HeaderPolicy keep{U::keep};
+  CHECK(parse_request_head(with.data(), with.size(), HeadLimits{}, head).status == ParseStatus::done);
+  CHECK(refuses_header_names(head, reject));
+  CHECK(!refuses_header_names(head, keep));
+  CHECK(parse_request_head(without.data(), without.size(), HeadLimits{}, head).status == ParseStatus::done);
+  CHECK(!refuses_header_names(head, reject));
+}

@@ -1,6 +1,7 @@
 // Unit tests of the HTTP/1.x head parser (native/http1/parser.h): every rejection rule
 // with its exact error, the valid forms, limits at and one past the boundary, and the
 // incremental behaviour (need_more on every prefix, consumed stopping at the head).
+#include <algorithm>
 #include <string>
 #include <string_view>
 
@@ -801,4 +802,139 @@ TEST(parser_every_byte_in_values_and_targets) {
       }
     }
   }
+}
+
+// ---------------------------------------------------------------- request line check
+
+namespace {
+
+// Feeds `s` to check_request_line in pieces of `step` bytes (all bytes so far on each
+// call, as a connection does). Returns the first error, or a need_more result; `at` is
+// the number of bytes received when the error came.
+ParseResult line_check(std::string_view s, size_t step, size_t& at, const HeadLimits& limits = {}) {
+  g_bytes.assign(s);
+  RequestLineCheck check;
+  ParseResult r;
+  for (size_t have = 0; have < g_bytes.size();) {
+    have = std::min(g_bytes.size(), have + step);
+    r = check_request_line(g_bytes.data(), have, limits, check, g_head);
+    at = have;
+    if (r.status != ParseStatus::need_more) return r;
+    // A connection may call again with no new byte (another event): same answer.
+    r = check_request_line(g_bytes.data(), have, limits, check, g_head);
+    if (r.status != ParseStatus::need_more) return r;
+  }
+  return r;
+}
+
+ParseResult line_check(std::string_view s, size_t step = 1) {
+  size_t at = 0;
+  return line_check(s, step, at);
+}
+
+}  // namespace
+
+TEST(request_line_check_refuses_at_the_deciding_byte) {
+  struct Case {
+    const char* bytes;
+    ParseError error;
+    size_t decided_at;  // bytes received when the error is known, fed a byte at a time
+  };
+  const Case cases[] = {
+      {"GET /\r\n", ParseError::bad_start_line, 7},       // HTTP/0.9: no version
+      {"GET / FOO/1.1\r\n", ParseError::bad_version, 7},  // 'F' cannot start "HTTP/"
+      {"GET / HTTP/1.x", ParseError::bad_version, 14},
+      {"GET / HTTP/2.0\r\n", ParseError::unsupported_version, 16},  // well formed: at the LF
+      {"GET / HTTP/1.1\rX", ParseError::bare_cr, 16},
+      {"GET / HTTP/1.1x", ParseError::bad_version, 15},
+      {"GET /\n", ParseError::bare_lf, 6},
+      {"{\"json\":1}", ParseError::bad_method, 1},
+      {"\x16\x03\x01\x02\x00", ParseError::bad_method, 1},  // a TLS ClientHello
+      {"GE\x01T", ParseError::bad_method, 3},
+      {" GET / HTTP/1.1", ParseError::bad_method, 1},
+      {"GET  /", ParseError::bad_target, 5},
+      {"GET /a\x7f", ParseError::bad_target, 7},
+      {"GET /a#b", ParseError::bad_target, 7},
+      {"GET http://u@h/ HTTP/1.1\r\n", ParseError::bad_target, 16},  // target forms: at its end
+      {"GET * HTTP/1.1\r\n", ParseError::bad_target, 6},
+      {"\r\n\r\n", ParseError::bad_start_line, 4},
+      {"\rX", ParseError::bare_cr, 2},
+      {"\n", ParseError::bare_lf, 1},
+  };
+  for (const Case& c : cases) {
+    size_t at = 0;
+    ParseResult r = line_check(c.bytes, 1, at);
+    CHECK(r.status == ParseStatus::error);
+    CHECK(r.error == c.error);
+    CHECK_EQ(at, c.decided_at);
+    // The same verdict as the parser on every byte, and the same whatever the read sizes.
+    ParseResult whole = req(c.bytes);
+    CHECK(whole.status == ParseStatus::error && whole.error == r.error && whole.error_offset == r.error_offset);
+    ParseResult at_once = line_check(c.bytes, 1000);
+    CHECK(at_once.status == ParseStatus::error && at_once.error == r.error);
+  }
+}
+
+TEST(request_line_check_passes_valid_lines_in_any_pieces) {
+  const char* heads[] = {
+      "GET /index.html?q=1 HTTP/1.1\r\nHost: example.com\r\n\r\n",
+      "\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n",
+      "OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n",
+      "CONNECT a.example:443 HTTP/1.1\r\nHost: a.example:443\r\n\r\n",
+      "GET https://a.example/x HTTP/1.1\r\nHost: a.example\r\n\r\n",
+      "M-SEARCH!#$%&'*+.^_`|~ /x HTTP/1.0\r\n\r\n",
+  };
+  for (const char* head : heads) {
+    for (size_t step = 1; step <= 7; ++step) {
+      ParseResult r = line_check(head, step);
+      CHECK(r.status == ParseStatus::need_more);
+    }
+  }
+}
+
+TEST(request_line_check_header_faults_are_the_parsers_business) {
+  // Once the line has passed, nothing more is checked: header errors wait for the head.
+  std::string s = "GET / HTTP/1.1\r\n";
+  g_bytes = s;
+  RequestLineCheck check;
+  CHECK(check_request_line(g_bytes.data(), g_bytes.size(), {}, check, g_head).status == ParseStatus::need_more);
+  CHECK(check.phase == RequestLineCheck::Phase::passed);
+  g_bytes += "Bad Header: x\r\n";
+  CHECK(check_request_line(g_bytes.data(), g_bytes.size(), {}, check, g_head).status == ParseStatus::need_more);
+}
+
+TEST(request_line_check_start_line_limit) {
+  HeadLimits limits;
+  limits.max_start_line = 16;
+  // 16 bytes of line are allowed; the 17th that is not the CR is too long.
+  std::string line = "GET /" + std::string(11, 'a');
+  size_t at = 0;
+  ParseResult r = line_check(line, 1, at, limits);
+  CHECK(r.status == ParseStatus::need_more);
+  r = line_check(line + "a", 1, at, limits);
+  CHECK(r.status == ParseStatus::error);
+  CHECK(r.error == ParseError::start_line_too_long);
+  CHECK_EQ(r.error_offset, 16u);
+  // Counted from after the one empty line allowed before the request line.
+  r = line_check("\r\n" + line, 1, at, limits);
+  CHECK(r.status == ParseStatus::need_more);
+  r = line_check("\r\n" + line + "a", 1, at, limits);
+  CHECK(r.error == ParseError::start_line_too_long);
+  CHECK_EQ(r.error_offset, 18u);
+}
+
+TEST(request_line_check_looks_at_each_byte_once) {
+  // A line trickled a byte at a time is walked once: `scanned` only moves forward, and
+  // the parser is asked only when the line ends.
+  std::string s = "GET /" + std::string(4000, 'a') + " HTTP/1.1\r\n";
+  g_bytes = s;
+  RequestLineCheck check;
+  uint32_t last = 0;
+  for (size_t have = 1; have <= g_bytes.size(); ++have) {
+    CHECK(check_request_line(g_bytes.data(), have, {}, check, g_head).status == ParseStatus::need_more);
+    CHECK(check.scanned >= last);
+    last = check.scanned;
+    if (have < g_bytes.size()) CHECK(check.phase != RequestLineCheck::Phase::passed);
+  }
+  CHECK(check.phase == RequestLineCheck::Phase::passed);
 }

@@ -32,6 +32,15 @@ export const defaults = {
     trustIncoming: false,
   },
 
+  /**
+   * Client headers. Names containing '_' are dropped, as nginx does by default
+   * (underscores_in_headers off): CGI-style stacks read them as their dashed twins, so
+   * `X_Forwarded_For` could pass for the X-Forwarded-For the balancer writes.
+   */
+  headers: {
+    underscores: 'drop',
+  },
+
   timeouts: {
     /** Backend TCP connect; then 502 (or the next backend). */
     connectMs: 5_000,
@@ -51,6 +60,13 @@ export const defaults = {
     backendIdleMs: 4_000,
     /** Time without a byte of request body from the client; then 408. */
     clientBodyMs: 60_000,
+    /**
+     * The whole request body must arrive within this (from the end of the head); then 408;
+     * 0: no limit. Without it a client sending a byte just inside clientBodyMs holds a
+     * backend connection for ever (slow POST). Five minutes, as Node's http server
+     * (server.requestTimeout), the usual backend, which would give up then anyway.
+     */
+    clientBodyTotalMs: 300_000,
     /** An upgraded (WebSocket) connection idle both ways this long is closed. Idle WebSockets are normal: one hour. */
     tunnelIdleMs: 3_600_000,
   },

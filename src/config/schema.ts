@@ -26,6 +26,14 @@ export const proxyProtocolVersions = ['none', 'v1', 'v2'] as const satisfies rea
 export type ForwardedMode = 'x-forwarded' | 'forwarded' | 'none';
 export const forwardedModes = ['x-forwarded', 'forwarded', 'none'] as const satisfies readonly ForwardedMode[];
 
+/**
+ * Client header names with '_': 'drop' forwards none of them (nginx's default), 'keep'
+ * forwards them, 'reject' answers 400. Names that read as an identity header once '_' is
+ * taken for '-' are dropped whatever this says (see ForwardedOptions).
+ */
+export type UnderscoreHeaders = 'drop' | 'keep' | 'reject';
+export const underscoreHeaderModes = ['drop', 'keep', 'reject'] as const satisfies readonly UnderscoreHeaders[];
+
 export type HealthCheckType = 'http' | 'tcp';
 export const healthCheckTypes = ['http', 'tcp'] as const satisfies readonly HealthCheckType[];
 
@@ -80,6 +88,12 @@ export interface TimeoutOptions {
   backendIdleMs?: number;
   /** Time without a byte of request body from the client; then 408 (60000). */
   clientBodyMs?: number;
+  /**
+   * The whole request body must arrive within this, counted from the end of the head;
+   * then 408. Stops a client trickling its body to hold a backend connection; 0 for no
+   * limit (raise it for large uploads over slow links) (300000).
+   */
+  clientBodyTotalMs?: number;
   /** An upgraded (WebSocket) connection idle both ways this long is closed (3600000). */
   tunnelIdleMs?: number;
 }
@@ -121,6 +135,17 @@ export interface ForwardedOptions {
    * removing them and writing new ones (false: this balancer is the internet edge).
    */
   trustIncoming?: boolean;
+}
+
+/** What is done with the headers a client sends. Defaults in parentheses. */
+export interface HeaderOptions {
+  /**
+   * Header names containing '_' ('drop'). CGI, WSGI and many frameworks read '_' and '-'
+   * alike (`X_Forwarded_For` is their X-Forwarded-For), so such names can pass for headers
+   * the balancer vouches for: 'drop' forwards none, 'keep' forwards them (but never one that
+   * reads as an identity header), 'reject' answers 400.
+   */
+  underscores?: UnderscoreHeaders;
 }
 
 /** Passive health: each worker ejects backends that keep failing. Defaults in parentheses. */
@@ -172,6 +197,8 @@ export interface BalancerOptions {
   pool?: PoolOptions;
   /** Default `{ mode: 'x-forwarded', trustIncoming: false }`. */
   forwarded?: ForwardedOptions;
+  /** Default `{ underscores: 'drop' }`. */
+  headers?: HeaderOptions;
   outlierDetection?: OutlierDetectionOptions;
   retries?: RetryOptions;
   /** Active health checks for every backend (none when absent). */
@@ -418,6 +445,7 @@ const t = defaults.timeouts;
 const l = defaults.limits;
 const p = defaults.pool;
 const f = defaults.forwarded;
+const hd = defaults.headers;
 const o = defaults.outlierDetection;
 const r = defaults.retries;
 
@@ -470,6 +498,7 @@ export const optionsShape = {
         keepAliveMs: timeoutMs.default(t.keepAliveMs),
         backendIdleMs: timeoutMs.default(t.backendIdleMs),
         clientBodyMs: timeoutMs.default(t.clientBodyMs),
+        clientBodyTotalMs: integer(bounds.optionalMs).default(t.clientBodyTotalMs),
         tunnelIdleMs: timeoutMs.default(t.tunnelIdleMs),
       },
       'an object of timeouts in ms',
@@ -510,6 +539,12 @@ export const optionsShape = {
         trustIncoming: booleanSchema.default(f.trustIncoming),
       },
       'an object { mode?, trustIncoming? }',
+    ).prefault({}),
+    headers: strictObject(
+      {
+        underscores: oneOf(underscoreHeaderModes).default(hd.underscores),
+      },
+      'an object { underscores? }',
     ).prefault({}),
     outlierDetection: strictObject(
       {

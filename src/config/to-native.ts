@@ -47,6 +47,7 @@ export function toNativeConfig(config: BalancerConfig, hosts: ResolvedHosts, wor
     outlierDetection: { ...config.outlierDetection },
     retries: { ...config.retries },
     forwarded: { ...config.forwarded },
+    headers: { ...config.headers },
     accessLogSampleRate: config.accessLogSampleRate,
   };
   if (config.mode === 'redirect') native.redirectStatus = config.redirectStatus;

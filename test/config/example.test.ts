@@ -30,6 +30,7 @@ describe('examples/lb.yaml', () => {
     expect(config.outlierDetection).toEqual(defaults.outlierDetection);
     expect(config.retries).toEqual(defaults.retries);
     expect(config.forwarded).toEqual(defaults.forwarded);
+    expect(config.headers).toEqual(defaults.headers);
     expect(config.healthCheck).toEqual(defaults.healthCheck);
   });
 

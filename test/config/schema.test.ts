@@ -39,6 +39,7 @@ describe('validateOptions: valid options', () => {
       keepAliveMs: 60000,
       backendIdleMs: 4000,
       clientBodyMs: 60000,
+      clientBodyTotalMs: 300000,
       tunnelIdleMs: 3600000,
     });
     expect(config.limits).toEqual({
@@ -190,11 +191,11 @@ describe('validateOptions: errors name the exact path and what was expected', ()
       {
         path: '',
         message:
-          "unknown option 'workerz'; expected one of listen, backends, strategy, mode, redirectStatus, proxyProtocol, hashHeader, cookieName, workers, backlog, timeouts, limits, pool, forwarded, outlierDetection, retries, healthCheck, accessLogSampleRate",
+          "unknown option 'workerz'; expected one of listen, backends, strategy, mode, redirectStatus, proxyProtocol, hashHeader, cookieName, workers, backlog, timeouts, limits, pool, forwarded, headers, outlierDetection, retries, healthCheck, accessLogSampleRate",
       },
     ]);
     expect(configError({ backends: ['127.0.0.1:1'], timeouts: { connect: 5 } }).message).toBe(
-      "timeouts: unknown option 'connect'; expected one of connectMs, responseMs, clientHeadMs, keepAliveMs, backendIdleMs, clientBodyMs, tunnelIdleMs",
+      "timeouts: unknown option 'connect'; expected one of connectMs, responseMs, clientHeadMs, keepAliveMs, backendIdleMs, clientBodyMs, clientBodyTotalMs, tunnelIdleMs",
     );
   });
 

@@ -81,7 +81,9 @@ describe('malformed or ambiguous response heads get 502', () => {
     expect(res.body.toString()).toBe('fine');
   });
 
-  it('a backend that breaks chunked framing mid-body: the client connection is closed (the head already went out), and the backend connection is not reused', async () => {
+  // The head and the bad chunk arrive in one read, so nothing has gone out yet: a clean 502
+  // (test/regressions/bad-chunk-gives-empty-reply.test.ts covers a fault after the head went out).
+  it('a backend that breaks chunked framing in its first read: 502, and the backend connection is not reused', async () => {
     const backend = await ScriptedBackend.start((_req, ctx) =>
       ctx.index === 0
         ? { bytes: 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nfine\r\nzz\r\nbroken\r\n0\r\n\r\n' }
@@ -90,9 +92,7 @@ describe('malformed or ambiguous response heads get 502', () => {
     const lb = await startEdgeBalancer([backend.address]);
     const client = await RawClient.connect(lb.port);
     await client.write('GET /first HTTP/1.1\r\nHost: h\r\n\r\n');
-    expect(await client.waitForServerClose(3_000), printable(client.received())).toBe(true);
-    // Whatever arrived is not a complete response, and nothing past the bad chunk leaked.
-    await expect(client.readResponse({ timeoutMs: 500 })).rejects.toThrow();
+    await expectErrorThenClose(client, 502);
     expect(client.received().includes('broken')).toBe(false);
     await waitUntil('the backend connection to be closed', () => backend.connections[0]?.closed, { timeoutMs: 3_000 });
 
