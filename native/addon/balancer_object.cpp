@@ -61,7 +61,7 @@ Napi::Value BalancerObject::start(const Napi::CallbackInfo& info) {
     return throw_error(env, "LB_ERR_CONFIG", "start: expected a configuration object");
   }
   Napi::Object config_object = info[0].As<Napi::Object>();
-  core::ListenSettings listen;
+  runtime::ListenSettings listen;
   proxy::ProxyConfig config;
   std::string error;
   if (!read_listen_settings(config_object, listen, error) ||
@@ -74,7 +74,7 @@ Napi::Value BalancerObject::start(const Napi::CallbackInfo& info) {
   if (max_connections > 0) max_connections = (max_connections + workers_ - 1) / workers_;
 
   bridge_ = EventBridge::New(env, on_events_.Value(), "lb-native-events", 0, 1, this);
-  balancer_ = std::make_unique<core::Balancer>();
+  balancer_ = std::make_unique<runtime::Balancer>();
   auto notify = [this] { bridge_.NonBlockingCall(nullptr); };
   net::ListenError listen_error;
   if (!balancer_->start(listen, std::move(config), notify, listen_error)) {
@@ -135,7 +135,7 @@ Napi::Value BalancerObject::rebind(const Napi::CallbackInfo& info) {
   if (info.Length() < 1 || !info[0].IsObject()) {
     return throw_error(env, "LB_ERR_CONFIG", "rebind: expected {listenHost, listenPort, backlog, workers}");
   }
-  core::ListenSettings listen;
+  runtime::ListenSettings listen;
   std::string error;
   if (!read_listen_settings(info[0].As<Napi::Object>(), listen, error)) {
     return throw_error(env, "LB_ERR_CONFIG", error);

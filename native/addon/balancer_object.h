@@ -1,5 +1,5 @@
 // The JavaScript Balancer class (NativeBalancer in src/native.ts): a thin wrapper over
-// core::Balancer plus the bridge that carries worker events to JavaScript.
+// runtime::Balancer plus the bridge that carries worker events to JavaScript.
 //
 // Events: a worker calls the thread-safe function (non-blocking) only when its ring goes
 // from empty to non-empty; the JavaScript side then drains every ring at once.
@@ -15,7 +15,7 @@
 #include <thread>
 #include <vector>
 
-#include "core/balancer.h"
+#include "runtime/balancer.h"
 
 namespace lb::addon {
 
@@ -46,7 +46,7 @@ class BalancerObject : public Napi::ObjectWrap<BalancerObject> {
 
   Napi::FunctionReference on_events_;
   std::vector<Napi::FunctionReference> on_stopped_;  // every stop() caller's callback
-  std::unique_ptr<core::Balancer> balancer_;
+  std::unique_ptr<runtime::Balancer> balancer_;
   EventBridge bridge_;
   std::thread stopper_;
   uint32_t workers_ = 1;

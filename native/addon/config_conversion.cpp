@@ -64,7 +64,7 @@ constexpr double kMaxSafe = 9007199254740991.0;
 
 }  // namespace
 
-bool read_listen_settings(const Napi::Object& object, core::ListenSettings& out, std::string& error) {
+bool read_listen_settings(const Napi::Object& object, runtime::ListenSettings& out, std::string& error) {
   std::string host;
   uint16_t port = 0;
   if (!read_string(object, "", "listenHost", host, error)) return false;
@@ -115,7 +115,7 @@ bool read_proxy_config(const Napi::Object& object, proxy::ProxyConfig& out, std:
   }
   std::string strategy;
   if (!read_string(object, "", "strategy", strategy, error)) return false;
-  if (!balancing::parse_strategy(strategy, out.strategy)) {
+  if (!balancing::parse_strategy(strategy, out.upstream.strategy)) {
     error = "strategy: not supported by the native core: '" + strategy + "'";
     return false;
   }
@@ -197,13 +197,13 @@ bool read_proxy_config(const Napi::Object& object, proxy::ProxyConfig& out, std:
     } else {
       spec.public_url = "http://" + spec.label;
     }
-    for (const balancing::BackendSpec& other : out.backends) {
+    for (const balancing::BackendSpec& other : out.upstream.backends) {
       if (other.id == spec.id) {
         error = path + "id: duplicate id " + std::to_string(spec.id);
         return false;
       }
     }
-    out.backends.push_back(std::move(spec));
+    out.upstream.backends.push_back(std::move(spec));
   }
 
   Napi::Object timeouts;
@@ -263,7 +263,7 @@ bool read_proxy_config(const Napi::Object& object, proxy::ProxyConfig& out, std:
       return false;
     }
     Napi::Object outlier = outlier_value.As<Napi::Object>();
-    proxy::OutlierDetection& o = out.outlier;
+    upstream::OutlierDetection& o = out.upstream.outlier;
     if (!read_uint(outlier, "outlierDetection.", "consecutiveFailures", 0, 1000000, o.consecutive_failures, error) ||
         !read_uint(outlier, "outlierDetection.", "baseEjectionMs", 1, kMaxU32, o.base_ejection_ms, error) ||
         !read_uint(outlier, "outlierDetection.", "maxEjectionPercent", 0, 100, o.max_ejection_percent, error) ||
@@ -278,7 +278,7 @@ bool read_proxy_config(const Napi::Object& object, proxy::ProxyConfig& out, std:
       return false;
     }
     Napi::Object retries = retries_value.As<Napi::Object>();
-    proxy::RetryPolicy& r = out.retries;
+    upstream::RetryPolicy& r = out.upstream.retries;
     if (!read_uint(retries, "retries.", "maxTries", 1, proxy::kMaxConnectTries, r.max_tries, error) ||
         !read_uint(retries, "retries.", "budgetPercent", 0, 1000, r.budget_percent, error) ||
         !read_uint(retries, "retries.", "minPerSecond", 0, 1000000, r.min_per_second, error)) {

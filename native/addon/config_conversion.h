@@ -7,12 +7,12 @@
 
 #include <string>
 
-#include "core/balancer.h"
+#include "runtime/balancer.h"
 #include "proxy/proxy_config.h"
 
 namespace lb::addon {
 
-bool read_listen_settings(const Napi::Object& object, core::ListenSettings& out, std::string& error);
+bool read_listen_settings(const Napi::Object& object, runtime::ListenSettings& out, std::string& error);
 bool read_proxy_config(const Napi::Object& object, proxy::ProxyConfig& out, std::string& error);
 
 }  // namespace lb::addon

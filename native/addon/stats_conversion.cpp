@@ -8,7 +8,7 @@ void set(Napi::Object& object, const char* key, uint64_t value) {
 }
 }  // namespace
 
-Napi::Object to_js(Napi::Env env, const core::BalancerStats& stats) {
+Napi::Object to_js(Napi::Env env, const runtime::BalancerStats& stats) {
   Napi::Object out = Napi::Object::New(env);
   set(out, "workers", stats.workers);
   set(out, "acceptedConnections", stats.accepted_connections);
@@ -35,7 +35,7 @@ Napi::Object to_js(Napi::Env env, const core::BalancerStats& stats) {
   out.Set("latencyBoundsMs", bounds);
   Napi::Array backends = Napi::Array::New(env, stats.backends.size());
   for (size_t i = 0; i < stats.backends.size(); ++i) {
-    const core::BackendStats& b = stats.backends[i];
+    const runtime::BackendStats& b = stats.backends[i];
     Napi::Object backend = Napi::Object::New(env);
     set(backend, "id", b.id);
     set(backend, "requests", b.requests);

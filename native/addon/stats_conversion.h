@@ -4,12 +4,12 @@
 
 #include <napi.h>
 
-#include "core/balancer.h"
+#include "runtime/balancer.h"
 #include "stats/event_ring.h"
 
 namespace lb::addon {
 
-Napi::Object to_js(Napi::Env env, const core::BalancerStats& stats);
+Napi::Object to_js(Napi::Env env, const runtime::BalancerStats& stats);
 Napi::Object to_js(Napi::Env env, const stats::Event& event);
 Napi::Object to_js(Napi::Env env, const stats::AccessRecord& record);
 

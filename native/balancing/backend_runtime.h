@@ -1,12 +1,13 @@
-// What one worker knows about one backend while it runs: the spec it was configured
-// with, its idle pool, its counters slot and its passive health. Worker-local: no other
-// thread reads or writes it (the counters slot is read by the control plane, atomically).
+// What one worker knows about one backend when choosing: the spec it was configured with,
+// its counters slot, its load, its passive health and each strategy's state. The upstream
+// group extends it with what only connections need (its idle pool). Worker-local: no
+// other thread reads or writes it (the counters slot is read by the control plane,
+// atomically).
 #pragma once
 
 #include <cstdint>
 
 #include "balancing/backend.h"
-#include "balancing/connection_pool.h"
 #include "stats/worker_counters.h"
 
 namespace lb::balancing {
@@ -14,9 +15,7 @@ namespace lb::balancing {
 struct BackendRuntime {
   BackendSpec spec;
   stats::BackendWorkerCounters* counters = nullptr;
-  ConnectionPool pool;
   uint32_t exchanges_in_flight = 0;
-  uint32_t open_connections = 0;  // connecting, attached or idle
 
   // Passive health (outlier detection), per worker: consecutive failures (connect
   // failures, resets, 5xx) eject the backend until `ejected_until_ms`; each ejection
@@ -26,10 +25,6 @@ struct BackendRuntime {
   uint64_t ejected_until_ms = 0;
   bool awaiting_recovery = false;  // ejected earlier; no success seen since
   uint64_t available_since_ms = 0;
-  bool drained_reported = false;   // backend-drained already sent for this drain
-  // backend-error events: when the last one went out, and how many were held back since.
-  uint64_t error_reported_ms = 0;
-  uint32_t errors_unreported = 0;
 
   // Removed from the configuration: no new requests; dropped once nothing uses it.
   bool removed = false;

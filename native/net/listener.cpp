@@ -23,7 +23,7 @@ Listener Listener::open(const SocketAddress& address, int backlog, bool request_
                                         : std::string(syscall) + ": " + std::strerror(errno);
     return std::move(listener);
   };
-  core::UniqueFd fd(::socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  reactor::UniqueFd fd(::socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd) return fail("socket");
   set_reuse_address(fd.get());
   set_reuse_port(fd.get());
@@ -48,7 +48,7 @@ Listener Listener::open(const SocketAddress& address, int backlog, bool request_
 
 uint16_t Listener::bound_port() const { return SocketAddress::local_of(fd_.get()).port(); }
 
-Listener::AcceptStatus Listener::accept_one(core::UniqueFd& out, sockaddr_storage& peer,
+Listener::AcceptStatus Listener::accept_one(reactor::UniqueFd& out, sockaddr_storage& peer,
                                             int& error_number) {
   // accept4 fills in the peer address, which saves a getpeername per connection.
   socklen_t peer_length = sizeof(peer);

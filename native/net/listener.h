@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "core/unique_fd.h"
+#include "reactor/unique_fd.h"
 #include "net/socket_address.h"
 
 namespace lb::net {
@@ -39,7 +39,7 @@ class Listener {
 
   enum class AcceptStatus { accepted, would_block, out_of_fds, failed };
   // Accepts one connection as a non-blocking, close-on-exec socket, with its peer address.
-  AcceptStatus accept_one(core::UniqueFd& out, sockaddr_storage& peer, int& error_number);
+  AcceptStatus accept_one(reactor::UniqueFd& out, sockaddr_storage& peer, int& error_number);
 
   // EMFILE/ENFILE leave the connection in the queue and the listener readable forever;
   // closing a reserved fd lets us accept it and close it at once (shedding the
@@ -47,8 +47,8 @@ class Listener {
   bool shed_one();
 
  private:
-  core::UniqueFd fd_;
-  core::UniqueFd reserve_fd_;
+  reactor::UniqueFd fd_;
+  reactor::UniqueFd reserve_fd_;
   bool defers_accept_ = false;
 };
 

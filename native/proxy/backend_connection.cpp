@@ -21,19 +21,19 @@ const char* to_string(BackendConnState state) {
   return "unknown";
 }
 
-BackendConnection::BackendConnection(WorkerContext& context, balancing::BackendRuntime& backend,
-                                     core::UniqueFd fd)
+BackendConnection::BackendConnection(WorkerContext& context, upstream::UpstreamBackend& backend,
+                                     reactor::UniqueFd fd)
     : context_(context), backend_(&backend), fd_(std::move(fd)), timer_(this) {
-  context_.backend_connection_opened(backend);
+  context_.upstream.connection_opened(backend);
 }
 
 BackendConnection::~BackendConnection() = default;
 
 BackendConnection* BackendConnection::open(WorkerContext& context,
-                                           balancing::BackendRuntime& backend,
+                                           upstream::UpstreamBackend& backend,
                                            FrontendConnection* owner, int& error) {
   const net::SocketAddress& address = backend.spec.address;
-  core::UniqueFd fd(::socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  reactor::UniqueFd fd(::socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd) {
     error = errno;
     return nullptr;
@@ -99,7 +99,7 @@ void BackendConnection::close() {
   owner_ = nullptr;
   fd_.reset();  // closing the fd also removes it from epoll
   closed_ = true;
-  context_.backend_connection_closed(*backend_);
+  context_.upstream.connection_closed(*backend_);
   context_.loop.retire(this);
 }
 
@@ -156,7 +156,7 @@ void BackendConnection::on_events(uint32_t events) {
   }
 }
 
-void BackendConnection::on_timer(core::Timer&) {
+void BackendConnection::on_timer(reactor::Timer&) {
   switch (state_) {
     case BackendConnState::connecting:
       owner_->on_backend_connect_failed(ETIMEDOUT);

@@ -12,10 +12,10 @@
 
 #include <cstdint>
 
-#include "balancing/backend_runtime.h"
-#include "core/event_loop.h"
-#include "core/timer_wheel.h"
-#include "core/unique_fd.h"
+#include "upstream/upstream_backend.h"
+#include "reactor/event_loop.h"
+#include "reactor/timer_wheel.h"
+#include "reactor/unique_fd.h"
 
 namespace lb::proxy {
 
@@ -25,11 +25,13 @@ class WorkerContext;
 enum class BackendConnState : uint8_t { connecting, attached, idle, closed };
 const char* to_string(BackendConnState state);
 
-class BackendConnection final : public core::EventHandler, public core::TimerHandler {
+class BackendConnection final : public reactor::EventHandler,
+                                public reactor::TimerHandler,
+                                public upstream::PooledConnection {
  public:
   // Starts a non-blocking connect for `owner`. Returns nullptr (and `error`) if the
   // socket could not even be created or the connect failed at once.
-  static BackendConnection* open(WorkerContext& context, balancing::BackendRuntime& backend,
+  static BackendConnection* open(WorkerContext& context, upstream::UpstreamBackend& backend,
                                  FrontendConnection* owner, int& error);
 
   // Hands an idle pooled connection to a new owner.
@@ -37,10 +39,10 @@ class BackendConnection final : public core::EventHandler, public core::TimerHan
   // Returns this connection to its backend's pool, or closes it if the pool is full.
   void park();
   // Closes the socket and retires the object (deleted at the end of the loop iteration).
-  void close();
+  void close() override;
 
   void on_events(uint32_t events) override;
-  void on_timer(core::Timer& timer) override;
+  void on_timer(reactor::Timer& timer) override;
 
   // Response timeout (time without a byte from the backend while one is expected).
   void arm_response_timer();
@@ -48,7 +50,7 @@ class BackendConnection final : public core::EventHandler, public core::TimerHan
 
   int fd() const { return fd_.get(); }
   BackendConnState state() const { return state_; }
-  balancing::BackendRuntime& backend() const { return *backend_; }
+  upstream::UpstreamBackend& backend() const { return *backend_; }
   bool reused() const { return reused_; }
 
   // Readiness and failure facts, beside the state (edge-triggered: remembered until a
@@ -59,16 +61,16 @@ class BackendConnection final : public core::EventHandler, public core::TimerHan
   bool failed = false;       // error on the socket
 
  private:
-  BackendConnection(WorkerContext& context, balancing::BackendRuntime& backend, core::UniqueFd fd);
+  BackendConnection(WorkerContext& context, upstream::UpstreamBackend& backend, reactor::UniqueFd fd);
   ~BackendConnection() override;
   void enter(BackendConnState next);
   void on_connect_result(uint32_t events);
 
   WorkerContext& context_;
-  balancing::BackendRuntime* backend_;
-  core::UniqueFd fd_;
+  upstream::UpstreamBackend* backend_;
+  reactor::UniqueFd fd_;
   FrontendConnection* owner_ = nullptr;
-  core::Timer timer_;
+  reactor::Timer timer_;
   BackendConnState state_ = BackendConnState::connecting;
   bool reused_ = false;
 };

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "balancing/hash.h"
@@ -142,7 +143,7 @@ bool body_fully_sent(const BodyProgress& body) {
 // ---------------------------------------------------------------------------------------
 // Lifetime
 
-ClientConnection::ClientConnection(WorkerContext& context, core::UniqueFd fd)
+ClientConnection::ClientConnection(WorkerContext& context, reactor::UniqueFd fd)
     : context_(context), fd_(std::move(fd)), timer_(this) {
   in_.attach_pool(&context_.buffers);
   out_.attach_pool(&context_.buffers);
@@ -152,7 +153,7 @@ ClientConnection::ClientConnection(WorkerContext& context, core::UniqueFd fd)
 
 ClientConnection::~ClientConnection() = default;
 
-ClientConnection* ClientConnection::accept(WorkerContext& context, core::UniqueFd fd,
+ClientConnection* ClientConnection::accept(WorkerContext& context, reactor::UniqueFd fd,
                                            const sockaddr_storage& peer) {
   auto* connection = new ClientConnection(context, std::move(fd));
   // sockaddr_in6 is large enough for either family; TCP_NODELAY came from the listener.
@@ -169,7 +170,40 @@ ClientConnection* ClientConnection::accept(WorkerContext& context, core::UniqueF
   return connection;
 }
 
-void ClientConnection::enter(ClientState next) { state_ = next; }
+#ifdef LB_STATE_CHECKS
+namespace {
+// The transitions the diagram in client_connection.h allows.
+bool legal_transition(ClientState from, ClientState to) {
+  if (to == ClientState::closed) return from != ClientState::closed;
+  switch (from) {
+    case ClientState::reading_head:
+      return to == ClientState::connecting || to == ClientState::responding || to == ClientState::lingering_close;
+    case ClientState::connecting:  // a retry connects again
+      return to == ClientState::connecting || to == ClientState::exchanging || to == ClientState::responding;
+    case ClientState::exchanging:  // a replay connects again
+      return to == ClientState::reading_head || to == ClientState::connecting || to == ClientState::tunneling ||
+             to == ClientState::responding || to == ClientState::lingering_close;
+    case ClientState::tunneling: return false;
+    case ClientState::responding: return to == ClientState::reading_head || to == ClientState::lingering_close;
+    case ClientState::lingering_close: return false;
+    case ClientState::closed: return false;
+  }
+  return false;
+}
+}  // namespace
+#endif
+
+void ClientConnection::enter(ClientState next) {
+#ifdef LB_STATE_CHECKS
+  // Sanitizer and debug builds stop at the first transition the state machine does not
+  // have (CMakeLists.txt defines LB_STATE_CHECKS for them).
+  if (!legal_transition(state_, next)) {
+    std::fprintf(stderr, "ClientConnection: illegal transition %s -> %s\n", to_string(state_), to_string(next));
+    std::abort();
+  }
+#endif
+  state_ = next;
+}
 
 void ClientConnection::close() {
   if (state_ == ClientState::closed) return;
@@ -252,7 +286,7 @@ void ClientConnection::on_events(uint32_t events) {
   }
 }
 
-void ClientConnection::on_timer(core::Timer&) {
+void ClientConnection::on_timer(reactor::Timer&) {
   switch (timer_kind_) {
     case TimerKind::head:
       // Slowloris or a client that went quiet mid-head.
@@ -260,16 +294,15 @@ void ClientConnection::on_timer(core::Timer&) {
         if (in_.empty()) {
           close();
         } else {
-          send_error(408);
+          fail(Outcome::client_timeout);
         }
       }
       return;
     case TimerKind::body:
       // The client stopped sending its body, or sends it too slowly to finish in time:
       // the backend is waiting for bytes that will not come (soon enough).
-      if (state_ == ClientState::exchanging && exchange_ && !exchange_->response_started && out_.empty()) {
-        context_.counters.bad_requests.add();
-        send_error(408);
+      if (exchange_) {
+        fail(Outcome::client_timeout);
       } else {
         close();
       }
@@ -303,8 +336,7 @@ void ClientConnection::read_request_head() {
         auto line = http1::check_request_line(in_.data(), in_.size(), limits, line_check_,
                                               context_.scratch_head);
         if (line.status == ParseStatus::error) {
-          context_.counters.bad_requests.add();
-          send_error(http1::to_status(line.error));
+          fail(outcome_of_request_status(http1::to_status(line.error)));
           return;
         }
       }
@@ -319,14 +351,12 @@ void ClientConnection::read_request_head() {
           return;
         }
         if (result.status == ParseStatus::error) {
-          context_.counters.bad_requests.add();
-          send_error(http1::to_status(result.error));
+          fail(outcome_of_request_status(http1::to_status(result.error)));
           return;
         }
         if (buffer_full) {
           // Limits larger than a buffer still stop at a buffer.
-          context_.counters.bad_requests.add();
-          send_error(431);
+          fail(Outcome::head_too_large);
           return;
         }
       }
@@ -372,19 +402,17 @@ void ClientConnection::start_exchange(const http1::MessageHead& head) {
   context_.counters.requests.add();
 
   if (head.method == Method::connect) {
-    send_error(405);
+    fail(Outcome::method_not_allowed);
     return;
   }
   if (config.limits.max_body_bytes > 0 && head.body == BodyKind::content_length &&
       head.content_length > config.limits.max_body_bytes) {
-    context_.counters.bad_requests.add();
-    send_error(413);
+    fail(Outcome::body_too_large);
     return;
   }
 
   if (http1::refuses_header_names(head, config.headers)) {
-    context_.counters.bad_requests.add();
-    send_error(400);
+    fail(Outcome::bad_request);
     return;
   }
 
@@ -407,8 +435,7 @@ void ClientConnection::start_exchange(const http1::MessageHead& head) {
   options.upgrade = exchange_->upgrade_requested;
   req_head_.clear();
   if (!http1::write_request_head(head, options, req_head_)) {
-    context_.counters.bad_requests.add();
-    send_error(431);
+    fail(Outcome::head_too_large);
     return;
   }
   in_.consume(head.head_bytes);
@@ -422,12 +449,13 @@ void ClientConnection::start_exchange(const http1::MessageHead& head) {
   }
   arm_timer(exchange_->request_body.complete ? TimerKind::none : TimerKind::body);
   enter(ClientState::connecting);
+  context_.upstream.on_request();  // its share of a retry, once per request
   acquire_backend();
 }
 
 void ClientConnection::compute_pick_inputs(const http1::MessageHead& head) {
   const ProxyConfig& config = context_.config();
-  switch (context_.strategy_key()) {
+  switch (context_.upstream.strategy_key()) {
     case balancing::StrategyKey::none:
       return;
     case balancing::StrategyKey::client_address:
@@ -477,21 +505,16 @@ balancing::PickRequest ClientConnection::pick_request() const {
 // connecting
 
 void ClientConnection::acquire_backend() {
-  balancing::BackendRuntime* backend = context_.pick_backend(pick_request());
+  upstream::UpstreamBackend* backend = context_.upstream.pick(pick_request());
   if (!backend) {
-    if (exchange_->tries > 0) {
-      context_.counters.bad_gateway.add();
-      send_error(502);
-    } else {
-      context_.counters.no_backend.add();
-      send_error(503);
-    }
+    fail(exchange_->tries > 0 ? Outcome::tries_exhausted : Outcome::no_backend);
     return;
   }
-  context_.begin_exchange(*backend);
-  if (BackendConnection* pooled = backend->pool.take(context_.loop.iteration())) {
+  context_.upstream.begin_exchange(*backend);
+  if (auto* pooled = static_cast<BackendConnection*>(backend->pool.take(context_.loop.iteration()))) {
     backend_ = pooled;
     pooled->attach(this);
+    count_request_sent();
     enter(ClientState::exchanging);
     pump();
     return;
@@ -499,11 +522,11 @@ void ClientConnection::acquire_backend() {
   open_fresh_connection(*backend);
 }
 
-bool ClientConnection::open_fresh_connection(balancing::BackendRuntime& backend) {
+bool ClientConnection::open_fresh_connection(upstream::UpstreamBackend& backend) {
   int error = 0;
   backend_ = BackendConnection::open(context_, backend, this, error);
   if (!backend_) {
-    context_.end_exchange(backend);
+    context_.upstream.end_exchange(backend);
     attempt_failed(backend, "connect failed", error != 0 ? error : EIO);
     return false;
   }
@@ -511,21 +534,20 @@ bool ClientConnection::open_fresh_connection(balancing::BackendRuntime& backend)
   return true;
 }
 
-void ClientConnection::attempt_failed(balancing::BackendRuntime& backend, const char* reason,
+void ClientConnection::attempt_failed(upstream::UpstreamBackend& backend, const char* reason,
                                       int connect_error) {
   // An attempt failed before any response byte: count it against the backend, then try
   // another one if the request's tries and the worker's retry budget allow.
   if (connect_error != 0) {
-    context_.report_connect_failure(backend, connect_error);
+    context_.upstream.report_connect_failure(backend, connect_error);
   } else {
     backend.counters->backend_errors.add();
-    context_.report_failure(backend, reason);
+    context_.upstream.report_failure(backend, reason);
   }
   if (exchange_->tries < kMaxConnectTries) exchange_->tried[exchange_->tries++] = &backend;
-  uint32_t max_tries = std::min<uint32_t>(context_.config().retries.max_tries, kMaxConnectTries);
-  if (exchange_->tries >= max_tries || !context_.take_retry_token()) {
-    context_.counters.bad_gateway.add();
-    send_error(502);
+  uint32_t max_tries = std::min<uint32_t>(context_.config().upstream.retries.max_tries, kMaxConnectTries);
+  if (exchange_->tries >= max_tries || !context_.upstream.take_retry()) {
+    fail(Outcome::tries_exhausted);
     return;
   }
   backend.counters->retries.add();
@@ -533,12 +555,22 @@ void ClientConnection::attempt_failed(balancing::BackendRuntime& backend, const 
 }
 
 void ClientConnection::on_backend_connected() {
+  count_request_sent();
   enter(ClientState::exchanging);
   pump();
 }
 
+void ClientConnection::count_request_sent() {
+  // A backend's request count is the requests it was given: not connects that failed, and
+  // a replay on a fresh connection to the same backend is still the same request.
+  upstream::UpstreamBackend& backend = backend_->backend();
+  if (exchange_->counted_on == &backend) return;
+  exchange_->counted_on = &backend;
+  backend.counters->requests.add();
+}
+
 void ClientConnection::on_backend_connect_failed(int error) {
-  balancing::BackendRuntime& backend = backend_->backend();
+  upstream::UpstreamBackend& backend = backend_->backend();
   release_backend(false);
   attempt_failed(backend, "connect failed", error != 0 ? error : ECONNREFUSED);
 }
@@ -591,25 +623,13 @@ bool ClientConnection::forward_request() {
 
   size_t ready = 0;
   if (!ready_body_bytes(body, in_, ready)) {
-    context_.counters.bad_requests.add();
-    if (exchange_->response_started) {
-      close();
-    } else {
-      release_backend(false);
-      send_error(400);
-    }
+    fail(Outcome::bad_request);
     return false;
   }
   uint64_t max_body = context_.config().limits.max_body_bytes;
   if (max_body > 0 && body.kind == BodyKind::chunked && body.data_bytes > max_body) {
     // A chunked body has no announced size, so the limit is enforced as it streams.
-    context_.counters.bad_requests.add();
-    if (exchange_->response_started) {
-      close();
-    } else {
-      release_backend(false);
-      send_error(413);
-    }
+    fail(Outcome::body_too_large);
     return false;
   }
 
@@ -696,11 +716,10 @@ bool ClientConnection::forward_response() {
   size_t ready = 0;
   if (exchange_->response_phase == ResponsePhase::body) {
     if (!ready_body_bytes(exchange_->response_body, resp_, ready)) {
-      // The backend broke chunked framing mid-body: a backend failure like a reset.
+      // The backend broke chunked framing mid-body: the bytes validated before the fault
+      // are still the client's.
       backend.failed = true;
-      backend.backend().counters->backend_errors.add();
-      context_.report_failure(backend.backend(), "bad chunked framing");
-      abort_response(ready);
+      fail(Outcome::bad_response, ready);
       return false;
     }
   }
@@ -753,18 +772,8 @@ bool ClientConnection::forward_response() {
         exchange_->response_body.kind == BodyKind::until_close) {
       return moved;  // still flushing what we have; the check above ends it
     }
-    if (!exchange_->response_started && out_.empty()) {
-      if (try_replay()) return true;
-      backend.backend().counters->backend_errors.add();
-      context_.report_failure(backend.backend(), "reset before a full response");
-      context_.counters.bad_gateway.add();
-      release_backend(false);
-      send_error(502);
-    } else {
-      backend.backend().counters->backend_errors.add();
-      context_.report_failure(backend.backend(), "reset mid-response");
-      abort_response(ready);
-    }
+    if (!exchange_->response_started && out_.empty() && try_replay()) return true;
+    fail(Outcome::backend_failed, ready);
     return false;
   }
   return moved;
@@ -783,7 +792,6 @@ ClientConnection::HeadOutcome ClientConnection::parse_response_head() {
   if (result.status != ParseStatus::done) {
     // Malformed, ambiguous or too large: the backend is not to be trusted with another
     // request, and the client gets a clean 502.
-    backend_->backend().counters->backend_errors.add();
     return refuse_response();
   }
 
@@ -829,16 +837,16 @@ ClientConnection::HeadOutcome ClientConnection::parse_response_head() {
   options.close_client = exchange_->close_client;
   options.client_keep_alive_10 = !exchange_->close_client && exchange_->client_keep_alive_10;
   options.omit_framing = dechunk;
-  balancing::BackendRuntime& runtime = backend_->backend();
+  upstream::UpstreamBackend& runtime = backend_->backend();
   const ProxyConfig& config = context_.config();
   if (head.status >= 500) {
-    context_.report_failure(runtime, "5xx response");
+    context_.upstream.report_failure(runtime, "5xx response");
   } else {
-    context_.report_success(runtime);
+    context_.upstream.report_success(runtime);
   }
   // Time to the response head: for latency-aware strategies, the histograms, the log.
   uint64_t time_to_first_byte = context_.loop.now_us() - exchange_->started_us;
-  runtime.record_latency(time_to_first_byte, context_.loop.now_ms(), config.ewma_decay_ms);
+  runtime.record_latency(time_to_first_byte, context_.loop.now_ms(), config.upstream.ewma_decay_ms);
   runtime.counters->time_to_first_byte.record(time_to_first_byte);
   if (stats::AccessRecord* record = exchange_->access) {
     record->status = head.status;
@@ -847,7 +855,7 @@ ClientConnection::HeadOutcome ClientConnection::parse_response_head() {
     record->time_to_first_byte_us = static_cast<uint32_t>(std::min<uint64_t>(time_to_first_byte, UINT32_MAX));
   }
   char cookie[128];
-  if (context_.strategy_key() == balancing::StrategyKey::cookie &&
+  if (context_.upstream.strategy_key() == balancing::StrategyKey::cookie &&
       (!exchange_->has_sticky || exchange_->sticky_identity != runtime.identity)) {
     // New client, or its backend went away: pin it to the one that answered.
     int n = std::snprintf(cookie, sizeof(cookie), "Set-Cookie: %.64s=%016llx; Path=/; HttpOnly\r\n",
@@ -869,9 +877,7 @@ ClientConnection::HeadOutcome ClientConnection::parse_response_head() {
 ClientConnection::HeadOutcome ClientConnection::refuse_response() {
   // A response head we cannot pass on: the client gets a clean 502 and the backend
   // connection is closed, never pooled.
-  context_.counters.bad_gateway.add();
-  release_backend(false);
-  send_error(502);
+  fail(Outcome::bad_response);
   return HeadOutcome::left_exchange;
 }
 
@@ -879,7 +885,7 @@ bool ClientConnection::try_replay() {
   // Only requests that can be sent again unchanged (idempotent, no body) and only before
   // any response byte: after that, a retry could show the client two answers.
   if (exchange_->response_bytes_seen || !exchange_->retryable) return false;
-  balancing::BackendRuntime& backend = backend_->backend();
+  upstream::UpstreamBackend& backend = backend_->backend();
   // A reused pooled connection that fails at once most likely raced the backend closing
   // it while idle: that is no fault of the backend, so replay once on a fresh connection
   // to the same backend.
@@ -893,7 +899,7 @@ bool ClientConnection::try_replay() {
   if (stale_pooled) {
     exchange_->replayed_fresh = true;
     backend.counters->retries.add();
-    context_.begin_exchange(backend);
+    context_.upstream.begin_exchange(backend);
     open_fresh_connection(backend);
     return true;
   }
@@ -910,7 +916,7 @@ bool ClientConnection::backend_may_be_pooled() const {
   if (!exchange_->backend_keep_alive) return false;                    // the backend said close
   if (exchange_->response_body.kind == BodyKind::until_close) return false;
   if (!resp_.empty()) return false;  // unsolicited bytes after the response
-  const balancing::BackendRuntime& runtime = backend.backend();
+  const upstream::UpstreamBackend& runtime = backend.backend();
   if (runtime.removed || runtime.spec.state != balancing::BackendState::ready) return false;
   if (context_.draining()) return false;
   return true;
@@ -920,7 +926,7 @@ void ClientConnection::release_backend(bool reusable) {
   if (!backend_) return;
   BackendConnection* backend = backend_;
   backend_ = nullptr;
-  context_.end_exchange(backend->backend());
+  context_.upstream.end_exchange(backend->backend());
   if (reusable) {
     backend->park();
   } else {
@@ -1003,14 +1009,7 @@ void ClientConnection::on_backend_io() {
 
 void ClientConnection::on_backend_timeout() {
   if (state_ == ClientState::tunneling) return;  // the tunnel has its own idle timer
-  context_.report_failure(backend_->backend(), "response timeout");
-  if (!exchange_->response_started && out_.empty()) {
-    context_.counters.gateway_timeout.add();
-    release_backend(false);
-    send_error(504);
-  } else {
-    close();
-  }
+  fail(Outcome::response_timeout);
 }
 
 }  // namespace lb::proxy

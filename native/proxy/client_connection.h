@@ -22,9 +22,10 @@
 #include <cstdint>
 
 #include "buffer/byte_buffer.h"
-#include "core/timer_wheel.h"
-#include "core/unique_fd.h"
+#include "reactor/timer_wheel.h"
+#include "reactor/unique_fd.h"
 #include "proxy/exchange.h"
+#include "proxy/exchange_outcome.h"
 #include "proxy/frontend_connection.h"
 #include "proxy/relay.h"
 
@@ -47,10 +48,10 @@ const char* to_string(ClientState state);
 class ClientConnection final : public FrontendConnection {
  public:
   // Takes an accepted socket and starts reading a request head.
-  static ClientConnection* accept(WorkerContext& context, core::UniqueFd fd, const sockaddr_storage& peer);
+  static ClientConnection* accept(WorkerContext& context, reactor::UniqueFd fd, const sockaddr_storage& peer);
 
   void on_events(uint32_t events) override;
-  void on_timer(core::Timer& timer) override;
+  void on_timer(reactor::Timer& timer) override;
 
   void on_backend_connected() override;
   void on_backend_connect_failed(int error) override;
@@ -62,7 +63,7 @@ class ClientConnection final : public FrontendConnection {
   ClientState state() const { return state_; }
 
  private:
-  ClientConnection(WorkerContext& context, core::UniqueFd fd);
+  ClientConnection(WorkerContext& context, reactor::UniqueFd fd);
   ~ClientConnection() override;
   void enter(ClientState next);
 
@@ -73,6 +74,8 @@ class ClientConnection final : public FrontendConnection {
   balancing::PickRequest pick_request() const;
   // connecting
   void acquire_backend();
+  // The backend connection is ready to carry the request: count it on its backend.
+  void count_request_sent();
   // exchanging
   void pump();
   bool forward_request();
@@ -81,14 +84,19 @@ class ClientConnection final : public FrontendConnection {
   enum class HeadOutcome : uint8_t { need_more, parsed, left_exchange };
   HeadOutcome parse_response_head();
   HeadOutcome refuse_response();
-  // The response cannot complete (the backend failed, or broke its framing, mid-body).
-  // `ready` bytes at the front of resp_ were validated and may still go to the client.
+  // The one way an exchange ends other than with the backend's full response: counts it,
+  // reports it to the backend's passive health if it is the backend's fault, and answers
+  // the client (our own status if nothing went out yet; else, for a backend failure, the
+  // `flushable` validated body bytes at the front of resp_ and a close; else a close).
+  void fail(Outcome outcome, size_t flushable = 0);
+  // Mid-response: flushes the rest of a relayed head and `ready` validated body bytes,
+  // then closes, so the client's framing shows the response as truncated.
   void abort_response(size_t ready);
   bool try_replay();
   // An attempt failed before any response byte. `connect_error` is the errno of a failed
   // connect (0: the backend failed after connecting).
-  void attempt_failed(balancing::BackendRuntime& backend, const char* reason, int connect_error);
-  bool open_fresh_connection(balancing::BackendRuntime& backend);
+  void attempt_failed(upstream::UpstreamBackend& backend, const char* reason, int connect_error);
+  bool open_fresh_connection(upstream::UpstreamBackend& backend);
   void finish_exchange();
   bool request_body_unread() const;
   void release_exchange();
@@ -115,12 +123,12 @@ class ClientConnection final : public FrontendConnection {
   void arm_timer(TimerKind kind);
 
   WorkerContext& context_;
-  core::UniqueFd fd_;
+  reactor::UniqueFd fd_;
   buffer::ByteBuffer in_;        // bytes from the client: head, body, pipelined requests
   buffer::ByteBuffer out_;       // our bytes to the client: response heads, error responses
   buffer::ByteBuffer req_head_;  // the re-written request head, kept until a response byte arrives
   buffer::ByteBuffer resp_;      // bytes from the backend
-  core::Timer timer_;
+  reactor::Timer timer_;
   BackendConnection* backend_ = nullptr;
   Exchange* exchange_ = nullptr;  // from the worker's free list while a request is in flight
   sockaddr_in6 peer_{};          // large enough for IPv4 and IPv6 peers

@@ -24,10 +24,9 @@ using http1::BodyKind;
 void ClientConnection::answer_redirect(const http1::MessageHead& head) {
   // Redirect mode: the balancer only reads the head, picks a backend and points the
   // client at that backend's public URL. No backend connection is made.
-  balancing::BackendRuntime* backend = context_.pick_backend(pick_request());
+  upstream::UpstreamBackend* backend = context_.upstream.pick(pick_request());
   if (!backend) {
-    context_.counters.no_backend.add();
-    send_error(503);
+    fail(Outcome::no_backend);
     return;
   }
   const ProxyConfig& config = context_.config();
@@ -56,10 +55,34 @@ void ClientConnection::answer_redirect(const http1::MessageHead& head) {
   head_scan_from_ = 0;
   line_check_ = {};
   if (!ok) {
-    send_error(414);
+    fail(Outcome::uri_too_long);
     return;
   }
   respond_locally(close_after);
+}
+
+void ClientConnection::fail(Outcome outcome, size_t flushable) {
+  const OutcomeRule& rule = rule_of(outcome);
+  switch (rule.tally) {
+    case Tally::bad_requests: context_.counters.bad_requests.add(); break;
+    case Tally::no_backend: context_.counters.no_backend.add(); break;
+    case Tally::bad_gateway: context_.counters.bad_gateway.add(); break;
+    case Tally::gateway_timeout: context_.counters.gateway_timeout.add(); break;
+  }
+  if (backend_ && rule.backend_failure) {
+    upstream::UpstreamBackend& backend = backend_->backend();
+    backend.counters->backend_errors.add();
+    context_.upstream.report_failure(backend, rule.backend_failure);
+  }
+  if (!exchange_ || !exchange_->response_started) {
+    // Not a byte of a response went out (a relayed head waiting in out_ is dropped): the
+    // client gets a clean answer of ours.
+    send_error(rule.status);
+  } else if (rule.backend_failure) {
+    abort_response(flushable);
+  } else {
+    close();  // mid-response, the client's doing: a close is all there is to say
+  }
 }
 
 void ClientConnection::send_error(uint16_t status) {
@@ -72,12 +95,6 @@ void ClientConnection::send_error(uint16_t status) {
 }
 
 void ClientConnection::abort_response(size_t ready) {
-  if (!exchange_->response_started) {
-    // Not a byte went out (a relayed head may wait in out_): the client gets a clean 502.
-    context_.counters.bad_gateway.add();
-    send_error(502);
-    return;
-  }
   // Part of the response went out: flush the rest of its head and the body bytes already
   // validated, then close; the client's framing (a Content-Length not reached, no last
   // chunk) shows the response as truncated. Bytes after `ready` are not the client's.

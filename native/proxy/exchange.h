@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-#include "balancing/backend_runtime.h"
+#include "upstream/upstream_backend.h"
 #include "http1/chunked_decoder.h"
 #include "http1/parser.h"
 #include "balancing/strategy.h"
@@ -64,7 +64,8 @@ struct Exchange {
   // Only for requests sampled into the access log; pushed to the worker's ring and freed
   // when the exchange ends.
   stats::AccessRecord* access = nullptr;
-  balancing::BackendRuntime* tried[kMaxConnectTries] = {};
+  balancing::BackendRuntime* tried[kMaxConnectTries] = {};  // as strategies see them (skipped)
+  upstream::UpstreamBackend* counted_on = nullptr;  // the backend whose request count has this request
   uint32_t request_head_sent = 0;     // bytes of the re-written head written so far
 
   RequestPhase request_phase = RequestPhase::sending;

@@ -5,12 +5,12 @@
 
 #include <cstddef>
 
-#include "core/event_loop.h"
-#include "core/timer_wheel.h"
+#include "reactor/event_loop.h"
+#include "reactor/timer_wheel.h"
 
 namespace lb::proxy {
 
-class FrontendConnection : public core::EventHandler, public core::TimerHandler {
+class FrontendConnection : public reactor::EventHandler, public reactor::TimerHandler {
  public:
   virtual void on_backend_connected() = 0;
   virtual void on_backend_connect_failed(int error) = 0;

@@ -7,11 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "balancing/backend.h"
-#include "balancing/strategy.h"
 #include "http1/head_writer.h"
 #include "http1/parser.h"
 #include "net/socket_options.h"
+#include "upstream/upstream_settings.h"
 
 namespace lb::proxy {
 
@@ -64,29 +63,12 @@ enum class ProxyMode : uint8_t {
 
 enum class ProxyProtocol : uint8_t { none, v1, v2 };
 
-// Passive health per worker, with Envoy's semantics.
-struct OutlierDetection {
-  uint32_t consecutive_failures = 5;  // 0: never eject
-  uint32_t base_ejection_ms = 30000;  // the n-th ejection lasts n times this
-  uint32_t max_ejection_percent = 50;
-  uint32_t slow_start_ms = 0;
-};
-
-// Retries of attempts that failed before any response byte: connect failures always,
-// sent requests only when idempotent and without a body. A budget (per worker) keeps
-// retries from multiplying the load on a struggling fleet.
-struct RetryPolicy {
-  uint32_t max_tries = 3;  // attempts per request, the first included
-  uint32_t budget_percent = 20;
-  uint32_t min_per_second = 10;
-};
-
 struct ProxyConfig {
   ProxyMode mode = ProxyMode::http;
   uint16_t redirect_status = 307;  // 301, 302, 303, 307 or 308
   ProxyProtocol proxy_protocol = ProxyProtocol::none;  // tcp mode: header sent to backends
-  balancing::StrategyKind strategy = balancing::StrategyKind::round_robin;
-  std::vector<balancing::BackendSpec> backends;
+  // Backends, strategy, passive health, retries: what each worker's upstream group runs on.
+  upstream::UpstreamSettings upstream;
   Timeouts timeouts;
   Limits limits;
   PoolSettings pool;
@@ -95,11 +77,8 @@ struct ProxyConfig {
   // header-hash: the header whose value is hashed; cookie: the sticky cookie's name.
   std::string hash_header = "x-session-id";
   std::string cookie_name = "lb_backend";
-  double ewma_decay_ms = 10000;
-  OutlierDetection outlier;
   // Share of requests that produce an access-log record: 0 off, 1 all.
   double access_log_sample_rate = 0;
-  RetryPolicy retries;
 };
 
 }  // namespace lb::proxy

@@ -10,7 +10,7 @@
 #include <cstdint>
 
 #include "buffer/byte_buffer.h"
-#include "core/unique_fd.h"
+#include "reactor/unique_fd.h"
 #include "stats/counter.h"
 
 namespace lb::proxy {
@@ -46,8 +46,8 @@ class SpliceRelay {
   RelayState state;
 
  private:
-  core::UniqueFd read_end_;
-  core::UniqueFd write_end_;
+  reactor::UniqueFd read_end_;
+  reactor::UniqueFd write_end_;
   size_t in_pipe_ = 0;  // bytes spliced in and not yet out
 };
 

@@ -24,7 +24,7 @@ const char* to_string(TcpState state) {
   return "unknown";
 }
 
-TcpConnection::TcpConnection(WorkerContext& context, core::UniqueFd fd)
+TcpConnection::TcpConnection(WorkerContext& context, reactor::UniqueFd fd)
     : context_(context), fd_(std::move(fd)), timer_(this) {
   upstream_buffer_.attach_pool(&context_.buffers);
   downstream_buffer_.attach_pool(&context_.buffers);
@@ -32,7 +32,7 @@ TcpConnection::TcpConnection(WorkerContext& context, core::UniqueFd fd)
 
 TcpConnection::~TcpConnection() = default;
 
-TcpConnection* TcpConnection::accept(WorkerContext& context, core::UniqueFd fd,
+TcpConnection* TcpConnection::accept(WorkerContext& context, reactor::UniqueFd fd,
                                      const sockaddr_storage& peer) {
   auto* connection = new TcpConnection(context, std::move(fd));
   connection->peer_ = peer;
@@ -46,6 +46,7 @@ TcpConnection* TcpConnection::accept(WorkerContext& context, core::UniqueFd fd,
     return nullptr;
   }
   context.counters.requests.add();
+  context.upstream.on_request();  // its share of a retry, once per connection
   connection->connect_next_backend();
   return connection;
 }
@@ -55,7 +56,7 @@ void TcpConnection::enter(TcpState next) { state_ = next; }
 void TcpConnection::close() {
   if (state_ == TcpState::closed) return;
   if (backend_) {
-    context_.end_exchange(backend_->backend());
+    context_.upstream.end_exchange(backend_->backend());
     backend_->close();
     backend_ = nullptr;
   }
@@ -74,27 +75,27 @@ void TcpConnection::drain() {
 }
 
 void TcpConnection::connect_next_backend() {
-  uint32_t max_tries = std::min<uint32_t>(context_.config().retries.max_tries, kMaxConnectTries);
+  uint32_t max_tries = std::min<uint32_t>(context_.config().upstream.retries.max_tries, kMaxConnectTries);
   while (tries_ < max_tries) {
     // A second attempt is a retry, and retries are budgeted.
-    if (tries_ > 0 && !context_.take_retry_token()) break;
+    if (tries_ > 0 && !context_.upstream.take_retry()) break;
     balancing::PickRequest request;
     request.tried = {tried_, tries_};
-    if (context_.strategy_key() == balancing::StrategyKey::client_address) {
+    if (context_.upstream.strategy_key() == balancing::StrategyKey::client_address) {
       // ip-hash keeps a client on one backend across connections.
       request.key = balancing::hash_bytes(net::host_bytes(reinterpret_cast<const sockaddr*>(&peer_)));
       request.has_key = true;
     }
-    balancing::BackendRuntime* backend = context_.pick_backend(request);
+    upstream::UpstreamBackend* backend = context_.upstream.pick(request);
     if (!backend) break;
     if (tries_ > 0) backend->counters->retries.add();
     tried_[tries_++] = backend;
-    context_.begin_exchange(*backend);
+    context_.upstream.begin_exchange(*backend);
     int error = 0;
     backend_ = BackendConnection::open(context_, *backend, this, error);
     if (backend_) return;  // wait for the connect result
-    context_.end_exchange(*backend);
-    context_.report_connect_failure(*backend, error != 0 ? error : EIO);
+    context_.upstream.end_exchange(*backend);
+    context_.upstream.report_connect_failure(*backend, error != 0 ? error : EIO);
   }
   // Nobody to relay to: the client only sees its connection closed.
   if (tries_ == 0) {
@@ -106,9 +107,9 @@ void TcpConnection::connect_next_backend() {
 }
 
 void TcpConnection::on_backend_connect_failed(int error) {
-  balancing::BackendRuntime& backend = backend_->backend();
-  context_.report_connect_failure(backend, error != 0 ? error : ECONNREFUSED);
-  context_.end_exchange(backend);
+  upstream::UpstreamBackend& backend = backend_->backend();
+  context_.upstream.report_connect_failure(backend, error != 0 ? error : ECONNREFUSED);
+  context_.upstream.end_exchange(backend);
   backend_->close();
   backend_ = nullptr;
   connect_next_backend();
@@ -130,7 +131,8 @@ bool TcpConnection::send_proxy_header() {
 }
 
 void TcpConnection::on_backend_connected() {
-  context_.report_success(backend_->backend());
+  backend_->backend().counters->requests.add();  // a relayed connection is one request
+  context_.upstream.report_success(backend_->backend());
   if (!send_proxy_header()) {
     close();
     return;
@@ -190,6 +192,6 @@ void TcpConnection::on_backend_timeout() {
   // The backend connection arms no timer once relaying; the idle timer is ours.
 }
 
-void TcpConnection::on_timer(core::Timer&) { close(); }
+void TcpConnection::on_timer(reactor::Timer&) { close(); }
 
 }  // namespace lb::proxy

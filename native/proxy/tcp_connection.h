@@ -14,7 +14,7 @@
 #include <cstdint>
 
 #include "buffer/byte_buffer.h"
-#include "core/unique_fd.h"
+#include "reactor/unique_fd.h"
 #include "proxy/frontend_connection.h"
 #include "proxy/relay.h"
 #include "proxy/exchange.h"
@@ -29,10 +29,10 @@ const char* to_string(TcpState state);
 
 class TcpConnection final : public FrontendConnection {
  public:
-  static TcpConnection* accept(WorkerContext& context, core::UniqueFd fd, const sockaddr_storage& peer);
+  static TcpConnection* accept(WorkerContext& context, reactor::UniqueFd fd, const sockaddr_storage& peer);
 
   void on_events(uint32_t events) override;
-  void on_timer(core::Timer& timer) override;
+  void on_timer(reactor::Timer& timer) override;
   void on_backend_connected() override;
   void on_backend_connect_failed(int error) override;
   void on_backend_io() override;
@@ -43,7 +43,7 @@ class TcpConnection final : public FrontendConnection {
   TcpState state() const { return state_; }
 
  private:
-  TcpConnection(WorkerContext& context, core::UniqueFd fd);
+  TcpConnection(WorkerContext& context, reactor::UniqueFd fd);
   ~TcpConnection() override;
   void enter(TcpState next);
   void connect_next_backend();
@@ -51,8 +51,8 @@ class TcpConnection final : public FrontendConnection {
   void pump();
 
   WorkerContext& context_;
-  core::UniqueFd fd_;
-  core::Timer timer_;
+  reactor::UniqueFd fd_;
+  reactor::Timer timer_;
   BackendConnection* backend_ = nullptr;
   sockaddr_storage peer_{};
   sockaddr_storage local_{};

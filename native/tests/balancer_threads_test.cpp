@@ -14,7 +14,7 @@
 #include <thread>
 #include <vector>
 
-#include "core/balancer.h"
+#include "runtime/balancer.h"
 #include "tests/test_framework.h"
 
 namespace {
@@ -92,7 +92,7 @@ lb::proxy::ProxyConfig make_config(uint16_t backend_port, uint32_t weight) {
   lb::net::SocketAddress::parse("127.0.0.1", backend_port, spec.address);
   spec.label = "127.0.0.1:" + std::to_string(backend_port);
   spec.weight = weight;
-  config.backends.push_back(spec);
+  config.upstream.backends.push_back(spec);
   config.forwarded.mode = lb::http1::ForwardedPolicy::Mode::none;
   return config;
 }
@@ -134,8 +134,8 @@ int run_client(std::atomic<uint16_t>& port, int id, int count) {
 TEST(balancer_threads_control_plane_while_serving) {
   Backend backend;
   backend.run();
-  lb::core::Balancer balancer;
-  lb::core::ListenSettings listen;
+  lb::runtime::Balancer balancer;
+  lb::runtime::ListenSettings listen;
   lb::net::SocketAddress::parse("127.0.0.1", 0, listen.address);
   listen.workers = 2;
   std::atomic<int> notifications{0};
@@ -153,7 +153,7 @@ TEST(balancer_threads_control_plane_while_serving) {
   // The control plane at work while requests flow.
   for (int round = 0; round < 50; ++round) {
     balancer.update(make_config(backend.port(), 1 + round % 3));
-    lb::core::BalancerStats stats = balancer.stats();
+    lb::runtime::BalancerStats stats = balancer.stats();
     CHECK_EQ(stats.workers, 2u);
     balancer.drain_events([](const lb::stats::Event&) {});
     balancer.drain_access_log([](const lb::stats::AccessRecord&) {});
@@ -172,7 +172,7 @@ TEST(balancer_threads_control_plane_while_serving) {
   CHECK_EQ(port.load(), free_port);
   CHECK_EQ(run_client(port, 99, 20), 20);
 
-  lb::core::BalancerStats stats = balancer.stats();
+  lb::runtime::BalancerStats stats = balancer.stats();
   CHECK_EQ(stats.requests, uint64_t{kClients * kRequests + 20});
   CHECK_EQ(stats.responses_by_class[2], uint64_t{kClients * kRequests + 20});
   balancer.request_stop(1000);

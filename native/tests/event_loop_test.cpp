@@ -6,40 +6,40 @@
 #include <chrono>
 #include <thread>
 
-#include "core/clock.h"
-#include "core/event_loop.h"
+#include "reactor/clock.h"
+#include "reactor/event_loop.h"
 #include "tests/test_framework.h"
 
 namespace {
 
 // Reads a pipe; on its first bytes, arms a timer (as a connection arms its head or
 // connect timeout when a request arrives).
-struct PipeReader : lb::core::EventHandler, lb::core::TimerHandler {
-  lb::core::EventLoop& loop;
+struct PipeReader : lb::reactor::EventHandler, lb::reactor::TimerHandler {
+  lb::reactor::EventLoop& loop;
   int fd;
   uint64_t delay_ms;
-  lb::core::Timer timer{this};
+  lb::reactor::Timer timer{this};
   uint64_t armed_at_ms = 0;
   uint64_t fired_at_ms = 0;
   uint64_t clock_seen_ms = 0;
 
-  PipeReader(lb::core::EventLoop& event_loop, int read_fd, uint64_t delay)
+  PipeReader(lb::reactor::EventLoop& event_loop, int read_fd, uint64_t delay)
       : loop(event_loop), fd(read_fd), delay_ms(delay) {}
   void on_events(uint32_t) override {
     char sink[16];
     while (::read(fd, sink, sizeof(sink)) > 0) {
     }
     clock_seen_ms = loop.now_ms();
-    armed_at_ms = lb::core::monotonic_ms();
+    armed_at_ms = lb::reactor::monotonic_ms();
     loop.timers().arm(timer, delay_ms);
   }
-  void on_timer(lb::core::Timer&) override { fired_at_ms = lb::core::monotonic_ms(); }
+  void on_timer(lb::reactor::Timer&) override { fired_at_ms = lb::reactor::monotonic_ms(); }
 };
 
 }  // namespace
 
 TEST(event_loop_timer_armed_after_idle_wait_is_not_due_at_once) {
-  lb::core::EventLoop loop;
+  lb::reactor::EventLoop loop;
   CHECK(loop.valid());
   int fds[2];
   CHECK_EQ(::pipe2(fds, O_NONBLOCK | O_CLOEXEC), 0);
@@ -61,8 +61,8 @@ TEST(event_loop_timer_armed_after_idle_wait_is_not_due_at_once) {
   CHECK_EQ(reader.fired_at_ms, uint64_t{0});
   CHECK(reader.timer.armed());
 
-  uint64_t give_up = lb::core::monotonic_ms() + 2000;
-  while (reader.fired_at_ms == 0 && lb::core::monotonic_ms() < give_up) loop.run_once();
+  uint64_t give_up = lb::reactor::monotonic_ms() + 2000;
+  while (reader.fired_at_ms == 0 && lb::reactor::monotonic_ms() < give_up) loop.run_once();
   CHECK(reader.fired_at_ms != 0);
   CHECK(reader.fired_at_ms - reader.armed_at_ms >= 100);
   CHECK(reader.fired_at_ms - reader.armed_at_ms < 1000);

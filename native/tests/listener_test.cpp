@@ -13,7 +13,7 @@ using lb::net::Listener;
 
 struct Connected {
   Listener listener;
-  lb::core::UniqueFd client;
+  lb::reactor::UniqueFd client;
 };
 
 // A listener on a free loopback port and a client connected to it (loopback completes
@@ -31,14 +31,14 @@ Connected connect_to_new_listener(bool request_response) {
   return out;
 }
 
-Listener::AcceptStatus accept_now(Listener& listener, lb::core::UniqueFd& accepted) {
+Listener::AcceptStatus accept_now(Listener& listener, lb::reactor::UniqueFd& accepted) {
   sockaddr_storage peer{};
   int error_number = 0;
   return listener.accept_one(accepted, peer, error_number);
 }
 
 // Accepts, retrying for up to a second (the request's bytes are on their way).
-bool accept_within_a_second(Listener& listener, lb::core::UniqueFd& accepted) {
+bool accept_within_a_second(Listener& listener, lb::reactor::UniqueFd& accepted) {
   for (int i = 0; i < 1000; ++i) {
     if (accept_now(listener, accepted) == Listener::AcceptStatus::accepted) return true;
     ::usleep(1000);
@@ -58,7 +58,7 @@ int tcp_option(int fd, int name) {
 TEST(http_listener_accepts_once_the_request_arrives) {
   Connected c = connect_to_new_listener(true);
   CHECK(c.client.valid());
-  lb::core::UniqueFd accepted;
+  lb::reactor::UniqueFd accepted;
   // Connected, nothing sent: nothing to accept yet.
   CHECK(accept_now(c.listener, accepted) == Listener::AcceptStatus::would_block);
   CHECK_EQ(::write(c.client.get(), "GET", 3), ssize_t{3});
@@ -73,7 +73,7 @@ TEST(tcp_relay_listener_accepts_at_once_and_acks_at_once) {
   // A relayed protocol may have the server speak first.
   Connected c = connect_to_new_listener(false);
   CHECK(c.client.valid());
-  lb::core::UniqueFd accepted;
+  lb::reactor::UniqueFd accepted;
   CHECK(accept_within_a_second(c.listener, accepted));
   CHECK_EQ(tcp_option(accepted.get(), TCP_QUICKACK), 1);
   CHECK_EQ(tcp_option(c.listener.fd(), TCP_DEFER_ACCEPT), 0);

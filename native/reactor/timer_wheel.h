@@ -7,9 +7,9 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "core/clock.h"
+#include "reactor/clock.h"
 
-namespace lb::core {
+namespace lb::reactor {
 
 class Timer;
 
@@ -74,4 +74,4 @@ class TimerWheel {
   size_t armed_count_ = 0;
 };
 
-}  // namespace lb::core
+}  // namespace lb::reactor

@@ -1,8 +1,8 @@
-#include "core/event_loop.h"
+#include "reactor/event_loop.h"
 
 #include <cerrno>
 
-namespace lb::core {
+namespace lb::reactor {
 
 EventLoop::EventLoop() : epoll_fd_(epoll_create1(EPOLL_CLOEXEC)), timers_(clock_) {}
 
@@ -61,4 +61,4 @@ void EventLoop::run_once(int max_wait_ms) {
   }
 }
 
-}  // namespace lb::core
+}  // namespace lb::reactor

@@ -10,7 +10,7 @@
 
 #include <cstdint>
 
-namespace lb::core {
+namespace lb::reactor {
 
 inline uint64_t monotonic_ms() {
   timespec ts;
@@ -45,4 +45,4 @@ class LoopClock {
   uint64_t now_us_ = 0;
 };
 
-}  // namespace lb::core
+}  // namespace lb::reactor

@@ -1,11 +1,11 @@
-#include "core/inbox.h"
+#include "reactor/inbox.h"
 
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <cstdint>
 
-namespace lb::core {
+namespace lb::reactor {
 
 Inbox::Inbox() : event_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
   // A command (a new configuration: a backend put in maintenance, a new weight) takes
@@ -36,4 +36,4 @@ void Inbox::on_events(uint32_t) {
   for (Command& command : batch) command();
 }
 
-}  // namespace lb::core
+}  // namespace lb::reactor

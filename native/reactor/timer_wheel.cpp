@@ -1,6 +1,6 @@
-#include "core/timer_wheel.h"
+#include "reactor/timer_wheel.h"
 
-namespace lb::core {
+namespace lb::reactor {
 
 Timer::~Timer() {
   if (wheel_) wheel_->disarm(*this);
@@ -78,4 +78,4 @@ int TimerWheel::poll_timeout_ms() const {
   return static_cast<int>(kTickMs);
 }
 
-}  // namespace lb::core
+}  // namespace lb::reactor

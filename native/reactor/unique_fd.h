@@ -5,7 +5,7 @@
 
 #include <utility>
 
-namespace lb::core {
+namespace lb::reactor {
 
 class UniqueFd {
  public:
@@ -35,4 +35,4 @@ class UniqueFd {
   int fd_ = -1;
 };
 
-}  // namespace lb::core
+}  // namespace lb::reactor

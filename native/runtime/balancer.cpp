@@ -1,10 +1,10 @@
-#include "core/balancer.h"
+#include "runtime/balancer.h"
 
-#include "core/clock.h"
+#include "reactor/clock.h"
 
 #include <cstring>
 
-namespace lb::core {
+namespace lb::runtime {
 
 Balancer::~Balancer() {
   request_stop(0);
@@ -13,7 +13,7 @@ Balancer::~Balancer() {
 
 void Balancer::attach_counters(proxy::ProxyConfig& config) {
   current_backend_ids_.clear();
-  for (balancing::BackendSpec& spec : config.backends) {
+  for (balancing::BackendSpec& spec : config.upstream.backends) {
     auto& counters = backend_counters_[spec.id];
     if (!counters) counters = std::make_shared<stats::BackendCounterSet>(worker_count_);
     spec.counters = counters;
@@ -106,7 +106,7 @@ uint32_t Balancer::clear_ejection(uint32_t backend_id) {
   auto it = backend_counters_.find(backend_id);
   if (it == backend_counters_.end()) return 0;
   // Only workers that have it ejected are woken: a passing check is routine.
-  uint64_t now_ms = monotonic_ms();
+  uint64_t now_ms = reactor::monotonic_ms();
   uint32_t told = 0;
   for (uint32_t w = 0; w < workers_.size(); ++w) {
     if (it->second->slot(w).ejected_until_ms.get() <= now_ms) continue;
@@ -136,7 +136,7 @@ BalancerStats Balancer::stats() const {
     total.events_dropped += c.events_dropped.get();
     total.access_log_dropped += c.access_log_dropped.get();
   }
-  uint64_t now_ms = monotonic_ms();
+  uint64_t now_ms = reactor::monotonic_ms();
   for (uint32_t id : current_backend_ids_) {
     auto it = backend_counters_.find(id);
     if (it == backend_counters_.end()) continue;
@@ -178,4 +178,4 @@ void Balancer::drain_access_log(const std::function<void(const stats::AccessReco
   for (uint32_t w = 0; w < worker_count_; ++w) channels_[w].access_log.drain(visit);
 }
 
-}  // namespace lb::core
+}  // namespace lb::runtime

@@ -13,36 +13,29 @@
 #include <cstdint>
 #include <vector>
 
-namespace lb::proxy {
-class BackendConnection;
-}
+#include "upstream/pooled_connection.h"
 
-namespace lb::balancing {
+namespace lb::upstream {
 
 class ConnectionPool {
  public:
   // Takes the most recently parked connection that was parked before `iteration`, or
   // nullptr.
-  proxy::BackendConnection* take(uint64_t iteration);
+  PooledConnection* take(uint64_t iteration);
   // Parks a connection during `iteration`.
-  void park(proxy::BackendConnection* connection, uint64_t iteration);
+  void park(PooledConnection* connection, uint64_t iteration);
   // Forgets a parked connection that closed or timed out while idle.
-  void forget(proxy::BackendConnection* connection);
+  void forget(PooledConnection* connection);
   size_t size() const { return idle_.size(); }
-  // Hands every parked connection to `close` and empties the pool.
-  template <typename Close>
-  void close_all(Close&& close) {
-    std::vector<Entry> idle;
-    idle.swap(idle_);
-    for (const Entry& entry : idle) close(entry.connection);
-  }
+  // Closes every parked connection and empties the pool.
+  void close_all();
 
  private:
   struct Entry {
-    proxy::BackendConnection* connection;
+    PooledConnection* connection;
     uint64_t parked_iteration;
   };
   std::vector<Entry> idle_;
 };
 
-}  // namespace lb::balancing
+}  // namespace lb::upstream

@@ -16,11 +16,11 @@
 #include <memory>
 #include <vector>
 
-#include "core/clock.h"
-#include "core/timer_wheel.h"
-#include "core/unique_fd.h"
+#include "reactor/clock.h"
+#include "reactor/timer_wheel.h"
+#include "reactor/unique_fd.h"
 
-namespace lb::core {
+namespace lb::reactor {
 
 class EventHandler {
  public:
@@ -79,4 +79,4 @@ class EventLoop {
   epoll_event events_[kMaxEvents];
 };
 
-}  // namespace lb::core
+}  // namespace lb::reactor

@@ -7,10 +7,10 @@
 #include <functional>
 #include <mutex>
 
-#include "core/event_loop.h"
-#include "core/unique_fd.h"
+#include "reactor/event_loop.h"
+#include "reactor/unique_fd.h"
 
-namespace lb::core {
+namespace lb::reactor {
 
 class Inbox final : public EventHandler {
  public:
@@ -32,4 +32,4 @@ class Inbox final : public EventHandler {
   std::deque<Command> commands_;
 };
 
-}  // namespace lb::core
+}  // namespace lb::reactor

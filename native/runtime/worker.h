@@ -10,8 +10,8 @@
 #include <thread>
 #include <vector>
 
-#include "core/event_loop.h"
-#include "core/inbox.h"
+#include "reactor/event_loop.h"
+#include "reactor/inbox.h"
 #include "net/listener.h"
 #include "proxy/proxy_config.h"
 #include "stats/worker_channels.h"
@@ -20,7 +20,7 @@ namespace lb::proxy {
 class WorkerContext;
 }
 
-namespace lb::core {
+namespace lb::runtime {
 
 class Worker {
  public:
@@ -64,8 +64,8 @@ class Worker {
   net::Listener listener_;
   std::shared_ptr<const proxy::ProxyConfig> initial_config_;
   stats::WorkerChannels& channels_;
-  std::unique_ptr<EventLoop> loop_;
-  std::unique_ptr<Inbox> inbox_;
+  std::unique_ptr<reactor::EventLoop> loop_;
+  std::unique_ptr<reactor::Inbox> inbox_;
   std::unique_ptr<AcceptHandler> accept_handler_;
   // Listeners moved away from, still taking connections until their grace period ends.
   std::vector<std::unique_ptr<RetiringListener>> retiring_;
@@ -80,4 +80,4 @@ class Worker {
   uint64_t last_fd_error_ms_ = 0;
 };
 
-}  // namespace lb::core
+}  // namespace lb::runtime

@@ -10,13 +10,13 @@
 #include <string>
 #include <vector>
 
-#include "core/worker.h"
+#include "runtime/worker.h"
 #include "net/listener.h"
 #include "net/socket_address.h"
 #include "proxy/proxy_config.h"
 #include "stats/worker_channels.h"
 
-namespace lb::core {
+namespace lb::runtime {
 
 struct ListenSettings {
   net::SocketAddress address;
@@ -91,4 +91,4 @@ class Balancer {
   bool request_response_ = false;  // HTTP listeners: deferred accept, delayed ACK
 };
 
-}  // namespace lb::core
+}  // namespace lb::runtime

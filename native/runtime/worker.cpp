@@ -1,4 +1,4 @@
-#include "core/worker.h"
+#include "runtime/worker.h"
 
 #include <algorithm>
 #include <climits>
@@ -9,7 +9,7 @@
 #include "proxy/tcp_connection.h"
 #include "proxy/worker_context.h"
 
-namespace lb::core {
+namespace lb::runtime {
 
 // New connections taken per loop iteration. Small, so that accepting interleaves with the
 // work of the connections already open: a burst of connections accepted in one go sends
@@ -19,7 +19,7 @@ constexpr int kAcceptBatch = 8;
 
 // The listener's readiness, level-triggered: the accept loop takes a bounded batch per
 // wake-up so one busy listener cannot starve the connections already open.
-class Worker::AcceptHandler final : public EventHandler {
+class Worker::AcceptHandler final : public reactor::EventHandler {
  public:
   explicit AcceptHandler(Worker& worker) : worker_(worker) {}
   void on_events(uint32_t) override { worker_.accept_connections(worker_.listener_, kAcceptBatch); }
@@ -35,7 +35,7 @@ class Worker::AcceptHandler final : public EventHandler {
 // triggered, everything queued at each edge) until every such connection has either
 // sent its first bytes or been handed over empty at the end of the deferral, plus a
 // margin; then it takes what is queued and closes.
-class Worker::RetiringListener final : public EventHandler, public TimerHandler {
+class Worker::RetiringListener final : public reactor::EventHandler, public reactor::TimerHandler {
  public:
   static constexpr uint64_t kGraceMs = net::Listener::kDeferAcceptSeconds * 1000 + 1000;
 
@@ -43,16 +43,16 @@ class Worker::RetiringListener final : public EventHandler, public TimerHandler 
       : worker_(worker), listener_(std::move(listener)), timer_(this) {}
 
   net::Listener& listener() { return listener_; }
-  core::Timer& timer() { return timer_; }
+  reactor::Timer& timer() { return timer_; }
   void on_events(uint32_t) override { worker_.accept_connections(listener_, INT_MAX); }
-  void on_timer(Timer&) override { worker_.finish_retiring(this); }
+  void on_timer(reactor::Timer&) override { worker_.finish_retiring(this); }
   // Stale events queued for it in this iteration become no-ops.
   void mark_closed() { closed_ = true; }
 
  private:
   Worker& worker_;
   net::Listener listener_;
-  core::Timer timer_;
+  reactor::Timer timer_;
 };
 
 Worker::Worker(uint16_t index, net::Listener listener,
@@ -61,7 +61,7 @@ Worker::Worker(uint16_t index, net::Listener listener,
       listener_(std::move(listener)),
       initial_config_(std::move(config)),
       channels_(channels),
-      inbox_(std::make_unique<Inbox>()) {}
+      inbox_(std::make_unique<reactor::Inbox>()) {}
 
 Worker::~Worker() { join(); }
 
@@ -79,7 +79,7 @@ void Worker::publish(std::shared_ptr<const proxy::ProxyConfig> config) {
 
 void Worker::clear_ejection(uint32_t backend_id) {
   inbox_->post([this, backend_id] {
-    if (!stopping_) context_->clear_ejection(backend_id);
+    if (!stopping_) context_->upstream.clear_ejection(backend_id);
   });
 }
 
@@ -141,7 +141,7 @@ void Worker::request_stop(uint32_t deadline_ms) {
 }
 
 void Worker::run() {
-  loop_ = std::make_unique<EventLoop>();
+  loop_ = std::make_unique<reactor::EventLoop>();
   context_ = std::make_unique<proxy::WorkerContext>(index_, *loop_, channels_,
                                                     std::move(initial_config_));
   accept_handler_ = std::make_unique<AcceptHandler>(*this);
@@ -150,7 +150,7 @@ void Worker::run() {
 
   while (!stopping_ || (context_->client_count() > 0 && loop_->now_ms() < stop_deadline_ms_)) {
     loop_->run_once(stopping_ ? 50 : -1);
-    context_->collect_retired();
+    context_->upstream.collect_retired();
     if (!accepting_ && !stopping_) {
       uint32_t limit = context_->config().limits.max_client_connections;
       if (limit == 0 || context_->client_count() < limit) set_accepting(true);
@@ -158,7 +158,7 @@ void Worker::run() {
   }
   // Past the deadline (or nothing left): close whatever remains.
   context_->close_all_clients();
-  context_->close_idle_pools();
+  context_->upstream.close_idle_pools();
   loop_->run_once(0);  // destroy retired handlers
   context_.reset();
   loop_.reset();
@@ -193,7 +193,7 @@ void Worker::accept_connections(net::Listener& listener, int max_batch) {
       set_accepting(false);
       return;
     }
-    UniqueFd fd;
+    reactor::UniqueFd fd;
     sockaddr_storage peer{};
     int error_number = 0;
     switch (listener.accept_one(fd, peer, error_number)) {
@@ -224,4 +224,4 @@ void Worker::accept_connections(net::Listener& listener, int max_batch) {
   }
 }
 
-}  // namespace lb::core
+}  // namespace lb::runtime

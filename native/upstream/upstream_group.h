@@ -1,0 +1,106 @@
+// One worker's upstream group (Pingora keeps its LoadBalancer apart from the proxy the
+// same way): the backends of the current configuration with their idle pools, the
+// strategy that chooses among them, passive health (outlier detection: ejection and
+// readmission, in outlier.cpp), the retry budget, and drain and error reports. Every
+// kind of front end (HTTP/1, TCP, and those to come) asks the same group. Owned by the
+// worker thread; nothing here is touched by another thread except through atomics
+// (counters, the event ring).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "balancing/strategy.h"
+#include "reactor/event_loop.h"
+#include "stats/worker_channels.h"
+#include "upstream/retry_budget.h"
+#include "upstream/upstream_backend.h"
+#include "upstream/upstream_settings.h"
+
+namespace lb::upstream {
+
+class UpstreamGroup {
+ public:
+  // The longest ejection, in base ejection times.
+  static constexpr uint32_t kMaxEjectionMultiplier = 10;
+
+  UpstreamGroup(uint16_t worker_index, reactor::EventLoop& loop, stats::WorkerChannels& channels);
+  ~UpstreamGroup();
+  UpstreamGroup(const UpstreamGroup&) = delete;
+  UpstreamGroup& operator=(const UpstreamGroup&) = delete;
+
+  // Switches to new settings: new backends appear, removed ones stop taking requests and
+  // close their idle connections, changed weights and states apply to the next pick.
+  // Exchanges in flight keep their backend.
+  void adopt(std::shared_ptr<const UpstreamSettings> settings);
+  const UpstreamSettings& settings() const { return *settings_; }
+
+  // Chooses a backend for a request, skipping those it already tried; nullptr if none.
+  // `request` carries the key or sticky identity when the strategy needs one. When no
+  // backend is eligible, an ejected one, or else one down by health checks, is picked
+  // (panic routing, counted and reported) rather than none: a backend that may have
+  // recovered is better than a certain 502/503.
+  UpstreamBackend* pick(balancing::PickRequest request);
+  balancing::StrategyKey strategy_key() const { return balancing::key_of(strategy_kind_); }
+
+  // A new request (not a retry) pays into the retry budget; a retry takes from it.
+  void on_request() { retry_budget_.on_request(settings_->retries); }
+  bool take_retry() { return retry_budget_.try_take(settings_->retries, loop_.now_ms()); }
+
+  // An exchange starts or ends on a backend (requests in flight, drain detection).
+  void begin_exchange(UpstreamBackend& backend);
+  void end_exchange(UpstreamBackend& backend);
+
+  // Passive health (outlier.cpp). Every failure (connect refused or timed out, reset
+  // before a full response, 5xx) and every success (a non-5xx response; a connect in TCP
+  // mode). A success on a backend that is still ejected (it was tried in panic) readmits
+  // it at once.
+  void report_failure(UpstreamBackend& backend, const char* reason);
+  void report_success(UpstreamBackend& backend);
+  // A connect to the backend failed with `error_number` (ETIMEDOUT: the connect timeout
+  // passed): counted, reported to passive health, and told to the control plane as a
+  // backend-error event (at most one a second per backend and worker; the others are
+  // counted in the next one).
+  void report_connect_failure(UpstreamBackend& backend, int error_number);
+  // Active health checks passed for a backend (the control plane says so): a passive
+  // ejection ends now, as Envoy's successful active check un-ejects a host.
+  void clear_ejection(uint32_t backend_id);
+
+  // A backend connection opened or closed; removed backends are freed when their last
+  // connection has closed.
+  void connection_opened(UpstreamBackend& backend) { backend.open_connections++; }
+  void connection_closed(UpstreamBackend& backend) { backend.open_connections--; }
+  // Frees removed backends whose last connection has closed; the worker calls it between
+  // loop iterations, never while a handler may still hold one.
+  void collect_retired();
+  // Closes every idle pooled connection (stop, drain).
+  void close_idle_pools();
+
+ private:
+  void check_drained(UpstreamBackend& backend);
+  // Ends an ejection (or the wait for a first success after one): traffic ramps up from
+  // now and backend-recovered is reported with `why`.
+  void readmit(UpstreamBackend& backend, const char* why);
+  size_t ejected_count() const;
+  void emit_backend_event(stats::EventType type, const UpstreamBackend& backend, const char* message,
+                          uint32_t duration_ms = 0);
+  void emit(const stats::Event& event);
+
+  const uint16_t worker_index_;
+  reactor::EventLoop& loop_;
+  stats::WorkerChannels& channels_;
+  std::shared_ptr<const UpstreamSettings> settings_;
+  std::unique_ptr<balancing::Strategy> strategy_;
+  balancing::StrategyKind strategy_kind_ = balancing::StrategyKind::round_robin;
+  std::unordered_map<uint32_t, std::unique_ptr<UpstreamBackend>> backends_;
+  // Configuration order, as strategies see them (every entry is an UpstreamBackend).
+  std::vector<balancing::BackendRuntime*> ordered_;
+  // Removed from the configuration but still with open connections.
+  std::vector<std::unique_ptr<UpstreamBackend>> retiring_;
+  RetryBudget retry_budget_;
+  uint64_t panic_reported_ms_ = 0;  // panic-routing events: at most one a second
+};
+
+}  // namespace lb::upstream

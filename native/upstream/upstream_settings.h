@@ -1,0 +1,38 @@
+// The part of a configuration snapshot an upstream group runs on: its backends, how it
+// chooses among them, passive health and the retry policy. Immutable once published.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "balancing/backend.h"
+#include "balancing/strategy.h"
+
+namespace lb::upstream {
+
+// Passive health per worker, with Envoy's semantics.
+struct OutlierDetection {
+  uint32_t consecutive_failures = 5;  // 0: never eject
+  uint32_t base_ejection_ms = 30000;  // the n-th ejection lasts n times this (10 at most)
+  uint32_t max_ejection_percent = 50;
+  uint32_t slow_start_ms = 0;
+};
+
+// Retries of attempts that failed before any response byte: connect failures always,
+// sent requests only when idempotent and without a body. A budget (per worker) keeps
+// retries from multiplying the load on a struggling fleet.
+struct RetryPolicy {
+  uint32_t max_tries = 3;  // attempts per request, the first included
+  uint32_t budget_percent = 20;
+  uint32_t min_per_second = 10;
+};
+
+struct UpstreamSettings {
+  balancing::StrategyKind strategy = balancing::StrategyKind::round_robin;
+  std::vector<balancing::BackendSpec> backends;
+  double ewma_decay_ms = 10000;  // peak-EWMA time constant
+  OutlierDetection outlier;
+  RetryPolicy retries;
+};
+
+}  // namespace lb::upstream
