@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events';
 import { createServer } from 'node:net';
 
 import { type BackendEntry, BackendSet, type Removal, refOf, statusOf } from './backend-set.js';
-import { formatAddress, parseAddress, resolveHost } from './config/address.js';
+import { addressKey, formatAddress, parseAddress, resolveHost } from './config/address.js';
 import { bounds, defaults } from './config/defaults.js';
 import {
   type BackendConfig,
@@ -13,7 +13,6 @@ import {
   type BalancerConfig,
   type BalancerOptions,
   type HealthCheckConfig,
-  addressKey,
   backendModeIssue,
   backendSchema,
   backendStateSchema,

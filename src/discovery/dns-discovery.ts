@@ -4,9 +4,10 @@
 // retried sooner (minTtlMs, doubling up to maxTtlMs).
 import { z } from 'zod';
 
+import { addressKey } from '../config/address.js';
 import { LbConfigError } from '../errors.js';
 import { type BackendSyncOptions, BackendSync, type SyncTarget } from './backend-sync.js';
-import { type DiscoveredBackend, addressKey } from './discovered-backend.js';
+import type { DiscoveredBackend } from './discovered-backend.js';
 import { type DnsAnswer, type DnsLookup, DnsResolver, parseDnsServer } from './dns-resolver.js';
 import { Discovery, DiscoveryError } from './handle.js';
 

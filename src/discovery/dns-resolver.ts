@@ -4,8 +4,9 @@
 import { Resolver } from 'node:dns/promises';
 import { isIPv4, isIPv6 } from 'node:net';
 
+import { formatAddress } from '../config/address.js';
 import { DnsQueryError, type DnsServer } from './dns-query.js';
-import { type DiscoveredBackend, clampWeight, joinHostPort } from './discovered-backend.js';
+import { type DiscoveredBackend, clampWeight } from './discovered-backend.js';
 import { resolveSrv } from './srv.js';
 
 export type DnsRecordType = 'A' | 'AAAA' | 'SRV';
@@ -78,7 +79,7 @@ export class DnsResolver {
     if (lookup.resolver !== undefined) {
       const server = parseDnsServer(lookup.resolver);
       this.#servers = [server];
-      this.#node.setServers([joinHostPort(server.host, server.port)]);
+      this.#node.setServers([formatAddress(server.host, server.port)]);
     } else {
       this.#servers = systemDnsServers();
     }
@@ -112,7 +113,7 @@ export class DnsResolver {
     const seen = new Set<string>();
     const backends: DiscoveredBackend[] = [];
     for (const record of records) {
-      const address = joinHostPort(record.address, port);
+      const address = formatAddress(record.address, port);
       if (seen.has(address)) continue;
       seen.add(address);
       backends.push(weight === undefined ? { address } : { address, weight: clampWeight(weight) });

@@ -10,9 +10,10 @@
 // - Target: its A records (IPv4) are used; if it has none, its AAAA records. Addresses the
 //   resolver put in the additional section are used without asking again.
 // - TTL: the smallest TTL among the SRV records and the address records used.
+import { formatAddress } from '../config/address.js';
 import type { DnsRecord } from './dns-message.js';
 import { type DnsQueryOptions, DnsQueryError, type DnsServer, queryDns } from './dns-query.js';
-import { type DiscoveredBackend, clampWeight, joinHostPort } from './discovered-backend.js';
+import { type DiscoveredBackend, clampWeight } from './discovered-backend.js';
 
 export interface SrvRecord {
   priority: number;
@@ -99,7 +100,7 @@ export async function resolveSrv(server: DnsServer, name: string, options: DnsQu
       if (!found || found.addresses.length === 0) continue;
       ttl = Math.min(ttl, found.ttl);
       for (const host of found.addresses) {
-        const address = joinHostPort(host, record.port);
+        const address = formatAddress(host, record.port);
         byAddress.set(address, (byAddress.get(address) ?? 0) + record.weight);
       }
     }

@@ -39,3 +39,28 @@ export function withTimeout<T>(what: string, promise: Promise<T>, timeoutMs: num
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
+
+/**
+ * The opposite of waitUntil: polls `happened` every `intervalMs` for `ms` and rejects,
+ * naming `what` and when, as soon as it returns a truthy value (or throws). Resolves once
+ * `ms` have passed quietly. For "X must not happen", e.g. no request reaches a backend
+ * while a timer that should not fire has had time to.
+ */
+export async function expectQuietFor(
+  what: string,
+  ms: number,
+  happened: () => unknown,
+  { intervalMs = 10 }: { intervalMs?: number } = {},
+): Promise<void> {
+  const started = Date.now();
+  const deadline = started + ms;
+  for (;;) {
+    const value = await happened();
+    if (value) {
+      throw new Error(`${what} happened after ${Date.now() - started} ms (expected nothing for ${ms} ms): ${String(value)}`);
+    }
+    const left = deadline - Date.now();
+    if (left <= 0) return;
+    await delay(Math.min(intervalMs, left));
+  }
+}
