@@ -52,6 +52,8 @@ export type {
 } from './stats.js';
 
 export {
+  DiscoveryError,
+  DnsQueryError,
   LbConfigError,
   LbError,
   LbListenError,

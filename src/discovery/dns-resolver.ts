@@ -5,7 +5,8 @@ import { Resolver } from 'node:dns/promises';
 import { isIPv4, isIPv6 } from 'node:net';
 
 import { formatAddress } from '../config/address.js';
-import { DnsQueryError, type DnsServer } from './dns-query.js';
+import { DnsQueryError } from '../errors.js';
+import type { DnsServer } from './dns-query.js';
 import { type DiscoveredBackend, clampWeight } from './discovered-backend.js';
 import { resolveSrv } from './srv.js';
 
@@ -85,7 +86,7 @@ export class DnsResolver {
     }
   }
 
-  /** Resolves now. Rejects with DnsQueryError (code ENOTFOUND, ENODATA, ETIMEOUT, SERVFAIL, ...). */
+  /** Resolves now. Rejects with DnsQueryError (reason ENOTFOUND, ENODATA, ETIMEOUT, SERVFAIL, ...). */
   async resolve(): Promise<DnsAnswer> {
     const { type } = this.#lookup;
     return type === 'SRV' ? this.#resolveSrv() : this.#resolveAddress(type);
@@ -133,8 +134,8 @@ export class DnsResolver {
         return { backends, ttl };
       } catch (error) {
         lastError = error;
-        const code = (error as { code?: unknown }).code;
-        if (code !== 'ETIMEOUT' && code !== 'ECONNREFUSED') break;
+        const reason = error instanceof DnsQueryError ? error.reason : undefined;
+        if (reason !== 'ETIMEOUT' && reason !== 'ECONNREFUSED') break;
       }
     }
     throw lastError;

@@ -12,10 +12,10 @@ import { Etcd3, type IKeyValue, type IOptions, type Watcher } from 'etcd3';
 import { z } from 'zod';
 
 import { addressKey } from '../config/address.js';
-import { LbConfigError } from '../errors.js';
+import { DiscoveryError, LbConfigError } from '../errors.js';
 import { type BackendSyncOptions, BackendSync, type SyncTarget } from './backend-sync.js';
 import type { DiscoveredBackend } from './discovered-backend.js';
-import { Discovery, DiscoveryError } from './handle.js';
+import { Discovery } from './handle.js';
 
 export interface EtcdDiscoveryOptions extends BackendSyncOptions {
   /** etcd client URLs, e.g. `['http://10.0.0.5:2379']`. */

@@ -11,8 +11,9 @@
 //   resolver put in the additional section are used without asking again.
 // - TTL: the smallest TTL among the SRV records and the address records used.
 import { formatAddress } from '../config/address.js';
+import { DnsQueryError } from '../errors.js';
 import type { DnsRecord } from './dns-message.js';
-import { type DnsQueryOptions, DnsQueryError, type DnsServer, queryDns } from './dns-query.js';
+import { type DnsQueryOptions, type DnsServer, queryDns } from './dns-query.js';
 import { type DiscoveredBackend, clampWeight } from './discovered-backend.js';
 
 export interface SrvRecord {
@@ -59,7 +60,7 @@ interface TargetAddresses {
 /**
  * Resolves `name` (e.g. `_http._tcp.api.internal`) with `server`: the SRV records, then
  * the addresses of the targets of the lowest priority group that has any. Rejects with
- * DnsQueryError when the SRV query fails, or (code 'ENODATA') when nothing usable is left.
+ * DnsQueryError when the SRV query fails, or (reason 'ENODATA') when nothing usable is left.
  */
 export async function resolveSrv(server: DnsServer, name: string, options: DnsQueryOptions = {}): Promise<SrvResolution> {
   const response = await queryDns(server, name, 'SRV', options);
@@ -131,7 +132,7 @@ async function targetAddresses(
       if (found.length > 0) return collect(found);
     } catch (error) {
       // NXDOMAIN for A means NXDOMAIN for AAAA too.
-      if (error instanceof DnsQueryError && error.code === 'NXDOMAIN') throw error;
+      if (error instanceof DnsQueryError && error.reason === 'NXDOMAIN') throw error;
       if (type === 'AAAA') throw error;
     }
   }
