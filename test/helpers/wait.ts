@@ -31,6 +31,43 @@ export async function waitUntil<T>(
   }
 }
 
+/**
+ * Waits driven by events instead of polling, for state that changes when something
+ * happens (bytes arrive, a socket closes): the owner calls `notify()` on every change and
+ * `until` checks again then, so a read returns as soon as its bytes are in.
+ */
+export class ChangeSignal {
+  #waiters: Array<() => void> = [];
+
+  /** Something changed: every pending `until` checks again. */
+  notify(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /**
+   * Resolves with the first value `check` returns that is not undefined (`check` may
+   * throw, which rejects). After `timeoutMs` rejects with `timeoutError()`.
+   */
+  async until<T>(check: () => T | undefined, timeoutMs: number, timeoutError: () => Error): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = check();
+      if (value !== undefined) return value;
+      const left = deadline - Date.now();
+      if (left <= 0) throw timeoutError();
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.#waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+}
+
 /** Rejects with a message naming `what` if `promise` has not settled within `timeoutMs`. */
 export function withTimeout<T>(what: string, promise: Promise<T>, timeoutMs: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
