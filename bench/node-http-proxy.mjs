@@ -39,9 +39,11 @@ const targets = backends.map((b) => `http://${b}`);
 const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: pool, scheduling: 'lifo' });
 const proxy = httpProxy.createProxyServer({ agent, xfwd: false, ws: false });
 proxy.on('error', (err, req, res) => {
-  if (res && typeof res.writeHead === 'function') {
-    if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
-    res.end('bad gateway\n');
+  // A request's error comes with its ServerResponse (an upgrade's would be a Socket: ws is off).
+  const response = /** @type {http.ServerResponse} */ (res);
+  if (response && typeof response.writeHead === 'function') {
+    if (!response.headersSent) response.writeHead(502, { 'content-type': 'text/plain' });
+    response.end('bad gateway\n');
   }
 });
 
@@ -57,10 +59,10 @@ proxy.on('proxyRes', (proxyRes) => {
 
 let next = 0;
 const server = http.createServer((req, res) => {
-  const target = targets[next];
+  const target = /** @type {string} */ (targets[next]);
   next = (next + 1) % targets.length;
   if (mode === 'redirect') {
-    res.writeHead(307, { location: target + req.url, 'content-length': '0' });
+    res.writeHead(307, { location: target + /** @type {string} */ (req.url), 'content-length': '0' });
     res.end();
     return;
   }

@@ -17,9 +17,46 @@ import { probe } from './lib/probe.mjs';
 import { straceCount } from './lib/strace.mjs';
 import { runWrk } from './lib/wrk.mjs';
 
+/** @typedef {import('./lib/report.mjs').BenchResults} BenchResults */
+/** @typedef {import('./lib/report.mjs').MemoryRow} MemoryRow */
+/** @typedef {import('./lib/report.mjs').Scenario} Scenario */
+/** @typedef {import('./lib/servers.mjs').ProxyStatus} ProxyStatus */
+/** @typedef {keyof typeof PROXIES} ProxyName */
+/** A started proxy, and the scenarios it has been warmed up for. */
+/** @typedef {import('./lib/servers.mjs').Instance & { warmed: Set<string> }} LiveInstance */
+
+/**
+ * The command line, parsed (defaults filled in).
+ * @typedef {object} Options
+ * @property {boolean} quick
+ * @property {string[] | null} only
+ * @property {string[] | null} scenarios
+ * @property {number} reps
+ * @property {number} duration
+ * @property {number} warmup
+ * @property {number} straceSeconds
+ * @property {boolean} strace
+ * @property {number} idleConns
+ * @property {number} workers
+ * @property {number} pool
+ * @property {string[]} lbArgs
+ * @property {number | null} nice
+ * @property {boolean} pin
+ * @property {boolean} writeLatest
+ * @property {string[]} scenarioIds
+ * @property {ProxyName[]} proxyIds
+ * @property {boolean} filtered
+ */
+
+/**
+ * What idle-clients.mjs prints after READY and COUNT.
+ * @typedef {{ open: number, ok: number, failed: number, badStatus: number, closedAfterOk: number, ms: number, firstErrors: string[] }} IdleClientState
+ */
+
 const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
 const RESULTS_DIR = join(BENCH_DIR, 'results');
 
+/** @type {Record<string, Scenario>} */
 const SCENARIOS = {
   ka50: { id: 'ka50', label: 'keep-alive c=50', kind: 'load', conns: 50 },
   ka200: { id: 'ka200', label: 'keep-alive c=200', kind: 'load', conns: 200 },
@@ -29,7 +66,9 @@ const SCENARIOS = {
   redirect: { id: 'redirect', label: 'redirect 307 c=50', kind: 'load', conns: 50, variant: 'redirect' },
   idle: { id: 'idle', label: 'idle connections', kind: 'memory' },
 };
+/** @type {ProxyName[]} */
 const ALL_PROXIES = ['lb-native', 'haproxy', 'nginx', 'node-http-proxy', 'direct'];
+/** @type {Record<string, string[]>} */
 const NEEDS = {
   haproxy: ['haproxy'],
   nginx: ['nginx'],
@@ -55,10 +94,18 @@ const HELP = `usage: node bench/run.mjs [options]
 Results: bench/results/latest.md + latest.svg (full unfiltered runs; latest-pinned.* with --pin),
 raw JSON in bench/results/raw/.`;
 
+/**
+ * @param {string[]} argv
+ * @returns {Options}
+ */
 function parseArgs(argv) {
+  // reps, duration and straceSeconds are null until given or defaulted below.
+  /** @type {Omit<Options, 'reps' | 'duration' | 'straceSeconds' | 'scenarioIds' | 'proxyIds' | 'filtered'> & { reps: number | null, duration: number | null, straceSeconds: number | null } & Partial<Pick<Options, 'scenarioIds' | 'proxyIds' | 'filtered'>>} */
   const o = { quick: false, only: null, scenarios: null, reps: null, duration: null, warmup: 1, straceSeconds: null, strace: true, idleConns: 10000, workers: 1, pool: 64, lbArgs: [], nice: null, pin: false, writeLatest: false };
   for (const a of argv) {
     const [k, v] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, null];
+    // The options that split v are given as --name=value.
+    const text = /** @type {string} */ (v);
     const num = () => {
       const n = Number(v);
       if (!Number.isFinite(n) || n <= 0) die(`${k} needs a positive number`);
@@ -66,8 +113,8 @@ function parseArgs(argv) {
     };
     switch (k) {
       case '--quick': o.quick = true; break;
-      case '--only': o.only = v.split(',').map((s) => s.trim()).filter(Boolean); break;
-      case '--scenarios': o.scenarios = v.split(',').map((s) => s.trim()).filter(Boolean); break;
+      case '--only': o.only = text.split(',').map((s) => s.trim()).filter(Boolean); break;
+      case '--scenarios': o.scenarios = text.split(',').map((s) => s.trim()).filter(Boolean); break;
       case '--reps': o.reps = Math.round(num()); break;
       case '--duration': o.duration = Math.round(num()); break;
       case '--warmup': o.warmup = v === '0' ? 0 : Math.round(num()); break;
@@ -76,7 +123,7 @@ function parseArgs(argv) {
       case '--idle-conns': o.idleConns = Math.round(num()); break;
       case '--workers': o.workers = Math.round(num()); break;
       case '--pool': o.pool = Math.round(num()); break;
-      case '--lb-args': o.lbArgs = v.split(/\s+/).filter(Boolean); break;
+      case '--lb-args': o.lbArgs = text.split(/\s+/).filter(Boolean); break;
       case '--pin': o.pin = true; break;
       case '--nice': {
         const n = Number(v);
@@ -89,22 +136,28 @@ function parseArgs(argv) {
       default: die(`unknown option ${a}\n${HELP}`);
     }
   }
-  for (const p of o.only ?? []) if (!ALL_PROXIES.includes(p)) die(`unknown proxy "${p}" (known: ${ALL_PROXIES.join(', ')})`);
+  for (const p of o.only ?? []) if (!ALL_PROXIES.includes(/** @type {ProxyName} */ (p))) die(`unknown proxy "${p}" (known: ${ALL_PROXIES.join(', ')})`);
   for (const s of o.scenarios ?? []) if (!SCENARIOS[s]) die(`unknown scenario "${s}" (known: ${Object.keys(SCENARIOS).join(', ')})`);
   o.reps ??= o.quick ? 1 : 3;
   o.duration ??= o.quick ? 3 : 4;
   o.straceSeconds ??= o.quick ? 1 : 2;
   o.scenarioIds = o.scenarios ?? (o.quick ? ['ka50', 'close'] : Object.keys(SCENARIOS));
-  o.proxyIds = o.only ?? ALL_PROXIES;
+  // Checked above: every --only name is a proxy's.
+  o.proxyIds = /** @type {ProxyName[]} */ (o.only ?? ALL_PROXIES);
   o.filtered = Boolean(o.only || o.scenarios);
-  return o;
+  return /** @type {Options} */ (o);
 }
 
+/**
+ * @param {string} msg
+ * @returns {never}
+ */
 function die(msg) {
   console.error(`bench: ${msg}`);
   process.exit(2);
 }
 
+/** @param {string} bin */
 function which(bin) {
   for (const d of (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/sbin'])) {
     try {
@@ -117,7 +170,11 @@ function which(bin) {
   return null;
 }
 
-/** stdout and stderr of a short command (nginx -v prints to stderr, wrk --version exits 1). */
+/**
+ * stdout and stderr of a short command (nginx -v prints to stderr, wrk --version exits 1).
+ * @param {string} cmd
+ * @param {string[]} args
+ */
 function cmdOut(cmd, args) {
   const r = spawnSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: 5000 });
   return `${r.stdout ?? ''}${r.stderr ?? ''}`;
@@ -129,7 +186,9 @@ function machineInfo() {
   return { nproc, cpu, kernel: os.release(), memGiB: Math.round(os.totalmem() / 2 ** 30) };
 }
 
+/** @param {ProxyName[]} proxyIds */
 function versions(proxyIds) {
+  /** @type {Record<string, string>} */
   const v = { node: process.version };
   if (proxyIds.includes('haproxy')) v.haproxy = /HA-?Proxy version (\S+)/i.exec(cmdOut('haproxy', ['-v']))?.[1] ?? '?';
   v.nginx = /nginx\/(\S+)/.exec(cmdOut('nginx', ['-v']))?.[1] ?? '?';
@@ -181,6 +240,7 @@ setTimeout(() => {
 const PIN_LOAD = opts.pin ? 0 : undefined; // wrk, idle clients
 const PIN_SUT = opts.pin ? 1 : undefined; // proxy under test + backend
 
+/** @type {BenchResults} */
 const results = {
   meta: {
     date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
@@ -202,7 +262,8 @@ const results = {
   proxyOrder: opts.proxyIds,
   proxyLabels: Object.fromEntries(ALL_PROXIES.map((p) => [p, PROXIES[p].label])),
   proxyStatus: {},
-  scenarios: opts.scenarioIds.map((id) => ({ ...SCENARIOS[id], ...(id === 'idle' ? { conns: opts.idleConns } : {}) })),
+  // (parseArgs checked every scenario id.)
+  scenarios: opts.scenarioIds.map((id) => ({ .../** @type {Scenario} */ (SCENARIOS[id]), ...(id === 'idle' ? { conns: opts.idleConns } : {}) })),
   cells: {}, // "scenario|proxy" -> {status}
   runs: [],
   strace: [],
@@ -211,6 +272,7 @@ const results = {
   notes: [],
   logs: {},
 };
+/** @param {string} s */
 const note = (s) => {
   if (!results.notes.includes(s)) results.notes.push(s);
   log(`NOTE: ${s}`);
@@ -240,7 +302,9 @@ const backend = await startBackends({ workers: 1, pin: PIN_SUT }).catch((e) => d
 log(`backends on 127.0.0.1:${backend.ports.join(', 127.0.0.1:')}`);
 
 // ---- proxy instances (started lazily, reused across runs; restarted if they die)
+/** @type {Map<string, LiveInstance>} */
 const instances = new Map();
+/** @type {Map<string, number>} */
 const restarts = new Map();
 const ctx = {
   backends: backend.ports,
@@ -253,6 +317,10 @@ const ctx = {
   lbArgs: opts.lbArgs,
 };
 
+/**
+ * @param {Scenario} sc
+ * @param {ProxyName} p
+ */
 function cellStatus(sc, p) {
   const st = results.proxyStatus[p];
   if (!st?.ok) return st?.status ?? 'not available';
@@ -261,12 +329,19 @@ function cellStatus(sc, p) {
     if (!st.redirect) return 'n/a (not implemented)';
   }
   if (sc.kind === 'memory' && p === 'direct') return 'n/a';
-  if (st.failedVariants?.[sc.variant ?? 'proxy']) return st.failedVariants[sc.variant ?? 'proxy'];
+  const failed = st.failedVariants?.[sc.variant ?? 'proxy'];
+  if (failed) return failed;
   return 'ok';
 }
 
+/**
+ * @param {ProxyName} p
+ * @param {string} variant
+ * @returns {Promise<LiveInstance | null>}
+ */
 async function getInstance(p, variant) {
   const key = `${p}|${variant}`;
+  /** @type {LiveInstance | null | undefined} */
   let inst = instances.get(key);
   if (inst && !inst.shared && inst.rec.exited) {
     note(`${p} (${variant}) exited unexpectedly (code ${inst.rec.exitCode}, signal ${inst.rec.exitSignal}): ${tail(inst.rec, 400)}`);
@@ -275,14 +350,14 @@ async function getInstance(p, variant) {
     const n = (restarts.get(key) ?? 0) + 1;
     restarts.set(key, n);
     if (n > 2) {
-      (results.proxyStatus[p].failedVariants ??= {})[variant] = 'failed (kept exiting)';
+      (/** @type {ProxyStatus} */ (results.proxyStatus[p]).failedVariants ??= {})[variant] = 'failed (kept exiting)';
       return null;
     }
   }
   if (inst) return inst;
   try {
     log(`starting ${p} (${variant})`);
-    inst = await PROXIES[p].start(variant, ctx);
+    inst = /** @type {LiveInstance} */ (await PROXIES[p].start(variant, ctx));
     inst.warmed = new Set();
     instances.set(key, inst);
     const problems = await probe(inst.port, p === 'direct' ? 'direct' : variant, backend.ports);
@@ -291,16 +366,26 @@ async function getInstance(p, variant) {
     for (const x of problems) note(`${p} (${variant}) probe: ${x}`);
     return inst;
   } catch (e) {
-    note(`${p} (${variant}) failed to start: ${e.message}`);
-    (results.proxyStatus[p].failedVariants ??= {})[variant] = 'failed to start';
+    note(`${p} (${variant}) failed to start: ${/** @type {Error} */ (e).message}`);
+    (/** @type {ProxyStatus} */ (results.proxyStatus[p]).failedVariants ??= {})[variant] = 'failed to start';
     return null;
   }
 }
 
+/**
+ * @param {Scenario} sc a load scenario (they all have conns)
+ * @param {number} port
+ * @param {number} seconds
+ */
 function wrkArgs(sc, port, seconds) {
-  return { port, path: sc.path ?? '/', conns: sc.conns, seconds, headers: sc.headers ?? [], pin: PIN_LOAD };
+  return { port, path: sc.path ?? '/', conns: /** @type {number} */ (sc.conns), seconds, headers: sc.headers ?? [], pin: PIN_LOAD };
 }
 
+/**
+ * @param {Scenario} sc
+ * @param {ProxyName} p
+ * @param {number} rep
+ */
 async function measuredRun(sc, p, rep) {
   const inst = await getInstance(p, sc.variant ?? 'proxy');
   if (!inst) return;
@@ -308,20 +393,22 @@ async function measuredRun(sc, p, rep) {
     await runWrk(wrkArgs(sc, inst.port, opts.warmup)).catch((e) => note(`${p} ${sc.id} warm-up: ${e.message}`));
     inst.warmed.add(sc.id);
   }
-  const a = cpuSnapshot(inst.pid);
-  const ba = cpuSnapshot(backend.pid);
+  // Started children have their pids.
+  const a = cpuSnapshot(/** @type {number} */ (inst.pid));
+  const ba = cpuSnapshot(/** @type {number} */ (backend.pid));
   const sa = sysCpuSample();
   const fa = loadSnapshot();
   let r;
   try {
     r = await runWrk(wrkArgs(sc, inst.port, opts.duration));
   } catch (e) {
-    note(`${p} ${sc.id} rep ${rep + 1}: ${e.message}`);
-    results.runs.push({ scenario: sc.id, proxy: p, rep, failed: true, error: e.message });
+    const { message } = /** @type {Error} */ (e);
+    note(`${p} ${sc.id} rep ${rep + 1}: ${message}`);
+    results.runs.push({ scenario: sc.id, proxy: p, rep, failed: true, error: message });
     return;
   }
-  const b = cpuSnapshot(inst.pid);
-  const bb = cpuSnapshot(backend.pid);
+  const b = cpuSnapshot(/** @type {number} */ (inst.pid));
+  const bb = cpuSnapshot(/** @type {number} */ (backend.pid));
   const sb = sysCpuSample();
   const fb = loadSnapshot();
   const other = otherLoad(fa, fb, results.meta.machine.nproc);
@@ -354,7 +441,7 @@ async function measuredRun(sc, p, rep) {
   results.runs.push(row);
   log(
     `${sc.id.padEnd(8)} ${p.padEnd(16)} rep ${rep + 1}: ${Math.round(r.rps)} req/s, p50 ${(r.p50_us / 1000).toFixed(2)} ms, p99 ${(r.p99_us / 1000).toFixed(2)} ms, ` +
-      `cpu ${row.cpu_us_per_req?.toFixed(1)} us/req, errors ${r.errors}, ${Math.round(r.bytes_per_req ?? 0)} B/resp, other load ${Math.round(row.foreign_cpu_share * 100)}%`,
+      `cpu ${row.cpu_us_per_req?.toFixed(1)} us/req, errors ${r.errors}, ${Math.round(r.bytes_per_req ?? 0)} B/resp, other load ${Math.round(/** @type {number} */ (row.foreign_cpu_share) * 100)}%`,
   );
   if (r.errors) {
     note(
@@ -369,10 +456,14 @@ async function measuredRun(sc, p, rep) {
   if (!inst.shared && inst.rec.exited) note(`${p} exited during ${sc.label}: ${tail(inst.rec, 400)}`);
 }
 
+/**
+ * @param {Scenario} sc
+ * @param {ProxyName} p
+ */
 async function straceRun(sc, p) {
   const inst = await getInstance(p, sc.variant ?? 'proxy');
   if (!inst) return;
-  const pids = processTree(inst.pid);
+  const pids = processTree(/** @type {number} */ (inst.pid));
   try {
     const s = await straceCount(pids, () => runWrk(wrkArgs(sc, inst.port, opts.straceSeconds)));
     results.strace.push({ scenario: sc.id, proxy: p, per_req: s.per_req, calls: s.calls, requests: s.requests, top: s.top, rps_under_strace: s.wrk.rps });
@@ -385,10 +476,14 @@ async function straceRun(sc, p) {
     }
   } catch (e) {
     results.strace.push({ scenario: sc.id, proxy: p, per_req: null, note: 'n/a' });
-    note(`strace ${p} ${sc.id}: ${e.message}`);
+    note(`strace ${p} ${sc.id}: ${/** @type {Error} */ (e).message}`);
   }
 }
 
+/**
+ * @param {Scenario} sc
+ * @param {ProxyName} p
+ */
 async function idleRun(sc, p) {
   let inst;
   try {
@@ -396,16 +491,18 @@ async function idleRun(sc, p) {
     inst = await PROXIES[p].start('proxy', ctx);
   } catch (e) {
     results.memory.push({ proxy: p, status: 'failed to start' });
-    note(`${p} (idle test) failed to start: ${e.message}`);
+    note(`${p} (idle test) failed to start: ${/** @type {Error} */ (e).message}`);
     return;
   }
-  const m = { proxy: p, status: 'ok', requested: opts.idleConns };
+  // Its figures are filled in below, in order.
+  const m = /** @type {Required<MemoryRow>} */ ({ proxy: p, status: 'ok', requested: opts.idleConns });
   let client;
   try {
     await runWrk({ port: inst.port, path: '/', conns: 50, seconds: 1, pin: PIN_LOAD }).catch(() => {});
     await sleep(1000);
-    m.rss_before_kib = rssKiB(inst.pid);
-    m.fds_before = fdCount(inst.pid);
+    const pid = /** @type {number} */ (inst.pid);
+    m.rss_before_kib = rssKiB(pid);
+    m.fds_before = fdCount(pid);
     client = startChild(
       process.execPath,
       [join(BENCH_DIR, 'lib', 'idle-clients.mjs'), '--port', String(inst.port), '--count', String(opts.idleConns), '--concurrency', '50', '--max-seconds', '150'],
@@ -417,9 +514,10 @@ async function idleRun(sc, p) {
     m.failed = ready.failed;
     m.bad_status = ready.badStatus;
     await sleep(2000);
-    m.rss_after_kib = rssKiB(inst.pid);
-    m.fds_after = fdCount(inst.pid);
-    client.child.stdin.write('count\n');
+    m.rss_after_kib = rssKiB(pid);
+    m.fds_after = fdCount(pid);
+    // Started with stdin 'pipe'.
+    /** @type {import('node:stream').Writable} */ (client.child.stdin).write('count\n');
     const c = await waitLine(client, 'COUNT ', 10_000);
     m.held = c.open;
     m.closed_by_peer = c.closedAfterOk;
@@ -437,7 +535,7 @@ async function idleRun(sc, p) {
     if (m.bad_status) note(`${p} idle test: ${m.bad_status} non-2xx/3xx responses`);
   } catch (e) {
     m.status = 'failed';
-    note(`${p} idle test: ${e.message}`);
+    note(`${p} idle test: ${/** @type {Error} */ (e).message}`);
   } finally {
     if (client) await stopChild(client, 1000);
     if (inst.rec.exited) note(`${p} exited during the idle test: ${tail(inst.rec, 400)}`);
@@ -446,6 +544,12 @@ async function idleRun(sc, p) {
   results.memory.push(m);
 }
 
+/**
+ * @param {import('./lib/procs.mjs').ChildRecord} rec
+ * @param {string} prefix
+ * @param {number} timeoutMs
+ * @returns {Promise<IdleClientState>}
+ */
 function waitLine(rec, prefix, timeoutMs) {
   return new Promise((resolve, reject) => {
     const seen = () => {

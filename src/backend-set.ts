@@ -1,8 +1,8 @@
 // The balancer's backends as they are now: the configured ones, then those added live,
 // each with an id that never changes or gets reused; those being removed until every
 // worker has let go of them; and which workers have reported a draining backend drained.
-import { parseAddress } from './config/address.js';
-import { type BackendConfig, type BackendState, addressKey } from './config/schema.js';
+import { addressKey } from './config/address.js';
+import type { BackendConfig, BackendState } from './config/schema.js';
 import { publicUrlOf } from './config/to-native.js';
 import { LbConfigError } from './errors.js';
 import type { BackendRef } from './events.js';
@@ -85,8 +85,7 @@ export class BackendSet {
       const entry = this.#entries.get(idOrAddress);
       if (entry) return entry;
     } else if (typeof idOrAddress === 'string') {
-      const parsed = parseAddress(idOrAddress);
-      const key = parsed.ok ? addressKey(parsed.address) : undefined;
+      const key = addressKey(idOrAddress);
       for (const entry of this.#entries.values()) {
         if (entry.config.address.text === idOrAddress || addressKey(entry.config.address) === key) return entry;
       }

@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events';
 import { createServer } from 'node:net';
 
 import { type BackendEntry, BackendSet, type Removal, refOf, statusOf } from './backend-set.js';
-import { formatAddress, parseAddress, resolveHost } from './config/address.js';
+import { addressKey, formatAddress, parseAddress, resolveHost } from './config/address.js';
 import { bounds, defaults } from './config/defaults.js';
 import {
   type BackendConfig,
@@ -13,7 +13,6 @@ import {
   type BalancerConfig,
   type BalancerOptions,
   type HealthCheckConfig,
-  addressKey,
   backendModeIssue,
   backendSchema,
   backendStateSchema,
@@ -270,15 +269,14 @@ export class Balancer {
    * sets no SO_REUSEPORT) fails with EADDRINUSE if anything listens there.
    */
   async #checkPortFree(host: string, port: number, text: string): Promise<void> {
-    const code = await new Promise<string | undefined>((resolve) => {
+    const error = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
       const probe = createServer();
-      probe.once('error', (error: NodeJS.ErrnoException) => resolve(error.code));
+      probe.once('error', (failure: NodeJS.ErrnoException) => resolve(failure));
       probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve(undefined)));
     });
     // Other failures are left for the native bind to report.
-    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
-      throw new LbListenError(text, listenReason(code));
-    }
+    const code = error?.code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') throw LbListenError.from(text, error);
   }
 
   /**
@@ -494,11 +492,7 @@ export class Balancer {
     try {
       run.native.rebind({ listenHost: host, listenPort: port, backlog: run.base.backlog, workers: run.workers });
     } catch (cause) {
-      const code = (cause as { code?: unknown } | null)?.code;
-      if (code === errorCodes.listen) {
-        throw new LbListenError(text, listenReason(cause instanceof Error ? cause.message : String(cause)), { cause });
-      }
-      throw this.#fromNative(cause);
+      throw this.#fromNative(cause, text);
     }
     run.address = host;
     run.port = run.native.boundPort();
@@ -894,14 +888,15 @@ export class Balancer {
     }
   }
 
-  /** Converts an error thrown by the addon to one of lb-native's classes. */
-  #fromNative(cause: unknown): LbError {
+  /**
+   * Converts an error thrown by the addon to one of lb-native's classes; a listen failure
+   * names `listen` (the address as configured), by default the current one.
+   */
+  #fromNative(cause: unknown, listen = this.#config.listen.text): LbError {
     if (cause instanceof LbError) return cause;
     const code = (cause as { code?: unknown } | null)?.code;
     const message = cause instanceof Error ? cause.message : String(cause);
-    if (code === errorCodes.listen) {
-      return new LbListenError(this.#config.listen.text, listenReason(message), { cause });
-    }
+    if (code === errorCodes.listen) return LbListenError.from(listen, cause);
     if (code === errorCodes.state) return new LbStateError(message);
     if (code === errorCodes.config) {
       return new LbConfigError([{ path: '', message: `rejected by the data path: ${message}` }], { cause });
@@ -946,14 +941,6 @@ function changedSettings(before: BalancerConfig, after: BalancerConfig): string[
   };
   walk(before, after, '');
   return paths;
-}
-
-/** A short reason from the errno text in a native listen error. */
-function listenReason(message: string): string {
-  if (/EADDRINUSE|in use/i.test(message)) return 'address in use';
-  if (/EACCES|permission denied/i.test(message)) return 'permission denied';
-  if (/EADDRNOTAVAIL|cannot assign requested address/i.test(message)) return 'address not available';
-  return message;
 }
 
 function firstLine(error: unknown): string {

@@ -1,4 +1,5 @@
-// Every error lb-native throws or emits, one class per kind, each with a stable `code`.
+// Every error lb-native throws or emits, one class per kind, each with a stable `code`
+// from `errorCodes` (test/layout/error-classes.test.ts checks that every error class has one).
 // Match on `err.code` (or `instanceof`); messages are for people and may change.
 
 /** The stable codes of every lb-native error, one per class below. */
@@ -10,6 +11,8 @@ export const errorCodes = {
   state: 'LB_ERR_STATE',
   native: 'LB_ERR_NATIVE',
   worker: 'LB_ERR_WORKER',
+  discovery: 'LB_ERR_DISCOVERY',
+  dnsQuery: 'LB_ERR_DNS_QUERY',
 } as const;
 
 export type LbErrorCode = (typeof errorCodes)[keyof typeof errorCodes];
@@ -62,7 +65,27 @@ export class LbListenError extends LbError {
     this.address = address;
     this.reason = reason;
   }
+
+  /**
+   * The error for what a bind or listen on `address` threw: a Node errno error, or the
+   * addon's LB_ERR_LISTEN error (whose message carries the errno text). The reason is
+   * short for the usual errnos (`address in use`, `permission denied`, `address not
+   * available`), else the thrown message.
+   */
+  static from(address: string, cause: unknown): LbListenError {
+    const code = (cause as { code?: unknown } | null)?.code;
+    const message = cause instanceof Error ? cause.message : String(cause);
+    const text = `${typeof code === 'string' ? code : ''} ${message}`;
+    const reason = listenReasons.find(([pattern]) => pattern.test(text))?.[1] ?? message;
+    return new LbListenError(address, reason, { cause });
+  }
 }
+
+const listenReasons: ReadonlyArray<readonly [RegExp, string]> = [
+  [/EADDRINUSE|in use/i, 'address in use'],
+  [/EACCES|permission denied/i, 'permission denied'],
+  [/EADDRNOTAVAIL|cannot assign requested address/i, 'address not available'],
+];
 
 /** A host name in the listen address or a backend address could not be resolved. */
 export class LbResolveError extends LbError {
@@ -105,6 +128,35 @@ export class LbWorkerError extends LbError {
     super(errorCodes.worker, `worker ${worker}: ${message} (${nativeCode})`);
     this.worker = worker;
     this.nativeCode = nativeCode;
+  }
+}
+
+/** Why discovery could not refresh the backend set. The balancer keeps the last good set meanwhile. */
+export class DiscoveryError extends LbError {
+  /** Which source: 'dns' or 'etcd'. */
+  readonly source: 'dns' | 'etcd';
+  /**
+   * What failed: 'resolve' (DNS query), 'empty' (no backend found), 'connection'
+   * (etcd unreachable or watch lost), 'value' (an etcd value that is not a backend),
+   * 'apply' (the balancer refused an add, removal or change).
+   */
+  readonly kind: 'resolve' | 'empty' | 'connection' | 'value' | 'apply';
+
+  constructor(source: 'dns' | 'etcd', kind: DiscoveryError['kind'], message: string, options?: ErrorOptions) {
+    super(errorCodes.discovery, message, options);
+    this.source = source;
+    this.kind = kind;
+  }
+}
+
+/** A DNS query (discovery's own, or node:dns's) that got no usable answer; `reason` says why. */
+export class DnsQueryError extends LbError {
+  /** ETIMEOUT, ECONNREFUSED, EBADRESP, ENODATA (no records), ENOSERVER, or the RCODE name (NXDOMAIN, SERVFAIL, ...). */
+  readonly reason: string;
+
+  constructor(reason: string, message: string, options?: ErrorOptions) {
+    super(errorCodes.dnsQuery, message, options);
+    this.reason = reason;
   }
 }
 

@@ -54,6 +54,8 @@ export type {
 } from './stats.js';
 
 export {
+  DiscoveryError,
+  DnsQueryError,
   LbConfigError,
   LbError,
   LbListenError,

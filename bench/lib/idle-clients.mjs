@@ -11,8 +11,9 @@ import readline from 'node:readline';
 const opts = { port: 0, count: 10000, concurrency: 50, path: '/', maxSeconds: 120 };
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
-  const k = argv[i].replace(/^--/, '').replace(/-(\w)/g, (_, c) => c.toUpperCase());
-  opts[k] = k === 'path' ? argv[++i] : Number(argv[++i]);
+  const k = /** @type {string} */ (argv[i]).replace(/^--/, '').replace(/-(\w)/g, (_, c) => c.toUpperCase());
+  // Flags as given: --path takes text, the others numbers.
+  /** @type {Record<string, string | number | undefined>} */ (opts)[k] = k === 'path' ? argv[++i] : Number(argv[++i]);
 }
 if (!opts.port) {
   console.error('--port is required');
@@ -20,14 +21,17 @@ if (!opts.port) {
 }
 
 const req = Buffer.from(`GET ${opts.path} HTTP/1.1\r\nHost: 127.0.0.1:${opts.port}\r\nUser-Agent: lb-bench-idle\r\n\r\n`);
+/** @type {Set<net.Socket>} */
 const sockets = new Set();
 let open = 0;
 let ok = 0;
 let failed = 0;
 let badStatus = 0;
 let closedAfterOk = 0;
+/** @type {string[]} */
 const firstErrors = [];
 
+/** @returns {Promise<void>} */
 function one() {
   return new Promise((resolve) => {
     const s = net.connect({ port: opts.port, host: '127.0.0.1' });
@@ -35,6 +39,10 @@ function one() {
     let settled = false;
     let counted = false;
     let wasOk = false;
+    /**
+     * @param {boolean} good
+     * @param {string} [why]
+     */
     const finish = (good, why) => {
       if (settled) return;
       settled = true;
@@ -44,7 +52,7 @@ function one() {
       }
       else {
         failed++;
-        if (firstErrors.length < 5) firstErrors.push(why);
+        if (firstErrors.length < 5) firstErrors.push(why ?? '');
         s.destroy();
       }
       resolve();
@@ -70,7 +78,7 @@ function one() {
       s.setTimeout(0);
       finish(true);
     });
-    s.on('error', (e) => finish(false, e.code || e.message));
+    s.on('error', (/** @type {NodeJS.ErrnoException} */ e) => finish(false, e.code || e.message));
     s.on('close', () => {
       if (counted) {
         open--;

@@ -2,23 +2,41 @@
 // connection, checking status, body and (for proxies) that both backends answer.
 import http from 'node:http';
 
+/**
+ * A response (a client request always has a status), or `error` alone: why there was
+ * none (callers look at `error` first).
+ * @typedef {{ error?: string, status: number, headers: import('node:http').IncomingHttpHeaders, body: string }} ProbeAnswer
+ */
+
+/**
+ * @param {number} port
+ * @param {string} path
+ * @returns {Promise<ProbeAnswer>}
+ */
 function get(port, path) {
   return new Promise((resolve) => {
     const req = http.request({ host: '127.0.0.1', port, path, agent: false, headers: { connection: 'close' } }, (res) => {
       let body = '';
       res.setEncoding('latin1');
       res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
-      res.on('error', (e) => resolve({ error: e.message }));
+      res.on('end', () => resolve({ status: /** @type {number} */ (res.statusCode), headers: res.headers, body }));
+      res.on('error', (e) => resolve(/** @type {ProbeAnswer} */ ({ error: e.message })));
     });
     req.setTimeout(5000, () => req.destroy(new Error('timeout')));
-    req.on('error', (e) => resolve({ error: e.message }));
+    req.on('error', (e) => resolve(/** @type {ProbeAnswer} */ ({ error: e.message })));
     req.end();
   });
 }
 
-/** Returns a list of problems (empty when the proxy behaves). */
+/**
+ * Returns a list of problems (empty when the proxy behaves).
+ * @param {number} port
+ * @param {string} variant
+ * @param {number[]} backendPorts
+ * @returns {Promise<string[]>}
+ */
 export async function probe(port, variant, backendPorts) {
+  /** @type {string[]} */
   const problems = [];
   const bodies = new Set();
   for (let i = 0; i < 4; i++) {

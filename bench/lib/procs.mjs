@@ -5,15 +5,54 @@ import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 
+/**
+ * How a child ended: its exit code and signal, or (code -1) the spawn error.
+ * @typedef {{ code: number | null, signal: NodeJS.Signals | null, error?: Error }} ChildExit
+ */
+
+/**
+ * A child the harness started: its output (tails, or all of stdout with keepStdout) and
+ * how it ended. `dir` and `errorLog` are set by servers.mjs for the proxies it configures.
+ * @typedef {object} ChildRecord
+ * @property {string} name
+ * @property {import('node:child_process').ChildProcess} child
+ * @property {number | undefined} pid
+ * @property {string} out
+ * @property {string} err
+ * @property {boolean} exited
+ * @property {number | null} exitCode
+ * @property {NodeJS.Signals | null} exitSignal
+ * @property {Array<(stream: 'out' | 'err', text: string) => void>} listeners
+ * @property {Promise<ChildExit>} done
+ * @property {string} [dir]
+ * @property {string} [errorLog]
+ */
+
+/**
+ * @typedef {object} StartChildOptions
+ * @property {NodeJS.ProcessEnv} [env]
+ * @property {string} [cwd]
+ * @property {string | number | null} [pin] CPU list for taskset -c
+ * @property {string} [name]
+ * @property {boolean} [keepStdout] keep all of stdout, not only its tail
+ * @property {'ignore' | 'pipe'} [stdin]
+ */
+
+/** @type {Set<ChildRecord>} */
 const children = new Set();
 let cleaningUp = false;
+/** @type {number | null} */
 let niceLevel = null;
 
-/** Run every child under `nice -n level` (negative needs root): --nice. */
+/**
+ * Run every child under `nice -n level` (negative needs root): --nice.
+ * @param {number | null} level
+ */
 export function setNice(level) {
   niceLevel = level;
 }
 
+/** @param {...unknown} a */
 export function log(...a) {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${a.join(' ')}\n`);
 }
@@ -22,6 +61,10 @@ export function log(...a) {
  * Spawn a child in its own process group so a terminal Ctrl-C reaches only the
  * harness (which then stops everything in order). stdout/stderr are kept (tail)
  * for error messages.
+ * @param {string} cmd
+ * @param {string[]} args
+ * @param {StartChildOptions} [options]
+ * @returns {ChildRecord}
  */
 export function startChild(cmd, args, { env, cwd, pin, name, keepStdout = false, stdin = 'ignore' } = {}) {
   if (cleaningUp) throw new Error('bench is stopping');
@@ -41,7 +84,8 @@ export function startChild(cmd, args, { env, cwd, pin, name, keepStdout = false,
     detached: true,
     stdio: [stdin, 'pipe', 'pipe'],
   });
-  const rec = {
+  // `done` is set just below.
+  const rec = /** @type {ChildRecord} */ (/** @type {unknown} */ ({
     name: name ?? cmd,
     child,
     pid: child.pid,
@@ -51,14 +95,16 @@ export function startChild(cmd, args, { env, cwd, pin, name, keepStdout = false,
     exitCode: null,
     exitSignal: null,
     listeners: [],
-  };
-  const cap = (key) => (d) => {
+  }));
+  /** @param {'out' | 'err'} key */
+  const cap = (key) => (/** @type {Buffer} */ d) => {
     const s = d.toString();
     rec[key] = keepStdout && key === 'out' ? rec[key] + s : (rec[key] + s).slice(-8192);
     for (const l of rec.listeners) l(key, s);
   };
-  child.stdout.on('data', cap('out'));
-  child.stderr.on('data', cap('err'));
+  // stdio is [stdin, 'pipe', 'pipe']: both streams exist.
+  /** @type {import('node:stream').Readable} */ (child.stdout).on('data', cap('out'));
+  /** @type {import('node:stream').Readable} */ (child.stderr).on('data', cap('err'));
   rec.done = new Promise((resolve) => {
     child.on('exit', (code, signal) => {
       rec.exited = true;
@@ -87,6 +133,10 @@ export function startChild(cmd, args, { env, cwd, pin, name, keepStdout = false,
   return rec;
 }
 
+/**
+ * @param {ChildRecord} rec
+ * @param {NodeJS.Signals} sig
+ */
 function killGroup(rec, sig) {
   if (rec.exited || !rec.pid) return;
   try {
@@ -103,11 +153,14 @@ function killGroup(rec, sig) {
 /**
  * SIGTERM to the child itself (an nginx master then stops and reaps its workers), SIGKILL
  * to its whole process group after graceMs. Resolves when the child is gone.
+ * @param {ChildRecord | null | undefined} rec
+ * @param {number} [graceMs]
  */
 export async function stopChild(rec, graceMs = 2000) {
   if (!rec || rec.exited) return;
+  const pid = /** @type {number} */ (rec.pid);
   try {
-    process.kill(rec.pid, 'SIGTERM');
+    process.kill(pid, 'SIGTERM');
   } catch {
     /* already gone */
   }
@@ -116,7 +169,7 @@ export async function stopChild(rec, graceMs = 2000) {
   clearTimeout(t);
   // nginx/haproxy workers are in the same group; make sure none linger.
   try {
-    process.kill(-rec.pid, 'SIGKILL');
+    process.kill(-pid, 'SIGKILL');
   } catch {
     /* group empty */
   }
@@ -131,6 +184,7 @@ function killAllSync() {
 }
 
 export function installCleanupHandlers() {
+  /** @param {NodeJS.Signals} sig */
   const onSignal = (sig) => {
     if (cleaningUp) return;
     cleaningUp = true;
@@ -150,28 +204,41 @@ export function installCleanupHandlers() {
   process.on('exit', killAllSync);
 }
 
-export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** @param {number} ms */
+export const sleep = (ms) => /** @type {Promise<void>} */ (new Promise((r) => setTimeout(r, ms)));
 
-/** Ask the kernel for `n` currently free loopback ports. */
+/**
+ * Ask the kernel for `n` currently free loopback ports.
+ * @param {number} n
+ * @returns {Promise<number[]>}
+ */
 export async function freePorts(n) {
+  /** @type {net.Server[]} */
   const servers = [];
+  /** @type {number[]} */
   const ports = [];
   for (let i = 0; i < n; i++) {
     const s = net.createServer();
-    await new Promise((res, rej) => {
+    await /** @type {Promise<void>} */ (new Promise((res, rej) => {
       s.once('error', rej);
       s.listen(0, '127.0.0.1', res);
-    });
+    }));
     servers.push(s);
-    ports.push(s.address().port);
+    ports.push(/** @type {net.AddressInfo} */ (s.address()).port);
   }
   await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
   return ports;
 }
 
+/**
+ * @param {number} port
+ * @param {string} [host]
+ * @returns {Promise<boolean>}
+ */
 function tryConnect(port, host = '127.0.0.1') {
   return new Promise((resolve) => {
     const sock = net.connect({ port, host });
+    /** @param {boolean} ok */
     const done = (ok) => {
       sock.destroy();
       resolve(ok);
@@ -182,7 +249,12 @@ function tryConnect(port, host = '127.0.0.1') {
   });
 }
 
-/** Wait until every port accepts TCP connections; fail early if the child dies. */
+/**
+ * Wait until every port accepts TCP connections; fail early if the child dies.
+ * @param {ChildRecord} rec
+ * @param {number[]} ports
+ * @param {number} [timeoutMs]
+ */
 export async function waitForPorts(rec, ports, timeoutMs = 15000) {
   const deadline = Date.now() + timeoutMs;
   for (const port of ports) {
@@ -199,21 +271,31 @@ export async function waitForPorts(rec, ports, timeoutMs = 15000) {
   }
 }
 
+/**
+ * @param {ChildRecord} rec
+ * @param {number} [n]
+ */
 export function tail(rec, n = 600) {
   const s = `${rec.err}\n${rec.out}`.trim().replace(/\s+/g, ' ');
   return s.length > n ? `...${s.slice(-n)}` : s || '(no output)';
 }
 
-/** pid plus all of its descendants (nginx/haproxy workers, lb-native worker processes). */
+/**
+ * pid plus all of its descendants (nginx/haproxy workers, lb-native worker processes).
+ * @param {number} rootPid
+ * @returns {number[]}
+ */
 export function processTree(rootPid) {
+  /** @type {Map<number, number[]>} */
   const kids = new Map();
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
       const st = readFileSync(`/proc/${d}/stat`, 'utf8');
       const ppid = Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]);
-      if (!kids.has(ppid)) kids.set(ppid, []);
-      kids.get(ppid).push(Number(d));
+      const siblings = kids.get(ppid) ?? [];
+      siblings.push(Number(d));
+      kids.set(ppid, siblings);
     } catch {
       /* raced with exit */
     }
@@ -221,14 +303,20 @@ export function processTree(rootPid) {
   const out = [];
   const stack = [rootPid];
   while (stack.length) {
-    const p = stack.pop();
+    const p = /** @type {number} */ (stack.pop());
     out.push(p);
     for (const k of kids.get(p) ?? []) stack.push(k);
   }
   return out;
 }
 
-/** Run a command to completion with a hard time limit; returns {code, out, err}. */
+/**
+ * Run a command to completion with a hard time limit; returns {code, out, err}.
+ * @param {string} cmd
+ * @param {string[]} args
+ * @param {{ timeoutMs?: number, env?: NodeJS.ProcessEnv }} [options]
+ * @returns {Promise<ChildExit & { out: string, err: string }>}
+ */
 export function runCapture(cmd, args, { timeoutMs = 10000, env } = {}) {
   return new Promise((resolve) => {
     const rec = startChild(cmd, args, { env, name: cmd, keepStdout: true });

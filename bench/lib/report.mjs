@@ -1,31 +1,187 @@
 // Aggregation (medians, ratios) and the writers: markdown table, hand-written SVG chart.
+// The shape of a run's results (run.mjs builds them, these read them) is typed here.
 
+/**
+ * @typedef {object} Scenario
+ * @property {string} id
+ * @property {string} label
+ * @property {'load' | 'memory'} kind
+ * @property {number} [conns]
+ * @property {string[]} [headers]
+ * @property {string} [path]
+ * @property {'proxy' | 'redirect'} [variant]
+ */
+
+/**
+ * One measured wrk run of one proxy in one scenario (`failed`: no figures, `error` says why).
+ * @typedef {object} Run
+ * @property {string} scenario
+ * @property {string} proxy
+ * @property {number} rep
+ * @property {boolean} [failed]
+ * @property {string} [error]
+ * @property {number} [rps]
+ * @property {number} [requests]
+ * @property {number} [duration_s]
+ * @property {number} [p50_us]
+ * @property {number} [p90_us]
+ * @property {number} [p99_us]
+ * @property {number} [max_us]
+ * @property {number | null} [bytes_per_req]
+ * @property {number} [errors]
+ * @property {Record<string, number>} [err]
+ * @property {number} [cpu_s]
+ * @property {number | null} [cpu_us_per_req]
+ * @property {number | null} [backend_cpu_us_per_req]
+ * @property {number} [machine_busy]
+ * @property {number | null} [machine_us_per_req]
+ * @property {number | null} [foreign_cpu_share]
+ * @property {number | null} [steal_share]
+ */
+
+/**
+ * Syscalls per request under strace (`per_req` null and `note` set when strace failed).
+ * @typedef {object} StraceRow
+ * @property {string} scenario
+ * @property {string} proxy
+ * @property {number | null} per_req
+ * @property {number} [calls]
+ * @property {number} [requests]
+ * @property {Array<{ name: string, per_req: number | null, errors: number }>} [top]
+ * @property {number} [rps_under_strace]
+ * @property {string} [note]
+ */
+
+/**
+ * The idle-connections scenario for one proxy.
+ * @typedef {object} MemoryRow
+ * @property {string} proxy
+ * @property {string} status
+ * @property {number} [requested]
+ * @property {number} [rss_before_kib]
+ * @property {number} [rss_after_kib]
+ * @property {number} [fds_before]
+ * @property {number} [fds_after]
+ * @property {number} [open_ms]
+ * @property {number} [ok]
+ * @property {number} [failed]
+ * @property {number} [bad_status]
+ * @property {number} [held]
+ * @property {number} [closed_by_peer]
+ * @property {number | null} [kib_per_conn]
+ */
+
+/**
+ * @typedef {object} Meta
+ * @property {string} date
+ * @property {string} command
+ * @property {boolean} quick
+ * @property {number} reps
+ * @property {number} duration
+ * @property {number} warmup
+ * @property {number | null} straceSeconds
+ * @property {number} workers
+ * @property {number} pool
+ * @property {string[]} lbArgs
+ * @property {boolean} pin
+ * @property {number | null} nice
+ * @property {number} idleConns
+ * @property {{ nproc: number, cpu: string, kernel: string, memGiB: number }} machine
+ * @property {Record<string, string>} versions
+ * @property {number} [loadavg1_at_start]
+ * @property {number} [elapsedSec]
+ */
+
+/**
+ * Everything one bench run found; written as JSON to results/raw/.
+ * @typedef {object} BenchResults
+ * @property {Meta} meta
+ * @property {string[]} proxyOrder
+ * @property {Record<string, string>} proxyLabels
+ * @property {Record<string, import('./servers.mjs').ProxyStatus>} proxyStatus
+ * @property {Scenario[]} scenarios
+ * @property {Record<string, { status: string }>} cells "scenario|proxy" -> status
+ * @property {Run[]} runs
+ * @property {StraceRow[]} strace
+ * @property {MemoryRow[]} memory
+ * @property {Record<string, string[]>} probes
+ * @property {string[]} notes
+ * @property {Record<string, string>} logs
+ * @property {SummaryRow[]} [summary]
+ */
+
+/**
+ * One row per (scenario, proxy): medians over the repetitions, ratios against lb-native.
+ * @typedef {object} SummaryRow
+ * @property {string} scenario
+ * @property {string} scenarioLabel
+ * @property {string} proxy
+ * @property {string} status
+ * @property {number} n
+ * @property {number | null} rps
+ * @property {number | null} rps_spread
+ * @property {number | null} p50_us
+ * @property {number | null} p99_us
+ * @property {number | null} cpu_us_per_req
+ * @property {number | null} machine_us_per_req
+ * @property {number} errors
+ * @property {number | null} foreign
+ * @property {number | null} idle
+ * @property {number} requests
+ * @property {number | null} syscalls_per_req
+ * @property {string | null} strace_note
+ * @property {number} [ratio_rps]
+ * @property {number | null} [ratio_cpu]
+ */
+
+/**
+ * @param {Array<number | null | undefined>} xs
+ * @returns {number | null}
+ */
 export const median = (xs) => {
-  const a = xs.filter((x) => x != null && Number.isFinite(x)).sort((p, q) => p - q);
+  const a = /** @type {number[]} */ (xs.filter((x) => x != null && Number.isFinite(x))).sort((p, q) => p - q);
   if (!a.length) return null;
   const m = a.length >> 1;
-  return a.length % 2 ? a[m] : (a[m - 1] + a[m]) / 2;
+  return /** @type {number} */ (a.length % 2 ? a[m] : (/** @type {number} */ (a[m - 1]) + /** @type {number} */ (a[m])) / 2);
 };
 
+/** @param {number | null | undefined} n */
 const fmtInt = (n) => (n == null ? '–' : Math.round(n).toLocaleString('en-US'));
+/** @param {number | null | undefined} us */
 const fmtMs = (us) => {
   if (us == null) return '–';
   const ms = us / 1000;
   return ms >= 100 ? `${ms.toFixed(0)} ms` : ms >= 10 ? `${ms.toFixed(1)} ms` : `${ms.toFixed(2)} ms`;
 };
+/**
+ * @param {number | null | undefined} n
+ * @param {number} [d]
+ */
 const fmtNum = (n, d = 1) => (n == null ? '–' : n.toFixed(d));
+/**
+ * @param {number | null | undefined} share
+ * @param {string} [none]
+ */
 const fmtPct = (share, none = '–') => (share == null ? none : `${Math.round(share * 100)}%`);
+/** @param {number | null | undefined} r */
 const fmtRatio = (r) => (r == null ? '–' : `${r.toFixed(2)}×`);
+/** @param {number | null | undefined} k */
 const fmtKiB = (k) => (k == null ? '–' : k >= 10240 ? `${(k / 1024).toFixed(1)} MiB` : `${Math.round(k)} KiB`);
 
-/** Collapse repeated runs into one row per (scenario, proxy). */
+/**
+ * Collapse repeated runs into one row per (scenario, proxy).
+ * @param {BenchResults} results
+ * @returns {SummaryRow[]}
+ */
 export function summarize(results) {
+  /** @type {SummaryRow[]} */
   const rows = [];
   for (const sc of results.scenarios.filter((s) => s.kind === 'load')) {
     for (const px of results.proxyOrder) {
       const st = results.cells[`${sc.id}|${px}`];
       const runs = results.runs.filter((r) => r.scenario === sc.id && r.proxy === px && !r.failed);
       const strace = results.strace.find((s) => s.scenario === sc.id && s.proxy === px);
+      /** @type {SummaryRow} */
       const row = {
         scenario: sc.id,
         scenarioLabel: sc.label,
@@ -33,14 +189,15 @@ export function summarize(results) {
         status: st?.status ?? (runs.length ? 'ok' : 'no data'),
         n: runs.length,
         rps: median(runs.map((r) => r.rps)),
-        rps_spread: runs.length > 1 ? (Math.max(...runs.map((r) => r.rps)) - Math.min(...runs.map((r) => r.rps))) / 2 / median(runs.map((r) => r.rps)) : null,
+        // (Runs that did not fail have every figure.)
+        rps_spread: runs.length > 1 ? (Math.max(...runs.map((r) => /** @type {number} */ (r.rps))) - Math.min(...runs.map((r) => /** @type {number} */ (r.rps)))) / 2 / /** @type {number} */ (median(runs.map((r) => r.rps))) : null,
         p50_us: median(runs.map((r) => r.p50_us)),
         p99_us: median(runs.map((r) => r.p99_us)),
         cpu_us_per_req: median(runs.map((r) => r.cpu_us_per_req)),
         machine_us_per_req: median(runs.map((r) => r.machine_us_per_req)),
         errors: runs.reduce((a, r) => a + (r.errors || 0), 0),
         foreign: median(runs.map((r) => r.foreign_cpu_share)),
-        idle: runs.every((r) => r.machine_busy != null) ? 1 - median(runs.map((r) => r.machine_busy)) : null,
+        idle: runs.every((r) => r.machine_busy != null) ? 1 - /** @type {number} */ (median(runs.map((r) => r.machine_busy))) : null,
         requests: runs.reduce((a, r) => a + (r.requests || 0), 0),
         syscalls_per_req: strace?.per_req ?? null,
         strace_note: strace?.note ?? null,
@@ -59,6 +216,10 @@ export function summarize(results) {
   return rows;
 }
 
+/**
+ * @param {BenchResults} results
+ * @param {SummaryRow[]} rows
+ */
 export function markdown(results, rows) {
   const m = results.meta;
   const L = [];
@@ -74,7 +235,7 @@ export function markdown(results, rows) {
   );
   const lb = results.proxyStatus['lb-native'];
   if (lb?.addon) L.push(`- lb-native addon: ${lb.addon}${lb.redirect ? ', redirect mode available' : ''}`);
-  L.push(`- Command: \`${m.command}\` (${(m.elapsedSec / 60).toFixed(1)} min)`, '');
+  L.push(`- Command: \`${m.command}\` (${(/** @type {number} */ (m.elapsedSec) / 60).toFixed(1)} min)`, '');
   L.push('## Throughput, latency and cost per request', '');
   L.push('req/s is the median over the repetitions; ±N% is half the min–max spread across them. Ratios are lb-native ÷ that proxy: req/s ratio above 1 means lb-native served more; CPU ratio below 1 means lb-native spent less CPU per request.', '');
   L.push('"Other load" is the share of the machine\'s CPU time taken by processes outside the bench during the run (median); above ~10% the row is noisy. "Idle" is the share of the machine\'s CPU time nobody used (median): CPU a proxy saves shows up either as more req/s or as more idle. "Machine µs/req" is the busy time of all cores per request: the proxy, wrk, the backend and the kernel\'s network work together. Unpinned, req/s is about the busy cores ÷ that figure, so it bounds the req/s ratio a cheaper proxy can show.', '');
@@ -125,10 +286,22 @@ export function markdown(results, rows) {
   return L.join('\n');
 }
 
+/**
+ * @param {BenchResults} results
+ * @param {SummaryRow[]} rows
+ */
 export function table(results, rows) {
   // compact console version
   const out = [];
+  /**
+   * @param {unknown} s
+   * @param {number} n
+   */
   const pad = (s, n) => String(s).padEnd(n);
+  /**
+   * @param {unknown} s
+   * @param {number} n
+   */
   const lpad = (s, n) => String(s).padStart(n);
   out.push(`${pad('scenario', 25)}${pad('proxy', 18)}${lpad('req/s', 10)}${lpad('p50', 10)}${lpad('p99', 10)}${lpad('cpu us/r', 10)}${lpad('mach us/r', 11)}${lpad('sys/r', 8)}${lpad('err', 7)}${lpad('lb/x rps', 10)}${lpad('lb/x cpu', 10)}${lpad('other', 7)}${lpad('idle', 6)}`);
   for (const r of rows) {
@@ -153,6 +326,7 @@ export function table(results, rows) {
   return out.join('\n');
 }
 
+/** @type {Record<string, string>} */
 const COLORS = {
   'lb-native': '#d62728',
   haproxy: '#1f77b4',
@@ -160,18 +334,25 @@ const COLORS = {
   'node-http-proxy': '#9467bd',
   direct: '#7f7f7f',
 };
+/** @param {unknown} s */
 const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
+/** @param {number} v */
 function niceMax(v) {
   if (!v || v <= 0) return 1;
   const p = 10 ** Math.floor(Math.log10(v));
   for (const k of [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (k * p >= v) return k * p;
   return 10 * p;
 }
+/** @param {number} v */
 const kfmt = (v) =>
   (v >= 1e6 ? `${(v / 1e6).toFixed(1)}M` : v >= 1e3 ? `${(v / 1e3).toFixed(v >= 1e5 ? 0 : 1)}k` : `${Math.round(v)}`).replace(/\.0(?=[kM])/, "");
 
-/** Grouped bar chart: one group per load scenario, one bar per proxy (median req/s). */
+/**
+ * Grouped bar chart: one group per load scenario, one bar per proxy (median req/s).
+ * @param {BenchResults} results
+ * @param {SummaryRow[]} rows
+ */
 export function svgChart(results, rows) {
   const scenarios = results.scenarios.filter((s) => s.kind === 'load');
   const proxies = results.proxyOrder;
@@ -184,6 +365,7 @@ export function svgChart(results, rows) {
   const plotW = W - left - right;
   const plotH = H - top - bottom;
   const max = niceMax(Math.max(0, ...rows.map((r) => r.rps ?? 0)) * 1.08);
+  /** @param {number} v */
   const y = (v) => top + plotH - (v / max) * plotH;
   const groupW = plotW / Math.max(1, scenarios.length);
   const barW = Math.min(26, (groupW - 24) / Math.max(1, proxies.length));

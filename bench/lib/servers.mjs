@@ -10,6 +10,54 @@ const BENCH_DIR = fileURLToPath(new URL('..', import.meta.url));
 export const REPO_DIR = fileURLToPath(new URL('../..', import.meta.url));
 const CONFIGS = join(BENCH_DIR, 'configs');
 
+/** @typedef {import('./procs.mjs').ChildRecord} ChildRecord */
+
+/**
+ * What a proxy's check() found: whether it can run here, and which lb-native flags exist.
+ * @typedef {object} ProxyStatus
+ * @property {boolean} ok
+ * @property {string} [status]
+ * @property {string} [note]
+ * @property {string} [addon]
+ * @property {boolean} [redirect] it has a redirect mode
+ * @property {boolean} [noForwarded]
+ * @property {boolean} [poolFlag]
+ * @property {boolean} [idleFlag]
+ * @property {string} [help]
+ * @property {Record<string, string>} [failedVariants] variant -> why it cannot run any more
+ */
+
+/**
+ * The backend nginx: its process and its two ports.
+ * @typedef {{ rec: ChildRecord, pid: number | undefined, ports: number[] }} Backends
+ */
+
+/**
+ * What start() is given.
+ * @typedef {object} StartContext
+ * @property {number[]} backends backend ports
+ * @property {number} workers
+ * @property {string | number | null} [pin]
+ * @property {number} pool idle upstream connections per backend
+ * @property {number} [idleConns]
+ * @property {ProxyStatus} [lbStatus]
+ * @property {string[]} [lbArgs]
+ * @property {Backends} backendInfo
+ */
+
+/**
+ * A started proxy (`shared`: the backend itself, not to be stopped with the proxy).
+ * @typedef {{ rec: ChildRecord, pid: number | undefined, port: number, shared?: boolean }} Instance
+ */
+
+/**
+ * @typedef {object} ProxyDefinition
+ * @property {string} label
+ * @property {() => Promise<ProxyStatus>} check
+ * @property {(variant: string, ctx: StartContext) => Promise<Instance>} start
+ */
+
+/** @type {Set<string>} */
 const tmpDirs = new Set();
 export function cleanupTmpDirs() {
   for (const d of tmpDirs) rmSync(d, { recursive: true, force: true });
@@ -17,6 +65,7 @@ export function cleanupTmpDirs() {
 }
 process.on('exit', cleanupTmpDirs);
 
+/** @param {string} tag */
 function makeTmp(tag) {
   const d = mkdtempSync(join(tmpdir(), `lbbench-${tag}-`));
   chmodSync(d, 0o755); // nginx workers may run as an unprivileged user
@@ -24,6 +73,10 @@ function makeTmp(tag) {
   return d;
 }
 
+/**
+ * @param {string} template
+ * @param {Record<string, unknown>} vars
+ */
 function render(template, vars) {
   const text = readFileSync(join(CONFIGS, template), 'utf8');
   return text.replace(/\{\{(\w+)\}\}/g, (_, k) => {
@@ -35,6 +88,11 @@ function render(template, vars) {
 // Descriptor limit the harness's children get (raise-able up to the hard limit only).
 export const NOFILE = 20000;
 
+/**
+ * @param {string} template
+ * @param {Record<string, unknown>} vars
+ * @param {{ pin?: string | number | null, name: string }} options
+ */
 async function startNginx(template, vars, { pin, name }) {
   const dir = makeTmp(name);
   const conf = join(dir, 'nginx.conf');
@@ -51,22 +109,27 @@ async function startNginx(template, vars, { pin, name }) {
   return rec;
 }
 
+/** @param {ChildRecord} rec */
 function errorLogTail(rec) {
   try {
-    return readFileSync(rec.errorLog, 'utf8').trim().split('\n').slice(-5).join(' | ');
+    return readFileSync(/** @type {string} */ (rec.errorLog), 'utf8').trim().split('\n').slice(-5).join(' | ');
   } catch {
     return '';
   }
 }
 
-/** One nginx serving both backend ports. */
+/**
+ * One nginx serving both backend ports.
+ * @param {{ workers?: number, pin?: string | number | null }} [options]
+ * @returns {Promise<Backends>}
+ */
 export async function startBackends({ workers = 1, pin } = {}) {
-  const [p1, p2] = await freePorts(2);
+  const [p1, p2] = /** @type {[number, number]} */ (await freePorts(2));
   const rec = await startNginx('nginx-backend.conf', { WORKERS: workers, PORT1: p1, PORT2: p2, BODY16K: true }, { pin, name: 'backend-nginx' });
   try {
     await waitForPorts(rec, [p1, p2]);
   } catch (e) {
-    throw new Error(`${e.message} ${errorLogTail(rec)}`);
+    throw new Error(`${/** @type {Error} */ (e).message} ${errorLogTail(rec)}`);
   }
   return { rec, pid: rec.pid, ports: [p1, p2] };
 }
@@ -78,6 +141,7 @@ export async function startBackends({ workers = 1, pin } = {}) {
 const LB_CLI = join(REPO_DIR, 'dist', 'cli', 'main.js');
 const LB_ADDON = join(REPO_DIR, 'build', 'Release', 'lb_native.node');
 
+/** @type {Record<'lb-native' | 'haproxy' | 'nginx' | 'node-http-proxy' | 'direct', ProxyDefinition>} */
 export const PROXIES = {
   'lb-native': {
     label: 'lb-native',
@@ -98,16 +162,18 @@ export const PROXIES = {
       if (h.code !== 0 && !/--listen/.test(help)) {
         return { ok: false, status: 'not runnable', note: `\`start --help\` failed (exit ${h.code}): ${help.trim().slice(0, 200)}` };
       }
-      const st = statSync(addon);
+      // Found above: `missing` would have been returned otherwise.
+      const found = /** @type {string} */ (addon);
+      const st = statSync(found);
       return {
         ok: true,
-        addon: `${addon.slice(REPO_DIR.length)} (${st.size} bytes, ${st.mtime.toISOString().slice(0, 19)}Z)`,
+        addon: `${found.slice(REPO_DIR.length)} (${st.size} bytes, ${st.mtime.toISOString().slice(0, 19)}Z)`,
         redirect: /--mode\b/.test(help), noForwarded: /--forwarded\b/.test(help), poolFlag: /--pool-max-idle\b/.test(help), idleFlag: /--backend-idle-timeout\b/.test(help),
         help,
       };
     },
     async start(variant, { backends, workers, pin, pool, lbStatus, lbArgs }) {
-      const [port] = await freePorts(1);
+      const [port] = /** @type {[number]} */ (await freePorts(1));
       const args = [LB_CLI, 'start', '--listen', `127.0.0.1:${port}`];
       for (const b of backends) args.push('--backend', `127.0.0.1:${b}`);
       args.push('--workers', String(workers));
@@ -132,7 +198,7 @@ export const PROXIES = {
     },
     async start(variant, ctx) {
       const { backends, workers, pin } = ctx;
-      const [port] = await freePorts(1);
+      const [port] = /** @type {[number]} */ (await freePorts(1));
       const dir = makeTmp('haproxy');
       const cfg = join(dir, 'haproxy.cfg');
       const tpl = variant === 'redirect' ? 'haproxy-redirect.cfg' : 'haproxy-proxy.cfg';
@@ -150,13 +216,13 @@ export const PROXIES = {
     },
     async start(variant, ctx) {
       const { backends, workers, pin } = ctx;
-      const [port] = await freePorts(1);
+      const [port] = /** @type {[number]} */ (await freePorts(1));
       const tpl = variant === 'redirect' ? 'nginx-redirect.conf' : 'nginx-proxy.conf';
       const rec = await startNginx(tpl, { WORKERS: workers, PORT: port, BACKEND1: backends[0], BACKEND2: backends[1], POOL: 2 * ctx.pool }, { pin, name: `nginx(${variant})` });
       try {
         await waitForPorts(rec, [port]);
       } catch (e) {
-        throw new Error(`${e.message} ${errorLogTail(rec)}`);
+        throw new Error(`${/** @type {Error} */ (e).message} ${errorLogTail(rec)}`);
       }
       return { rec, pid: rec.pid, port };
     },
@@ -170,7 +236,7 @@ export const PROXIES = {
       return { ok: true, redirect: true };
     },
     async start(variant, { backends, pin, pool }) {
-      const [port] = await freePorts(1);
+      const [port] = /** @type {[number]} */ (await freePorts(1));
       const args = [join(BENCH_DIR, 'node-http-proxy.mjs'), '--listen', `127.0.0.1:${port}`, '--mode', variant === 'redirect' ? 'redirect' : 'proxy', '--pool', String(pool)];
       for (const b of backends) args.push('--backend', `127.0.0.1:${b}`);
       const rec = startChild(process.execPath, args, { pin, name: `node-http-proxy(${variant})` });
@@ -185,11 +251,12 @@ export const PROXIES = {
     },
     // "direct" is wrk straight at the first backend port: the ceiling.
     async start(variant, { backendInfo }) {
-      return { rec: backendInfo.rec, pid: backendInfo.pid, port: backendInfo.ports[0], shared: true };
+      return { rec: backendInfo.rec, pid: backendInfo.pid, port: /** @type {number} */ (backendInfo.ports[0]), shared: true };
     },
   },
 };
 
+/** @param {Instance | null | undefined} inst */
 export async function stopInstance(inst) {
   if (!inst || inst.shared) return;
   await stopChild(inst.rec);

@@ -4,14 +4,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startChild, sleep } from './procs.mjs';
 
-/** Parse `strace -c` summary: total calls and the busiest syscalls. */
+/**
+ * Parse `strace -c` summary: total calls and the busiest syscalls.
+ * @param {string} text
+ */
 export function parseStraceSummary(text) {
+  /** @type {Array<{ calls: number, errors: number, name: string }>} */
   const rows = [];
+  /** @type {{ calls: number, errors: number, name: string } | null} */
   let total = null;
   for (const line of text.split('\n')) {
     const m = /^\s*([\d.]+)\s+([\d.]+)\s+(\d+)\s+(\d+)\s+(\d+)?\s*(\S+)\s*$/.exec(line);
     if (!m) continue;
-    const row = { calls: Number(m[4]), errors: m[5] ? Number(m[5]) : 0, name: m[6] };
+    const row = { calls: Number(m[4]), errors: m[5] ? Number(m[5]) : 0, name: /** @type {string} */ (m[6]) };
     if (row.name === 'total') total = row;
     else rows.push(row);
   }
@@ -22,6 +27,9 @@ export function parseStraceSummary(text) {
 /**
  * Attach strace to `pids` (all their threads, and children they fork), run `work()`
  * (which returns {requests}), detach, and return calls per request.
+ * @template {{ requests: number }} R
+ * @param {number[]} pids
+ * @param {() => Promise<R>} work
  */
 export async function straceCount(pids, work) {
   const dir = mkdtempSync(join(tmpdir(), 'lbbench-strace-'));
@@ -42,18 +50,19 @@ export async function straceCount(pids, work) {
     throw new Error(`strace could not attach: ${rec.err.trim().slice(-300)}`);
   }
   await sleep(100);
+  /** @type {R | undefined} */
   let res;
   try {
     res = await work();
   } finally {
     try {
-      process.kill(rec.pid, 'SIGINT'); // strace detaches and writes the summary
+      process.kill(/** @type {number} */ (rec.pid), 'SIGINT'); // strace detaches and writes the summary
     } catch {
       /* gone */
     }
     const t = setTimeout(() => {
       try {
-        process.kill(rec.pid, 'SIGKILL');
+        process.kill(/** @type {number} */ (rec.pid), 'SIGKILL');
       } catch {
         /* gone */
       }
@@ -68,12 +77,14 @@ export async function straceCount(pids, work) {
     /* none */
   }
   rmSync(dir, { recursive: true, force: true });
+  // work() returned (a throw would have left this function already).
+  const done = /** @type {R} */ (res);
   const s = parseStraceSummary(text);
   return {
     calls: s.total,
-    requests: res.requests,
-    per_req: res.requests ? s.total / res.requests : null,
-    top: s.top.map((r) => ({ name: r.name, per_req: res.requests ? r.calls / res.requests : null, errors: r.errors })),
-    wrk: res,
+    requests: done.requests,
+    per_req: done.requests ? s.total / done.requests : null,
+    top: s.top.map((r) => ({ name: r.name, per_req: done.requests ? r.calls / done.requests : null, errors: r.errors })),
+    wrk: done,
   };
 }

@@ -4,6 +4,39 @@ import { startChild, stopChild } from './procs.mjs';
 
 const LUA = fileURLToPath(new URL('./wrk-report.lua', import.meta.url));
 
+/**
+ * What wrk reported (from wrk-report.lua's BENCH_JSON line, else its text), latencies in
+ * microseconds. parseWrk adds rps, bytes_per_req and errors; runWrk adds raw.
+ * @typedef {object} WrkResult
+ * @property {number} [requests]
+ * @property {number} [duration_us]
+ * @property {number} [bytes]
+ * @property {number} [rps_text]
+ * @property {number} [p50_us]
+ * @property {number} [p90_us]
+ * @property {number} [p99_us]
+ * @property {number} [max_us]
+ * @property {number} [mean_us]
+ * @property {number} err_status
+ * @property {number} err_connect
+ * @property {number} err_read
+ * @property {number} err_write
+ * @property {number} err_timeout
+ * @property {number} [rps]
+ * @property {number | null} [bytes_per_req]
+ * @property {number} [errors]
+ * @property {string} [raw]
+ */
+
+/**
+ * A finished run: parseWrk's result when it has requests and a duration.
+ * @typedef {WrkResult & { requests: number, duration_us: number, p50_us: number, p99_us: number, rps: number, bytes_per_req: number | null, errors: number }} WrkRun
+ */
+
+/**
+ * @param {string | undefined} v
+ * @param {string | undefined} unit
+ */
 function toUs(v, unit) {
   const n = Number(v);
   switch (unit) {
@@ -20,8 +53,13 @@ function toUs(v, unit) {
   }
 }
 
-/** Parse wrk's text output (used as a fallback and for the error lines). */
+/**
+ * Parse wrk's text output (used as a fallback and for the error lines).
+ * @param {string} text
+ * @returns {WrkResult}
+ */
 export function parseWrkText(text) {
+  /** @type {Record<string, number>} */
   const r = {};
   let m = /(\d+) requests in ([\d.]+)(us|ms|s|m),\s*([\d.]+\w+) read/.exec(text);
   if (m) {
@@ -45,9 +83,13 @@ export function parseWrkText(text) {
   } else {
     Object.assign(r, { err_connect: 0, err_read: 0, err_write: 0, err_timeout: 0 });
   }
-  return r;
+  return /** @type {WrkResult} */ (/** @type {unknown} */ (r));
 }
 
+/**
+ * @param {string} text
+ * @returns {WrkRun | null}
+ */
 export function parseWrk(text) {
   const line = text.split('\n').find((l) => l.startsWith('BENCH_JSON '));
   const fromText = parseWrkText(text);
@@ -63,12 +105,22 @@ export function parseWrk(text) {
   r.rps = r.requests / (r.duration_us / 1e6);
   r.bytes_per_req = r.bytes != null && r.requests ? r.bytes / r.requests : null;
   r.errors = (r.err_connect || 0) + (r.err_read || 0) + (r.err_write || 0) + (r.err_timeout || 0) + (r.err_status || 0);
-  return r;
+  return /** @type {WrkRun} */ (r);
 }
 
 /**
  * Run wrk once. `onStarted` is called right after spawn (strace/CPU windows hang off it).
  * Resolves with the parsed result (or throws with wrk's output).
+ * @param {object} options
+ * @param {number} options.port
+ * @param {string} [options.path]
+ * @param {number} options.conns
+ * @param {number} options.seconds
+ * @param {string[]} [options.headers]
+ * @param {string | number | null} [options.pin]
+ * @param {number} [options.timeoutSec]
+ * @param {(rec: import('./procs.mjs').ChildRecord) => void} [options.onStarted]
+ * @returns {Promise<WrkRun>}
  */
 export async function runWrk({ port, path = '/', conns, seconds, headers = [], pin, timeoutSec = 10, onStarted }) {
   const args = ['-t1', `-c${conns}`, `-d${seconds}s`, '--latency', `--timeout`, `${timeoutSec}s`, '-s', LUA];

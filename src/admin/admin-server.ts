@@ -83,7 +83,7 @@ export async function startAdminServer(balancer: AdminBalancer, options: AdminSe
   server.maxHeadersCount = 100;
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) => reject(new LbListenError(listen.text, listenReason(error), { cause: error })));
+    server.once('error', (error) => reject(LbListenError.from(listen.text, error)));
     server.listen({ host: listen.host, port: listen.port, exclusive: true }, () => resolve());
   });
   server.on('error', (error) => options.onError?.(error));
@@ -169,17 +169,4 @@ function serveDashboard(req: IncomingMessage, res: ServerResponse): void {
     'X-Frame-Options': 'DENY',
     'Referrer-Policy': 'no-referrer',
   });
-}
-
-function listenReason(error: NodeJS.ErrnoException): string {
-  switch (error.code) {
-    case 'EADDRINUSE':
-      return 'address in use';
-    case 'EACCES':
-      return 'permission denied';
-    case 'EADDRNOTAVAIL':
-      return 'address not available';
-    default:
-      return error.message;
-  }
 }

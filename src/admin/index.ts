@@ -7,4 +7,3 @@ export type { PrometheusInfo } from './prometheus.js';
 export { renderTop } from './top-renderer.js';
 export type { TopOptions } from './top-renderer.js';
 export { histogramDelta, percentileMs } from './histogram.js';
-export { isLoopbackAddress } from './listen-address.js';

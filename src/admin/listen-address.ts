@@ -1,9 +1,7 @@
 // The admin listener's address: `host:port` or `[ipv6]:port` (port 0 picks a free one),
 // resolved to the one numeric address it binds, and whether that address is loopback,
 // which decides whether a token is required.
-import { isIPv4, isIPv6 } from 'node:net';
-
-import { parseAddress, resolveHost } from '../config/address.js';
+import { isLoopback, parseAddress, resolveHost } from '../config/address.js';
 import { LbConfigError } from '../errors.js';
 
 export interface AdminListenAddress {
@@ -23,18 +21,7 @@ export async function resolveAdminListen(text: string): Promise<AdminListenAddre
   const parsed = parseAddress(text, { allowPortZero: true });
   if (!parsed.ok) throw new LbConfigError([{ path: 'admin.listen', message: parsed.message }]);
   const host = await resolveHost(parsed.address.host, 'admin.listen');
-  return { text, host, port: parsed.address.port, loopback: isLoopbackAddress(host) };
-}
-
-/** True for 127.0.0.0/8, ::1 and IPv4-mapped 127.x addresses. The unspecified addresses (0.0.0.0, ::) are not loopback. */
-export function isLoopbackAddress(host: string): boolean {
-  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  if (isIPv4(bare)) return bare.split('.')[0] === '127';
-  if (!isIPv6(bare)) return false;
-  const lower = bare.toLowerCase();
-  if (lower === '::1' || /^(0{1,4}:){7}0{0,3}1$/.test(lower)) return true;
-  const mapped = /^(?:0{0,4}:){0,5}:?ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(lower);
-  return mapped?.[1] !== undefined && isLoopbackAddress(mapped[1]);
+  return { text, host, port: parsed.address.port, loopback: isLoopback(host) };
 }
 
 /**
@@ -48,5 +35,5 @@ export function isLoopbackHostHeader(hostHeader: string | undefined): boolean {
     ? hostHeader.slice(0, hostHeader.indexOf(']') + 1)
     : hostHeader.replace(/:\d*$/, '');
   const name = host.toLowerCase().replace(/\.$/, '');
-  return name === 'localhost' || name.endsWith('.localhost') || isLoopbackAddress(name);
+  return name === 'localhost' || name.endsWith('.localhost') || isLoopback(name);
 }

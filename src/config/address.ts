@@ -1,6 +1,8 @@
 // Addresses as users write them: `host:port`, `[ipv6]:port`, where host is an IPv4
 // address, a bracketed IPv6 address or a host name. Host names are resolved to numeric
-// addresses before anything reaches the native side, which takes numbers only.
+// addresses before anything reaches the native side, which takes numbers only. The one
+// home of address identity too: how an address is written back (formatAddress), when two
+// spellings are the same address (addressKey), and which addresses are loopback.
 import { lookup } from 'node:dns/promises';
 import { isIPv4, isIPv6 } from 'node:net';
 
@@ -82,6 +84,60 @@ export function parseAddress(text: string, options: ParseAddressOptions = {}): P
 /** `host:port`, with brackets around an IPv6 host. */
 export function formatAddress(host: string, port: number): string {
   return isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/**
+ * The key two backend addresses are the same by, equal for every spelling of one address:
+ * IPv6 in its canonical form (`[0:0::1]:80` and `[::1]:80`), host names lower-case without
+ * a trailing dot (`Web.Example.:80` and `web.example:80`), the port as a number (`080`
+ * and `80`). Takes a parsed address or text (`host:port`, `[ipv6]:port`); text that does
+ * not parse is its own key. Host names are compared as names, never resolved.
+ */
+export function addressKey(address: string | { host: string; port: number }): string {
+  if (typeof address === 'string') {
+    const text = address.trim();
+    const parsed = parseAddress(text);
+    return parsed.ok ? addressKey(parsed.address) : text;
+  }
+  return formatAddress(canonicalHost(address.host), address.port);
+}
+
+/** `host` as addressKey compares it (brackets around IPv6 are dropped). */
+export function canonicalHost(host: string): string {
+  const bare = withoutBrackets(host);
+  if (isIPv6(bare)) return canonicalIPv6(bare);
+  if (isIPv4(bare)) return bare;
+  return bare.toLowerCase().replace(/\.$/, '');
+}
+
+/**
+ * True for the loopback addresses: 127.0.0.0/8, ::1 in any spelling, and IPv4-mapped
+ * 127.x (`::ffff:127.0.0.1`); brackets allowed. The unspecified addresses (0.0.0.0, ::)
+ * and host names (even `localhost`, which is only a name until resolved) are not.
+ */
+export function isLoopback(host: string): boolean {
+  const bare = withoutBrackets(host);
+  if (isIPv4(bare)) return bare.split('.')[0] === '127';
+  if (!isIPv6(bare)) return false;
+  const canonical = canonicalIPv6(bare);
+  if (canonical === '::1') return true;
+  // IPv4-mapped addresses come out of canonicalIPv6 as ::ffff:HHHH:HHHH.
+  const mapped = /^::ffff:([0-9a-f]{1,4}):[0-9a-f]{1,4}$/.exec(canonical);
+  return mapped !== null && Number.parseInt(mapped[1]!, 16) >> 8 === 127;
+}
+
+function withoutBrackets(host: string): string {
+  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+}
+
+/** RFC 5952 form (lower case, longest zero run compressed), as the WHATWG URL parser writes it. */
+function canonicalIPv6(host: string): string {
+  try {
+    return new URL(`http://[${host}]/`).hostname.slice(1, -1);
+  } catch {
+    // A zone index (fe80::1%eth0) is no URL host: compared as written, in lower case.
+    return host.toLowerCase();
+  }
 }
 
 /**

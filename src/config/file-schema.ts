@@ -7,9 +7,8 @@ import { isIP } from 'node:net';
 
 import { z } from 'zod';
 
-import { isLoopbackAddress } from '../admin/index.js';
 import { logLevels } from '../logging/levels.js';
-import { parseAddress } from './address.js';
+import { isLoopback, parseAddress } from './address.js';
 import { bounds } from './defaults.js';
 import {
   backendsSchema,
@@ -193,7 +192,7 @@ export const configFileSchema = strictObject(
     refineOptions(config, ctx);
     // Host names are checked when the admin server starts (they must be resolved first).
     const admin = config.admin ? parseAddress(config.admin.listen, { allowPortZero: true }) : undefined;
-    if (admin?.ok && admin.address.kind !== 'hostname' && !isLoopbackAddress(admin.address.host) && config.admin?.token === undefined) {
+    if (admin?.ok && admin.address.kind !== 'hostname' && !isLoopback(admin.address.host) && config.admin?.token === undefined) {
       ctx.addIssue({
         code: 'custom',
         path: ['admin', 'token'],

@@ -5,7 +5,7 @@ import { z } from 'zod';
 
 import { type ConfigIssue, LbConfigError } from '../errors.js';
 import { parseExpectStatus } from '../health/expect-status.js';
-import { type HostKind, parseAddress, parsePublicUrl } from './address.js';
+import { type HostKind, addressKey, parseAddress, parsePublicUrl } from './address.js';
 import { bounds, defaults } from './defaults.js';
 import { type Strategy, strategies, strategyModeConflict } from './strategies.js';
 
@@ -617,11 +617,6 @@ export function backendModeIssue(backend: BackendConfig, mode: ProxyMode): { pat
     return { path: ['publicUrl'], message: `only applies in redirect mode; mode is '${mode}'` };
   }
   return undefined;
-}
-
-/** The key two backend addresses are the same by: host (case-insensitive) and port. */
-export function addressKey(address: { host: string; port: number }): string {
-  return `${address.host.toLowerCase()}|${address.port}`;
 }
 
 /** Validated options with every default filled in. */

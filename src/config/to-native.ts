@@ -1,32 +1,13 @@
 // From validated options to the NativeConfig the addon takes: host names resolved to
 // numeric addresses, backends numbered, every field filled.
 import type { NativeBackend, NativeConfig } from '../native.js';
-import { formatAddress, resolveHost } from './address.js';
+import { formatAddress } from './address.js';
 import type { BackendConfig, BalancerConfig } from './schema.js';
 
 /** Numeric addresses for the listen host and each backend host, in config order. */
 export interface ResolvedHosts {
   listen: string;
   backends: string[];
-}
-
-/**
- * Resolves every host name in the config (all at once). Throws the LbResolveError of the
- * first failing one in config order.
- */
-export async function resolveHosts(config: BalancerConfig): Promise<ResolvedHosts> {
-  const lookups = [
-    resolveHost(config.listen.host, 'listen'),
-    ...config.backends.map((b, i) => resolveHost(b.address.host, `backends[${i}].address`)),
-  ];
-  const settled = await Promise.allSettled(lookups);
-  const addresses: string[] = [];
-  for (const result of settled) {
-    if (result.status === 'rejected') throw result.reason;
-    addresses.push(result.value);
-  }
-  const [listen = '', ...backends] = addresses;
-  return { listen, backends };
 }
 
 /** The native configuration; a backend's id is its index in `config.backends`, and all start healthy. */

@@ -2,8 +2,9 @@
 // live-control API only: new addresses are added (addBackend), vanished ones are drained
 // and removed (removeBackend, as the runtime API does), and weight or state changes are
 // applied (setWeight, setBackendState). Adds go first, so the pool never runs empty.
+import { addressKey } from '../config/address.js';
 import type { Balancer, BackendStatus } from '../index.js';
-import { type DiscoveredBackend, addressKey } from './discovered-backend.js';
+import type { DiscoveredBackend } from './discovered-backend.js';
 
 /** The part of a Balancer a sync drives; a Balancer is one. */
 export type SyncTarget = Pick<Balancer, 'addBackend' | 'removeBackend' | 'backends' | 'setWeight' | 'setBackendState'>;

@@ -4,11 +4,12 @@
 // retried sooner (minTtlMs, doubling up to maxTtlMs).
 import { z } from 'zod';
 
-import { LbConfigError } from '../errors.js';
+import { addressKey } from '../config/address.js';
+import { DiscoveryError, DnsQueryError, LbConfigError } from '../errors.js';
 import { type BackendSyncOptions, BackendSync, type SyncTarget } from './backend-sync.js';
-import { type DiscoveredBackend, addressKey } from './discovered-backend.js';
+import type { DiscoveredBackend } from './discovered-backend.js';
 import { type DnsAnswer, type DnsLookup, DnsResolver, parseDnsServer } from './dns-resolver.js';
-import { Discovery, DiscoveryError } from './handle.js';
+import { Discovery } from './handle.js';
 
 export interface DnsDiscoveryOptions extends DnsLookup, BackendSyncOptions {
   /** Never re-resolve sooner than this after a success, whatever the TTL (also the first retry delay after a failure). Default 1000. */
@@ -132,9 +133,9 @@ export class DnsDiscovery extends Discovery {
       answer = await this.#resolver.resolve();
     } catch (error) {
       if (this.#stopped) return;
-      const code = (error as { code?: unknown }).code;
+      const empty = error instanceof DnsQueryError && error.reason === 'ENODATA';
       const message = error instanceof Error ? error.message : String(error);
-      this.failed(new DiscoveryError('dns', code === 'ENODATA' ? 'empty' : 'resolve', `${this.#name}: ${message}; keeping the last good backends`, { cause: error }));
+      this.failed(new DiscoveryError('dns', empty ? 'empty' : 'resolve', `${this.#name}: ${message}; keeping the last good backends`, { cause: error }));
       this.#schedule(this.#retryMs);
       this.#retryMs = Math.min(this.#maxTtlMs, this.#retryMs * 2);
       return;

@@ -5,6 +5,7 @@ import { randomInt } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { isIPv6, connect } from 'node:net';
 
+import { DnsQueryError } from '../errors.js';
 import { type DnsQueryType, type DnsResponse, decodeResponse, dnsRcodes, encodeQuery } from './dns-message.js';
 
 /** A DNS server: numeric host (no brackets) and port. */
@@ -20,19 +21,9 @@ export interface DnsQueryOptions {
   tries?: number;
 }
 
-/** A query that failed: `code` is ETIMEOUT, ECONNREFUSED, EBADRESP, or the RCODE name (NXDOMAIN, SERVFAIL, ...). */
-export class DnsQueryError extends Error {
-  readonly code: string;
-
-  constructor(code: string, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.code = code;
-  }
-}
-
 /**
  * Asks `server` for `name`/`type`. Resolves with the response when its RCODE is NOERROR
- * (the answer section may still be empty: NODATA); rejects with DnsQueryError otherwise.
+ * (the answer section may still be empty: NODATA); rejects with DnsQueryError otherwise (its `reason` is ETIMEOUT, ECONNREFUSED, EBADRESP or the RCODE name).
  */
 export async function queryDns(
   server: DnsServer,

@@ -4,8 +4,10 @@
 import { Resolver } from 'node:dns/promises';
 import { isIPv4, isIPv6 } from 'node:net';
 
-import { DnsQueryError, type DnsServer } from './dns-query.js';
-import { type DiscoveredBackend, clampWeight, joinHostPort } from './discovered-backend.js';
+import { formatAddress } from '../config/address.js';
+import { DnsQueryError } from '../errors.js';
+import type { DnsServer } from './dns-query.js';
+import { type DiscoveredBackend, clampWeight } from './discovered-backend.js';
 import { resolveSrv } from './srv.js';
 
 export type DnsRecordType = 'A' | 'AAAA' | 'SRV';
@@ -78,13 +80,13 @@ export class DnsResolver {
     if (lookup.resolver !== undefined) {
       const server = parseDnsServer(lookup.resolver);
       this.#servers = [server];
-      this.#node.setServers([joinHostPort(server.host, server.port)]);
+      this.#node.setServers([formatAddress(server.host, server.port)]);
     } else {
       this.#servers = systemDnsServers();
     }
   }
 
-  /** Resolves now. Rejects with DnsQueryError (code ENOTFOUND, ENODATA, ETIMEOUT, SERVFAIL, ...). */
+  /** Resolves now. Rejects with DnsQueryError (reason ENOTFOUND, ENODATA, ETIMEOUT, SERVFAIL, ...). */
   async resolve(): Promise<DnsAnswer> {
     const { type } = this.#lookup;
     return type === 'SRV' ? this.#resolveSrv() : this.#resolveAddress(type);
@@ -112,7 +114,7 @@ export class DnsResolver {
     const seen = new Set<string>();
     const backends: DiscoveredBackend[] = [];
     for (const record of records) {
-      const address = joinHostPort(record.address, port);
+      const address = formatAddress(record.address, port);
       if (seen.has(address)) continue;
       seen.add(address);
       backends.push(weight === undefined ? { address } : { address, weight: clampWeight(weight) });
@@ -132,8 +134,8 @@ export class DnsResolver {
         return { backends, ttl };
       } catch (error) {
         lastError = error;
-        const code = (error as { code?: unknown }).code;
-        if (code !== 'ETIMEOUT' && code !== 'ECONNREFUSED') break;
+        const reason = error instanceof DnsQueryError ? error.reason : undefined;
+        if (reason !== 'ETIMEOUT' && reason !== 'ECONNREFUSED') break;
       }
     }
     throw lastError;

@@ -11,10 +11,11 @@
 import { Etcd3, type IKeyValue, type IOptions, type Watcher } from 'etcd3';
 import { z } from 'zod';
 
-import { LbConfigError } from '../errors.js';
+import { addressKey } from '../config/address.js';
+import { DiscoveryError, LbConfigError } from '../errors.js';
 import { type BackendSyncOptions, BackendSync, type SyncTarget } from './backend-sync.js';
-import { type DiscoveredBackend, addressKey } from './discovered-backend.js';
-import { Discovery, DiscoveryError } from './handle.js';
+import type { DiscoveredBackend } from './discovered-backend.js';
+import { Discovery } from './handle.js';
 
 export interface EtcdDiscoveryOptions extends BackendSyncOptions {
   /** etcd client URLs, e.g. `['http://10.0.0.5:2379']`. */

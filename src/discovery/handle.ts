@@ -2,27 +2,8 @@
 // events, and stop(). Sources (dns-discovery.ts, etcd-discovery.ts) extend it.
 import { EventEmitter } from 'node:events';
 
+import type { DiscoveryError } from '../errors.js';
 import type { DiscoveredBackend } from './discovered-backend.js';
-
-/** Why discovery could not refresh the backend set. The balancer keeps the last good set meanwhile. */
-export class DiscoveryError extends Error {
-  readonly code = 'LB_ERR_DISCOVERY';
-  /** Which source: 'dns' or 'etcd'. */
-  readonly source: 'dns' | 'etcd';
-  /**
-   * What failed: 'resolve' (DNS query), 'empty' (no backend found), 'connection'
-   * (etcd unreachable or watch lost), 'value' (an etcd value that is not a backend),
-   * 'apply' (the balancer refused an add, removal or change).
-   */
-  readonly kind: 'resolve' | 'empty' | 'connection' | 'value' | 'apply';
-
-  constructor(source: 'dns' | 'etcd', kind: DiscoveryError['kind'], message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'DiscoveryError';
-    this.source = source;
-    this.kind = kind;
-  }
-}
 
 /** Payload of 'update': a discovered set was applied to the balancer. */
 export interface DiscoveryUpdate {

@@ -10,9 +10,11 @@
 // - Target: its A records (IPv4) are used; if it has none, its AAAA records. Addresses the
 //   resolver put in the additional section are used without asking again.
 // - TTL: the smallest TTL among the SRV records and the address records used.
+import { formatAddress } from '../config/address.js';
+import { DnsQueryError } from '../errors.js';
 import type { DnsRecord } from './dns-message.js';
-import { type DnsQueryOptions, DnsQueryError, type DnsServer, queryDns } from './dns-query.js';
-import { type DiscoveredBackend, clampWeight, joinHostPort } from './discovered-backend.js';
+import { type DnsQueryOptions, type DnsServer, queryDns } from './dns-query.js';
+import { type DiscoveredBackend, clampWeight } from './discovered-backend.js';
 
 export interface SrvRecord {
   priority: number;
@@ -58,7 +60,7 @@ interface TargetAddresses {
 /**
  * Resolves `name` (e.g. `_http._tcp.api.internal`) with `server`: the SRV records, then
  * the addresses of the targets of the lowest priority group that has any. Rejects with
- * DnsQueryError when the SRV query fails, or (code 'ENODATA') when nothing usable is left.
+ * DnsQueryError when the SRV query fails, or (reason 'ENODATA') when nothing usable is left.
  */
 export async function resolveSrv(server: DnsServer, name: string, options: DnsQueryOptions = {}): Promise<SrvResolution> {
   const response = await queryDns(server, name, 'SRV', options);
@@ -99,7 +101,7 @@ export async function resolveSrv(server: DnsServer, name: string, options: DnsQu
       if (!found || found.addresses.length === 0) continue;
       ttl = Math.min(ttl, found.ttl);
       for (const host of found.addresses) {
-        const address = joinHostPort(host, record.port);
+        const address = formatAddress(host, record.port);
         byAddress.set(address, (byAddress.get(address) ?? 0) + record.weight);
       }
     }
@@ -130,7 +132,7 @@ async function targetAddresses(
       if (found.length > 0) return collect(found);
     } catch (error) {
       // NXDOMAIN for A means NXDOMAIN for AAAA too.
-      if (error instanceof DnsQueryError && error.code === 'NXDOMAIN') throw error;
+      if (error instanceof DnsQueryError && error.reason === 'NXDOMAIN') throw error;
       if (type === 'AAAA') throw error;
     }
   }

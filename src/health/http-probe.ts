@@ -2,7 +2,7 @@
 // `Connection: close`), judged by the status line alone; the connection is closed as
 // soon as the status line has arrived, so a large or endless body costs nothing.
 import { statusMatches } from './expect-status.js';
-import type { HttpProbeTarget, ProbeResult } from './probe.js';
+import type { HttpProbeTarget, ProbeResult } from './probe-target.js';
 import { openProbe } from './socket-probe.js';
 
 /** A status line longer than this is not one. */

@@ -1,34 +1,9 @@
-// One health check against one backend: what it is given and what it tells.
+// One health check against one backend: picks the probe its configuration names.
 import type { HealthCheckConfig } from '../config/schema.js';
 import type { StatusRanges } from './expect-status.js';
 import { probeHttp } from './http-probe.js';
+import type { ProbeResult, ProbeTarget } from './probe-target.js';
 import { probeTcp } from './tcp-probe.js';
-
-/** Where and how to check a backend. */
-export interface ProbeTarget {
-  /** Numeric address, without brackets. */
-  host: string;
-  port: number;
-  /** A check not done within this fails. */
-  timeoutMs: number;
-  /** Aborting destroys the check's socket at once (the result is then a failure). */
-  signal?: AbortSignal;
-}
-
-export interface HttpProbeTarget extends ProbeTarget {
-  /** Path (and query) to GET. */
-  path: string;
-  /** The Host header. */
-  hostHeader: string;
-  /** Statuses that pass. */
-  expect: StatusRanges;
-}
-
-/** The outcome of one check; `reason` says why it failed (or what passed). */
-export interface ProbeResult {
-  ok: boolean;
-  reason: string;
-}
 
 /** Runs the check `check` describes against `target`. Never rejects. */
 export function runProbe(

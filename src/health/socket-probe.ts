@@ -2,7 +2,7 @@
 // timeout and an abort signal, and settle exactly once (the socket is destroyed then).
 import { type Socket, connect } from 'node:net';
 
-import type { ProbeResult, ProbeTarget } from './probe.js';
+import type { ProbeResult, ProbeTarget } from './probe-target.js';
 
 export interface SocketProbe {
   socket: Socket;

@@ -1,5 +1,5 @@
 // A TCP health check: the backend accepts a connection. The connection is closed at once.
-import type { ProbeResult, ProbeTarget } from './probe.js';
+import type { ProbeResult, ProbeTarget } from './probe-target.js';
 import { openProbe } from './socket-probe.js';
 
 export function probeTcp(target: ProbeTarget): Promise<ProbeResult> {

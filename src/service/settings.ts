@@ -2,11 +2,11 @@
 // like one): the balancer's options, the admin server, logging and discovery.
 import { readFileSync } from 'node:fs';
 
-import { parseAddress } from '../config/address.js';
+import { addressKey } from '../config/address.js';
 import type { LoadedConfig } from '../config/file.js';
 import type { DnsDiscoveryConfig, EtcdDiscoveryConfig } from '../config/file-schema.js';
 import { redactConfig } from '../config/redact.js';
-import { type BackendOptions, type BalancerOptions, addressKey } from '../config/schema.js';
+import type { BackendOptions, BalancerOptions } from '../config/schema.js';
 import type { DiscoveredBackend, DnsDiscoveryOptions, EtcdDiscoveryOptions } from '../discovery/index.js';
 import { LbConfigError } from '../errors.js';
 import type { LogLevel } from '../logging/levels.js';
@@ -99,10 +99,9 @@ export function etcdOptions(settings: DiscoverySettings): EtcdDiscoveryOptions {
   return options;
 }
 
-/** The address key the balancer compares backends by, for an address string; the text itself if it does not parse. */
+/** The address key the balancer compares backends by (config/address.ts), for an address string. */
 export function keyOf(address: string): string {
-  const parsed = parseAddress(address);
-  return parsed.ok ? addressKey(parsed.address) : address;
+  return addressKey(address);
 }
 
 /** The address of a backend as given in options. */

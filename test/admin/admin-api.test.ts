@@ -7,7 +7,7 @@ import { createBalancer } from '../../src/index.js';
 import { startBalancer } from '../helpers/balancer.js';
 import { onCleanup, runCleanups } from '../helpers/cleanup.js';
 import { startHttpBackend } from '../helpers/http-backend.js';
-import { waitUntil } from '../helpers/wait.js';
+import { delay, waitUntil } from '../helpers/wait.js';
 import { adminRequest, sendTraffic, startAdmin } from './support.js';
 
 afterEach(runCleanups);
@@ -244,7 +244,7 @@ describe('POST /reload', () => {
       reload: async () => {
         running += 1;
         most = Math.max(most, running);
-        await new Promise((resolve) => setTimeout(resolve, 50));
+        await delay(50); // a reload that takes a while
         running -= 1;
         if (fail) throw new Error('disk on fire');
         return { ok: true };

@@ -1,10 +1,10 @@
 // The live dashboard in a real headless Chromium (playwright-core driving Debian's
 // /usr/bin/chromium, installed by scripts/install-browser.sh): loaded against a running
-// balancer under traffic, its numbers move; it asks for the token when it has none; and a
-// screenshot is written to test/admin/__screenshots__/dashboard.png (git-ignored) for
-// people to look at after a run.
+// balancer under traffic, its numbers move; its first frame shows no per-second or
+// windowed number (one sample has nothing to compare with); it asks for the token when it
+// has none and says so when the one it sent is refused; and a screenshot is written to
+// test/admin/__screenshots__/dashboard.png (git-ignored) for people to look at after a run.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +17,7 @@ import { externalProgramEnv } from '../helpers/external-env.js';
 import { onCleanup, runCleanups } from '../helpers/cleanup.js';
 import { startHttpBackend } from '../helpers/http-backend.js';
 import { waitUntil } from '../helpers/wait.js';
-import { startAdmin, steadyTraffic } from './support.js';
+import { sendTraffic, startAdmin, steadyTraffic } from './support.js';
 import { freePort } from '../helpers/free-port.js';
 
 afterEach(runCleanups);
@@ -129,8 +129,12 @@ describe('dashboard', () => {
     await waitUntil('backend 4 shown down', async () => (await page.textContent('#backends tr[data-backend-id="4"] .badge')) === 'down', { timeoutMs: 5_000, intervalMs: 100 });
     expect(await page.textContent('#backends tr[data-backend-id="0"] td[data-col="addr"]')).toContain(lb.backends()[0]!.address);
 
-    // Let the sparklines fill a little, then keep a picture.
-    await page.waitForTimeout(5_000);
+    // Let the sparklines fill a little (five polls), then keep a picture.
+    await waitUntil(
+      'five points on the request-rate sparkline',
+      async () => ((await page.getAttribute('#s-rate path.line', 'd')) ?? '').split('L').length >= 5,
+      { timeoutMs: 15_000, intervalMs: 100 },
+    );
     mkdirSync(join(screenshotPath, '..'), { recursive: true });
     const png = await page.screenshot({ fullPage: false });
     writeFileSync(screenshotPath, png);
@@ -151,11 +155,92 @@ describe('dashboard', () => {
     await page.goto(admin.url);
     await page.waitForSelector('#status.auth', { timeout: 10_000 });
     expect(await page.isVisible('#auth form')).toBe(true);
+    expect(await page.textContent('#status')).toBe('Token required');
+    expect(await page.textContent('#auth-title')).toBe('Admin token required');
     await page.fill('#token', token);
     await page.click('#auth button');
     await page.waitForSelector('#status.live', { timeout: 10_000 });
     expect(await page.isVisible('#auth form')).toBe(false);
     expect(await page.locator('#backends tr').count()).toBe(5);
+  });
+
+  it('says so when the token it sent is refused, then goes live with the right one', { timeout: 60_000 }, async () => {
+    const lb = await busyBalancer();
+    const admin = await startAdmin(lb, { token });
+    const context = await openBrowser();
+    const page = await context.newPage();
+    const problems = collectProblems(page);
+    let polls = 0;
+    page.on('request', (request) => {
+      if (new URL(request.url()).pathname === '/stats') polls += 1;
+    });
+    await page.goto(`${admin.url}#token=not-the-token`);
+    await page.waitForSelector('#status.auth', { timeout: 10_000 });
+    expect(await page.textContent('#status')).toBe('Token refused');
+    expect(await page.isVisible('#auth form')).toBe(true);
+    expect(await page.textContent('#auth-title')).toBe('Admin token refused');
+    expect(await page.textContent('#auth-text')).toMatch(/^The admin API refused the token this tab sent\./);
+    // Polls go on while the form is shown; each is refused again, and the page keeps saying so.
+    const seen = polls;
+    await waitUntil('two more polls', () => polls >= seen + 2, { timeoutMs: 10_000, intervalMs: 50 });
+    expect(await page.textContent('#status')).toBe('Token refused');
+    await page.fill('#token', token);
+    await page.click('#auth button');
+    await page.waitForSelector('#status.live', { timeout: 10_000 });
+    expect(await page.isVisible('#auth form')).toBe(false);
+    expect(await page.locator('#backends tr').count()).toBe(5);
+    // The browser logs the refused fetch (a 401) as a console error; nothing else may fail.
+    expect(problems.filter((p) => !/status of 401/.test(p))).toEqual([]);
+  });
+
+  it('shows no per-second or last-5-s number on its first frame: they need a second sample', { timeout: 60_000 }, async () => {
+    const lb = await busyBalancer();
+    const admin = await startAdmin(lb);
+    // Counters and histograms hold something before the page opens, so an all-time number
+    // under a per-second or windowed heading would show.
+    const statuses = await sendTraffic(lb.port, 60);
+    expect(statuses).toHaveLength(60);
+    const context = await openBrowser();
+    const page = await context.newPage();
+    const problems = collectProblems(page);
+    // The page's second poll is held until its first frame has been read.
+    let polls = 0;
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    onCleanup(() => release());
+    await page.route(
+      (url) => url.pathname === '/stats',
+      async (route) => {
+        polls += 1;
+        if (polls > 1) await held;
+        await route.continue();
+      },
+    );
+    await page.goto(admin.url);
+    await page.waitForSelector('#status.live', { timeout: 10_000 });
+    await page.waitForSelector('#backends tr[data-backend-id="4"]', { timeout: 10_000 });
+    const cell = async (id: number, col: string) =>
+      (await page.textContent(`#backends tr[data-backend-id="${id}"] td[data-col="${col}"]`)) ?? '';
+    const dash = '\u2013';
+    expect(polls).toBe(1);
+    for (const id of [0, 1, 2, 3, 4]) {
+      for (const col of ['rate', 'p50', 'p95', 'p99', 'errors']) expect(await cell(id, col), `backend ${id} ${col}`).toBe(dash);
+    }
+    for (const card of ['c-rate', 'c-p99', 'c-errors', 'c-in']) expect(await page.textContent(`#${card} .v`), card).toBe(dash);
+    expect(await page.textContent('#c-p99-sub')).toBe('percentiles from the next sample');
+    // The all-time counts are there, under headings that say so.
+    expect(Number((await cell(0, 'requests')).replace(/,/g, ''))).toBeGreaterThan(0);
+    expect(await page.textContent('#c-rate-sub')).toMatch(/^[1-9][\d,]* requests since start$/);
+
+    const traffic = steadyTraffic(lb.port, { concurrency: 4 });
+    release();
+    await waitUntil('a rate and percentiles for backend 0', async () => /^\d/.test(await cell(0, 'rate')) && /^\d/.test(await cell(0, 'p50')), {
+      timeoutMs: 10_000,
+      intervalMs: 100,
+    });
+    expect(await page.textContent('#c-p99-sub')).toMatch(/^p50 \S+ ms \u00b7 last \d+ s$/);
+    await traffic.stop();
+    expect(problems).toEqual([]);
   });
 
   it('needs no token on a loopback server without one', { timeout: 60_000 }, async () => {

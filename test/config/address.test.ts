@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { formatAddress, parseAddress, resolveHost } from '../../src/config/address.js';
+import { addressKey, formatAddress, isLoopback, parseAddress, resolveHost } from '../../src/config/address.js';
 import { LbResolveError } from '../../src/errors.js';
 
 function parsed(text: string, allowPortZero = false) {
@@ -59,6 +59,47 @@ describe('formatAddress', () => {
     expect(formatAddress('127.0.0.1', 80)).toBe('127.0.0.1:80');
     expect(formatAddress('::1', 8080)).toBe('[::1]:8080');
     expect(formatAddress('example.test', 1)).toBe('example.test:1');
+  });
+});
+
+describe('addressKey', () => {
+  it('is the same for every spelling of one address', () => {
+    const same = [
+      ['[::1]:9001', '[0:0::1]:9001', '[0:0:0:0:0:0:0:1]:9001', '[::0001]:9001'],
+      ['[2001:db8::42]:443', '[2001:DB8:0:0::42]:443', '[2001:0db8::0042]:443'],
+      ['web.example:8080', 'Web.Example:8080', 'web.example.:8080', 'WEB.EXAMPLE.:8080'],
+      ['127.0.0.1:80', '127.0.0.1:080', ' 127.0.0.1:80 '],
+    ];
+    for (const spellings of same) {
+      const keys = new Set(spellings.map((s) => addressKey(s)));
+      expect(keys.size, spellings.join(' ')).toBe(1);
+    }
+    expect(addressKey('[0:0::1]:80')).toBe('[::1]:80');
+    expect(addressKey('Web.Example.:8080')).toBe('web.example:8080');
+  });
+
+  it('gives a parsed address the key of its text', () => {
+    expect(addressKey({ host: '0:0::1', port: 9001 })).toBe(addressKey('[::1]:9001'));
+    expect(addressKey(parsed('API.internal.:80'))).toBe(addressKey('api.internal:80'));
+  });
+
+  it('tells different addresses apart: another port, host or family; names are not resolved', () => {
+    const keys = ['127.0.0.1:80', '127.0.0.1:81', '127.0.0.2:80', '[::1]:80', '[::ffff:127.0.0.1]:80', 'localhost:80'].map((s) => addressKey(s));
+    expect(new Set(keys).size).toBe(keys.length);
+  });
+
+  it('keys text that is not an address by the text itself', () => {
+    expect(addressKey('not an address')).toBe('not an address');
+    expect(addressKey('127.0.0.1:0')).toBe('127.0.0.1:0');
+  });
+});
+
+describe('isLoopback', () => {
+  it('knows 127.0.0.0/8, ::1 and mapped 127.x in any spelling; not the unspecified or other addresses', () => {
+    const yes = ['127.0.0.1', '127.255.0.9', '::1', '0:0:0:0:0:0:0:1', '0::1', '[0:0::1]', '::ffff:127.0.0.1', '::FFFF:7f00:1', '[::1]'];
+    const no = ['0.0.0.0', '::', '10.0.0.1', '128.0.0.1', '::ffff:10.0.0.1', '::ffff:128.0.0.1', 'localhost', '::2', 'fe80::1%lo'];
+    for (const host of yes) expect(isLoopback(host), host).toBe(true);
+    for (const host of no) expect(isLoopback(host), host).toBe(false);
   });
 });
 

@@ -1,30 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { validateOptions } from '../../src/config/schema.js';
-import { resolveHosts, toNativeConfig } from '../../src/config/to-native.js';
-import { LbResolveError } from '../../src/errors.js';
-
-describe('resolveHosts', () => {
-  it('keeps numeric addresses and resolves host names', async () => {
-    const config = validateOptions({
-      listen: '[::1]:0',
-      backends: ['127.0.0.1:9001', 'localhost:9002', '[::1]:9003'],
-    });
-    const hosts = await resolveHosts(config);
-    expect(hosts.listen).toBe('::1');
-    expect(hosts.backends[0]).toBe('127.0.0.1');
-    expect(['127.0.0.1', '::1']).toContain(hosts.backends[1]);
-    expect(hosts.backends[2]).toBe('::1');
-  });
-
-  it('fails with the first unresolvable name in config order, naming its path', async () => {
-    const config = validateOptions({ backends: ['127.0.0.1:1', 'first.invalid:80', 'second.invalid:80'] });
-    const error = await resolveHosts(config).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(LbResolveError);
-    expect((error as LbResolveError).path).toBe('backends[1].address');
-    expect((error as LbResolveError).hostname).toBe('first.invalid');
-  });
-});
+import { toNativeConfig } from '../../src/config/to-native.js';
 
 describe('toNativeConfig', () => {
   it('maps every option onto NativeConfig, numbering backends by position', () => {

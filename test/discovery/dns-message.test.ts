@@ -5,9 +5,10 @@ import { type AddressInfo, createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { DnsFormatError, decodeResponse, encodeName, encodeQuery } from '../../src/discovery/dns-message.js';
-import { DnsQueryError, queryDns } from '../../src/discovery/dns-query.js';
+import { queryDns } from '../../src/discovery/dns-query.js';
 import { parseDnsServer } from '../../src/discovery/dns-resolver.js';
 import { priorityGroups, resolveSrv, srvWeightToBackendWeight } from '../../src/discovery/srv.js';
+import { DnsQueryError } from '../../src/errors.js';
 import { onCleanup, runCleanups } from '../helpers/cleanup.js';
 
 afterEach(runCleanups);
@@ -147,11 +148,11 @@ describe('queries', () => {
       decodeName(query) === 'gone.test' ? response(query, { rcode: 3 }) : undefined,
     );
     const where = { host: '127.0.0.1', port: server.port };
-    await expect(queryDns(where, 'gone.test', 'A')).rejects.toMatchObject({ code: 'NXDOMAIN' });
+    await expect(queryDns(where, 'gone.test', 'A')).rejects.toMatchObject({ code: 'LB_ERR_DNS_QUERY', reason: 'NXDOMAIN' });
     const started = Date.now();
     const error = await queryDns(where, 'silent.test', 'A', { timeoutMs: 150, tries: 2 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DnsQueryError);
-    expect(error).toMatchObject({ code: 'ETIMEOUT' });
+    expect(error).toMatchObject({ code: 'LB_ERR_DNS_QUERY', reason: 'ETIMEOUT' });
     expect(Date.now() - started).toBeGreaterThanOrEqual(280);
     expect(Date.now() - started).toBeLessThan(2_000);
   });
@@ -163,7 +164,7 @@ describe('queries', () => {
       return wrong;
     });
     await expect(queryDns({ host: '127.0.0.1', port: server.port }, 'x.test', 'A', { timeoutMs: 200, tries: 1 })).rejects.toMatchObject({
-      code: 'ETIMEOUT',
+      reason: 'ETIMEOUT',
     });
   });
 });

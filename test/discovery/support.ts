@@ -1,18 +1,20 @@
 // Real servers for the discovery tests, all on loopback and all stopped by PID after each
-// test: dnsmasq (DNS), etcd, and node:http backends on 127.0.0.x addresses that share a
-// port, so that A records can tell them apart by address alone.
+// test: dnsmasq (DNS), etcd, and named backends (test/helpers' scripted backend) on
+// 127.0.0.x addresses that share a port, so that A records can tell them apart by address
+// alone.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { externalProgramEnv } from '../helpers/external-env.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import { type AddressInfo, type Socket, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { queryDns } from '../../src/discovery/dns-query.js';
 import { onCleanup } from '../helpers/cleanup.js';
-import { delay, waitUntil } from '../helpers/wait.js';
 import { freePort } from '../helpers/free-port.js';
+import { buildResponse, type HttpMessage } from '../helpers/http-message.js';
+import { type Reply, ScriptedBackend } from '../helpers/scripted-backend.js';
+import { waitUntil } from '../helpers/wait.js';
 export { freePort };
 
 /** Finds a program on PATH (as root, that includes the sbin directories daemons install to); undefined if absent. */
@@ -243,68 +245,54 @@ export interface NamedBackend {
   host: string;
   port: number;
   address: string;
-  requests: number;
+  /** Requests received so far. */
+  readonly requests: number;
+}
+
+/** Answers every request with its name (body and X-Backend); `/slow` after `slowMs`. */
+function answerWithName(name: string, slowMs: number): (request: HttpMessage) => Reply {
+  const bytes = buildResponse(200, name, { reason: 'OK', headers: { 'Content-Type': 'text/plain', 'X-Backend': name } });
+  return (request) => ({ bytes, ...(request.target === '/slow' ? { delayMs: slowMs } : {}) });
+}
+
+function named(backend: ScriptedBackend, name: string, host: string): NamedBackend {
+  return {
+    name,
+    host,
+    port: backend.port,
+    address: backend.address,
+    get requests() {
+      return backend.requests().length;
+    },
+  };
 }
 
 /**
- * Starts one node:http backend per host (e.g. 127.0.0.2, 127.0.0.3), all on the same
- * port. Each answers with its name (and X-Backend); `/slow` takes `slowMs`.
+ * Starts one backend per host (e.g. 127.0.0.2, 127.0.0.3), all on the same port. Each
+ * answers with its name (and X-Backend); `/slow` takes `slowMs`. Closed after the test.
  */
 export async function startBackendsOnePort(hosts: string[], slowMs = 800): Promise<NamedBackend[]> {
   for (let attempt = 0; attempt < 20; attempt++) {
     const port = await freePort(hosts[0]);
-    const started: Array<{ backend: NamedBackend; close: () => Promise<void> }> = [];
+    const started: Array<{ backend: ScriptedBackend; host: string; name: string }> = [];
     try {
-      for (const host of hosts) started.push(await startBackend(host, port, `b-${host}`, slowMs));
-      for (const { close } of started) onCleanup(close);
-      return started.map((s) => s.backend);
+      for (const host of hosts) {
+        const name = `b-${host}`;
+        started.push({ backend: await ScriptedBackend.start(answerWithName(name, slowMs), { host, port, name }), host, name });
+      }
+      return started.map(({ backend, host, name }) => named(backend, name, host));
     } catch (error) {
-      for (const { close } of started) await close();
+      for (const { backend } of started) await backend.close();
       if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
     }
   }
   throw new Error(`no port free on all of ${hosts.join(', ')}`);
 }
 
-/** One backend on `host`, port 0 picks a free one. Closed after the test. */
+/** One backend on `host`, on a free port, answering with `name`. Closed after the test. */
 export async function startNamedBackend(host: string, name: string, slowMs = 800): Promise<NamedBackend> {
-  const { backend, close } = await startBackend(host, 0, name, slowMs);
-  onCleanup(close);
-  return backend;
-}
-
-async function startBackend(
-  host: string,
-  port: number,
-  name: string,
-  slowMs: number,
-): Promise<{ backend: NamedBackend; close: () => Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const backend: NamedBackend = { name, host, port, address: '', requests: 0 };
-  const server = http.createServer((req, res) => {
-    backend.requests++;
-    const answer = (): void => {
-      res.writeHead(200, { 'Content-Type': 'text/plain', 'X-Backend': name });
-      res.end(name);
-    };
-    if (req.url === '/slow') setTimeout(answer, slowMs);
-    else answer();
-  });
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host, port, exclusive: true }, () => resolve());
-  });
-  backend.port = (server.address() as AddressInfo).port;
-  backend.address = host.includes(':') ? `[${host}]:${backend.port}` : `${host}:${backend.port}`;
-  const close = async (): Promise<void> => {
-    for (const socket of sockets) socket.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  };
-  return { backend, close };
+  const backend = await ScriptedBackend.start(answerWithName(name, slowMs), { host, name });
+  return named(backend, name, host);
 }
 
 /** GET through the balancer; resolves with the status and the backend that answered. */
@@ -341,4 +329,3 @@ export function addressesOf(lb: { backends(): Array<{ address: string }> }): str
     .sort();
 }
 
-export { delay };

@@ -8,7 +8,7 @@ import { RawClient } from '../helpers/raw-client.js';
 import { ScriptedBackend } from '../helpers/scripted-backend.js';
 import { buildResponse, printable } from '../helpers/http-message.js';
 import { waitUntil } from '../helpers/wait.js';
-import { RawBackend, expectErrorThenClose, headLines, startEdgeBalancer } from './support.js';
+import { expectErrorThenClose, headLines, startEdgeBalancer } from './support.js';
 
 afterEach(runCleanups);
 
@@ -83,7 +83,7 @@ describe('malformed chunked request bodies', () => {
   );
 
   it('when the backend already answered, a bad chunk after it only closes the client connection; the backend connection is not reused', async () => {
-    const backend = await RawBackend.start(async (conn, index) => {
+    const backend = await ScriptedBackend.stepwise(async (conn, index) => {
       await conn.readHead();
       if (index === 0) {
         // Answer at once, without waiting for the body.

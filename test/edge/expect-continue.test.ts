@@ -4,7 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runCleanups } from '../helpers/cleanup.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { printable } from '../helpers/http-message.js';
-import { RawBackend, headLines, linesNamed, startEdgeBalancer } from './support.js';
+import { ScriptedBackend } from '../helpers/scripted-backend.js';
+import { headLines, linesNamed, startEdgeBalancer } from './support.js';
 
 afterEach(runCleanups);
 
@@ -15,7 +16,7 @@ describe('Expect: 100-continue', () => {
   it('the 100 Continue reaches the client before it sends the body; then the final response', async () => {
     const heads: Buffer[] = [];
     const bodies: Buffer[] = [];
-    const backend = await RawBackend.start(async (conn) => {
+    const backend = await ScriptedBackend.stepwise(async (conn) => {
       const head = await conn.readHead();
       heads.push(head);
       await conn.write('HTTP/1.1 100 Continue\r\n\r\n');
@@ -49,7 +50,7 @@ describe('Expect: 100-continue', () => {
   });
 
   it('the connection then serves another request normally', async () => {
-    const backend = await RawBackend.start(async (conn) => {
+    const backend = await ScriptedBackend.stepwise(async (conn) => {
       await conn.readHead();
       await conn.write('HTTP/1.1 100 Continue\r\n\r\n');
       await conn.readBytes(BODY.length);
@@ -68,7 +69,7 @@ describe('Expect: 100-continue', () => {
   });
 
   it('a backend that answers at once with a final status (417) gets it to the waiting client; no deadlock', async () => {
-    const backend = await RawBackend.start(async (conn) => {
+    const backend = await ScriptedBackend.stepwise(async (conn) => {
       await conn.readHead();
       await conn.write('HTTP/1.1 417 Expectation Failed\r\nContent-Length: 4\r\n\r\nnope');
     });

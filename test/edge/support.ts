@@ -1,10 +1,8 @@
 // Local helpers for the edge suite (test/edge/**). The shared helpers in test/helpers/ do
-// the heavy lifting; what is here is what they do not offer:
+// the heavy lifting (the raw client; the scripted backend, per request or step by step);
+// what is here is what they do not offer:
 //   - startEdgeBalancer: one worker, and the options the config layer may not type yet
 //     (timeouts.clientBodyMs, timeouts.tunnelIdleMs, forwarded);
-//   - RawBackend: a server driven step by step by the test (read a head, read n bytes,
-//     write, half-close), for exchanges a request/response script cannot express
-//     (100-continue, a 101 then a tunnel, an early answer);
 //   - expectRejected: the client got exactly one canned error and a clean close, and the
 //     backend got nothing;
 //   - headLines / headerLines: the header lines a peer received, as written;
@@ -17,7 +15,7 @@ import { onCleanup } from '../helpers/cleanup.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { header, headerHasToken, printable, type HttpMessage } from '../helpers/http-message.js';
 import type { ScriptedBackend } from '../helpers/scripted-backend.js';
-import { waitUntil, withTimeout } from '../helpers/wait.js';
+import { withTimeout } from '../helpers/wait.js';
 
 // ---- Balancer -----------------------------------------------------------------------
 
@@ -86,173 +84,6 @@ export function linesNamed(bytes: Buffer, name: string): string[] {
 export function values(message: HttpMessage, name: string): string[] {
   const lower = name.toLowerCase();
   return message.headers.filter(([n]) => n.toLowerCase() === lower).map(([, v]) => v);
-}
-
-// ---- A backend driven step by step ------------------------------------------------------
-
-export class RawBackendConnection {
-  readonly chunks: Buffer[] = [];
-  /** Received and not yet taken by readHead/readBytes. */
-  private pending: Buffer = Buffer.alloc(0);
-  private waiters: Array<() => void> = [];
-  /** The proxy sent FIN. */
-  peerEnded = false;
-  /** The socket is fully closed. */
-  closed = false;
-  error: Error | undefined;
-
-  constructor(readonly socket: net.Socket) {
-    socket.on('data', (data: Buffer) => {
-      this.chunks.push(data);
-      this.pending = this.pending.length === 0 ? data : Buffer.concat([this.pending, data]);
-      this.notify();
-    });
-    socket.on('end', () => {
-      this.peerEnded = true;
-      this.notify();
-    });
-    socket.on('error', (err) => {
-      this.error = err;
-      this.notify();
-    });
-    socket.on('close', () => {
-      this.closed = true;
-      this.peerEnded = true;
-      this.notify();
-    });
-  }
-
-  private notify(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const w of waiters) w();
-  }
-
-  private async until<T>(what: string, check: () => T | undefined, timeoutMs: number): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = check();
-      if (value !== undefined) return value;
-      const left = deadline - Date.now();
-      if (left <= 0) {
-        throw new Error(`backend: timed out after ${timeoutMs} ms waiting for ${what}; received:\n${printable(this.received())}`);
-      }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-  }
-
-  /** Every byte received on this connection. */
-  received(): Buffer {
-    return Buffer.concat(this.chunks);
-  }
-
-  /** Bytes received and not yet read with readHead/readBytes. */
-  unread(): Buffer {
-    return this.pending;
-  }
-
-  /** Reads up to and including the next CRLF CRLF; returns the head bytes. */
-  readHead(timeoutMs = 5_000): Promise<Buffer> {
-    return this.until('a request head', () => {
-      const end = this.pending.indexOf('\r\n\r\n');
-      if (end < 0) return undefined;
-      const head = Buffer.from(this.pending.subarray(0, end + 4));
-      this.pending = this.pending.subarray(end + 4);
-      return head;
-    }, timeoutMs);
-  }
-
-  /** Reads exactly `n` bytes. */
-  readBytes(n: number, timeoutMs = 5_000): Promise<Buffer> {
-    return this.until(`${n} bytes`, () => {
-      if (this.pending.length < n) return undefined;
-      const out = Buffer.from(this.pending.subarray(0, n));
-      this.pending = this.pending.subarray(n);
-      return out;
-    }, timeoutMs);
-  }
-
-  /** Resolves true once the proxy has sent FIN (or closed), false after `timeoutMs`. */
-  async waitForEnd(timeoutMs = 5_000): Promise<boolean> {
-    try {
-      await this.until('FIN from the proxy', () => (this.peerEnded ? true : undefined), timeoutMs);
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
-  /** Resolves true once the socket is fully closed, false after `timeoutMs`. */
-  async waitForClose(timeoutMs = 5_000): Promise<boolean> {
-    try {
-      await this.until('the connection to close', () => (this.closed ? true : undefined), timeoutMs);
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
-  write(data: string | Buffer): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.socket.write(typeof data === 'string' ? Buffer.from(data, 'latin1') : data, (err) =>
-        err ? reject(err) : resolve(),
-      );
-    });
-  }
-
-  /** Half-closes: sends FIN (after `data`, if given, in the same call), keeps reading. */
-  end(data?: string | Buffer): void {
-    if (data === undefined) this.socket.end();
-    else this.socket.end(typeof data === 'string' ? Buffer.from(data, 'latin1') : data);
-  }
-}
-
-export class RawBackend {
-  readonly connections: RawBackendConnection[] = [];
-  private constructor(private readonly server: net.Server) {}
-
-  /**
-   * Listens on 127.0.0.1 on a free port and calls `onConnection` for every accepted
-   * connection (errors thrown there destroy that connection). Half-open connections are
-   * allowed, so the backend can still write after the proxy's FIN. Closed after the test.
-   */
-  static async start(onConnection: (conn: RawBackendConnection, index: number) => void | Promise<void>): Promise<RawBackend> {
-    const server = net.createServer({ allowHalfOpen: true, noDelay: true });
-    const backend = new RawBackend(server);
-    server.on('connection', (socket) => {
-      const conn = new RawBackendConnection(socket);
-      const index = backend.connections.length;
-      backend.connections.push(conn);
-      Promise.resolve()
-        .then(() => onConnection(conn, index))
-        .catch(() => socket.destroy());
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ host: '127.0.0.1', port: 0 }, resolve);
-    });
-    onCleanup(() => backend.close());
-    return backend;
-  }
-
-  get address(): string {
-    return `127.0.0.1:${(this.server.address() as net.AddressInfo).port}`;
-  }
-
-  waitForConnections(n: number, timeoutMs = 5_000): Promise<unknown> {
-    return waitUntil(`${n} connections at the raw backend`, () => this.connections.length >= n, { timeoutMs });
-  }
-
-  async close(): Promise<void> {
-    for (const c of this.connections) c.socket.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
 }
 
 // ---- Rejections -----------------------------------------------------------------------

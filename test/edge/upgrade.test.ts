@@ -7,8 +7,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runCleanups } from '../helpers/cleanup.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { header, headerHasToken, printable } from '../helpers/http-message.js';
+import { type BackendConnection, ScriptedBackend } from '../helpers/scripted-backend.js';
 import { waitUntil } from '../helpers/wait.js';
-import { RawBackend, type RawBackendConnection, expectErrorThenClose, headLines, linesNamed, startEdgeBalancer } from './support.js';
+import { expectErrorThenClose, headLines, linesNamed, startEdgeBalancer } from './support.js';
 
 afterEach(runCleanups);
 
@@ -56,9 +57,9 @@ async function clientBytesAfter(client: RawClient, from: number, n: number, time
  * the upgrade head read).
  */
 async function handshake(options: Parameters<typeof startEdgeBalancer>[1] = {}) {
-  let backendConn: RawBackendConnection | undefined;
+  let backendConn: BackendConnection | undefined;
   let upgradeHead: Buffer | undefined;
-  const backend = await RawBackend.start(async (conn) => {
+  const backend = await ScriptedBackend.stepwise(async (conn) => {
     upgradeHead = await conn.readHead();
     const key = linesNamed(upgradeHead, 'sec-websocket-key')[0]?.split(': ')[1] ?? '';
     await conn.write(response101(key));
@@ -114,7 +115,7 @@ describe('WebSocket upgrade', () => {
   });
 
   it('bytes the backend sends right behind its 101 are delivered as tunnel data', async () => {
-    const backend = await RawBackend.start(async (conn) => {
+    const backend = await ScriptedBackend.stepwise(async (conn) => {
       await conn.readHead();
       await conn.write(Buffer.concat([Buffer.from(response101(KEY)), TRICKY_DOWN]));
     });
@@ -174,7 +175,7 @@ describe('WebSocket upgrade', () => {
   });
 
   it('502 for a 101 the client did not ask for; the backend connection is closed', async () => {
-    const backend = await RawBackend.start(async (conn) => {
+    const backend = await ScriptedBackend.stepwise(async (conn) => {
       await conn.readHead();
       await conn.write(response101(KEY) + 'tunnel bytes that must not leak');
     });
@@ -187,7 +188,7 @@ describe('WebSocket upgrade', () => {
   });
 
   it('a declined upgrade (the backend answers 200) is an ordinary response on a connection that stays HTTP', async () => {
-    const backend = await RawBackend.start(async (conn) => {
+    const backend = await ScriptedBackend.stepwise(async (conn) => {
       await conn.readHead();
       await conn.write('HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\ndeclined');
       await conn.readHead();

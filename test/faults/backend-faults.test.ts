@@ -11,8 +11,8 @@ import { RawClient } from '../helpers/raw-client.js';
 import { header, parseMessage, printable, type HttpMessage } from '../helpers/http-message.js';
 import { startBalancer, type BalancerConfig } from '../helpers/balancer.js';
 import { startHttpBackend, type HttpBackend } from '../helpers/http-backend.js';
+import { bodyPattern, describeBody, namedReply, type Reply, ScriptedBackend, type StreamedBody, streamReply } from '../helpers/scripted-backend.js';
 import { delay, waitUntil } from '../helpers/wait.js';
-import { describeBody, MisbehavingBackend, PATTERN, type Fault } from './misbehaving-backend.js';
 import { startLoad, type LoadResult } from './load.js';
 import { startChildBackend } from './processes.js';
 
@@ -20,8 +20,26 @@ afterEach(runCleanups);
 
 type Lb = Awaited<ReturnType<typeof startBalancer>>;
 
+/** What F does with one request that gets a fault; every such reply marks its connection faulted. */
+type Fault = (request: HttpMessage) => Reply;
+
+/** F, the backend that misbehaves on request; until told otherwise it answers like test/helpers/http-backend.ts. */
+function startF(port = 0): Promise<ScriptedBackend> {
+  return ScriptedBackend.start((req) => namedReply('F', req), { name: 'F', port });
+}
+
+/** F answers everything correctly again. */
+function answerAll(f: ScriptedBackend): void {
+  f.setScript((req) => namedReply(f.name, req));
+}
+
+/** A streamed 200 that stops after `failAfter` body bytes, then closes or resets. */
+function brokenStream(body: StreamedBody & { failAfter: number }, then: 'close' | 'reset'): Fault {
+  return (req) => ({ ...streamReply('F', req, body), ...(then === 'close' ? { close: true } : { reset: true }), faulted: true });
+}
+
 interface Setup {
-  f: MisbehavingBackend;
+  f: ScriptedBackend;
   h: HttpBackend;
   lb: Lb;
   /** Paths that uri-hash to F (while F is up). */
@@ -34,7 +52,7 @@ interface Setup {
  * off: F stays in rotation, so the load keeps using its pooled connections.
  */
 async function setup(extra: Partial<BalancerConfig> = {}, pathsWanted = 6): Promise<Setup> {
-  const f = await MisbehavingBackend.start('F');
+  const f = await startF();
   const h = await startHttpBackend('H');
   const lb = await startBalancer({
     backends: [f.address, h.address],
@@ -58,8 +76,8 @@ async function setup(extra: Partial<BalancerConfig> = {}, pathsWanted = 6): Prom
 }
 
 /** F applies `fault` to requests for /fault/..., and answers everything else correctly. */
-function faultOnPaths(f: MisbehavingBackend, fault: Fault): void {
-  f.script = (req) => (req.target.startsWith('/fault/') ? fault : { kind: 'ok' });
+function faultOnPaths(f: ScriptedBackend, fault: Fault): void {
+  f.setScript((req) => (req.target.startsWith('/fault/') ? fault(req) : namedReply(f.name, req)));
 }
 
 interface FaultOutcome {
@@ -104,18 +122,18 @@ function expectCleanLoad(result: LoadResult, backends = ['F', 'H']): void {
 }
 
 /** No backend connection that got a fault carried a request after it, and the proxy closed each. */
-async function expectFaultedConnectionsRetired(f: MisbehavingBackend): Promise<void> {
+async function expectFaultedConnectionsRetired(f: ScriptedBackend): Promise<void> {
   const faulted = f.connections.filter((c) => c.faulted);
-  expect(faulted.length, f.describe()).toBeGreaterThan(0);
+  expect(faulted.length, f.summary()).toBeGreaterThan(0);
   for (const c of faulted) {
-    if (c.requests.length > 0) expect(c.requests.length, f.describe()).toBe((c.faultedAt ?? 0) + 1);
+    if (c.requests.length > 0) expect(c.requests.length, f.summary()).toBe((c.faultedAt ?? 0) + 1);
   }
-  await waitUntil(`faulted connections closed\n${f.describe()}`, () => faulted.every((c) => c.closed), { timeoutMs: 5_000 });
+  await waitUntil(`faulted connections closed\n${f.summary()}`, () => faulted.every((c) => c.closed), { timeoutMs: 5_000 });
 }
 
 /** After the fault: F answers again and a request to a fault path succeeds on F. */
 async function expectRecovery(s: Setup): Promise<void> {
-  s.f.script = () => ({ kind: 'ok' });
+  answerAll(s.f);
   for (const path of s.faultPaths.slice(0, 3)) {
     const o = await faultRequest(s.lb.port, 'GET', path);
     expect(o.res?.status, show(o)).toBe(200);
@@ -147,7 +165,7 @@ async function underLoad(
   }
   const before = load.result.total;
   await waitUntil('load continues after the faults', () => load.result.total >= before + 30);
-  s.f.script = () => ({ kind: 'ok' });
+  answerAll(s.f);
   expectCleanLoad(await load.stop());
   await expectFaultedConnectionsRetired(s.f);
   await expectRecovery(s);
@@ -163,7 +181,7 @@ describe('backend fails before any response byte', () => {
   for (const kind of ['close', 'reset'] as const) {
     it(`${kind === 'close' ? 'closes (FIN)' : 'resets (RST)'} without answering: POST gets 502, GET is retried on H; others unaffected`, async () => {
       const s = await setup();
-      await underLoad(s, { kind }, (o) => {
+      await underLoad(s, () => ({ ...(kind === 'close' ? { close: true } : { reset: true }), faulted: true }), (o) => {
         if (o.method === 'POST') {
           expect502(o);
         } else {
@@ -173,7 +191,7 @@ describe('backend fails before any response byte', () => {
           expect(o.res!.body.toString(), show(o)).toBe(describeBody('H', 'GET', o.path, o.id));
         }
         // F saw every one of these requests first.
-        expect(s.f.ids(), s.f.describe()).toContain(o.id);
+        expect(s.f.ids(), s.f.summary()).toContain(o.id);
       });
       const stats = s.lb.stats().backends[0]!;
       expect(stats.backendErrors, JSON.stringify(stats)).toBeGreaterThanOrEqual(12);
@@ -182,7 +200,7 @@ describe('backend fails before any response byte', () => {
   }
 
   it('closes each new connection at accept: 502 with F alone, then F serves again', async () => {
-    const f = await MisbehavingBackend.start('F');
+    const f = await startF();
     const lb = await startBalancer({ backends: [f.address], workers: 1, outlierDetection: { consecutiveFailures: 0 } });
     for (const method of ['POST', 'GET'] as const) {
       f.closeOnAccept = 10;
@@ -200,19 +218,19 @@ describe('backend fails before any response byte', () => {
 describe('backend fails inside the response head', () => {
   it('half a head, then FIN: 502 (GET too: response bytes were seen, so no replay); others unaffected', async () => {
     const s = await setup();
-    await underLoad(s, { kind: 'raw', bytes: 'HTTP/1.1 200 OK\r\nContent-Le', then: 'close' }, expect502);
+    await underLoad(s, () => ({ bytes: 'HTTP/1.1 200 OK\r\nContent-Le', close: true, faulted: true }), expect502);
   });
 
   it('half a head, then RST: 502; others unaffected', async () => {
     const s = await setup();
-    await underLoad(s, { kind: 'raw', bytes: 'HTTP/1.1 200 OK\r\nX-Partial: yes\r\n', then: 'reset' }, expect502);
+    await underLoad(s, () => ({ bytes: 'HTTP/1.1 200 OK\r\nX-Partial: yes\r\n', reset: true, faulted: true }), expect502);
   });
 
   const garbage: Array<[string, Fault]> = [
-    ['text that is not HTTP, connection kept open', { kind: 'raw', bytes: 'SSH-2.0-OpenSSH_9.6\r\nnot http at all\r\n\r\n', then: 'keep' }],
-    ['binary junk, connection kept open', { kind: 'raw', bytes: Buffer.concat([Buffer.from([0, 1, 2, 0xff, 0xfe, 0x80]), Buffer.from('\r\n\r\n')]), then: 'keep' }],
-    ['a bad status line, connection kept open', { kind: 'raw', bytes: 'HTTP/1.1 2x0 OK\r\nContent-Length: 0\r\n\r\n', then: 'keep' }],
-    ['junk with no head end, then FIN', { kind: 'raw', bytes: 'garbage garbage garbage', then: 'close' }],
+    ['text that is not HTTP, connection kept open', () => ({ bytes: 'SSH-2.0-OpenSSH_9.6\r\nnot http at all\r\n\r\n', faulted: true })],
+    ['binary junk, connection kept open', () => ({ bytes: Buffer.concat([Buffer.from([0, 1, 2, 0xff, 0xfe, 0x80]), Buffer.from('\r\n\r\n')]), faulted: true })],
+    ['a bad status line, connection kept open', () => ({ bytes: 'HTTP/1.1 2x0 OK\r\nContent-Length: 0\r\n\r\n', faulted: true })],
+    ['junk with no head end, then FIN', () => ({ bytes: 'garbage garbage garbage', close: true, faulted: true })],
   ];
   for (const [what, fault] of garbage) {
     it(`garbage (${what}): 502 and the backend connection closed; others unaffected`, async () => {
@@ -224,31 +242,33 @@ describe('backend fails inside the response head', () => {
 });
 
 describe('backend fails mid-body', () => {
-  const cases: Array<[string, Fault, number]> = [
-    ['Content-Length, RST after 256 KiB of 1 MiB', { kind: 'stream', framing: 'content-length', total: 1 << 20, failAfter: 256 << 10, failWith: 'reset' }, 1 << 20],
-    ['Content-Length, FIN after 300 of 1000 bytes (smaller than announced)', { kind: 'stream', framing: 'content-length', total: 1000, failAfter: 300, failWith: 'close' }, 1000],
-    ['chunked, RST after 256 KiB', { kind: 'stream', framing: 'chunked', total: 1 << 20, failAfter: 256 << 10, failWith: 'reset' }, 1 << 20],
-    ['chunked, FIN after 300 bytes', { kind: 'stream', framing: 'chunked', total: 1000, failAfter: 300, failWith: 'close' }, 1000],
+  const cases: Array<[string, StreamedBody & { failAfter: number }, 'close' | 'reset']> = [
+    ['Content-Length, RST after 256 KiB of 1 MiB', { framing: 'content-length', total: 1 << 20, failAfter: 256 << 10 }, 'reset'],
+    ['Content-Length, FIN after 300 of 1000 bytes (smaller than announced)', { framing: 'content-length', total: 1000, failAfter: 300 }, 'close'],
+    ['chunked, RST after 256 KiB', { framing: 'chunked', total: 1 << 20, failAfter: 256 << 10 }, 'reset'],
+    ['chunked, FIN after 300 bytes', { framing: 'chunked', total: 1000, failAfter: 300 }, 'close'],
   ];
-  for (const [what, fault, total] of cases) {
+  for (const [what, body, then] of cases) {
+    const { total } = body;
+    const fault = brokenStream(body, then);
     it(`${what}: the client sees a close before the end, never a complete response; others unaffected`, async () => {
       const s = await setup();
       await underLoad(s, fault, (o) => {
         // No complete response: the reader reports the close inside the body.
         expect(o.res, show(o)).toBeUndefined();
         expect(o.serverClosed, show(o)).toBe(true);
-        expect(o.error, show(o)).toMatch(fault.kind === 'stream' && fault.framing === 'chunked'
+        expect(o.error, show(o)).toMatch(body.framing === 'chunked'
           ? /connection closed inside a chunked body/
           : new RegExp(`connection closed after \\d+ of ${total} body bytes`));
         const headEnd = o.received.indexOf('\r\n\r\n');
         expect(o.received.subarray(0, headEnd).toString(), show(o)).toMatch(/^HTTP\/1\.1 200 /);
-        const body = o.received.subarray(headEnd + 4);
-        if (fault.kind === 'stream' && fault.framing === 'content-length') {
+        const arrived = o.received.subarray(headEnd + 4);
+        if (body.framing === 'content-length') {
           // What did arrive is exactly a prefix of the backend's body.
-          expect(body.length, show(o)).toBeLessThan(total);
-          expect(body.equals(Buffer.concat([PATTERN, PATTERN, PATTERN, PATTERN]).subarray(0, body.length)), 'body is a prefix').toBe(true);
+          expect(arrived.length, show(o)).toBeLessThan(total);
+          expect(arrived.equals(Buffer.concat([bodyPattern, bodyPattern, bodyPattern, bodyPattern]).subarray(0, arrived.length)), 'body is a prefix').toBe(true);
         } else {
-          expect(body.includes('\r\n0\r\n\r\n'), show(o)).toBe(false);
+          expect(arrived.includes('\r\n0\r\n\r\n'), show(o)).toBe(false);
         }
       });
       expect(s.lb.stats().backends[0]!.backendErrors).toBeGreaterThanOrEqual(12);
@@ -262,9 +282,10 @@ describe('backend writes more than it was asked for', () => {
   it('a response longer than its Content-Length: the client gets exactly the announced bytes; the rest reaches no one', async () => {
     const s = await setup();
     // Each fault request gets "hello" (CL 5) followed, in the same write, by a whole second response.
-    s.f.script = (req) => req.target.startsWith('/fault/')
-      ? { kind: 'raw', bytes: `HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Backend: F\r\nX-Request-Id: ${header(req, 'x-request-id')}\r\n\r\nhello${smuggled}`, then: 'keep' }
-      : { kind: 'ok' };
+    faultOnPaths(s.f, (req) => ({
+      bytes: `HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Backend: F\r\nX-Request-Id: ${header(req, 'x-request-id')}\r\n\r\nhello${smuggled}`,
+      faulted: true,
+    }));
     const load = startLoad(s.lb.port, { backends: ['F', 'H'] });
     await waitUntil('load running', () => load.result.total >= 30);
     // One keep-alive client: fault request, then an ordinary request on the same connection.
@@ -284,23 +305,20 @@ describe('backend writes more than it was asked for', () => {
     expect(client.unread().length, printable(client.unread())).toBe(0);
     expect(client.received().includes('SMUGGLED')).toBe(false);
     client.destroy();
-    s.f.script = () => ({ kind: 'ok' });
+    answerAll(s.f);
     expectCleanLoad(await load.stop());
     await expectFaultedConnectionsRetired(s.f);
     await expectRecovery(s);
   });
 
   /** A correct answer, then 30 ms later (pooled by then) a whole unsolicited response. */
-  const unsolicited = (f: MisbehavingBackend): void => {
-    f.script = (req) => req.target.startsWith('/fault/')
-      ? {
-          kind: 'raw',
-          bytes: `HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Backend: F\r\nX-Request-Id: ${header(req, 'x-request-id')}\r\n\r\nok`,
-          then: 'keep',
-          extra: smuggled,
-          extraDelayMs: 30,
-        }
-      : { kind: 'ok' };
+  const unsolicited = (f: ScriptedBackend): void => {
+    faultOnPaths(f, (req) => ({
+      bytes: `HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Backend: F\r\nX-Request-Id: ${header(req, 'x-request-id')}\r\n\r\nok`,
+      extra: smuggled,
+      extraDelayMs: 30,
+      faulted: true,
+    }));
   };
 
   /** Paths for the load that uri-hash to F and to H. */
@@ -350,12 +368,12 @@ describe('backend writes more than it was asked for', () => {
       await waitUntil('load back on F', () => (load.result.byBackend.F ?? 0) >= mark + 20);
     }
     client.destroy();
-    s.f.script = () => ({ kind: 'ok' });
+    answerAll(s.f);
     expectCleanLoad(await load.stop(), ['F', 'H']);
     const tainted = s.f.connections.filter((c) => c.faulted);
     expect(tainted.length).toBe(10);
-    for (const c of tainted) expect(c.requests.length, s.f.describe()).toBe((c.faultedAt ?? 0) + 1);
-    await waitUntil(`tainted connections closed\n${s.f.describe()}`, () => tainted.every((c) => c.closed));
+    for (const c of tainted) expect(c.requests.length, s.f.summary()).toBe((c.faultedAt ?? 0) + 1);
+    await waitUntil(`tainted connections closed\n${s.f.summary()}`, () => tainted.every((c) => c.closed));
     await expectRecovery(s);
   });
 
@@ -365,7 +383,7 @@ describe('backend writes more than it was asked for', () => {
     // microseconds later) the client writes its next request. On loopback a write() puts the
     // bytes in the peer's receive queue before it returns, so the unsolicited bytes are
     // waiting on the idle connection before the request even exists: it must not carry it.
-    const f = await MisbehavingBackend.start('F');
+    const f = await startF();
     const lb = await startBalancer({ backends: [f.address], workers: 1, outlierDetection: { consecutiveFailures: 0 } });
     const client = await RawClient.connect(lb.port);
     const bad: string[] = [];
@@ -374,7 +392,7 @@ describe('backend writes more than it was asked for', () => {
       const first = await client.readResponse();
       expect(header(first, 'x-request-id'), printable(client.received())).toBe(`a${i}`);
       const carrier = f.connections.find((c) => c.requests.some((r) => header(r, 'x-request-id') === `a${i}`))!;
-      await delay(20); // parked in the pool by now
+      await waitUntil('the connection parked in the pool', () => lb.stats().backends[0]!.idleConnections === 1);
       const before = carrier.requests.length;
       carrier.socket.write(smuggled);
       client.socket.write(`GET /b/${i} HTTP/1.1\r\nHost: t\r\nX-Request-Id: b${i}\r\n\r\n`);
@@ -389,7 +407,7 @@ describe('backend writes more than it was asked for', () => {
         break;
       }
     }
-    expect(bad, `${bad.length} failures\n${f.describe()}`).toEqual([]);
+    expect(bad, `${bad.length} failures\n${f.summary()}`).toEqual([]);
   });
 
   it('unsolicited bytes racing busy load: a misled request only ever gets its own connection\'s bytes, and that connection is closed', async () => {
@@ -423,7 +441,7 @@ describe('backend writes more than it was asked for', () => {
       await delay(50);
     }
     client.destroy();
-    s.f.script = () => ({ kind: 'ok' });
+    answerAll(s.f);
     const result = await load.stop();
     const tainted = s.f.connections.filter((c) => c.extraState !== 'none');
     // Which F connection carried each request id, and at which position.
@@ -441,7 +459,7 @@ describe('backend writes more than it was asked for', () => {
       `${crossed.slice(0, 10).map((m) => `request ${m.sent} got the answer of ${m.got}`).join('\n')}\n${result.samples.slice(0, 5).join('\n')}`;
     expect(tainted.length, why).toBeGreaterThan(0);
     expect(crossed, why).toEqual([]);
-    await waitUntil(`tainted connections closed\n${s.f.describe()}`, () => tainted.every((c) => c.closed));
+    await waitUntil(`tainted connections closed\n${s.f.summary()}`, () => tainted.every((c) => c.closed));
     await expectRecovery(s);
   });
 });
@@ -449,7 +467,7 @@ describe('backend writes more than it was asked for', () => {
 describe('backend stalls', () => {
   it('never answers: 504 after responseMs, the stalled connection is closed; others unaffected', async () => {
     const s = await setup({ timeouts: { responseMs: 1_000 } });
-    await underLoad(s, { kind: 'stall' }, (o) => {
+    await underLoad(s, () => ({ faulted: true }), (o) => {
       expect(o.res?.status, show(o)).toBe(504);
       expect(o.serverClosed, show(o)).toBe(true);
       expect(o.ms, show(o)).toBeGreaterThanOrEqual(950);
@@ -472,7 +490,7 @@ describe('backend refuses connections', () => {
     const lb = await startBalancer({ backends: [`127.0.0.1:${port}`], workers: 1, outlierDetection: { consecutiveFailures: 0 } });
     for (const method of ['GET', 'POST'] as const) expect502(await faultRequest(lb.port, method, '/x'));
     expect(lb.stats().backends[0]!.connectErrors).toBeGreaterThanOrEqual(2);
-    const f = await MisbehavingBackend.start('F', { port });
+    const f = await startF(port);
     const o = await faultRequest(lb.port, 'GET', '/later');
     expect(o.res?.status, show(o)).toBe(200);
     expect(o.res!.body.toString()).toBe(describeBody('F', 'GET', '/later', o.id));
@@ -491,7 +509,7 @@ describe('backend refuses connections', () => {
     await waitUntil('load running', () => load.result.total >= 300, { timeoutMs: 10_000 });
     const refused = lb.stats().backends[0]!;
     expect(refused.connectErrors, JSON.stringify(refused)).toBeGreaterThan(0);
-    const f = await MisbehavingBackend.start('F', { port });
+    const f = await startF(port);
     await waitUntil('the restarted backend serves again', () => (load.result.byBackend.F ?? 0) >= 20, { timeoutMs: 15_000 });
     const result = await load.stop();
     expectCleanLoad(result, ['F', 'H']);

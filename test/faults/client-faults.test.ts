@@ -11,7 +11,7 @@ import { startBalancer } from '../helpers/balancer.js';
 import { startHttpBackend } from '../helpers/http-backend.js';
 import { delay, waitUntil, withTimeout } from '../helpers/wait.js';
 import { describeFds, fdSnapshot, fdsNewSince, openFdCount } from '../helpers/fd-count.js';
-import { describeBody, MisbehavingBackend, PATTERN } from './misbehaving-backend.js';
+import { bodyPattern, describeBody, namedReply, ScriptedBackend, streamReply } from '../helpers/scripted-backend.js';
 import { rssBytes, startChildBalancer } from './processes.js';
 
 afterEach(runCleanups);
@@ -20,8 +20,13 @@ type Lb = Awaited<ReturnType<typeof startBalancer>>;
 
 const MiB = 1 << 20;
 
+/** F answers like test/helpers/http-backend.ts until a test gives it another script. */
+function startF(): Promise<ScriptedBackend> {
+  return ScriptedBackend.start((req) => namedReply('F', req), { name: 'F' });
+}
+
 /** A request after the fault is answered, and nothing is left busy. */
-async function expectServesAndSettles(lb: Lb, f: MisbehavingBackend): Promise<void> {
+async function expectServesAndSettles(lb: Lb, f: ScriptedBackend): Promise<void> {
   const client = await RawClient.connect(lb.port);
   await client.write('GET /after HTTP/1.1\r\nHost: t\r\nX-Request-Id: after\r\n\r\n');
   const res = await client.readResponse();
@@ -34,29 +39,30 @@ async function expectServesAndSettles(lb: Lb, f: MisbehavingBackend): Promise<vo
 }
 
 /** Backend connection `i` was closed by the balancer and carried one request only. */
-async function expectRetired(f: MisbehavingBackend, i: number): Promise<void> {
-  await waitUntil(`backend connection ${i} closed by the balancer\n${f.describe()}`, () => f.connections[i]?.peerClosed === true, { timeoutMs: 5_000 });
-  expect(f.connections[i]!.requests.length, f.describe()).toBeLessThanOrEqual(1);
+async function expectRetired(f: ScriptedBackend, i: number): Promise<void> {
+  await waitUntil(`backend connection ${i} closed by the balancer\n${f.summary()}`, () => f.connections[i]?.peerClosed === true, { timeoutMs: 5_000 });
+  expect(f.connections[i]!.requests.length, f.summary()).toBeLessThanOrEqual(1);
 }
 
 describe('client disconnects mid-request', () => {
   it('half a head, then gone: nothing reaches the backend, the balancer keeps serving', async () => {
-    const f = await MisbehavingBackend.start('F');
+    const f = await startF();
     const lb = await startBalancer({ backends: [f.address], workers: 1 });
-    for (const how of ['destroy', 'reset'] as const) {
+    for (const [k, how] of (['destroy', 'reset'] as const).entries()) {
       const client = await RawClient.connect(lb.port);
       await client.write('GET /half HTTP/1.1\r\nHost: t\r\nX-Requ');
-      await delay(20);
+      // Accept is deferred until a connection's first bytes arrive: accepted means they did.
+      await waitUntil('the half head at the balancer', () => lb.stats().acceptedConnections >= k + 1);
       if (how === 'reset') client.socket.resetAndDestroy();
       else client.destroy();
     }
     await waitUntil('client connections back to 0', () => lb.stats().activeClientConnections === 0);
-    expect(f.connections.length, f.describe()).toBe(0);
+    expect(f.connections.length, f.summary()).toBe(0);
     await expectServesAndSettles(lb, f);
   });
 
   it('half a body, then gone: the backend connection that got the partial request is closed, not pooled', async () => {
-    const f = await MisbehavingBackend.start('F');
+    const f = await startF();
     const lb = await startBalancer({ backends: [f.address], workers: 1 });
     for (const [k, how] of (['destroy', 'reset'] as const).entries()) {
       const client = await RawClient.connect(lb.port);
@@ -79,8 +85,8 @@ describe('client disconnects mid-request', () => {
 describe('client disconnects mid-response', () => {
   for (const how of ['destroy', 'reset'] as const) {
     it(`a client that ${how === 'reset' ? 'resets' : 'closes'} after the head of an 8 MiB response: the backend connection is closed, not pooled`, async () => {
-      const f = await MisbehavingBackend.start('F');
-      f.script = () => ({ kind: 'stream', framing: 'content-length', total: 8 * MiB, pauseMs: 2 });
+      const f = await startF();
+      f.setScript((req) => streamReply('F', req, { framing: 'content-length', total: 8 * MiB, pauseMs: 2 }));
       const lb = await startBalancer({ backends: [f.address], workers: 1 });
       const client = await RawClient.connect(lb.port);
       await client.write('GET /big HTTP/1.1\r\nHost: t\r\nX-Request-Id: big\r\n\r\n');
@@ -90,9 +96,9 @@ describe('client disconnects mid-response', () => {
       await expectRetired(f, 0);
       expect(f.connections[0]!.streamed, 'the backend stopped streaming').toBeLessThan(8 * MiB);
       expect(lb.stats().backends[0]!.idleConnections).toBe(0);
-      f.script = () => ({ kind: 'ok' });
+      f.setScript((req) => namedReply('F', req));
       await expectServesAndSettles(lb, f);
-      expect(f.connections.length, f.describe()).toBe(2);
+      expect(f.connections.length, f.summary()).toBe(2);
     });
   }
 });
@@ -100,8 +106,8 @@ describe('client disconnects mid-response', () => {
 describe('client disconnects while the backend is still working', () => {
   for (const how of ['destroy', 'reset'] as const) {
     it(`a client that ${how === 'reset' ? 'resets' : 'closes'} before a slow (800 ms) answer: that backend connection is not pooled afterwards`, async () => {
-      const f = await MisbehavingBackend.start('F');
-      f.script = (req) => (req.target === '/slow' ? { kind: 'ok', delayMs: 800 } : { kind: 'ok' });
+      const f = await startF();
+      f.setScript((req) => (req.target === '/slow' ? { ...namedReply('F', req), delayMs: 800 } : namedReply('F', req)));
       const lb = await startBalancer({ backends: [f.address], workers: 1 });
       const client = await RawClient.connect(lb.port);
       await client.write('GET /slow HTTP/1.1\r\nHost: t\r\nX-Request-Id: slow\r\n\r\n');
@@ -113,12 +119,12 @@ describe('client disconnects while the backend is still working', () => {
       // not sit in the pool now, and the next request must go out on a new connection.
       await delay(1_000);
       const stats = lb.stats().backends[0]!;
-      const detail = `${JSON.stringify(stats)}\n${f.describe()}`;
+      const detail = `${JSON.stringify(stats)}\n${f.summary()}`;
       expect(stats.idleConnections, detail).toBe(0);
       expect(stats.activeConnections, detail).toBe(0);
       await expectRetired(f, 0);
       await expectServesAndSettles(lb, f);
-      expect(f.connections.length, f.describe()).toBe(2);
+      expect(f.connections.length, f.summary()).toBe(2);
       expect(f.connections[0]!.requests.length).toBe(1);
     });
   }
@@ -126,13 +132,13 @@ describe('client disconnects while the backend is still working', () => {
 
 describe('client never reads', () => {
   const total = 200 * MiB;
-  let f: MisbehavingBackend;
+  let f: ScriptedBackend;
   let child: Awaited<ReturnType<typeof startChildBalancer>>;
   // Starting a child that loads the TypeScript sources takes seconds on a busy machine: done
   // in the hook, with its own time budget. Both are cleaned up after the test.
   beforeAll(async () => {
-    f = await MisbehavingBackend.start('F');
-    f.script = (req) => (req.target === '/huge' ? { kind: 'stream', framing: 'content-length', total } : { kind: 'ok' });
+    f = await startF();
+    f.setScript((req) => (req.target === '/huge' ? streamReply('F', req, { framing: 'content-length', total }) : namedReply('F', req)));
     child = await startChildBalancer({ backends: [f.address], workers: 2 }, 90_000);
   });
 
@@ -189,9 +195,9 @@ describe('client never reads', () => {
           chunk = pendingHead.subarray(end + 4);
         }
         for (let off = 0; off < chunk.length && mismatch < 0;) {
-          const at = (received + off) % PATTERN.length;
-          const n = Math.min(PATTERN.length - at, chunk.length - off);
-          if (!chunk.subarray(off, off + n).equals(PATTERN.subarray(at, at + n))) mismatch = received + off;
+          const at = (received + off) % bodyPattern.length;
+          const n = Math.min(bodyPattern.length - at, chunk.length - off);
+          if (!chunk.subarray(off, off + n).equals(bodyPattern.subarray(at, at + n))) mismatch = received + off;
           off += n;
         }
         received += chunk.length;

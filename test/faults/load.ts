@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { RawClient } from '../helpers/raw-client.js';
 import { header, printable, type HttpMessage } from '../helpers/http-message.js';
-import { describeBody } from './misbehaving-backend.js';
+import { describeBody } from '../helpers/scripted-backend.js';
 import { onCleanup } from '../helpers/cleanup.js';
 import { delay } from '../helpers/wait.js';
 

@@ -2,7 +2,7 @@
 // with the independent reader in http-message.ts, and tells whether the server closed.
 import net from 'node:net';
 import { parseMessage, printable, type HttpMessage } from './http-message.js';
-import { delay, withTimeout } from './wait.js';
+import { ChangeSignal, delay, withTimeout } from './wait.js';
 import { onCleanup } from './cleanup.js';
 
 export class RawClient {
@@ -10,7 +10,7 @@ export class RawClient {
   private readonly chunks: Buffer[] = [];
   /** Bytes received and not yet returned as a response. */
   private pending: Buffer = Buffer.alloc(0);
-  private wake: (() => void) | undefined;
+  private readonly changed = new ChangeSignal();
   /** The server sent FIN (or the connection was reset). */
   serverClosed = false;
   /** The socket is fully closed. */
@@ -22,21 +22,21 @@ export class RawClient {
     socket.on('data', (data: Buffer) => {
       this.chunks.push(data);
       this.pending = this.pending.length === 0 ? data : Buffer.concat([this.pending, data]);
-      this.notify();
+      this.changed.notify();
     });
     socket.on('end', () => {
       this.serverClosed = true;
-      this.notify();
+      this.changed.notify();
     });
     socket.on('error', (err) => {
       this.error = err;
       this.serverClosed = true;
-      this.notify();
+      this.changed.notify();
     });
     socket.on('close', () => {
       this.closed = true;
       this.serverClosed = true;
-      this.notify();
+      this.changed.notify();
     });
   }
 
@@ -54,25 +54,6 @@ export class RawClient {
       timeoutMs,
     );
     return client;
-  }
-
-  private notify(): void {
-    const wake = this.wake;
-    this.wake = undefined;
-    wake?.();
-  }
-
-  private nextEvent(timeoutMs: number): Promise<boolean> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.wake = undefined;
-        resolve(false);
-      }, timeoutMs);
-      this.wake = () => {
-        clearTimeout(timer);
-        resolve(true);
-      };
-    });
   }
 
   /** Writes `data` and resolves once it is handed to the kernel. */
@@ -107,22 +88,20 @@ export class RawClient {
    * (HEAD responses have no body). Rejects, showing the bytes received, when the server
    * closes first, the bytes are not a valid response, or `timeoutMs` passes.
    */
-  async readResponse({ method = 'GET', timeoutMs = 10_000 }: { method?: string; timeoutMs?: number } = {}): Promise<HttpMessage> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const result = parseMessage(this.pending, 'response', { requestMethod: method, eof: this.serverClosed });
-      if (result.state === 'done') {
+  readResponse({ method = 'GET', timeoutMs = 10_000 }: { method?: string; timeoutMs?: number } = {}): Promise<HttpMessage> {
+    return this.changed.until(
+      () => {
+        const result = parseMessage(this.pending, 'response', { requestMethod: method, eof: this.serverClosed });
+        if (result.state === 'error') {
+          throw new Error(`bad response (${result.reason}); received:\n${printable(this.received())}`);
+        }
+        if (result.state === 'need-more') return undefined;
         this.pending = this.pending.subarray(result.consumed);
         return result.message;
-      }
-      if (result.state === 'error') {
-        throw new Error(`bad response (${result.reason}); received:\n${printable(this.received())}`);
-      }
-      const left = deadline - Date.now();
-      if (left <= 0 || !(await this.nextEvent(left))) {
-        throw new Error(`no complete response within ${timeoutMs} ms; received:\n${printable(this.received())}`);
-      }
-    }
+      },
+      timeoutMs,
+      () => new Error(`no complete response within ${timeoutMs} ms; received:\n${printable(this.received())}`),
+    );
   }
 
   /** Reads one response per entry of `methods`, in order. */
@@ -133,13 +112,10 @@ export class RawClient {
   }
 
   /** Resolves true once the server has closed its side, false if `timeoutMs` passes first. */
-  async waitForServerClose(timeoutMs = 5_000): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    while (!this.serverClosed) {
-      const left = deadline - Date.now();
-      if (left <= 0 || !(await this.nextEvent(left))) return this.serverClosed;
-    }
-    return true;
+  waitForServerClose(timeoutMs = 5_000): Promise<boolean> {
+    return this.changed
+      .until(() => (this.serverClosed ? true : undefined), timeoutMs, () => new Error('server still open'))
+      .catch(() => this.serverClosed);
   }
 
   /** Half-closes: sends FIN, keeps reading. */
