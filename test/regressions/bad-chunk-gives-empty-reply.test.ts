@@ -11,19 +11,19 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCleanups } from '../helpers/cleanup.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { ScriptedBackend } from '../helpers/scripted-backend.js';
+import { type BackendConnection, ScriptedBackend } from '../helpers/scripted-backend.js';
 import { buildResponse, printable } from '../helpers/http-message.js';
 import { waitUntil } from '../helpers/wait.js';
-import { RawBackend, type RawBackendConnection, expectErrorThenClose, startEdgeBalancer } from '../edge/support.js';
+import { expectErrorThenClose, startEdgeBalancer } from '../edge/support.js';
 
 afterEach(runCleanups);
 
 const CHUNKED_HEAD = 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n';
 
 /** A backend answering its first connection with `first`, later ones with a good 200. */
-async function rawBackend(first: (conn: RawBackendConnection, client: () => RawClient) => Promise<void>) {
+async function rawBackend(first: (conn: BackendConnection, client: () => RawClient) => Promise<void>) {
   let client: RawClient | undefined;
-  const backend = await RawBackend.start(async (conn, index) => {
+  const backend = await ScriptedBackend.stepwise(async (conn, index) => {
     await conn.readHead();
     if (index === 0) {
       await first(conn, () => client!);
@@ -42,8 +42,8 @@ async function rawBackend(first: (conn: RawBackendConnection, client: () => RawC
   };
 }
 
-async function expectNextRequestOnFreshConnection(port: number, backend: RawBackend): Promise<void> {
-  await waitUntil('the proxy to close the first backend connection', () => backend.connections[0]!.peerEnded, { timeoutMs: 3_000 });
+async function expectNextRequestOnFreshConnection(port: number, backend: ScriptedBackend): Promise<void> {
+  await waitUntil('the proxy to close the first backend connection', () => backend.connections[0]!.peerClosed, { timeoutMs: 3_000 });
   const next = await RawClient.connect(port);
   await next.write('GET /next HTTP/1.1\r\nHost: h\r\n\r\n');
   const res = await next.readResponse();

@@ -10,7 +10,8 @@ import { onCleanup, runCleanups } from '../helpers/cleanup.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { buildResponse, header, printable } from '../helpers/http-message.js';
 import { delay, waitUntil } from '../helpers/wait.js';
-import { RawBackend, startEdgeBalancer } from '../edge/support.js';
+import { ScriptedBackend } from '../helpers/scripted-backend.js';
+import { startEdgeBalancer } from '../edge/support.js';
 
 afterEach(runCleanups);
 
@@ -24,7 +25,7 @@ describe('a backend that answers before the request body is complete', () => {
     [200, 'ignored your body'],
   ])('answers %i: a client that reads only after sending its whole body still gets the full response, and no reset', async (status, text) => {
     let answered = false;
-    const backend = await RawBackend.start(async (conn) => {
+    const backend = await ScriptedBackend.stepwise(async (conn) => {
       await conn.readHead();
       await conn.readBytes(FIRST_PART);
       // Answers early, and keeps reading (and dropping) what the proxy still forwards.
@@ -61,7 +62,7 @@ describe('a backend that answers before the request body is complete', () => {
   });
 
   it('a client that keeps sending after the answer and its FIN is not reset: the proxy reads on until it closes', async () => {
-    const backend = await RawBackend.start(async (conn) => {
+    const backend = await ScriptedBackend.stepwise(async (conn) => {
       await conn.readHead();
       await conn.readBytes(1024);
       await conn.write(buildResponse(413, 'too big', { reason: 'Content Too Large' }));
