@@ -79,11 +79,12 @@ while IFS=$'\t' read -r program packages state; do
   done
 done < <(bash scripts/install-test-peers.sh --list test)
 if [ "${#purge[@]}" -gt 0 ]; then
-  # Keep the packages' scripts from starting or stopping services.
-  printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+  # Keep the packages' scripts from starting or stopping services (as scripts/lib/apt.sh does).
+  policy=/usr/sbin/policy-rc.d created_policy=0
+  if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && created_policy=1; fi
   DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq "${purge[@]}" >/dev/null
   DEBIAN_FRONTEND=noninteractive apt-get autoremove --purge -y -qq >/dev/null
-  rm -f /usr/sbin/policy-rc.d
+  if [ "$created_policy" = 1 ]; then rm -f "$policy"; fi
   apt-get clean
 fi
 echo "purged: ${purge[*]:-nothing}"
