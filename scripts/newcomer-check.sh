@@ -98,8 +98,14 @@ done
 
 step "npm install && npx lb-native start --demo"
 started=$(date +%s)
-npm install
+install_log="$(mktemp)"
+npm install 2>&1 | tee "$install_log"
 echo "npm install took $(($(date +%s) - started)) s"
+# Every dependency install script is declared (package.json allowScripts): npm says nothing.
+if grep -q 'npm warn install-scripts' "$install_log"; then
+  echo "newcomer: npm install warned about install scripts not covered by allowScripts" >&2
+  exit 1
+fi
 demo_log="$(mktemp)"
 npx lb-native start --demo >"$demo_log" 2>&1 &
 npx_pid=$!
