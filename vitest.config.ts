@@ -5,6 +5,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Installs (or names) the programs the selected suites drive before any of them runs.
+    globalSetup: ['test/setup/provision.ts'],
     // Every test file must close the fds it opened; the check runs last for each file and
     // relies on 'stack' hook order (vitest's default, pinned here): see the setup file.
     setupFiles: ['test/setup/fd-check.ts'],

@@ -1,5 +1,5 @@
-// lb-native's public API: createBalancer, the types of its options, stats and events, and
-// its error classes.
+// lb-native's public API: createBalancer, the types of its options, stats and events, its
+// error classes, discovery (DNS, etcd) and the admin server.
 export { createBalancer } from './balancer.js';
 export type { Balancer, BalancerState, ReconfigureOptions, ReconfigureResult, StopOptions } from './balancer.js';
 
@@ -67,3 +67,18 @@ export {
   errorCodes,
 } from './errors.js';
 export type { ConfigIssue, LbErrorCode } from './errors.js';
+
+// Discovery: pools that follow DNS (A/AAAA/SRV) or an etcd key prefix (docs/deployment-ha.md).
+export {
+  dnsDiscoveryDefaults,
+  etcdDiscoveryDefaults,
+  readEtcdBackends,
+  resolveDnsBackends,
+  startDnsDiscovery,
+  startEtcdDiscovery,
+} from './discovery/index.js';
+export type { DiscoveredBackend, Discovery, DiscoveryEventMap, DiscoveryUpdate, DnsDiscoveryOptions, EtcdDiscoveryOptions } from './discovery/index.js';
+
+// The admin API (stats, Prometheus metrics, live control, dashboard) beside a balancer.
+export { startAdminServer } from './admin/index.js';
+export type { AdminServer, AdminServerOptions } from './admin/index.js';

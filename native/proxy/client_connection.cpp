@@ -180,9 +180,9 @@ bool legal_transition(ClientState from, ClientState to) {
       return to == ClientState::connecting || to == ClientState::responding || to == ClientState::lingering_close;
     case ClientState::connecting:  // a retry connects again
       return to == ClientState::connecting || to == ClientState::exchanging || to == ClientState::responding;
-    case ClientState::exchanging:  // a replay connects again
-      return to == ClientState::reading_head || to == ClientState::connecting || to == ClientState::tunneling ||
-             to == ClientState::responding || to == ClientState::lingering_close;
+    case ClientState::exchanging:  // a retry connects again, or takes a pooled connection
+      return to == ClientState::reading_head || to == ClientState::connecting || to == ClientState::exchanging ||
+             to == ClientState::tunneling || to == ClientState::responding || to == ClientState::lingering_close;
     case ClientState::tunneling: return false;
     case ClientState::responding: return to == ClientState::reading_head || to == ClientState::lingering_close;
     case ClientState::lingering_close: return false;

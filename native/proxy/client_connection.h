@@ -3,6 +3,8 @@
 //   reading_head --head parsed--> connecting --backend connected--> exchanging
 //        ^                              ^   (pooled backend: straight to exchanging)
 //        |                              +---- reused connection failed, replay ----+
+//        |                      (a retry on another backend's pooled connection:
+//        |                       exchanging again)
 //        +-------- response done, keep-alive -------------------------------------+
 //   exchanging --101 Switching Protocols--> tunneling --both sides closed--> closed
 //   reading_head --redirect mode, or refused--> responding (a response of our own)

@@ -4,9 +4,10 @@
 // errors are turned back into flag names by `describeConfigIssue`.
 import { parseAddress } from '../config/address.js';
 import { type ConfigIssue, LbUsageError, formatIssue } from '../errors.js';
+import { type LogFormat, logFormats } from '../logging/formats.js';
 import { type LogLevel, logLevels } from '../logging/levels.js';
 
-export { type LogLevel, logLevels };
+export { type LogFormat, type LogLevel, logFormats, logLevels };
 
 export interface FlagSpec {
   /** `--listen`. */
@@ -81,6 +82,13 @@ export const startFlags: readonly FlagSpec[] = [
   { name: '--admin-token', value: 'TOKEN', path: 'admin.token', secret: true, help: 'bearer token the admin API requires (better: admin.token: ${LB_ADMIN_TOKEN} in the configuration file)' },
   { name: '--access-log-sample-rate', value: 'R', path: 'logging.access.sampleRate', numeric: true, help: 'log this share of requests (0-1) as access-log lines', default: '0' },
   { name: '--log-level', value: 'LEVEL', path: 'logging.level', help: `one of ${logLevels.join(', ')}`, default: 'info' },
+  {
+    name: '--log-format',
+    value: 'FORMAT',
+    path: 'logging.format',
+    help: 'json (one JSON object per line) or pretty (one readable line per event)',
+    default: 'pretty on a terminal, json otherwise',
+  },
   { name: '--help', help: 'show this help (also -h)' },
   { name: '--version', help: 'show the version (also -v)' },
 ];
@@ -109,6 +117,8 @@ export interface StartArgs {
   /** True when --listen was given (the demo may then not move to a free port). */
   listenGiven: boolean;
   logLevel: LogLevel;
+  /** --log-format, if given. */
+  logFormat: LogFormat | undefined;
   sources: FlagSource[];
 }
 
@@ -126,6 +136,8 @@ export interface AdminTarget {
 
 export interface ReloadArgs extends AdminTarget {
   command: 'reload';
+  /** --config FILE: the admin API and token come from the file's admin section. */
+  configFile: string | undefined;
 }
 
 export interface TopArgs extends AdminTarget {
@@ -134,9 +146,16 @@ export interface TopArgs extends AdminTarget {
   once: boolean;
 }
 
-export type ParsedArgs = { command: 'help' } | { command: 'version' } | StartArgs | ValidateArgs | ReloadArgs | TopArgs;
-
 export const commands = ['start', 'validate', 'reload', 'top'] as const;
+export type Command = (typeof commands)[number];
+
+/** `--help`: the whole help, or one command's (`lb-native top --help`). */
+export interface HelpArgs {
+  command: 'help';
+  topic: Command | undefined;
+}
+
+export type ParsedArgs = HelpArgs | { command: 'version' } | StartArgs | ValidateArgs | ReloadArgs | TopArgs;
 
 /** The admin API address `reload` and `top` use unless --admin says otherwise. */
 export const defaultAdmin = '127.0.0.1:9100';
@@ -145,13 +164,21 @@ export const defaultAdmin = '127.0.0.1:9100';
 export const clientFlags: readonly FlagSpec[] = [
   { name: '--admin', value: 'HOST:PORT', help: "the admin API of the running lb-native (its --admin or admin.listen)", default: defaultAdmin },
   { name: '--token', value: 'TOKEN', secret: true, help: 'its bearer token', default: 'the LB_ADMIN_TOKEN environment variable' },
-  { name: '--interval', value: 'MS', help: 'top: time between two refreshes', default: '1000' },
-  { name: '--once', help: 'top: print one screen and exit, without clearing the terminal' },
+  { name: '--config', value: 'FILE', help: "reload: take the admin API's address and token from FILE's admin section" },
+  { name: '--interval', value: 'MS', help: 'top: time between two refreshes (and, with --once, between its two samples)', default: '1000' },
+  { name: '--once', help: 'top: print one screen with rates and exit, without clearing the terminal' },
 ];
+
+const flagsNamed = (...names: string[]): FlagSpec[] => clientFlags.filter((f) => names.includes(f.name));
+export const reloadFlags: readonly FlagSpec[] = flagsNamed('--admin', '--token', '--config');
+export const topFlags: readonly FlagSpec[] = flagsNamed('--admin', '--token', '--interval', '--once');
 
 /** Parses `argv` (without node and the script). Throws LbUsageError naming the flag. */
 export function parseArgs(argv: readonly string[]): ParsedArgs {
-  if (argv.includes('--help') || argv.includes('-h')) return { command: 'help' };
+  if (argv.includes('--help') || argv.includes('-h')) {
+    const first = argv[0] ?? '';
+    return { command: 'help', topic: (commands as readonly string[]).includes(first) ? (first as Command) : undefined };
+  }
   if (argv.includes('--version') || argv.includes('-v')) return { command: 'version' };
   const [command, ...rest] = argv;
   if (command === undefined) {
@@ -187,7 +214,7 @@ function parseValidate(argv: readonly string[]): ValidateArgs {
 }
 
 function parseClient(command: 'reload' | 'top', argv: readonly string[]): ReloadArgs | TopArgs {
-  const allowed = command === 'top' ? clientFlags : clientFlags.filter((f) => f.name === '--admin' || f.name === '--token');
+  const allowed = command === 'top' ? topFlags : reloadFlags;
   const values = new Map<string, string | undefined>();
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i] ?? '';
@@ -212,11 +239,16 @@ function parseClient(command: 'reload' | 'top', argv: readonly string[]): Reload
     }
     values.set(name, value);
   }
+  const configFile = values.get('--config');
+  if (configFile !== undefined && (values.has('--admin') || values.has('--token'))) {
+    throw new LbUsageError('reload: --config takes the admin API and token from the file; give either --config or --admin/--token');
+  }
+  if (configFile === '') throw new LbUsageError('--config: expected a value (FILE)');
   const admin = values.get('--admin') ?? defaultAdmin;
   const parsed = parseAddress(admin);
   if (!parsed.ok) throw new LbUsageError(`--admin '${admin}': ${parsed.message}`);
   const token = values.get('--token') ?? (process.env.LB_ADMIN_TOKEN || undefined);
-  if (command === 'reload') return { command, admin, token };
+  if (command === 'reload') return { command, admin, token, configFile };
   const interval = values.get('--interval') ?? '1000';
   const intervalMs = Number(interval);
   if (!/^[0-9]+$/.test(interval) || intervalMs < 100 || intervalMs > 3_600_000) {
@@ -232,6 +264,7 @@ function parseStart(argv: readonly string[]): StartArgs {
   const seen = new Set<string>();
   let demo = false;
   let logLevel: LogLevel = 'info';
+  let logFormat: LogFormat | undefined;
   let configFile: string | undefined;
 
   for (let i = 0; i < argv.length; i += 1) {
@@ -298,6 +331,14 @@ function parseStart(argv: readonly string[]): StartArgs {
         setPath(options, 'logging.level', logLevel);
         sources.push({ path: 'logging.level', flag: name, value });
         break;
+      case '--log-format':
+        if (!(logFormats as readonly string[]).includes(value ?? '')) {
+          throw new LbUsageError(`--log-format '${value ?? ''}': expected one of ${logFormats.join(', ')}`);
+        }
+        logFormat = value as LogFormat;
+        setPath(options, 'logging.format', logFormat);
+        sources.push({ path: 'logging.format', flag: name, value });
+        break;
       default: {
         if (!spec.path || value === undefined) throw new Error(`flag ${name} has no handler`);
         setPath(options, spec.path, spec.numeric ? toNumber(value) : value);
@@ -323,7 +364,7 @@ function parseStart(argv: readonly string[]): StartArgs {
     throw new LbUsageError(`${healthFlag}: needs --health-check PATH|tcp to turn health checks on`);
   }
   if (backends.length > 0) options.backends = backends;
-  return { command: 'start', options, configFile, demo, listenGiven: seen.has('--listen'), logLevel, sources };
+  return { command: 'start', options, configFile, demo, listenGiven: seen.has('--listen'), logLevel, logFormat, sources };
 }
 
 /** Backend options after the address, and the option each sets. */

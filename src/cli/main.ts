@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 
 import { LbUsageError } from '../errors.js';
 import { parseArgs } from './args.js';
-import { helpText } from './help.js';
+import { commandHelpText, helpText } from './help.js';
 import { exitCodes } from './exit-codes.js';
 
 function packageVersion(): string {
@@ -25,13 +25,15 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   switch (args.command) {
     case 'help':
-      process.stdout.write(helpText(packageVersion()));
+      process.stdout.write(args.topic === undefined ? helpText(packageVersion()) : commandHelpText(args.topic, packageVersion()));
       return exitCodes.ok;
     case 'version':
       process.stdout.write(`${packageVersion()}\n`);
       return exitCodes.ok;
     // Each command loads what it needs, no more: a usage error or `top` starts fast.
     case 'start':
+      // `pidof lb-native` and `kill -HUP $(pidof lb-native)` find the balancer, not "node".
+      process.title = 'lb-native';
       return (await import('./start-command.js')).runStart(args);
     case 'validate':
       return (await import('./validate-command.js')).runValidate(args);

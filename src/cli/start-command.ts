@@ -1,6 +1,7 @@
 // `lb-native start`: builds the configuration (a --config file with the flags over it, or
-// the flags alone), starts the balancer with its admin server and discovery, logs JSON
-// lines on stdout, reloads on SIGHUP, and stops gracefully on SIGINT/SIGTERM.
+// the flags alone), starts the balancer with its admin server and discovery, logs on
+// stdout (readable lines on a terminal, JSON lines otherwise), reloads on SIGHUP, and
+// stops gracefully on SIGINT/SIGTERM.
 //
 // Problems found before anything starts (a bad flag, an invalid file) are printed on
 // stderr, one line each, exit 2; failures while starting (address in use, a host name
@@ -9,6 +10,7 @@ import { formatAddress } from '../config/address.js';
 import { ConfigFileError, type LoadedConfig, loadConfigFile, validateConfigObject } from '../config/file.js';
 import { type DemoBackends, startDemoBackends } from '../demo/demo-backends.js';
 import { LbConfigError, LbError, LbListenError, LbResolveError, formatIssue } from '../errors.js';
+import { LogOutput } from '../logging/log-output.js';
 import { type Logger, createLogger } from '../logging/logger.js';
 import { AdminStartError, LbService } from '../service/service.js';
 import { type ServiceSettings, settingsFrom } from '../service/settings.js';
@@ -47,13 +49,15 @@ async function loadSettings(args: StartArgs, demo: DemoBackends | undefined): Pr
 
 /** Runs `start` until a signal stops it; resolves to the exit status. */
 export async function runStart(args: StartArgs): Promise<number> {
-  const log = createLogger({ level: args.logLevel });
+  const output = new LogOutput(1, args.logFormat);
+  const log = createLogger({ level: args.logLevel, destination: output });
   // Watch for signals from the start: one that arrives while starting stops the balancer
   // as soon as it is up, instead of killing the process half-started. SIGHUP (whose
   // default would end the process) reloads, once running.
   const signals = watchSignals(log);
   let demo: DemoBackends | undefined;
   let service: LbService | undefined;
+  let lineOf: ((path: string) => number | undefined) | undefined;
   try {
     if (args.demo) demo = await startDemoBackends();
     let loaded: Awaited<ReturnType<typeof loadSettings>>;
@@ -69,7 +73,8 @@ export async function runStart(args: StartArgs): Promise<number> {
       throw error;
     }
     let { settings } = loaded;
-    const options = { log, ...(loaded.load ? { load: loaded.load } : {}) };
+    lineOf = settings.lineOf;
+    const options = { log, output, ...(loaded.load ? { load: loaded.load } : {}) };
     try {
       service = await LbService.start(settings, options);
     } catch (error) {
@@ -92,7 +97,7 @@ export async function runStart(args: StartArgs): Promise<number> {
     log.info({ requests: service.balancer.stats().requests }, 'stopped');
     return exitCodes.ok;
   } catch (error) {
-    return fail(startFailure(error, args.configFile ?? 'command line', args.sources), exitCodes.failure);
+    return fail(startFailure(error, args.configFile ?? 'command line', args.sources, lineOf), exitCodes.failure);
   } finally {
     await demo?.close();
     signals.dispose();
@@ -103,14 +108,23 @@ function hostOf(listen: string): string {
   return listen.startsWith('[') ? listen.slice(1, listen.indexOf(']')) : listen.slice(0, listen.lastIndexOf(':'));
 }
 
-/** One line for a failure while starting, naming the flag or the file's path that caused it. */
-function startFailure(error: unknown, origin: string, sources: readonly FlagSource[]): string[] {
+/** One line for a failure while starting, naming the flag, or the file, line and path, that caused it. */
+function startFailure(
+  error: unknown,
+  origin: string,
+  sources: readonly FlagSource[],
+  lineOf: ((path: string) => number | undefined) | undefined,
+): string[] {
+  const where = (path: string): string => {
+    const line = lineOf?.(path);
+    return line === undefined ? origin : `${origin}:${line}`;
+  };
   const byFlagOrFile = (path: string, message: string): string =>
-    flagIssueMessage({ path, message }, sources) ?? (origin === 'command line' ? formatIssue({ path, message }) : `${origin}: ${path}: ${message}`);
+    flagIssueMessage({ path, message }, sources) ?? (origin === 'command line' ? formatIssue({ path, message }) : `${where(path)}: ${path}: ${message}`);
   if (error instanceof AdminStartError) return [byFlagOrFile(error.path, error.reason)];
   if (error instanceof LbListenError) {
     const flag = sources.find((s) => s.path === 'listen');
-    return [flag || origin === 'command line' ? `--listen ${error.address}: ${error.reason}` : `${origin}: listen ${error.address}: ${error.reason}`];
+    return [flag || origin === 'command line' ? `--listen ${error.address}: ${error.reason}` : `${where('listen')}: listen ${error.address}: ${error.reason}`];
   }
   if (error instanceof LbResolveError) return [byFlagOrFile(error.path, `cannot resolve '${error.hostname}' (${error.reason})`)];
   if (error instanceof LbConfigError) return error.issues.map((issue) => byFlagOrFile(issue.path, issue.message));

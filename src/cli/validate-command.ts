@@ -1,13 +1,16 @@
 // `lb-native validate FILE`: reads and validates a configuration file without starting
-// anything. Prints `ok: N backends, mode M` and exits 0, or one line per problem on
-// stderr and exits 2. Host names are not resolved and discovery is not queried.
-import { ConfigFileError, loadConfigFile } from '../config/file.js';
+// anything, and resolves the host names it names (listen, backends, admin.listen) as start
+// would. Prints `ok: N backends, mode M` and exits 0, or one line per problem (file, line,
+// path) on stderr and exits 2. Discovery sources are not queried.
+import { ConfigFileError, loadConfigFile, resolveFileHosts } from '../config/file.js';
 import type { ValidateArgs } from './args.js';
 import { exitCodes } from './exit-codes.js';
 
 export async function runValidate(args: ValidateArgs): Promise<number> {
   try {
-    const { config } = await loadConfigFile(args.file);
+    const loaded = await loadConfigFile(args.file);
+    await resolveFileHosts(loaded);
+    const { config } = loaded;
     const count = config.backends?.length ?? 0;
     const discovery = config.discovery ? `, ${config.discovery.dns ? 'dns' : 'etcd'} discovery` : '';
     process.stdout.write(`ok: ${count} backend${count === 1 ? '' : 's'}, mode ${config.mode}${discovery}\n`);

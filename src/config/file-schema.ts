@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 
 import { z } from 'zod';
 
+import { logFormats } from '../logging/formats.js';
 import { logLevels } from '../logging/levels.js';
 import { isLoopback, parseAddress } from './address.js';
 import { bounds } from './defaults.js';
@@ -67,13 +68,14 @@ const adminSchema = strictObject(
   'an object { listen, token? }',
 );
 
-/** `logging`: the log level, and sampled access logs. */
+/** `logging`: the log level, the format of the lines, and sampled access logs. */
 const loggingSchema = strictObject(
   {
     level: oneOf(logLevels).optional(),
+    format: oneOf(logFormats).optional(),
     access: strictObject({ sampleRate: sampleRateSchema }, 'an object { sampleRate }').optional(),
   },
-  'an object { level?, access? }',
+  'an object { level?, format?, access? }',
 );
 
 const dnsServer = z

@@ -9,9 +9,11 @@ import { extname } from 'node:path';
 
 import { type Document, LineCounter, type Node, isMap, isScalar, isSeq, parseDocument } from 'yaml';
 
-import { type ConfigIssue, LbConfigError } from '../errors.js';
+import { type ConfigIssue, LbConfigError, LbResolveError } from '../errors.js';
+import { parseAddress, resolveHost } from './address.js';
 import { coerceScalar, substitute } from './env.js';
 import { type ConfigFile, configFileSchema } from './file-schema.js';
+import { findJsonSyntaxError } from './json-syntax.js';
 import { formatPath } from './schema.js';
 
 /** Values set on the command line, which win over the file's. */
@@ -38,6 +40,8 @@ export interface LoadedConfig {
    */
   raw: Record<string, unknown>;
   config: ConfigFile;
+  /** The line (1-based) where an option path (`backends[1].address`) is written in the file, if it is. */
+  lineOf?: (path: string) => number | undefined;
 }
 
 /** One problem in a configuration file. */
@@ -92,10 +96,7 @@ export function parseConfigText(file: string, text: string, options: LoadConfigO
     try {
       JSON.parse(text);
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      const position = /position (\d+)/.exec(message);
-      const line = position ? text.slice(0, Number(position[1])).split('\n').length : undefined;
-      throw new ConfigFileError(file, [{ path: '', message: `not valid JSON: ${message}`, ...(line === undefined ? {} : { line }) }]);
+      throw new ConfigFileError(file, [jsonProblem(text, error)]);
     }
   }
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
@@ -129,7 +130,9 @@ export function parseConfigText(file: string, text: string, options: LoadConfigO
   const fromFile = doc.toJS({ maxAliasCount: 1000 }) as Record<string, unknown>;
   const raw = options.overrides ? mergeOverrides(fromFile, options.overrides.values) : fromFile;
   const parsed = configFileSchema.safeParse(raw);
-  if (parsed.success) return { file, raw, config: parsed.data };
+  if (parsed.success) {
+    return { file, raw, config: parsed.data, lineOf: (path) => lineOf(offsetOf(doc, parsePath(path))) };
+  }
 
   const seen = new Set<string>();
   for (const issue of parsed.error.issues) {
@@ -147,6 +150,51 @@ export function parseConfigText(file: string, text: string, options: LoadConfigO
   // In the file's order; problems without a line (flags, the whole file) first.
   problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
   throw new ConfigFileError(file, problems);
+}
+
+/** Where JSON.parse stopped, as a problem with a line and one line of message. */
+function jsonProblem(text: string, error: unknown): ConfigFileProblem {
+  const found = findJsonSyntaxError(text);
+  if (!found) {
+    // Not expected (JSON.parse and the grammar disagree): V8's message, on one line.
+    const message = (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, ' ');
+    return { path: '', message: `not valid JSON: ${message}` };
+  }
+  const before = text.slice(0, found.offset);
+  const line = before.split('\n').length;
+  const column = found.offset - before.lastIndexOf('\n');
+  return { path: '', message: `not valid JSON: ${found.message} (column ${column})`, line };
+}
+
+/** `backends[2].address` back to `['backends', 2, 'address']`. */
+function parsePath(path: string): PropertyKey[] {
+  return [...path.matchAll(/\[(\d+)\]|[^.[\]]+/g)].map((m) => (m[1] === undefined ? m[0] : Number(m[1])));
+}
+
+/**
+ * Resolves every host name a loaded file names (listen, backends, admin.listen) as start
+ * will, all at once. Throws ConfigFileError with a problem (file, line, path) for each name
+ * that does not resolve. Discovery sources are not queried.
+ */
+export async function resolveFileHosts(loaded: LoadedConfig): Promise<void> {
+  const { config } = loaded;
+  const names: Array<{ path: string; host: string }> = [];
+  if (config.listen.kind === 'hostname') names.push({ path: 'listen', host: config.listen.host });
+  (config.backends ?? []).forEach((backend, i) => {
+    if (backend.address.kind === 'hostname') names.push({ path: `backends[${i}].address`, host: backend.address.host });
+  });
+  const admin = config.admin ? parseAddress(config.admin.listen, { allowPortZero: true }) : undefined;
+  if (admin?.ok && admin.address.kind === 'hostname') names.push({ path: 'admin.listen', host: admin.address.host });
+  const settled = await Promise.allSettled(names.map(({ host, path }) => resolveHost(host, path)));
+  const problems: ConfigFileProblem[] = [];
+  settled.forEach((result, i) => {
+    if (result.status === 'fulfilled') return;
+    const { path, host } = names[i]!;
+    const reason = result.reason instanceof LbResolveError ? result.reason.reason : String(result.reason);
+    const line = loaded.lineOf?.(path);
+    problems.push({ path, message: `cannot resolve '${host}' (${reason})`, ...(line === undefined ? {} : { line }) });
+  });
+  if (problems.length > 0) throw new ConfigFileError(loaded.file, problems);
 }
 
 /**

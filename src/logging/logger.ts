@@ -1,7 +1,9 @@
-// Structured logs: one JSON object per line on stdout (pino), for lifecycle events
-// (listening, backend changes, reloads, errors, stop) and, when sampled, access logs.
+// Structured logs (pino) for lifecycle events (listening, backend changes, reloads, errors,
+// stop) and, when sampled, access logs: one JSON object per line, or one readable line on a
+// terminal (log-output.ts):
 //
 //   {"level":"info","time":"2025-01-01T12:00:00.000Z","pid":4242,"msg":"backend-down","backend":"10.0.0.5:8080","reason":"status 503 (expected 200-399)"}
+//   12:00:00.000 WARN  backend-down backend=10.0.0.5:8080 reason="status 503 (expected 200-399)"
 //
 // `msg` is the event's name. Secrets never reach a line: configurations are logged
 // through redactConfig (config/redact.ts), and pino's redaction covers the known paths
@@ -17,8 +19,8 @@ export type Logger = pino.Logger;
 
 export interface LoggerOptions {
   level: LogLevel;
-  /** File descriptor or stream to write to. Default 1 (stdout), written synchronously. */
-  destination?: number | NodeJS.WritableStream;
+  /** File descriptor, stream or LogOutput to write JSON lines to. Default 1 (stdout), written synchronously. */
+  destination?: number | NodeJS.WritableStream | pino.DestinationStream;
 }
 
 /** A pino logger writing JSON lines, `level` as a label ("info"), ISO times. */
@@ -44,33 +46,52 @@ function ms(value: number): number {
   return Math.round(value * 1000) / 1000;
 }
 
+/** The 'listening' line: where `lb` accepts connections, and how it balances. */
+export function logListening(lb: Balancer, log: Logger, address = lb.address, port = lb.port): void {
+  const { mode } = lb.config;
+  const where = formatAddress(address, port);
+  log.info(
+    {
+      address: where,
+      port,
+      url: mode === 'tcp' ? undefined : `http://${where}/`,
+      mode,
+      strategy: lb.strategy,
+      backends: lb.backends().length,
+      workers: lb.state === 'running' ? lb.stats().workers : undefined,
+    },
+    'listening',
+  );
+}
+
+export interface BalancerLogOptions {
+  /**
+   * Leave out the 'listening' line of the start: the caller logs it (logListening) once
+   * everything else that had to start (the admin server) is up too. Later ones (a reload
+   * moving the listener) are logged.
+   */
+  announceStart?: boolean;
+}
+
 /**
  * Logs `lb`'s events: listening, backend-up/down/ejected/recovered/drained/removed,
  * errors, and access records (each sampled request, when the sample rate is above 0).
  * Returns a function that stops logging them.
  */
-export function logBalancerEvents(lb: Balancer, log: Logger): () => void {
+export function logBalancerEvents(lb: Balancer, log: Logger, options: BalancerLogOptions = {}): () => void {
   const listeners: Array<() => void> = [];
   const on: Balancer['on'] = (event, listener) => {
     lb.on(event, listener);
     listeners.push(() => lb.off(event, listener));
     return lb;
   };
+  let skipListening = options.announceStart === false;
   on('listening', ({ address, port }) => {
-    const { mode } = lb.config;
-    const where = formatAddress(address, port);
-    log.info(
-      {
-        address: where,
-        port,
-        url: mode === 'tcp' ? undefined : `http://${where}/`,
-        mode,
-        strategy: lb.strategy,
-        backends: lb.backends().length,
-        workers: lb.state === 'running' ? lb.stats().workers : undefined,
-      },
-      'listening',
-    );
+    if (skipListening) {
+      skipListening = false;
+      return;
+    }
+    logListening(lb, log, address, port);
   });
   on('backend-up', ({ backend }) => log.info({ backend: backend.address, id: backend.id }, 'backend-up'));
   on('backend-down', ({ backend, reason }) => log.warn({ backend: backend.address, id: backend.id, reason }, 'backend-down'));

@@ -17,7 +17,8 @@ import type { LoadedConfig } from '../config/file.js';
 import { ConfigFileError } from '../config/file.js';
 import type { DiscoveredBackend, Discovery } from '../discovery/index.js';
 import { LbConfigError, LbError, LbListenError, LbResolveError, formatIssue } from '../errors.js';
-import { type Logger, logBalancerEvents } from '../logging/logger.js';
+import type { LogOutput } from '../logging/log-output.js';
+import { type Logger, logBalancerEvents, logListening } from '../logging/logger.js';
 import {
   type DiscoverySettings,
   type ServiceSettings,
@@ -34,6 +35,8 @@ export type ReloadOutcome = { ok: true; changes: string[] } | { ok: false; error
 
 export interface ServiceOptions {
   log: Logger;
+  /** Where `log` writes, when its format follows the configuration (logging.format). */
+  output?: LogOutput;
   /** Reads the configuration again (for reload); absent when there is nothing to re-read. */
   load?: () => Promise<LoadedConfig>;
 }
@@ -74,6 +77,7 @@ export class LbService {
   /** Address keys of the backends discovery brought in (its last set). */
   #discovered = new Set<string>();
   readonly #log: Logger;
+  readonly #output: LogOutput | undefined;
   readonly #load: (() => Promise<LoadedConfig>) | undefined;
   #reloading: Promise<unknown> = Promise.resolve();
   #stopping: Promise<void> | undefined;
@@ -82,17 +86,20 @@ export class LbService {
     this.balancer = balancer;
     this.#settings = settings;
     this.#log = options.log;
+    this.#output = options.output;
     this.#load = options.load;
   }
 
   /**
    * Starts the balancer (with the backends discovery finds first, if configured), then
-   * discovery and the admin server. If any part fails, what was started is stopped and
-   * the error is rethrown (LbListenError, LbResolveError, LbConfigError, ...).
+   * discovery and the admin server, and only then logs 'listening' (and 'admin-listening'):
+   * a start that fails part-way announces nothing. If any part fails, what was started is
+   * stopped and the error is rethrown (LbListenError, LbResolveError, LbConfigError, ...).
    */
   static async start(settings: ServiceSettings, options: ServiceOptions): Promise<LbService> {
     const log = options.log;
     log.level = settings.logLevel;
+    options.output?.setFormat(settings.logFormat);
     log.debug({ origin: settings.origin, config: settings.redacted }, 'config');
     let discovered: DiscoveredBackend[] = [];
     if (settings.discovery) {
@@ -101,7 +108,7 @@ export class LbService {
     const balancer = createBalancer({ ...settings.options, backends: withDiscovered(settings.fixedBackends, discovered) });
     const service = new LbService(balancer, settings, options);
     service.#discovered = new Set(discovered.map((b) => keyOf(b.address)));
-    const stopLogging = logBalancerEvents(balancer, log);
+    const stopLogging = logBalancerEvents(balancer, log, { announceStart: false });
     try {
       await balancer.start();
       if (settings.discovery) await service.#startDiscovery(settings.discovery);
@@ -111,6 +118,10 @@ export class LbService {
       await balancer.stop({ deadlineMs: 0 });
       stopLogging();
       throw error;
+    }
+    logListening(balancer, log);
+    if (settings.admin && service.#admin) {
+      log.info({ address: settings.admin.listen, url: service.#admin.url, token: settings.admin.token !== undefined }, 'admin-listening');
     }
     return service;
   }
@@ -177,7 +188,7 @@ export class LbService {
         try {
           newDiscovered = await initialBackends(next.discovery, next.fixedBackends.length === 0);
         } catch (error) {
-          return refused(errorLines(error, origin));
+          return refused(errorLines(error, origin, next.lineOf));
         }
         backends = withDiscovered(next.fixedBackends, newDiscovered);
       }
@@ -200,10 +211,12 @@ export class LbService {
       result = await this.balancer.reconfigure({ ...next.options, backends }, managedElsewhere ? { managedElsewhere } : {});
     } catch (error) {
       if (discoveryChanged && current) await this.#startDiscovery(current.settings);
-      return refused(errorLines(error, origin));
+      return refused(errorLines(error, origin, next.lineOf));
     }
+    const before = this.#settings;
     this.#settings = next;
     this.#log.level = next.logLevel;
+    this.#output?.setFormat(next.logFormat);
     if (discoveryChanged && next.discovery) {
       this.#discovered = new Set((newDiscovered ?? []).map((b) => keyOf(b.address)));
       await this.#startDiscovery(next.discovery);
@@ -211,6 +224,8 @@ export class LbService {
       this.#discovered = new Set();
     }
     const changes = describeChanges(result);
+    if (before.logLevel !== next.logLevel) changes.push(`logging.level: ${before.logLevel} -> ${next.logLevel}`);
+    if (before.logFormat !== next.logFormat) changes.push(`logging.format: ${before.logFormat ?? 'default'} -> ${next.logFormat ?? 'default'}`);
     if (discoveryChanged) changes.push(next.discovery ? `discovery: ${next.discovery.source} (restarted)` : 'discovery: off');
     return { ok: true, changes };
   }
@@ -245,7 +260,6 @@ export class LbService {
     } catch (error) {
       throw new AdminStartError(error);
     }
-    this.#log.info({ address: admin.listen, url: this.#admin.url, token: admin.token !== undefined }, 'admin-listening');
   }
 }
 
@@ -289,12 +303,16 @@ function refused(errors: string[]): ReloadOutcome {
   return { ok: false, errors };
 }
 
-/** Lines for an error from loading or applying a configuration. */
-export function errorLines(error: unknown, origin: string): string[] {
+/** Lines for an error from loading or applying a configuration, with the file's line where known. */
+export function errorLines(error: unknown, origin: string, lineOf?: (path: string) => number | undefined): string[] {
+  const where = (path: string): string => {
+    const line = lineOf?.(path);
+    return line === undefined ? origin : `${origin}:${line}`;
+  };
   if (error instanceof ConfigFileError) return [...error.lines];
-  if (error instanceof LbConfigError) return error.issues.map((issue) => `${origin}: ${formatIssue(issue)}`);
-  if (error instanceof LbResolveError) return [`${origin}: ${error.message}`];
-  if (error instanceof LbListenError) return [`${origin}: listen: cannot listen on ${error.address}: ${error.reason}`];
+  if (error instanceof LbConfigError) return error.issues.map((issue) => `${where(issue.path)}: ${formatIssue(issue)}`);
+  if (error instanceof LbResolveError) return [`${where(error.path)}: ${error.message}`];
+  if (error instanceof LbListenError) return [`${where('listen')}: listen: cannot listen on ${error.address}: ${error.reason}`];
   return [`${origin}: ${error instanceof Error ? error.message : String(error)}`];
 }
 

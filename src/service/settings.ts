@@ -9,6 +9,7 @@ import { redactConfig } from '../config/redact.js';
 import type { BackendOptions, BalancerOptions } from '../config/schema.js';
 import type { DiscoveredBackend, DnsDiscoveryOptions, EtcdDiscoveryOptions } from '../discovery/index.js';
 import { LbConfigError } from '../errors.js';
+import type { LogFormat } from '../logging/formats.js';
 import type { LogLevel } from '../logging/levels.js';
 
 export interface DiscoverySettings {
@@ -30,9 +31,13 @@ export interface ServiceSettings {
   fixedBackends: ReadonlyArray<string | BackendOptions>;
   admin: { listen: string; token?: string } | undefined;
   logLevel: LogLevel;
+  /** logging.format (or --log-format); undefined: pretty on a terminal, JSON otherwise. */
+  logFormat: LogFormat | undefined;
   discovery: DiscoverySettings | undefined;
   /** The configuration with secrets replaced, safe to log. */
   redacted: Record<string, unknown>;
+  /** The line of the file an option path is written on, for messages (absent for flags alone). */
+  lineOf?: (path: string) => number | undefined;
 }
 
 const fileOnly = ['admin', 'logging', 'discovery'] as const;
@@ -52,8 +57,10 @@ export function settingsFrom(loaded: LoadedConfig, origin = loaded.file): Servic
     fixedBackends,
     admin: admin ? { listen: admin.listen, ...(admin.token === undefined ? {} : { token: admin.token }) } : undefined,
     logLevel: loaded.config.logging?.level ?? 'info',
+    logFormat: loaded.config.logging?.format,
     discovery: undefined,
     redacted: redactConfig(loaded.raw),
+    ...(loaded.lineOf ? { lineOf: loaded.lineOf } : {}),
   };
   if (discovery) {
     const owns = fixedBackends.length > 0 ? 'discovered' : 'all';

@@ -5,7 +5,8 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { runCleanups } from '../helpers/cleanup.js';
 import { startHttpBackend } from '../helpers/http-backend.js';
-import { CliProcess, ensureBuilt, killSpawnedAfterEach, runCli } from './spawn-cli.js';
+import { TerminalProcess } from './run-in-terminal.js';
+import { CliProcess, ensureBuilt, killSpawnedAfterEach, parseLogLines, runCli } from './spawn-cli.js';
 
 beforeAll(ensureBuilt, 150_000);
 killSpawnedAfterEach();
@@ -34,13 +35,14 @@ describe('--admin', () => {
     expect(stats.requests).toBe(5);
     expect(stats.backends.map((b) => b.address)).toEqual([backend.address]);
 
-    const top = await runCli(['top', '--admin', admin, '--once']);
+    // --once takes two samples one interval apart, so rates are numbers (issue 16: they were '-').
+    const top = await runCli(['top', '--admin', admin, '--once', '--interval', '300']);
     expect(top.code).toBe(0);
     expect(top.stderr).toBe('');
     const lines = top.stdout.split('\n');
-    expect(lines[0]).toMatch(/^lb-native {2}req\/s - {2}conns \d+ {2}5xx\/s - .* backends 1 {2}workers 1$/);
+    expect(lines[0]).toMatch(/^lb-native {2}req\/s [0-9.]+ {2}conns \d+ {2}5xx\/s [0-9.]+ .* backends 1 {2}workers 1$/);
     expect(lines[2]).toMatch(/^ +ID BACKEND +STATE +W +REQ\/S +P50 ms +P99 ms +ERR\/S +ACT +IDLE$/);
-    expect(lines[3]).toMatch(new RegExp(`^ +0 ${backend.address.replace(/\./g, '\\.')} +ready +1 +- +[0-9.]+ +[0-9.]+ +- +\\d+ +\\d+$`));
+    expect(lines[3]).toMatch(new RegExp(`^ +0 ${backend.address.replace(/\./g, '\\.')} +ready +1 +[0-9.]+ +[-0-9.]+ +[-0-9.]+ +[0-9.]+ +\\d+ +\\d+$`));
     expect(top.stdout).not.toContain('\x1b[');
 
     cli.signal('SIGTERM');
@@ -86,6 +88,21 @@ describe('--admin', () => {
     await cli.waitForExit();
   });
 
+  it('q quits top on a terminal (issue 16: only Ctrl-C did)', async () => {
+    const { cli, admin } = await startWithAdmin();
+    const top = new TerminalProcess(['top', '--admin', admin, '--interval', '100']);
+    try {
+      await top.waitForOutput(/ID BACKEND[^]*ID BACKEND/);
+      top.type('q');
+      const result = await top.waitForExit(10_000);
+      expect(result.code).toBe(0);
+    } finally {
+      top.kill();
+    }
+    cli.signal('SIGTERM');
+    expect(await cli.waitForExit()).toMatchObject({ code: 0 });
+  });
+
   it('top and reload say so when no admin API answers', async () => {
     const probe = createServer();
     await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
@@ -105,6 +122,8 @@ describe('--admin', () => {
       const result = await runCli(['start', '--listen', '127.0.0.1:0', '--backend', a.address, '--workers', '1', '--admin', `127.0.0.1:${port}`]);
       expect(result.stderr).toBe(`lb-native: --admin '127.0.0.1:${port}': address in use\n`);
       expect(result.code).toBe(1);
+      // Issue 16: 'listening' was logged for the data port before the admin port failed.
+      expect(parseLogLines(result.stdout).map((line) => line.msg)).toEqual([]);
     } finally {
       await new Promise<void>((resolve) => blocker.close(() => resolve()));
     }

@@ -113,7 +113,8 @@ describe('parseArgs', () => {
   });
 
   it('recognises help and version anywhere', () => {
-    expect(parseArgs(['start', '--backend', '1.2.3.4:5', '--help'])).toEqual({ command: 'help' });
+    expect(parseArgs(['start', '--backend', '1.2.3.4:5', '--help'])).toEqual({ command: 'help', topic: 'start' });
+    expect(parseArgs(['--help'])).toEqual({ command: 'help', topic: undefined });
     expect(parseArgs(['-v'])).toEqual({ command: 'version' });
   });
 

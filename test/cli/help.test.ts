@@ -50,11 +50,50 @@ describe('--help', () => {
     expect(result.stdout.startsWith(`lb-native ${version}:`)).toBe(true);
   });
 
-  it('is the same for -h and for start --help', async () => {
-    const [long, short, start] = await Promise.all([runCli(['--help']), runCli(['-h']), runCli(['start', '--backend', 'x', '--help'])]);
+  it('is the same for -h', async () => {
+    const [long, short] = await Promise.all([runCli(['--help']), runCli(['-h'])]);
     expect(short.stdout).toBe(long.stdout);
-    expect(start.stdout).toBe(long.stdout);
-    expect(start.code).toBe(0);
+    expect(long.stdout).toContain('lb-native COMMAND --help');
+  });
+});
+
+// Issue 16: `start --help` and `top --help` printed the global help.
+describe("COMMAND --help prints that command's own help", () => {
+  it('start: its usage and every flag of start, none of the other commands', async () => {
+    const [start, startWithFlags, short] = await Promise.all([
+      runCli(['start', '--help']),
+      runCli(['start', '--backend', 'x', '--help']),
+      runCli(['start', '-h']),
+    ]);
+    expect(start).toMatchObject({ code: 0, stderr: '' });
+    expect(startWithFlags.stdout).toBe(start.stdout);
+    expect(short.stdout).toBe(start.stdout);
+    expect(start.stdout).toContain('lb-native start --config FILE');
+    for (const flag of startFlags) expect(start.stdout).toMatch(new RegExp(`^  ${flag.name}\\b`, 'm'));
+    expect(start.stdout).toMatch(/^ {2}--log-format FORMAT .*\(default: pretty on a terminal, json otherwise\)$/m);
+    expect(start.stdout).toContain('b1 b1 b2 b2');
+    for (const other of ['lb-native top [', 'lb-native reload [', 'lb-native validate FILE', '--interval', '--once']) expect(start.stdout).not.toContain(other);
+  });
+
+  it('top: its usage, its flags and its keys, not those of start', async () => {
+    const top = await runCli(['top', '--help']);
+    expect(top).toMatchObject({ code: 0, stderr: '' });
+    expect(top.stdout).toContain('lb-native top [--admin HOST:PORT]');
+    for (const flag of ['--admin', '--token', '--interval', '--once']) expect(top.stdout).toMatch(new RegExp(`^  ${flag}\\b`, 'm'));
+    expect(top.stdout).toContain('q or Ctrl-C quits');
+    for (const other of ['--backend', 'lb-native start', '--config']) expect(top.stdout).not.toContain(other);
+  });
+
+  it('reload and validate', async () => {
+    const [reload, validate] = await Promise.all([runCli(['reload', '--help']), runCli(['validate', '--help'])]);
+    expect(reload).toMatchObject({ code: 0, stderr: '' });
+    expect(reload.stdout).toContain('lb-native reload --config FILE');
+    for (const flag of ['--admin', '--token', '--config']) expect(reload.stdout).toMatch(new RegExp(`^  ${flag}\\b`, 'm'));
+    expect(reload.stdout).not.toContain('--interval');
+    expect(validate).toMatchObject({ code: 0, stderr: '' });
+    expect(validate.stdout).toContain('lb-native validate FILE');
+    expect(validate.stdout).toContain('resolves the host names');
+    expect(validate.stdout).not.toContain('--backend');
   });
 });
 

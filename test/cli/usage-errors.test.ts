@@ -79,7 +79,7 @@ const usageErrors: ReadonlyArray<readonly [string, readonly string[], string]> =
   ['bad access-log sample rate', ['start', '--backend', ok, '--access-log-sample-rate', '2'], '--access-log-sample-rate: expected a number from 0 to 1, got 2'],
   ['validate without a file', ['validate'], 'validate: expected the configuration file, e.g. lb-native validate /etc/lb-native/lb.yaml'],
   ['validate with two files', ['validate', 'a.yaml', 'b.yaml'], 'validate: expected one file, got 2 arguments'],
-  ['reload with a flag of top', ['reload', '--interval', '500'], 'reload: unknown flag --interval; expected --admin, --token'],
+  ['reload with a flag of top', ['reload', '--interval', '500'], 'reload: unknown flag --interval; expected --admin, --token, --config'],
   ['reload with a bad admin address', ['reload', '--admin', 'localhost'], "--admin 'localhost': missing port; expected host:port, e.g. 127.0.0.1:9001"],
   ['top with a bad interval', ['top', '--interval', '5'], "--interval '5': expected milliseconds from 100 to 3600000"],
 ];

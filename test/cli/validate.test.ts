@@ -73,3 +73,40 @@ describe('lb-native start --config with an invalid file', () => {
     expect(result.code).toBe(2);
   });
 });
+
+// Issue 16: validate said ok for a file whose backend host does not resolve, start then
+// refused it without a line number, and a JSON syntax error had no line and a newline in
+// the middle of its message.
+describe('host names and JSON syntax', () => {
+  const unresolvable = /cannot resolve 'no-such-backend\.invalid' \(E[A-Z_]+\)/.source;
+
+  it('validate resolves the host names the file names, as start would, and names file, line and path', async () => {
+    const bad = file('unresolvable.yaml', ['listen: 127.0.0.1:0', 'backends:', '  - localhost:9001', '  - no-such-backend.invalid:9002']);
+    const result = await runCli(['validate', bad]);
+    expect(result.stderr).toMatch(new RegExp(`^${escape(bad)}:4: backends\\[1\\]\\.address: ${unresolvable}\\n$`));
+    expect(result).toMatchObject({ code: 2, stdout: '' });
+    const good = file('resolvable.yaml', ['listen: localhost:0', 'backends: [localhost:9001]', 'admin: { listen: "localhost:0" }']);
+    expect(await runCli(['validate', good])).toMatchObject({ code: 0, stdout: 'ok: 1 backend, mode http\n', stderr: '' });
+  });
+
+  it("start's refusal of the same file names the file and line too", async () => {
+    const bad = file('unresolvable-start.yaml', ['listen: 127.0.0.1:0', 'workers: 1', 'backends:', '  - no-such-backend.invalid:9002']);
+    const result = await runCli(['start', '--config', bad]);
+    expect(result.stderr).toMatch(new RegExp(`^lb-native: ${escape(bad)}:4: backends\\[0\\]\\.address: ${unresolvable}\\n$`));
+    expect(result).toMatchObject({ code: 1, stdout: '' });
+  });
+
+  it('a JSON syntax error names its line and column, in one line', async () => {
+    const bad = file('syntax.json', ['{', '  "listen": "127.0.0.1:0",', '  "backends": ["127.0.0.1:9001",]', '}']);
+    const result = await runCli(['validate', bad]);
+    expect(result).toMatchObject({
+      code: 2,
+      stdout: '',
+      stderr: `${bad}:3: not valid JSON: a comma before ']': JSON allows no trailing comma (column 32)\n`,
+    });
+  });
+});
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}

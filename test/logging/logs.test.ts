@@ -199,7 +199,7 @@ describe('secrets are never logged', () => {
         discovery: { etcd: { auth: { username: '[redacted]', password: '[redacted]' } } },
       },
     });
-    expect(result.stderr).toMatch(new RegExp(`^lb-native: ${config.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: discovery\\.etcd: cannot get the initial backends: .+\\n$`));
+    expect(result.stderr).toMatch(new RegExp(`^lb-native: ${config.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:5: discovery\\.etcd: cannot get the initial backends: .+\\n$`));
     expect(`${result.stdout}${result.stderr}`).not.toMatch(/SECRET/);
   });
 

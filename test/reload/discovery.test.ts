@@ -71,7 +71,7 @@ describe('discovery.dns in the configuration file', () => {
     write('dns.yaml', ['listen: 127.0.0.1:0', 'workers: 1', ...dnsSection('missing.test')]);
     const refused = await reload(cli);
     expect(refused).toMatchObject({ msg: 'reload-refused' });
-    expect((refused.errors as string[])[0]).toMatch(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: discovery\\.dns: cannot get the initial backends: `));
+    expect((refused.errors as string[])[0]).toMatch(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:4: discovery\\.dns: cannot get the initial backends: `));
     expect(await backendsSeen(lbPort, 2)).toEqual(new Set([three!.name]));
 
     // No discovery section any more, a fixed backend instead.
@@ -93,7 +93,7 @@ describe('discovery.dns in the configuration file', () => {
     const file = write('empty.yaml', ['listen: 127.0.0.1:0', 'discovery:', '  dns:', '    name: nothing.test', '    type: A', '    port: 80', `    resolver: "${dns.resolver}"`, '    timeoutMs: 200', '    tries: 1']);
     const result = await runCli(['start', '--config', file]);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^lb-native: .*empty\.yaml: discovery\.dns: cannot get the initial backends: .+\n$/);
+    expect(result.stderr).toMatch(/^lb-native: .*empty\.yaml:3: discovery\.dns: cannot get the initial backends: .+\n$/);
   });
 });
 

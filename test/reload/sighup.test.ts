@@ -144,8 +144,8 @@ describe('SIGHUP reloads under load', () => {
       expect(live).toMatchObject({
         msg: 'reload-refused',
         errors: [
-          `${file}: workers: cannot change while running (2 running, got 1); restart lb-native to change it`,
-          `${file}: mode: cannot change while running (running in http mode, got 'tcp'); restart lb-native to change it`,
+          `${file}:2: workers: cannot change while running (2 running, got 1); restart lb-native to change it`,
+          `${file}:6: mode: cannot change while running (running in http mode, got 'tcp'); restart lb-native to change it`,
         ],
       });
       await load.waitForRequests(50);
