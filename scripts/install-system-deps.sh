@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs, from Debian's packages, what building and testing lb-native needs and the
 # machine lacks: a C++ compiler, make and python3 (node-gyp), cmake (cmake-js builds and
-# the C++ tests), clang with libFuzzer's runtime (fuzzers). Needs root (or sudo).
+# the C++ tests), clang with libFuzzer's runtime (fuzzers), clang-format (the format
+# check). Needs root (or sudo).
 set -euo pipefail
 
 need=()
@@ -10,6 +11,7 @@ command -v make >/dev/null || need+=(make)
 command -v python3 >/dev/null || need+=(python3)
 command -v cmake >/dev/null || need+=(cmake)
 command -v clang++ >/dev/null || need+=(clang)
+command -v clang-format >/dev/null || need+=(clang-format)
 # libFuzzer's runtime ships with clang's compiler-rt, packaged under clang's version.
 fuzzer_runtime_present() {
   command -v clang++ >/dev/null && ls "$(clang++ -print-runtime-dir 2>/dev/null)"/libclang_rt.fuzzer*.a >/dev/null 2>&1

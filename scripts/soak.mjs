@@ -21,7 +21,6 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -468,7 +467,9 @@ async function main() {
       const v = rss(balancer.pid);
       rssSamples.push({ t: Date.now() - started, v });
       rssPeak = Math.max(rssPeak, v);
-    } catch {}
+    } catch {
+      // the process is gone: no sample this second
+    }
   }, 1_000);
 
   const keepAlive = new http.Agent({ keepAlive: true, maxSockets: concurrency, keepAliveMsecs: 1_000 });
@@ -624,7 +625,9 @@ async function shutdown(code) {
   for (const child of children) {
     try {
       process.kill(child.pid, 'SIGKILL');
-    } catch {}
+    } catch {
+      // already exited
+    }
   }
   process.exit(code);
 }

@@ -4,7 +4,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePorts, log, runCapture, startChild, stopChild, tail, waitForPorts } from './procs.mjs';
+import { freePorts, runCapture, startChild, stopChild, tail, waitForPorts } from './procs.mjs';
 
 const BENCH_DIR = fileURLToPath(new URL('..', import.meta.url));
 export const REPO_DIR = fileURLToPath(new URL('../..', import.meta.url));
@@ -129,7 +129,7 @@ export async function startBackends({ workers = 1, pin } = {}) {
   try {
     await waitForPorts(rec, [p1, p2]);
   } catch (e) {
-    throw new Error(`${/** @type {Error} */ (e).message} ${errorLogTail(rec)}`);
+    throw new Error(`${/** @type {Error} */ (e).message} ${errorLogTail(rec)}`, { cause: e });
   }
   return { rec, pid: rec.pid, ports: [p1, p2] };
 }
@@ -222,7 +222,7 @@ export const PROXIES = {
       try {
         await waitForPorts(rec, [port]);
       } catch (e) {
-        throw new Error(`${/** @type {Error} */ (e).message} ${errorLogTail(rec)}`);
+        throw new Error(`${/** @type {Error} */ (e).message} ${errorLogTail(rec)}`, { cause: e });
       }
       return { rec, pid: rec.pid, port };
     },

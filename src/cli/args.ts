@@ -232,7 +232,7 @@ function parseClient(command: 'reload' | 'top', argv: readonly string[]): Reload
       values.set(name, undefined);
       continue;
     }
-    let value: string | undefined = eq === -1 ? argv[i + 1] : arg.slice(eq + 1);
+    const value: string | undefined = eq === -1 ? argv[i + 1] : arg.slice(eq + 1);
     if (eq === -1) {
       if (value === undefined || value.startsWith('--')) throw new LbUsageError(`${name}: expected a value (${spec.value})`);
       i += 1;

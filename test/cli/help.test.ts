@@ -31,10 +31,10 @@ describe('--help', () => {
     expect(startFlags.map((f) => f.name)).not.toContain('--no-x-forwarded-for');
     expect(result.stdout).toContain(`(default: ${defaults.timeouts.connectMs})`);
     expect(result.stdout).toContain(`(default: ${defaults.listen})`);
-    expect(result.stdout).toMatch(/^  --redirect-status CODE .*\(default: 307\)$/m);
-    expect(result.stdout).toMatch(/^  --forwarded MODE .*\(default: x-forwarded\)$/m);
-    expect(result.stdout).toMatch(/^  --tunnel-idle-timeout MS .*\(default: 3600000\)$/m);
-    expect(result.stdout).toMatch(/^  --health-fall N .*\(default: 3\)$/m);
+    expect(result.stdout).toMatch(/^ {2}--redirect-status CODE .*\(default: 307\)$/m);
+    expect(result.stdout).toMatch(/^ {2}--forwarded MODE .*\(default: x-forwarded\)$/m);
+    expect(result.stdout).toMatch(/^ {2}--tunnel-idle-timeout MS .*\(default: 3600000\)$/m);
+    expect(result.stdout).toMatch(/^ {2}--health-fall N .*\(default: 3\)$/m);
     expect(result.stdout).toContain('public-url=URL');
     expect(result.stdout).toContain(
       'Strategies: round-robin, weighted-round-robin, least-connections, random, p2c, peak-ewma, ip-hash, header-hash, uri-hash, cookie\n',

@@ -8,7 +8,7 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCleanups } from '../helpers/cleanup.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { header, parseMessage, printable, type HttpMessage } from '../helpers/http-message.js';
+import { header, printable, type HttpMessage } from '../helpers/http-message.js';
 import { startBalancer, type BalancerConfig } from '../helpers/balancer.js';
 import { startHttpBackend, type HttpBackend } from '../helpers/http-backend.js';
 import { bodyPattern, describeBody, namedReply, type Reply, ScriptedBackend, type StreamedBody, streamReply } from '../helpers/scripted-backend.js';
