@@ -72,7 +72,9 @@ function onUpgrade(name) {
   return (req, socket, head) => {
     const id = String(req.headers['x-request-id'] ?? '');
     socket.on('error', () => {});
-    socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\nX-Backend: ${name}\r\nX-Request-Id: ${id}\r\n\r\n`);
+    socket.write(
+      `HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\nX-Backend: ${name}\r\nX-Request-Id: ${id}\r\n\r\n`,
+    );
     if (head.length > 0) socket.write(head);
     socket.on('data', (d) => socket.write(d));
     socket.on('end', () => socket.end());
@@ -92,7 +94,17 @@ function startHttp(name, port, handler = healthyHandler(name)) {
 /** The faulty backend: healthy, except for requests with X-Fault-Me, which get a random fault. */
 function faultyHandler(name, unsolicited) {
   const healthy = healthyHandler(name);
-  const faults = ['reset', 'close', 'stall', 'half-head', 'truncated', 'reset-mid-body', 'garbage', 'longer-than-announced', 'ok'];
+  const faults = [
+    'reset',
+    'close',
+    'stall',
+    'half-head',
+    'truncated',
+    'reset-mid-body',
+    'garbage',
+    'longer-than-announced',
+    'ok',
+  ];
   if (unsolicited) faults.push('unsolicited-later');
   return (req, res) => {
     if (!req.headers['x-fault-me']) return healthy(req, res);
@@ -102,11 +114,20 @@ function faultyHandler(name, unsolicited) {
     req.resume();
     req.on('end', () => {
       switch (fault) {
-        case 'reset': socket.resetAndDestroy(); return;
-        case 'close': socket.destroy(); return;
-        case 'stall': return; // the balancer answers 504 and closes
-        case 'half-head': socket.end('HTTP/1.1 200 OK\r\nContent-Le'); return;
-        case 'garbage': socket.write('SSH-2.0-not-http\r\n\x00\x01\r\n\r\n'); return;
+        case 'reset':
+          socket.resetAndDestroy();
+          return;
+        case 'close':
+          socket.destroy();
+          return;
+        case 'stall':
+          return; // the balancer answers 504 and closes
+        case 'half-head':
+          socket.end('HTTP/1.1 200 OK\r\nContent-Le');
+          return;
+        case 'garbage':
+          socket.write('SSH-2.0-not-http\r\n\x00\x01\r\n\r\n');
+          return;
         case 'truncated':
           res.writeHead(200, { 'X-Backend': name, 'X-Request-Id': id, 'Content-Length': 1000 });
           res.write(Buffer.alloc(300, 0x74), () => socket.destroy());
@@ -117,14 +138,22 @@ function faultyHandler(name, unsolicited) {
           return;
         case 'longer-than-announced': {
           const body = `${name} ${req.method} ${req.url} id=${id}`;
-          socket.write(`HTTP/1.1 200 OK\r\nX-Backend: ${name}\r\nX-Request-Id: ${id}\r\nContent-Length: ${body.length}\r\n\r\n${body}` +
-            'HTTP/1.1 200 OK\r\nX-Request-Id: SMUGGLED\r\nContent-Length: 8\r\n\r\nSMUGGLED');
+          socket.write(
+            `HTTP/1.1 200 OK\r\nX-Backend: ${name}\r\nX-Request-Id: ${id}\r\nContent-Length: ${body.length}\r\n\r\n${body}` +
+              'HTTP/1.1 200 OK\r\nX-Request-Id: SMUGGLED\r\nContent-Length: 8\r\n\r\nSMUGGLED',
+          );
           return;
         }
         case 'unsolicited-later': {
           const body = `${name} ${req.method} ${req.url} id=${id}`;
-          socket.write(`HTTP/1.1 200 OK\r\nX-Backend: ${name}\r\nX-Request-Id: ${id}\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
-          setTimeout(() => !socket.destroyed && socket.write('HTTP/1.1 200 OK\r\nX-Request-Id: SMUGGLED\r\nContent-Length: 8\r\n\r\nSMUGGLED'), 30);
+          socket.write(
+            `HTTP/1.1 200 OK\r\nX-Backend: ${name}\r\nX-Request-Id: ${id}\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+          );
+          setTimeout(
+            () =>
+              !socket.destroyed && socket.write('HTTP/1.1 200 OK\r\nX-Request-Id: SMUGGLED\r\nContent-Length: 8\r\n\r\nSMUGGLED'),
+            30,
+          );
           return;
         }
         default: {
@@ -204,10 +233,12 @@ async function startChild(childRole, extra = []) {
     lines.push(line);
     wake?.();
   });
-  const exited = new Promise((resolve) => child.once('exit', (code, signal) => {
-    wake?.();
-    resolve({ code, signal });
-  }));
+  const exited = new Promise((resolve) =>
+    child.once('exit', (code, signal) => {
+      wake?.();
+      resolve({ code, signal });
+    }),
+  );
   let gone = false;
   void exited.then(() => (gone = true));
   const next = async (timeoutMs = 20_000) => {
@@ -322,7 +353,10 @@ function request({ port, method = 'GET', path, headers, body, chunks, agent, tim
 function upgrade({ port, path, id, key, timeoutMs = 10_000 }) {
   return new Promise((resolve, reject) => {
     const req = http.request({
-      host: '127.0.0.1', port, path, agent: false,
+      host: '127.0.0.1',
+      port,
+      path,
+      agent: false,
       headers: { Connection: 'Upgrade', Upgrade: 'echo', 'X-Request-Id': id, 'X-Session-Id': key },
     });
     const timer = setTimeout(() => req.destroy(new Error('upgrade timeout')), timeoutMs);
@@ -396,7 +430,9 @@ async function main() {
   const durationMs = minutes * 60_000;
   const warmupMs = Math.min(30_000, Math.max(5_000, durationMs * 0.1));
   const lifetime = String(durationMs + 120_000);
-  console.log(`soak: ${minutes} min, concurrency ${concurrency}, warm-up ${warmupMs / 1000} s${flag('unsolicited') ? ', unsolicited bytes on' : ''}`);
+  console.log(
+    `soak: ${minutes} min, concurrency ${concurrency}, warm-up ${warmupMs / 1000} s${flag('unsolicited') ? ', unsolicited bytes on' : ''}`,
+  );
 
   const backends = await startChild('backends', ['--lifetime-ms', lifetime, ...(flag('unsolicited') ? ['--unsolicited'] : [])]);
   const ports = backends.ready.ports;
@@ -407,7 +443,14 @@ async function main() {
     backends: ['B1', 'B2', 'B3', 'F'].map((n) => `127.0.0.1:${ports[n]}`).concat(`127.0.0.1:${rPort}`),
     strategy: 'header-hash',
     workers: 2,
-    timeouts: { responseMs: 2_000, keepAliveMs: 5_000, backendIdleMs: 2_000, clientBodyMs: 10_000, clientHeadMs: 5_000, tunnelIdleMs: 10_000 },
+    timeouts: {
+      responseMs: 2_000,
+      keepAliveMs: 5_000,
+      backendIdleMs: 2_000,
+      clientBodyMs: 10_000,
+      clientHeadMs: 5_000,
+      tunnelIdleMs: 10_000,
+    },
     outlierDetection: { consecutiveFailures: 5, baseEjectionMs: 2_000 },
   };
   const balancer = await startChild('balancer', ['--lifetime-ms', lifetime, '--config', JSON.stringify(config)]);
@@ -418,7 +461,12 @@ async function main() {
   const keysFor = Object.fromEntries(names.map((n) => [n, []]));
   for (let k = 0; k < 400 && names.some((n) => keysFor[n].length < 8); k++) {
     const key = `s${k}`;
-    const { res } = await request({ port, path: '/probe', headers: { 'X-Session-Id': key, 'X-Request-Id': `probe${k}` }, agent: false });
+    const { res } = await request({
+      port,
+      path: '/probe',
+      headers: { 'X-Session-Id': key, 'X-Request-Id': `probe${k}` },
+      agent: false,
+    });
     keysFor[res.headers['x-backend']]?.push(key);
   }
   for (const n of names) if (keysFor[n].length === 0) throw new Error(`no session key maps to ${n}`);
@@ -429,12 +477,19 @@ async function main() {
   await balancer.ask(`state 127.0.0.1:${ports.F} maint`);
   await sleep(300);
   for (const key of keysFor.F) {
-    const { res } = await request({ port, path: '/probe', headers: { 'X-Session-Id': key, 'X-Request-Id': `fb-${key}` }, agent: false });
+    const { res } = await request({
+      port,
+      path: '/probe',
+      headers: { 'X-Session-Id': key, 'X-Request-Id': `fb-${key}` },
+      agent: false,
+    });
     fallbackOfF.set(key, res.headers['x-backend']);
   }
   await balancer.ask(`state 127.0.0.1:${ports.F} ready`);
   await sleep(300);
-  console.log(`session keys per backend: ${JSON.stringify(Object.fromEntries(names.map((n) => [n, keysFor[n].length])))}; F's keys go to ${JSON.stringify(Object.fromEntries(fallbackOfF))} while F is ejected`);
+  console.log(
+    `session keys per backend: ${JSON.stringify(Object.fromEntries(names.map((n) => [n, keysFor[n].length])))}; F's keys go to ${JSON.stringify(Object.fromEntries(fallbackOfF))} while F is ejected`,
+  );
   await sleep(500);
   const fdsStart = fds(balancer.pid);
   console.log(`balancer pid ${balancer.pid} port ${port}; fds before load ${fdsStart}; RSS ${mib(rss(balancer.pid))}`);
@@ -474,8 +529,14 @@ async function main() {
 
   const keepAlive = new http.Agent({ keepAlive: true, maxSockets: concurrency, keepAliveMsecs: 1_000 });
   const types = [
-    ['get-keepalive', 40], ['get-close', 10], ['chunked-upload', 10], ['upload-1MiB', 5],
-    ['download-1MiB', 5], ['upgrade', 5], ['fault', 15], ['post-small', 10],
+    ['get-keepalive', 40],
+    ['get-close', 10],
+    ['chunked-upload', 10],
+    ['upload-1MiB', 5],
+    ['download-1MiB', 5],
+    ['upgrade', 5],
+    ['fault', 15],
+    ['post-small', 10],
   ];
   const totalWeight = types.reduce((n, [, w]) => n + w, 0);
   const pickType = () => {
@@ -504,11 +565,16 @@ async function main() {
         if (type === 'get-close') req = { ...req, agent: false, headers: { ...headers, Connection: 'close' } };
         if (type === 'fault') req.headers = { ...headers, 'X-Fault-Me': '1' };
         if (type === 'post-small' || type === 'upload-1MiB') {
-          expectBody = Buffer.concat([Buffer.from(`${id}:`), randomBytes(type === 'post-small' ? 1 + Math.floor(Math.random() * 4096) : 1 << 20)]);
+          expectBody = Buffer.concat([
+            Buffer.from(`${id}:`),
+            randomBytes(type === 'post-small' ? 1 + Math.floor(Math.random() * 4096) : 1 << 20),
+          ]);
           req = { ...req, method: 'POST', body: expectBody, headers: { ...req.headers, 'Content-Length': expectBody.length } };
         }
         if (type === 'chunked-upload') {
-          const pieces = Array.from({ length: 1 + Math.floor(Math.random() * 8) }, (_, i) => Buffer.concat([Buffer.from(`${id}:${i}:`), randomBytes(Math.floor(Math.random() * 8192))]));
+          const pieces = Array.from({ length: 1 + Math.floor(Math.random() * 8) }, (_, i) =>
+            Buffer.concat([Buffer.from(`${id}:${i}:`), randomBytes(Math.floor(Math.random() * 8192))]),
+          );
           expectBody = Buffer.concat(pieces);
           req = { ...req, method: 'POST', chunks: pieces, headers: { ...req.headers, 'Transfer-Encoding': 'chunked' } };
         }
@@ -517,15 +583,23 @@ async function main() {
         if (res.statusCode !== 200) throw Object.assign(new Error(`status ${res.statusCode}`), { status: res.statusCode });
         const backend = res.headers['x-backend'];
         const method = req.method ?? 'GET';
-        const want = type === 'download-1MiB' ? bigBody(id, 1 << 20) : expectBody ?? Buffer.from(`${backend} ${method} ${req.path} id=${id}`);
+        const want =
+          type === 'download-1MiB'
+            ? bigBody(id, 1 << 20)
+            : (expectBody ?? Buffer.from(`${backend} ${method} ${req.path} id=${id}`));
         if (res.headers['x-request-id'] !== id || !names.includes(backend) || !body.equals(want)) {
-          throw Object.assign(new Error(`200 from ${backend} with X-Request-Id ${res.headers['x-request-id']}, ${body.length} body bytes (sha ${createHash('sha256').update(body).digest('hex').slice(0, 12)}), expected ${want.length}`), { mixup: true });
+          throw Object.assign(
+            new Error(
+              `200 from ${backend} with X-Request-Id ${res.headers['x-request-id']}, ${body.length} body bytes (sha ${createHash('sha256').update(body).digest('hex').slice(0, 12)}), expected ${want.length}`,
+            ),
+            { mixup: true },
+          );
         }
       }
       tally.served++;
       count(tally.byType, type);
     } catch (err) {
-      const what = err.status ? `status-${err.status}` : err.code ?? err.message.replace(/\d+/g, 'N');
+      const what = err.status ? `status-${err.status}` : (err.code ?? err.message.replace(/\d+/g, 'N'));
       if (err.mixup) {
         tally.mixups.push(`${type} ${id}: ${err.message}`);
       } else if (type === 'fault') {
@@ -537,7 +611,8 @@ async function main() {
         count(tally.expected, `restarting backend (as F's fallback): ${type} ${what}`);
       } else {
         count(tally.unexpected, `${type} (key of ${owner}) ${what}`);
-        if (tally.samples.length < 20) tally.samples.push(`${new Date().toISOString()} ${type} ${id} key ${key}->${owner}: ${err.message}`);
+        if (tally.samples.length < 20)
+          tally.samples.push(`${new Date().toISOString()} ${type} ${id} key ${key}->${owner}: ${err.message}`);
       }
     }
   };
@@ -555,7 +630,9 @@ async function main() {
       warmRss = 0;
     }
     const unexpected = Object.values(tally.unexpected).reduce((a, b) => a + b, 0);
-    console.log(`${(t / 1000).toFixed(0)} s: served ${tally.served}, mix-ups ${tally.mixups.length}, unexpected ${unexpected}, RSS ${mib(rss(balancer.pid))}, fds ${fds(balancer.pid)}`);
+    console.log(
+      `${(t / 1000).toFixed(0)} s: served ${tally.served}, mix-ups ${tally.mixups.length}, unexpected ${unexpected}, RSS ${mib(rss(balancer.pid))}, fds ${fds(balancer.pid)}`,
+    );
   }, 10_000);
   await Promise.all(vus);
   clearInterval(progress);
@@ -586,8 +663,10 @@ async function main() {
   const sum = (o) => Object.values(o).reduce((a, b) => a + b, 0);
   const growth = rssStart > 0 ? (rssEnd - rssStart) / rssStart : 0;
   console.log('\n==== soak report ====');
-  console.log(`duration ${(loadEnd / 1000).toFixed(0)} s, concurrency ${concurrency}, restarts of R: ${restartWindows.length}` +
-    ` (windows ${restartWindows.map((w) => `${new Date(w.from).toISOString().slice(11, 23)}..${new Date(w.to).toISOString().slice(11, 23)}`).join(', ')})`);
+  console.log(
+    `duration ${(loadEnd / 1000).toFixed(0)} s, concurrency ${concurrency}, restarts of R: ${restartWindows.length}` +
+      ` (windows ${restartWindows.map((w) => `${new Date(w.from).toISOString().slice(11, 23)}..${new Date(w.to).toISOString().slice(11, 23)}`).join(', ')})`,
+  );
   console.log(`requests served OK: ${tally.served}  ${JSON.stringify(tally.byType)}`);
   console.log(`mix-ups (fatal): ${tally.mixups.length}`);
   for (const m of tally.mixups.slice(0, 10)) console.log(`  ${m}`);
@@ -596,11 +675,17 @@ async function main() {
   console.log(`unexpected errors: ${sum(tally.unexpected)}`);
   for (const [k, v] of Object.entries(tally.unexpected).sort((a, b) => b[1] - a[1])) console.log(`  ${v}\t${k}`);
   for (const s of tally.samples.slice(0, 10)) console.log(`    ${s}`);
-  console.log(`balancer: requests ${stats.requests}, 2xx ${stats.responses2xx}, 5xx ${stats.responses5xx}, 502 ${stats.badGateway}, 504 ${stats.gatewayTimeout}, worker errors ${stats.workerErrors}, events dropped ${stats.eventsDropped}`);
+  console.log(
+    `balancer: requests ${stats.requests}, 2xx ${stats.responses2xx}, 5xx ${stats.responses5xx}, 502 ${stats.badGateway}, 504 ${stats.gatewayTimeout}, worker errors ${stats.workerErrors}, events dropped ${stats.eventsDropped}`,
+  );
   for (const b of stats.backends) {
-    console.log(`  ${b.address}: requests ${b.requests}, connect errors ${b.connectErrors}, backend errors ${b.backendErrors}, retries ${b.retries}, ejections ${b.ejections}, opened ${b.connectionsOpened}`);
+    console.log(
+      `  ${b.address}: requests ${b.requests}, connect errors ${b.connectErrors}, backend errors ${b.backendErrors}, retries ${b.retries}, ejections ${b.ejections}, opened ${b.connectionsOpened}`,
+    );
   }
-  console.log(`after idle: activeClientConnections ${statsIdle.activeClientConnections}, backend connections active ${statsIdle.backends.reduce((n, b) => n + b.activeConnections, 0)} idle ${statsIdle.backends.reduce((n, b) => n + b.idleConnections, 0)}`);
+  console.log(
+    `after idle: activeClientConnections ${statsIdle.activeClientConnections}, backend connections active ${statsIdle.backends.reduce((n, b) => n + b.activeConnections, 0)} idle ${statsIdle.backends.reduce((n, b) => n + b.idleConnections, 0)}`,
+  );
   console.log(`RSS: after warm-up ${mib(rssStart)}, end ${mib(rssEnd)} (${(growth * 100).toFixed(1)}%), peak ${mib(rssPeak)}`);
   console.log(`fds: start ${fdsStart}, after warm-up ${warmFds}, end (after idle timeouts) ${fdsEnd}`);
 

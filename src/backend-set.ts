@@ -48,9 +48,7 @@ export interface Removal {
 
 /** What a worker's 'backend-drained' report completed, if anything. */
 export type DrainOutcome =
-  | { kind: 'drained'; entry: BackendEntry; state: 'drain' | 'maint' }
-  | { kind: 'removed'; removal: Removal }
-  | undefined;
+  { kind: 'drained'; entry: BackendEntry; state: 'drain' | 'maint' } | { kind: 'removed'; removal: Removal } | undefined;
 
 export class BackendSet {
   readonly #entries = new Map<number, BackendEntry>();
@@ -96,7 +94,10 @@ export class BackendSet {
       .join(', ');
     const what = typeof idOrAddress === 'number' ? `id ${idOrAddress}` : `'${String(idOrAddress)}'`;
     throw new LbConfigError([
-      { path: 'backend', message: `no backend ${what}; expected the id or address of one of: ${known}${this.size > 10 ? ', ...' : ''}` },
+      {
+        path: 'backend',
+        message: `no backend ${what}; expected the id or address of one of: ${known}${this.size > 10 ? ', ...' : ''}`,
+      },
     ]);
   }
 

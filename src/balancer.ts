@@ -25,15 +25,7 @@ import {
 import type { Strategy } from './config/strategies.js';
 import { strategyModeConflict } from './config/strategies.js';
 import { toNativeBackend, toNativeConfig } from './config/to-native.js';
-import {
-  LbConfigError,
-  LbError,
-  LbListenError,
-  LbNativeError,
-  LbStateError,
-  LbWorkerError,
-  errorCodes,
-} from './errors.js';
+import { LbConfigError, LbError, LbListenError, LbNativeError, LbStateError, LbWorkerError, errorCodes } from './errors.js';
 import type { AccessEvent, BalancerEventMap, BalancerEventName, BalancerListener, ListeningEvent } from './events.js';
 import { type HealthChange, HealthChecker } from './health/health-checker.js';
 import {
@@ -215,10 +207,9 @@ export class Balancer {
     try {
       addon = loadNative();
     } catch (cause) {
-      throw new LbNativeError(
-        `cannot load the native addon (${firstLine(cause)}); rebuild it with 'npm rebuild lb-native'`,
-        { cause },
-      );
+      throw new LbNativeError(`cannot load the native addon (${firstLine(cause)}); rebuild it with 'npm rebuild lb-native'`, {
+        cause,
+      });
     }
     const workers = config.workers ?? defaultWorkers(addon);
     const base = toNativeConfig(config, { listen: listenHost, backends: [] }, workers);
@@ -257,9 +248,7 @@ export class Balancer {
     return {
       ...base,
       strategy: this.#strategy,
-      backends: this.#backends
-        .list()
-        .map((e) => toNativeBackend(this.#config, e.id, e.config, e.host, e.health !== 'down')),
+      backends: this.#backends.list().map((e) => toNativeBackend(this.#config, e.id, e.config, e.host, e.health !== 'down')),
     };
   }
 
@@ -290,7 +279,12 @@ export class Balancer {
     const deadlineMs = options.deadlineMs ?? defaults.stopDeadlineMs;
     if (!Number.isInteger(deadlineMs) || deadlineMs < bounds.stopDeadlineMs.min || deadlineMs > bounds.stopDeadlineMs.max) {
       return Promise.reject(
-        new LbConfigError([{ path: 'deadlineMs', message: `expected an integer from 0 to ${bounds.stopDeadlineMs.max}, got ${String(deadlineMs)}` }]),
+        new LbConfigError([
+          {
+            path: 'deadlineMs',
+            message: `expected an integer from 0 to ${bounds.stopDeadlineMs.max}, got ${String(deadlineMs)}`,
+          },
+        ]),
       );
     }
     if (this.#state === 'starting') {
@@ -533,13 +527,22 @@ export class Balancer {
       const restart = 'restart lb-native to change it';
       const workers = next.workers ?? (prev.workers === undefined ? run.workers : defaultWorkers());
       if (workers !== run.workers) {
-        issues.push({ path: 'workers', message: `cannot change while running (${run.workers} running, got ${workers}); ${restart}` });
+        issues.push({
+          path: 'workers',
+          message: `cannot change while running (${run.workers} running, got ${workers}); ${restart}`,
+        });
       }
       if (next.mode !== prev.mode) {
-        issues.push({ path: 'mode', message: `cannot change while running (running in ${prev.mode} mode, got '${next.mode}'); ${restart}` });
+        issues.push({
+          path: 'mode',
+          message: `cannot change while running (running in ${prev.mode} mode, got '${next.mode}'); ${restart}`,
+        });
       }
       if (next.backlog !== prev.backlog) {
-        issues.push({ path: 'backlog', message: `cannot change while running (running with ${prev.backlog}, got ${next.backlog}); ${restart}` });
+        issues.push({
+          path: 'backlog',
+          message: `cannot change while running (running with ${prev.backlog}, got ${next.backlog}); ${restart}`,
+        });
       }
       if (issues.length > 0) throw new LbConfigError(issues);
     }
@@ -605,7 +608,13 @@ export class Balancer {
     const snapshot = {
       strategy: this.#strategy,
       base: run?.base,
-      entries: entries.map((entry) => ({ entry, config: entry.config, drain: entry.drain, health: entry.health, healthReason: entry.healthReason })),
+      entries: entries.map((entry) => ({
+        entry,
+        config: entry.config,
+        drain: entry.drain,
+        health: entry.health,
+        healthReason: entry.healthReason,
+      })),
     };
     const checksBefore = new Map(entries.map((e) => [e.id, effectiveHealthCheck(prev.healthCheck, e.config.healthCheck)]));
     this.#config = next;
@@ -915,7 +924,8 @@ function backendChanges(before: BackendConfig, after: BackendConfig): string[] {
   const changes: string[] = [];
   if (before.weight !== after.weight) changes.push(`weight ${before.weight} -> ${after.weight}`);
   if (before.state !== after.state) changes.push(`state ${before.state} -> ${after.state}`);
-  if (before.publicUrl !== after.publicUrl) changes.push(`publicUrl ${before.publicUrl ?? 'default'} -> ${after.publicUrl ?? 'default'}`);
+  if (before.publicUrl !== after.publicUrl)
+    changes.push(`publicUrl ${before.publicUrl ?? 'default'} -> ${after.publicUrl ?? 'default'}`);
   if (JSON.stringify(before.healthCheck) !== JSON.stringify(after.healthCheck)) changes.push('healthCheck');
   return changes;
 }

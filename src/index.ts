@@ -44,14 +44,7 @@ export type {
   PanicRoutingEvent,
 } from './events.js';
 
-export type {
-  BackendCounters,
-  BackendHealth,
-  BackendStats,
-  BackendStatus,
-  BalancerStats,
-  TotalCounters,
-} from './stats.js';
+export type { BackendCounters, BackendHealth, BackendStats, BackendStatus, BalancerStats, TotalCounters } from './stats.js';
 
 export {
   DiscoveryError,
@@ -77,7 +70,14 @@ export {
   startDnsDiscovery,
   startEtcdDiscovery,
 } from './discovery/index.js';
-export type { DiscoveredBackend, Discovery, DiscoveryEventMap, DiscoveryUpdate, DnsDiscoveryOptions, EtcdDiscoveryOptions } from './discovery/index.js';
+export type {
+  DiscoveredBackend,
+  Discovery,
+  DiscoveryEventMap,
+  DiscoveryUpdate,
+  DnsDiscoveryOptions,
+  EtcdDiscoveryOptions,
+} from './discovery/index.js';
 
 // The admin API (stats, Prometheus metrics, live control, dashboard) beside a balancer.
 export { startAdminServer } from './admin/index.js';

@@ -295,10 +295,8 @@ export function loadNative(): NativeAddon {
   if (cached) return cached;
   const require = createRequire(import.meta.url);
   const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
-  const override = process.env.LB_NATIVE_ADDON;  // e.g. the ASan build for sanitizer runs
-  const loaded = override
-    ? (require(override) as NativeAddon)
-    : (require('node-gyp-build')(packageRoot) as NativeAddon);
+  const override = process.env.LB_NATIVE_ADDON; // e.g. the ASan build for sanitizer runs
+  const loaded = override ? (require(override) as NativeAddon) : (require('node-gyp-build')(packageRoot) as NativeAddon);
   cached = loaded;
   return loaded;
 }

@@ -65,11 +65,7 @@ function zeroBackendCounters(native: NativeStats): BackendCounters {
 }
 
 /** Joins native counters with the current backends, by id. */
-export function toBalancerStats(
-  native: NativeStats,
-  backends: readonly BackendStatus[],
-  workerErrors: number,
-): BalancerStats {
+export function toBalancerStats(native: NativeStats, backends: readonly BackendStatus[], workerErrors: number): BalancerStats {
   const byId = new Map(native.backends.map((b) => [b.id, b]));
   const { backends: _ignored, ...totals } = native;
   const zeros = zeroBackendCounters(native);

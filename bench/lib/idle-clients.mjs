@@ -49,8 +49,7 @@ function one() {
       if (good) {
         ok++;
         wasOk = true;
-      }
-      else {
+      } else {
         failed++;
         if (firstErrors.length < 5) firstErrors.push(why ?? '');
         s.destroy();

@@ -48,18 +48,22 @@ export async function probe(port, variant, backendPorts) {
     if (variant === 'redirect') {
       const loc = r.headers.location ?? '';
       if (r.status < 300 || r.status > 399) problems.push(`expected a 3xx redirect, got ${r.status}`);
-      else if (!backendPorts.some((p) => loc.startsWith(`http://127.0.0.1:${p}/`))) problems.push(`redirect Location "${loc}" is not a backend`);
+      else if (!backendPorts.some((p) => loc.startsWith(`http://127.0.0.1:${p}/`)))
+        problems.push(`redirect Location "${loc}" is not a backend`);
     } else {
       if (r.status !== 200) problems.push(`expected 200, got ${r.status}`);
-      else if (r.body !== 'hello\n' && r.body !== 'hallo\n') problems.push(`unexpected body ${JSON.stringify(r.body.slice(0, 40))}`);
+      else if (r.body !== 'hello\n' && r.body !== 'hallo\n')
+        problems.push(`unexpected body ${JSON.stringify(r.body.slice(0, 40))}`);
       bodies.add(r.body);
     }
   }
-  if (variant !== 'redirect' && !problems.length && bodies.size < 2) problems.push('4 requests all went to the same backend (no round-robin)');
+  if (variant !== 'redirect' && !problems.length && bodies.size < 2)
+    problems.push('4 requests all went to the same backend (no round-robin)');
   if (variant !== 'redirect') {
     const r = await get(port, '/16k');
     if (r.error) problems.push(`/16k: ${r.error}`);
-    else if (r.status !== 200 || r.body.length !== 16384) problems.push(`/16k: status ${r.status}, ${r.body.length} bytes (expected 200, 16384)`);
+    else if (r.status !== 200 || r.body.length !== 16384)
+      problems.push(`/16k: status ${r.status}, ${r.body.length} bytes (expected 200, 16384)`);
   }
   return [...new Set(problems)];
 }

@@ -85,17 +85,19 @@ export function startChild(cmd, args, { env, cwd, pin, name, keepStdout = false,
     stdio: [stdin, 'pipe', 'pipe'],
   });
   // `done` is set just below.
-  const rec = /** @type {ChildRecord} */ (/** @type {unknown} */ ({
-    name: name ?? cmd,
-    child,
-    pid: child.pid,
-    out: '',
-    err: '',
-    exited: false,
-    exitCode: null,
-    exitSignal: null,
-    listeners: [],
-  }));
+  const rec = /** @type {ChildRecord} */ (
+    /** @type {unknown} */ ({
+      name: name ?? cmd,
+      child,
+      pid: child.pid,
+      out: '',
+      err: '',
+      exited: false,
+      exitCode: null,
+      exitSignal: null,
+      listeners: [],
+    })
+  );
   /** @param {'out' | 'err'} key */
   const cap = (key) => (/** @type {Buffer} */ d) => {
     const s = d.toString();
@@ -219,10 +221,12 @@ export async function freePorts(n) {
   const ports = [];
   for (let i = 0; i < n; i++) {
     const s = net.createServer();
-    await /** @type {Promise<void>} */ (new Promise((res, rej) => {
-      s.once('error', rej);
-      s.listen(0, '127.0.0.1', res);
-    }));
+    await /** @type {Promise<void>} */ (
+      new Promise((res, rej) => {
+        s.once('error', rej);
+        s.listen(0, '127.0.0.1', res);
+      })
+    );
     servers.push(s);
     ports.push(/** @type {net.AddressInfo} */ (s.address()).port);
   }
@@ -265,7 +269,8 @@ export async function waitForPorts(rec, ports, timeoutMs = 15000) {
         );
       }
       if (await tryConnect(port)) break;
-      if (Date.now() > deadline) throw new Error(`${rec.name} not accepting on 127.0.0.1:${port} after ${timeoutMs} ms: ${tail(rec)}`);
+      if (Date.now() > deadline)
+        throw new Error(`${rec.name} not accepting on 127.0.0.1:${port} after ${timeoutMs} ms: ${tail(rec)}`);
       await sleep(50);
     }
   }

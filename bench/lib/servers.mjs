@@ -1,6 +1,16 @@
 // Backends and the proxies under test. Every server runs as a foreground child of the
 // harness with its config in a private temp dir.
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -112,7 +122,11 @@ async function startNginx(template, vars, { pin, name }) {
 /** @param {ChildRecord} rec */
 function errorLogTail(rec) {
   try {
-    return readFileSync(/** @type {string} */ (rec.errorLog), 'utf8').trim().split('\n').slice(-5).join(' | ');
+    return readFileSync(/** @type {string} */ (rec.errorLog), 'utf8')
+      .trim()
+      .split('\n')
+      .slice(-5)
+      .join(' | ');
   } catch {
     return '';
   }
@@ -125,7 +139,11 @@ function errorLogTail(rec) {
  */
 export async function startBackends({ workers = 1, pin } = {}) {
   const [p1, p2] = /** @type {[number, number]} */ (await freePorts(2));
-  const rec = await startNginx('nginx-backend.conf', { WORKERS: workers, PORT1: p1, PORT2: p2, BODY16K: true }, { pin, name: 'backend-nginx' });
+  const rec = await startNginx(
+    'nginx-backend.conf',
+    { WORKERS: workers, PORT1: p1, PORT2: p2, BODY16K: true },
+    { pin, name: 'backend-nginx' },
+  );
   try {
     await waitForPorts(rec, [p1, p2]);
   } catch (e) {
@@ -160,7 +178,11 @@ export const PROXIES = {
       const h = await runCapture(process.execPath, [LB_CLI, 'start', '--help'], { timeoutMs: 15000 });
       const help = `${h.out}\n${h.err}`;
       if (h.code !== 0 && !/--listen/.test(help)) {
-        return { ok: false, status: 'not runnable', note: `\`start --help\` failed (exit ${h.code}): ${help.trim().slice(0, 200)}` };
+        return {
+          ok: false,
+          status: 'not runnable',
+          note: `\`start --help\` failed (exit ${h.code}): ${help.trim().slice(0, 200)}`,
+        };
       }
       // Found above: `missing` would have been returned otherwise.
       const found = /** @type {string} */ (addon);
@@ -168,7 +190,10 @@ export const PROXIES = {
       return {
         ok: true,
         addon: `${found.slice(REPO_DIR.length)} (${st.size} bytes, ${st.mtime.toISOString().slice(0, 19)}Z)`,
-        redirect: /--mode\b/.test(help), noForwarded: /--forwarded\b/.test(help), poolFlag: /--pool-max-idle\b/.test(help), idleFlag: /--backend-idle-timeout\b/.test(help),
+        redirect: /--mode\b/.test(help),
+        noForwarded: /--forwarded\b/.test(help),
+        poolFlag: /--pool-max-idle\b/.test(help),
+        idleFlag: /--backend-idle-timeout\b/.test(help),
         help,
       };
     },
@@ -202,7 +227,17 @@ export const PROXIES = {
       const dir = makeTmp('haproxy');
       const cfg = join(dir, 'haproxy.cfg');
       const tpl = variant === 'redirect' ? 'haproxy-redirect.cfg' : 'haproxy-proxy.cfg';
-      writeFileSync(cfg, render(tpl, { WORKERS: workers, POOL: ctx.pool, MAXCONN: Math.max(4096, (ctx.idleConns ?? 10000) + 500), PORT: port, BACKEND1: backends[0], BACKEND2: backends[1] }));
+      writeFileSync(
+        cfg,
+        render(tpl, {
+          WORKERS: workers,
+          POOL: ctx.pool,
+          MAXCONN: Math.max(4096, (ctx.idleConns ?? 10000) + 500),
+          PORT: port,
+          BACKEND1: backends[0],
+          BACKEND2: backends[1],
+        }),
+      );
       // -db: stay in the foreground, no master-worker: one process, `nbthread` threads.
       const rec = startChild('haproxy', ['-db', '-f', cfg], { pin, name: `haproxy(${variant})` });
       await waitForPorts(rec, [port]);
@@ -218,7 +253,11 @@ export const PROXIES = {
       const { backends, workers, pin } = ctx;
       const [port] = /** @type {[number]} */ (await freePorts(1));
       const tpl = variant === 'redirect' ? 'nginx-redirect.conf' : 'nginx-proxy.conf';
-      const rec = await startNginx(tpl, { WORKERS: workers, PORT: port, BACKEND1: backends[0], BACKEND2: backends[1], POOL: 2 * ctx.pool }, { pin, name: `nginx(${variant})` });
+      const rec = await startNginx(
+        tpl,
+        { WORKERS: workers, PORT: port, BACKEND1: backends[0], BACKEND2: backends[1], POOL: 2 * ctx.pool },
+        { pin, name: `nginx(${variant})` },
+      );
       try {
         await waitForPorts(rec, [port]);
       } catch (e) {
@@ -237,7 +276,15 @@ export const PROXIES = {
     },
     async start(variant, { backends, pin, pool }) {
       const [port] = /** @type {[number]} */ (await freePorts(1));
-      const args = [join(BENCH_DIR, 'node-http-proxy.mjs'), '--listen', `127.0.0.1:${port}`, '--mode', variant === 'redirect' ? 'redirect' : 'proxy', '--pool', String(pool)];
+      const args = [
+        join(BENCH_DIR, 'node-http-proxy.mjs'),
+        '--listen',
+        `127.0.0.1:${port}`,
+        '--mode',
+        variant === 'redirect' ? 'redirect' : 'proxy',
+        '--pool',
+        String(pool),
+      ];
       for (const b of backends) args.push('--backend', `127.0.0.1:${b}`);
       const rec = startChild(process.execPath, args, { pin, name: `node-http-proxy(${variant})` });
       await waitForPorts(rec, [port]);

@@ -64,8 +64,7 @@ Napi::Value BalancerObject::start(const Napi::CallbackInfo& info) {
   runtime::ListenSettings listen;
   proxy::ProxyConfig config;
   std::string error;
-  if (!read_listen_settings(config_object, listen, error) ||
-      !read_proxy_config(config_object, config, error)) {
+  if (!read_listen_settings(config_object, listen, error) || !read_proxy_config(config_object, config, error)) {
     return throw_error(env, "LB_ERR_CONFIG", error);
   }
   workers_ = listen.workers;

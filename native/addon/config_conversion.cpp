@@ -11,8 +11,8 @@ namespace lb::addon {
 namespace {
 
 // Reads an integer field within [min, max]; on failure names the field and the range.
-bool read_integer(const Napi::Object& object, const char* path, const char* key, double min,
-                  double max, double& out, std::string& error) {
+bool read_integer(const Napi::Object& object, const char* path, const char* key, double min, double max, double& out,
+                  std::string& error) {
   Napi::Value value = object.Get(key);
   if (!value.IsNumber()) {
     error = std::string(path) + key + ": expected a number";
@@ -29,16 +29,15 @@ bool read_integer(const Napi::Object& object, const char* path, const char* key,
 }
 
 template <typename T>
-bool read_uint(const Napi::Object& object, const char* path, const char* key, double min, double max,
-               T& out, std::string& error) {
+bool read_uint(const Napi::Object& object, const char* path, const char* key, double min, double max, T& out,
+               std::string& error) {
   double number = 0;
   if (!read_integer(object, path, key, min, max, number, error)) return false;
   out = static_cast<T>(number);
   return true;
 }
 
-bool read_string(const Napi::Object& object, const char* path, const char* key, std::string& out,
-                 std::string& error) {
+bool read_string(const Napi::Object& object, const char* path, const char* key, std::string& out, std::string& error) {
   Napi::Value value = object.Get(key);
   if (!value.IsString()) {
     error = std::string(path) + key + ": expected a string";
@@ -48,8 +47,7 @@ bool read_string(const Napi::Object& object, const char* path, const char* key, 
   return true;
 }
 
-bool read_object(const Napi::Object& object, const char* path, const char* key, Napi::Object& out,
-                 std::string& error) {
+bool read_object(const Napi::Object& object, const char* path, const char* key, Napi::Object& out, std::string& error) {
   Napi::Value value = object.Get(key);
   if (!value.IsObject()) {
     error = std::string(path) + key + ": expected an object";

@@ -7,8 +7,8 @@
 
 #include <string>
 
-#include "runtime/balancer.h"
 #include "proxy/proxy_config.h"
+#include "runtime/balancer.h"
 
 namespace lb::addon {
 

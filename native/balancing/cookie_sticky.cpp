@@ -2,8 +2,7 @@
 
 namespace lb::balancing {
 
-BackendRuntime* CookieSticky::pick(std::span<BackendRuntime* const> backends,
-                                   const PickRequest& request) {
+BackendRuntime* CookieSticky::pick(std::span<BackendRuntime* const> backends, const PickRequest& request) {
   if (request.has_sticky) {
     for (BackendRuntime* backend : backends) {
       if (backend->identity == request.sticky_identity && request.usable(backend)) return backend;

@@ -11,8 +11,7 @@ namespace lb::balancing {
 class CookieSticky final : public Strategy {
  public:
   explicit CookieSticky(std::unique_ptr<Strategy> fallback) : fallback_(std::move(fallback)) {}
-  BackendRuntime* pick(std::span<BackendRuntime* const> backends,
-                       const PickRequest& request) override;
+  BackendRuntime* pick(std::span<BackendRuntime* const> backends, const PickRequest& request) override;
 
  private:
   std::unique_ptr<Strategy> fallback_;

@@ -2,8 +2,7 @@
 
 namespace lb::balancing {
 
-BackendRuntime* LeastConnections::pick(std::span<BackendRuntime* const> backends,
-                                       const PickRequest& request) {
+BackendRuntime* LeastConnections::pick(std::span<BackendRuntime* const> backends, const PickRequest& request) {
   BackendRuntime* best = nullptr;
   size_t count = backends.size();
   for (size_t step = 0; step < count; ++step) {

@@ -8,8 +8,7 @@ namespace lb::balancing {
 
 class LeastConnections final : public Strategy {
  public:
-  BackendRuntime* pick(std::span<BackendRuntime* const> backends,
-                       const PickRequest& request) override;
+  BackendRuntime* pick(std::span<BackendRuntime* const> backends, const PickRequest& request) override;
 
  private:
   size_t rotation_ = 0;

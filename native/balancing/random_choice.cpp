@@ -4,8 +4,7 @@
 
 namespace lb::balancing {
 
-BackendRuntime* RandomChoice::weighted_pick(std::span<BackendRuntime* const> backends,
-                                            const PickRequest& request,
+BackendRuntime* RandomChoice::weighted_pick(std::span<BackendRuntime* const> backends, const PickRequest& request,
                                             const BackendRuntime* exclude) {
   uint64_t total = 0;
   for (BackendRuntime* backend : backends) {
@@ -34,8 +33,7 @@ double RandomChoice::cost(const BackendRuntime& backend, const PickRequest& requ
   return (latency + 1.0) * load / weight;
 }
 
-BackendRuntime* RandomChoice::pick(std::span<BackendRuntime* const> backends,
-                                   const PickRequest& request) {
+BackendRuntime* RandomChoice::pick(std::span<BackendRuntime* const> backends, const PickRequest& request) {
   BackendRuntime* first = weighted_pick(backends, request, nullptr);
   if (!first || compare_ == Compare::none) return first;
   BackendRuntime* second = weighted_pick(backends, request, first);

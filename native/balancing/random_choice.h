@@ -16,12 +16,11 @@ class RandomChoice final : public Strategy {
   RandomChoice(Compare compare, const StrategySettings& settings)
       : compare_(compare), decay_ms_(settings.ewma_decay_ms), random_(settings.seed) {}
 
-  BackendRuntime* pick(std::span<BackendRuntime* const> backends,
-                       const PickRequest& request) override;
+  BackendRuntime* pick(std::span<BackendRuntime* const> backends, const PickRequest& request) override;
 
  private:
-  BackendRuntime* weighted_pick(std::span<BackendRuntime* const> backends,
-                                const PickRequest& request, const BackendRuntime* exclude);
+  BackendRuntime* weighted_pick(std::span<BackendRuntime* const> backends, const PickRequest& request,
+                                const BackendRuntime* exclude);
   double cost(const BackendRuntime& backend, const PickRequest& request) const;
 
   Compare compare_;

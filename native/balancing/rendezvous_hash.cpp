@@ -13,8 +13,7 @@ double RendezvousHash::score(uint64_t key, const BackendRuntime& backend) {
   return -static_cast<double>(backend.spec.weight) / std::log(u);
 }
 
-BackendRuntime* RendezvousHash::pick(std::span<BackendRuntime* const> backends,
-                                     const PickRequest& request) {
+BackendRuntime* RendezvousHash::pick(std::span<BackendRuntime* const> backends, const PickRequest& request) {
   if (!request.has_key) return fallback_->pick(backends, request);
   BackendRuntime* best = nullptr;
   double best_score = 0;

@@ -13,8 +13,7 @@ namespace lb::balancing {
 class RendezvousHash final : public Strategy {
  public:
   explicit RendezvousHash(std::unique_ptr<Strategy> fallback) : fallback_(std::move(fallback)) {}
-  BackendRuntime* pick(std::span<BackendRuntime* const> backends,
-                       const PickRequest& request) override;
+  BackendRuntime* pick(std::span<BackendRuntime* const> backends, const PickRequest& request) override;
 
   // The score of `backend` for `key` (exposed for tests).
   static double score(uint64_t key, const BackendRuntime& backend);

@@ -2,8 +2,7 @@
 
 namespace lb::balancing {
 
-BackendRuntime* RoundRobin::pick(std::span<BackendRuntime* const> backends,
-                                 const PickRequest& request) {
+BackendRuntime* RoundRobin::pick(std::span<BackendRuntime* const> backends, const PickRequest& request) {
   BackendRuntime* best = nullptr;
   int64_t total = 0;
   for (BackendRuntime* backend : backends) {

@@ -9,8 +9,7 @@ namespace lb::balancing {
 
 class RoundRobin final : public Strategy {
  public:
-  BackendRuntime* pick(std::span<BackendRuntime* const> backends,
-                       const PickRequest& request) override;
+  BackendRuntime* pick(std::span<BackendRuntime* const> backends, const PickRequest& request) override;
 };
 
 }  // namespace lb::balancing

@@ -55,22 +55,15 @@ StrategyKey key_of(StrategyKind kind) {
 std::unique_ptr<Strategy> make_strategy(StrategyKind kind, const StrategySettings& settings) {
   switch (kind) {
     case StrategyKind::round_robin:
-    case StrategyKind::weighted_round_robin:
-      return std::make_unique<RoundRobin>();
-    case StrategyKind::least_connections:
-      return std::make_unique<LeastConnections>();
-    case StrategyKind::random:
-      return std::make_unique<RandomChoice>(RandomChoice::Compare::none, settings);
-    case StrategyKind::p2c:
-      return std::make_unique<RandomChoice>(RandomChoice::Compare::in_flight, settings);
-    case StrategyKind::peak_ewma:
-      return std::make_unique<RandomChoice>(RandomChoice::Compare::peak_ewma, settings);
+    case StrategyKind::weighted_round_robin: return std::make_unique<RoundRobin>();
+    case StrategyKind::least_connections: return std::make_unique<LeastConnections>();
+    case StrategyKind::random: return std::make_unique<RandomChoice>(RandomChoice::Compare::none, settings);
+    case StrategyKind::p2c: return std::make_unique<RandomChoice>(RandomChoice::Compare::in_flight, settings);
+    case StrategyKind::peak_ewma: return std::make_unique<RandomChoice>(RandomChoice::Compare::peak_ewma, settings);
     case StrategyKind::ip_hash:
     case StrategyKind::header_hash:
-    case StrategyKind::uri_hash:
-      return std::make_unique<RendezvousHash>(std::make_unique<RoundRobin>());
-    case StrategyKind::cookie:
-      return std::make_unique<CookieSticky>(std::make_unique<RoundRobin>());
+    case StrategyKind::uri_hash: return std::make_unique<RendezvousHash>(std::make_unique<RoundRobin>());
+    case StrategyKind::cookie: return std::make_unique<CookieSticky>(std::make_unique<RoundRobin>());
   }
   return std::make_unique<RoundRobin>();
 }

@@ -73,9 +73,7 @@ struct PickRequest {
   }
   // Slow start length, for weight_now(); 0 when disabled.
   uint64_t slow_start_ms = 0;
-  uint64_t weight(const BackendRuntime* backend) const {
-    return backend->weight_now(now_ms, slow_start_ms);
-  }
+  uint64_t weight(const BackendRuntime* backend) const { return backend->weight_now(now_ms, slow_start_ms); }
 };
 
 struct StrategySettings {
@@ -86,8 +84,7 @@ struct StrategySettings {
 class Strategy {
  public:
   virtual ~Strategy() = default;
-  virtual BackendRuntime* pick(std::span<BackendRuntime* const> backends,
-                               const PickRequest& request) = 0;
+  virtual BackendRuntime* pick(std::span<BackendRuntime* const> backends, const PickRequest& request) = 0;
 };
 
 std::unique_ptr<Strategy> make_strategy(StrategyKind kind, const StrategySettings& settings);

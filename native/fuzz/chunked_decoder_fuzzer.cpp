@@ -17,32 +17,25 @@ namespace {
 using lb::http1::ChunkedDecoder;
 using lb::http1::ChunkedError;
 
-#define FUZZ_CHECK(cond)                                                         \
-  do {                                                                           \
-    if (!(cond)) {                                                               \
-      std::fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, \
-                   #cond);                                                       \
-      std::abort();                                                              \
-    }                                                                            \
+#define FUZZ_CHECK(cond)                                                                \
+  do {                                                                                  \
+    if (!(cond)) {                                                                      \
+      std::fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #cond); \
+      std::abort();                                                                     \
+    }                                                                                   \
   } while (0)
 
 struct Outcome {
   size_t consumed = 0;
   bool done = false;
   ChunkedError error = ChunkedError::none;
-  bool operator==(const Outcome& o) const {
-    return consumed == o.consumed && done == o.done && error == o.error;
-  }
+  bool operator==(const Outcome& o) const { return consumed == o.consumed && done == o.done && error == o.error; }
 };
 
 // ---- the reference: RFC 9112 7.1 as recursive descent over the complete buffer ----
 
-bool is_hex(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-unsigned hex(char c) {
-  return c <= '9' ? unsigned(c - '0') : unsigned((c | 0x20) - 'a' + 10);
-}
+bool is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+unsigned hex(char c) { return c <= '9' ? unsigned(c - '0') : unsigned((c | 0x20) - 'a' + 10); }
 bool is_tchar(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
          (c != 0 && std::strchr("!#$%&'*+-.^_`|~", c) != nullptr);

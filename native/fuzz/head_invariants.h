@@ -16,13 +16,12 @@
 
 namespace lb::fuzz {
 
-#define FUZZ_CHECK(cond)                                                         \
-  do {                                                                           \
-    if (!(cond)) {                                                               \
-      std::fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, \
-                   #cond);                                                       \
-      std::abort();                                                              \
-    }                                                                            \
+#define FUZZ_CHECK(cond)                                                                \
+  do {                                                                                  \
+    if (!(cond)) {                                                                      \
+      std::fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #cond); \
+      std::abort();                                                                     \
+    }                                                                                   \
   } while (0)
 
 using http1::BodyKind;
@@ -49,8 +48,7 @@ inline bool is_ws(char c) { return c == ' ' || c == '\t'; }
 inline HeadLimits limits_from(uint8_t mode, uint8_t param) {
   HeadLimits limits;
   switch (mode % 4) {
-    case 0:
-      break;  // the defaults
+    case 0: break;  // the defaults
     case 1:
       limits.max_start_line = 8u + param % 64u;
       limits.max_head_bytes = 16u + param;
@@ -108,20 +106,18 @@ inline void check_framing(const MessageHead& h, bool is_request) {
   FUZZ_CHECK(!(has_te && has_cl));
   if (is_request) {
     FUZZ_CHECK(hosts <= 1);
-    const BodyKind expected =
-        has_te ? BodyKind::chunked : has_cl ? BodyKind::content_length : BodyKind::none;
+    const BodyKind expected = has_te ? BodyKind::chunked : has_cl ? BodyKind::content_length : BodyKind::none;
     FUZZ_CHECK(h.body == expected);
   } else {
     if (h.body == BodyKind::chunked) FUZZ_CHECK(has_te);
     if (h.body == BodyKind::content_length) FUZZ_CHECK(has_cl);
-    if (has_te && h.body != BodyKind::none) FUZZ_CHECK(h.body == BodyKind::chunked ||
-                                                       h.body == BodyKind::until_close);
+    if (has_te && h.body != BodyKind::none) FUZZ_CHECK(h.body == BodyKind::chunked || h.body == BodyKind::until_close);
   }
 }
 
 // Checks a result on its own against the input it came from.
-inline void check_result(const ParseResult& r, const MessageHead& h, const char* data,
-                         size_t len, const HeadLimits& limits, bool is_request) {
+inline void check_result(const ParseResult& r, const MessageHead& h, const char* data, size_t len,
+                         const HeadLimits& limits, bool is_request) {
   FUZZ_CHECK(r.consumed <= len);
   switch (r.status) {
     case ParseStatus::need_more:
@@ -174,8 +170,7 @@ inline void check_result(const ParseResult& r, const MessageHead& h, const char*
           FUZZ_CHECK(!is_ws(f.value.back()));
         }
         if (http1::equals_ignore_case(f.name, "content-length") ||
-            http1::equals_ignore_case(f.name, "transfer-encoding") ||
-            http1::equals_ignore_case(f.name, "connection")) {
+            http1::equals_ignore_case(f.name, "transfer-encoding") || http1::equals_ignore_case(f.name, "connection")) {
           FUZZ_CHECK(f.hop_by_hop);
         }
       }
@@ -205,8 +200,7 @@ inline void check_result(const ParseResult& r, const MessageHead& h, const char*
 }
 
 inline bool same_result(const ParseResult& a, const ParseResult& b) {
-  return a.status == b.status && a.error == b.error && a.error_offset == b.error_offset &&
-         a.consumed == b.consumed;
+  return a.status == b.status && a.error == b.error && a.error_offset == b.error_offset && a.consumed == b.consumed;
 }
 
 // Same parsed head, views compared by address (both parses read the same buffer).
@@ -215,20 +209,17 @@ inline bool same_view(std::string_view a, std::string_view b) {
 }
 
 inline bool same_head(const MessageHead& a, const MessageHead& b) {
-  if (a.method != b.method || !same_view(a.method_text, b.method_text) ||
-      !same_view(a.target, b.target) || a.status != b.status || !same_view(a.reason, b.reason) ||
-      a.version_minor != b.version_minor || a.head_bytes != b.head_bytes ||
-      a.header_count != b.header_count || a.body != b.body ||
+  if (a.method != b.method || !same_view(a.method_text, b.method_text) || !same_view(a.target, b.target) ||
+      a.status != b.status || !same_view(a.reason, b.reason) || a.version_minor != b.version_minor ||
+      a.head_bytes != b.head_bytes || a.header_count != b.header_count || a.body != b.body ||
       a.content_length != b.content_length || a.connection_close != b.connection_close ||
-      a.connection_keep_alive != b.connection_keep_alive ||
-      a.connection_upgrade != b.connection_upgrade ||
+      a.connection_keep_alive != b.connection_keep_alive || a.connection_upgrade != b.connection_upgrade ||
       a.has_upgrade_header != b.has_upgrade_header || a.expect_continue != b.expect_continue ||
       !same_view(a.host, b.host) || !same_view(a.upgrade, b.upgrade)) {
     return false;
   }
   for (uint32_t i = 0; i < a.header_count; ++i) {
-    if (!same_view(a.headers[i].name, b.headers[i].name) ||
-        !same_view(a.headers[i].value, b.headers[i].value) ||
+    if (!same_view(a.headers[i].name, b.headers[i].name) || !same_view(a.headers[i].value, b.headers[i].value) ||
         a.headers[i].hop_by_hop != b.headers[i].hop_by_hop) {
       return false;
     }
@@ -238,8 +229,7 @@ inline bool same_head(const MessageHead& a, const MessageHead& b) {
 
 // The scan and the parser agree: a head end found by the scan is never need_more for the
 // parser (and is its end when it parses), and a bare LF seen by the scan is an error.
-inline void check_scan_agrees(const char* data, size_t len, const ParseResult& full,
-                              size_t split) {
+inline void check_scan_agrees(const char* data, size_t len, const ParseResult& full, size_t split) {
   http1::HeadEndScan whole = http1::scan_head_end(data, len, 0);
   FUZZ_CHECK(whole.head_length <= len);
   FUZZ_CHECK(!(whole.bare_lf && whole.head_length != 0));

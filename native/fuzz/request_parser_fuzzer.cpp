@@ -58,8 +58,8 @@ void check_round_trip(const MessageHead& h) {
 //     needs more), and when it refuses, the whole input is refused with the same error at
 //     the same offset: an early answer is always the answer the full parse would give;
 //   - it looks at each byte once (`scanned` never moves back, never past the input).
-void check_request_line_agrees(const char* data, size_t len, const HeadLimits& limits,
-                               const ParseResult& full, uint8_t seed) {
+void check_request_line_agrees(const char* data, size_t len, const HeadLimits& limits, const ParseResult& full,
+                               uint8_t seed) {
   lb::http1::RequestLineCheck check;
   uint32_t x = 0x2545f491u ^ (static_cast<uint32_t>(seed) * 0x9e3779b9u);
   size_t have = 0;

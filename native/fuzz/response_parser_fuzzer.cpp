@@ -17,10 +17,8 @@ using lb::http1::parse_response_head;
 MessageHead g_full;
 MessageHead g_part;
 
-constexpr Method kMethods[] = {Method::get,     Method::head,  Method::post,
-                               Method::put,     Method::delete_, Method::options,
-                               Method::trace,   Method::connect, Method::patch,
-                               Method::other};
+constexpr Method kMethods[] = {Method::get,     Method::head,  Method::post,    Method::put,   Method::delete_,
+                               Method::options, Method::trace, Method::connect, Method::patch, Method::other};
 
 void check_body_rules(const MessageHead& h, Method method) {
   const uint16_t s = h.status;

@@ -45,8 +45,7 @@ constexpr std::array<uint8_t, 256> make_classes() {
     if (is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')) v |= kHex;
     if (is_digit(c)) v |= kDigit;
     if (is_alpha(c) || is_digit(c) || in("-._~!$&'()*+;=%", c)) v |= kRegName;
-    if (c == '\t' || c == ' ' || c == 0x21 || (c >= 0x23 && c <= 0x5b) ||
-        (c >= 0x5d && c <= 0x7e) || c >= 0x80) {
+    if (c == '\t' || c == ' ' || c == 0x21 || (c >= 0x23 && c <= 0x5b) || (c >= 0x5d && c <= 0x7e) || c >= 0x80) {
       v |= kQdText;
     }
     if (c == ' ' || c == '\t') v |= kWhitespace;

@@ -142,51 +142,75 @@ ChunkedDecoder::Step ChunkedDecoder::feed(const char* data, size_t len) {
         State next = State::error;
         switch (state_) {
           case State::ext_bws:  // only BWS ";" may follow: no whitespace before CRLF
-            if (is_ws(c)) next = State::ext_bws;
-            else if (c == ';') next = State::ext_pre_name;
+            if (is_ws(c))
+              next = State::ext_bws;
+            else if (c == ';')
+              next = State::ext_pre_name;
             break;
           case State::ext_pre_name:
-            if (is_ws(c)) next = State::ext_pre_name;
-            else if (is(c, chars::kTchar)) next = State::ext_name;
+            if (is_ws(c))
+              next = State::ext_pre_name;
+            else if (is(c, chars::kTchar))
+              next = State::ext_name;
             break;
           case State::ext_name:
-            if (is(c, chars::kTchar)) next = State::ext_name;
-            else if (c == '=') next = State::ext_pre_value;
-            else if (c == ';') next = State::ext_pre_name;
-            else if (is_ws(c)) next = State::ext_after_name;
-            else if (c == '\r') next = State::size_line_lf;
+            if (is(c, chars::kTchar))
+              next = State::ext_name;
+            else if (c == '=')
+              next = State::ext_pre_value;
+            else if (c == ';')
+              next = State::ext_pre_name;
+            else if (is_ws(c))
+              next = State::ext_after_name;
+            else if (c == '\r')
+              next = State::size_line_lf;
             break;
           case State::ext_after_name:
-            if (is_ws(c)) next = State::ext_after_name;
-            else if (c == '=') next = State::ext_pre_value;
-            else if (c == ';') next = State::ext_pre_name;
+            if (is_ws(c))
+              next = State::ext_after_name;
+            else if (c == '=')
+              next = State::ext_pre_value;
+            else if (c == ';')
+              next = State::ext_pre_name;
             break;
           case State::ext_pre_value:
-            if (is_ws(c)) next = State::ext_pre_value;
-            else if (c == '"') next = State::ext_quoted;
-            else if (is(c, chars::kTchar)) next = State::ext_token_value;
+            if (is_ws(c))
+              next = State::ext_pre_value;
+            else if (c == '"')
+              next = State::ext_quoted;
+            else if (is(c, chars::kTchar))
+              next = State::ext_token_value;
             break;
           case State::ext_token_value:
-            if (is(c, chars::kTchar)) next = State::ext_token_value;
-            else if (c == ';') next = State::ext_pre_name;
-            else if (is_ws(c)) next = State::ext_bws;
-            else if (c == '\r') next = State::size_line_lf;
+            if (is(c, chars::kTchar))
+              next = State::ext_token_value;
+            else if (c == ';')
+              next = State::ext_pre_name;
+            else if (is_ws(c))
+              next = State::ext_bws;
+            else if (c == '\r')
+              next = State::size_line_lf;
             break;
           case State::ext_quoted:
-            if (c == '"') next = State::ext_after_quoted;
-            else if (c == '\\') next = State::ext_quoted_pair;
-            else if (is(c, chars::kQdText)) next = State::ext_quoted;
+            if (c == '"')
+              next = State::ext_after_quoted;
+            else if (c == '\\')
+              next = State::ext_quoted_pair;
+            else if (is(c, chars::kQdText))
+              next = State::ext_quoted;
             break;
           case State::ext_quoted_pair:  // quoted-pair = "\" ( HTAB / SP / VCHAR / obs-text )
             if (is(c, chars::kFieldValue)) next = State::ext_quoted;
             break;
           case State::ext_after_quoted:
-            if (c == ';') next = State::ext_pre_name;
-            else if (is_ws(c)) next = State::ext_bws;
-            else if (c == '\r') next = State::size_line_lf;
+            if (c == ';')
+              next = State::ext_pre_name;
+            else if (is_ws(c))
+              next = State::ext_bws;
+            else if (c == '\r')
+              next = State::size_line_lf;
             break;
-          default:
-            break;
+          default: break;
         }
         if (next == State::error) {
           const bool lf = c == '\n';
@@ -278,15 +302,13 @@ ChunkedDecoder::Step ChunkedDecoder::feed(const char* data, size_t len) {
             step.consumed = p + 1;
             step.done = true;
             return step;
-          default:
-            break;
+          default: break;
         }
         break;
 
       case State::data:
       case State::done:
-      case State::error:
-        break;  // handled before the switch
+      case State::error: break;  // handled before the switch
     }
     ++p;
   }

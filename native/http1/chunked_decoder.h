@@ -19,10 +19,10 @@ namespace lb::http1 {
 
 enum class ChunkedError : uint8_t {
   none,
-  bad_size,        // no hex digit, a non-hex byte, or overflow
-  bad_extension,   // malformed chunk extension
-  bad_line_end,    // CR not followed by LF, bare LF, or data not followed by CRLF
-  bad_trailer,     // malformed trailer field
+  bad_size,       // no hex digit, a non-hex byte, or overflow
+  bad_extension,  // malformed chunk extension
+  bad_line_end,   // CR not followed by LF, bare LF, or data not followed by CRLF
+  bad_trailer,    // malformed trailer field
   trailer_too_large,
 };
 
@@ -78,11 +78,11 @@ class ChunkedDecoder {
 
   State state_{};
   ChunkedError error_ = ChunkedError::none;  // repeated by feed() once in State::error
-  uint8_t name_match_ = 0;    // trailer names still matching a forbidden name (bit mask)
+  uint8_t name_match_ = 0;                   // trailer names still matching a forbidden name (bit mask)
   uint64_t remaining_ = 0;
-  uint64_t size_ = 0;         // chunk-size accumulated so far
+  uint64_t size_ = 0;  // chunk-size accumulated so far
   uint32_t size_digits_ = 0;
-  uint32_t line_bytes_ = 0;   // bytes in the current extension or trailer line
+  uint32_t line_bytes_ = 0;  // bytes in the current extension or trailer line
   uint32_t trailer_bytes_ = 0;
 };
 

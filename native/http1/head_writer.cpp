@@ -42,8 +42,7 @@ void add_framing(HeadBuilder& builder, const MessageHead& head) {
 
 }  // namespace
 
-bool split_absolute_form(std::string_view target, std::string_view& authority,
-                         std::string_view& path) {
+bool split_absolute_form(std::string_view target, std::string_view& authority, std::string_view& path) {
   size_t scheme_end = target.find("://");
   if (scheme_end == std::string_view::npos) return false;
   std::string_view scheme = target.substr(0, scheme_end);
@@ -103,8 +102,7 @@ bool refuses_header_names(const MessageHead& head, const HeaderPolicy& policy) {
   return false;
 }
 
-bool write_request_head(const MessageHead& head, const RequestHeadOptions& options,
-                        buffer::ByteBuffer& out) {
+bool write_request_head(const MessageHead& head, const RequestHeadOptions& options, buffer::ByteBuffer& out) {
   HeadBuilder builder(out);
   // A proxy forwards origin-form: an absolute-form target becomes its path, and its
   // authority replaces whatever Host the client sent (RFC 9112, section 3.2.2).
@@ -124,7 +122,7 @@ bool write_request_head(const MessageHead& head, const RequestHeadOptions& optio
 
   using Mode = ForwardedPolicy::Mode;
   const ForwardedPolicy& policy = options.forwarded;
-  FoldedValues prior_for;        // X-Forwarded-For or Forwarded, when trusted
+  FoldedValues prior_for;  // X-Forwarded-For or Forwarded, when trusted
   bool kept_proto = false;
   bool kept_host = false;
   for (uint32_t i = 0; i < head.header_count; ++i) {
@@ -179,8 +177,7 @@ bool write_request_head(const MessageHead& head, const RequestHeadOptions& optio
   return builder.ok();
 }
 
-bool write_response_head(const MessageHead& head, const ResponseHeadOptions& options,
-                         buffer::ByteBuffer& out) {
+bool write_response_head(const MessageHead& head, const ResponseHeadOptions& options, buffer::ByteBuffer& out) {
   HeadBuilder builder(out);
   builder.add(version_text(head.version_minor)).add(" ").add_number(head.status);
   builder.add(" ").add(head.reason).add("\r\n");
@@ -209,8 +206,8 @@ bool write_response_head(const MessageHead& head, const ResponseHeadOptions& opt
   return builder.ok();
 }
 
-bool write_redirect(uint16_t status, std::string_view base_url, std::string_view path,
-                    bool close_client, bool client_keep_alive_10, buffer::ByteBuffer& out) {
+bool write_redirect(uint16_t status, std::string_view base_url, std::string_view path, bool close_client,
+                    bool client_keep_alive_10, buffer::ByteBuffer& out) {
   std::string_view reason = "Temporary Redirect";
   switch (status) {
     case 301: reason = "Moved Permanently"; break;

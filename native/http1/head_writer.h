@@ -51,26 +51,24 @@ struct RequestHeadOptions {
 };
 
 // False if the head does not fit in `out`.
-bool write_request_head(const MessageHead& head, const RequestHeadOptions& options,
-                        buffer::ByteBuffer& out);
+bool write_request_head(const MessageHead& head, const RequestHeadOptions& options, buffer::ByteBuffer& out);
 
 struct ResponseHeadOptions {
-  bool close_client = false;         // add "Connection: close"
-  bool client_keep_alive_10 = false; // HTTP/1.0 client kept alive: "Connection: keep-alive"
-  bool upgrade = false;              // 101: forward Connection: upgrade and the Upgrade header
-  std::string_view extra_header;     // a complete header line ("Name: value\r\n") to add
-  bool omit_framing = false;         // the body will be de-chunked and ended by a close
+  bool close_client = false;          // add "Connection: close"
+  bool client_keep_alive_10 = false;  // HTTP/1.0 client kept alive: "Connection: keep-alive"
+  bool upgrade = false;               // 101: forward Connection: upgrade and the Upgrade header
+  std::string_view extra_header;      // a complete header line ("Name: value\r\n") to add
+  bool omit_framing = false;          // the body will be de-chunked and ended by a close
 };
 
 // A redirect of our own: `status` with Location = base_url + path, no body.
-bool write_redirect(uint16_t status, std::string_view base_url, std::string_view path,
-                    bool close_client, bool client_keep_alive_10, buffer::ByteBuffer& out);
+bool write_redirect(uint16_t status, std::string_view base_url, std::string_view path, bool close_client,
+                    bool client_keep_alive_10, buffer::ByteBuffer& out);
 
 // For an absolute-form target ("http://host:port/path?q"), the authority and the
 // origin-form path; false for any other form.
 bool split_absolute_form(std::string_view target, std::string_view& authority, std::string_view& path);
 
-bool write_response_head(const MessageHead& head, const ResponseHeadOptions& options,
-                         buffer::ByteBuffer& out);
+bool write_response_head(const MessageHead& head, const ResponseHeadOptions& options, buffer::ByteBuffer& out);
 
 }  // namespace lb::http1

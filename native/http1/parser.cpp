@@ -60,8 +60,8 @@ inline size_t skip_field_value(const char* data, size_t p, size_t end) {
   while (p + 16 <= end) {
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + p));
     const __m128i at_least_space = _mm_cmpeq_epi8(_mm_max_epu8(v, space), v);
-    const __m128i good = _mm_andnot_si128(
-        _mm_cmpeq_epi8(v, del), _mm_or_si128(at_least_space, _mm_cmpeq_epi8(v, htab)));
+    const __m128i good =
+        _mm_andnot_si128(_mm_cmpeq_epi8(v, del), _mm_or_si128(at_least_space, _mm_cmpeq_epi8(v, htab)));
     const unsigned bad = ~static_cast<unsigned>(_mm_movemask_epi8(good)) & 0xffffu;
     if (bad != 0) return p + static_cast<size_t>(__builtin_ctz(bad));
     p += 16;
@@ -76,8 +76,8 @@ inline size_t skip_target(const char* data, size_t p, size_t end) {
   const __m128i hash = _mm_set1_epi8('#');
   while (p + 16 <= end) {
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + p));
-    const __m128i in_range = _mm_and_si128(_mm_cmpeq_epi8(_mm_max_epu8(v, low), v),
-                                           _mm_cmpeq_epi8(_mm_min_epu8(v, high), v));
+    const __m128i in_range =
+        _mm_and_si128(_mm_cmpeq_epi8(_mm_max_epu8(v, low), v), _mm_cmpeq_epi8(_mm_min_epu8(v, high), v));
     const __m128i good = _mm_andnot_si128(_mm_cmpeq_epi8(v, hash), in_range);
     const unsigned bad = ~static_cast<unsigned>(_mm_movemask_epi8(good)) & 0xffffu;
     if (bad != 0) return p + static_cast<size_t>(__builtin_ctz(bad));
@@ -91,9 +91,7 @@ inline size_t skip_target(const char* data, size_t p, size_t end) {
 inline size_t skip_field_value(const char* data, size_t p, size_t end) {
   return skip_class(data, p, end, chars::kFieldValue);
 }
-inline size_t skip_target(const char* data, size_t p, size_t end) {
-  return skip_class(data, p, end, chars::kTarget);
-}
+inline size_t skip_target(const char* data, size_t p, size_t end) { return skip_class(data, p, end, chars::kTarget); }
 
 #endif
 
@@ -146,8 +144,7 @@ Method method_from_text(std::string_view m) {
       if (m == "OPTIONS") return Method::options;
       if (m == "CONNECT") return Method::connect;
       break;
-    default:
-      break;
+    default: break;
   }
   return Method::other;
 }
@@ -196,8 +193,7 @@ Known classify(std::string_view name) {
     case 17:
       if (equals_ignore_case(name, "transfer-encoding")) return Known::transfer_encoding;
       break;
-    default:
-      break;
+    default: break;
   }
   return Known::other;
 }
@@ -253,8 +249,7 @@ class HeadParser {
       : d_(data), limits_(limits), out_(out) {
     window_is_limit_ = len >= limits.max_head_bytes;
     window_ = window_is_limit_ ? limits.max_head_bytes : len;
-    max_headers_ = limits.max_header_count < kMaxHeaderFields ? limits.max_header_count
-                                                              : kMaxHeaderFields;
+    max_headers_ = limits.max_header_count < kMaxHeaderFields ? limits.max_header_count : kMaxHeaderFields;
     reset_out();
   }
 
@@ -518,11 +513,8 @@ class HeadParser {
   // Acts on one complete header line; errors point at its name or value.
   bool on_header(HeaderField& h, size_t name_offset, size_t value_offset) {
     switch (classify(h.name)) {
-      case Known::other:
-        return true;
-      case Known::content_length:
-        h.hop_by_hop = true;
-        return on_content_length(h.value, name_offset, value_offset);
+      case Known::other: return true;
+      case Known::content_length: h.hop_by_hop = true; return on_content_length(h.value, name_offset, value_offset);
       case Known::transfer_encoding:
         h.hop_by_hop = true;
         return on_transfer_encoding(h.value, name_offset, value_offset);
@@ -534,9 +526,7 @@ class HeadParser {
         host_offset_ = value_offset;
         out_.host = h.value;
         return true;
-      case Known::connection:
-        h.hop_by_hop = true;
-        return on_connection(h.value, value_offset);
+      case Known::connection: h.hop_by_hop = true; return on_connection(h.value, value_offset);
       case Known::upgrade:
         h.hop_by_hop = true;
         if (!out_.has_upgrade_header) out_.upgrade = h.value;
@@ -552,9 +542,7 @@ class HeadParser {
       case Known::keep_alive:
       case Known::proxy_connection:
       case Known::te:
-      case Known::trailer:
-        h.hop_by_hop = true;
-        return true;
+      case Known::trailer: h.hop_by_hop = true; return true;
     }
     return true;
   }
@@ -742,9 +730,9 @@ class HeadParser {
   MessageHead& out_;
   ParseResult result_;
 
-  size_t window_ = 0;            // bytes the head may occupy: min(len, max_head_bytes)
+  size_t window_ = 0;             // bytes the head may occupy: min(len, max_head_bytes)
   bool window_is_limit_ = false;  // window_ ends at max_head_bytes, not at the input's end
-  size_t line_limit_ = 0;        // index by which the start line's CR must come
+  size_t line_limit_ = 0;         // index by which the start line's CR must come
   uint32_t max_headers_ = 0;
 
   bool is_request_ = true;
@@ -764,18 +752,17 @@ class HeadParser {
 
 }  // namespace
 
-ParseResult parse_request_head(const char* data, size_t len, const HeadLimits& limits,
-                               MessageHead& out) {
+ParseResult parse_request_head(const char* data, size_t len, const HeadLimits& limits, MessageHead& out) {
   return HeadParser(data, len, limits, out).parse_request();
 }
 
-ParseResult parse_response_head(const char* data, size_t len, const HeadLimits& limits,
-                                Method request_method, MessageHead& out) {
+ParseResult parse_response_head(const char* data, size_t len, const HeadLimits& limits, Method request_method,
+                                MessageHead& out) {
   return HeadParser(data, len, limits, out).parse_response(request_method);
 }
 
-ParseResult check_request_line(const char* data, size_t len, const HeadLimits& limits,
-                               RequestLineCheck& check, MessageHead& scratch) {
+ParseResult check_request_line(const char* data, size_t len, const HeadLimits& limits, RequestLineCheck& check,
+                               MessageHead& scratch) {
   using Phase = RequestLineCheck::Phase;
   const ParseResult no_objection;  // need_more
   // Why the walk below stopped and the parser is asked.
@@ -791,8 +778,7 @@ ParseResult check_request_line(const char* data, size_t len, const HeadLimits& l
     Ask ask = check.phase == Phase::pending ? Ask::fault : Ask::no;
     while (ask == Ask::no && i < len) {
       const char c = data[i];
-      if (check.phase >= Phase::method && i - check.line_start >= limits.max_start_line &&
-          c != '\r' && c != '\n') {
+      if (check.phase >= Phase::method && i - check.line_start >= limits.max_start_line && c != '\r' && c != '\n') {
         ask = Ask::fault;  // start_line_too_long
         break;
       }
@@ -845,8 +831,7 @@ ParseResult check_request_line(const char* data, size_t len, const HeadLimits& l
           ask = Ask::line_end;
           continue;
         case Phase::pending:
-        case Phase::passed:
-          break;
+        case Phase::passed: break;
       }
       ask = Ask::fault;
     }
@@ -909,15 +894,11 @@ bool equals_ignore_case(std::string_view a, std::string_view b) {
 
 uint16_t to_status(ParseError e) {
   switch (e) {
-    case ParseError::start_line_too_long:
-      return 414;
+    case ParseError::start_line_too_long: return 414;
     case ParseError::head_too_large:
-    case ParseError::too_many_headers:
-      return 431;
-    case ParseError::unsupported_version:
-      return 505;
-    default:
-      return 400;
+    case ParseError::too_many_headers: return 431;
+    case ParseError::unsupported_version: return 505;
+    default: return 400;
   }
 }
 
@@ -941,8 +922,7 @@ const char* to_string(ParseError e) {
     case ParseError::bad_header_value: return "bad_header_value";
     case ParseError::bad_content_length: return "bad_content_length";
     case ParseError::conflicting_content_length: return "conflicting_content_length";
-    case ParseError::content_length_with_transfer_encoding:
-      return "content_length_with_transfer_encoding";
+    case ParseError::content_length_with_transfer_encoding: return "content_length_with_transfer_encoding";
     case ParseError::bad_transfer_encoding: return "bad_transfer_encoding";
     case ParseError::transfer_encoding_in_http10: return "transfer_encoding_in_http10";
     case ParseError::missing_host: return "missing_host";

@@ -24,30 +24,30 @@ enum class ParseStatus : uint8_t { need_more, done, error };
 // Why a head was refused. to_status() maps each to the status a client is answered with.
 enum class ParseError : uint8_t {
   none,
-  bad_start_line,          // malformed request line / status line
-  bad_method,              // method is not a token
-  bad_target,              // empty target, or a byte that may not appear in one
-  bad_version,             // not "HTTP/" DIGIT "." DIGIT
-  unsupported_version,     // well formed but not HTTP/1.0 or HTTP/1.1 (505)
-  start_line_too_long,     // over max_start_line (414 for requests)
-  head_too_large,          // over max_head_bytes (431)
-  too_many_headers,        // over max_header_count (431)
-  bare_lf,                 // LF not preceded by CR anywhere in the head
-  bare_cr,                 // CR not followed by LF
-  obs_fold,                // a line starting with SP or HTAB (obsolete line folding)
-  bad_header_name,         // empty name, or a byte that is not a tchar
-  space_before_colon,      // whitespace between a field name and the colon
-  missing_colon,           // a header line without a colon
-  bad_header_value,        // NUL, CR, LF or another control character (other than HTAB) in a value
-  bad_content_length,      // not plain digits, empty, or overflows uint64
+  bad_start_line,              // malformed request line / status line
+  bad_method,                  // method is not a token
+  bad_target,                  // empty target, or a byte that may not appear in one
+  bad_version,                 // not "HTTP/" DIGIT "." DIGIT
+  unsupported_version,         // well formed but not HTTP/1.0 or HTTP/1.1 (505)
+  start_line_too_long,         // over max_start_line (414 for requests)
+  head_too_large,              // over max_head_bytes (431)
+  too_many_headers,            // over max_header_count (431)
+  bare_lf,                     // LF not preceded by CR anywhere in the head
+  bare_cr,                     // CR not followed by LF
+  obs_fold,                    // a line starting with SP or HTAB (obsolete line folding)
+  bad_header_name,             // empty name, or a byte that is not a tchar
+  space_before_colon,          // whitespace between a field name and the colon
+  missing_colon,               // a header line without a colon
+  bad_header_value,            // NUL, CR, LF or another control character (other than HTAB) in a value
+  bad_content_length,          // not plain digits, empty, or overflows uint64
   conflicting_content_length,  // several Content-Length values that differ (identical ones fold)
   content_length_with_transfer_encoding,
-  bad_transfer_encoding,   // last coding is not chunked, chunked twice, or an unknown coding
+  bad_transfer_encoding,        // last coding is not chunked, chunked twice, or an unknown coding
   transfer_encoding_in_http10,  // Transfer-Encoding in an HTTP/1.0 message
-  missing_host,            // HTTP/1.1 request without Host
-  duplicate_host,          // several Host headers
-  bad_host,                // Host value that is not a valid authority (contains SP, '/', '@', ...)
-  bad_status,              // status code not three digits, or under 100
+  missing_host,                 // HTTP/1.1 request without Host
+  duplicate_host,               // several Host headers
+  bad_host,                     // Host value that is not a valid authority (contains SP, '/', '@', ...)
+  bad_status,                   // status code not three digits, or under 100
 };
 
 // HTTP status a client gets for a request whose head failed with `e` (400, 414, 431, 505).
@@ -94,7 +94,7 @@ struct MessageHead {
 
   // Framing and connection facts derived from the headers.
   BodyKind body = BodyKind::none;
-  uint64_t content_length = 0;  // valid when body == content_length
+  uint64_t content_length = 0;         // valid when body == content_length
   bool connection_close = false;       // Connection: close token
   bool connection_keep_alive = false;  // Connection: keep-alive token
   bool connection_upgrade = false;     // Connection: upgrade token
@@ -115,14 +115,13 @@ struct ParseResult {
 // `data` yet and none of the limits is exceeded (the caller reads more and calls again
 // with all the bytes); done when the head is complete and valid; error otherwise.
 // The bytes after the head (the body, or a pipelined request) are not looked at.
-ParseResult parse_request_head(const char* data, size_t len, const HeadLimits& limits,
-                               MessageHead& out);
+ParseResult parse_request_head(const char* data, size_t len, const HeadLimits& limits, MessageHead& out);
 
 // Parses a response head. `request_method` is the method of the request it answers:
 // a response to HEAD has no body, nor does 1xx, 204 or 304; a response to a CONNECT with
 // 2xx is until_close. A response without CL or TE is until_close.
-ParseResult parse_response_head(const char* data, size_t len, const HeadLimits& limits,
-                                Method request_method, MessageHead& out);
+ParseResult parse_response_head(const char* data, size_t len, const HeadLimits& limits, Method request_method,
+                                MessageHead& out);
 
 // Incremental check of a request line while its head is still arriving, so that a request
 // that can no longer become valid (a line without a version, garbage, a TLS ClientHello on
@@ -140,10 +139,10 @@ struct RequestLineCheck {
     empty_line_lf,  // one CR before the request line: its LF must follow
     method,
     target,
-    version,        // "HTTP/" DIGIT "." DIGIT CR
-    line_lf,        // the LF that ends the request line
-    pending,        // the parser needs the byte after a CR to decide
-    passed,         // the request line is complete and valid: nothing more to check
+    version,  // "HTTP/" DIGIT "." DIGIT CR
+    line_lf,  // the LF that ends the request line
+    pending,  // the parser needs the byte after a CR to decide
+    passed,   // the request line is complete and valid: nothing more to check
   };
   Phase phase = Phase::start;
   uint32_t scanned = 0;     // bytes already looked at
@@ -154,8 +153,8 @@ struct RequestLineCheck {
 // need_more while nothing is wrong (also once the line has passed: the rest of the head is
 // judged by parse_request_head when it is complete); error with the parser's error and
 // offset otherwise. `scratch` is overwritten when the parser is asked.
-ParseResult check_request_line(const char* data, size_t len, const HeadLimits& limits,
-                               RequestLineCheck& check, MessageHead& scratch);
+ParseResult check_request_line(const char* data, size_t len, const HeadLimits& limits, RequestLineCheck& check,
+                               MessageHead& scratch);
 
 // Cheap pre-scan so that a head arriving a byte at a time is not re-parsed on every read:
 // looks for the end of the head ("\r\n\r\n") in data[from, len). `from` is where the last

@@ -13,14 +13,13 @@
 
 namespace lb::net {
 
-Listener Listener::open(const SocketAddress& address, int backlog, bool request_response,
-                        ListenError& error) {
+Listener Listener::open(const SocketAddress& address, int backlog, bool request_response, ListenError& error) {
   Listener listener;
   auto fail = [&](const char* syscall) {
     error.error_number = errno;
     error.syscall = syscall;
-    error.message = errno == EADDRINUSE ? std::string("address in use")
-                                        : std::string(syscall) + ": " + std::strerror(errno);
+    error.message =
+        errno == EADDRINUSE ? std::string("address in use") : std::string(syscall) + ": " + std::strerror(errno);
     return std::move(listener);
   };
   reactor::UniqueFd fd(::socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
@@ -48,25 +47,21 @@ Listener Listener::open(const SocketAddress& address, int backlog, bool request_
 
 uint16_t Listener::bound_port() const { return SocketAddress::local_of(fd_.get()).port(); }
 
-Listener::AcceptStatus Listener::accept_one(reactor::UniqueFd& out, sockaddr_storage& peer,
-                                            int& error_number) {
+Listener::AcceptStatus Listener::accept_one(reactor::UniqueFd& out, sockaddr_storage& peer, int& error_number) {
   // accept4 fills in the peer address, which saves a getpeername per connection.
   socklen_t peer_length = sizeof(peer);
-  int fd = ::accept4(fd_.get(), reinterpret_cast<sockaddr*>(&peer), &peer_length,
-                     SOCK_NONBLOCK | SOCK_CLOEXEC);
+  int fd = ::accept4(fd_.get(), reinterpret_cast<sockaddr*>(&peer), &peer_length, SOCK_NONBLOCK | SOCK_CLOEXEC);
   if (fd >= 0) {
     out.reset(fd);
     return AcceptStatus::accepted;
   }
   error_number = errno;
   switch (errno) {
-    case EAGAIN:
-      return AcceptStatus::would_block;
+    case EAGAIN: return AcceptStatus::would_block;
     case EMFILE:
     case ENFILE:
     case ENOBUFS:
-    case ENOMEM:
-      return AcceptStatus::out_of_fds;
+    case ENOMEM: return AcceptStatus::out_of_fds;
     default:
       // ECONNABORTED, EPROTO, EPERM...: that one connection failed; keep accepting.
       return AcceptStatus::failed;

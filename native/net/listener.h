@@ -3,8 +3,8 @@
 
 #include <string>
 
-#include "reactor/unique_fd.h"
 #include "net/socket_address.h"
+#include "reactor/unique_fd.h"
 
 namespace lb::net {
 
@@ -22,8 +22,7 @@ class Listener {
   // gets a reply. Then a connection is handed to accept only once its first bytes have
   // arrived (a connect-only client costs no wakeup, and the first read finds the request),
   // and the ACK of a request waits for the reply and travels with it.
-  static Listener open(const SocketAddress& address, int backlog, bool request_response,
-                       ListenError& error);
+  static Listener open(const SocketAddress& address, int backlog, bool request_response, ListenError& error);
 
   // How long a request_response listener holds a connection that has sent nothing yet:
   // after that (one SYN-ACK retransmission) it is accepted anyway.

@@ -55,11 +55,9 @@ size_t SocketAddress::format_host(char* out, size_t capacity) const {
   char text[INET6_ADDRSTRLEN] = {};
   const char* written = nullptr;
   if (family() == AF_INET) {
-    written = inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage)->sin_addr, text,
-                        sizeof(text));
+    written = inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage)->sin_addr, text, sizeof(text));
   } else if (family() == AF_INET6) {
-    written = inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_addr,
-                        text, sizeof(text));
+    written = inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_addr, text, sizeof(text));
   }
   if (!written) return 0;
   size_t length = std::strlen(text);

@@ -7,9 +7,7 @@
 namespace lb::net {
 
 namespace {
-bool set_int(int fd, int level, int name, int value) {
-  return setsockopt(fd, level, name, &value, sizeof(value)) == 0;
-}
+bool set_int(int fd, int level, int name, int value) { return setsockopt(fd, level, name, &value, sizeof(value)) == 0; }
 }  // namespace
 
 bool set_no_delay(int fd) { return set_int(fd, IPPROTO_TCP, TCP_NODELAY, 1); }

@@ -21,16 +21,14 @@ const char* to_string(BackendConnState state) {
   return "unknown";
 }
 
-BackendConnection::BackendConnection(WorkerContext& context, upstream::UpstreamBackend& backend,
-                                     reactor::UniqueFd fd)
+BackendConnection::BackendConnection(WorkerContext& context, upstream::UpstreamBackend& backend, reactor::UniqueFd fd)
     : context_(context), backend_(&backend), fd_(std::move(fd)), timer_(this) {
   context_.upstream.connection_opened(backend);
 }
 
 BackendConnection::~BackendConnection() = default;
 
-BackendConnection* BackendConnection::open(WorkerContext& context,
-                                           upstream::UpstreamBackend& backend,
+BackendConnection* BackendConnection::open(WorkerContext& context, upstream::UpstreamBackend& backend,
                                            FrontendConnection* owner, int& error) {
   const net::SocketAddress& address = backend.spec.address;
   reactor::UniqueFd fd(::socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
@@ -151,24 +149,16 @@ void BackendConnection::on_events(uint32_t events) {
       }
       if (events & EPOLLOUT) writable = true;
       return;
-    case BackendConnState::closed:
-      return;
+    case BackendConnState::closed: return;
   }
 }
 
 void BackendConnection::on_timer(reactor::Timer&) {
   switch (state_) {
-    case BackendConnState::connecting:
-      owner_->on_backend_connect_failed(ETIMEDOUT);
-      return;
-    case BackendConnState::attached:
-      owner_->on_backend_timeout();
-      return;
-    case BackendConnState::idle:
-      close();
-      return;
-    case BackendConnState::closed:
-      return;
+    case BackendConnState::connecting: owner_->on_backend_connect_failed(ETIMEDOUT); return;
+    case BackendConnState::attached: owner_->on_backend_timeout(); return;
+    case BackendConnState::idle: close(); return;
+    case BackendConnState::closed: return;
   }
 }
 

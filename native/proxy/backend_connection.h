@@ -12,10 +12,10 @@
 
 #include <cstdint>
 
-#include "upstream/upstream_backend.h"
 #include "reactor/event_loop.h"
 #include "reactor/timer_wheel.h"
 #include "reactor/unique_fd.h"
+#include "upstream/upstream_backend.h"
 
 namespace lb::proxy {
 
@@ -31,8 +31,8 @@ class BackendConnection final : public reactor::EventHandler,
  public:
   // Starts a non-blocking connect for `owner`. Returns nullptr (and `error`) if the
   // socket could not even be created or the connect failed at once.
-  static BackendConnection* open(WorkerContext& context, upstream::UpstreamBackend& backend,
-                                 FrontendConnection* owner, int& error);
+  static BackendConnection* open(WorkerContext& context, upstream::UpstreamBackend& backend, FrontendConnection* owner,
+                                 int& error);
 
   // Hands an idle pooled connection to a new owner.
   void attach(FrontendConnection* owner);

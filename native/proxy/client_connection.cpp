@@ -50,10 +50,8 @@ bool is_idempotent(Method method) {
     case Method::put:
     case Method::delete_:
     case Method::options:
-    case Method::trace:
-      return true;
-    default:
-      return false;
+    case Method::trace: return true;
+    default: return false;
   }
 }
 
@@ -99,15 +97,11 @@ bool walk_chunked(BodyProgress& body, buffer::ByteBuffer& buffer) {
 // bytes validated before it).
 bool ready_body_bytes(BodyProgress& body, buffer::ByteBuffer& buffer, size_t& ready) {
   switch (body.kind) {
-    case BodyKind::none:
-      ready = 0;
-      return true;
+    case BodyKind::none: ready = 0; return true;
     case BodyKind::content_length:
       ready = static_cast<size_t>(std::min<uint64_t>(buffer.size(), body.remaining));
       return true;
-    case BodyKind::until_close:
-      ready = buffer.size();
-      return true;
+    case BodyKind::until_close: ready = buffer.size(); return true;
     case BodyKind::chunked: {
       const bool ok = walk_chunked(body, buffer);
       ready = body.validated;
@@ -153,8 +147,7 @@ ClientConnection::ClientConnection(WorkerContext& context, reactor::UniqueFd fd)
 
 ClientConnection::~ClientConnection() = default;
 
-ClientConnection* ClientConnection::accept(WorkerContext& context, reactor::UniqueFd fd,
-                                           const sockaddr_storage& peer) {
+ClientConnection* ClientConnection::accept(WorkerContext& context, reactor::UniqueFd fd, const sockaddr_storage& peer) {
   auto* connection = new ClientConnection(context, std::move(fd));
   // sockaddr_in6 is large enough for either family; TCP_NODELAY came from the listener.
   std::memcpy(&connection->peer_, &peer, sizeof(connection->peer_));
@@ -267,8 +260,7 @@ void ClientConnection::on_events(uint32_t events) {
     close();
     return;
   }
-  if ((events & (EPOLLRDHUP | EPOLLHUP)) &&
-      (state_ == ClientState::connecting || state_ == ClientState::exchanging) &&
+  if ((events & (EPOLLRDHUP | EPOLLHUP)) && (state_ == ClientState::connecting || state_ == ClientState::exchanging) &&
       exchange_->request_phase == RequestPhase::done) {
     // The client closed while its request is being answered (nginx's 499): stop the
     // backend's work rather than finish it for nobody. Its connection is not pooled.
@@ -309,11 +301,8 @@ void ClientConnection::on_timer(reactor::Timer&) {
       return;
     case TimerKind::keep_alive:
     case TimerKind::tunnel_idle:
-    case TimerKind::lingering:
-      close();
-      return;
-    case TimerKind::none:
-      return;
+    case TimerKind::lingering: close(); return;
+    case TimerKind::none: return;
   }
 }
 
@@ -333,8 +322,7 @@ void ClientConnection::read_request_head() {
         // The head is incomplete, but its request line may already be wrong (no version,
         // garbage, a TLS ClientHello, over the start-line limit): answer now rather than
         // at the head timeout. Each byte is looked at once, whatever the read sizes.
-        auto line = http1::check_request_line(in_.data(), in_.size(), limits, line_check_,
-                                              context_.scratch_head);
+        auto line = http1::check_request_line(in_.data(), in_.size(), limits, line_check_, context_.scratch_head);
         if (line.status == ParseStatus::error) {
           fail(outcome_of_request_status(http1::to_status(line.error)));
           return;
@@ -390,12 +378,10 @@ void ClientConnection::start_exchange(const http1::MessageHead& head) {
   if (!exchange_) exchange_ = context_.take_exchange();
   exchange_->method = head.method;
   exchange_->request_version_minor = head.version_minor;
-  exchange_->client_wants_close =
-      head.connection_close || (head.version_minor == 0 && !head.connection_keep_alive);
+  exchange_->client_wants_close = head.connection_close || (head.version_minor == 0 && !head.connection_keep_alive);
   exchange_->client_keep_alive_10 = head.version_minor == 0 && head.connection_keep_alive;
   exchange_->retryable = is_idempotent(head.method) && head.body == BodyKind::none;
-  exchange_->upgrade_requested =
-      head.version_minor == 1 && head.connection_upgrade && head.has_upgrade_header;
+  exchange_->upgrade_requested = head.version_minor == 1 && head.connection_upgrade && head.has_upgrade_header;
   exchange_->started_us = context_.loop.now_us();
   compute_pick_inputs(head);
   if (context_.sample_access_log()) start_access_record(head);
@@ -456,8 +442,7 @@ void ClientConnection::start_exchange(const http1::MessageHead& head) {
 void ClientConnection::compute_pick_inputs(const http1::MessageHead& head) {
   const ProxyConfig& config = context_.config();
   switch (context_.upstream.strategy_key()) {
-    case balancing::StrategyKey::none:
-      return;
+    case balancing::StrategyKey::none: return;
     case balancing::StrategyKey::client_address:
       exchange_->pick_key = balancing::hash_bytes(net::host_bytes(reinterpret_cast<const sockaddr*>(&peer_)));
       exchange_->has_pick_key = true;
@@ -534,8 +519,7 @@ bool ClientConnection::open_fresh_connection(upstream::UpstreamBackend& backend)
   return true;
 }
 
-void ClientConnection::attempt_failed(upstream::UpstreamBackend& backend, const char* reason,
-                                      int connect_error) {
+void ClientConnection::attempt_failed(upstream::UpstreamBackend& backend, const char* reason, int connect_error) {
   // An attempt failed before any response byte: count it against the backend, then try
   // another one if the request's tries and the worker's retry budget allow.
   if (connect_error != 0) {
@@ -756,8 +740,8 @@ bool ClientConnection::forward_response() {
 
   if (exchange_->response_phase == ResponsePhase::body && out_.empty()) {
     const BodyProgress& body = exchange_->response_body;
-    bool until_close_done = body.kind == BodyKind::until_close && backend.peer_closed &&
-                            !backend.readable && resp_.empty();
+    bool until_close_done =
+        body.kind == BodyKind::until_close && backend.peer_closed && !backend.readable && resp_.empty();
     if (until_close_done || (body.kind != BodyKind::until_close && body_fully_sent(body))) {
       exchange_->response_phase = ResponsePhase::done;
       backend.disarm_timer();
@@ -768,8 +752,7 @@ bool ClientConnection::forward_response() {
   // The backend is gone (or failed) and the response cannot complete.
   bool backend_gone = backend.failed || (backend.peer_closed && !backend.readable);
   if (backend_gone && exchange_->response_phase != ResponsePhase::done) {
-    if (exchange_->response_phase == ResponsePhase::body &&
-        exchange_->response_body.kind == BodyKind::until_close) {
+    if (exchange_->response_phase == ResponsePhase::body && exchange_->response_body.kind == BodyKind::until_close) {
       return moved;  // still flushing what we have; the check above ends it
     }
     if (!exchange_->response_started && out_.empty() && try_replay()) return true;
@@ -825,14 +808,13 @@ ClientConnection::HeadOutcome ClientConnection::parse_response_head() {
   }
 
   exchange_->status = head.status;
-  exchange_->backend_keep_alive =
-      !head.connection_close && (head.version_minor == 1 || head.connection_keep_alive);
+  exchange_->backend_keep_alive = !head.connection_close && (head.version_minor == 1 || head.connection_keep_alive);
   // An HTTP/1.0 client cannot read chunked framing (a backend should not have sent it):
   // strip it and end the body with a close.
   bool dechunk = head.body == BodyKind::chunked && exchange_->request_version_minor == 0;
   exchange_->close_client = exchange_->client_wants_close || context_.draining() ||
-                           head.body == BodyKind::until_close || dechunk ||
-                           exchange_->request_phase != RequestPhase::done;
+                            head.body == BodyKind::until_close || dechunk ||
+                            exchange_->request_phase != RequestPhase::done;
   http1::ResponseHeadOptions options;
   options.close_client = exchange_->close_client;
   options.client_keep_alive_10 = !exchange_->close_client && exchange_->client_keep_alive_10;
@@ -910,7 +892,7 @@ bool ClientConnection::try_replay() {
 bool ClientConnection::backend_may_be_pooled() const {
   // Every reason not to reuse a backend connection, in one place.
   const BackendConnection& backend = *backend_;
-  if (backend.failed || backend.peer_closed) return false;            // broken or closing
+  if (backend.failed || backend.peer_closed) return false;             // broken or closing
   if (exchange_->response_phase != ResponsePhase::done) return false;  // response not fully read
   if (exchange_->request_phase != RequestPhase::done) return false;    // request not fully sent
   if (!exchange_->backend_keep_alive) return false;                    // the backend said close
@@ -971,8 +953,8 @@ void ClientConnection::finish_access_record(uint16_t status) {
   record->unix_ms = static_cast<uint64_t>(now.tv_sec) * 1000 + static_cast<uint64_t>(now.tv_nsec) / 1000000;
   if (status != 0) record->status = status;  // a response of our own replaced the backend's
   if (record->status == 0) record->status = exchange_->status;
-  record->total_us = static_cast<uint32_t>(
-      std::min<uint64_t>(context_.loop.now_us() - exchange_->started_us, UINT32_MAX));
+  record->total_us =
+      static_cast<uint32_t>(std::min<uint64_t>(context_.loop.now_us() - exchange_->started_us, UINT32_MAX));
   record->bytes_to_client = exchange_->response_bytes;
   context_.push_access_record(*record);
   delete record;

@@ -24,12 +24,12 @@
 #include <cstdint>
 
 #include "buffer/byte_buffer.h"
-#include "reactor/timer_wheel.h"
-#include "reactor/unique_fd.h"
 #include "proxy/exchange.h"
 #include "proxy/exchange_outcome.h"
 #include "proxy/frontend_connection.h"
 #include "proxy/relay.h"
+#include "reactor/timer_wheel.h"
+#include "reactor/unique_fd.h"
 
 namespace lb::proxy {
 
@@ -133,7 +133,7 @@ class ClientConnection final : public FrontendConnection {
   reactor::Timer timer_;
   BackendConnection* backend_ = nullptr;
   Exchange* exchange_ = nullptr;  // from the worker's free list while a request is in flight
-  sockaddr_in6 peer_{};          // large enough for IPv4 and IPv6 peers
+  sockaddr_in6 peer_{};           // large enough for IPv4 and IPv6 peers
   uint32_t head_scan_from_ = 0;
   http1::RequestLineCheck line_check_;  // the request line of the head being read
   ClientState state_ = ClientState::reading_head;

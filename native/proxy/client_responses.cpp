@@ -41,8 +41,7 @@ void ClientConnection::answer_redirect(const http1::MessageHead& head) {
   finish_access_record(status);
 
   // A request body we would have to read and discard ends the connection instead.
-  bool has_body = head.body == BodyKind::chunked ||
-                  (head.body == BodyKind::content_length && head.content_length > 0);
+  bool has_body = head.body == BodyKind::chunked || (head.body == BodyKind::content_length && head.content_length > 0);
   bool close_after = exchange_->client_wants_close || has_body || context_.draining();
   std::string_view authority;
   std::string_view path;

@@ -5,11 +5,11 @@
 
 #include <cstdint>
 
-#include "upstream/upstream_backend.h"
+#include "balancing/strategy.h"
 #include "http1/chunked_decoder.h"
 #include "http1/parser.h"
-#include "balancing/strategy.h"
 #include "stats/event_ring.h"
+#include "upstream/upstream_backend.h"
 
 namespace lb::proxy {
 
@@ -18,12 +18,12 @@ enum class ResponsePhase : uint8_t { awaiting_head, body, done };
 
 struct BodyProgress {
   http1::BodyKind kind = http1::BodyKind::none;
-  uint64_t remaining = 0;           // content_length: bytes still to forward
-  http1::ChunkedDecoder chunked;    // chunked: validator state
-  uint32_t validated = 0;           // chunked: bytes at the buffer front already validated
-  bool complete = false;            // every byte of the body has been validated
-  bool dechunk = false;             // chunked: strip the framing, forward only the data
-  uint64_t data_bytes = 0;          // chunked: data bytes seen so far (limits count these)
+  uint64_t remaining = 0;         // content_length: bytes still to forward
+  http1::ChunkedDecoder chunked;  // chunked: validator state
+  uint32_t validated = 0;         // chunked: bytes at the buffer front already validated
+  bool complete = false;          // every byte of the body has been validated
+  bool dechunk = false;           // chunked: strip the framing, forward only the data
+  uint64_t data_bytes = 0;        // chunked: data bytes seen so far (limits count these)
 
   void start(http1::BodyKind body_kind, uint64_t content_length) {
     kind = body_kind;
@@ -32,8 +32,8 @@ struct BodyProgress {
     validated = 0;
     dechunk = false;
     data_bytes = 0;
-    complete = body_kind == http1::BodyKind::none ||
-               (body_kind == http1::BodyKind::content_length && content_length == 0);
+    complete =
+        body_kind == http1::BodyKind::none || (body_kind == http1::BodyKind::content_length && content_length == 0);
   }
 };
 
@@ -58,15 +58,15 @@ struct Exchange {
   bool has_pick_key = false;
   uint64_t sticky_identity = 0;
   bool has_sticky = false;
-  uint64_t started_us = 0;  // for latency samples
+  uint64_t started_us = 0;        // for latency samples
   uint64_t body_deadline_ms = 0;  // loop time by which the request body must be in (0: none)
-  uint64_t response_bytes = 0;  // bytes written to the client for this exchange
+  uint64_t response_bytes = 0;    // bytes written to the client for this exchange
   // Only for requests sampled into the access log; pushed to the worker's ring and freed
   // when the exchange ends.
   stats::AccessRecord* access = nullptr;
   balancing::BackendRuntime* tried[kMaxConnectTries] = {};  // as strategies see them (skipped)
-  upstream::UpstreamBackend* counted_on = nullptr;  // the backend whose request count has this request
-  uint32_t request_head_sent = 0;     // bytes of the re-written head written so far
+  upstream::UpstreamBackend* counted_on = nullptr;          // the backend whose request count has this request
+  uint32_t request_head_sent = 0;                           // bytes of the re-written head written so far
 
   RequestPhase request_phase = RequestPhase::sending;
   ResponsePhase response_phase = ResponsePhase::awaiting_head;

@@ -41,8 +41,8 @@ struct Timeouts {
 struct Limits {
   http1::HeadLimits request_head;
   http1::HeadLimits response_head;
-  uint64_t max_body_bytes = 0;           // 0: unlimited
-  uint32_t max_client_connections = 0;   // per worker; 0: unlimited
+  uint64_t max_body_bytes = 0;          // 0: unlimited
+  uint32_t max_client_connections = 0;  // per worker; 0: unlimited
 };
 
 struct PoolSettings {
@@ -65,7 +65,7 @@ enum class ProxyProtocol : uint8_t { none, v1, v2 };
 
 struct ProxyConfig {
   ProxyMode mode = ProxyMode::http;
-  uint16_t redirect_status = 307;  // 301, 302, 303, 307 or 308
+  uint16_t redirect_status = 307;                      // 301, 302, 303, 307 or 308
   ProxyProtocol proxy_protocol = ProxyProtocol::none;  // tcp mode: header sent to backends
   // Backends, strategy, passive health, retries: what each worker's upstream group runs on.
   upstream::UpstreamSettings upstream;

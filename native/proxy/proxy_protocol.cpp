@@ -10,8 +10,7 @@ namespace lb::proxy {
 
 namespace {
 
-size_t write_v1(const sockaddr_storage& client, const sockaddr_storage& local, char* out,
-                size_t capacity) {
+size_t write_v1(const sockaddr_storage& client, const sockaddr_storage& local, char* out, size_t capacity) {
   char source[INET6_ADDRSTRLEN];
   char destination[INET6_ADDRSTRLEN];
   unsigned source_port;
@@ -34,13 +33,12 @@ size_t write_v1(const sockaddr_storage& client, const sockaddr_storage& local, c
     destination_port = ntohs(l.sin6_port);
     family = "TCP6";
   }
-  int n = std::snprintf(out, capacity, "PROXY %s %s %s %u %u\r\n", family, source, destination,
-                        source_port, destination_port);
+  int n = std::snprintf(out, capacity, "PROXY %s %s %s %u %u\r\n", family, source, destination, source_port,
+                        destination_port);
   return n > 0 && static_cast<size_t>(n) < capacity ? static_cast<size_t>(n) : 0;
 }
 
-size_t write_v2(const sockaddr_storage& client, const sockaddr_storage& local, char* out,
-                size_t capacity) {
+size_t write_v2(const sockaddr_storage& client, const sockaddr_storage& local, char* out, size_t capacity) {
   static constexpr unsigned char kSignature[12] = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D,
                                                    0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A};
   bool v4 = client.ss_family == AF_INET;
@@ -48,8 +46,8 @@ size_t write_v2(const sockaddr_storage& client, const sockaddr_storage& local, c
   size_t total = 16 + address_bytes;
   if (capacity < total) return 0;
   std::memcpy(out, kSignature, sizeof(kSignature));
-  out[12] = 0x21;                                  // version 2, command PROXY
-  out[13] = v4 ? 0x11 : 0x21;                      // TCP over IPv4 / IPv6
+  out[12] = 0x21;                                   // version 2, command PROXY
+  out[13] = v4 ? 0x11 : 0x21;                       // TCP over IPv4 / IPv6
   out[14] = static_cast<char>(address_bytes >> 8);  // length, big-endian
   out[15] = static_cast<char>(address_bytes & 0xff);
   char* p = out + 16;
@@ -73,8 +71,8 @@ size_t write_v2(const sockaddr_storage& client, const sockaddr_storage& local, c
 
 }  // namespace
 
-size_t write_proxy_header(ProxyProtocol version, const sockaddr_storage& client,
-                          const sockaddr_storage& local, char* out, size_t capacity) {
+size_t write_proxy_header(ProxyProtocol version, const sockaddr_storage& client, const sockaddr_storage& local,
+                          char* out, size_t capacity) {
   if (client.ss_family != local.ss_family) return 0;
   if (client.ss_family != AF_INET && client.ss_family != AF_INET6) return 0;
   switch (version) {

@@ -15,7 +15,7 @@ inline constexpr size_t kMaxProxyHeader = 108;
 
 // Writes the header for a connection from `client` to `local` (the balancer's side).
 // Returns its length, or 0 if the addresses are not IPv4/IPv6 of the same family.
-size_t write_proxy_header(ProxyProtocol version, const sockaddr_storage& client,
-                          const sockaddr_storage& local, char* out, size_t capacity);
+size_t write_proxy_header(ProxyProtocol version, const sockaddr_storage& client, const sockaddr_storage& local,
+                          char* out, size_t capacity);
 
 }  // namespace lb::proxy

@@ -25,8 +25,7 @@ bool pass_on_fin(RelayState& state, int sink_fd, bool nothing_pending) {
 
 }  // namespace
 
-bool BufferRelay::pump(RelayEnd from, RelayEnd to, buffer::ByteBuffer& buffer,
-                       buffer::ByteBuffer* prefix) {
+bool BufferRelay::pump(RelayEnd from, RelayEnd to, buffer::ByteBuffer& buffer, buffer::ByteBuffer* prefix) {
   bool moved = false;
   if (!state.source_eof && from.readable && buffer.write_space() > 0) {
     char* into = buffer.write_ptr();

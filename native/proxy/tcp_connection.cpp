@@ -32,8 +32,7 @@ TcpConnection::TcpConnection(WorkerContext& context, reactor::UniqueFd fd)
 
 TcpConnection::~TcpConnection() = default;
 
-TcpConnection* TcpConnection::accept(WorkerContext& context, reactor::UniqueFd fd,
-                                     const sockaddr_storage& peer) {
+TcpConnection* TcpConnection::accept(WorkerContext& context, reactor::UniqueFd fd, const sockaddr_storage& peer) {
   auto* connection = new TcpConnection(context, std::move(fd));
   connection->peer_ = peer;
   if (context.config().proxy_protocol != ProxyProtocol::none) {

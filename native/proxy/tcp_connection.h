@@ -14,10 +14,10 @@
 #include <cstdint>
 
 #include "buffer/byte_buffer.h"
-#include "reactor/unique_fd.h"
+#include "proxy/exchange.h"
 #include "proxy/frontend_connection.h"
 #include "proxy/relay.h"
-#include "proxy/exchange.h"
+#include "reactor/unique_fd.h"
 
 namespace lb::proxy {
 

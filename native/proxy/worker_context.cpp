@@ -10,8 +10,7 @@
 
 namespace lb::proxy {
 
-WorkerContext::WorkerContext(uint16_t index, reactor::EventLoop& event_loop,
-                             stats::WorkerChannels& channels,
+WorkerContext::WorkerContext(uint16_t index, reactor::EventLoop& event_loop, stats::WorkerChannels& channels,
                              std::shared_ptr<const ProxyConfig> config)
     : loop(event_loop),
       counters(channels.counters),

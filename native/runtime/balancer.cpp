@@ -21,8 +21,8 @@ void Balancer::attach_counters(proxy::ProxyConfig& config) {
   }
 }
 
-bool Balancer::start(const ListenSettings& listen, proxy::ProxyConfig config,
-                     std::function<void()> notify_events, net::ListenError& error) {
+bool Balancer::start(const ListenSettings& listen, proxy::ProxyConfig config, std::function<void()> notify_events,
+                     net::ListenError& error) {
   if (running()) {
     error.message = "already running";
     return false;
@@ -52,8 +52,8 @@ bool Balancer::start(const ListenSettings& listen, proxy::ProxyConfig config,
   for (uint32_t i = 0; i < worker_count_; ++i) {
     channels_[i].events.set_notify(notify_events);
     channels_[i].access_log.set_notify(notify_events);
-    workers_.push_back(std::make_unique<Worker>(static_cast<uint16_t>(i), std::move(listeners[i]),
-                                                snapshot, channels_[i]));
+    workers_.push_back(
+        std::make_unique<Worker>(static_cast<uint16_t>(i), std::move(listeners[i]), snapshot, channels_[i]));
   }
   for (auto& worker : workers_) worker->start();
   return true;

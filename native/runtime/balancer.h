@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
-#include "runtime/worker.h"
 #include "net/listener.h"
 #include "net/socket_address.h"
 #include "proxy/proxy_config.h"
+#include "runtime/worker.h"
 #include "stats/worker_channels.h"
 
 namespace lb::runtime {
@@ -30,17 +30,16 @@ struct BackendStats {
   uint64_t ttfb_buckets[stats::LatencyHistogram::kBuckets] = {};
   uint64_t total_buckets[stats::LatencyHistogram::kBuckets] = {};
   uint64_t ttfb_sum_us = 0, total_sum_us = 0;
-  uint64_t requests = 0, responses_by_class[6] = {}, connect_errors = 0, backend_errors = 0,
-           retries = 0, bytes_to_backend = 0, bytes_from_backend = 0, active_connections = 0,
-           idle_connections = 0, connections_opened = 0, ejections = 0, ejected_workers = 0;
+  uint64_t requests = 0, responses_by_class[6] = {}, connect_errors = 0, backend_errors = 0, retries = 0,
+           bytes_to_backend = 0, bytes_from_backend = 0, active_connections = 0, idle_connections = 0,
+           connections_opened = 0, ejections = 0, ejected_workers = 0;
 };
 
 struct BalancerStats {
   uint32_t workers = 0;
-  uint64_t accepted_connections = 0, active_client_connections = 0, requests = 0,
-           responses_by_class[6] = {}, bad_requests = 0, no_backend = 0, panic_routed = 0, bad_gateway = 0,
-           gateway_timeout = 0, bytes_from_clients = 0, bytes_to_clients = 0, events_dropped = 0,
-           access_log_dropped = 0;
+  uint64_t accepted_connections = 0, active_client_connections = 0, requests = 0, responses_by_class[6] = {},
+           bad_requests = 0, no_backend = 0, panic_routed = 0, bad_gateway = 0, gateway_timeout = 0,
+           bytes_from_clients = 0, bytes_to_clients = 0, events_dropped = 0, access_log_dropped = 0;
   std::vector<BackendStats> backends;
 };
 
@@ -54,8 +53,8 @@ class Balancer {
   // Binds one listener per worker and starts them. `notify_events` is called from a
   // worker thread when its event ring goes from empty to non-empty. False with `error`
   // set if a listener could not be bound.
-  bool start(const ListenSettings& listen, proxy::ProxyConfig config,
-             std::function<void()> notify_events, net::ListenError& error);
+  bool start(const ListenSettings& listen, proxy::ProxyConfig config, std::function<void()> notify_events,
+             net::ListenError& error);
   // Moves the workers to a new listen address without a gap: binds the new listeners
   // first (false with `error` if that fails; nothing changes then), then each worker
   // swaps. Same address: nothing to do. The worker count cannot change while running.
@@ -88,7 +87,7 @@ class Balancer {
   uint32_t worker_count_ = 0;
   uint16_t bound_port_ = 0;
   net::SocketAddress listen_address_;  // as configured (port 0 stays 0)
-  bool request_response_ = false;  // HTTP listeners: deferred accept, delayed ACK
+  bool request_response_ = false;      // HTTP listeners: deferred accept, delayed ACK
 };
 
 }  // namespace lb::runtime

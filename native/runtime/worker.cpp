@@ -55,8 +55,8 @@ class Worker::RetiringListener final : public reactor::EventHandler, public reac
   reactor::Timer timer_;
 };
 
-Worker::Worker(uint16_t index, net::Listener listener,
-               std::shared_ptr<const proxy::ProxyConfig> config, stats::WorkerChannels& channels)
+Worker::Worker(uint16_t index, net::Listener listener, std::shared_ptr<const proxy::ProxyConfig> config,
+               stats::WorkerChannels& channels)
     : index_(index),
       listener_(std::move(listener)),
       initial_config_(std::move(config)),
@@ -65,7 +65,9 @@ Worker::Worker(uint16_t index, net::Listener listener,
 
 Worker::~Worker() { join(); }
 
-void Worker::start() { thread_ = std::thread([this] { run(); }); }
+void Worker::start() {
+  thread_ = std::thread([this] { run(); });
+}
 
 void Worker::join() {
   if (thread_.joinable()) thread_.join();
@@ -142,8 +144,7 @@ void Worker::request_stop(uint32_t deadline_ms) {
 
 void Worker::run() {
   loop_ = std::make_unique<reactor::EventLoop>();
-  context_ = std::make_unique<proxy::WorkerContext>(index_, *loop_, channels_,
-                                                    std::move(initial_config_));
+  context_ = std::make_unique<proxy::WorkerContext>(index_, *loop_, channels_, std::move(initial_config_));
   accept_handler_ = std::make_unique<AcceptHandler>(*this);
   loop_->add_level_read(inbox_->fd(), inbox_.get());
   set_accepting(true);
@@ -204,22 +205,19 @@ void Worker::accept_connections(net::Listener& listener, int max_batch) {
           proxy::ClientConnection::accept(*context_, std::move(fd), peer);
         }
         continue;
-      case net::Listener::AcceptStatus::would_block:
-        return;
+      case net::Listener::AcceptStatus::would_block: return;
       case net::Listener::AcceptStatus::out_of_fds: {
         // Shed the connection instead of spinning on a listener that stays readable.
         listener.shed_one();
         if (loop_->now_ms() - last_fd_error_ms_ >= 1000) {
           last_fd_error_ms_ = loop_->now_ms();
           char message[128];
-          std::snprintf(message, sizeof(message), "accept: %s; shedding new connections",
-                        std::strerror(error_number));
+          std::snprintf(message, sizeof(message), "accept: %s; shedding new connections", std::strerror(error_number));
           context_->emit_error("LB_ERR_ACCEPT", message);
         }
         continue;
       }
-      case net::Listener::AcceptStatus::failed:
-        continue;
+      case net::Listener::AcceptStatus::failed: continue;
     }
   }
 }

@@ -10,10 +10,10 @@
 #include <thread>
 #include <vector>
 
-#include "reactor/event_loop.h"
-#include "reactor/inbox.h"
 #include "net/listener.h"
 #include "proxy/proxy_config.h"
+#include "reactor/event_loop.h"
+#include "reactor/inbox.h"
 #include "stats/worker_channels.h"
 
 namespace lb::proxy {

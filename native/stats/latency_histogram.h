@@ -13,7 +13,7 @@ namespace lb::stats {
 class LatencyHistogram {
  public:
   // Upper bounds in microseconds; a last, implicit bucket holds everything slower.
-  static constexpr uint64_t kBoundsUs[] = {500,    1000,   2500,    5000,    10000,   25000,   50000,
+  static constexpr uint64_t kBoundsUs[] = {500,    1000,   2500,   5000,    10000,   25000,   50000,
                                            100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000};
   static constexpr size_t kBuckets = sizeof(kBoundsUs) / sizeof(kBoundsUs[0]) + 1;
 

@@ -14,7 +14,7 @@ struct alignas(64) WorkerCounters {
   Counter accepted_connections;
   Counter active_client_connections;  // gauge
   Counter requests;
-  Counter responses_by_class[6];      // index status / 100 (1..5); 0 unused
+  Counter responses_by_class[6];  // index status / 100 (1..5); 0 unused
   Counter bad_requests;
   Counter no_backend;
   // Picks made in panic: every usable backend was ejected, so an ejected one was tried

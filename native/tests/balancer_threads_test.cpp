@@ -71,8 +71,8 @@ class Backend {
         size_t second_space = pending.find(' ', first_space + 1);
         std::string target = pending.substr(first_space + 1, second_space - first_space - 1);
         pending.erase(0, end + 4);
-        std::string response = "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(target.size()) +
-                               "\r\n\r\n" + target;
+        std::string response =
+            "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(target.size()) + "\r\n\r\n" + target;
         if (::write(fd, response.data(), response.size()) < 0) break;
       }
     }
@@ -140,7 +140,8 @@ TEST(balancer_threads_control_plane_while_serving) {
   listen.workers = 2;
   std::atomic<int> notifications{0};
   lb::net::ListenError error;
-  CHECK(balancer.start(listen, make_config(backend.port(), 1), [&] { notifications++; }, error));
+  CHECK(balancer.start(
+      listen, make_config(backend.port(), 1), [&] { notifications++; }, error));
   std::atomic<uint16_t> port{balancer.bound_port()};
 
   constexpr int kClients = 8;

@@ -17,9 +17,7 @@ struct Outcome {
   size_t consumed = 0;
   bool done = false;
   ChunkedError error = ChunkedError::none;
-  bool operator==(const Outcome& o) const {
-    return consumed == o.consumed && done == o.done && error == o.error;
-  }
+  bool operator==(const Outcome& o) const { return consumed == o.consumed && done == o.done && error == o.error; }
 };
 
 // Feeds `s` in pieces of the given sizes (the last piece takes the rest) until the body

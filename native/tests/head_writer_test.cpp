@@ -12,8 +12,7 @@ using namespace lb::http1;
 namespace {
 using Mode = ForwardedPolicy::Mode;
 
-std::string write_request(const std::string& raw, Mode mode, const char* ip, bool trust = false,
-                          bool upgrade = false) {
+std::string write_request(const std::string& raw, Mode mode, const char* ip, bool trust = false, bool upgrade = false) {
   static MessageHead head;
   auto result = parse_request_head(raw.data(), raw.size(), HeadLimits{}, head);
   if (result.status != ParseStatus::done) return "PARSE ERROR";
@@ -49,9 +48,9 @@ TEST(request_head_drops_hop_by_hop_and_reframes) {
 }
 
 TEST(request_head_x_forwarded_trusted_appends) {
-  std::string out = write_request(
-      "GET / HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 10.0.0.1\r\nX-Forwarded-Proto: https\r\n\r\n",
-      Mode::x_forwarded, "127.0.0.1", true);
+  std::string out =
+      write_request("GET / HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 10.0.0.1\r\nX-Forwarded-Proto: https\r\n\r\n",
+                    Mode::x_forwarded, "127.0.0.1", true);
   CHECK_EQ(out, std::string("GET / HTTP/1.1\r\nHost: x\r\nX-Forwarded-Proto: https\r\n"
                             "X-Forwarded-For: 10.0.0.1, 127.0.0.1\r\nX-Forwarded-Host: x\r\n\r\n"));
 }
@@ -69,15 +68,15 @@ TEST(request_head_rfc7239_forwarded) {
   std::string out = write_request("GET / HTTP/1.1\r\nHost: a.example:8080\r\n\r\n", Mode::forwarded, "::1");
   CHECK_EQ(out, std::string("GET / HTTP/1.1\r\nHost: a.example:8080\r\n"
                             "Forwarded: for=\"[::1]\";host=\"a.example:8080\";proto=http\r\n\r\n"));
-  out = write_request("GET / HTTP/1.1\r\nHost: h\r\nForwarded: for=10.0.0.1\r\n\r\n", Mode::forwarded,
-                      "127.0.0.1", true);
+  out =
+      write_request("GET / HTTP/1.1\r\nHost: h\r\nForwarded: for=10.0.0.1\r\n\r\n", Mode::forwarded, "127.0.0.1", true);
   CHECK_EQ(out, std::string("GET / HTTP/1.1\r\nHost: h\r\n"
                             "Forwarded: for=10.0.0.1, for=127.0.0.1;host=\"h\";proto=http\r\n\r\n"));
 }
 
 TEST(request_head_absolute_form_becomes_origin_form) {
-  std::string out = write_request(
-      "GET http://origin.example:81/p/q?x=%41 HTTP/1.1\r\nHost: origin.example:81\r\n\r\n", Mode::none, "");
+  std::string out = write_request("GET http://origin.example:81/p/q?x=%41 HTTP/1.1\r\nHost: origin.example:81\r\n\r\n",
+                                  Mode::none, "");
   CHECK_EQ(out, std::string("GET /p/q?x=%41 HTTP/1.1\r\nHost: origin.example:81\r\n\r\n"));
   out = write_request("GET http://h?q HTTP/1.1\r\nHost: h\r\n\r\n", Mode::none, "");
   CHECK_EQ(out, std::string("GET /?q HTTP/1.1\r\nHost: h\r\n\r\n"));
@@ -96,8 +95,7 @@ TEST(request_head_http10_asks_backend_to_keep_alive) {
 }
 
 TEST(request_head_chunked_is_reframed_once) {
-  std::string out = write_request(
-      "PUT / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", Mode::none, "");
+  std::string out = write_request("PUT / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", Mode::none, "");
   CHECK_EQ(out, std::string("PUT / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"));
 }
 

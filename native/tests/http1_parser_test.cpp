@@ -12,7 +12,7 @@ namespace {
 
 using namespace lb::http1;
 
-MessageHead g_head;  // big: one scratch head for every test, as a worker would keep
+MessageHead g_head;   // big: one scratch head for every test, as a worker would keep
 std::string g_bytes;  // the bytes g_head's views point into, kept until the next parse
 
 ParseResult req(std::string_view s, const HeadLimits& limits = {}) {
@@ -20,8 +20,7 @@ ParseResult req(std::string_view s, const HeadLimits& limits = {}) {
   return parse_request_head(g_bytes.data(), g_bytes.size(), limits, g_head);
 }
 
-ParseResult resp(std::string_view s, Method method = Method::get,
-                 const HeadLimits& limits = {}) {
+ParseResult resp(std::string_view s, Method method = Method::get, const HeadLimits& limits = {}) {
   g_bytes.assign(s);
   return parse_response_head(g_bytes.data(), g_bytes.size(), limits, method, g_head);
 }
@@ -81,12 +80,10 @@ TEST(parser_methods) {
   struct Case {
     const char* text;
     Method method;
-  } cases[] = {{"GET", Method::get},         {"HEAD", Method::head},
-               {"POST", Method::post},       {"PUT", Method::put},
-               {"DELETE", Method::delete_},  {"OPTIONS", Method::options},
-               {"TRACE", Method::trace},     {"PATCH", Method::patch},
-               {"PROPFIND", Method::other},  {"get", Method::other},
-               {"M-SEARCH", Method::other}};
+  } cases[] = {{"GET", Method::get},     {"HEAD", Method::head},      {"POST", Method::post},
+               {"PUT", Method::put},     {"DELETE", Method::delete_}, {"OPTIONS", Method::options},
+               {"TRACE", Method::trace}, {"PATCH", Method::patch},    {"PROPFIND", Method::other},
+               {"get", Method::other},   {"M-SEARCH", Method::other}};
   for (const Case& c : cases) {
     std::string s = std::string(c.text) + " / HTTP/1.1\r\nHost: a\r\n\r\n";
     CHECK(req_ok(s));
@@ -182,8 +179,7 @@ TEST(parser_bad_target) {
   CHECK(req_error("GET /a\tb HTTP/1.1\r\nHost: a\r\n\r\n") == ParseError::bad_target);
   CHECK(req_error("GET /\xc3\xa9 HTTP/1.1\r\nHost: a\r\n\r\n") == ParseError::bad_target);
   CHECK(req_error("GET /a#frag HTTP/1.1\r\nHost: a\r\n\r\n") == ParseError::bad_target);
-  CHECK(req_error(std::string("GET /a\0b HTTP/1.1\r\nHost: a\r\n\r\n", 30)) ==
-        ParseError::bad_target);
+  CHECK(req_error(std::string("GET /a\0b HTTP/1.1\r\nHost: a\r\n\r\n", 30)) == ParseError::bad_target);
   CHECK(req_error("GET a HTTP/1.1\r\nHost: a\r\n\r\n") == ParseError::bad_target);
   CHECK(req_error("GET ?q HTTP/1.1\r\nHost: a\r\n\r\n") == ParseError::bad_target);
   // HTTP/0.9 style: no version.
@@ -301,20 +297,16 @@ TEST(parser_head_size_limit) {
   CHECK_EQ(to_status(r.error), 431);
   // Reported while the head is still incomplete, once the limit is filled.
   const std::string partial = base + std::string(100, 'v');
-  CHECK(req(std::string_view(partial).substr(0, head.size() - 1), limits).status ==
-        ParseStatus::need_more);
-  CHECK(req_error(std::string_view(partial).substr(0, head.size()), limits) ==
-        ParseError::head_too_large);
+  CHECK(req(std::string_view(partial).substr(0, head.size() - 1), limits).status == ParseStatus::need_more);
+  CHECK(req_error(std::string_view(partial).substr(0, head.size()), limits) == ParseError::head_too_large);
   // Limits apply to responses too.
-  CHECK(resp_error(std::string("HTTP/1.1 200 OK\r\nX: ") + std::string(20000, 'v')) ==
-        ParseError::head_too_large);
+  CHECK(resp_error(std::string("HTTP/1.1 200 OK\r\nX: ") + std::string(20000, 'v')) == ParseError::head_too_large);
 }
 
 TEST(parser_header_count_limit) {
   HeadLimits limits;
   limits.max_header_count = 3;
-  CHECK(req("GET / HTTP/1.1\r\nHost: a\r\nB: 1\r\nC: 2\r\n\r\n", limits).status ==
-        ParseStatus::done);
+  CHECK(req("GET / HTTP/1.1\r\nHost: a\r\nB: 1\r\nC: 2\r\n\r\n", limits).status == ParseStatus::done);
   ParseResult r = req("GET / HTTP/1.1\r\nHost: a\r\nB: 1\r\nC: 2\r\nD: 3\r\n\r\n", limits);
   CHECK(r.error == ParseError::too_many_headers);
   CHECK_EQ(to_status(r.error), 431);
@@ -353,7 +345,8 @@ TEST(parser_header_values) {
   CHECK(req_ok(get_with("X: caf\xc3\xa9\r\n")));  // obs-text is allowed in values
   CHECK(find_header("X")->value == "caf\xc3\xa9");
   CHECK(req_error(get_with(std::string("X: a\0b\r\n", 8))) == ParseError::bad_header_value);
-  CHECK(req_error(get_with("X: a\x01" "b\r\n")) == ParseError::bad_header_value);
+  CHECK(req_error(get_with("X: a\x01"
+                           "b\r\n")) == ParseError::bad_header_value);
   CHECK(req_error(get_with("X: a\x1f\r\n")) == ParseError::bad_header_value);
   CHECK(req_error(get_with("X: a\x7f\r\n")) == ParseError::bad_header_value);
   CHECK(req_error(get_with("X: a\rb\r\n")) == ParseError::bare_cr);
@@ -398,10 +391,8 @@ TEST(parser_content_length) {
   CHECK_EQ(g_head.content_length, 7u);
   CHECK(req_ok(get_with("Content-Length: 18446744073709551615\r\n")));
   CHECK_EQ(g_head.content_length, 18446744073709551615ull);
-  CHECK(req_error(get_with("Content-Length: 18446744073709551616\r\n")) ==
-        ParseError::bad_content_length);
-  CHECK(req_error(get_with("Content-Length: 99999999999999999999999\r\n")) ==
-        ParseError::bad_content_length);
+  CHECK(req_error(get_with("Content-Length: 18446744073709551616\r\n")) == ParseError::bad_content_length);
+  CHECK(req_error(get_with("Content-Length: 99999999999999999999999\r\n")) == ParseError::bad_content_length);
   CHECK(req_error(get_with("Content-Length: +5\r\n")) == ParseError::bad_content_length);
   CHECK(req_error(get_with("Content-Length: -1\r\n")) == ParseError::bad_content_length);
   CHECK(req_error(get_with("Content-Length: 0x5\r\n")) == ParseError::bad_content_length);
@@ -421,10 +412,8 @@ TEST(parser_content_length_folding) {
   CHECK(req_ok(get_with("Content-Length: 5\r\nContent-Length: 5\r\n")));
   CHECK(g_head.body == BodyKind::content_length);
   CHECK_EQ(g_head.content_length, 5u);
-  CHECK(req_error(get_with("Content-Length: 5, 6\r\n")) ==
-        ParseError::conflicting_content_length);
-  CHECK(req_error(get_with("Content-Length: 5\r\nContent-Length: 6\r\n")) ==
-        ParseError::conflicting_content_length);
+  CHECK(req_error(get_with("Content-Length: 5, 6\r\n")) == ParseError::conflicting_content_length);
+  CHECK(req_error(get_with("Content-Length: 5\r\nContent-Length: 6\r\n")) == ParseError::conflicting_content_length);
   CHECK(req_error(get_with("Content-Length: 0\r\nContent-Length: 00, 1\r\n")) ==
         ParseError::conflicting_content_length);
 }
@@ -435,29 +424,20 @@ TEST(parser_transfer_encoding) {
   CHECK(find_header("transfer-encoding")->hop_by_hop);
   CHECK(req_ok(get_with("Transfer-Encoding:  CHUNKED \r\n")));
   CHECK(g_head.body == BodyKind::chunked);
-  CHECK(req_error(get_with("Transfer-Encoding: gzip, chunked\r\n")) ==
-        ParseError::bad_transfer_encoding);
-  CHECK(req_error(get_with("Transfer-Encoding: chunked, gzip\r\n")) ==
-        ParseError::bad_transfer_encoding);
-  CHECK(req_error(get_with("Transfer-Encoding: chunked, chunked\r\n")) ==
-        ParseError::bad_transfer_encoding);
+  CHECK(req_error(get_with("Transfer-Encoding: gzip, chunked\r\n")) == ParseError::bad_transfer_encoding);
+  CHECK(req_error(get_with("Transfer-Encoding: chunked, gzip\r\n")) == ParseError::bad_transfer_encoding);
+  CHECK(req_error(get_with("Transfer-Encoding: chunked, chunked\r\n")) == ParseError::bad_transfer_encoding);
   CHECK(req_error(get_with("Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n")) ==
         ParseError::bad_transfer_encoding);
   CHECK(req_error(get_with("Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n")) ==
         ParseError::bad_transfer_encoding);
-  CHECK(req_error(get_with("Transfer-Encoding: identity\r\n")) ==
-        ParseError::bad_transfer_encoding);
-  CHECK(req_error(get_with("Transfer-Encoding: chunked;q=1\r\n")) ==
-        ParseError::bad_transfer_encoding);
-  CHECK(req_error(get_with("Transfer-Encoding: xchunked\r\n")) ==
-        ParseError::bad_transfer_encoding);
+  CHECK(req_error(get_with("Transfer-Encoding: identity\r\n")) == ParseError::bad_transfer_encoding);
+  CHECK(req_error(get_with("Transfer-Encoding: chunked;q=1\r\n")) == ParseError::bad_transfer_encoding);
+  CHECK(req_error(get_with("Transfer-Encoding: xchunked\r\n")) == ParseError::bad_transfer_encoding);
   CHECK(req_error(get_with("Transfer-Encoding:\r\n")) == ParseError::bad_transfer_encoding);
-  CHECK(req_error(get_with("Transfer-Encoding: chunked,\r\n")) ==
-        ParseError::bad_transfer_encoding);
-  CHECK(req_error(get_with("Transfer-Encoding: \"chunked\"\r\n")) ==
-        ParseError::bad_transfer_encoding);
-  CHECK(req_error("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n") ==
-        ParseError::transfer_encoding_in_http10);
+  CHECK(req_error(get_with("Transfer-Encoding: chunked,\r\n")) == ParseError::bad_transfer_encoding);
+  CHECK(req_error(get_with("Transfer-Encoding: \"chunked\"\r\n")) == ParseError::bad_transfer_encoding);
+  CHECK(req_error("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n") == ParseError::transfer_encoding_in_http10);
 }
 
 TEST(parser_content_length_with_transfer_encoding) {
@@ -478,23 +458,20 @@ TEST(parser_host) {
   CHECK(req_error("GET / HTTP/1.1\r\nX: y\r\n\r\n") == ParseError::missing_host);
   CHECK(req_error("GET / HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n") == ParseError::duplicate_host);
   CHECK(req_error("GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n") == ParseError::duplicate_host);
-  const char* good[] = {"example.com", "EXAMPLE.com:8080", "127.0.0.1", "127.0.0.1:80",
+  const char* good[] = {"example.com", "EXAMPLE.com:8080",  "127.0.0.1", "127.0.0.1:80",
                         "[::1]",       "[2001:db8::1]:443", "a-b_c~d.e", "xn--bcher-kva.example",
                         "a%20b",       "a:65535",           "a:0"};
   for (const char* h : good) {
     CHECK(req_ok("GET / HTTP/1.1\r\nHost: " + std::string(h) + "\r\n\r\n"));
     CHECK(g_head.host == h);
   }
-  const char* bad[] = {"",      "a b",   "a/b",    "a?b",     "a#b",   "a@b",   "a,b",
-                       "a:",    ":80",   "a:x",    "a:65536", "a:123456", "[::1",  "[]",
-                       "[x::]", "a%2",   "a%zz",   "a:1:2",   "[::1]x", "a\"b", "a<b"};
+  const char* bad[] = {"",         "a b",  "a/b", "a?b",   "a#b", "a@b",  "a,b",   "a:",     ":80",  "a:x", "a:65536",
+                       "a:123456", "[::1", "[]",  "[x::]", "a%2", "a%zz", "a:1:2", "[::1]x", "a\"b", "a<b"};
   for (const char* h : bad) {
-    CHECK(req_error("GET / HTTP/1.1\r\nHost: " + std::string(h) + "\r\n\r\n") ==
-          ParseError::bad_host);
+    CHECK(req_error("GET / HTTP/1.1\r\nHost: " + std::string(h) + "\r\n\r\n") == ParseError::bad_host);
   }
   // Responses may carry anything under that name: it is not routed on.
-  CHECK(resp_error("HTTP/1.1 200 OK\r\nHost: a b\r\nHost: c\r\nContent-Length: 0\r\n\r\n") ==
-        ParseError::none);
+  CHECK(resp_error("HTTP/1.1 200 OK\r\nHost: a b\r\nHost: c\r\nContent-Length: 0\r\n\r\n") == ParseError::none);
 }
 
 // ---------------------------------------------------------------- connection facts
@@ -517,9 +494,10 @@ TEST(parser_connection_tokens) {
 
 TEST(parser_hop_by_hop_marking) {
   // Named before and after the Connection header that names them.
-  CHECK(req_ok(get_with("X-Before: 1\r\nConnection: x-before, X-After\r\nX-After: 2\r\n"
-                        "X-Other: 3\r\nKeep-Alive: timeout=5\r\nProxy-Connection: x\r\n"
-                        "TE: trailers\r\nTrailer: x\r\n")));
+  CHECK(
+      req_ok(get_with("X-Before: 1\r\nConnection: x-before, X-After\r\nX-After: 2\r\n"
+                      "X-Other: 3\r\nKeep-Alive: timeout=5\r\nProxy-Connection: x\r\n"
+                      "TE: trailers\r\nTrailer: x\r\n")));
   CHECK(find_header("x-before")->hop_by_hop);
   CHECK(find_header("x-after")->hop_by_hop);
   CHECK(!find_header("x-other")->hop_by_hop);
@@ -532,8 +510,7 @@ TEST(parser_hop_by_hop_marking) {
   CHECK(!find_header("host")->hop_by_hop);
   CHECK(g_head.host == "example.com");
   // Responses get the same marking.
-  CHECK(resp_error("HTTP/1.1 200 OK\r\nConnection: x-a\r\nX-A: 1\r\nContent-Length: 0\r\n\r\n") ==
-        ParseError::none);
+  CHECK(resp_error("HTTP/1.1 200 OK\r\nConnection: x-a\r\nX-A: 1\r\nContent-Length: 0\r\n\r\n") == ParseError::none);
   CHECK(find_header("x-a")->hop_by_hop);
   // A flood of Connection options is refused.
   std::string options = "Connection: a0";
@@ -601,11 +578,9 @@ TEST(parser_response_body_rules) {
   CHECK(resp_error("HTTP/1.0 200 OK\r\n\r\n") == ParseError::none);
   CHECK(g_head.body == BodyKind::until_close);
   // HEAD: never a body, whatever the headers say.
-  CHECK(resp_error("HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n", Method::head) ==
-        ParseError::none);
+  CHECK(resp_error("HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n", Method::head) == ParseError::none);
   CHECK(g_head.body == BodyKind::none);
-  CHECK(resp_error("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", Method::head) ==
-        ParseError::none);
+  CHECK(resp_error("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", Method::head) == ParseError::none);
   CHECK(g_head.body == BodyKind::none);
   // 1xx, 204, 304: no body; Content-Length ignored for framing.
   const char* no_body[] = {"HTTP/1.1 100 Continue\r\n\r\n",
@@ -628,31 +603,23 @@ TEST(parser_response_body_rules) {
   // Transfer-Encoding where no body may be: refused.
   CHECK(resp_error("HTTP/1.1 204 No Content\r\nTransfer-Encoding: chunked\r\n\r\n") ==
         ParseError::bad_transfer_encoding);
-  CHECK(resp_error("HTTP/1.1 100 Continue\r\nTransfer-Encoding: chunked\r\n\r\n") ==
-        ParseError::bad_transfer_encoding);
+  CHECK(resp_error("HTTP/1.1 100 Continue\r\nTransfer-Encoding: chunked\r\n\r\n") == ParseError::bad_transfer_encoding);
   // CONNECT: 2xx turns the connection into a tunnel; other statuses are normal.
-  CHECK(resp_error("HTTP/1.1 200 Connection Established\r\n\r\n", Method::connect) ==
-        ParseError::none);
+  CHECK(resp_error("HTTP/1.1 200 Connection Established\r\n\r\n", Method::connect) == ParseError::none);
   CHECK(g_head.body == BodyKind::until_close);
-  CHECK(resp_error("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", Method::connect) ==
-        ParseError::none);
+  CHECK(resp_error("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", Method::connect) == ParseError::none);
   CHECK(g_head.body == BodyKind::until_close);
   CHECK(resp_error("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", Method::connect) ==
         ParseError::bad_transfer_encoding);
-  CHECK(resp_error("HTTP/1.1 407 Auth\r\nContent-Length: 5\r\n\r\n", Method::connect) ==
-        ParseError::none);
+  CHECK(resp_error("HTTP/1.1 407 Auth\r\nContent-Length: 5\r\n\r\n", Method::connect) == ParseError::none);
   CHECK(g_head.body == BodyKind::content_length);
   // Framing errors apply to responses as to requests.
-  CHECK(resp_error("HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n") ==
-        ParseError::transfer_encoding_in_http10);
-  CHECK(resp_error("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n") ==
-        ParseError::bad_transfer_encoding);
+  CHECK(resp_error("HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n") == ParseError::transfer_encoding_in_http10);
+  CHECK(resp_error("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n") == ParseError::bad_transfer_encoding);
   CHECK(resp_error("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n") ==
         ParseError::conflicting_content_length);
-  CHECK(resp_error("HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n") ==
-        ParseError::bad_content_length);
-  CHECK(resp_error("HTTP/1.1 304 Not Modified\r\nContent-Length: -1\r\n\r\n") ==
-        ParseError::bad_content_length);
+  CHECK(resp_error("HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n") == ParseError::bad_content_length);
+  CHECK(resp_error("HTTP/1.1 304 Not Modified\r\nContent-Length: -1\r\n\r\n") == ParseError::bad_content_length);
 }
 
 TEST(parser_response_pipelined_1xx) {
@@ -734,11 +701,8 @@ TEST(scan_head_end_resumes_across_every_split) {
 }
 
 TEST(scan_head_end_agrees_with_parser) {
-  const std::string heads[] = {"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
-                               "\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n",
-                               "\r\n\r\n",
-                               "GET /\r\n\r\n",
-                               "HTTP/1.1 200 OK\r\n\r\n"};
+  const std::string heads[] = {"GET / HTTP/1.1\r\nHost: a\r\n\r\n", "\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", "\r\n\r\n",
+                               "GET /\r\n\r\n", "HTTP/1.1 200 OK\r\n\r\n"};
   for (const std::string& s : heads) {
     HeadEndScan scan = scan_head_end(s.data(), s.size(), 0);
     CHECK_EQ(scan.head_length, s.size());

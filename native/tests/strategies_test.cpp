@@ -190,8 +190,8 @@ TEST(cookie_honours_sticky_identity_while_usable) {
 }
 
 TEST(strategy_names_round_trip) {
-  const char* names[] = {"round-robin", "weighted-round-robin", "least-connections", "random", "p2c",
-                         "peak-ewma", "ip-hash", "header-hash", "uri-hash", "cookie"};
+  const char* names[] = {"round-robin", "weighted-round-robin", "least-connections", "random", "p2c", "peak-ewma",
+                         "ip-hash",     "header-hash",          "uri-hash",          "cookie"};
   for (const char* name : names) {
     StrategyKind kind;
     CHECK(lb::balancing::parse_strategy(name, kind));
@@ -241,7 +241,7 @@ TEST(panic_pick_reaches_ejected_then_unhealthy_never_drained) {
 TEST(slow_start_weight_before_the_ramp_starts_is_the_floor) {
   Pool pool({10});
   BackendRuntime& backend = *pool.list[0];
-  backend.available_since_ms = 50'000;  // ejected until then
+  backend.available_since_ms = 50'000;                          // ejected until then
   CHECK_EQ(backend.weight_now(20'000, 10'000), uint64_t{100});  // 10% of 10 x 100
   CHECK_EQ(backend.weight_now(55'000, 10'000), uint64_t{500});
   CHECK_EQ(backend.weight_now(60'000, 10'000), uint64_t{1000});

@@ -68,8 +68,7 @@ void UpstreamGroup::report_connect_failure(UpstreamBackend& backend, int error_n
   event.set_code(name ? name : "EIO");
   char message[160];
   if (error_number == ETIMEDOUT) {
-    std::snprintf(message, sizeof(message), "connect to %s timed out (timeouts.connectMs)",
-                  backend.spec.label.c_str());
+    std::snprintf(message, sizeof(message), "connect to %s timed out (timeouts.connectMs)", backend.spec.label.c_str());
   } else {
     std::snprintf(message, sizeof(message), "connect to %s failed: %s", backend.spec.label.c_str(),
                   std::strerror(error_number));

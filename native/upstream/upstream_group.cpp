@@ -113,9 +113,8 @@ void UpstreamGroup::check_drained(UpstreamBackend& backend) {
 }
 
 void UpstreamGroup::collect_retired() {
-  std::erase_if(retiring_, [](const std::unique_ptr<UpstreamBackend>& backend) {
-    return backend->open_connections == 0;
-  });
+  std::erase_if(retiring_,
+                [](const std::unique_ptr<UpstreamBackend>& backend) { return backend->open_connections == 0; });
 }
 
 void UpstreamGroup::close_idle_pools() {

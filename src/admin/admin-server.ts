@@ -128,7 +128,12 @@ async function handle(ctx: RouteContext, auth: BearerAuth | undefined, req: Inco
         401,
         'unauthorized',
         result === 'missing' ? 'this admin API needs Authorization: Bearer <token>' : 'invalid token',
-        { headers: { 'WWW-Authenticate': result === 'missing' ? 'Bearer realm="lb-native admin"' : 'Bearer realm="lb-native admin", error="invalid_token"' } },
+        {
+          headers: {
+            'WWW-Authenticate':
+              result === 'missing' ? 'Bearer realm="lb-native admin"' : 'Bearer realm="lb-native admin", error="invalid_token"',
+          },
+        },
       );
     }
   }
@@ -140,7 +145,11 @@ function checkHostAndOrigin(req: IncomingMessage, auth: BearerAuth | undefined):
   const host = req.headers.host;
   if (!auth && !isLoopbackHostHeader(host)) {
     req.resume();
-    throw new AdminHttpError(403, 'forbidden_host', `Host '${host ?? ''}' is not a loopback name; without a token only localhost, 127.x.x.x and [::1] are served`);
+    throw new AdminHttpError(
+      403,
+      'forbidden_host',
+      `Host '${host ?? ''}' is not a loopback name; without a token only localhost, 127.x.x.x and [::1] are served`,
+    );
   }
   const origin = req.headers.origin;
   if (origin !== undefined) {

@@ -20,11 +20,15 @@ import { pageStyle } from './dashboard/style.js';
  */
 function assembleScript(): string {
   const { maths, pageSettings } = pageScript;
-  const functions = Object.values(pageScript).filter((value): value is (...args: never[]) => unknown => typeof value === 'function');
+  const functions = Object.values(pageScript).filter(
+    (value): value is (...args: never[]) => unknown => typeof value === 'function',
+  );
   return [
     "'use strict';",
     '(function () {',
-    `const maths = { ${Object.entries(maths).map(([name, fn]) => `${name}: ${fn.toString()}`).join(',\n')} };`,
+    `const maths = { ${Object.entries(maths)
+      .map(([name, fn]) => `${name}: ${fn.toString()}`)
+      .join(',\n')} };`,
     `const pageSettings = ${JSON.stringify(pageSettings)};`,
     ...functions.map((fn) => fn.toString()),
     'start();',

@@ -50,7 +50,13 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(text);
 }
 
-export function sendText(res: ServerResponse, status: number, contentType: string, text: string, headers: OutgoingHttpHeaders = {}): void {
+export function sendText(
+  res: ServerResponse,
+  status: number,
+  contentType: string,
+  text: string,
+  headers: OutgoingHttpHeaders = {},
+): void {
   res.writeHead(status, {
     ...commonHeaders,
     'Content-Type': contentType,
@@ -77,7 +83,11 @@ export async function readJsonBody(req: IncomingMessage): Promise<unknown> {
   const type = (req.headers['content-type'] ?? '').split(';', 1)[0]?.trim().toLowerCase();
   if (type !== 'application/json') {
     req.resume();
-    throw new AdminHttpError(415, 'unsupported_media_type', `expected Content-Type: application/json, got ${type ? `'${type}'` : 'none'}`);
+    throw new AdminHttpError(
+      415,
+      'unsupported_media_type',
+      `expected Content-Type: application/json, got ${type ? `'${type}'` : 'none'}`,
+    );
   }
   if (declared !== undefined && Number(declared) > maxDiscardBytes) {
     throw new AdminHttpError(413, 'payload_too_large', `request body over ${maxBodyBytes} bytes`, {

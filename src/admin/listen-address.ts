@@ -31,9 +31,7 @@ export async function resolveAdminListen(text: string): Promise<AdminListenAddre
  */
 export function isLoopbackHostHeader(hostHeader: string | undefined): boolean {
   if (!hostHeader) return false;
-  const host = hostHeader.startsWith('[')
-    ? hostHeader.slice(0, hostHeader.indexOf(']') + 1)
-    : hostHeader.replace(/:\d*$/, '');
+  const host = hostHeader.startsWith('[') ? hostHeader.slice(0, hostHeader.indexOf(']') + 1) : hostHeader.replace(/:\d*$/, '');
   const name = host.toLowerCase().replace(/\.$/, '');
   return name === 'localhost' || name.endsWith('.localhost') || isLoopback(name);
 }

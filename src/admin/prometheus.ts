@@ -49,13 +49,24 @@ function formatLabels(labels: Labels): string {
 class Exposition {
   readonly #lines: string[] = [];
 
-  family(name: string, type: MetricType, help: string, write: (sample: (suffix: string, labels: Labels, value: number) => void) => void): void {
+  family(
+    name: string,
+    type: MetricType,
+    help: string,
+    write: (sample: (suffix: string, labels: Labels, value: number) => void) => void,
+  ): void {
     this.#lines.push(`# HELP ${name} ${escapeHelp(help)}`, `# TYPE ${name} ${type}`);
     write((suffix, labels, value) => this.#lines.push(`${name}${suffix}${formatLabels(labels)} ${formatValue(value)}`));
   }
 
   /** One value per backend. */
-  perBackend(name: string, type: 'counter' | 'gauge', help: string, backends: readonly BackendStats[], value: (b: BackendStats) => number): void {
+  perBackend(
+    name: string,
+    type: 'counter' | 'gauge',
+    help: string,
+    backends: readonly BackendStats[],
+    value: (b: BackendStats) => number,
+  ): void {
     this.family(name, type, help, (sample) => {
       for (const b of backends) sample('', backendLabels(b), value(b));
     });
@@ -72,7 +83,10 @@ function backendLabels(b: BackendStats): Labels {
 
 const statusClasses = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
 
-function responsesOf(counters: Pick<BalancerStats, 'responses1xx' | 'responses2xx' | 'responses3xx' | 'responses4xx' | 'responses5xx'>, code: (typeof statusClasses)[number]): number {
+function responsesOf(
+  counters: Pick<BalancerStats, 'responses1xx' | 'responses2xx' | 'responses3xx' | 'responses4xx' | 'responses5xx'>,
+  code: (typeof statusClasses)[number],
+): number {
   return counters[`responses${code}`];
 }
 
@@ -86,7 +100,9 @@ export function renderPrometheus(stats: BalancerStats, info: PrometheusInfo = {}
   total('lb_workers', 'gauge', 'Data-path worker threads.', stats.workers);
   if (info.strategy !== undefined) {
     const strategy = info.strategy;
-    out.family('lb_strategy_info', 'gauge', 'The load-balancing strategy in use (always 1).', (sample) => sample('', { strategy }, 1));
+    out.family('lb_strategy_info', 'gauge', 'The load-balancing strategy in use (always 1).', (sample) =>
+      sample('', { strategy }, 1),
+    );
   }
   total('lb_accepted_connections_total', 'counter', 'Client connections accepted.', stats.acceptedConnections);
   total('lb_active_client_connections', 'gauge', 'Client connections open now.', stats.activeClientConnections);
@@ -94,43 +110,137 @@ export function renderPrometheus(stats: BalancerStats, info: PrometheusInfo = {}
   out.family('lb_responses_total', 'counter', 'Responses sent to clients, by status class.', (sample) => {
     for (const code of statusClasses) sample('', { code }, responsesOf(stats, code));
   });
-  total('lb_bad_requests_total', 'counter', 'Malformed or over-limit requests answered 4xx by the balancer itself.', stats.badRequests);
+  total(
+    'lb_bad_requests_total',
+    'counter',
+    'Malformed or over-limit requests answered 4xx by the balancer itself.',
+    stats.badRequests,
+  );
   total('lb_no_backend_total', 'counter', 'Requests answered 503 because no backend could take them.', stats.noBackend);
-  total('lb_panic_routed_total', 'counter', 'Requests sent to an ejected or down backend because no backend was eligible (panic routing).', stats.panicRouted);
+  total(
+    'lb_panic_routed_total',
+    'counter',
+    'Requests sent to an ejected or down backend because no backend was eligible (panic routing).',
+    stats.panicRouted,
+  );
   total('lb_bad_gateway_total', 'counter', 'Requests answered 502 by the balancer.', stats.badGateway);
   total('lb_gateway_timeout_total', 'counter', 'Requests answered 504 by the balancer.', stats.gatewayTimeout);
   total('lb_client_received_bytes_total', 'counter', 'Bytes received from clients.', stats.bytesFromClients);
   total('lb_client_sent_bytes_total', 'counter', 'Bytes sent to clients.', stats.bytesToClients);
   total('lb_events_dropped_total', 'counter', "Events dropped because a worker's event ring was full.", stats.eventsDropped);
-  total('lb_access_log_dropped_total', 'counter', "Access-log records dropped because a worker's ring was full.", stats.accessLogDropped);
+  total(
+    'lb_access_log_dropped_total',
+    'counter',
+    "Access-log records dropped because a worker's ring was full.",
+    stats.accessLogDropped,
+  );
   total('lb_worker_errors_total', 'counter', 'Errors reported by data-path workers.', stats.workerErrors);
 
   // ---- Per backend ----
   const backends = stats.backends;
   out.perBackend('lb_backend_weight', 'gauge', 'Configured weight.', backends, (b) => b.weight);
-  out.family('lb_backend_state', 'gauge', 'Administrative state: 1 for the current one (ready, drain, maint), 0 for the others.', (sample) => {
-    for (const b of backends) for (const state of backendStates) sample('', { ...backendLabels(b), state }, b.state === state ? 1 : 0);
-  });
-  out.family('lb_backend_health', 'gauge', 'Active health: 1 for the current one (up, down, unchecked), 0 for the others.', (sample) => {
-    for (const b of backends) for (const health of ['up', 'down', 'unchecked'] as const) sample('', { ...backendLabels(b), health }, b.health === health ? 1 : 0);
-  });
-  out.perBackend('lb_backend_ejected_workers', 'gauge', 'Workers that have the backend ejected by passive health now.', backends, (b) => b.ejectedWorkers);
-  out.perBackend('lb_backend_ejections_total', 'counter', 'Ejections by passive health, summed over workers.', backends, (b) => b.ejections);
+  out.family(
+    'lb_backend_state',
+    'gauge',
+    'Administrative state: 1 for the current one (ready, drain, maint), 0 for the others.',
+    (sample) => {
+      for (const b of backends)
+        for (const state of backendStates) sample('', { ...backendLabels(b), state }, b.state === state ? 1 : 0);
+    },
+  );
+  out.family(
+    'lb_backend_health',
+    'gauge',
+    'Active health: 1 for the current one (up, down, unchecked), 0 for the others.',
+    (sample) => {
+      for (const b of backends)
+        for (const health of ['up', 'down', 'unchecked'] as const)
+          sample('', { ...backendLabels(b), health }, b.health === health ? 1 : 0);
+    },
+  );
+  out.perBackend(
+    'lb_backend_ejected_workers',
+    'gauge',
+    'Workers that have the backend ejected by passive health now.',
+    backends,
+    (b) => b.ejectedWorkers,
+  );
+  out.perBackend(
+    'lb_backend_ejections_total',
+    'counter',
+    'Ejections by passive health, summed over workers.',
+    backends,
+    (b) => b.ejections,
+  );
   out.perBackend('lb_backend_requests_total', 'counter', 'Requests sent to the backend.', backends, (b) => b.requests);
   out.family('lb_backend_responses_total', 'counter', 'Responses from the backend, by status class.', (sample) => {
     for (const b of backends) for (const code of statusClasses) sample('', { ...backendLabels(b), code }, responsesOf(b, code));
   });
-  out.perBackend('lb_backend_active_connections', 'gauge', 'Backend connections carrying a request now.', backends, (b) => b.activeConnections);
-  out.perBackend('lb_backend_idle_connections', 'gauge', 'Pooled idle backend connections now.', backends, (b) => b.idleConnections);
-  out.perBackend('lb_backend_connections_opened_total', 'counter', 'Backend connections opened.', backends, (b) => b.connectionsOpened);
+  out.perBackend(
+    'lb_backend_active_connections',
+    'gauge',
+    'Backend connections carrying a request now.',
+    backends,
+    (b) => b.activeConnections,
+  );
+  out.perBackend(
+    'lb_backend_idle_connections',
+    'gauge',
+    'Pooled idle backend connections now.',
+    backends,
+    (b) => b.idleConnections,
+  );
+  out.perBackend(
+    'lb_backend_connections_opened_total',
+    'counter',
+    'Backend connections opened.',
+    backends,
+    (b) => b.connectionsOpened,
+  );
   out.perBackend('lb_backend_sent_bytes_total', 'counter', 'Bytes sent to the backend.', backends, (b) => b.bytesToBackend);
-  out.perBackend('lb_backend_received_bytes_total', 'counter', 'Bytes received from the backend.', backends, (b) => b.bytesFromBackend);
-  out.perBackend('lb_backend_connect_errors_total', 'counter', 'Failed connects to the backend (refused, timed out).', backends, (b) => b.connectErrors);
-  out.perBackend('lb_backend_errors_total', 'counter', 'Failures on established backend connections (reset, EOF before a full response).', backends, (b) => b.backendErrors);
-  out.perBackend('lb_backend_retries_total', 'counter', 'Requests retried after failing on the backend.', backends, (b) => b.retries);
+  out.perBackend(
+    'lb_backend_received_bytes_total',
+    'counter',
+    'Bytes received from the backend.',
+    backends,
+    (b) => b.bytesFromBackend,
+  );
+  out.perBackend(
+    'lb_backend_connect_errors_total',
+    'counter',
+    'Failed connects to the backend (refused, timed out).',
+    backends,
+    (b) => b.connectErrors,
+  );
+  out.perBackend(
+    'lb_backend_errors_total',
+    'counter',
+    'Failures on established backend connections (reset, EOF before a full response).',
+    backends,
+    (b) => b.backendErrors,
+  );
+  out.perBackend(
+    'lb_backend_retries_total',
+    'counter',
+    'Requests retried after failing on the backend.',
+    backends,
+    (b) => b.retries,
+  );
 
-  histogram(out, 'lb_backend_time_to_first_byte_seconds', 'From the request head parsed to the response head from the backend.', stats, (b) => [b.timeToFirstByte, b.timeToFirstByteSumUs]);
-  histogram(out, 'lb_backend_request_duration_seconds', "From the request head parsed to the response's last byte.", stats, (b) => [b.totalTime, b.totalTimeSumUs]);
+  histogram(
+    out,
+    'lb_backend_time_to_first_byte_seconds',
+    'From the request head parsed to the response head from the backend.',
+    stats,
+    (b) => [b.timeToFirstByte, b.timeToFirstByteSumUs],
+  );
+  histogram(
+    out,
+    'lb_backend_request_duration_seconds',
+    "From the request head parsed to the response's last byte.",
+    stats,
+    (b) => [b.totalTime, b.totalTimeSumUs],
+  );
   return out.text();
 }
 

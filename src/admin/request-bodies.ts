@@ -18,9 +18,7 @@ function objectBody(body: unknown, expected: string): Record<string, unknown> {
 function rejectUnknownKeys(body: Record<string, unknown>, known: readonly string[]): void {
   const unknown = Object.keys(body).filter((key) => !known.includes(key));
   if (unknown.length > 0) {
-    throw new LbConfigError(
-      unknown.map((key) => ({ path: key, message: `unknown field; expected one of ${known.join(', ')}` })),
-    );
+    throw new LbConfigError(unknown.map((key) => ({ path: key, message: `unknown field; expected one of ${known.join(', ')}` })));
   }
 }
 

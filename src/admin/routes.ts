@@ -87,15 +87,24 @@ export async function handleApiRequest(ctx: RouteContext, req: IncomingMessage, 
     const handler = route.methods[method];
     if (!handler) {
       req.resume();
-      throw new AdminHttpError(405, 'method_not_allowed', `${req.method ?? '?'} is not allowed on ${url.pathname}; allowed: ${allowed(route)}`, {
-        headers: { Allow: allowed(route) },
-      });
+      throw new AdminHttpError(
+        405,
+        'method_not_allowed',
+        `${req.method ?? '?'} is not allowed on ${url.pathname}; allowed: ${allowed(route)}`,
+        {
+          headers: { Allow: allowed(route) },
+        },
+      );
     }
     await handler(ctx, req, res, { id: match[1] ?? '', url });
     return;
   }
   req.resume();
-  throw new AdminHttpError(404, 'not_found', `no route ${url.pathname}; routes: /, /stats, /metrics, /backends, /backends/:id, /reload`);
+  throw new AdminHttpError(
+    404,
+    'not_found',
+    `no route ${url.pathname}; routes: /, /stats, /metrics, /backends, /backends/:id, /reload`,
+  );
 }
 
 /** An lb-native error (or anything else) as the HTTP error to answer with. */
@@ -160,7 +169,11 @@ function findBackend(ctx: RouteContext, param: string): BackendStatus {
     .slice(0, 10)
     .map((b) => `${b.id} (${b.address})`)
     .join(', ');
-  throw new AdminHttpError(404, 'backend_not_found', `no backend '${text}'; backends: ${known || 'none'}${backends.length > 10 ? ', ...' : ''}`);
+  throw new AdminHttpError(
+    404,
+    'backend_not_found',
+    `no backend '${text}'; backends: ${known || 'none'}${backends.length > 10 ? ', ...' : ''}`,
+  );
 }
 
 function getBackend(ctx: RouteContext, _req: IncomingMessage, res: ServerResponse, { id }: RouteParams): void {
@@ -183,7 +196,12 @@ async function patchBackend(ctx: RouteContext, req: IncomingMessage, res: Server
   sendJson(res, 200, status);
 }
 
-async function deleteBackend(ctx: RouteContext, req: IncomingMessage, res: ServerResponse, { id, url }: RouteParams): Promise<void> {
+async function deleteBackend(
+  ctx: RouteContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  { id, url }: RouteParams,
+): Promise<void> {
   req.resume();
   const wait = ['1', 'true', 'yes'].includes(url.searchParams.get('wait') ?? '');
   const backend = findBackend(ctx, id);
@@ -222,7 +240,11 @@ async function reload(ctx: RouteContext, req: IncomingMessage, res: ServerRespon
   req.resume();
   const callback = ctx.reload;
   if (!callback) {
-    throw new AdminHttpError(501, 'not_implemented', 'reload is not available: this balancer was not started from a configuration file');
+    throw new AdminHttpError(
+      501,
+      'not_implemented',
+      'reload is not available: this balancer was not started from a configuration file',
+    );
   }
   // One reload at a time: a second request waits for the first to finish, then runs.
   const previous = ctx.reloading ?? Promise.resolve();

@@ -39,7 +39,12 @@ const maxAddress = 40;
  * Without `previous` (the first poll) rates show `-` and percentiles cover everything
  * since start. Backends are matched by id; one added since `previous` counts from zero.
  */
-export function renderTop(now: BalancerStats, previous: BalancerStats | undefined, elapsedMs: number, options: TopOptions): string {
+export function renderTop(
+  now: BalancerStats,
+  previous: BalancerStats | undefined,
+  elapsedMs: number,
+  options: TopOptions,
+): string {
   const width = Math.max(20, Math.floor(options.width));
   const seconds = previous && elapsedMs > 0 ? elapsedMs / 1000 : undefined;
   const rate = (current: number, before: number | undefined): string => {
@@ -66,9 +71,7 @@ export function renderTop(now: BalancerStats, previous: BalancerStats | undefine
     `workers ${now.workers}`,
   ];
   const lines = [clip(totals.join('  '), width), ''];
-  lines.push(
-    line(Object.fromEntries(order.map((c) => [c, columns[c].title])) as Record<ColumnName, string>),
-  );
+  lines.push(line(Object.fromEntries(order.map((c) => [c, columns[c].title])) as Record<ColumnName, string>));
   for (const b of now.backends) {
     const prev = before.get(b.id);
     const latency = histogramDelta(b.totalTime, prev?.totalTime);

@@ -13,7 +13,12 @@ export interface AdminResponse {
 export class AdminUnreachableError extends Error {}
 
 /** `method path` on the admin API; resolves with the status and the parsed JSON body. */
-export function adminRequest(target: AdminTarget, method: 'GET' | 'POST', path: string, timeoutMs = 10_000): Promise<AdminResponse> {
+export function adminRequest(
+  target: AdminTarget,
+  method: 'GET' | 'POST',
+  path: string,
+  timeoutMs = 10_000,
+): Promise<AdminResponse> {
   const parsed = parseAddress(target.admin);
   if (!parsed.ok) return Promise.reject(new AdminUnreachableError(`--admin '${target.admin}': ${parsed.message}`));
   const { host, port } = parsed.address;

@@ -29,8 +29,17 @@ export interface FlagSpec {
 }
 
 export const startFlags: readonly FlagSpec[] = [
-  { name: '--config', value: 'FILE', help: 'read the configuration from FILE (YAML or JSON); the other flags override its values; SIGHUP re-reads it' },
-  { name: '--listen', value: 'HOST:PORT', path: 'listen', help: 'address to listen on; [::1]:8080 for IPv6, port 0 for any free port' },
+  {
+    name: '--config',
+    value: 'FILE',
+    help: 'read the configuration from FILE (YAML or JSON); the other flags override its values; SIGHUP re-reads it',
+  },
+  {
+    name: '--listen',
+    value: 'HOST:PORT',
+    path: 'listen',
+    help: 'address to listen on; [::1]:8080 for IPv6, port 0 for any free port',
+  },
   {
     name: '--backend',
     value: 'HOST:PORT[,OPTION=VALUE...]',
@@ -38,49 +47,282 @@ export const startFlags: readonly FlagSpec[] = [
     help: 'a backend (repeat for more); options weight=1-256, state=ready|drain|maint, public-url=URL (redirect mode); host names are resolved at start',
   },
   { name: '--demo', help: 'also start three demo backends on 127.0.0.1:9001-9003 (free ports if busy) and use them' },
-  { name: '--mode', value: 'MODE', path: 'mode', help: 'http (reverse proxy), redirect (answer with a redirect to a backend) or tcp (relay bytes)' },
+  {
+    name: '--mode',
+    value: 'MODE',
+    path: 'mode',
+    help: 'http (reverse proxy), redirect (answer with a redirect to a backend) or tcp (relay bytes)',
+  },
   { name: '--strategy', value: 'NAME', path: 'strategy', help: 'load-balancing strategy (see Strategies below)' },
-  { name: '--hash-header', value: 'NAME', path: 'hashHeader', help: 'header-hash: the request header whose value picks the backend' },
+  {
+    name: '--hash-header',
+    value: 'NAME',
+    path: 'hashHeader',
+    help: 'header-hash: the request header whose value picks the backend',
+  },
   { name: '--cookie-name', value: 'NAME', path: 'cookieName', help: "cookie: the sticky cookie's name" },
-  { name: '--redirect-status', value: 'CODE', path: 'redirectStatus', numeric: true, help: 'redirect mode: 301, 302, 303, 307 or 308' },
-  { name: '--proxy-protocol', value: 'VERSION', path: 'proxyProtocol', help: 'tcp mode: PROXY protocol header sent to backends: none, v1 or v2' },
-  { name: '--workers', value: 'N', path: 'workers', numeric: true, help: 'worker threads', default: 'number of CPUs; 1 with --demo' },
+  {
+    name: '--redirect-status',
+    value: 'CODE',
+    path: 'redirectStatus',
+    numeric: true,
+    help: 'redirect mode: 301, 302, 303, 307 or 308',
+  },
+  {
+    name: '--proxy-protocol',
+    value: 'VERSION',
+    path: 'proxyProtocol',
+    help: 'tcp mode: PROXY protocol header sent to backends: none, v1 or v2',
+  },
+  {
+    name: '--workers',
+    value: 'N',
+    path: 'workers',
+    numeric: true,
+    help: 'worker threads',
+    default: 'number of CPUs; 1 with --demo',
+  },
   { name: '--backlog', value: 'N', path: 'backlog', numeric: true, help: 'listen backlog; 0 uses the kernel limit (somaxconn)' },
-  { name: '--connect-timeout', value: 'MS', path: 'timeouts.connectMs', numeric: true, help: 'backend connect timeout, then 502 (or the next backend)' },
-  { name: '--response-timeout', value: 'MS', path: 'timeouts.responseMs', numeric: true, help: 'wait for the first response byte, then 504' },
-  { name: '--client-head-timeout', value: 'MS', path: 'timeouts.clientHeadMs', numeric: true, help: 'a client must send its request head within this, then 408' },
-  { name: '--client-body-timeout', value: 'MS', path: 'timeouts.clientBodyMs', numeric: true, help: 'longest wait for the next byte of a request body, then 408' },
-  { name: '--client-body-total-timeout', value: 'MS', path: 'timeouts.clientBodyTotalMs', numeric: true, help: 'a whole request body must arrive within this (from the end of the head), then 408; 0 for no limit' },
-  { name: '--keep-alive-timeout', value: 'MS', path: 'timeouts.keepAliveMs', numeric: true, help: 'idle keep-alive client connections are closed after this' },
-  { name: '--backend-idle-timeout', value: 'MS', path: 'timeouts.backendIdleMs', numeric: true, help: "idle pooled backend connections are closed after this (keep it below the backends')" },
-  { name: '--pool-max-idle', value: 'N', path: 'pool.maxIdlePerBackend', numeric: true, help: 'idle keep-alive connections kept per backend and worker for --backend-idle-timeout' },
-  { name: '--pool-surplus-idle', value: 'MS', path: 'pool.surplusIdleMs', numeric: true, help: 'idle connections beyond --pool-max-idle (left by a burst) close after this; 0 at once' },
-  { name: '--tunnel-idle-timeout', value: 'MS', path: 'timeouts.tunnelIdleMs', numeric: true, help: 'upgraded (WebSocket) connections idle both ways are closed after this' },
-  { name: '--max-connections', value: 'N', path: 'limits.maxClientConnections', numeric: true, help: 'most client connections, 0 for unlimited' },
-  { name: '--max-body', value: 'BYTES', path: 'limits.maxBodyBytes', numeric: true, help: 'largest request body (larger get 413), 0 for unlimited' },
-  { name: '--max-start-line', value: 'BYTES', path: 'limits.maxStartLine', numeric: true, help: 'longest request line (longer get 414)' },
-  { name: '--max-head-bytes', value: 'BYTES', path: 'limits.maxHeadBytes', numeric: true, help: 'largest request head (larger get 431)' },
-  { name: '--max-header-count', value: 'N', path: 'limits.maxHeaderCount', numeric: true, help: 'most request headers (more get 431)' },
-  { name: '--forwarded', value: 'MODE', path: 'forwarded.mode', help: 'client-identity headers: x-forwarded (X-Forwarded-For/-Proto/-Host), forwarded (RFC 7239) or none' },
-  { name: '--trust-forwarded', path: 'forwarded.trustIncoming', help: "append to the client's own forwarded headers (a proxy you run is in front) instead of replacing them" },
-  { name: '--underscore-headers', value: 'MODE', path: 'headers.underscores', help: "client header names with '_': drop (forward none), keep, or reject (400); identity look-alikes are always dropped", default: 'drop' },
-  { name: '--health-check', value: 'PATH|tcp', help: 'active health checks: GET PATH (e.g. /healthz) or a TCP connect, for every backend', default: 'none' },
-  { name: '--health-interval', value: 'MS', path: 'healthCheck.intervalMs', numeric: true, help: 'time between two checks of a backend' },
-  { name: '--health-timeout', value: 'MS', path: 'healthCheck.timeoutMs', numeric: true, help: 'a check not done within this fails' },
-  { name: '--health-rise', value: 'N', path: 'healthCheck.rise', numeric: true, help: 'passed checks in a row that bring a backend back' },
-  { name: '--health-fall', value: 'N', path: 'healthCheck.fall', numeric: true, help: 'failed checks in a row that take a backend out' },
-  { name: '--health-expect', value: 'STATUSES', path: 'healthCheck.expectStatus', help: 'passing statuses of http checks, e.g. 200-399 or 200,204' },
-  { name: '--health-host', value: 'HOST', path: 'healthCheck.host', help: "Host header of http checks", default: "the backend's address" },
-  { name: '--outlier-failures', value: 'N', path: 'outlierDetection.consecutiveFailures', numeric: true, help: 'consecutive failures that eject a backend from a worker for a while, 0 never' },
-  { name: '--outlier-ejection-time', value: 'MS', path: 'outlierDetection.baseEjectionMs', numeric: true, help: 'first ejection time (the n-th lasts n times as long)' },
-  { name: '--outlier-max-percent', value: 'N', path: 'outlierDetection.maxEjectionPercent', numeric: true, help: 'most backends ejected at once, in percent' },
-  { name: '--slow-start', value: 'MS', path: 'outlierDetection.slowStartMs', numeric: true, help: 'a recovered or added backend ramps up its share over this long, 0 for off' },
-  { name: '--max-tries', value: 'N', path: 'retries.maxTries', numeric: true, help: 'attempts per request on different backends, the first included (1-4)' },
-  { name: '--retry-budget', value: 'PERCENT', path: 'retries.budgetPercent', numeric: true, help: 'retries may add at most this share of requests' },
-  { name: '--retry-min-per-second', value: 'N', path: 'retries.minPerSecond', numeric: true, help: 'retries per second per worker always allowed' },
-  { name: '--admin', value: 'HOST:PORT', path: 'admin.listen', help: 'also start the admin API (stats, metrics, dashboard, live control, POST /reload) here; a non-loopback address needs --admin-token' },
-  { name: '--admin-token', value: 'TOKEN', path: 'admin.token', secret: true, help: 'bearer token the admin API requires (better: admin.token: ${LB_ADMIN_TOKEN} in the configuration file)' },
-  { name: '--access-log-sample-rate', value: 'R', path: 'logging.access.sampleRate', numeric: true, help: 'log this share of requests (0-1) as access-log lines', default: '0' },
+  {
+    name: '--connect-timeout',
+    value: 'MS',
+    path: 'timeouts.connectMs',
+    numeric: true,
+    help: 'backend connect timeout, then 502 (or the next backend)',
+  },
+  {
+    name: '--response-timeout',
+    value: 'MS',
+    path: 'timeouts.responseMs',
+    numeric: true,
+    help: 'wait for the first response byte, then 504',
+  },
+  {
+    name: '--client-head-timeout',
+    value: 'MS',
+    path: 'timeouts.clientHeadMs',
+    numeric: true,
+    help: 'a client must send its request head within this, then 408',
+  },
+  {
+    name: '--client-body-timeout',
+    value: 'MS',
+    path: 'timeouts.clientBodyMs',
+    numeric: true,
+    help: 'longest wait for the next byte of a request body, then 408',
+  },
+  {
+    name: '--client-body-total-timeout',
+    value: 'MS',
+    path: 'timeouts.clientBodyTotalMs',
+    numeric: true,
+    help: 'a whole request body must arrive within this (from the end of the head), then 408; 0 for no limit',
+  },
+  {
+    name: '--keep-alive-timeout',
+    value: 'MS',
+    path: 'timeouts.keepAliveMs',
+    numeric: true,
+    help: 'idle keep-alive client connections are closed after this',
+  },
+  {
+    name: '--backend-idle-timeout',
+    value: 'MS',
+    path: 'timeouts.backendIdleMs',
+    numeric: true,
+    help: "idle pooled backend connections are closed after this (keep it below the backends')",
+  },
+  {
+    name: '--pool-max-idle',
+    value: 'N',
+    path: 'pool.maxIdlePerBackend',
+    numeric: true,
+    help: 'idle keep-alive connections kept per backend and worker for --backend-idle-timeout',
+  },
+  {
+    name: '--pool-surplus-idle',
+    value: 'MS',
+    path: 'pool.surplusIdleMs',
+    numeric: true,
+    help: 'idle connections beyond --pool-max-idle (left by a burst) close after this; 0 at once',
+  },
+  {
+    name: '--tunnel-idle-timeout',
+    value: 'MS',
+    path: 'timeouts.tunnelIdleMs',
+    numeric: true,
+    help: 'upgraded (WebSocket) connections idle both ways are closed after this',
+  },
+  {
+    name: '--max-connections',
+    value: 'N',
+    path: 'limits.maxClientConnections',
+    numeric: true,
+    help: 'most client connections, 0 for unlimited',
+  },
+  {
+    name: '--max-body',
+    value: 'BYTES',
+    path: 'limits.maxBodyBytes',
+    numeric: true,
+    help: 'largest request body (larger get 413), 0 for unlimited',
+  },
+  {
+    name: '--max-start-line',
+    value: 'BYTES',
+    path: 'limits.maxStartLine',
+    numeric: true,
+    help: 'longest request line (longer get 414)',
+  },
+  {
+    name: '--max-head-bytes',
+    value: 'BYTES',
+    path: 'limits.maxHeadBytes',
+    numeric: true,
+    help: 'largest request head (larger get 431)',
+  },
+  {
+    name: '--max-header-count',
+    value: 'N',
+    path: 'limits.maxHeaderCount',
+    numeric: true,
+    help: 'most request headers (more get 431)',
+  },
+  {
+    name: '--forwarded',
+    value: 'MODE',
+    path: 'forwarded.mode',
+    help: 'client-identity headers: x-forwarded (X-Forwarded-For/-Proto/-Host), forwarded (RFC 7239) or none',
+  },
+  {
+    name: '--trust-forwarded',
+    path: 'forwarded.trustIncoming',
+    help: "append to the client's own forwarded headers (a proxy you run is in front) instead of replacing them",
+  },
+  {
+    name: '--underscore-headers',
+    value: 'MODE',
+    path: 'headers.underscores',
+    help: "client header names with '_': drop (forward none), keep, or reject (400); identity look-alikes are always dropped",
+    default: 'drop',
+  },
+  {
+    name: '--health-check',
+    value: 'PATH|tcp',
+    help: 'active health checks: GET PATH (e.g. /healthz) or a TCP connect, for every backend',
+    default: 'none',
+  },
+  {
+    name: '--health-interval',
+    value: 'MS',
+    path: 'healthCheck.intervalMs',
+    numeric: true,
+    help: 'time between two checks of a backend',
+  },
+  {
+    name: '--health-timeout',
+    value: 'MS',
+    path: 'healthCheck.timeoutMs',
+    numeric: true,
+    help: 'a check not done within this fails',
+  },
+  {
+    name: '--health-rise',
+    value: 'N',
+    path: 'healthCheck.rise',
+    numeric: true,
+    help: 'passed checks in a row that bring a backend back',
+  },
+  {
+    name: '--health-fall',
+    value: 'N',
+    path: 'healthCheck.fall',
+    numeric: true,
+    help: 'failed checks in a row that take a backend out',
+  },
+  {
+    name: '--health-expect',
+    value: 'STATUSES',
+    path: 'healthCheck.expectStatus',
+    help: 'passing statuses of http checks, e.g. 200-399 or 200,204',
+  },
+  {
+    name: '--health-host',
+    value: 'HOST',
+    path: 'healthCheck.host',
+    help: 'Host header of http checks',
+    default: "the backend's address",
+  },
+  {
+    name: '--outlier-failures',
+    value: 'N',
+    path: 'outlierDetection.consecutiveFailures',
+    numeric: true,
+    help: 'consecutive failures that eject a backend from a worker for a while, 0 never',
+  },
+  {
+    name: '--outlier-ejection-time',
+    value: 'MS',
+    path: 'outlierDetection.baseEjectionMs',
+    numeric: true,
+    help: 'first ejection time (the n-th lasts n times as long)',
+  },
+  {
+    name: '--outlier-max-percent',
+    value: 'N',
+    path: 'outlierDetection.maxEjectionPercent',
+    numeric: true,
+    help: 'most backends ejected at once, in percent',
+  },
+  {
+    name: '--slow-start',
+    value: 'MS',
+    path: 'outlierDetection.slowStartMs',
+    numeric: true,
+    help: 'a recovered or added backend ramps up its share over this long, 0 for off',
+  },
+  {
+    name: '--max-tries',
+    value: 'N',
+    path: 'retries.maxTries',
+    numeric: true,
+    help: 'attempts per request on different backends, the first included (1-4)',
+  },
+  {
+    name: '--retry-budget',
+    value: 'PERCENT',
+    path: 'retries.budgetPercent',
+    numeric: true,
+    help: 'retries may add at most this share of requests',
+  },
+  {
+    name: '--retry-min-per-second',
+    value: 'N',
+    path: 'retries.minPerSecond',
+    numeric: true,
+    help: 'retries per second per worker always allowed',
+  },
+  {
+    name: '--admin',
+    value: 'HOST:PORT',
+    path: 'admin.listen',
+    help: 'also start the admin API (stats, metrics, dashboard, live control, POST /reload) here; a non-loopback address needs --admin-token',
+  },
+  {
+    name: '--admin-token',
+    value: 'TOKEN',
+    path: 'admin.token',
+    secret: true,
+    help: 'bearer token the admin API requires (better: admin.token: ${LB_ADMIN_TOKEN} in the configuration file)',
+  },
+  {
+    name: '--access-log-sample-rate',
+    value: 'R',
+    path: 'logging.access.sampleRate',
+    numeric: true,
+    help: 'log this share of requests (0-1) as access-log lines',
+    default: '0',
+  },
   { name: '--log-level', value: 'LEVEL', path: 'logging.level', help: `one of ${logLevels.join(', ')}`, default: 'info' },
   {
     name: '--log-format',
@@ -162,10 +404,20 @@ export const defaultAdmin = '127.0.0.1:9100';
 
 /** Flags of `reload` and `top`. */
 export const clientFlags: readonly FlagSpec[] = [
-  { name: '--admin', value: 'HOST:PORT', help: "the admin API of the running lb-native (its --admin or admin.listen)", default: defaultAdmin },
+  {
+    name: '--admin',
+    value: 'HOST:PORT',
+    help: 'the admin API of the running lb-native (its --admin or admin.listen)',
+    default: defaultAdmin,
+  },
   { name: '--token', value: 'TOKEN', secret: true, help: 'its bearer token', default: 'the LB_ADMIN_TOKEN environment variable' },
   { name: '--config', value: 'FILE', help: "reload: take the admin API's address and token from FILE's admin section" },
-  { name: '--interval', value: 'MS', help: 'top: time between two refreshes (and, with --once, between its two samples)', default: '1000' },
+  {
+    name: '--interval',
+    value: 'MS',
+    help: 'top: time between two refreshes (and, with --once, between its two samples)',
+    default: '1000',
+  },
   { name: '--once', help: 'top: print one screen with rates and exit, without clearing the terminal' },
 ];
 
@@ -185,7 +437,9 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     throw new LbUsageError(`no command given; expected ${commands.join(', ')} (see lb-native --help)`);
   }
   if (command.startsWith('-')) {
-    throw new LbUsageError(`no command given before ${command}; expected ${commands.join(', ')}, e.g. lb-native start ${command}`);
+    throw new LbUsageError(
+      `no command given before ${command}; expected ${commands.join(', ')}, e.g. lb-native start ${command}`,
+    );
   }
   switch (command) {
     case 'start':
@@ -241,7 +495,9 @@ function parseClient(command: 'reload' | 'top', argv: readonly string[]): Reload
   }
   const configFile = values.get('--config');
   if (configFile !== undefined && (values.has('--admin') || values.has('--token'))) {
-    throw new LbUsageError('reload: --config takes the admin API and token from the file; give either --config or --admin/--token');
+    throw new LbUsageError(
+      'reload: --config takes the admin API and token from the file; give either --config or --admin/--token',
+    );
   }
   if (configFile === '') throw new LbUsageError('--config: expected a value (FILE)');
   const admin = values.get('--admin') ?? defaultAdmin;

@@ -31,7 +31,11 @@ function flagTables(tables: ReadonlyArray<readonly [title: string, flags: readon
   };
   const rows = tables.map(([title, flags]) => [title, flags.map(row)] as const);
   const width = Math.max(...rows.flatMap(([, r]) => r.map(([left]) => left.length))) + 2;
-  return rows.flatMap(([title, r], i) => [...(i > 0 ? [''] : []), title, ...r.map(([left, right]) => `  ${left.padEnd(width)}${right}`)]);
+  return rows.flatMap(([title, r], i) => [
+    ...(i > 0 ? [''] : []),
+    title,
+    ...r.map(([left, right]) => `  ${left.padEnd(width)}${right}`),
+  ]);
 }
 
 const usage: Readonly<Record<Command, readonly string[]>> = {
@@ -73,7 +77,8 @@ const startExamples = [
   '  lb-native start --config /etc/lb-native/lb.yaml --log-level debug',
 ];
 
-const exitStatus = 'Exit status: 0 after a graceful stop, 2 for a usage error or an invalid configuration, 1 for any other failure.';
+const exitStatus =
+  'Exit status: 0 after a graceful stop, 2 for a usage error or an invalid configuration, 1 for any other failure.';
 
 /** `lb-native --help`: every command, every flag. */
 export function helpText(version: string): string {
@@ -108,7 +113,18 @@ export function commandHelpText(command: Command, version: string): string {
   const head = [`lb-native ${version}`, '', 'Usage:', ...usage[command], ''];
   switch (command) {
     case 'start':
-      return [...head, ...flagTables([['Flags:', startFlags]]), '', ...startNotes(), '', 'Examples:', ...startExamples, '', exitStatus, ''].join('\n');
+      return [
+        ...head,
+        ...flagTables([['Flags:', startFlags]]),
+        '',
+        ...startNotes(),
+        '',
+        'Examples:',
+        ...startExamples,
+        '',
+        exitStatus,
+        '',
+      ].join('\n');
     case 'validate':
       return [
         ...head,

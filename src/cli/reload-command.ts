@@ -17,12 +17,20 @@ async function targetOf(file: string): Promise<AdminTarget> {
   const admin = config.admin;
   if (!admin) {
     throw new ConfigFileError(file, [
-      { path: 'admin', message: 'missing: reload --config asks the admin API the file names (admin.listen); add one, or send SIGHUP instead' },
+      {
+        path: 'admin',
+        message: 'missing: reload --config asks the admin API the file names (admin.listen); add one, or send SIGHUP instead',
+      },
     ]);
   }
   const parsed = parseAddress(admin.listen, { allowPortZero: true });
   if (!parsed.ok || parsed.address.port === 0) {
-    throw new ConfigFileError(file, [{ path: 'admin.listen', message: `port 0 (any free port) cannot be found again: give a fixed port to reload --config, got '${admin.listen}'` }]);
+    throw new ConfigFileError(file, [
+      {
+        path: 'admin.listen',
+        message: `port 0 (any free port) cannot be found again: give a fixed port to reload --config, got '${admin.listen}'`,
+      },
+    ]);
   }
   // A wildcard listener is reached on loopback.
   const { host, port } = parsed.address;
@@ -54,7 +62,9 @@ export async function runReload(args: ReloadArgs): Promise<number> {
   if (response.status === 200) {
     const changes = (response.body as { changes?: unknown }).changes;
     const lines = Array.isArray(changes) ? changes.map(String) : [];
-    process.stdout.write(`reloaded: ${lines.length === 0 ? 'no changes' : `${lines.length} change${lines.length === 1 ? '' : 's'}`}\n`);
+    process.stdout.write(
+      `reloaded: ${lines.length === 0 ? 'no changes' : `${lines.length} change${lines.length === 1 ? '' : 's'}`}\n`,
+    );
     for (const line of lines) process.stdout.write(`  ${line}\n`);
     return exitCodes.ok;
   }

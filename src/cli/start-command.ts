@@ -29,7 +29,10 @@ function fail(lines: string | readonly string[], code: number): number {
 }
 
 /** Reads and validates the configuration the flags describe. Throws ConfigFileError or LbConfigError. */
-async function loadSettings(args: StartArgs, demo: DemoBackends | undefined): Promise<{ settings: ServiceSettings; load?: () => Promise<LoadedConfig> }> {
+async function loadSettings(
+  args: StartArgs,
+  demo: DemoBackends | undefined,
+): Promise<{ settings: ServiceSettings; load?: () => Promise<LoadedConfig> }> {
   const configFile = args.configFile;
   if (configFile !== undefined) {
     const load = () =>
@@ -120,11 +123,16 @@ function startFailure(
     return line === undefined ? origin : `${origin}:${line}`;
   };
   const byFlagOrFile = (path: string, message: string): string =>
-    flagIssueMessage({ path, message }, sources) ?? (origin === 'command line' ? formatIssue({ path, message }) : `${where(path)}: ${path}: ${message}`);
+    flagIssueMessage({ path, message }, sources) ??
+    (origin === 'command line' ? formatIssue({ path, message }) : `${where(path)}: ${path}: ${message}`);
   if (error instanceof AdminStartError) return [byFlagOrFile(error.path, error.reason)];
   if (error instanceof LbListenError) {
     const flag = sources.find((s) => s.path === 'listen');
-    return [flag || origin === 'command line' ? `--listen ${error.address}: ${error.reason}` : `${where('listen')}: listen ${error.address}: ${error.reason}`];
+    return [
+      flag || origin === 'command line'
+        ? `--listen ${error.address}: ${error.reason}`
+        : `${where('listen')}: listen ${error.address}: ${error.reason}`,
+    ];
   }
   if (error instanceof LbResolveError) return [byFlagOrFile(error.path, `cannot resolve '${error.hostname}' (${error.reason})`)];
   if (error instanceof LbConfigError) return error.issues.map((issue) => byFlagOrFile(issue.path, issue.message));

@@ -17,9 +17,7 @@ export interface ParsedAddress {
   kind: HostKind;
 }
 
-export type ParseAddressResult =
-  | { ok: true; address: ParsedAddress }
-  | { ok: false; message: string };
+export type ParseAddressResult = { ok: true; address: ParsedAddress } | { ok: false; message: string };
 
 export interface ParseAddressOptions {
   /** Accept port 0 (let the kernel pick a free port): for listen addresses only. */

@@ -10,8 +10,7 @@ export interface SubstitutionProblem {
 }
 
 export type SubstitutionResult =
-  | { ok: true; value: string; substituted: boolean; whole: boolean }
-  | { ok: false; problem: SubstitutionProblem };
+  { ok: true; value: string; substituted: boolean; whole: boolean } | { ok: false; problem: SubstitutionProblem };
 
 const reference = /\$(\$|\{([^}]*)\})/g;
 const namePattern = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -34,7 +33,9 @@ export function substitute(text: string, env: NodeJS.ProcessEnv): SubstitutionRe
     const split = body_.indexOf(':-');
     const name = split === -1 ? body_ : body_.slice(0, split);
     if (!namePattern.test(name)) {
-      problem ??= { message: `'${match}' is not a variable reference; expected \${NAME} or \${NAME:-default} (write $$ for a literal $)` };
+      problem ??= {
+        message: `'${match}' is not a variable reference; expected \${NAME} or \${NAME:-default} (write $$ for a literal $)`,
+      };
       return match;
     }
     substituted = true;

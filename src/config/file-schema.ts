@@ -59,7 +59,10 @@ const adminSchema = strictObject(
         if (!/^[\x21-\x7e]+$/.test(token)) {
           ctx.addIssue({
             code: 'custom',
-            message: token === '' ? 'expected a non-empty string' : 'must be visible ASCII characters only, no spaces (the value is not shown)',
+            message:
+              token === ''
+                ? 'expected a non-empty string'
+                : 'must be visible ASCII characters only, no spaces (the value is not shown)',
           });
         }
       })
@@ -89,10 +92,18 @@ const dnsServer = z
   });
 
 const dnsName = z
-  .string({ error: (issue) => `expected a DNS name like api.internal or _http._tcp.api.internal, got ${describeValue(issue.input)}` })
-  .refine((name) => /^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/.test(name), {
+  .string({
     error: (issue) => `expected a DNS name like api.internal or _http._tcp.api.internal, got ${describeValue(issue.input)}`,
-  });
+  })
+  .refine(
+    (name) =>
+      /^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/.test(
+        name,
+      ),
+    {
+      error: (issue) => `expected a DNS name like api.internal or _http._tcp.api.internal, got ${describeValue(issue.input)}`,
+    },
+  );
 
 const ttl = integer({ min: 100, max: 86_400_000 });
 
@@ -151,7 +162,11 @@ export const etcdDiscoverySchema = strictObject(
     )
       .superRefine((tls, ctx) => {
         if ((tls.cert === undefined) !== (tls.key === undefined)) {
-          ctx.addIssue({ code: 'custom', path: [tls.cert === undefined ? 'cert' : 'key'], message: 'cert and key go together: give both or neither' });
+          ctx.addIssue({
+            code: 'custom',
+            path: [tls.cert === undefined ? 'cert' : 'key'],
+            message: 'cert and key go together: give both or neither',
+          });
         }
       })
       .optional(),
@@ -163,7 +178,11 @@ export const etcdDiscoverySchema = strictObject(
   'an object { endpoints, prefix, auth?, tls?, ... }',
 ).superRefine((o, ctx) => {
   if (o.retryMinMs !== undefined && o.retryMaxMs !== undefined && o.retryMinMs > o.retryMaxMs) {
-    ctx.addIssue({ code: 'custom', path: ['retryMaxMs'], message: `must be >= retryMinMs (${o.retryMinMs}), got ${o.retryMaxMs}` });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['retryMaxMs'],
+      message: `must be >= retryMinMs (${o.retryMinMs}), got ${o.retryMaxMs}`,
+    });
   }
 });
 
@@ -172,7 +191,8 @@ const discoverySchema = strictObject(
   { dns: dnsDiscoverySchema.optional(), etcd: etcdDiscoverySchema.optional() },
   'an object with dns or etcd',
 ).superRefine((d, ctx) => {
-  if (d.dns && d.etcd) ctx.addIssue({ code: 'custom', path: ['etcd'], message: 'give one discovery source, dns or etcd, not both' });
+  if (d.dns && d.etcd)
+    ctx.addIssue({ code: 'custom', path: ['etcd'], message: 'give one discovery source, dns or etcd, not both' });
   if (!d.dns && !d.etcd) ctx.addIssue({ code: 'custom', message: 'expected a source: dns or etcd' });
 });
 
@@ -205,7 +225,9 @@ export const configFileSchema = strictObject(
       ctx.addIssue({
         code: 'custom',
         path: ['backends'],
-        message: config.backends ? 'expected at least one backend (or a discovery section)' : 'missing: give at least one backend, or a discovery section',
+        message: config.backends
+          ? 'expected at least one backend (or a discovery section)'
+          : 'missing: give at least one backend, or a discovery section',
       });
     }
   })

@@ -80,7 +80,14 @@ export async function loadConfigFile(file: string, options: LoadConfigOptions = 
     text = await readFile(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : String(code ?? error);
+    const reason =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : code === 'EISDIR'
+            ? 'is a directory'
+            : String(code ?? error);
     throw new ConfigFileError(file, [{ path: '', message: `cannot read the configuration file: ${reason}` }], { cause: error });
   }
   return parseConfigText(file, text, options);
@@ -90,7 +97,8 @@ export async function loadConfigFile(file: string, options: LoadConfigOptions = 
 export function parseConfigText(file: string, text: string, options: LoadConfigOptions = {}): LoadedConfig {
   const env = options.env ?? process.env;
   const lines = new LineCounter();
-  const lineOf = (offset: number | undefined): number | undefined => (offset === undefined ? undefined : lines.linePos(offset).line);
+  const lineOf = (offset: number | undefined): number | undefined =>
+    offset === undefined ? undefined : lines.linePos(offset).line;
 
   if (extname(file).toLowerCase() === '.json') {
     try {
@@ -111,12 +119,18 @@ export function parseConfigText(file: string, text: string, options: LoadConfigO
     );
   }
   if (doc.contents === null || (isScalar(doc.contents) && (doc.contents.value === null || doc.contents.value === ''))) {
-    throw new ConfigFileError(file, [{ path: '', message: 'the file is empty; expected a mapping of options (listen, backends, ...)' }]);
+    throw new ConfigFileError(file, [
+      { path: '', message: 'the file is empty; expected a mapping of options (listen, backends, ...)' },
+    ]);
   }
   if (!isMap(doc.contents)) {
     const line = lineOf(doc.contents.range?.[0]);
     throw new ConfigFileError(file, [
-      { path: '', message: 'expected a mapping of options (listen, backends, ...) at the top level', ...(line === undefined ? {} : { line }) },
+      {
+        path: '',
+        message: 'expected a mapping of options (listen, backends, ...) at the top level',
+        ...(line === undefined ? {} : { line }),
+      },
     ]);
   }
 

@@ -47,13 +47,13 @@ export function findJsonSyntaxError(text: string): JsonSyntaxError | undefined {
   const string = () => {
     pos += 1; // the opening quote
     for (;;) {
-      if (pos >= text.length) throw new Stop(pos, 'a string is not closed: expected \'"\' before the end of the file');
+      if (pos >= text.length) throw new Stop(pos, "a string is not closed: expected '\"' before the end of the file");
       const char = text[pos] ?? '';
       if (char === '"') {
         pos += 1;
         return;
       }
-      if (char < ' ') fail('expected \'"\' or more of the string (control characters must be escaped)');
+      if (char < ' ') fail("expected '\"' or more of the string (control characters must be escaped)");
       if (char === '\\') {
         pos += 1;
         const escape = text[pos] ?? '';
@@ -67,7 +67,8 @@ export function findJsonSyntaxError(text: string): JsonSyntaxError | undefined {
           pos += 5;
           continue;
         }
-        if (!'"\\/bfnrt'.includes(escape) || escape === '') fail('expected an escape: \\" \\\\ \\/ \\b \\f \\n \\r \\t or \\uXXXX');
+        if (!'"\\/bfnrt'.includes(escape) || escape === '')
+          fail('expected an escape: \\" \\\\ \\/ \\b \\f \\n \\r \\t or \\uXXXX');
       }
       pos += 1;
     }

@@ -2,11 +2,7 @@
 // a copy safe to log.
 
 /** Paths of secret values (pino redaction syntax). */
-export const secretPaths = [
-  'admin.token',
-  'discovery.etcd.auth.username',
-  'discovery.etcd.auth.password',
-] as const;
+export const secretPaths = ['admin.token', 'discovery.etcd.auth.username', 'discovery.etcd.auth.password'] as const;
 
 const censor = '[redacted]';
 

@@ -229,12 +229,9 @@ interface Range {
 }
 
 export function integer({ min, max }: Range) {
-  const expected =
-    max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer from ${min} to ${max}`;
+  const expected = max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer from ${min} to ${max}`;
   const error = (issue: { input?: unknown }) => `expected ${expected}, got ${describeValue(issue.input)}`;
-  return z
-    .number({ error })
-    .refine((n) => Number.isInteger(n) && n >= min && n <= max, { error });
+  return z.number({ error }).refine((n) => Number.isInteger(n) && n >= min && n <= max, { error });
 }
 
 /** An object that rejects unknown keys, naming them and the keys it knows. */
@@ -327,16 +324,14 @@ const healthCheckShape = {
 const httpOnlyHealthKeys = ['path', 'expectStatus', 'host'] as const;
 
 /** The fields of a health check as given (none filled in), with `type: 'tcp'` refusing HTTP-only fields. */
-const healthCheckFieldsSchema = strictObject(healthCheckShape, 'an object of health check settings').superRefine(
-  (check, ctx) => {
-    if (check.type !== 'tcp') return;
-    for (const key of httpOnlyHealthKeys) {
-      if (check[key] !== undefined) {
-        ctx.addIssue({ code: 'custom', path: [key], message: `only applies to http checks; type is 'tcp'` });
-      }
+const healthCheckFieldsSchema = strictObject(healthCheckShape, 'an object of health check settings').superRefine((check, ctx) => {
+  if (check.type !== 'tcp') return;
+  for (const key of httpOnlyHealthKeys) {
+    if (check[key] !== undefined) {
+      ctx.addIssue({ code: 'custom', path: [key], message: `only applies to http checks; type is 'tcp'` });
     }
-  },
-);
+  }
+});
 
 /** A health check with every default filled in. */
 export interface HealthCheckConfig {
@@ -425,9 +420,7 @@ const cookieNameSchema = z
   .string({ error: (issue) => `expected a cookie name, got ${describeValue(issue.input)}` })
   .refine(
     (name) =>
-      name.length >= bounds.cookieNameLength.min &&
-      name.length <= bounds.cookieNameLength.max &&
-      /^[A-Za-z0-9_.-]+$/.test(name),
+      name.length >= bounds.cookieNameLength.min && name.length <= bounds.cookieNameLength.max && /^[A-Za-z0-9_.-]+$/.test(name),
     {
       error: (issue) =>
         `expected 1-${bounds.cookieNameLength.max} letters, digits, '_', '-' or '.', got ${describeValue(issue.input)}`,
@@ -480,91 +473,91 @@ export const sampleRateSchema = z
  * options, plus sections of their own.
  */
 export const optionsShape = {
-    listen: address({ allowPortZero: true }).prefault(defaults.listen),
-    backends: backendsSchema(1),
-    strategy: strategySchema.default(defaults.strategy),
-    mode: oneOf(proxyModes).default(defaults.mode),
-    redirectStatus: redirectStatusSchema.optional(),
-    proxyProtocol: oneOf(proxyProtocolVersions).optional(),
-    hashHeader: headerNameSchema.default(defaults.hashHeader),
-    cookieName: cookieNameSchema.default(defaults.cookieName),
-    workers: integer(bounds.workers).optional(),
-    backlog: integer(bounds.backlog).default(defaults.backlog),
-    timeouts: strictObject(
-      {
-        connectMs: timeoutMs.default(t.connectMs),
-        responseMs: timeoutMs.default(t.responseMs),
-        clientHeadMs: timeoutMs.default(t.clientHeadMs),
-        keepAliveMs: timeoutMs.default(t.keepAliveMs),
-        backendIdleMs: timeoutMs.default(t.backendIdleMs),
-        clientBodyMs: timeoutMs.default(t.clientBodyMs),
-        clientBodyTotalMs: integer(bounds.optionalMs).default(t.clientBodyTotalMs),
-        tunnelIdleMs: timeoutMs.default(t.tunnelIdleMs),
-      },
-      'an object of timeouts in ms',
-    ).prefault({}),
-    limits: strictObject(
-      {
-        maxStartLine: integer(bounds.maxStartLine).default(l.maxStartLine),
-        maxHeadBytes: integer(bounds.maxHeadBytes).default(l.maxHeadBytes),
-        maxHeaderCount: integer(bounds.maxHeaderCount).default(l.maxHeaderCount),
-        maxBodyBytes: integer(bounds.maxBodyBytes).default(l.maxBodyBytes),
-        maxClientConnections: integer(bounds.maxClientConnections).default(l.maxClientConnections),
-      },
-      'an object of limits',
-    )
-      .prefault({})
-      .superRefine((limits, ctx) => {
-        if (limits.maxStartLine > limits.maxHeadBytes) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['maxStartLine'],
-            message: `must not exceed limits.maxHeadBytes (${limits.maxHeadBytes}), got ${limits.maxStartLine}`,
-          });
-        }
-      }),
-    pool: strictObject(
-      {
-        maxIdlePerBackend: integer(bounds.maxIdlePerBackend).default(p.maxIdlePerBackend),
-        surplusIdleMs: integer(bounds.surplusIdleMs).default(p.surplusIdleMs),
-        tcpKeepAliveIdleSec: integer(bounds.tcpKeepAliveIdleSec).default(p.tcpKeepAliveIdleSec),
-        tcpKeepAliveIntervalSec: integer(bounds.tcpKeepAliveIntervalSec).default(p.tcpKeepAliveIntervalSec),
-        tcpKeepAliveCount: integer(bounds.tcpKeepAliveCount).default(p.tcpKeepAliveCount),
-      },
-      'an object of pool settings',
-    ).prefault({}),
-    forwarded: strictObject(
-      {
-        mode: oneOf(forwardedModes).default(f.mode),
-        trustIncoming: booleanSchema.default(f.trustIncoming),
-      },
-      'an object { mode?, trustIncoming? }',
-    ).prefault({}),
-    headers: strictObject(
-      {
-        underscores: oneOf(underscoreHeaderModes).default(hd.underscores),
-      },
-      'an object { underscores? }',
-    ).prefault({}),
-    outlierDetection: strictObject(
-      {
-        consecutiveFailures: integer(bounds.consecutiveFailures).default(o.consecutiveFailures),
-        baseEjectionMs: timeoutMs.default(o.baseEjectionMs),
-        maxEjectionPercent: integer(bounds.maxEjectionPercent).default(o.maxEjectionPercent),
-        slowStartMs: integer(bounds.optionalMs).default(o.slowStartMs),
-      },
-      'an object of outlier detection settings',
-    ).prefault({}),
-    retries: strictObject(
-      {
-        maxTries: integer(bounds.maxTries).default(r.maxTries),
-        budgetPercent: integer(bounds.budgetPercent).default(r.budgetPercent),
-        minPerSecond: integer(bounds.minPerSecond).default(r.minPerSecond),
-      },
-      'an object of retry settings',
-    ).prefault({}),
-    healthCheck: balancerHealthCheckSchema.optional(),
-    accessLogSampleRate: sampleRateSchema.default(0),
+  listen: address({ allowPortZero: true }).prefault(defaults.listen),
+  backends: backendsSchema(1),
+  strategy: strategySchema.default(defaults.strategy),
+  mode: oneOf(proxyModes).default(defaults.mode),
+  redirectStatus: redirectStatusSchema.optional(),
+  proxyProtocol: oneOf(proxyProtocolVersions).optional(),
+  hashHeader: headerNameSchema.default(defaults.hashHeader),
+  cookieName: cookieNameSchema.default(defaults.cookieName),
+  workers: integer(bounds.workers).optional(),
+  backlog: integer(bounds.backlog).default(defaults.backlog),
+  timeouts: strictObject(
+    {
+      connectMs: timeoutMs.default(t.connectMs),
+      responseMs: timeoutMs.default(t.responseMs),
+      clientHeadMs: timeoutMs.default(t.clientHeadMs),
+      keepAliveMs: timeoutMs.default(t.keepAliveMs),
+      backendIdleMs: timeoutMs.default(t.backendIdleMs),
+      clientBodyMs: timeoutMs.default(t.clientBodyMs),
+      clientBodyTotalMs: integer(bounds.optionalMs).default(t.clientBodyTotalMs),
+      tunnelIdleMs: timeoutMs.default(t.tunnelIdleMs),
+    },
+    'an object of timeouts in ms',
+  ).prefault({}),
+  limits: strictObject(
+    {
+      maxStartLine: integer(bounds.maxStartLine).default(l.maxStartLine),
+      maxHeadBytes: integer(bounds.maxHeadBytes).default(l.maxHeadBytes),
+      maxHeaderCount: integer(bounds.maxHeaderCount).default(l.maxHeaderCount),
+      maxBodyBytes: integer(bounds.maxBodyBytes).default(l.maxBodyBytes),
+      maxClientConnections: integer(bounds.maxClientConnections).default(l.maxClientConnections),
+    },
+    'an object of limits',
+  )
+    .prefault({})
+    .superRefine((limits, ctx) => {
+      if (limits.maxStartLine > limits.maxHeadBytes) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['maxStartLine'],
+          message: `must not exceed limits.maxHeadBytes (${limits.maxHeadBytes}), got ${limits.maxStartLine}`,
+        });
+      }
+    }),
+  pool: strictObject(
+    {
+      maxIdlePerBackend: integer(bounds.maxIdlePerBackend).default(p.maxIdlePerBackend),
+      surplusIdleMs: integer(bounds.surplusIdleMs).default(p.surplusIdleMs),
+      tcpKeepAliveIdleSec: integer(bounds.tcpKeepAliveIdleSec).default(p.tcpKeepAliveIdleSec),
+      tcpKeepAliveIntervalSec: integer(bounds.tcpKeepAliveIntervalSec).default(p.tcpKeepAliveIntervalSec),
+      tcpKeepAliveCount: integer(bounds.tcpKeepAliveCount).default(p.tcpKeepAliveCount),
+    },
+    'an object of pool settings',
+  ).prefault({}),
+  forwarded: strictObject(
+    {
+      mode: oneOf(forwardedModes).default(f.mode),
+      trustIncoming: booleanSchema.default(f.trustIncoming),
+    },
+    'an object { mode?, trustIncoming? }',
+  ).prefault({}),
+  headers: strictObject(
+    {
+      underscores: oneOf(underscoreHeaderModes).default(hd.underscores),
+    },
+    'an object { underscores? }',
+  ).prefault({}),
+  outlierDetection: strictObject(
+    {
+      consecutiveFailures: integer(bounds.consecutiveFailures).default(o.consecutiveFailures),
+      baseEjectionMs: timeoutMs.default(o.baseEjectionMs),
+      maxEjectionPercent: integer(bounds.maxEjectionPercent).default(o.maxEjectionPercent),
+      slowStartMs: integer(bounds.optionalMs).default(o.slowStartMs),
+    },
+    'an object of outlier detection settings',
+  ).prefault({}),
+  retries: strictObject(
+    {
+      maxTries: integer(bounds.maxTries).default(r.maxTries),
+      budgetPercent: integer(bounds.budgetPercent).default(r.budgetPercent),
+      minPerSecond: integer(bounds.minPerSecond).default(r.minPerSecond),
+    },
+    'an object of retry settings',
+  ).prefault({}),
+  healthCheck: balancerHealthCheckSchema.optional(),
+  accessLogSampleRate: sampleRateSchema.default(0),
 };
 
 const optionsObjectSchema = strictObject(optionsShape, 'an options object');
@@ -584,7 +577,11 @@ interface ModeDependent {
  */
 export function refineOptions(config: ModeDependent, ctx: z.RefinementCtx): void {
   if (config.redirectStatus !== undefined && config.mode !== 'redirect') {
-    ctx.addIssue({ code: 'custom', path: ['redirectStatus'], message: `only applies in redirect mode; mode is '${config.mode}'` });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['redirectStatus'],
+      message: `only applies in redirect mode; mode is '${config.mode}'`,
+    });
   }
   if (config.proxyProtocol !== undefined && config.proxyProtocol !== 'none' && config.mode !== 'tcp') {
     ctx.addIssue({ code: 'custom', path: ['proxyProtocol'], message: `only applies in tcp mode; mode is '${config.mode}'` });
@@ -628,9 +625,7 @@ export type BackendConfig = z.output<typeof backendObjectSchema>;
 type Accepts<T extends true> = T;
 // (The schema's input type has mutable arrays; a readonly array validates the same.)
 type _OptionsMatchSchema = Accepts<
-  Omit<BalancerOptions, 'backends'> & { backends: unknown[] } extends z.input<typeof balancerOptionsSchema>
-    ? true
-    : false
+  Omit<BalancerOptions, 'backends'> & { backends: unknown[] } extends z.input<typeof balancerOptionsSchema> ? true : false
 >;
 type _BackendMatchesSchema = Accepts<BackendOptions extends z.input<typeof backendObjectSchema> ? true : false>;
 

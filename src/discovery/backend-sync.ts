@@ -3,7 +3,8 @@
 // and removed (removeBackend, as the runtime API does), and weight or state changes are
 // applied (setWeight, setBackendState). Adds go first, so the pool never runs empty.
 import { addressKey } from '../config/address.js';
-import type { Balancer, BackendStatus } from '../index.js';
+import type { Balancer } from '../balancer.js';
+import type { BackendStatus } from '../stats.js';
 import type { DiscoveredBackend } from './discovered-backend.js';
 
 /** The part of a Balancer a sync drives; a Balancer is one. */

@@ -135,7 +135,11 @@ export class DnsDiscovery extends Discovery {
       if (this.#stopped) return;
       const empty = error instanceof DnsQueryError && error.reason === 'ENODATA';
       const message = error instanceof Error ? error.message : String(error);
-      this.failed(new DiscoveryError('dns', empty ? 'empty' : 'resolve', `${this.#name}: ${message}; keeping the last good backends`, { cause: error }));
+      this.failed(
+        new DiscoveryError('dns', empty ? 'empty' : 'resolve', `${this.#name}: ${message}; keeping the last good backends`, {
+          cause: error,
+        }),
+      );
       this.#schedule(this.#retryMs);
       this.#retryMs = Math.min(this.#maxTtlMs, this.#retryMs * 2);
       return;

@@ -58,9 +58,13 @@ export async function queryDns(
       response = await tcpExchange(server, name, type, timeoutMs);
     } catch (error) {
       const code = (error as { code?: unknown }).code;
-      throw new DnsQueryError(typeof code === 'string' ? code : 'ETIMEOUT', `DNS query ${where} over TCP failed: ${String(error)}`, {
-        cause: error,
-      });
+      throw new DnsQueryError(
+        typeof code === 'string' ? code : 'ETIMEOUT',
+        `DNS query ${where} over TCP failed: ${String(error)}`,
+        {
+          cause: error,
+        },
+      );
     }
   }
   if (response.rcode !== 0) {

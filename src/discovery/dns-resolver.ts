@@ -102,13 +102,16 @@ export class DnsResolver {
     if (port === undefined) throw new RangeError(`${type} discovery of '${name}' needs a port`);
     let records: Array<{ address: string; ttl: number }>;
     try {
-      records =
-        type === 'A' ? await this.#node.resolve4(name, { ttl: true }) : await this.#node.resolve6(name, { ttl: true });
+      records = type === 'A' ? await this.#node.resolve4(name, { ttl: true }) : await this.#node.resolve6(name, { ttl: true });
     } catch (error) {
       const code = (error as { code?: unknown }).code;
-      throw new DnsQueryError(typeof code === 'string' ? code : 'EUNKNOWN', `DNS query ${name} ${type} failed: ${String((error as Error).message ?? error)}`, {
-        cause: error,
-      });
+      throw new DnsQueryError(
+        typeof code === 'string' ? code : 'EUNKNOWN',
+        `DNS query ${name} ${type} failed: ${String((error as Error).message ?? error)}`,
+        {
+          cause: error,
+        },
+      );
     }
     if (records.length === 0) throw new DnsQueryError('ENODATA', `no ${type} records for ${name}`);
     const seen = new Set<string>();

@@ -39,7 +39,9 @@ export const etcdDiscoveryDefaults = { timeoutMs: 5_000, retryMinMs: 500, retryM
 
 const optionsSchema = z
   .object({
-    endpoints: z.array(z.string().regex(/^(https?:\/\/)?[^\s/]+(:\d+)?\/?$/, 'expected a URL such as http://127.0.0.1:2379')).min(1),
+    endpoints: z
+      .array(z.string().regex(/^(https?:\/\/)?[^\s/]+(:\d+)?\/?$/, 'expected a URL such as http://127.0.0.1:2379'))
+      .min(1),
     prefix: z.string().min(1),
     auth: z.object({ username: z.string().min(1), password: z.string() }).optional(),
     credentials: z.unknown().optional(),
@@ -90,7 +92,9 @@ export function parseEtcdValue(value: string): Required<DiscoveredBackend> {
     try {
       json = JSON.parse(text);
     } catch {
-      throw new Error('not valid JSON; expected "host:port" or {"address": "host:port", "weight": 1-256, "state": "ready"|"drain"|"maint"}');
+      throw new Error(
+        'not valid JSON; expected "host:port" or {"address": "host:port", "weight": 1-256, "state": "ready"|"drain"|"maint"}',
+      );
     }
     const parsed = valueSchema.safeParse(json);
     if (!parsed.success) {
@@ -249,9 +253,14 @@ export class EtcdDiscovery extends Discovery {
       if (this.#stopped) return;
       this.#connected = false;
       this.failed(
-        new DiscoveryError('etcd', 'connection', `etcd ${this.#prefix}: cannot read the prefix (${messageOf(error)}); keeping the last good backends, retrying in ${this.#retryMs} ms`, {
-          cause: error,
-        }),
+        new DiscoveryError(
+          'etcd',
+          'connection',
+          `etcd ${this.#prefix}: cannot read the prefix (${messageOf(error)}); keeping the last good backends, retrying in ${this.#retryMs} ms`,
+          {
+            cause: error,
+          },
+        ),
       );
       this.markReady();
       this.#timer = setTimeout(() => void this.#start(), this.#retryMs);
@@ -289,9 +298,14 @@ export class EtcdDiscovery extends Discovery {
       lost = true;
       this.#connected = false;
       this.failed(
-        new DiscoveryError('etcd', 'connection', `etcd ${this.#prefix}: watch lost (${messageOf(error)}); keeping the last good backends, reconnecting`, {
-          cause: error,
-        }),
+        new DiscoveryError(
+          'etcd',
+          'connection',
+          `etcd ${this.#prefix}: watch lost (${messageOf(error)}); keeping the last good backends, reconnecting`,
+          {
+            cause: error,
+          },
+        ),
       );
     });
     watcher.on('connected', () => {
@@ -306,7 +320,11 @@ export class EtcdDiscovery extends Discovery {
       this.#connected = false;
       watcher.removeAllListeners();
       watcher.on('error', () => undefined);
-      this.failed(new DiscoveryError('etcd', 'connection', `etcd ${this.#prefix}: ${messageOf(error)}; reading the prefix again`, { cause: error }));
+      this.failed(
+        new DiscoveryError('etcd', 'connection', `etcd ${this.#prefix}: ${messageOf(error)}; reading the prefix again`, {
+          cause: error,
+        }),
+      );
       this.#timer = setTimeout(() => void this.#start(), this.#retryMs);
     });
   }
@@ -327,11 +345,18 @@ export class EtcdDiscovery extends Discovery {
       // Values already reported when they were put; after a full read, report them once.
       if (reportProblems) for (const problem of problems) this.failed(new DiscoveryError('etcd', 'value', `etcd ${problem}`));
       if (backends.length === 0) {
-        this.failed(new DiscoveryError('etcd', 'empty', `etcd ${this.#prefix}: no backend under the prefix; keeping the last good backends`));
+        this.failed(
+          new DiscoveryError(
+            'etcd',
+            'empty',
+            `etcd ${this.#prefix}: no backend under the prefix; keeping the last good backends`,
+          ),
+        );
         return;
       }
       const result = await this.#sync.apply(backends);
-      for (const error of result.errors) this.failed(new DiscoveryError('etcd', 'apply', `etcd ${this.#prefix}: ${error.message}`, { cause: error }));
+      for (const error of result.errors)
+        this.failed(new DiscoveryError('etcd', 'apply', `etcd ${this.#prefix}: ${error.message}`, { cause: error }));
       this.applied({ backends, added: result.added, removed: result.removed, changed: result.changed });
     });
     return this.#applying;

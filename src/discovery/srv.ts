@@ -110,7 +110,10 @@ export async function resolveSrv(server: DnsServer, name: string, options: DnsQu
       return { backends, ttl, priority: group[0]!.priority };
     }
   }
-  throw new DnsQueryError('ENODATA', `${name}: no SRV target resolved to an address (${failures.join('; ') || 'no A/AAAA records'})`);
+  throw new DnsQueryError(
+    'ENODATA',
+    `${name}: no SRV target resolved to an address (${failures.join('; ') || 'no A/AAAA records'})`,
+  );
 }
 
 /** A, else AAAA, records of `target`: from the additional section when there, else asked for. */

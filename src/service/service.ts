@@ -121,7 +121,10 @@ export class LbService {
     }
     logListening(balancer, log);
     if (settings.admin && service.#admin) {
-      log.info({ address: settings.admin.listen, url: service.#admin.url, token: settings.admin.token !== undefined }, 'admin-listening');
+      log.info(
+        { address: settings.admin.listen, url: service.#admin.url, token: settings.admin.token !== undefined },
+        'admin-listening',
+      );
     }
     return service;
   }
@@ -225,7 +228,8 @@ export class LbService {
     }
     const changes = describeChanges(result);
     if (before.logLevel !== next.logLevel) changes.push(`logging.level: ${before.logLevel} -> ${next.logLevel}`);
-    if (before.logFormat !== next.logFormat) changes.push(`logging.format: ${before.logFormat ?? 'default'} -> ${next.logFormat ?? 'default'}`);
+    if (before.logFormat !== next.logFormat)
+      changes.push(`logging.format: ${before.logFormat ?? 'default'} -> ${next.logFormat ?? 'default'}`);
     if (discoveryChanged) changes.push(next.discovery ? `discovery: ${next.discovery.source} (restarted)` : 'discovery: off');
     return { ok: true, changes };
   }
@@ -241,10 +245,15 @@ export class LbService {
       if (this.#discovery !== running) return;
       this.#discovered = new Set(update.backends.map((b) => keyOf(b.address)));
       if (update.added.length + update.removed.length + update.changed.length > 0) {
-        this.#log.info({ source: settings.source, added: update.added, removed: update.removed, changed: update.changed }, 'discovery-update');
+        this.#log.info(
+          { source: settings.source, added: update.added, removed: update.removed, changed: update.changed },
+          'discovery-update',
+        );
       }
     });
-    handle.on('error', (error) => this.#log.warn({ source: error.source, kind: error.kind, error: error.message }, 'discovery-error'));
+    handle.on('error', (error) =>
+      this.#log.warn({ source: error.source, kind: error.kind, error: error.message }, 'discovery-error'),
+    );
     this.#discovery = running;
   }
 
@@ -274,7 +283,8 @@ async function initialBackends(settings: DiscoverySettings, required: boolean): 
   const { readEtcdBackends, resolveDnsBackends } = await discoveryModule();
   let found: DiscoveredBackend[];
   try {
-    found = settings.source === 'dns' ? await resolveDnsBackends(dnsOptions(settings)) : await readEtcdBackends(etcdOptions(settings));
+    found =
+      settings.source === 'dns' ? await resolveDnsBackends(dnsOptions(settings)) : await readEtcdBackends(etcdOptions(settings));
   } catch (error) {
     if (error instanceof LbConfigError) throw error;
     const message = (error instanceof Error ? error.message : String(error)).split('\n', 1)[0]?.trim() ?? '';

@@ -94,7 +94,12 @@ export function etcdOptions(settings: DiscoverySettings): EtcdDiscoveryOptions {
       try {
         return readFileSync(path);
       } catch (error) {
-        throw new LbConfigError([{ path: `discovery.etcd.tls.${key}`, message: `cannot read '${path}': ${(error as NodeJS.ErrnoException).code ?? String(error)}` }]);
+        throw new LbConfigError([
+          {
+            path: `discovery.etcd.tls.${key}`,
+            message: `cannot read '${path}': ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+          },
+        ]);
       }
     };
     options.credentials = {

@@ -23,7 +23,11 @@ async function setup(names = ['a', 'b'], slowMs = 0) {
   return { backends, lb, admin };
 }
 
-function expectError(reply: { status: number; json: any; headers: Record<string, unknown> }, status: number, code: string): string {
+function expectError(
+  reply: { status: number; json: any; headers: Record<string, unknown> },
+  status: number,
+  code: string,
+): string {
   expect(reply.status, JSON.stringify(reply.json)).toBe(status);
   expect(reply.headers['content-type']).toBe('application/json; charset=utf-8');
   expect(reply.json).toEqual({ error: expect.objectContaining({ code, message: expect.any(String) }) });
@@ -72,8 +76,24 @@ describe('reading', () => {
     expect(list.json).toEqual({
       strategy: 'round-robin',
       backends: [
-        { id: 0, address: backends[0]!.address, host: '127.0.0.1', port: backends[0]!.port, weight: 1, state: 'ready', health: 'unchecked' },
-        { id: 1, address: backends[1]!.address, host: '127.0.0.1', port: backends[1]!.port, weight: 1, state: 'ready', health: 'unchecked' },
+        {
+          id: 0,
+          address: backends[0]!.address,
+          host: '127.0.0.1',
+          port: backends[0]!.port,
+          weight: 1,
+          state: 'ready',
+          health: 'unchecked',
+        },
+        {
+          id: 1,
+          address: backends[1]!.address,
+          host: '127.0.0.1',
+          port: backends[1]!.port,
+          weight: 1,
+          state: 'ready',
+          health: 'unchecked',
+        },
       ],
       removing: [],
     });
@@ -94,7 +114,15 @@ describe('POST /backends', () => {
     const reply = await adminRequest(admin, '/backends', { method: 'POST', body: { address: c.address, weight: 3 } });
     expect(reply.status).toBe(201);
     expect(reply.headers.location).toBe('/backends/1');
-    expect(reply.json).toEqual({ id: 1, address: c.address, host: '127.0.0.1', port: c.port, weight: 3, state: 'ready', health: 'unchecked' });
+    expect(reply.json).toEqual({
+      id: 1,
+      address: c.address,
+      host: '127.0.0.1',
+      port: c.port,
+      weight: 3,
+      state: 'ready',
+      health: 'unchecked',
+    });
     await sendTraffic(lb.port, 40);
     expect(c.requests).toBeGreaterThan(0);
     expect(lb.backends().map((b) => b.id)).toEqual([0, 1]);
@@ -103,7 +131,8 @@ describe('POST /backends', () => {
   it('takes state, and refuses bad bodies with 400 naming the field', async () => {
     const { backends, admin } = await setup(['a']);
     const c = await startHttpBackend('c');
-    const post = (body: unknown, headers?: Record<string, string>) => adminRequest(admin, '/backends', { method: 'POST', body, headers });
+    const post = (body: unknown, headers?: Record<string, string>) =>
+      adminRequest(admin, '/backends', { method: 'POST', body, headers });
 
     expect((await post({ address: c.address, state: 'maint' })).json).toMatchObject({ state: 'maint' });
 
@@ -132,18 +161,30 @@ describe('POST /backends', () => {
     expect(expectError(reply, 400, 'validation_failed')).toMatch(/same address as backend #0/);
 
     expect(expectError(await post('{"address": '), 400, 'bad_json')).toMatch(/not valid JSON/);
-    expectError(await adminRequest(admin, '/backends', { method: 'POST', body: '{}', headers: { 'Content-Type': 'text/plain' } }), 415, 'unsupported_media_type');
+    expectError(
+      await adminRequest(admin, '/backends', { method: 'POST', body: '{}', headers: { 'Content-Type': 'text/plain' } }),
+      415,
+      'unsupported_media_type',
+    );
     expectError(await adminRequest(admin, '/backends', { method: 'POST' }), 400, 'validation_failed');
   });
 
   it('refuses a body over 64 KiB with 413', async () => {
     const { admin } = await setup(['a']);
     const big = JSON.stringify({ address: '127.0.0.1:9', pad: 'x'.repeat(64 * 1024) });
-    const reply = await adminRequest(admin, '/backends', { method: 'POST', body: big, headers: { 'Content-Type': 'application/json' } });
+    const reply = await adminRequest(admin, '/backends', {
+      method: 'POST',
+      body: big,
+      headers: { 'Content-Type': 'application/json' },
+    });
     expect(expectError(reply, 413, 'payload_too_large')).toContain('65536');
     // Just under the cap is read (and then refused for its content).
     const fits = JSON.stringify({ address: '127.0.0.1:9', pad: 'x'.repeat(60 * 1024) });
-    expectError(await adminRequest(admin, '/backends', { method: 'POST', body: fits, headers: { 'Content-Type': 'application/json' } }), 400, 'validation_failed');
+    expectError(
+      await adminRequest(admin, '/backends', { method: 'POST', body: fits, headers: { 'Content-Type': 'application/json' } }),
+      400,
+      'validation_failed',
+    );
   });
 });
 
@@ -153,7 +194,10 @@ describe('PATCH /backends/:id', () => {
     let reply = await adminRequest(admin, '/backends/0', { method: 'PATCH', body: { weight: 5 } });
     expect(reply.status).toBe(200);
     expect(reply.json).toMatchObject({ id: 0, weight: 5, state: 'ready' });
-    reply = await adminRequest(admin, `/backends/${encodeURIComponent(backends[1]!.address)}`, { method: 'PATCH', body: { state: 'maint', weight: 2 } });
+    reply = await adminRequest(admin, `/backends/${encodeURIComponent(backends[1]!.address)}`, {
+      method: 'PATCH',
+      body: { state: 'maint', weight: 2 },
+    });
     expect(reply.json).toMatchObject({ id: 1, weight: 2, state: 'maint' });
     const before = backends[1]!.requests;
     await sendTraffic(lb.port, 20);
@@ -167,10 +211,14 @@ describe('PATCH /backends/:id', () => {
   it('refuses bad patches (400), unknown backends (404)', async () => {
     const { admin } = await setup(['a']);
     const patch = (path: string, body: unknown) => adminRequest(admin, path, { method: 'PATCH', body });
-    expect(expectError(await patch('/backends/0', { weight: 257 }), 400, 'validation_failed')).toMatch(/^weight: expected an integer from 1 to 256/);
+    expect(expectError(await patch('/backends/0', { weight: 257 }), 400, 'validation_failed')).toMatch(
+      /^weight: expected an integer from 1 to 256/,
+    );
     expect(expectError(await patch('/backends/0', { state: 'off' }), 400, 'validation_failed')).toMatch(/^state: /);
     expect(expectError(await patch('/backends/0', {}), 400, 'validation_failed')).toMatch(/at least one of weight, state/);
-    expect(expectError(await patch('/backends/0', { address: 'x:1' }), 400, 'validation_failed')).toMatch(/^address: unknown field/);
+    expect(expectError(await patch('/backends/0', { address: 'x:1' }), 400, 'validation_failed')).toMatch(
+      /^address: unknown field/,
+    );
     expectError(await patch('/backends/3', { weight: 2 }), 404, 'backend_not_found');
   });
 });

@@ -24,7 +24,15 @@ function sample(at: number, requests: number, totalTime: number[], errors = 0): 
 
 describe('frameOf', () => {
   it('on the first sample shows no rate and no percentile, however much has been counted since start', () => {
-    const first = sample(1_000, 5_000, histogram([[10, 4_000], [100, 1_000]]), 300);
+    const first = sample(
+      1_000,
+      5_000,
+      histogram([
+        [10, 4_000],
+        [100, 1_000],
+      ]),
+      300,
+    );
     const frame = frameOf([first]);
     expect(frame).toMatchObject({
       requestRate: null,
@@ -45,8 +53,24 @@ describe('frameOf', () => {
     const before = histogram([[10, 4_000]]);
     const samples = [
       sample(1_000, 4_000, before, 10),
-      sample(2_000, 4_100, histogram([[10, 4_050], [100, 50]]), 12),
-      sample(3_000, 4_300, histogram([[10, 4_050], [100, 250]]), 20),
+      sample(
+        2_000,
+        4_100,
+        histogram([
+          [10, 4_050],
+          [100, 50],
+        ]),
+        12,
+      ),
+      sample(
+        3_000,
+        4_300,
+        histogram([
+          [10, 4_050],
+          [100, 250],
+        ]),
+        20,
+      ),
     ];
     const frame = frameOf(samples);
     // Per second: the last second only.
@@ -82,7 +106,10 @@ describe('frameOf', () => {
 });
 
 describe('the page script', () => {
-  const script = dashboardHtml.slice(dashboardHtml.indexOf('<script>') + '<script>'.length, dashboardHtml.lastIndexOf('</script>'));
+  const script = dashboardHtml.slice(
+    dashboardHtml.indexOf('<script>') + '<script>'.length,
+    dashboardHtml.lastIndexOf('</script>'),
+  );
 
   it("computes with histogram.ts's own functions, as written there", () => {
     for (const fn of [histogramDelta, percentileMs, sumHistograms]) expect(script).toContain(fn.toString());

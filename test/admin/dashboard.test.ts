@@ -30,14 +30,25 @@ const token = 'dashboard-test-token-42';
 /** A fresh Chromium profile per test, removed afterwards. */
 async function openBrowser(): Promise<BrowserContext> {
   if (!existsSync(chromiumPath)) {
-    throw new Error(`${chromiumPath} is missing: run scripts/install-browser.sh (as root) to install Chromium for the dashboard tests`);
+    throw new Error(
+      `${chromiumPath} is missing: run scripts/install-browser.sh (as root) to install Chromium for the dashboard tests`,
+    );
   }
   const userDataDir = mkdtempSync(join(tmpdir(), 'lb-native-chromium-'));
   onCleanup(() => rmSync(userDataDir, { recursive: true, force: true }));
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: chromiumPath,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
     viewport,
     deviceScaleFactor: 1,
     timeout: 20_000,
@@ -56,7 +67,6 @@ function collectProblems(page: Page): string[] {
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
   return problems;
 }
-
 
 /** A balancer with backends of different speeds, one in maintenance and one that refuses connections. */
 async function busyBalancer() {
@@ -103,16 +113,25 @@ describe('dashboard', () => {
 
     const totalRequests = async () => Number(await page.getAttribute('#total-requests', 'data-value'));
     const first = await totalRequests();
-    await waitUntil('the request counter to move', async () => (await totalRequests()) > first, { timeoutMs: 5_000, intervalMs: 100 });
+    await waitUntil('the request counter to move', async () => (await totalRequests()) > first, {
+      timeoutMs: 5_000,
+      intervalMs: 100,
+    });
     expect(await totalRequests()).toBeGreaterThan(first);
 
     // Rates and percentiles appear once two polls have been seen.
     const cell = (id: number, col: string) => page.textContent(`#backends tr[data-backend-id="${id}"] td[data-col="${col}"]`);
     const number = async (id: number, col: string) => Number((await cell(id, col))?.replace(/,/g, ''));
-    await waitUntil('a request rate for backend 0', async () => /^\d/.test((await cell(0, 'rate')) ?? ''), { timeoutMs: 5_000, intervalMs: 100 });
+    await waitUntil('a request rate for backend 0', async () => /^\d/.test((await cell(0, 'rate')) ?? ''), {
+      timeoutMs: 5_000,
+      intervalMs: 100,
+    });
     expect(await number(0, 'rate')).toBeGreaterThan(0);
     expect(await cell(0, 'p50')).toMatch(/^\d+(\.\d+)?$/);
-    await waitUntil('p99 for the slow backend', async () => /^\d/.test((await cell(2, 'p99')) ?? ''), { timeoutMs: 5_000, intervalMs: 100 });
+    await waitUntil('p99 for the slow backend', async () => /^\d/.test((await cell(2, 'p99')) ?? ''), {
+      timeoutMs: 5_000,
+      intervalMs: 100,
+    });
     // Percentiles are computed from the histogram deltas: numeric and ordered (a latency
     // comparison between backends would be a timing assertion, which belongs in bench/).
     // Both cells in one read, so they come from the same poll. (This runs in the page;
@@ -126,7 +145,11 @@ describe('dashboard', () => {
     expect(p99).toBeGreaterThanOrEqual(p50!);
     expect(p99).toBeGreaterThan(0);
     expect(await page.textContent('#backends tr[data-backend-id="3"] .badge')).toBe('maint');
-    await waitUntil('backend 4 shown down', async () => (await page.textContent('#backends tr[data-backend-id="4"] .badge')) === 'down', { timeoutMs: 5_000, intervalMs: 100 });
+    await waitUntil(
+      'backend 4 shown down',
+      async () => (await page.textContent('#backends tr[data-backend-id="4"] .badge')) === 'down',
+      { timeoutMs: 5_000, intervalMs: 100 },
+    );
     expect(await page.textContent('#backends tr[data-backend-id="0"] td[data-col="addr"]')).toContain(lb.backends()[0]!.address);
 
     // Let the sparklines fill a little (five polls), then keep a picture.
@@ -234,10 +257,14 @@ describe('dashboard', () => {
 
     const traffic = steadyTraffic(lb.port, { concurrency: 4 });
     release();
-    await waitUntil('a rate and percentiles for backend 0', async () => /^\d/.test(await cell(0, 'rate')) && /^\d/.test(await cell(0, 'p50')), {
-      timeoutMs: 10_000,
-      intervalMs: 100,
-    });
+    await waitUntil(
+      'a rate and percentiles for backend 0',
+      async () => /^\d/.test(await cell(0, 'rate')) && /^\d/.test(await cell(0, 'p50')),
+      {
+        timeoutMs: 10_000,
+        intervalMs: 100,
+      },
+    );
     expect(await page.textContent('#c-p99-sub')).toMatch(/^p50 \S+ ms \u00b7 last \d+ s$/);
     await traffic.stop();
     expect(problems).toEqual([]);

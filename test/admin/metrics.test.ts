@@ -94,7 +94,10 @@ describe('GET /metrics from a running balancer', () => {
       expect(count).toBeGreaterThan(0);
       expect(sampleValue(families, 'lb_backend_request_duration_seconds_count', labels)).toBe(count);
       expect(sampleValue(families, 'lb_backend_request_duration_seconds_bucket', { ...labels, le: '+Inf' })).toBe(count);
-      expect(sampleValue(families, 'lb_backend_request_duration_seconds_sum', labels)).toBeCloseTo(backend.totalTimeSumUs / 1e6, 9);
+      expect(sampleValue(families, 'lb_backend_request_duration_seconds_sum', labels)).toBeCloseTo(
+        backend.totalTimeSumUs / 1e6,
+        9,
+      );
       expect(sampleValue(families, 'lb_backend_time_to_first_byte_seconds_count', labels)).toBe(
         backend.timeToFirstByte.reduce((s, c) => s + c, 0),
       );
@@ -126,7 +129,13 @@ describe('renderPrometheus', () => {
     const stats = balancerStats({
       backends: [
         backendStats(0, { address: 'quote"back\\slash\nnewline:1', requests: 5 }),
-        backendStats(1, { totalTime: histogram([[1, 3], [Infinity, 2]]), totalTimeSumUs: 25_000_500 }),
+        backendStats(1, {
+          totalTime: histogram([
+            [1, 3],
+            [Infinity, 2],
+          ]),
+          totalTimeSumUs: 25_000_500,
+        }),
       ],
     });
     const text = renderPrometheus(stats, { strategy: 'p2c' });
@@ -155,8 +164,7 @@ describe('renderPrometheus', () => {
     expect(() => parsePrometheus(good + 'x_total 2\n')).toThrow(/duplicate/);
     expect(() => parsePrometheus(good.replace('x_total 1', 'x_total{a="b} 1'))).toThrow();
     expect(() => parsePrometheus(good.replace('x_total 1', 'x_total{a="\\t"} 1'))).toThrow(/escape/);
-    const h = (buckets: string) =>
-      `# HELP h H.\n# TYPE h histogram\n${buckets}h_sum 1\nh_count 3\n`;
+    const h = (buckets: string) => `# HELP h H.\n# TYPE h histogram\n${buckets}h_sum 1\nh_count 3\n`;
     expect(() => parsePrometheus(h('h_bucket{le="1"} 1\nh_bucket{le="+Inf"} 3\n'))).not.toThrow();
     expect(() => parsePrometheus(h('h_bucket{le="1"} 2\nh_bucket{le="2"} 1\nh_bucket{le="+Inf"} 3\n'))).toThrow(/cumulative/);
     expect(() => parsePrometheus(h('h_bucket{le="1"} 1\nh_bucket{le="+Inf"} 4\n'))).toThrow(/_count/);

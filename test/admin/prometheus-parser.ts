@@ -134,7 +134,8 @@ export function parsePrometheus(text: string): Map<string, Family> {
     const key = `${name}${JSON.stringify(Object.entries(labels).sort())}`;
     if (seen.has(key)) fail(lineNo, line, 'duplicate series');
     seen.add(key);
-    if (family.type === 'counter' && (value < 0 || !Number.isFinite(value))) fail(lineNo, line, 'counter not a finite value >= 0');
+    if (family.type === 'counter' && (value < 0 || !Number.isFinite(value)))
+      fail(lineNo, line, 'counter not a finite value >= 0');
     family.samples.push({ name, labels, value });
   });
   for (const family of families.values()) if (family.type === 'histogram') checkHistogram(family);

@@ -41,7 +41,9 @@ describe('starting', () => {
     for (const listen of ['0.0.0.0:0', '[::]:0']) {
       const error = await refusal(startAdminServer(lb, { listen }));
       expect(error.issues).toEqual([{ path: 'admin.token', message: expect.stringContaining('not a loopback address') }]);
-      expect(error.message).toMatch(/^admin\.token: required when admin\.listen is not a loopback address \(got .*\); set admin\.token/);
+      expect(error.message).toMatch(
+        /^admin\.token: required when admin\.listen is not a loopback address \(got .*\); set admin\.token/,
+      );
     }
   });
 
@@ -100,14 +102,28 @@ describe('with a token', () => {
   it('answers 401 with WWW-Authenticate: Bearer to every API request without the right token', async () => {
     const lb = await balancer();
     const admin = await startAdmin(lb, { token });
-    const wrong = ['', 'Bearer', 'Bearer wrong', `Bearer ${token}x`, `Bearer ${token.slice(0, -1)}`, `Basic ${Buffer.from(`u:${token}`).toString('base64')}`, token];
+    const wrong = [
+      '',
+      'Bearer',
+      'Bearer wrong',
+      `Bearer ${token}x`,
+      `Bearer ${token.slice(0, -1)}`,
+      `Basic ${Buffer.from(`u:${token}`).toString('base64')}`,
+      token,
+    ];
     for (const [method, path, body] of apiCalls) {
       const missing = await adminRequest(admin, path, { method, body });
       expect(missing.status, `${method} ${path}`).toBe(401);
       expect(missing.headers['www-authenticate']).toBe('Bearer realm="lb-native admin"');
-      expect(missing.json).toEqual({ error: { code: 'unauthorized', message: 'this admin API needs Authorization: Bearer <token>' } });
+      expect(missing.json).toEqual({
+        error: { code: 'unauthorized', message: 'this admin API needs Authorization: Bearer <token>' },
+      });
       for (const authorization of wrong) {
-        const reply = await adminRequest(admin, path, { method, body, headers: authorization ? { Authorization: authorization } : {} });
+        const reply = await adminRequest(admin, path, {
+          method,
+          body,
+          headers: authorization ? { Authorization: authorization } : {},
+        });
         expect(reply.status, `${method} ${path} with '${authorization}'`).toBe(401);
         expect(reply.headers['www-authenticate']).toMatch(/^Bearer realm="lb-native admin"/);
         expect(reply.text).not.toContain(token);
@@ -156,7 +172,11 @@ describe('browser-borne attacks', () => {
     const evil = await adminRequest(admin, '/stats', { headers: { Host: `evil.example:${admin.port}` } });
     expect(evil.status).toBe(403);
     expect(evil.json.error.code).toBe('forbidden_host');
-    const rebinding = await adminRequest(admin, '/backends', { method: 'POST', body: { address: '127.0.0.1:9' }, headers: { Host: 'attacker.test' } });
+    const rebinding = await adminRequest(admin, '/backends', {
+      method: 'POST',
+      body: { address: '127.0.0.1:9' },
+      headers: { Host: 'attacker.test' },
+    });
     expect(rebinding.status).toBe(403);
     expect(lb.backends()).toHaveLength(1);
     for (const host of [`localhost:${admin.port}`, `127.0.0.1:${admin.port}`, `[::1]:${admin.port}`, 'LOCALHOST']) {
@@ -171,14 +191,21 @@ describe('browser-borne attacks', () => {
     const lb = await balancer();
     const admin = await startAdmin(lb);
     const host = `127.0.0.1:${admin.port}`;
-    const crossSite = await adminRequest(admin, '/reload', { method: 'POST', headers: { Origin: 'http://evil.example', Host: host } });
+    const crossSite = await adminRequest(admin, '/reload', {
+      method: 'POST',
+      headers: { Origin: 'http://evil.example', Host: host },
+    });
     expect(crossSite.status).toBe(403);
     expect(crossSite.json.error.code).toBe('forbidden_origin');
     expect((await adminRequest(admin, '/stats', { headers: { Origin: 'null', Host: host } })).status).toBe(403);
     // The dashboard's own requests carry its own origin.
     expect((await adminRequest(admin, '/stats', { headers: { Origin: `http://${host}`, Host: host } })).status).toBe(200);
     // A text/plain body (a "simple" cross-origin POST) is refused even without an Origin.
-    const plain = await adminRequest(admin, '/backends', { method: 'POST', body: '{"address":"127.0.0.1:9"}', headers: { 'Content-Type': 'text/plain' } });
+    const plain = await adminRequest(admin, '/backends', {
+      method: 'POST',
+      body: '{"address":"127.0.0.1:9"}',
+      headers: { 'Content-Type': 'text/plain' },
+    });
     expect(plain.status).toBe(415);
   });
 

@@ -102,7 +102,10 @@ export async function sendTraffic(port: number, count: number, { concurrency = 4
  * Keeps `concurrency` requests in flight through the balancer until the returned stop()
  * is called (or `maxMs` passes, so a failed test never leaves it running).
  */
-export function steadyTraffic(port: number, { concurrency = 4, maxMs = 25_000, path = () => '/' } = {}): { stop: () => Promise<void>; sent: () => number } {
+export function steadyTraffic(
+  port: number,
+  { concurrency = 4, maxMs = 25_000, path = () => '/' } = {},
+): { stop: () => Promise<void>; sent: () => number } {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   const deadline = Date.now() + maxMs;
   let stopped = false;

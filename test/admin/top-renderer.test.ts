@@ -73,14 +73,40 @@ describe('renderTop', () => {
     expect(lines[0]).toContain('in 1.0 MiB/s');
     expect(lines[0]).toContain('out 2.0 MiB/s');
     expect(lines[2]).toMatch(/^\s+ID BACKEND\s+STATE\s+W\s+REQ\/S\s+P50 ms\s+P99 ms\s+ERR\/S\s+ACT\s+IDLE$/);
-    const row = (id: number) => lines.find((l) => new RegExp(`^\\s+${id} `).test(l))!.trim().split(/\s+/);
+    const row = (id: number) =>
+      lines
+        .find((l) => new RegExp(`^\\s+${id} `).test(l))!
+        .trim()
+        .split(/\s+/);
     // id address state weight req/s p50 p99 err/s active idle
-    expect(row(0)).toEqual(['0', '127.0.0.1:9000', 'ready', '3', '500.0', expect.any(String), expect.any(String), '0.0', '3', '5']);
+    expect(row(0)).toEqual([
+      '0',
+      '127.0.0.1:9000',
+      'ready',
+      '3',
+      '500.0',
+      expect.any(String),
+      expect.any(String),
+      '0.0',
+      '3',
+      '5',
+    ]);
     const [, , , , , p50, p99] = row(0);
     expect(Number(p50)).toBeGreaterThan(0.5);
     expect(Number(p50)).toBeLessThanOrEqual(1);
     expect(Number(p99)).toBeGreaterThan(1); // the 20 slow ones are 2% of the interval
-    expect(row(1)).toEqual(['1', '127.0.0.1:9001', 'drain', '1', '500.0', expect.any(String), expect.any(String), '10.0', '0', '0']);
+    expect(row(1)).toEqual([
+      '1',
+      '127.0.0.1:9001',
+      'drain',
+      '1',
+      '500.0',
+      expect.any(String),
+      expect.any(String),
+      '10.0',
+      '0',
+      '0',
+    ]);
     // A backend with no request in the interval: no percentile.
     expect(row(2)).toEqual(['2', 'api.internal:9002', 'down', '1', '0.0', '-', '-', '0.0', '0', '0']);
   });
@@ -112,7 +138,9 @@ describe('renderTop', () => {
   it('counts a backend added since the previous poll from zero', () => {
     const before = balancerStats({ backends: [] });
     const after = balancerStats({ backends: [backendStats(9, { requests: 50 })] });
-    const row = renderTop(after, before, 1000, { width: 100 }).split('\n').find((l) => /^\s+9 /.test(l))!;
+    const row = renderTop(after, before, 1000, { width: 100 })
+      .split('\n')
+      .find((l) => /^\s+9 /.test(l))!;
     expect(row.trim().split(/\s+/)[4]).toBe('50.0');
   });
 });

@@ -76,39 +76,43 @@ describe('many concurrent clients', () => {
     expect(stats.backends.reduce((n, s) => n + s.requests, 0)).toBe(N);
   });
 
-  it('300 concurrent keep-alive clients, 5 sequential requests each, all answered in order with their own ids', { timeout: 60_000 }, async () => {
-    const { a, b } = await twoBackends();
-    const lb = await startBalancer({ backends: [a.address, b.address], workers: 2 });
-    const CLIENTS = 300;
-    const PER_CLIENT = 5;
-    const run = randomBytes(3).toString('hex');
+  it(
+    '300 concurrent keep-alive clients, 5 sequential requests each, all answered in order with their own ids',
+    { timeout: 60_000 },
+    async () => {
+      const { a, b } = await twoBackends();
+      const lb = await startBalancer({ backends: [a.address, b.address], workers: 2 });
+      const CLIENTS = 300;
+      const PER_CLIENT = 5;
+      const run = randomBytes(3).toString('hex');
 
-    const outcomes = await Promise.all(
-      Array.from({ length: CLIENTS }, async (_, c) => {
-        const problems: string[] = [];
-        try {
-          const client = await RawClient.connect(lb.port, { timeoutMs: 20_000 });
-          for (let k = 0; k < PER_CLIENT; k++) {
-            const id = `${run}-${c}-${k}`;
-            await client.write(request(id));
-            const res = await client.readResponse({ timeoutMs: 30_000 });
-            const bad = mismatch(id, res);
-            if (bad) problems.push(bad);
-            if (client.serverClosed) problems.push(`${id}: connection closed after a keep-alive response`);
+      const outcomes = await Promise.all(
+        Array.from({ length: CLIENTS }, async (_, c) => {
+          const problems: string[] = [];
+          try {
+            const client = await RawClient.connect(lb.port, { timeoutMs: 20_000 });
+            for (let k = 0; k < PER_CLIENT; k++) {
+              const id = `${run}-${c}-${k}`;
+              await client.write(request(id));
+              const res = await client.readResponse({ timeoutMs: 30_000 });
+              const bad = mismatch(id, res);
+              if (bad) problems.push(bad);
+              if (client.serverClosed) problems.push(`${id}: connection closed after a keep-alive response`);
+            }
+            client.destroy();
+          } catch (err) {
+            problems.push(`client ${c}: ${(err as Error).message.slice(0, 400)}`);
           }
-          client.destroy();
-        } catch (err) {
-          problems.push(`client ${c}: ${(err as Error).message.slice(0, 400)}`);
-        }
-        return problems;
-      }),
-    );
-    const failures = outcomes.flat();
-    expect(failures.length, failures.slice(0, 5).join('\n')).toBe(0);
-    expect(a.requests + b.requests).toBe(CLIENTS * PER_CLIENT);
-    // Pooling: backend connections are reused, far fewer than requests.
-    expect(a.connections + b.connections).toBeLessThan(CLIENTS * PER_CLIENT);
-  });
+          return problems;
+        }),
+      );
+      const failures = outcomes.flat();
+      expect(failures.length, failures.slice(0, 5).join('\n')).toBe(0);
+      expect(a.requests + b.requests).toBe(CLIENTS * PER_CLIENT);
+      // Pooling: backend connections are reused, far fewer than requests.
+      expect(a.connections + b.connections).toBeLessThan(CLIENTS * PER_CLIENT);
+    },
+  );
 
   it('100 concurrent clients each pipelining 5 requests in one write get 5 responses in order', { timeout: 60_000 }, async () => {
     const { a, b } = await twoBackends();

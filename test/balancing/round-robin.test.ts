@@ -121,7 +121,10 @@ describe('no usable backend', () => {
     const b1 = await ScriptedBackend.start((req) => describeReply('b1', req));
     const b2 = await ScriptedBackend.start((req) => describeReply('b2', req));
     const lb = await startBalancer({
-      backends: [{ address: b1.address, state: 'maint' }, { address: b2.address, state: 'maint' }],
+      backends: [
+        { address: b1.address, state: 'maint' },
+        { address: b2.address, state: 'maint' },
+      ],
     });
     const { responses, received } = await exchange(lb.port, 'GET /none HTTP/1.1\r\nHost: test.local\r\n\r\n');
     expect(responses[0]!.status, printable(received)).toBe(503);

@@ -19,7 +19,18 @@ async function get(url: string, token?: string): Promise<Response> {
 /** Starts lb-native with an admin server on a free port; returns it with both addresses. */
 async function startWithAdmin(extra: string[] = []) {
   const a = await startHttpBackend('a');
-  const cli = new CliProcess(['start', '--listen', '127.0.0.1:0', '--backend', a.address, '--workers', '1', '--admin', '127.0.0.1:0', ...extra]);
+  const cli = new CliProcess([
+    'start',
+    '--listen',
+    '127.0.0.1:0',
+    '--backend',
+    a.address,
+    '--workers',
+    '1',
+    '--admin',
+    '127.0.0.1:0',
+    ...extra,
+  ]);
   const listening = await cli.waitForLog('listening');
   const admin = await cli.waitForLog('admin-listening');
   const adminAddress = String(admin.url).replace(/^http:\/\/|\/$/g, '');
@@ -31,7 +42,10 @@ describe('--admin', () => {
     const { cli, backend, url, admin, adminLine } = await startWithAdmin();
     expect(adminLine).toMatchObject({ level: 'info', token: false });
     for (let i = 0; i < 5; i += 1) await (await get(url)).text();
-    const stats = (await (await get(`http://${admin}/stats`)).json()) as { requests: number; backends: Array<{ address: string }> };
+    const stats = (await (await get(`http://${admin}/stats`)).json()) as {
+      requests: number;
+      backends: Array<{ address: string }>;
+    };
     expect(stats.requests).toBe(5);
     expect(stats.backends.map((b) => b.address)).toEqual([backend.address]);
 
@@ -42,7 +56,9 @@ describe('--admin', () => {
     const lines = top.stdout.split('\n');
     expect(lines[0]).toMatch(/^lb-native {2}req\/s [0-9.]+ {2}conns \d+ {2}5xx\/s [0-9.]+ .* backends 1 {2}workers 1$/);
     expect(lines[2]).toMatch(/^ +ID BACKEND +STATE +W +REQ\/S +P50 ms +P99 ms +ERR\/S +ACT +IDLE$/);
-    expect(lines[3]).toMatch(new RegExp(`^ +0 ${backend.address.replace(/\./g, '\\.')} +ready +1 +[0-9.]+ +[-0-9.]+ +[-0-9.]+ +[0-9.]+ +\\d+ +\\d+$`));
+    expect(lines[3]).toMatch(
+      new RegExp(`^ +0 ${backend.address.replace(/\./g, '\\.')} +ready +1 +[0-9.]+ +[-0-9.]+ +[-0-9.]+ +[0-9.]+ +\\d+ +\\d+$`),
+    );
     expect(top.stdout).not.toContain('\x1b[');
 
     cli.signal('SIGTERM');
@@ -68,7 +84,9 @@ describe('--admin', () => {
     // Started from flags, there is no file to reload.
     const reload = await runCli(['reload', '--admin', admin, '--token', token]);
     expect(reload).toMatchObject({ code: 1, stdout: '' });
-    expect(reload.stderr).toBe('lb-native: reload failed: reload is not available: this balancer was not started from a configuration file\n');
+    expect(reload.stderr).toBe(
+      'lb-native: reload failed: reload is not available: this balancer was not started from a configuration file\n',
+    );
 
     cli.signal('SIGINT');
     expect(await cli.waitForExit()).toMatchObject({ code: 0, signal: null });
@@ -119,7 +137,17 @@ describe('--admin', () => {
     const port = (blocker.address() as { port: number }).port;
     try {
       const a = await startHttpBackend('a');
-      const result = await runCli(['start', '--listen', '127.0.0.1:0', '--backend', a.address, '--workers', '1', '--admin', `127.0.0.1:${port}`]);
+      const result = await runCli([
+        'start',
+        '--listen',
+        '127.0.0.1:0',
+        '--backend',
+        a.address,
+        '--workers',
+        '1',
+        '--admin',
+        `127.0.0.1:${port}`,
+      ]);
       expect(result.stderr).toBe(`lb-native: --admin '127.0.0.1:${port}': address in use\n`);
       expect(result.code).toBe(1);
       // Issue 16: 'listening' was logged for the data port before the admin port failed.

@@ -15,8 +15,13 @@ describe('the lb-native bin', () => {
   it('is executable and runs through npx in the project', async () => {
     expect(statSync(cliPath).mode & 0o111, `${cliPath} is not executable`).not.toBe(0);
     const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      execFile('npm', ['exec', '--offline', '--', 'lb-native', '--version'], { cwd: packageRoot, timeout: 60_000 },
-        (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }));
+      execFile(
+        'npm',
+        ['exec', '--offline', '--', 'lb-native', '--version'],
+        { cwd: packageRoot, timeout: 60_000 },
+        (error, stdout, stderr) =>
+          resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
+      );
     });
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout.trim()).toContain(version);

@@ -18,14 +18,50 @@ describe('--help', () => {
     for (const flag of startFlags) {
       expect(result.stdout).toMatch(new RegExp(`^  ${flag.name}\\b`, 'm'));
     }
-    for (const name of ['--listen', '--backend', '--demo', '--strategy', '--workers', '--backlog', '--connect-timeout',
-      '--response-timeout', '--client-head-timeout', '--keep-alive-timeout', '--backend-idle-timeout',
-      '--max-connections', '--max-body', '--log-level', '--help', '--version',
-      '--mode', '--redirect-status', '--proxy-protocol', '--hash-header', '--cookie-name', '--forwarded', '--trust-forwarded',
-      '--client-body-timeout', '--tunnel-idle-timeout', '--max-header-count', '--max-head-bytes', '--max-start-line',
-      '--health-check', '--health-interval', '--health-timeout', '--health-rise', '--health-fall', '--health-expect',
-      '--health-host', '--outlier-failures', '--outlier-ejection-time', '--outlier-max-percent', '--slow-start',
-      '--max-tries', '--retry-budget', '--retry-min-per-second']) {
+    for (const name of [
+      '--listen',
+      '--backend',
+      '--demo',
+      '--strategy',
+      '--workers',
+      '--backlog',
+      '--connect-timeout',
+      '--response-timeout',
+      '--client-head-timeout',
+      '--keep-alive-timeout',
+      '--backend-idle-timeout',
+      '--max-connections',
+      '--max-body',
+      '--log-level',
+      '--help',
+      '--version',
+      '--mode',
+      '--redirect-status',
+      '--proxy-protocol',
+      '--hash-header',
+      '--cookie-name',
+      '--forwarded',
+      '--trust-forwarded',
+      '--client-body-timeout',
+      '--tunnel-idle-timeout',
+      '--max-header-count',
+      '--max-head-bytes',
+      '--max-start-line',
+      '--health-check',
+      '--health-interval',
+      '--health-timeout',
+      '--health-rise',
+      '--health-fall',
+      '--health-expect',
+      '--health-host',
+      '--outlier-failures',
+      '--outlier-ejection-time',
+      '--outlier-max-percent',
+      '--slow-start',
+      '--max-tries',
+      '--retry-budget',
+      '--retry-min-per-second',
+    ]) {
       expect(startFlags.map((f) => f.name)).toContain(name);
     }
     expect(startFlags.map((f) => f.name)).not.toContain('--no-x-forwarded-for');
@@ -41,7 +77,12 @@ describe('--help', () => {
     );
     expect(result.stdout).not.toContain('coming');
     // The other commands and their flags.
-    for (const line of ['lb-native start --config FILE', 'lb-native validate FILE', 'lb-native reload [--admin HOST:PORT] [--token TOKEN]', 'lb-native top [--admin HOST:PORT]']) {
+    for (const line of [
+      'lb-native start --config FILE',
+      'lb-native validate FILE',
+      'lb-native reload [--admin HOST:PORT] [--token TOKEN]',
+      'lb-native top [--admin HOST:PORT]',
+    ]) {
       expect(result.stdout).toContain(line);
     }
     for (const flag of clientFlags) expect(result.stdout).toMatch(new RegExp(`^  ${flag.name}\\b`, 'm'));
@@ -72,14 +113,16 @@ describe("COMMAND --help prints that command's own help", () => {
     for (const flag of startFlags) expect(start.stdout).toMatch(new RegExp(`^  ${flag.name}\\b`, 'm'));
     expect(start.stdout).toMatch(/^ {2}--log-format FORMAT .*\(default: pretty on a terminal, json otherwise\)$/m);
     expect(start.stdout).toContain('b1 b1 b2 b2');
-    for (const other of ['lb-native top [', 'lb-native reload [', 'lb-native validate FILE', '--interval', '--once']) expect(start.stdout).not.toContain(other);
+    for (const other of ['lb-native top [', 'lb-native reload [', 'lb-native validate FILE', '--interval', '--once'])
+      expect(start.stdout).not.toContain(other);
   });
 
   it('top: its usage, its flags and its keys, not those of start', async () => {
     const top = await runCli(['top', '--help']);
     expect(top).toMatchObject({ code: 0, stderr: '' });
     expect(top.stdout).toContain('lb-native top [--admin HOST:PORT]');
-    for (const flag of ['--admin', '--token', '--interval', '--once']) expect(top.stdout).toMatch(new RegExp(`^  ${flag}\\b`, 'm'));
+    for (const flag of ['--admin', '--token', '--interval', '--once'])
+      expect(top.stdout).toMatch(new RegExp(`^  ${flag}\\b`, 'm'));
     expect(top.stdout).toContain('q or Ctrl-C quits');
     for (const other of ['--backend', 'lb-native start', '--config']) expect(top.stdout).not.toContain(other);
   });

@@ -29,7 +29,13 @@ describe('lb-native reload --config', () => {
     const adminPort = await freePort();
     const token = 'reload-config-token';
     const config = join(dir, 'lb.yaml');
-    const base = ['listen: 127.0.0.1:0', 'workers: 1', 'admin:', `  listen: 127.0.0.1:${adminPort}`, '  token: ${LB_TEST_ADMIN_TOKEN}'];
+    const base = [
+      'listen: 127.0.0.1:0',
+      'workers: 1',
+      'admin:',
+      `  listen: 127.0.0.1:${adminPort}`,
+      '  token: ${LB_TEST_ADMIN_TOKEN}',
+    ];
     write(config, [...base, `backends: [${a.address}]`]);
     const env = { LB_TEST_ADMIN_TOKEN: token };
     const cli = new CliProcess(['start', '--config', config], env);
@@ -76,7 +82,8 @@ describe('lb-native reload --config', () => {
     expect(zero.stderr).toContain(`${anyPort}: admin.listen: port 0 (any free port) cannot be found again`);
     expect(await runCli(['reload', '--config', none, '--admin', '127.0.0.1:9100'])).toMatchObject({
       code: 2,
-      stderr: 'lb-native: reload: --config takes the admin API and token from the file; give either --config or --admin/--token\n',
+      stderr:
+        'lb-native: reload: --config takes the admin API and token from the file; give either --config or --admin/--token\n',
     });
   });
 });

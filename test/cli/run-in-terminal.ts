@@ -56,11 +56,15 @@ export class TerminalProcess {
   async waitForOutput(pattern: RegExp, timeoutMs = 15_000): Promise<RegExpMatchArray> {
     const deadline = Date.now() + timeoutMs;
     let exited = false;
-    void this.exited.then(() => (exited = true), () => (exited = true));
+    void this.exited.then(
+      () => (exited = true),
+      () => (exited = true),
+    );
     for (;;) {
       const match = this.output.match(pattern);
       if (match) return match;
-      if (exited || Date.now() > deadline) throw new Error(`${exited ? 'exited' : 'timed out'} before the terminal showed ${pattern}\n${this.output}`);
+      if (exited || Date.now() > deadline)
+        throw new Error(`${exited ? 'exited' : 'timed out'} before the terminal showed ${pattern}\n${this.output}`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }

@@ -34,7 +34,10 @@ function tryConnect(port: number): Promise<string> {
 
 async function startFromFile(name: string, backend: string) {
   const config = join(dir, name);
-  writeFileSync(config, ['listen: 127.0.0.1:0', 'workers: 2', `backends: [${backend}]`, 'admin: { listen: "127.0.0.1:0" }', ''].join('\n'));
+  writeFileSync(
+    config,
+    ['listen: 127.0.0.1:0', 'workers: 2', `backends: [${backend}]`, 'admin: { listen: "127.0.0.1:0" }', ''].join('\n'),
+  );
   const cli = new CliProcess(['start', '--config', config]);
   const listening = await cli.waitForLog('listening');
   const admin = await cli.waitForLog('admin-listening');
@@ -92,7 +95,10 @@ describe('SIGTERM with --config and the admin server', () => {
       silent.closeAllConnections();
       return new Promise<void>((resolve) => silent.close(() => resolve()));
     });
-    const { cli, port, adminPort } = await startFromFile('force.yaml', `127.0.0.1:${(silent.address() as { port: number }).port}`);
+    const { cli, port, adminPort } = await startFromFile(
+      'force.yaml',
+      `127.0.0.1:${(silent.address() as { port: number }).port}`,
+    );
     const pending = new Promise<void>((resolve) => {
       http.get({ host: '127.0.0.1', port, path: '/', agent: false }, () => resolve()).on('error', () => resolve());
     });

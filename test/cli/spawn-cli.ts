@@ -49,11 +49,15 @@ export async function ensureBuilt(): Promise<void> {
   }
   try {
     if (builtAt() < newestMtime(join(packageRoot, 'src'))) {
-      execFileSync(process.execPath, [join(packageRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], {
-        cwd: packageRoot,
-        stdio: 'pipe',
-        timeout: 120_000,
-      });
+      execFileSync(
+        process.execPath,
+        [join(packageRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
+        {
+          cwd: packageRoot,
+          stdio: 'pipe',
+          timeout: 120_000,
+        },
+      );
       // As `npm run build:ts` does: the bin runs through its shebang (npx lb-native).
       chmodSync(cliPath, 0o755);
     }
@@ -140,7 +144,10 @@ export class CliProcess {
   async waitForStdout(pattern: RegExp, timeoutMs = 10_000): Promise<RegExpMatchArray> {
     const deadline = Date.now() + timeoutMs;
     let exited = false;
-    void this.exited.then(() => (exited = true), () => (exited = true));
+    void this.exited.then(
+      () => (exited = true),
+      () => (exited = true),
+    );
     for (;;) {
       const match = this.stdout.match(pattern);
       if (match) return match;
@@ -163,12 +170,17 @@ export class CliProcess {
   async waitForLog(msg: string, match: (line: LogLine) => boolean = () => true, timeoutMs = 10_000): Promise<LogLine> {
     const deadline = Date.now() + timeoutMs;
     let exited = false;
-    void this.exited.then(() => (exited = true), () => (exited = true));
+    void this.exited.then(
+      () => (exited = true),
+      () => (exited = true),
+    );
     for (;;) {
       const found = this.logs().find((line) => line.msg === msg && match(line));
       if (found) return found;
       if (exited || Date.now() > deadline) {
-        throw new Error(`${exited ? 'exited' : 'timed out'} before a '${msg}' log line\nstdout: ${this.stdout}\nstderr: ${this.stderr}`);
+        throw new Error(
+          `${exited ? 'exited' : 'timed out'} before a '${msg}' log line\nstdout: ${this.stdout}\nstderr: ${this.stderr}`,
+        );
       }
       await sleep(20);
     }

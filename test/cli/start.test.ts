@@ -40,7 +40,6 @@ async function get(url: string): Promise<string> {
   return response.text();
 }
 
-
 /** GET `url`, retrying refused connections for up to 10 s (for a process that logs nothing). */
 async function getWhenUp(url: string): Promise<string> {
   const deadline = Date.now() + 10_000;
@@ -65,7 +64,16 @@ describe('lb-native start', () => {
   it('balances over the given backends, then stops gracefully on SIGTERM with exit 0', async () => {
     const a = await backend('backend-a');
     const b = await backend('backend-b');
-    const { cli, url, listening } = await startCli(['--listen', '127.0.0.1:0', '--backend', a.address, '--backend', b.address, '--workers', '2']);
+    const { cli, url, listening } = await startCli([
+      '--listen',
+      '127.0.0.1:0',
+      '--backend',
+      a.address,
+      '--backend',
+      b.address,
+      '--workers',
+      '2',
+    ]);
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
     expect(listening).toMatchObject({ level: 'info', workers: 2, strategy: 'round-robin', backends: 2, mode: 'http' });
 
@@ -124,9 +132,7 @@ describe('lb-native start', () => {
   });
 
   it('passes --forwarded, --trust-forwarded and --log-level through', async () => {
-    const echo = createServer((req, res) =>
-      res.end(`${req.headers['x-forwarded-for'] ?? '-'} ${req.headers.forwarded ?? '-'}`),
-    );
+    const echo = createServer((req, res) => res.end(`${req.headers['x-forwarded-for'] ?? '-'} ${req.headers.forwarded ?? '-'}`));
     servers.push(echo);
     await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
     const backendAddress = `127.0.0.1:${(echo.address() as AddressInfo).port}`;
@@ -139,20 +145,46 @@ describe('lb-native start', () => {
     plain.cli.signal('SIGTERM');
     await plain.cli.waitForExit();
 
-    const trusting = await startCli(['--listen', '127.0.0.1:0', '--backend', backendAddress, '--workers', '1', '--trust-forwarded']);
+    const trusting = await startCli([
+      '--listen',
+      '127.0.0.1:0',
+      '--backend',
+      backendAddress,
+      '--workers',
+      '1',
+      '--trust-forwarded',
+    ]);
     expect(await spoofed(trusting.url)).toBe('6.6.6.6, 127.0.0.1 -');
     trusting.cli.signal('SIGTERM');
     await trusting.cli.waitForExit();
 
-    const rfc = await startCli(['--listen', '127.0.0.1:0', '--backend', backendAddress, '--workers', '1', '--forwarded', 'forwarded']);
+    const rfc = await startCli([
+      '--listen',
+      '127.0.0.1:0',
+      '--backend',
+      backendAddress,
+      '--workers',
+      '1',
+      '--forwarded',
+      'forwarded',
+    ]);
     expect(await spoofed(rfc.url)).toMatch(/^- for=127\.0\.0\.1;/);
     rfc.cli.signal('SIGTERM');
     await rfc.cli.waitForExit();
 
     const port = await freePort();
     const quiet = new CliProcess([
-      'start', '--listen', `127.0.0.1:${port}`, '--backend', backendAddress, '--workers', '1',
-      '--forwarded', 'none', '--log-level', 'error',
+      'start',
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--backend',
+      backendAddress,
+      '--workers',
+      '1',
+      '--forwarded',
+      'none',
+      '--log-level',
+      'error',
     ]);
     expect(await getWhenUp(`http://127.0.0.1:${port}/`)).toBe('- -');
     quiet.signal('SIGTERM');
@@ -169,8 +201,16 @@ describe('lb-native start', () => {
     // public URL leads to the real server.
     const unused = await freePort();
     const { cli, url, listening } = await startCli([
-      '--listen', '127.0.0.1:0', '--mode', 'redirect', '--redirect-status', '302', '--workers', '1',
-      '--backend', `127.0.0.1:${unused},public-url=http://127.0.0.1:${targetPort}`,
+      '--listen',
+      '127.0.0.1:0',
+      '--mode',
+      'redirect',
+      '--redirect-status',
+      '302',
+      '--workers',
+      '1',
+      '--backend',
+      `127.0.0.1:${unused},public-url=http://127.0.0.1:${targetPort}`,
     ]);
     expect(listening).toMatchObject({ workers: 1, mode: 'redirect', strategy: 'round-robin', backends: 1 });
     const manual = await fetch(`${url}a/b?x=%2F1`, { redirect: 'manual', signal: AbortSignal.timeout(5_000) });
@@ -194,8 +234,20 @@ describe('lb-native start', () => {
     await new Promise<void>((resolve) => flaky.listen(0, '127.0.0.1', resolve));
     const address = `127.0.0.1:${(flaky.address() as AddressInfo).port}`;
     const { cli } = await startCli([
-      '--listen', '127.0.0.1:0', '--backend', address, '--workers', '1',
-      '--health-check', '/healthz', '--health-interval', '20', '--health-fall', '2', '--health-rise', '2',
+      '--listen',
+      '127.0.0.1:0',
+      '--backend',
+      address,
+      '--workers',
+      '1',
+      '--health-check',
+      '/healthz',
+      '--health-interval',
+      '20',
+      '--health-fall',
+      '2',
+      '--health-rise',
+      '2',
     ]);
     status = 503;
     const down = await cli.waitForLog('backend-down');
@@ -225,7 +277,11 @@ describe('lb-native start', () => {
     const result = await cli.waitForExit(5_000);
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(result.code).toBe(143);
-    expect(parseLogLines(result.stdout).at(-1)).toMatchObject({ level: 'warn', signal: 'SIGTERM', msg: 'forced-exit: exiting without waiting for in-flight requests' });
+    expect(parseLogLines(result.stdout).at(-1)).toMatchObject({
+      level: 'warn',
+      signal: 'SIGTERM',
+      msg: 'forced-exit: exiting without waiting for in-flight requests',
+    });
     await pending;
   });
 });

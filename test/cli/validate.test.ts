@@ -32,7 +32,14 @@ describe.concurrent('lb-native validate', () => {
   });
 
   it('prints one line per problem, with file, line and path, and exits 2', async ({ expect }) => {
-    const bad = file('bad.yaml', ['listen: 127.0.0.1:8080', 'backends:', '  - 127.0.0.1:9001', '  - 127.0.0.1:9002', '  - 127.0.0.1:70000', 'workers: 0']);
+    const bad = file('bad.yaml', [
+      'listen: 127.0.0.1:8080',
+      'backends:',
+      '  - 127.0.0.1:9001',
+      '  - 127.0.0.1:9002',
+      '  - 127.0.0.1:70000',
+      'workers: 0',
+    ]);
     const result = await runCli(['validate', bad]);
     expect(result.stderr).toBe(
       `${bad}:5: backends[2].address: port must be 1-65535, got 70000\n${bad}:6: workers: expected an integer from 1 to 1024, got 0\n`,
@@ -42,9 +49,16 @@ describe.concurrent('lb-native validate', () => {
   });
 
   it('substitutes environment variables, and names one that is missing', async ({ expect }) => {
-    const withEnv = file('env.yaml', ['backends: ["127.0.0.1:${LB_TEST_PORT}"]', 'admin:', '  listen: 127.0.0.1:9100', '  token: ${LB_TEST_TOKEN}']);
+    const withEnv = file('env.yaml', [
+      'backends: ["127.0.0.1:${LB_TEST_PORT}"]',
+      'admin:',
+      '  listen: 127.0.0.1:9100',
+      '  token: ${LB_TEST_TOKEN}',
+    ]);
     const missing = await runCli(['validate', withEnv], 15_000, { LB_TEST_PORT: '9001' });
-    expect(missing.stderr).toBe(`${withEnv}:4: admin.token: environment variable LB_TEST_TOKEN is not set (write \${LB_TEST_TOKEN:-default} to give a default)\n`);
+    expect(missing.stderr).toBe(
+      `${withEnv}:4: admin.token: environment variable LB_TEST_TOKEN is not set (write \${LB_TEST_TOKEN:-default} to give a default)\n`,
+    );
     expect(missing.code).toBe(2);
     const ok = await runCli(['validate', withEnv], 15_000, { LB_TEST_PORT: '9001', LB_TEST_TOKEN: 'abc' });
     expect(ok).toMatchObject({ code: 0, stdout: 'ok: 1 backend, mode http\n' });
@@ -81,16 +95,30 @@ describe('host names and JSON syntax', () => {
   const unresolvable = /cannot resolve 'no-such-backend\.invalid' \(E[A-Z_]+\)/.source;
 
   it('validate resolves the host names the file names, as start would, and names file, line and path', async () => {
-    const bad = file('unresolvable.yaml', ['listen: 127.0.0.1:0', 'backends:', '  - localhost:9001', '  - no-such-backend.invalid:9002']);
+    const bad = file('unresolvable.yaml', [
+      'listen: 127.0.0.1:0',
+      'backends:',
+      '  - localhost:9001',
+      '  - no-such-backend.invalid:9002',
+    ]);
     const result = await runCli(['validate', bad]);
     expect(result.stderr).toMatch(new RegExp(`^${escape(bad)}:4: backends\\[1\\]\\.address: ${unresolvable}\\n$`));
     expect(result).toMatchObject({ code: 2, stdout: '' });
-    const good = file('resolvable.yaml', ['listen: localhost:0', 'backends: [localhost:9001]', 'admin: { listen: "localhost:0" }']);
+    const good = file('resolvable.yaml', [
+      'listen: localhost:0',
+      'backends: [localhost:9001]',
+      'admin: { listen: "localhost:0" }',
+    ]);
     expect(await runCli(['validate', good])).toMatchObject({ code: 0, stdout: 'ok: 1 backend, mode http\n', stderr: '' });
   });
 
   it("start's refusal of the same file names the file and line too", async () => {
-    const bad = file('unresolvable-start.yaml', ['listen: 127.0.0.1:0', 'workers: 1', 'backends:', '  - no-such-backend.invalid:9002']);
+    const bad = file('unresolvable-start.yaml', [
+      'listen: 127.0.0.1:0',
+      'workers: 1',
+      'backends:',
+      '  - no-such-backend.invalid:9002',
+    ]);
     const result = await runCli(['start', '--config', bad]);
     expect(result.stderr).toMatch(new RegExp(`^lb-native: ${escape(bad)}:4: backends\\[0\\]\\.address: ${unresolvable}\\n$`));
     expect(result).toMatchObject({ code: 1, stdout: '' });

@@ -84,7 +84,9 @@ describe('addressKey', () => {
   });
 
   it('tells different addresses apart: another port, host or family; names are not resolved', () => {
-    const keys = ['127.0.0.1:80', '127.0.0.1:81', '127.0.0.2:80', '[::1]:80', '[::ffff:127.0.0.1]:80', 'localhost:80'].map((s) => addressKey(s));
+    const keys = ['127.0.0.1:80', '127.0.0.1:81', '127.0.0.2:80', '[::1]:80', '[::ffff:127.0.0.1]:80', 'localhost:80'].map((s) =>
+      addressKey(s),
+    );
     expect(new Set(keys).size).toBe(keys.length);
   });
 
@@ -96,8 +98,28 @@ describe('addressKey', () => {
 
 describe('isLoopback', () => {
   it('knows 127.0.0.0/8, ::1 and mapped 127.x in any spelling; not the unspecified or other addresses', () => {
-    const yes = ['127.0.0.1', '127.255.0.9', '::1', '0:0:0:0:0:0:0:1', '0::1', '[0:0::1]', '::ffff:127.0.0.1', '::FFFF:7f00:1', '[::1]'];
-    const no = ['0.0.0.0', '::', '10.0.0.1', '128.0.0.1', '::ffff:10.0.0.1', '::ffff:128.0.0.1', 'localhost', '::2', 'fe80::1%lo'];
+    const yes = [
+      '127.0.0.1',
+      '127.255.0.9',
+      '::1',
+      '0:0:0:0:0:0:0:1',
+      '0::1',
+      '[0:0::1]',
+      '::ffff:127.0.0.1',
+      '::FFFF:7f00:1',
+      '[::1]',
+    ];
+    const no = [
+      '0.0.0.0',
+      '::',
+      '10.0.0.1',
+      '128.0.0.1',
+      '::ffff:10.0.0.1',
+      '::ffff:128.0.0.1',
+      'localhost',
+      '::2',
+      'fe80::1%lo',
+    ];
     for (const host of yes) expect(isLoopback(host), host).toBe(true);
     for (const host of no) expect(isLoopback(host), host).toBe(false);
   });

@@ -39,7 +39,10 @@ describe('examples/lb.yaml', () => {
     const block = /### A configuration file[^]*?```yaml\n([^]*?)```/.exec(readme)?.[1];
     expect(block).toBeDefined();
     const { config } = parseConfigText('README.md', block!, { env: { LB_ADMIN_TOKEN: 'abc' } });
-    expect(config.backends?.map((b) => [b.address.text, b.weight])).toEqual([['10.0.0.5:8080', 1], ['10.0.0.6:8080', 3]]);
+    expect(config.backends?.map((b) => [b.address.text, b.weight])).toEqual([
+      ['10.0.0.5:8080', 1],
+      ['10.0.0.6:8080', 3],
+    ]);
     expect(config.logging?.access?.sampleRate).toBe(0.01);
   });
 

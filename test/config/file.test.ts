@@ -5,7 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { ConfigFileError, type LoadConfigOptions, loadConfigFile, mergeOverrides, parseConfigText } from '../../src/config/file.js';
+import {
+  ConfigFileError,
+  type LoadConfigOptions,
+  loadConfigFile,
+  mergeOverrides,
+  parseConfigText,
+} from '../../src/config/file.js';
 import { redactConfig } from '../../src/config/redact.js';
 import { validateOptions } from '../../src/config/schema.js';
 import { settingsFrom } from '../../src/service/settings.js';
@@ -74,10 +80,16 @@ describe('configuration files: what is accepted', () => {
   });
 
   it('needs no backends when a discovery section supplies them', () => {
-    const { config } = parseConfigText('lb.yaml', yaml('discovery:', '  dns: { name: api.internal, type: A, port: 8080, resolver: "127.0.0.1:53" }'));
+    const { config } = parseConfigText(
+      'lb.yaml',
+      yaml('discovery:', '  dns: { name: api.internal, type: A, port: 8080, resolver: "127.0.0.1:53" }'),
+    );
     expect(config.backends).toBeUndefined();
     expect(config.discovery?.dns).toEqual({ name: 'api.internal', type: 'A', port: 8080, resolver: '127.0.0.1:53' });
-    const etcd = parseConfigText('lb.yaml', yaml('backends: [10.0.0.5:80]', 'discovery:', '  etcd: { endpoints: [http://127.0.0.1:2379], prefix: /lb/web/ }'));
+    const etcd = parseConfigText(
+      'lb.yaml',
+      yaml('backends: [10.0.0.5:80]', 'discovery:', '  etcd: { endpoints: [http://127.0.0.1:2379], prefix: /lb/web/ }'),
+    );
     expect(settingsFrom(etcd).discovery).toMatchObject({ source: 'etcd', owns: 'discovered' });
   });
 
@@ -97,14 +109,19 @@ describe('configuration files: what is accepted', () => {
     const file = join(dir, 'disk.yaml');
     writeFileSync(file, yaml('backends:', '  - 127.0.0.1:9001'));
     expect((await loadConfigFile(file)).config.backends?.length).toBe(1);
-    await expect(loadConfigFile(join(dir, 'missing.yaml'))).rejects.toThrow(`${join(dir, 'missing.yaml')}: cannot read the configuration file: no such file`);
+    await expect(loadConfigFile(join(dir, 'missing.yaml'))).rejects.toThrow(
+      `${join(dir, 'missing.yaml')}: cannot read the configuration file: no such file`,
+    );
   });
 });
 
 describe('configuration files: messages name the file, the line, the path and what was expected', () => {
   it('the example from the brief: a backend port out of range', () => {
     expect(
-      problems('lb.yaml', yaml('listen: 127.0.0.1:8080', 'backends:', '  - 127.0.0.1:9001', '  - 127.0.0.1:9002', '  - 127.0.0.1:70000')),
+      problems(
+        'lb.yaml',
+        yaml('listen: 127.0.0.1:8080', 'backends:', '  - 127.0.0.1:9001', '  - 127.0.0.1:9002', '  - 127.0.0.1:70000'),
+      ),
     ).toEqual(['lb.yaml:5: backends[2].address: port must be 1-65535, got 70000']);
   });
 
@@ -140,8 +157,12 @@ describe('configuration files: messages name the file, the line, the path and wh
     expect(problems('lb.yaml', yaml('mode: tcp', 'strategy: cookie', 'backends: [127.0.0.1:1]'))).toEqual([
       "lb.yaml:2: strategy: 'cookie' needs a cookie set on a proxied response, which tcp mode does not have",
     ]);
-    expect(problems('lb.yaml', yaml('listen: 127.0.0.1:8080'))).toEqual(['lb.yaml: backends: missing: give at least one backend, or a discovery section']);
-    expect(problems('lb.yaml', yaml('backends: []'))).toEqual(['lb.yaml:1: backends: expected at least one backend (or a discovery section)']);
+    expect(problems('lb.yaml', yaml('listen: 127.0.0.1:8080'))).toEqual([
+      'lb.yaml: backends: missing: give at least one backend, or a discovery section',
+    ]);
+    expect(problems('lb.yaml', yaml('backends: []'))).toEqual([
+      'lb.yaml:1: backends: expected at least one backend (or a discovery section)',
+    ]);
     expect(problems('lb.yaml', yaml('backends:', '  - 127.0.0.1:1', '  - 127.0.0.1:1'))).toEqual([
       'lb.yaml:3: backends[1].address: same address as backends[0]',
     ]);
@@ -160,20 +181,29 @@ describe('configuration files: messages name the file, the line, the path and wh
     expect(problems('lb.yaml', yaml('discovery:', '  dns: { name: a.b, type: MX }'))).toEqual([
       "lb.yaml:2: discovery.dns.type: expected one of A, AAAA, SRV, got 'MX'",
     ]);
-    expect(problems('lb.yaml', yaml('discovery:', '  dns: { name: a.b, type: A, port: 80 }', '  etcd: { endpoints: [x], prefix: /p/ }'))).toEqual([
-      'lb.yaml:3: discovery.etcd: give one discovery source, dns or etcd, not both',
-    ]);
+    expect(
+      problems(
+        'lb.yaml',
+        yaml('discovery:', '  dns: { name: a.b, type: A, port: 80 }', '  etcd: { endpoints: [x], prefix: /p/ }'),
+      ),
+    ).toEqual(['lb.yaml:3: discovery.etcd: give one discovery source, dns or etcd, not both']);
     expect(problems('lb.yaml', yaml('discovery:', '  etcd:', '    endpoints: []', '    prefix: /lb/'))).toEqual([
       'lb.yaml:3: discovery.etcd.endpoints: expected at least one etcd URL',
     ]);
   });
 
   it('never shows the value of a secret', () => {
-    const lines = problems('lb.yaml', yaml('backends: [127.0.0.1:1]', 'admin: { listen: "127.0.0.1:9100", token: "has spaces in it" }'));
+    const lines = problems(
+      'lb.yaml',
+      yaml('backends: [127.0.0.1:1]', 'admin: { listen: "127.0.0.1:9100", token: "has spaces in it" }'),
+    );
     expect(lines).toEqual(['lb.yaml:2: admin.token: must be visible ASCII characters only, no spaces (the value is not shown)']);
     const numeric = problems('lb.yaml', yaml('backends: [127.0.0.1:1]', 'admin: { listen: "127.0.0.1:9100", token: 12345678 }'));
     expect(numeric).toEqual(['lb.yaml:2: admin.token: expected a string, got a number (the value is not shown)']);
-    const etcd = problems('lb.yaml', yaml('discovery:', '  etcd: { endpoints: [x], prefix: /p/, auth: { username: u, password: 987654 } }'));
+    const etcd = problems(
+      'lb.yaml',
+      yaml('discovery:', '  etcd: { endpoints: [x], prefix: /p/, auth: { username: u, password: 987654 } }'),
+    );
     expect(etcd.join('\n')).not.toContain('987654');
   });
 
@@ -182,8 +212,12 @@ describe('configuration files: messages name the file, the line, the path and wh
       'lb.yaml:3: not valid YAML: Map keys must be unique',
     ]);
     expect(problems('lb.yaml', yaml('backends: [127.0.0.1:1'))[0]).toMatch(/^lb\.yaml:2: not valid YAML: /);
-    expect(problems('lb.yaml', '')).toEqual(['lb.yaml: the file is empty; expected a mapping of options (listen, backends, ...)']);
-    expect(problems('lb.yaml', yaml('- 127.0.0.1:1'))).toEqual(['lb.yaml:1: expected a mapping of options (listen, backends, ...) at the top level']);
+    expect(problems('lb.yaml', '')).toEqual([
+      'lb.yaml: the file is empty; expected a mapping of options (listen, backends, ...)',
+    ]);
+    expect(problems('lb.yaml', yaml('- 127.0.0.1:1'))).toEqual([
+      'lb.yaml:1: expected a mapping of options (listen, backends, ...) at the top level',
+    ]);
   });
 });
 
@@ -211,7 +245,11 @@ describe('environment variables', () => {
 
   it('an unquoted value that is one reference takes the type its value reads as', () => {
     // (Block style: inside { } or [ ], a bare ${...} is not valid YAML.)
-    const { config } = parseConfigText('lb.yaml', yaml('workers: ${LB_WORKERS}', 'backends: [127.0.0.1:1]', 'forwarded:', '  trustIncoming: ${TRUST:-true}'), { env });
+    const { config } = parseConfigText(
+      'lb.yaml',
+      yaml('workers: ${LB_WORKERS}', 'backends: [127.0.0.1:1]', 'forwarded:', '  trustIncoming: ${TRUST:-true}'),
+      { env },
+    );
     expect(config.workers).toBe(3);
     expect(config.forwarded.trustIncoming).toBe(true);
     // Quoted, it stays a string, and the schema says so.
@@ -221,7 +259,11 @@ describe('environment variables', () => {
   });
 
   it('a missing variable without a default is an error naming it; so is a malformed reference', () => {
-    expect(problems('lb.yaml', yaml('backends: [127.0.0.1:1]', 'admin:', '  listen: 127.0.0.1:9100', '  token: ${LB_ADMIN_TOKEN}'), { env })).toEqual([
+    expect(
+      problems('lb.yaml', yaml('backends: [127.0.0.1:1]', 'admin:', '  listen: 127.0.0.1:9100', '  token: ${LB_ADMIN_TOKEN}'), {
+        env,
+      }),
+    ).toEqual([
       'lb.yaml:4: admin.token: environment variable LB_ADMIN_TOKEN is not set (write ${LB_ADMIN_TOKEN:-default} to give a default)',
     ]);
     expect(problems('lb.yaml', yaml('backends: ["${1BAD}:80"]'), { env })).toEqual([
@@ -234,9 +276,9 @@ describe('environment variables', () => {
 
   it('a variable cannot change the structure of the file', () => {
     // The value is one string, newline and all: no `workers` option appears.
-    expect(problems('lb.yaml', yaml('backends: [127.0.0.1:1]', 'hashHeader: ${INJECT}'), { env: { INJECT: 'x\nworkers: 99' } })).toEqual([
-      "lb.yaml:2: hashHeader: expected a header name (letters, digits, '-', ...), got 'x\nworkers: 99'",
-    ]);
+    expect(
+      problems('lb.yaml', yaml('backends: [127.0.0.1:1]', 'hashHeader: ${INJECT}'), { env: { INJECT: 'x\nworkers: 99' } }),
+    ).toEqual(["lb.yaml:2: hashHeader: expected a header name (letters, digits, '-', ...), got 'x\nworkers: 99'"]);
     expect(problems('lb.yaml', yaml('backends: ["${B}"]'), { env: { B: '127.0.0.1:1", "127.0.0.1:2' } })).toEqual([
       'lb.yaml:1: backends[0].address: IPv6 addresses need brackets, e.g. [::1]:8080',
     ]);
@@ -244,12 +286,17 @@ describe('environment variables', () => {
 });
 
 describe('command-line overrides', () => {
-  const describe_ = (issue: { path: string; message: string }) => (issue.path === 'workers' ? `--workers: ${issue.message}` : undefined);
+  const describe_ = (issue: { path: string; message: string }) =>
+    issue.path === 'workers' ? `--workers: ${issue.message}` : undefined;
 
   it('win over the file: objects merge, lists are replaced', () => {
-    const { config } = parseConfigText('lb.yaml', yaml('workers: 4', 'timeouts: { connectMs: 100, responseMs: 200 }', 'backends: [127.0.0.1:1, 127.0.0.1:2]'), {
-      overrides: { values: { workers: 1, timeouts: { connectMs: 5 }, backends: ['127.0.0.1:3'] } },
-    });
+    const { config } = parseConfigText(
+      'lb.yaml',
+      yaml('workers: 4', 'timeouts: { connectMs: 100, responseMs: 200 }', 'backends: [127.0.0.1:1, 127.0.0.1:2]'),
+      {
+        overrides: { values: { workers: 1, timeouts: { connectMs: 5 }, backends: ['127.0.0.1:3'] } },
+      },
+    );
     expect(config.workers).toBe(1);
     expect(config.timeouts).toMatchObject({ connectMs: 5, responseMs: 200 });
     expect(config.backends?.map((b) => b.address.text)).toEqual(['127.0.0.1:3']);
@@ -257,7 +304,11 @@ describe('command-line overrides', () => {
   });
 
   it('an overridden value that is invalid is reported in the words of its flag', () => {
-    expect(problems('lb.yaml', yaml('workers: 4', 'backends: [127.0.0.1:1]', 'backlog: -1'), { overrides: { values: { workers: 0 }, describe: describe_ } })).toEqual([
+    expect(
+      problems('lb.yaml', yaml('workers: 4', 'backends: [127.0.0.1:1]', 'backlog: -1'), {
+        overrides: { values: { workers: 0 }, describe: describe_ },
+      }),
+    ).toEqual([
       '--workers: expected an integer from 1 to 1024, got 0',
       'lb.yaml:3: backlog: expected an integer from 0 to 65535, got -1',
     ]);

@@ -33,7 +33,12 @@ describe('validateOptions: valid options', () => {
     expect(config.hashHeader).toBe('x-session-id');
     expect(config.cookieName).toBe('lb_backend');
     expect(config.forwarded).toEqual({ mode: 'x-forwarded', trustIncoming: false });
-    expect(config.outlierDetection).toEqual({ consecutiveFailures: 5, baseEjectionMs: 30000, maxEjectionPercent: 50, slowStartMs: 0 });
+    expect(config.outlierDetection).toEqual({
+      consecutiveFailures: 5,
+      baseEjectionMs: 30000,
+      maxEjectionPercent: 50,
+      slowStartMs: 0,
+    });
     expect(config.retries).toEqual({ maxTries: 3, budgetPercent: 20, minPerSecond: 10 });
     expect(config.healthCheck).toBeUndefined();
     expect(config.timeouts).toEqual({
@@ -180,9 +185,7 @@ describe('validateOptions: errors name the exact path and what was expected', ()
     const base = { backends: ['127.0.0.1:1'] };
     expect(configError({ ...base, workers: 0 }).message).toBe('workers: expected an integer from 1 to 1024, got 0');
     expect(configError({ ...base, workers: '2' }).message).toBe("workers: expected an integer from 1 to 1024, got '2'");
-    expect(configError({ ...base, workers: Number.NaN }).message).toBe(
-      'workers: expected an integer from 1 to 1024, got NaN',
-    );
+    expect(configError({ ...base, workers: Number.NaN }).message).toBe('workers: expected an integer from 1 to 1024, got NaN');
     expect(configError({ ...base, timeouts: { connectMs: 0 } }).message).toBe(
       'timeouts.connectMs: expected an integer from 1 to 2147483647, got 0',
     );

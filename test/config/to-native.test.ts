@@ -44,7 +44,13 @@ describe('toNativeConfig', () => {
         tunnelIdleMs: 99,
       },
       limits: { maxStartLine: 8192, maxHeadBytes: 16384, maxHeaderCount: 100, maxBodyBytes: 0, maxClientConnections: 10 },
-      pool: { maxIdlePerBackend: 64, surplusIdleMs: 1000, tcpKeepAliveIdleSec: 7, tcpKeepAliveIntervalSec: 10, tcpKeepAliveCount: 3 },
+      pool: {
+        maxIdlePerBackend: 64,
+        surplusIdleMs: 1000,
+        tcpKeepAliveIdleSec: 7,
+        tcpKeepAliveIntervalSec: 10,
+        tcpKeepAliveCount: 3,
+      },
       forwarded: { mode: 'forwarded', trustIncoming: true },
       headers: { underscores: 'keep' },
       outlierDetection: { consecutiveFailures: 2, baseEjectionMs: 30000, maxEjectionPercent: 50, slowStartMs: 0 },
@@ -55,7 +61,11 @@ describe('toNativeConfig', () => {
   });
 
   it('always sends forwarded, never the old xForwardedFor', () => {
-    const native = toNativeConfig(validateOptions({ backends: ['127.0.0.1:9001'] }), { listen: '127.0.0.1', backends: ['127.0.0.1'] }, 1);
+    const native = toNativeConfig(
+      validateOptions({ backends: ['127.0.0.1:9001'] }),
+      { listen: '127.0.0.1', backends: ['127.0.0.1'] },
+      1,
+    );
     expect(native.forwarded).toEqual({ mode: 'x-forwarded', trustIncoming: false });
     expect(native).not.toHaveProperty('xForwardedFor');
   });
@@ -70,7 +80,11 @@ describe('toNativeConfig', () => {
     expect(native.mode).toBe('redirect');
     expect(native.redirectStatus).toBe(308);
     expect(native.proxyProtocol).toBeUndefined();
-    expect(native.backends.map((b) => b.publicUrl)).toEqual(['https://web1.example.com', 'http://web2.internal:8080', 'http://[::1]:81']);
+    expect(native.backends.map((b) => b.publicUrl)).toEqual([
+      'https://web1.example.com',
+      'http://web2.internal:8080',
+      'http://[::1]:81',
+    ]);
   });
 
   it('tcp mode: the PROXY protocol version, no public URLs', () => {

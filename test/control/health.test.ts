@@ -40,7 +40,13 @@ async function silentServer(): Promise<number> {
 describe('RiseFall', () => {
   it('needs `fall` failures in a row to go down and `rise` passes in a row to come back', () => {
     const state = new RiseFall(2, 3);
-    expect([false, false, true, false, false].map((ok) => state.record(ok))).toEqual([undefined, undefined, undefined, undefined, undefined]);
+    expect([false, false, true, false, false].map((ok) => state.record(ok))).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
     expect(state.record(false)).toBe('down');
     expect(state.healthy).toBe(false);
     expect(state.record(false)).toBeUndefined();
@@ -53,7 +59,14 @@ describe('RiseFall', () => {
 describe('probes against real sockets', () => {
   it('http: status in range passes, others fail with the status; Host, path and Connection: close are sent', async () => {
     const backend = await startFlippableBackend('h');
-    const target = { host: '127.0.0.1', port: backend.port, timeoutMs: 1_000, path: '/healthz', hostHeader: 'web1.example.com', expect: ranges('200-399') };
+    const target = {
+      host: '127.0.0.1',
+      port: backend.port,
+      timeoutMs: 1_000,
+      path: '/healthz',
+      hostHeader: 'web1.example.com',
+      expect: ranges('200-399'),
+    };
     expect(await probeHttp(target)).toEqual({ ok: true, reason: 'status 200' });
     expect(backend.lastHealthHost).toBe('web1.example.com');
     backend.healthStatus = 503;
@@ -61,7 +74,10 @@ describe('probes against real sockets', () => {
     backend.healthStatus = 204;
     expect(await probeHttp({ ...target, expect: ranges('200,204') })).toEqual({ ok: true, reason: 'status 204' });
     backend.healthStatus = 404;
-    expect(await probeHttp({ ...target, expect: ranges('200,204') })).toEqual({ ok: false, reason: 'status 404 (expected 200,204)' });
+    expect(await probeHttp({ ...target, expect: ranges('200,204') })).toEqual({
+      ok: false,
+      reason: 'status 404 (expected 200,204)',
+    });
   });
 
   it('http: a refused connect, a hung backend and a non-HTTP answer fail with a reason', async () => {
@@ -91,7 +107,9 @@ describe('probes against real sockets', () => {
       return new Promise<void>((resolve) => server.close(() => resolve()));
     });
     const port = (server.address() as net.AddressInfo).port;
-    expect(await probeHttp({ host: '127.0.0.1', port, timeoutMs: 500, path: '/', hostHeader: 'x', expect: ranges('200') })).toEqual({
+    expect(
+      await probeHttp({ host: '127.0.0.1', port, timeoutMs: 500, path: '/', hostHeader: 'x', expect: ranges('200') }),
+    ).toEqual({
       ok: true,
       reason: 'status 200',
     });
@@ -100,9 +118,20 @@ describe('probes against real sockets', () => {
   it('tcp: a connect passes; refused fails; an abort cancels', async () => {
     const backend = await startFlippableBackend('t');
     expect(await probeTcp({ host: '127.0.0.1', port: backend.port, timeoutMs: 500 })).toEqual({ ok: true, reason: 'connected' });
-    expect(await probeTcp({ host: '127.0.0.1', port: await closedPort(), timeoutMs: 500 })).toEqual({ ok: false, reason: 'connect ECONNREFUSED' });
+    expect(await probeTcp({ host: '127.0.0.1', port: await closedPort(), timeoutMs: 500 })).toEqual({
+      ok: false,
+      reason: 'connect ECONNREFUSED',
+    });
     const abort = new AbortController();
-    const pending = probeHttp({ host: '127.0.0.1', port: await silentServer(), timeoutMs: 5_000, path: '/', hostHeader: 'x', expect: ranges('200'), signal: abort.signal });
+    const pending = probeHttp({
+      host: '127.0.0.1',
+      port: await silentServer(),
+      timeoutMs: 5_000,
+      path: '/',
+      hostHeader: 'x',
+      expect: ranges('200'),
+      signal: abort.signal,
+    });
     abort.abort();
     expect(await pending).toEqual({ ok: false, reason: 'check cancelled' });
   });
@@ -127,7 +156,9 @@ describe('a balancer with health checks', () => {
 
     b.healthStatus = 500;
     await waitUntil('backend-down for b', () => downs.length === 1);
-    expect(downs).toEqual([{ backend: { id: 1, address: b.address, host: '127.0.0.1', port: b.port }, reason: 'status 500 (expected 200-399)' }]);
+    expect(downs).toEqual([
+      { backend: { id: 1, address: b.address, host: '127.0.0.1', port: b.port }, reason: 'status 500 (expected 200-399)' },
+    ]);
     expect(lb.backends()[1]).toMatchObject({ health: 'down', healthReason: 'status 500 (expected 200-399)' });
     expect(lb.stats().backends[1]).toMatchObject({ health: 'down' });
     const bBefore = b.requests;
@@ -181,7 +212,11 @@ describe('a balancer with health checks', () => {
     const c = await startFlippableBackend('c');
     const lb = await startBalancer({
       workers: 1,
-      backends: [a.address, { address: b.address, healthCheck: false }, { address: c.address, healthCheck: { host: 'c.internal', fall: 1 } }],
+      backends: [
+        a.address,
+        { address: b.address, healthCheck: false },
+        { address: c.address, healthCheck: { host: 'c.internal', fall: 1 } },
+      ],
       healthCheck: { path: '/healthz', intervalMs: 20 },
     });
     expect(lb.backends().map((s) => s.health)).toEqual(['up', 'unchecked', 'up']);

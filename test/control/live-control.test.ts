@@ -134,11 +134,15 @@ describe('addBackend, setWeight, setStrategy, setBackendState', () => {
     expect(configError(() => lb.setWeight(9, 2)).message).toBe(
       `backend: no backend id 9; expected the id or address of one of: #0 ${a!.address}, #1 ${b!.address}`,
     );
-    expect(configError(() => lb.setBackendState('127.0.0.1:1', 'ready')).message).toMatch(/^backend: no backend '127\.0\.0\.1:1'; /);
+    expect(configError(() => lb.setBackendState('127.0.0.1:1', 'ready')).message).toMatch(
+      /^backend: no backend '127\.0\.0\.1:1'; /,
+    );
     expect(configError(() => lb.setBackendState(0, 'down' as never)).message).toBe(
       "state: expected one of ready, drain, maint, got 'down'",
     );
-    expect(configError(() => lb.setStrategy('fastest' as never)).message).toMatch(/^strategy: expected one of round-robin, .*, got 'fastest'$/);
+    expect(configError(() => lb.setStrategy('fastest' as never)).message).toMatch(
+      /^strategy: expected one of round-robin, .*, got 'fastest'$/,
+    );
     await expect(lb.addBackend(a!.address)).rejects.toThrow(`address: same address as backend #0 (${a!.address})`);
     await expect(lb.addBackend({ address: '127.0.0.1:70000' })).rejects.toThrow('address: port must be 1-65535, got 70000');
     await expect(lb.addBackend({ address: '127.0.0.1:9', publicUrl: 'http://x.example' })).rejects.toThrow(
@@ -146,7 +150,9 @@ describe('addBackend, setWeight, setStrategy, setBackendState', () => {
     );
     await expect(lb.addBackend('no-such-host.invalid:80')).rejects.toBeInstanceOf(LbResolveError);
     await lb.removeBackend(0);
-    await expect(lb.removeBackend(1)).rejects.toThrow(`backend: cannot remove ${b!.address}, the only backend; add another first`);
+    await expect(lb.removeBackend(1)).rejects.toThrow(
+      `backend: cannot remove ${b!.address}, the only backend; add another first`,
+    );
     await expect(lb.removeBackend(0)).rejects.toThrow('backend: no backend id 0');
     expect(lb.backends()).toEqual(before.slice(1));
   });

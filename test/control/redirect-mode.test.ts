@@ -46,7 +46,15 @@ describe('redirect mode', () => {
       backends: [{ address: '127.0.0.1:9', publicUrl: `http://127.0.0.1:${target.port}/` }],
     });
     // Sent raw: a WHATWG client would normalise some of these targets before sending.
-    for (const path of ['/', '/a/b/c', '/caf%C3%A9?q=a%2Fb&x=%20y', '/x?', '/%2e%2E/raw;p=1?a=1&a=2', '/%7Euser', '/a//b?c=d?e']) {
+    for (const path of [
+      '/',
+      '/a/b/c',
+      '/caf%C3%A9?q=a%2Fb&x=%20y',
+      '/x?',
+      '/%2e%2E/raw;p=1?a=1&a=2',
+      '/%7Euser',
+      '/a//b?c=d?e',
+    ]) {
       const { responses } = await exchange(lb.port, `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
       expect(responses[0]?.status, path).toBe(307);
       expect(responses[0] && header(responses[0], 'location'), path).toBe(`http://127.0.0.1:${target.port}${path}`);

@@ -25,7 +25,10 @@ describe('weights', () => {
     const heavy = await startHttpBackend('heavy');
     const lb = await startBalancer({
       workers: 2,
-      backends: [{ address: light.address, weight: 1 }, { address: heavy.address, weight: 3 }],
+      backends: [
+        { address: light.address, weight: 1 },
+        { address: heavy.address, weight: 3 },
+      ],
     });
     const counts = await countBackends(lb.port, 4000, { concurrency: 8 });
     expect((counts.get('light') ?? 0) + (counts.get('heavy') ?? 0)).toBe(4000);
@@ -131,7 +134,10 @@ describe('cookie', () => {
     const agent = keepAliveAgent(4);
     const sticky = new Set<string>();
     for (let i = 0; i < 30; i += 1) {
-      const reply = await request(lb.port, `/s${i}`, { agent: i % 2 === 0 ? agent : false, headers: { cookie: `theme=dark; ${cookie}` } });
+      const reply = await request(lb.port, `/s${i}`, {
+        agent: i % 2 === 0 ? agent : false,
+        headers: { cookie: `theme=dark; ${cookie}` },
+      });
       sticky.add(backendOf(reply));
       // A client that already holds the right cookie is not sent it again.
       expect(reply.headers['set-cookie']).toBeUndefined();

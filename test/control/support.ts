@@ -24,7 +24,13 @@ export function keepAliveAgent(maxSockets = 16): http.Agent {
 export function request(
   port: number,
   path: string,
-  { headers = {}, agent, method = 'GET', timeoutMs = 10_000, localAddress }: {
+  {
+    headers = {},
+    agent,
+    method = 'GET',
+    timeoutMs = 10_000,
+    localAddress,
+  }: {
     headers?: Record<string, string>;
     agent?: http.Agent | false;
     method?: string;
@@ -62,7 +68,11 @@ export function backendOf(reply: Reply): string {
 export async function countBackends(
   port: number,
   total: number,
-  { concurrency = 8, path = (i: number) => `/r${i}`, headers = {} }: {
+  {
+    concurrency = 8,
+    path = (i: number) => `/r${i}`,
+    headers = {},
+  }: {
     concurrency?: number;
     path?: (i: number) => string;
     headers?: Record<string, string>;

@@ -15,7 +15,9 @@ afterEach(runCleanups);
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
 /** A TCP server on 127.0.0.1 whose connections `onConnection` handles; closed by the cleanup. */
-async function tcpServer(onConnection: (socket: net.Socket) => void): Promise<{ port: number; address: string; connections: number }> {
+async function tcpServer(
+  onConnection: (socket: net.Socket) => void,
+): Promise<{ port: number; address: string; connections: number }> {
   const sockets = new Set<net.Socket>();
   const info = { port: 0, address: '', connections: 0 };
   const server = net.createServer({ allowHalfOpen: true }, (socket) => {
@@ -115,7 +117,8 @@ const v2Signature = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51,
 
 function parseProxyV2(data: Buffer): ProxyHeader | undefined {
   if (data.length < 16) return undefined;
-  if (!data.subarray(0, 12).equals(v2Signature)) throw new Error(`no PROXY v2 signature: ${data.subarray(0, 16).toString('hex')}`);
+  if (!data.subarray(0, 12).equals(v2Signature))
+    throw new Error(`no PROXY v2 signature: ${data.subarray(0, 16).toString('hex')}`);
   const versionCommand = data[12] ?? 0;
   if (versionCommand >> 4 !== 2) throw new Error(`PROXY v2: version ${versionCommand >> 4}`);
   if ((versionCommand & 0x0f) !== 1) throw new Error(`PROXY v2: command ${versionCommand & 0x0f}, expected PROXY (1)`);
@@ -282,7 +285,15 @@ describe('tcp mode', () => {
     client.write('hello');
     expect((await withTimeout('echo', echoed, 5_000)).toString()).toBe('hello');
     expect(backend.headers).toEqual([
-      { version: 1, family: 'TCP4', source: '127.0.0.1', sourcePort: client.localPort, destination: '127.0.0.1', destinationPort: lb.port, length: expect.any(Number) },
+      {
+        version: 1,
+        family: 'TCP4',
+        source: '127.0.0.1',
+        sourcePort: client.localPort,
+        destination: '127.0.0.1',
+        destinationPort: lb.port,
+        length: expect.any(Number),
+      },
     ]);
   });
 
@@ -295,7 +306,15 @@ describe('tcp mode', () => {
     client.write(payload);
     expect(sha256(await withTimeout('echo', echoed, 5_000))).toBe(sha256(payload));
     expect(backend.headers).toEqual([
-      { version: 2, family: 'TCP4', source: '127.0.0.1', sourcePort: client.localPort, destination: '127.0.0.1', destinationPort: lb.port, length: expect.any(Number) },
+      {
+        version: 2,
+        family: 'TCP4',
+        source: '127.0.0.1',
+        sourcePort: client.localPort,
+        destination: '127.0.0.1',
+        destinationPort: lb.port,
+        length: expect.any(Number),
+      },
     ]);
   });
 
@@ -318,12 +337,26 @@ describe('tcp mode', () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     });
     const port = (server.address() as net.AddressInfo).port;
-    const lb = await startBalancer({ listen: '[::1]:0', mode: 'tcp', proxyProtocol: 'v2', workers: 1, backends: [`[::1]:${port}`] });
+    const lb = await startBalancer({
+      listen: '[::1]:0',
+      mode: 'tcp',
+      proxyProtocol: 'v2',
+      workers: 1,
+      backends: [`[::1]:${port}`],
+    });
     const client = net.connect({ host: '::1', port: lb.port });
     onCleanup(() => client.destroy());
     expect((await withTimeout('ok', readAll(client), 5_000)).toString()).toBe('ok');
     expect(headers).toEqual([
-      { version: 2, family: 'TCP6', source: '0:0:0:0:0:0:0:1', sourcePort: client.localPort, destination: '0:0:0:0:0:0:0:1', destinationPort: lb.port, length: 52 },
+      {
+        version: 2,
+        family: 'TCP6',
+        source: '0:0:0:0:0:0:0:1',
+        sourcePort: client.localPort,
+        destination: '0:0:0:0:0:0:0:1',
+        destinationPort: lb.port,
+        length: 52,
+      },
     ]);
   });
 

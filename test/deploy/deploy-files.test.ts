@@ -51,9 +51,7 @@ describe('deployment files', () => {
 
   it('every sysctl setting exists on this kernel and has a comment saying why', () => {
     const lines = readFileSync(join(deploy, '99-lb-native.conf'), 'utf8').split('\n');
-    const settings = lines
-      .map((line, index) => ({ line, index }))
-      .filter(({ line }) => /^[a-z]/.test(line));
+    const settings = lines.map((line, index) => ({ line, index })).filter(({ line }) => /^[a-z]/.test(line));
     expect(settings.length).toBeGreaterThanOrEqual(6);
     for (const { line, index } of settings) {
       const key = line.split('=')[0]!.trim();
@@ -61,8 +59,13 @@ describe('deployment files', () => {
       expect(lines[index - 1], `${key} needs a comment line above it`).toMatch(/^# /);
     }
     const keys = settings.map(({ line }) => line.split('=')[0]!.trim());
-    for (const required of ['net.core.somaxconn', 'net.ipv4.tcp_max_syn_backlog', 'net.ipv4.ip_local_port_range',
-      'net.ipv4.tcp_tw_reuse', 'net.core.netdev_max_backlog']) {
+    for (const required of [
+      'net.core.somaxconn',
+      'net.ipv4.tcp_max_syn_backlog',
+      'net.ipv4.ip_local_port_range',
+      'net.ipv4.tcp_tw_reuse',
+      'net.core.netdev_max_backlog',
+    ]) {
       expect(keys).toContain(required);
     }
   });
@@ -78,7 +81,10 @@ describe('deployment files', () => {
     for (const line of filtered.split('\n').filter((l) => /^[a-z]/.test(l))) {
       const [key = '', value = ''] = line.split('=').map((part) => part.trim());
       const wanted = value.split(/\s+/).map(Number);
-      const current = readFileSync(join('/proc/sys', ...key.split('.')), 'utf8').trim().split(/\s+/).map(Number);
+      const current = readFileSync(join('/proc/sys', ...key.split('.')), 'utf8')
+        .trim()
+        .split(/\s+/)
+        .map(Number);
       if (sizes.includes(key)) {
         expect(wanted[0], key).toBeGreaterThanOrEqual(current[0]!);
       } else if (ranges.includes(key)) {

@@ -23,7 +23,11 @@ let installOutput = '';
 
 /** The checkout's files as git sees them (tracked and new, not ignored), copied. */
 function copyCheckout(): void {
-  const listed = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: root, encoding: 'utf8', env: externalProgramEnv() });
+  const listed = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
+    cwd: root,
+    encoding: 'utf8',
+    env: externalProgramEnv(),
+  });
   expect(listed.status, listed.stderr).toBe(0);
   for (const file of listed.stdout.split('\0').filter(Boolean)) {
     if (!existsSync(join(root, file))) continue; // deleted, not yet committed
@@ -63,9 +67,11 @@ describe('scripts/deploy/install-package.sh', () => {
     expect(cli).toMatchObject({ status: 0, stdout: `${version}\n` });
   });
 
-  it("a consumer imports what docs/deployment-ha.md imports, and the admin server and discovery run", () => {
+  it('a consumer imports what docs/deployment-ha.md imports, and the admin server and discovery run', () => {
     const docs = readFileSync(join(root, 'docs', 'deployment-ha.md'), 'utf8');
-    const imported = [...docs.matchAll(/^import \{([^}]+)\} from 'lb-native';$/gm)].flatMap((m) => m[1]!.split(',').map((name) => name.trim()));
+    const imported = [...docs.matchAll(/^import \{([^}]+)\} from 'lb-native';$/gm)].flatMap((m) =>
+      m[1]!.split(',').map((name) => name.trim()),
+    );
     expect(imported).toEqual(expect.arrayContaining(['createBalancer', 'startDnsDiscovery']));
     expect(docs).not.toMatch(/from '\.\/|from '\.\.\//);
 
@@ -101,7 +107,12 @@ backend.close();
 console.log(JSON.stringify({ missing, backends: stats.backends.length, source: error.source, etcd: typeof startEtcdDiscovery }));
 `,
     );
-    const run = spawnSync(process.execPath, ['consumer.mjs'], { cwd: app, encoding: 'utf8', env: externalProgramEnv(), timeout: 60_000 });
+    const run = spawnSync(process.execPath, ['consumer.mjs'], {
+      cwd: app,
+      encoding: 'utf8',
+      env: externalProgramEnv(),
+      timeout: 60_000,
+    });
     expect(run.status, `${run.stdout}${run.stderr}`).toBe(0);
     expect(JSON.parse(run.stdout)).toEqual({ missing: [], backends: 1, source: 'dns', etcd: 'function' });
   });

@@ -56,7 +56,10 @@ describe('BackendSync on a running balancer', () => {
     const lb = await startBalancer({ backends: [a!.address] });
     const sync = new BackendSync(lb);
 
-    let result = await sync.apply([{ address: b!.address, weight: 4 }, { address: c!.address, state: 'maint' }]);
+    let result = await sync.apply([
+      { address: b!.address, weight: 4 },
+      { address: c!.address, state: 'maint' },
+    ]);
     expect(result).toMatchObject({ added: [b!.address, c!.address], removed: [a!.address], changed: [], errors: [] });
     await result.drained;
     expect(lb.backends().map((s) => [s.address, s.weight, s.state])).toEqual([
@@ -65,7 +68,10 @@ describe('BackendSync on a running balancer', () => {
     ]);
     expect(await backendsSeen(lb.port, 6)).toEqual(new Set(['b']));
 
-    result = await sync.apply([{ address: b!.address, weight: 2 }, { address: c!.address, state: 'ready' }]);
+    result = await sync.apply([
+      { address: b!.address, weight: 2 },
+      { address: c!.address, state: 'ready' },
+    ]);
     expect(result).toMatchObject({ added: [], removed: [], changed: [b!.address, c!.address], errors: [] });
     expect(await backendsSeen(lb.port, 6)).toEqual(new Set(['b', 'c']));
 

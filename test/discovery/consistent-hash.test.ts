@@ -35,21 +35,24 @@ describe('consistent hashing across balancers', () => {
   it.each([
     ['uri-hash', (port: number, key: number) => get(port, `/objects/key-${key}`)],
     ['header-hash', (port: number, key: number) => get(port, '/', { 'x-session-id': `session-${key}` })],
-  ] as const)('%s: 200 keys reach the same backend through two balancers with the backends in different orders', async (strategy, request) => {
-    const [h1, h2, h3, h4] = await fourBackends();
-    const one = await startBalancer({ strategy, workers: 2, backends: [h1!.address, h2!.address, h3!.address, h4!.address] });
-    const two = await startBalancer({ strategy, workers: 1, backends: [h4!.address, h2!.address, h1!.address, h3!.address] });
-    const viaOne = await mapping(one.port, request);
-    const viaTwo = await mapping(two.port, request);
-    expect(viaTwo).toEqual(viaOne);
-    // The keys really are spread (the test would prove little if all went to one backend).
-    const spread = new Map<string, number>();
-    for (const name of viaOne) spread.set(name, (spread.get(name) ?? 0) + 1);
-    expect(spread.size).toBe(4);
-    for (const count of spread.values()) expect(count).toBeGreaterThan(KEYS / 10);
-    // And a key keeps its backend on repeated requests.
-    expect(await mapping(one.port, request)).toEqual(viaOne);
-  });
+  ] as const)(
+    '%s: 200 keys reach the same backend through two balancers with the backends in different orders',
+    async (strategy, request) => {
+      const [h1, h2, h3, h4] = await fourBackends();
+      const one = await startBalancer({ strategy, workers: 2, backends: [h1!.address, h2!.address, h3!.address, h4!.address] });
+      const two = await startBalancer({ strategy, workers: 1, backends: [h4!.address, h2!.address, h1!.address, h3!.address] });
+      const viaOne = await mapping(one.port, request);
+      const viaTwo = await mapping(two.port, request);
+      expect(viaTwo).toEqual(viaOne);
+      // The keys really are spread (the test would prove little if all went to one backend).
+      const spread = new Map<string, number>();
+      for (const name of viaOne) spread.set(name, (spread.get(name) ?? 0) + 1);
+      expect(spread.size).toBe(4);
+      for (const count of spread.values()) expect(count).toBeGreaterThan(KEYS / 10);
+      // And a key keeps its backend on repeated requests.
+      expect(await mapping(one.port, request)).toEqual(viaOne);
+    },
+  );
 
   it('balancers whose sets came from discovery in different orders (different ids) agree', async () => {
     const [h1, h2, h3, h4] = await fourBackends();
@@ -66,7 +69,10 @@ describe('consistent hashing across balancers', () => {
 
     // When a backend leaves both, only its keys move, and they move the same way on both.
     const before = await mapping(one.port, request);
-    await Promise.all([one.removeBackend(h2!.address), sync.apply([{ address: h1!.address }, { address: h3!.address }, { address: h4!.address }])]);
+    await Promise.all([
+      one.removeBackend(h2!.address),
+      sync.apply([{ address: h1!.address }, { address: h3!.address }, { address: h4!.address }]),
+    ]);
     const afterOne = await mapping(one.port, request);
     expect(await mapping(two.port, request)).toEqual(afterOne);
     afterOne.forEach((name, key) => {

@@ -44,7 +44,12 @@ describe('A records', () => {
     await withTimeout('first resolution', discovery.ready, 5_000);
     expect(seen.errors).toEqual([]);
     expect(addressesOf(lb)).toEqual([`127.0.0.2:${port}`, `127.0.0.3:${port}`]);
-    expect(discovery.current().map((b) => b.address).sort()).toEqual([`127.0.0.2:${port}`, `127.0.0.3:${port}`]);
+    expect(
+      discovery
+        .current()
+        .map((b) => b.address)
+        .sort(),
+    ).toEqual([`127.0.0.2:${port}`, `127.0.0.3:${port}`]);
     // TTL 1 s is within 200..1500 ms: re-resolved every second.
     expect(discovery.nextDelayMs).toBe(1_000);
     expect(await backendsSeen(lb.port, 10)).toEqual(new Set([b2!.name, b3!.name]));
@@ -52,7 +57,9 @@ describe('A records', () => {
     // A third address appears: added within one TTL (plus slack), and takes traffic.
     let changedAt = Date.now();
     await dns.setHosts(['127.0.0.2 web.test', '127.0.0.3 web.test', '127.0.0.4 web.test']);
-    await waitUntil('127.0.0.4 to be added', () => addressesOf(lb).includes(`127.0.0.4:${port}`), { timeoutMs: maxTtlMs + 2_000 });
+    await waitUntil('127.0.0.4 to be added', () => addressesOf(lb).includes(`127.0.0.4:${port}`), {
+      timeoutMs: maxTtlMs + 2_000,
+    });
     expect(Date.now() - changedAt).toBeLessThanOrEqual(maxTtlMs + 1_000);
     expect(seen.updates.at(-1)?.added).toEqual([`127.0.0.4:${port}`]);
     expect(await backendsSeen(lb.port, 12)).toEqual(new Set([b2!.name, b3!.name, b4!.name]));
@@ -68,7 +75,9 @@ describe('A records', () => {
     const b3Before = b3!.requests;
     changedAt = Date.now();
     await dns.setHosts(['127.0.0.2 web.test', '127.0.0.4 web.test']);
-    await waitUntil('127.0.0.3 to leave the pool', () => !addressesOf(lb).includes(`127.0.0.3:${port}`), { timeoutMs: maxTtlMs + 2_000 });
+    await waitUntil('127.0.0.3 to leave the pool', () => !addressesOf(lb).includes(`127.0.0.3:${port}`), {
+      timeoutMs: maxTtlMs + 2_000,
+    });
     expect(Date.now() - changedAt).toBeLessThanOrEqual(maxTtlMs + 1_000);
     expect(seen.updates.at(-1)?.removed).toEqual([`127.0.0.3:${port}`]);
     const answers = await Promise.all(inFlight);
@@ -85,7 +94,16 @@ describe('A records', () => {
     const port = b2!.port;
     const dns = await startDnsmasq(['127.0.0.2 web.test', '127.0.0.3 web.test'], [], 1);
     const lb = await startBalancer({ backends: [`127.0.0.2:${port}`] });
-    const discovery = startDnsDiscovery(lb, { name: 'web.test', type: 'A', port, resolver: dns.resolver, minTtlMs: 200, maxTtlMs: 800, timeoutMs: 300, tries: 1 });
+    const discovery = startDnsDiscovery(lb, {
+      name: 'web.test',
+      type: 'A',
+      port,
+      resolver: dns.resolver,
+      minTtlMs: 200,
+      maxTtlMs: 800,
+      timeoutMs: 300,
+      tries: 1,
+    });
     const seen = follow(discovery);
     await discovery.ready;
     const good = [`127.0.0.2:${port}`, `127.0.0.3:${port}`];
@@ -97,8 +115,17 @@ describe('A records', () => {
     expect(seen.errors[0]).toBeInstanceOf(DiscoveryError);
     expect(seen.errors[0]).toMatchObject({ source: 'dns', kind: 'resolve', code: 'LB_ERR_DISCOVERY' });
     expect(seen.errors[0]!.message).toMatch(/web\.test A: .*keeping the last good backends/);
-    await expectQuietFor('a change to the pool while DNS is down', 1_000, () => addressesOf(lb).join() !== good.join() && addressesOf(lb).join(', '));
-    expect(discovery.current().map((b) => b.address).sort()).toEqual(good);
+    await expectQuietFor(
+      'a change to the pool while DNS is down',
+      1_000,
+      () => addressesOf(lb).join() !== good.join() && addressesOf(lb).join(', '),
+    );
+    expect(
+      discovery
+        .current()
+        .map((b) => b.address)
+        .sort(),
+    ).toEqual(good);
     expect(await backendsSeen(lb.port, 6)).toEqual(new Set([b2!.name, b3!.name]));
     // Retries back off (200, 400, 800 ms at most).
     expect(discovery.nextDelayMs).toBeLessThanOrEqual(800);
@@ -112,7 +139,9 @@ describe('A records', () => {
 
     // Back: a change made meanwhile is applied.
     await dns.setHosts(['127.0.0.3 web.test']);
-    await waitUntil('the pool to follow the resolver again', () => addressesOf(lb).join() === `127.0.0.3:${port}`, { timeoutMs: 5_000 });
+    await waitUntil('the pool to follow the resolver again', () => addressesOf(lb).join() === `127.0.0.3:${port}`, {
+      timeoutMs: 5_000,
+    });
     expect(await backendsSeen(lb.port, 4)).toEqual(new Set([b3!.name]));
   });
 
@@ -124,8 +153,22 @@ describe('A records', () => {
     // One balancer each: a discovery owns its balancer's whole pool.
     const lbLong = await startBalancer({ backends: [`127.0.0.2:${port}`] });
     const lbZero = await startBalancer({ backends: [`127.0.0.2:${port}`] });
-    const capped = startDnsDiscovery(lbLong, { name: 'web.test', type: 'A', port, resolver: long.resolver, minTtlMs: 100, maxTtlMs: 700 });
-    const floored = startDnsDiscovery(lbZero, { name: 'web.test', type: 'A', port, resolver: zero.resolver, minTtlMs: 600, maxTtlMs: 5_000 });
+    const capped = startDnsDiscovery(lbLong, {
+      name: 'web.test',
+      type: 'A',
+      port,
+      resolver: long.resolver,
+      minTtlMs: 100,
+      maxTtlMs: 700,
+    });
+    const floored = startDnsDiscovery(lbZero, {
+      name: 'web.test',
+      type: 'A',
+      port,
+      resolver: zero.resolver,
+      minTtlMs: 600,
+      maxTtlMs: 5_000,
+    });
     follow(capped);
     follow(floored);
     await Promise.all([capped.ready, floored.ready]);
@@ -142,7 +185,13 @@ describe('A records', () => {
     const backend = await startNamedBackend('::1', 'v6');
     const dns = await startDnsmasq([`::1 web6.test`], [], 1);
     const lb = await startBalancer({ backends: ['127.0.0.1:1'] });
-    const discovery = startDnsDiscovery(lb, { name: 'web6.test', type: 'AAAA', port: backend.port, resolver: dns.resolver, weight: 7 });
+    const discovery = startDnsDiscovery(lb, {
+      name: 'web6.test',
+      type: 'AAAA',
+      port: backend.port,
+      resolver: dns.resolver,
+      weight: 7,
+    });
     const seen = follow(discovery);
     await discovery.ready;
     expect(seen.errors).toEqual([]);
@@ -155,20 +204,23 @@ describe('fixed backends from a configuration file beside DNS discovery', () => 
   it('an address both in the file and in an AAAA answer is one backend, however the file spells it', async () => {
     const backend = await startNamedBackend('::1', 'v6');
     const dns = await startDnsmasq(['::1 web6.test'], [], 1);
-    const loaded = parseConfigText('lb.yaml', [
-      'listen: 127.0.0.1:0',
-      'workers: 1',
-      'backends:',
-      `  - "[0:0::1]:${backend.port}"`,
-      'discovery:',
-      '  dns:',
-      '    name: web6.test',
-      '    type: AAAA',
-      `    port: ${backend.port}`,
-      `    resolver: "${dns.resolver}"`,
-      '    minTtlMs: 100',
-      '    maxTtlMs: 200',
-    ].join('\n'));
+    const loaded = parseConfigText(
+      'lb.yaml',
+      [
+        'listen: 127.0.0.1:0',
+        'workers: 1',
+        'backends:',
+        `  - "[0:0::1]:${backend.port}"`,
+        'discovery:',
+        '  dns:',
+        '    name: web6.test',
+        '    type: AAAA',
+        `    port: ${backend.port}`,
+        `    resolver: "${dns.resolver}"`,
+        '    minTtlMs: 100',
+        '    maxTtlMs: 200',
+      ].join('\n'),
+    );
     const logs: string[] = [];
     const sink = new Writable({
       write(chunk, _encoding, done) {
@@ -184,7 +236,11 @@ describe('fixed backends from a configuration file beside DNS discovery', () => 
     expect(addresses()).toEqual([`[0:0::1]:${backend.port}`]);
     expect((await get(service.balancer.port)).backend).toBe('v6');
     // Nor does discovery add it while it follows the name (it re-resolves every 100-200 ms).
-    await expectQuietFor('a second backend for the same address', 1_000, () => addresses().length !== 1 && addresses().join(', '));
+    await expectQuietFor(
+      'a second backend for the same address',
+      1_000,
+      () => addresses().length !== 1 && addresses().join(', '),
+    );
     expect(logs.filter((line) => line.includes('discovery-'))).toEqual([]);
   });
 });
@@ -195,40 +251,76 @@ describe('SRV records', () => {
     const port = b2!.port;
     const records = (entries: Array<[string, number, number]>): string[] =>
       entries.map(([target, priority, weight]) => `--srv-host=_http._tcp.web.test,${target},${port},${priority},${weight}`);
-    const hosts = [
-      '--host-record=t2.test,127.0.0.2',
-      '--host-record=t3.test,127.0.0.3',
-      '--host-record=t4.test,127.0.0.4',
-    ];
-    const dns = await startDnsmasq([], [...hosts, ...records([['t2.test', 10, 1000], ['t3.test', 10, 0], ['t4.test', 20, 50]])], 1);
+    const hosts = ['--host-record=t2.test,127.0.0.2', '--host-record=t3.test,127.0.0.3', '--host-record=t4.test,127.0.0.4'];
+    const dns = await startDnsmasq(
+      [],
+      [
+        ...hosts,
+        ...records([
+          ['t2.test', 10, 1000],
+          ['t3.test', 10, 0],
+          ['t4.test', 20, 50],
+        ]),
+      ],
+      1,
+    );
     const lb = await startBalancer({ backends: [`127.0.0.2:${port}`] });
-    const discovery = startDnsDiscovery(lb, { name: '_http._tcp.web.test', type: 'SRV', resolver: dns.resolver, minTtlMs: 200, maxTtlMs: 1_000 });
+    const discovery = startDnsDiscovery(lb, {
+      name: '_http._tcp.web.test',
+      type: 'SRV',
+      resolver: dns.resolver,
+      minTtlMs: 200,
+      maxTtlMs: 1_000,
+    });
     const seen = follow(discovery);
     await discovery.ready;
     expect(seen.errors).toEqual([]);
     // Priority 10 only; SRV weight 1000 -> 256, 0 -> 1. 127.0.0.4 (priority 20) is standby.
-    expect(lb.backends().map((b) => [b.address, b.weight]).sort()).toEqual([
+    expect(
+      lb
+        .backends()
+        .map((b) => [b.address, b.weight])
+        .sort(),
+    ).toEqual([
       [`127.0.0.2:${port}`, 256],
       [`127.0.0.3:${port}`, 1],
     ]);
     expect(discovery.nextDelayMs).toBe(1_000);
 
     // New records (dnsmasq reads --srv-host only at start: restarted on the same port).
-    await dns.restart([...hosts, ...records([['t3.test', 5, 30], ['t4.test', 5, 70], ['t2.test', 9, 10]])]);
-    await waitUntil(
-      'the new SRV set',
-      () => addressesOf(lb).join() === [`127.0.0.3:${port}`, `127.0.0.4:${port}`].join(),
-      { timeoutMs: 5_000 },
-    );
-    expect(lb.backends().map((b) => [b.address, b.weight]).sort()).toEqual([
+    await dns.restart([
+      ...hosts,
+      ...records([
+        ['t3.test', 5, 30],
+        ['t4.test', 5, 70],
+        ['t2.test', 9, 10],
+      ]),
+    ]);
+    await waitUntil('the new SRV set', () => addressesOf(lb).join() === [`127.0.0.3:${port}`, `127.0.0.4:${port}`].join(), {
+      timeoutMs: 5_000,
+    });
+    expect(
+      lb
+        .backends()
+        .map((b) => [b.address, b.weight])
+        .sort(),
+    ).toEqual([
       [`127.0.0.3:${port}`, 30],
       [`127.0.0.4:${port}`, 70],
     ]);
     expect(await backendsSeen(lb.port, 20)).toEqual(new Set([b3!.name, b4!.name]));
 
     // The lowest group's only target no longer resolves: the next group is used.
-    await dns.restart([...hosts.slice(1), ...records([['t2.test', 1, 10], ['t4.test', 2, 10]])]);
-    await waitUntil('fallback to the priority 2 group', () => addressesOf(lb).join() === `127.0.0.4:${port}`, { timeoutMs: 5_000 });
+    await dns.restart([
+      ...hosts.slice(1),
+      ...records([
+        ['t2.test', 1, 10],
+        ['t4.test', 2, 10],
+      ]),
+    ]);
+    await waitUntil('fallback to the priority 2 group', () => addressesOf(lb).join() === `127.0.0.4:${port}`, {
+      timeoutMs: 5_000,
+    });
     expect(lb.backends()[0]?.weight).toBe(10);
   });
 });
@@ -249,7 +341,9 @@ describe('options', () => {
       { path: 'discovery.dns.port', message: "an A pool needs the backends' port" },
     ]);
     expect(attempt({ name: 'web.test', type: 'MX', port: 80 }).issues[0]?.path).toBe('discovery.dns.type');
-    expect(attempt({ name: 'web.test', type: 'A', port: 80, resolver: 'dns.example:53' }).issues[0]?.message).toMatch(/numeric IP/);
+    expect(attempt({ name: 'web.test', type: 'A', port: 80, resolver: 'dns.example:53' }).issues[0]?.message).toMatch(
+      /numeric IP/,
+    );
     expect(attempt({ name: 'web.test', type: 'A', port: 80, minTtlMs: 5_000, maxTtlMs: 1_000 }).issues[0]).toEqual({
       path: 'discovery.dns.maxTtlMs',
       message: 'must be >= minTtlMs (5000), got 1000',

@@ -106,7 +106,9 @@ describe('wire format', () => {
 });
 
 /** A scripted DNS server on 127.0.0.1 (UDP and TCP on the same port): `answer(query, over)` returns the response. */
-async function scriptedServer(answer: (query: Buffer, over: 'udp' | 'tcp') => Buffer | undefined): Promise<{ port: number; queries: string[] }> {
+async function scriptedServer(
+  answer: (query: Buffer, over: 'udp' | 'tcp') => Buffer | undefined,
+): Promise<{ port: number; queries: string[] }> {
   const queries: string[] = [];
   const tcp = createServer((socket) => {
     let buffered = Buffer.alloc(0);
@@ -136,11 +138,15 @@ async function scriptedServer(answer: (query: Buffer, over: 'udp' | 'tcp') => Bu
 describe('queries', () => {
   it('asks again over TCP when the UDP answer is truncated', async () => {
     const server = await scriptedServer((query, over) =>
-      over === 'udp' ? response(query, { truncated: true }) : response(query, { answers: [record(33, 4, srv(0, 5, 80, 'a.test'))] }),
+      over === 'udp'
+        ? response(query, { truncated: true })
+        : response(query, { answers: [record(33, 4, srv(0, 5, 80, 'a.test'))] }),
     );
     const answer = await queryDns({ host: '127.0.0.1', port: server.port }, '_x._tcp.test', 'SRV');
     expect(server.queries).toEqual(['udp', 'tcp']);
-    expect(answer.answers).toEqual([{ name: '_x._tcp.test', ttl: 4, type: 'SRV', priority: 0, weight: 5, port: 80, target: 'a.test' }]);
+    expect(answer.answers).toEqual([
+      { name: '_x._tcp.test', ttl: 4, type: 'SRV', priority: 0, weight: 5, port: 80, target: 'a.test' },
+    ]);
   });
 
   it('fails with the RCODE name, or ETIMEOUT after its tries', async () => {
@@ -163,7 +169,9 @@ describe('queries', () => {
       wrong.writeUInt16BE((wrong.readUInt16BE(0) + 1) & 0xffff, 0);
       return wrong;
     });
-    await expect(queryDns({ host: '127.0.0.1', port: server.port }, 'x.test', 'A', { timeoutMs: 200, tries: 1 })).rejects.toMatchObject({
+    await expect(
+      queryDns({ host: '127.0.0.1', port: server.port }, 'x.test', 'A', { timeoutMs: 200, tries: 1 }),
+    ).rejects.toMatchObject({
       reason: 'ETIMEOUT',
     });
   });
@@ -198,12 +206,17 @@ describe('SRV rules', () => {
       const type = query.readUInt16BE(query.length - 15);
       if (name === '_web._tcp.test') {
         return response(query, {
-          answers: [record(33, 50, srv(1, 10, 8080, 'a.test')), record(33, 50, srv(1, 20, 8081, 'b.test')), record(33, 50, srv(1, 5, 8080, 'a.test'))],
+          answers: [
+            record(33, 50, srv(1, 10, 8080, 'a.test')),
+            record(33, 50, srv(1, 20, 8081, 'b.test')),
+            record(33, 50, srv(1, 5, 8080, 'a.test')),
+          ],
           additional: [record(1, 40, [127, 0, 0, 2], [...encodeName('a.test')])],
         });
       }
       if (name === 'b.test' && type === 1) return response(query, {}); // no A: NODATA
-      if (name === 'b.test' && type === 28) return response(query, { answers: [record(28, 7, [...Array<number>(15).fill(0), 1])] });
+      if (name === 'b.test' && type === 28)
+        return response(query, { answers: [record(28, 7, [...Array<number>(15).fill(0), 1])] });
       return response(query, { rcode: 3 });
     });
     const resolved = await resolveSrv({ host: '127.0.0.1', port: server.port }, '_web._tcp.test');

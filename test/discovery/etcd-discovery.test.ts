@@ -49,9 +49,9 @@ describe('etcd values', () => {
     const lb = await startBalancer({ backends: ['127.0.0.1:1'] });
     expect(() => startEtcdDiscovery(lb, { endpoints: [], prefix: '/lb/' })).toThrow(LbConfigError);
     expect(() => startEtcdDiscovery(lb, { endpoints: ['127.0.0.1:2379'], prefix: '' })).toThrow(/discovery\.etcd\.prefix/);
-    expect(() => startEtcdDiscovery(lb, { endpoints: ['127.0.0.1:2379'], prefix: '/x/', retryMinMs: 900, retryMaxMs: 100 })).toThrow(
-      /discovery\.etcd\.retryMaxMs: must be >= retryMinMs/,
-    );
+    expect(() =>
+      startEtcdDiscovery(lb, { endpoints: ['127.0.0.1:2379'], prefix: '/x/', retryMinMs: 900, retryMaxMs: 100 }),
+    ).toThrow(/discovery\.etcd\.retryMaxMs: must be >= retryMinMs/);
   });
 });
 
@@ -70,7 +70,12 @@ describe('following a prefix', () => {
     const seen = follow(discovery);
     await withTimeout('first read', discovery.ready, 10_000);
     expect(seen.errors).toEqual([]);
-    expect(lb.backends().map((s) => [s.address, s.weight, s.state]).sort()).toEqual(
+    expect(
+      lb
+        .backends()
+        .map((s) => [s.address, s.weight, s.state])
+        .sort(),
+    ).toEqual(
       [
         [a!.address, 1, 'ready'],
         [b!.address, 3, 'ready'],
@@ -83,14 +88,22 @@ describe('following a prefix', () => {
     await waitUntil('c to be added', () => addressesOf(lb).includes(c!.address), { timeoutMs: 5_000 });
     expect(await backendsSeen(lb.port, 10)).toEqual(new Set(['a', 'b', 'c']));
     await kv.put('/lb/web/b').value(JSON.stringify({ address: b!.address, weight: 7, state: 'maint' }));
-    await waitUntil('b in maint with weight 7', () => lb.backends().some((s) => s.address === b!.address && s.state === 'maint' && s.weight === 7), {
-      timeoutMs: 5_000,
-    });
+    await waitUntil(
+      'b in maint with weight 7',
+      () => lb.backends().some((s) => s.address === b!.address && s.state === 'maint' && s.weight === 7),
+      {
+        timeoutMs: 5_000,
+      },
+    );
     expect(await backendsSeen(lb.port, 10)).toEqual(new Set(['a', 'c']));
     await kv.put('/lb/web/b').value(b!.address); // plain again: weight 1, ready
-    await waitUntil('b ready again', () => lb.backends().some((s) => s.address === b!.address && s.state === 'ready' && s.weight === 1), {
-      timeoutMs: 5_000,
-    });
+    await waitUntil(
+      'b ready again',
+      () => lb.backends().some((s) => s.address === b!.address && s.state === 'ready' && s.weight === 1),
+      {
+        timeoutMs: 5_000,
+      },
+    );
     await kv.delete().key('/lb/web/a');
     await waitUntil('a to be removed', () => removed.includes(a!.address), { timeoutMs: 5_000 });
     expect(addressesOf(lb)).toEqual([b!.address, c!.address].sort());
@@ -98,8 +111,13 @@ describe('following a prefix', () => {
     // Several changes in one transaction are applied together, in one update (emitted
     // once c's drain has finished, which can be just after the backend list changed).
     const updatesBefore = seen.updates.length;
-    await kv.if('/lb/web/b', 'Version', '>', 0).then(kv.put('/lb/web/a').value(a!.address), kv.delete().key('/lb/web/c')).commit();
-    await waitUntil('a back and c gone', () => addressesOf(lb).join() === [a!.address, b!.address].sort().join(), { timeoutMs: 5_000 });
+    await kv
+      .if('/lb/web/b', 'Version', '>', 0)
+      .then(kv.put('/lb/web/a').value(a!.address), kv.delete().key('/lb/web/c'))
+      .commit();
+    await waitUntil('a back and c gone', () => addressesOf(lb).join() === [a!.address, b!.address].sort().join(), {
+      timeoutMs: 5_000,
+    });
     const transactionUpdate = () => seen.updates.slice(updatesBefore).find((u) => u.removed.includes(c!.address));
     await waitUntil('the update for the transaction', () => transactionUpdate() !== undefined, { timeoutMs: 5_000 });
     expect(transactionUpdate()!.added).toEqual([a!.address]);
@@ -108,7 +126,9 @@ describe('following a prefix', () => {
     // A value that is not a backend is reported and ignored; the rest still applies.
     await kv.put('/lb/web/bad').value('not-an-address');
     await waitUntil('an error for the bad value', () => seen.errors.some((e) => e.kind === 'value'), { timeoutMs: 5_000 });
-    expect(seen.errors.find((e) => e.kind === 'value')?.message).toMatch(/key '\/lb\/web\/bad': 'not-an-address' is not host:port/);
+    expect(seen.errors.find((e) => e.kind === 'value')?.message).toMatch(
+      /key '\/lb\/web\/bad': 'not-an-address' is not host:port/,
+    );
     expect(addressesOf(lb)).toEqual([a!.address, b!.address].sort());
 
     // Deleting every key does not empty the pool.
@@ -125,7 +145,13 @@ describe('following a prefix', () => {
     await kv.put('/lb/web/a').value(a!.address);
     await kv.put('/lb/web/b').value(b!.address);
     const lb = await startBalancer({ backends: [a!.address] });
-    const discovery = startEtcdDiscovery(lb, { endpoints: [etcd.endpoint], prefix: '/lb/web/', retryMinMs: 100, retryMaxMs: 500, timeoutMs: 1_000 });
+    const discovery = startEtcdDiscovery(lb, {
+      endpoints: [etcd.endpoint],
+      prefix: '/lb/web/',
+      retryMinMs: 100,
+      retryMaxMs: 500,
+      timeoutMs: 1_000,
+    });
     const seen = follow(discovery);
     await discovery.ready;
     const good = [a!.address, b!.address].sort();
@@ -137,10 +163,19 @@ describe('following a prefix', () => {
     expect(discovery.connected).toBe(false);
     expect(seen.errors[0]).toMatchObject({ source: 'etcd', kind: 'connection' });
     expect(seen.errors[0]!.message).toMatch(/watch lost .*keeping the last good backends/);
-    await expectQuietFor('a change to the pool while etcd is down', 1_500, () => addressesOf(lb).join() !== good.join() && addressesOf(lb).join(', '));
+    await expectQuietFor(
+      'a change to the pool while etcd is down',
+      1_500,
+      () => addressesOf(lb).join() !== good.join() && addressesOf(lb).join(', '),
+    );
     // Still retrying (errors keep coming, backed off), and nothing changed.
     expect(seen.errors.length).toBeGreaterThan(1);
-    expect(discovery.current().map((x) => x.address).sort()).toEqual(good);
+    expect(
+      discovery
+        .current()
+        .map((x) => x.address)
+        .sort(),
+    ).toEqual(good);
     expect(await backendsSeen(lb.port, 6)).toEqual(new Set(['a', 'b']));
 
     await etcd.restart();
@@ -148,11 +183,18 @@ describe('following a prefix', () => {
     // itself and resumes from the last revision it saw (the prefix is not read again), so
     // this change still arrives.
     await kv.put('/lb/web/c').value(c!.address);
-    await waitUntil('the watch to reconnect', () => discovery.connected && discovery.reconnects >= 1, { timeoutMs: 15_000, intervalMs: 50 });
-    await kv.delete().key('/lb/web/a');
-    await waitUntil('the changes made after the restart', () => addressesOf(lb).join() === [b!.address, c!.address].sort().join(), {
-      timeoutMs: 10_000,
+    await waitUntil('the watch to reconnect', () => discovery.connected && discovery.reconnects >= 1, {
+      timeoutMs: 15_000,
+      intervalMs: 50,
     });
+    await kv.delete().key('/lb/web/a');
+    await waitUntil(
+      'the changes made after the restart',
+      () => addressesOf(lb).join() === [b!.address, c!.address].sort().join(),
+      {
+        timeoutMs: 10_000,
+      },
+    );
     expect(await backendsSeen(lb.port, 6)).toEqual(new Set(['b', 'c']));
   });
 
@@ -161,7 +203,13 @@ describe('following a prefix', () => {
     await etcd.kill();
     const [a, b] = await Promise.all(['a', 'b'].map((n) => startNamedBackend('127.0.0.1', n)));
     const lb = await startBalancer({ backends: [a!.address] });
-    const discovery = startEtcdDiscovery(lb, { endpoints: [etcd.endpoint], prefix: '/lb/web/', retryMinMs: 100, retryMaxMs: 400, timeoutMs: 1_000 });
+    const discovery = startEtcdDiscovery(lb, {
+      endpoints: [etcd.endpoint],
+      prefix: '/lb/web/',
+      retryMinMs: 100,
+      retryMaxMs: 400,
+      timeoutMs: 1_000,
+    });
     const seen = follow(discovery);
     await discovery.ready;
     expect(seen.errors[0]).toMatchObject({ kind: 'connection' });

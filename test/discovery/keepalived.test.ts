@@ -80,9 +80,25 @@ describe('check-lb-native.sh', () => {
     expect(await check(url)).toEqual({ code: 0, stderr: '' });
     lb.setBackendState(0, 'maint');
     expect(await check(url)).toEqual({ code: 1, stderr: 'check-lb-native: none of 1 backends is usable\n' });
-    answer = () => ({ status: 200, body: JSON.stringify({ backends: [{ state: 'ready', health: 'down' }, { state: 'drain', health: 'up' }] }) });
+    answer = () => ({
+      status: 200,
+      body: JSON.stringify({
+        backends: [
+          { state: 'ready', health: 'down' },
+          { state: 'drain', health: 'up' },
+        ],
+      }),
+    });
     expect((await check(url)).code).toBe(1);
-    answer = () => ({ status: 200, body: JSON.stringify({ backends: [{ state: 'ready', health: 'down' }, { state: 'ready', health: 'unchecked' }] }) });
+    answer = () => ({
+      status: 200,
+      body: JSON.stringify({
+        backends: [
+          { state: 'ready', health: 'down' },
+          { state: 'ready', health: 'unchecked' },
+        ],
+      }),
+    });
     expect((await check(url)).code).toBe(0);
     answer = () => ({ status: 503, body: '{}' });
     expect(await check(url)).toMatchObject({ code: 2, stderr: expect.stringContaining('HTTP 503') });
@@ -115,7 +131,9 @@ describe('keepalived.conf.example', () => {
 
 /** A network interface of this machine that VRRP could use (not loopback). */
 function existingInterface(): string {
-  const names = readdirSync('/sys/class/net').filter((name) => name !== 'lo').sort();
+  const names = readdirSync('/sys/class/net')
+    .filter((name) => name !== 'lo')
+    .sort();
   if (names.length === 0) throw new Error('no network interface other than lo');
   return names.includes('eth0') ? 'eth0' : names[0]!;
 }
@@ -130,105 +148,159 @@ function namespacesPermitted(ip: string): boolean {
 }
 
 describe('active/passive failover in network namespaces', () => {
-  it('moves the floating address (and the traffic) when the active host fails its check or its keepalived is killed', { timeout: 120_000 }, async () => {
-    const ip = requireProgram('ip');
-    const keepalived = requireProgram('keepalived');
-    if (!namespacesPermitted(ip)) {
-      // Documented fallback (docs/deployment-ha.md): without namespaces only the
-      // configuration can be checked here.
-      const file = join(tempDir('keepalived-fallback'), 'keepalived.conf');
-      writeFileSync(file, configFor('a', 150, existingInterface()));
-      expect(run('setsid', ['-w', keepalived, '-t', '-f', file]).status).toBe(0);
-      return;
-    }
+  it(
+    'moves the floating address (and the traffic) when the active host fails its check or its keepalived is killed',
+    { timeout: 120_000 },
+    async () => {
+      const ip = requireProgram('ip');
+      const keepalived = requireProgram('keepalived');
+      if (!namespacesPermitted(ip)) {
+        // Documented fallback (docs/deployment-ha.md): without namespaces only the
+        // configuration can be checked here.
+        const file = join(tempDir('keepalived-fallback'), 'keepalived.conf');
+        writeFileSync(file, configFor('a', 150, existingInterface()));
+        expect(run('setsid', ['-w', keepalived, '-t', '-f', file]).status).toBe(0);
+        return;
+      }
 
-    const ns = (name: string): string => `lbtest-${process.pid}-${name}`;
-    const sh = (...args: string[]): void => {
-      const result = run(ip, args);
-      if (result.status !== 0) throw new Error(`ip ${args.join(' ')}: ${result.stderr}`);
-    };
-    for (const name of ['a', 'b', 'c']) {
-      sh('netns', 'add', ns(name));
-      onCleanup(() => run(ip, ['netns', 'del', ns(name)]));
-    }
-    // c holds a bridge joining a and b, and is the client.
-    sh('-n', ns('c'), 'link', 'add', 'br0', 'type', 'bridge');
-    for (const [host, address] of [['a', '192.0.2.1'], ['b', '192.0.2.2']] as const) {
-      sh('-n', ns(host), 'link', 'add', 'vrrp0', 'type', 'veth', 'peer', 'name', `to-${host}`, 'netns', ns('c'));
-      sh('-n', ns('c'), 'link', 'set', `to-${host}`, 'master', 'br0');
-      sh('-n', ns('c'), 'link', 'set', `to-${host}`, 'up');
-      sh('-n', ns(host), 'addr', 'add', `${address}/24`, 'dev', 'vrrp0');
-      sh('-n', ns(host), 'link', 'set', 'vrrp0', 'up');
-      sh('-n', ns(host), 'link', 'set', 'lo', 'up');
-    }
-    sh('-n', ns('c'), 'addr', 'add', '192.0.2.3/24', 'dev', 'br0');
-    sh('-n', ns('c'), 'link', 'set', 'br0', 'up');
-    sh('-n', ns('c'), 'link', 'set', 'lo', 'up');
+      const ns = (name: string): string => `lbtest-${process.pid}-${name}`;
+      const sh = (...args: string[]): void => {
+        const result = run(ip, args);
+        if (result.status !== 0) throw new Error(`ip ${args.join(' ')}: ${result.stderr}`);
+      };
+      for (const name of ['a', 'b', 'c']) {
+        sh('netns', 'add', ns(name));
+        onCleanup(() => run(ip, ['netns', 'del', ns(name)]));
+      }
+      // c holds a bridge joining a and b, and is the client.
+      sh('-n', ns('c'), 'link', 'add', 'br0', 'type', 'bridge');
+      for (const [host, address] of [
+        ['a', '192.0.2.1'],
+        ['b', '192.0.2.2'],
+      ] as const) {
+        sh('-n', ns(host), 'link', 'add', 'vrrp0', 'type', 'veth', 'peer', 'name', `to-${host}`, 'netns', ns('c'));
+        sh('-n', ns('c'), 'link', 'set', `to-${host}`, 'master', 'br0');
+        sh('-n', ns('c'), 'link', 'set', `to-${host}`, 'up');
+        sh('-n', ns(host), 'addr', 'add', `${address}/24`, 'dev', 'vrrp0');
+        sh('-n', ns(host), 'link', 'set', 'vrrp0', 'up');
+        sh('-n', ns(host), 'link', 'set', 'lo', 'up');
+      }
+      sh('-n', ns('c'), 'addr', 'add', '192.0.2.3/24', 'dev', 'br0');
+      sh('-n', ns('c'), 'link', 'set', 'br0', 'up');
+      sh('-n', ns('c'), 'link', 'set', 'lo', 'up');
 
-    // An lb-native host in each of a and b: balancer on :8080, admin stand-in on 127.0.0.1:9100.
-    const hosts: Record<'a' | 'b', Daemon> = {
-      a: startDaemon(ip, ['netns', 'exec', ns('a'), process.execPath, '--import', tsRegisterPath, hostFixture, 'lb-a', '8080', '9100'], 'lb-a'),
-      b: startDaemon(ip, ['netns', 'exec', ns('b'), process.execPath, '--import', tsRegisterPath, hostFixture, 'lb-b', '8080', '9100'], 'lb-b'),
-    };
-    for (const host of ['a', 'b'] as const) {
-      await waitUntil(`lb-${host} to start (${hosts[host].output()})`, () => {
-        if (hosts[host].exited) throw new Error(`lb-${host} exited: ${hosts[host].output()}`);
-        return hosts[host].output().includes('ready');
-      }, { timeoutMs: 20_000 });
-    }
+      // An lb-native host in each of a and b: balancer on :8080, admin stand-in on 127.0.0.1:9100.
+      const hosts: Record<'a' | 'b', Daemon> = {
+        a: startDaemon(
+          ip,
+          ['netns', 'exec', ns('a'), process.execPath, '--import', tsRegisterPath, hostFixture, 'lb-a', '8080', '9100'],
+          'lb-a',
+        ),
+        b: startDaemon(
+          ip,
+          ['netns', 'exec', ns('b'), process.execPath, '--import', tsRegisterPath, hostFixture, 'lb-b', '8080', '9100'],
+          'lb-b',
+        ),
+      };
+      for (const host of ['a', 'b'] as const) {
+        await waitUntil(
+          `lb-${host} to start (${hosts[host].output()})`,
+          () => {
+            if (hosts[host].exited) throw new Error(`lb-${host} exited: ${hosts[host].output()}`);
+            return hosts[host].output().includes('ready');
+          },
+          { timeoutMs: 20_000 },
+        );
+      }
 
-    const dir = tempDir('keepalived');
-    const daemons: Partial<Record<'a' | 'b', Daemon>> = {};
-    for (const [host, priority] of [['a', 150], ['b', 100]] as const) {
-      const file = join(dir, `${host}.conf`);
-      writeFileSync(file, configFor(host, priority));
-      daemons[host] = startDaemon(
-        ip,
-        [
-          'netns', 'exec', ns(host), keepalived,
-          '--dont-fork', '--log-console', '--log-detail', '--no-syslog', '--vrrp', '--dont-respawn',
-          '-f', file,
-          '-p', join(dir, `${host}.pid`),
-          '-r', join(dir, `${host}.vrrp.pid`),
-        ],
-        `keepalived-${host}`,
-      );
-    }
+      const dir = tempDir('keepalived');
+      const daemons: Partial<Record<'a' | 'b', Daemon>> = {};
+      for (const [host, priority] of [
+        ['a', 150],
+        ['b', 100],
+      ] as const) {
+        const file = join(dir, `${host}.conf`);
+        writeFileSync(file, configFor(host, priority));
+        daemons[host] = startDaemon(
+          ip,
+          [
+            'netns',
+            'exec',
+            ns(host),
+            keepalived,
+            '--dont-fork',
+            '--log-console',
+            '--log-detail',
+            '--no-syslog',
+            '--vrrp',
+            '--dont-respawn',
+            '-f',
+            file,
+            '-p',
+            join(dir, `${host}.pid`),
+            '-r',
+            join(dir, `${host}.vrrp.pid`),
+          ],
+          `keepalived-${host}`,
+        );
+      }
 
-    const holds = (host: 'a' | 'b'): boolean => run(ip, ['-n', ns(host), '-o', 'addr', 'show', 'dev', 'vrrp0']).stdout.includes(`${VIP}/24`);
-    const owner = (): string => `a: ${holds('a')}, b: ${holds('b')}`;
-    /** Which lb answers on the floating address, asked from c. */
-    const answerer = (): string =>
-      run(ip, [
-        'netns', 'exec', ns('c'), process.execPath, '-e',
-        `require('http').get('http://${VIP}:8080/', { timeout: 1000 }, (r) => { let b = ''; r.on('data', (d) => (b += d)); r.on('end', () => console.log(b)); }).on('error', () => console.log('unreachable')).on('timeout', function () { this.destroy(); })`,
-      ]).stdout.trim();
-    const logs = (): string => `\n--- keepalived a ---\n${daemons.a?.output().slice(-3000)}\n--- keepalived b ---\n${daemons.b?.output().slice(-3000)}`;
+      const holds = (host: 'a' | 'b'): boolean =>
+        run(ip, ['-n', ns(host), '-o', 'addr', 'show', 'dev', 'vrrp0']).stdout.includes(`${VIP}/24`);
+      const owner = (): string => `a: ${holds('a')}, b: ${holds('b')}`;
+      /** Which lb answers on the floating address, asked from c. */
+      const answerer = (): string =>
+        run(ip, [
+          'netns',
+          'exec',
+          ns('c'),
+          process.execPath,
+          '-e',
+          `require('http').get('http://${VIP}:8080/', { timeout: 1000 }, (r) => { let b = ''; r.on('data', (d) => (b += d)); r.on('end', () => console.log(b)); }).on('error', () => console.log('unreachable')).on('timeout', function () { this.destroy(); })`,
+        ]).stdout.trim();
+      const logs = (): string =>
+        `\n--- keepalived a ---\n${daemons.a?.output().slice(-3000)}\n--- keepalived b ---\n${daemons.b?.output().slice(-3000)}`;
 
-    // a (priority 150) becomes active once its check passes.
-    await waitUntil(`a to hold ${VIP}${logs()}`, () => holds('a') && !holds('b'), { timeoutMs: 20_000, intervalMs: 200 });
-    await waitUntil('lb-a to answer on the floating address', () => answerer() === 'lb-a', { timeoutMs: 10_000, intervalMs: 200 });
+      // a (priority 150) becomes active once its check passes.
+      await waitUntil(`a to hold ${VIP}${logs()}`, () => holds('a') && !holds('b'), { timeoutMs: 20_000, intervalMs: 200 });
+      await waitUntil('lb-a to answer on the floating address', () => answerer() === 'lb-a', {
+        timeoutMs: 10_000,
+        intervalMs: 200,
+      });
 
-    // a's only backend goes into maintenance: the check fails (fall 2 x interval 2 s), a
-    // goes to FAULT and gives the address up; b takes it and the traffic.
-    process.kill(hosts.a.pid, 'SIGUSR1');
-    await waitUntil(`b to take ${VIP} (${owner()})${logs()}`, () => holds('b') && !holds('a'), { timeoutMs: 15_000, intervalMs: 200 });
-    await waitUntil('lb-b to answer on the floating address', () => answerer() === 'lb-b', { timeoutMs: 10_000, intervalMs: 200 });
+      // a's only backend goes into maintenance: the check fails (fall 2 x interval 2 s), a
+      // goes to FAULT and gives the address up; b takes it and the traffic.
+      process.kill(hosts.a.pid, 'SIGUSR1');
+      await waitUntil(`b to take ${VIP} (${owner()})${logs()}`, () => holds('b') && !holds('a'), {
+        timeoutMs: 15_000,
+        intervalMs: 200,
+      });
+      await waitUntil('lb-b to answer on the floating address', () => answerer() === 'lb-b', {
+        timeoutMs: 10_000,
+        intervalMs: 200,
+      });
 
-    // a is healthy again (rise 2): it is preferred, and takes the address back.
-    process.kill(hosts.a.pid, 'SIGUSR2');
-    await waitUntil(`a to take ${VIP} back (${owner()})${logs()}`, () => holds('a') && !holds('b'), { timeoutMs: 15_000, intervalMs: 200 });
-    await waitUntil('lb-a to answer again', () => answerer() === 'lb-a', { timeoutMs: 10_000, intervalMs: 200 });
+      // a is healthy again (rise 2): it is preferred, and takes the address back.
+      process.kill(hosts.a.pid, 'SIGUSR2');
+      await waitUntil(`a to take ${VIP} back (${owner()})${logs()}`, () => holds('a') && !holds('b'), {
+        timeoutMs: 15_000,
+        intervalMs: 200,
+      });
+      await waitUntil('lb-a to answer again', () => answerer() === 'lb-a', { timeoutMs: 10_000, intervalMs: 200 });
 
-    // a's keepalived is killed (SIGKILL to its VRRP process; the parent, told not to
-    // respawn it, exits): a stops advertising, b takes over after the master-down interval
-    // (about 3 x advert_int). a's copy of the address stays, as after any crash of
-    // keepalived alone, but clients follow b's gratuitous ARP.
-    const vrrpPid = Number(readFileSync(join(dir, 'a.vrrp.pid'), 'utf8').trim());
-    expect(vrrpPid).toBeGreaterThan(1);
-    process.kill(vrrpPid, 'SIGKILL');
-    await waitUntil(`b to take ${VIP} after a's keepalived died (${owner()})${logs()}`, () => holds('b'), { timeoutMs: 15_000, intervalMs: 200 });
-    await waitUntil('lb-b to answer after the crash', () => answerer() === 'lb-b', { timeoutMs: 10_000, intervalMs: 200 });
-    await waitUntil("a's keepalived to exit", () => daemons.a!.exited, { timeoutMs: 10_000 });
-  });
+      // a's keepalived is killed (SIGKILL to its VRRP process; the parent, told not to
+      // respawn it, exits): a stops advertising, b takes over after the master-down interval
+      // (about 3 x advert_int). a's copy of the address stays, as after any crash of
+      // keepalived alone, but clients follow b's gratuitous ARP.
+      const vrrpPid = Number(readFileSync(join(dir, 'a.vrrp.pid'), 'utf8').trim());
+      expect(vrrpPid).toBeGreaterThan(1);
+      process.kill(vrrpPid, 'SIGKILL');
+      await waitUntil(`b to take ${VIP} after a's keepalived died (${owner()})${logs()}`, () => holds('b'), {
+        timeoutMs: 15_000,
+        intervalMs: 200,
+      });
+      await waitUntil('lb-b to answer after the crash', () => answerer() === 'lb-b', { timeoutMs: 10_000, intervalMs: 200 });
+      await waitUntil("a's keepalived to exit", () => daemons.a!.exited, { timeoutMs: 10_000 });
+    },
+  );
 });

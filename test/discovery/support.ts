@@ -19,7 +19,10 @@ export { freePort };
 
 /** Finds a program on PATH (as root, that includes the sbin directories daemons install to); undefined if absent. */
 export function findProgram(name: string): string | undefined {
-  const found = spawnSync('sh', ['-c', 'command -v "$1"', 'sh', name], { encoding: 'utf8', env: externalProgramEnv() }).stdout.trim();
+  const found = spawnSync('sh', ['-c', 'command -v "$1"', 'sh', name], {
+    encoding: 'utf8',
+    env: externalProgramEnv(),
+  }).stdout.trim();
   return found || undefined;
 }
 
@@ -328,4 +331,3 @@ export function addressesOf(lb: { backends(): Array<{ address: string }> }): str
     .map((b) => b.address)
     .sort();
 }
-

@@ -75,9 +75,11 @@ describe('malformed chunked request bodies', () => {
       expect(headLines(backend.received(0))[0]).toBe('POST /upload HTTP/1.1');
       await client.write(bad);
       await expectErrorThenClose(client, 400);
-      await waitUntil('the backend connection to be closed', () => backend.connections[0]!.closed, { timeoutMs: 3_000 }).catch(() => {
-        throw new Error(`backend connection left open:\n${backend.describe()}`);
-      });
+      await waitUntil('the backend connection to be closed', () => backend.connections[0]!.closed, { timeoutMs: 3_000 }).catch(
+        () => {
+          throw new Error(`backend connection left open:\n${backend.describe()}`);
+        },
+      );
       await expectBackendConnectionsNotReused(lb.port, backend);
     },
   );
@@ -98,7 +100,7 @@ describe('malformed chunked request bodies', () => {
     const res = await client.readResponse();
     expect(res.status, printable(client.received())).toBe(200);
     expect(res.body.toString()).toBe('early');
-    await client.write('zz\r\n').catch(() => undefined);  // may race with the close
+    await client.write('zz\r\n').catch(() => undefined); // may race with the close
     expect(await client.waitForServerClose(3_000), printable(client.received())).toBe(true);
     expect(client.unread().length, printable(client.received())).toBe(0);
     expect(await backend.connections[0]!.waitForEnd(3_000), 'the proxy did not close the first backend connection').toBe(true);

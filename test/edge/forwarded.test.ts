@@ -94,7 +94,9 @@ describe("mode 'x-forwarded', trusting the client", () => {
       'GET / HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 10.0.0.1\r\nX-Forwarded-For: 10.0.0.2, 10.0.0.3\r\n\r\n',
       options,
     );
-    expect(linesNamed(raw, 'x-forwarded-for'), printable(raw)).toEqual(['X-Forwarded-For: 10.0.0.1, 10.0.0.2, 10.0.0.3, 127.0.0.1']);
+    expect(linesNamed(raw, 'x-forwarded-for'), printable(raw)).toEqual([
+      'X-Forwarded-For: 10.0.0.1, 10.0.0.2, 10.0.0.3, 127.0.0.1',
+    ]);
     expect(linesNamed(raw, 'x-forwarded-proto'), printable(raw)).toEqual(['X-Forwarded-Proto: http']);
     expect(linesNamed(raw, 'x-forwarded-host'), printable(raw)).toEqual(['X-Forwarded-Host: h']);
   });

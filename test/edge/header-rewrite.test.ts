@@ -43,7 +43,10 @@ describe('request re-framing and hop-by-hop removal', () => {
     expect(headLines(raw)[0]).toBe('POST /r?x=1 HTTP/1.1');
     const lines = headerLines(raw);
     for (const hop of [...HOP_BY_HOP, 'x-hop']) {
-      expect(lines.filter((l) => nameOf(l) === hop), `${hop} reached the backend:\n${printable(raw)}`).toEqual([]);
+      expect(
+        lines.filter((l) => nameOf(l) === hop),
+        `${hop} reached the backend:\n${printable(raw)}`,
+      ).toEqual([]);
     }
     expect(linesNamed(raw, 'content-length'), printable(raw)).toEqual(['Content-Length: 3']);
     expect(linesNamed(raw, 'transfer-encoding'), printable(raw)).toEqual([]);
@@ -119,7 +122,10 @@ describe('response re-framing and hop-by-hop removal', () => {
     expect(res.status, printable(client.received())).toBe(200);
     const lines = headerLines(res.raw);
     for (const hop of [...HOP_BY_HOP, 'x-internal']) {
-      expect(lines.filter((l) => nameOf(l) === hop), `${hop} reached the client:\n${printable(res.raw)}`).toEqual([]);
+      expect(
+        lines.filter((l) => nameOf(l) === hop),
+        `${hop} reached the client:\n${printable(res.raw)}`,
+      ).toEqual([]);
     }
     expect(linesNamed(res.raw, 'content-length')).toEqual(['Content-Length: 2']);
     expect(linesNamed(res.raw, 'x-keep')).toEqual(['X-Keep: yes']);

@@ -167,7 +167,10 @@ describe('client connections: limits.maxClientConnections', () => {
 
     const c1 = await RawClient.connect(lb.port);
     const c2 = await RawClient.connect(lb.port);
-    for (const [c, id] of [[c1, 'c1a'], [c2, 'c2a']] as const) {
+    for (const [c, id] of [
+      [c1, 'c1a'],
+      [c2, 'c2a'],
+    ] as const) {
       await c.write(get(id));
       expect((await c.readResponse()).body.toString()).toBe(`ok /${id}`);
     }

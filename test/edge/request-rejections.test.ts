@@ -41,7 +41,10 @@ describe('framing: Content-Length and Transfer-Encoding', () => {
     ['Transfer-Encoding gzip', post('Transfer-Encoding: gzip\r\n', '0\r\n\r\n')],
     ['Transfer-Encoding chunked, chunked', post('Transfer-Encoding: chunked, chunked\r\n', '0\r\n\r\n')],
     ['two Transfer-Encoding: chunked headers', post('Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n', '0\r\n\r\n')],
-    ['Transfer-Encoding gzip header then chunked header', post('Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n', '0\r\n\r\n')],
+    [
+      'Transfer-Encoding gzip header then chunked header',
+      post('Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n', '0\r\n\r\n'),
+    ],
     ['Transfer-Encoding with a parameter', post('Transfer-Encoding: chunked;q=1\r\n', '0\r\n\r\n')],
     ['Transfer-Encoding in HTTP/1.0', 'POST /p HTTP/1.0\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'],
   ])('400 for %s, nothing forwarded', async (_name, request) => {
@@ -57,9 +60,10 @@ describe('framing: Content-Length and Transfer-Encoding', () => {
     expect(res.status, printable(client.received())).toBe(200);
     await backend.waitForRequests(1);
     const seen = backend.requests()[0]!;
-    expect(seen.headers.filter(([n]) => n.toLowerCase() === 'content-length'), backend.describe()).toEqual([
-      ['Content-Length', '5'],
-    ]);
+    expect(
+      seen.headers.filter(([n]) => n.toLowerCase() === 'content-length'),
+      backend.describe(),
+    ).toEqual([['Content-Length', '5']]);
     expect(seen.body.toString()).toBe('hello');
   });
 });
@@ -169,7 +173,10 @@ describe('what happens around a refusal', () => {
     const first = await client.readResponse();
     expect(first.status, printable(client.received())).toBe(200);
     await expectErrorThenClose(client, 400);
-    expect(backend.requests().map((r) => r.target), backend.describe()).toEqual(['/one']);
+    expect(
+      backend.requests().map((r) => r.target),
+      backend.describe(),
+    ).toEqual(['/one']);
   });
 
   it('takes the 400 cleanly even when a large body follows the refused head (lingering close, no reset)', async () => {

@@ -45,8 +45,14 @@ async function expect502AndFreshBackendConnection(first: string | Buffer): Promi
 
 describe('malformed or ambiguous response heads get 502', () => {
   it.each([
-    ['Content-Length with Transfer-Encoding', 'HTTP/1.1 200 OK\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nfine\r\n0\r\n\r\n'],
-    ['Transfer-Encoding with Content-Length', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n4\r\nfine\r\n0\r\n\r\n'],
+    [
+      'Content-Length with Transfer-Encoding',
+      'HTTP/1.1 200 OK\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nfine\r\n0\r\n\r\n',
+    ],
+    [
+      'Transfer-Encoding with Content-Length',
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n4\r\nfine\r\n0\r\n\r\n',
+    ],
     ['two different Content-Length headers', 'HTTP/1.1 200 OK\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nfine!'],
     ['a Content-Length list that differs', 'HTTP/1.1 200 OK\r\nContent-Length: 4, 5\r\n\r\nfine!'],
     ['a Content-Length that is not digits', 'HTTP/1.1 200 OK\r\nContent-Length: 4x\r\n\r\nfine'],
@@ -107,7 +113,10 @@ describe('malformed or ambiguous response heads get 502', () => {
   it('502 for an ambiguous response head that arrives in several writes', async () => {
     const backend = await ScriptedBackend.start((_req, ctx) =>
       ctx.index === 0
-        ? { pieces: ['HTTP/1.1 200 OK\r\nContent-', 'Length: 4\r\nTransfer-Enc', 'oding: chunked\r\n\r\n4\r\nfine\r\n0\r\n\r\n'], pauseMs: 30 }
+        ? {
+            pieces: ['HTTP/1.1 200 OK\r\nContent-', 'Length: 4\r\nTransfer-Enc', 'oding: chunked\r\n\r\n4\r\nfine\r\n0\r\n\r\n'],
+            pauseMs: 30,
+          }
         : good(),
     );
     const lb = await startEdgeBalancer([backend.address]);

@@ -55,8 +55,7 @@ export interface EdgeOptions {
  * the names of the documented API, even those the schema may not know yet.
  */
 export async function startEdgeBalancer(backends: string[], options: EdgeOptions = {}): Promise<Balancer> {
-  const config = { backends, workers: 1, ...options } as unknown as Partial<BalancerConfig> &
-    Pick<BalancerConfig, 'backends'>;
+  const config = { backends, workers: 1, ...options } as unknown as Partial<BalancerConfig> & Pick<BalancerConfig, 'backends'>;
   return startBalancer(config);
 }
 
@@ -130,7 +129,10 @@ export async function expectBackendSawOnlySentinel(lbPort: number, backend: Scri
   expect(res.status, printable(client.received())).toBe(200);
   await backend.waitForRequests(1);
   const requests = backend.requests();
-  expect(requests.map((r) => `${r.method} ${r.target}`), backend.describe()).toEqual(['GET /sentinel']);
+  expect(
+    requests.map((r) => `${r.method} ${r.target}`),
+    backend.describe(),
+  ).toEqual(['GET /sentinel']);
   expect(backend.acceptedCount, backend.describe()).toBe(1);
   expect(headLines(backend.received(0))[0], backend.describe()).toBe('GET /sentinel HTTP/1.1');
   // Nothing after the sentinel request on that connection.

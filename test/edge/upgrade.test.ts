@@ -14,7 +14,10 @@ import { expectErrorThenClose, headLines, linesNamed, startEdgeBalancer } from '
 afterEach(runCleanups);
 
 const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
-const acceptFor = (key: string): string => createHash('sha1').update(key + WS_GUID).digest('base64');
+const acceptFor = (key: string): string =>
+  createHash('sha1')
+    .update(key + WS_GUID)
+    .digest('base64');
 
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
 const UPGRADE_REQUEST =
@@ -78,9 +81,10 @@ describe('WebSocket upgrade', () => {
   it('the backend gets Connection: upgrade and Upgrade: websocket; the client gets the 101 with the accept key', async () => {
     const { res, upgradeHead, client } = await handshake();
     expect(headLines(upgradeHead)[0]).toBe('GET /chat HTTP/1.1');
-    expect(linesNamed(upgradeHead, 'connection').map((l) => l.toLowerCase()), printable(upgradeHead)).toEqual([
-      'connection: upgrade',
-    ]);
+    expect(
+      linesNamed(upgradeHead, 'connection').map((l) => l.toLowerCase()),
+      printable(upgradeHead),
+    ).toEqual(['connection: upgrade']);
     expect(linesNamed(upgradeHead, 'upgrade'), printable(upgradeHead)).toEqual(['Upgrade: websocket']);
     expect(linesNamed(upgradeHead, 'sec-websocket-key')).toEqual([`Sec-WebSocket-Key: ${KEY}`]);
     expect(linesNamed(upgradeHead, 'sec-websocket-version')).toEqual(['Sec-WebSocket-Version: 13']);
@@ -94,7 +98,7 @@ describe('WebSocket upgrade', () => {
 
   it('after the 101, bytes flow both ways untouched (HTTP-looking and non-UTF-8 bytes, and a large burst)', async () => {
     const { client, tunnelStart, conn } = await handshake();
-    const upstreamStart = conn.unread().length;  // nothing should be pending after the head
+    const upstreamStart = conn.unread().length; // nothing should be pending after the head
     expect(upstreamStart).toBe(0);
 
     await client.write(TRICKY_UP);

@@ -11,7 +11,15 @@ import { RawClient } from '../helpers/raw-client.js';
 import { header, printable, type HttpMessage } from '../helpers/http-message.js';
 import { startBalancer, type BalancerConfig } from '../helpers/balancer.js';
 import { startHttpBackend, type HttpBackend } from '../helpers/http-backend.js';
-import { bodyPattern, describeBody, namedReply, type Reply, ScriptedBackend, type StreamedBody, streamReply } from '../helpers/scripted-backend.js';
+import {
+  bodyPattern,
+  describeBody,
+  namedReply,
+  type Reply,
+  ScriptedBackend,
+  type StreamedBody,
+  streamReply,
+} from '../helpers/scripted-backend.js';
 import { delay, waitUntil } from '../helpers/wait.js';
 import { startLoad, type LoadResult } from './load.js';
 import { startChildBackend } from './processes.js';
@@ -92,7 +100,12 @@ interface FaultOutcome {
 let serial = 0;
 
 /** One request on a fresh connection; reads one response (or notes the close). */
-async function faultRequest(port: number, method: 'GET' | 'POST', path: string, timeoutMs = 10_000): Promise<FaultOutcome & { id: string }> {
+async function faultRequest(
+  port: number,
+  method: 'GET' | 'POST',
+  path: string,
+  timeoutMs = 10_000,
+): Promise<FaultOutcome & { id: string }> {
   const id = `X${++serial}`;
   const client = await RawClient.connect(port);
   const started = Date.now();
@@ -103,7 +116,13 @@ async function faultRequest(port: number, method: 'GET' | 'POST', path: string, 
     if (res.status !== 200) await client.waitForServerClose(2_000);
     return { id, res, received: client.received(), serverClosed: client.serverClosed, ms: Date.now() - started };
   } catch (err) {
-    return { id, error: (err as Error).message, received: client.received(), serverClosed: client.serverClosed, ms: Date.now() - started };
+    return {
+      id,
+      error: (err as Error).message,
+      received: client.received(),
+      serverClosed: client.serverClosed,
+      ms: Date.now() - started,
+    };
   } finally {
     client.destroy();
   }
@@ -118,7 +137,8 @@ function expectCleanLoad(result: LoadResult, backends = ['F', 'H']): void {
   const why = `${JSON.stringify(result.counts)}\n${result.samples.join('\n')}`;
   expect(result.counts, why).toEqual({ ok: result.total });
   expect(result.total, why).toBeGreaterThan(20);
-  for (const name of backends) expect(result.byBackend[name] ?? 0, `${why}\n${JSON.stringify(result.byBackend)}`).toBeGreaterThan(0);
+  for (const name of backends)
+    expect(result.byBackend[name] ?? 0, `${why}\n${JSON.stringify(result.byBackend)}`).toBeGreaterThan(0);
 }
 
 /** No backend connection that got a fault carried a request after it, and the proxy closed each. */
@@ -181,18 +201,22 @@ describe('backend fails before any response byte', () => {
   for (const kind of ['close', 'reset'] as const) {
     it(`${kind === 'close' ? 'closes (FIN)' : 'resets (RST)'} without answering: POST gets 502, GET is retried on H; others unaffected`, async () => {
       const s = await setup();
-      await underLoad(s, () => ({ ...(kind === 'close' ? { close: true } : { reset: true }), faulted: true }), (o) => {
-        if (o.method === 'POST') {
-          expect502(o);
-        } else {
-          // Idempotent and bodiless: retried on the other backend, which answers it.
-          expect(o.res?.status, show(o)).toBe(200);
-          expect(header(o.res!, 'x-backend'), show(o)).toBe('H');
-          expect(o.res!.body.toString(), show(o)).toBe(describeBody('H', 'GET', o.path, o.id));
-        }
-        // F saw every one of these requests first.
-        expect(s.f.ids(), s.f.summary()).toContain(o.id);
-      });
+      await underLoad(
+        s,
+        () => ({ ...(kind === 'close' ? { close: true } : { reset: true }), faulted: true }),
+        (o) => {
+          if (o.method === 'POST') {
+            expect502(o);
+          } else {
+            // Idempotent and bodiless: retried on the other backend, which answers it.
+            expect(o.res?.status, show(o)).toBe(200);
+            expect(header(o.res!, 'x-backend'), show(o)).toBe('H');
+            expect(o.res!.body.toString(), show(o)).toBe(describeBody('H', 'GET', o.path, o.id));
+          }
+          // F saw every one of these requests first.
+          expect(s.f.ids(), s.f.summary()).toContain(o.id);
+        },
+      );
       const stats = s.lb.stats().backends[0]!;
       expect(stats.backendErrors, JSON.stringify(stats)).toBeGreaterThanOrEqual(12);
       expect(stats.retries, JSON.stringify(stats)).toBeGreaterThanOrEqual(6);
@@ -227,8 +251,14 @@ describe('backend fails inside the response head', () => {
   });
 
   const garbage: Array<[string, Fault]> = [
-    ['text that is not HTTP, connection kept open', () => ({ bytes: 'SSH-2.0-OpenSSH_9.6\r\nnot http at all\r\n\r\n', faulted: true })],
-    ['binary junk, connection kept open', () => ({ bytes: Buffer.concat([Buffer.from([0, 1, 2, 0xff, 0xfe, 0x80]), Buffer.from('\r\n\r\n')]), faulted: true })],
+    [
+      'text that is not HTTP, connection kept open',
+      () => ({ bytes: 'SSH-2.0-OpenSSH_9.6\r\nnot http at all\r\n\r\n', faulted: true }),
+    ],
+    [
+      'binary junk, connection kept open',
+      () => ({ bytes: Buffer.concat([Buffer.from([0, 1, 2, 0xff, 0xfe, 0x80]), Buffer.from('\r\n\r\n')]), faulted: true }),
+    ],
     ['a bad status line, connection kept open', () => ({ bytes: 'HTTP/1.1 2x0 OK\r\nContent-Length: 0\r\n\r\n', faulted: true })],
     ['junk with no head end, then FIN', () => ({ bytes: 'garbage garbage garbage', close: true, faulted: true })],
   ];
@@ -244,7 +274,11 @@ describe('backend fails inside the response head', () => {
 describe('backend fails mid-body', () => {
   const cases: Array<[string, StreamedBody & { failAfter: number }, 'close' | 'reset']> = [
     ['Content-Length, RST after 256 KiB of 1 MiB', { framing: 'content-length', total: 1 << 20, failAfter: 256 << 10 }, 'reset'],
-    ['Content-Length, FIN after 300 of 1000 bytes (smaller than announced)', { framing: 'content-length', total: 1000, failAfter: 300 }, 'close'],
+    [
+      'Content-Length, FIN after 300 of 1000 bytes (smaller than announced)',
+      { framing: 'content-length', total: 1000, failAfter: 300 },
+      'close',
+    ],
     ['chunked, RST after 256 KiB', { framing: 'chunked', total: 1 << 20, failAfter: 256 << 10 }, 'reset'],
     ['chunked, FIN after 300 bytes', { framing: 'chunked', total: 1000, failAfter: 300 }, 'close'],
   ];
@@ -257,16 +291,21 @@ describe('backend fails mid-body', () => {
         // No complete response: the reader reports the close inside the body.
         expect(o.res, show(o)).toBeUndefined();
         expect(o.serverClosed, show(o)).toBe(true);
-        expect(o.error, show(o)).toMatch(body.framing === 'chunked'
-          ? /connection closed inside a chunked body/
-          : new RegExp(`connection closed after \\d+ of ${total} body bytes`));
+        expect(o.error, show(o)).toMatch(
+          body.framing === 'chunked'
+            ? /connection closed inside a chunked body/
+            : new RegExp(`connection closed after \\d+ of ${total} body bytes`),
+        );
         const headEnd = o.received.indexOf('\r\n\r\n');
         expect(o.received.subarray(0, headEnd).toString(), show(o)).toMatch(/^HTTP\/1\.1 200 /);
         const arrived = o.received.subarray(headEnd + 4);
         if (body.framing === 'content-length') {
           // What did arrive is exactly a prefix of the backend's body.
           expect(arrived.length, show(o)).toBeLessThan(total);
-          expect(arrived.equals(Buffer.concat([bodyPattern, bodyPattern, bodyPattern, bodyPattern]).subarray(0, arrived.length)), 'body is a prefix').toBe(true);
+          expect(
+            arrived.equals(Buffer.concat([bodyPattern, bodyPattern, bodyPattern, bodyPattern]).subarray(0, arrived.length)),
+            'body is a prefix',
+          ).toBe(true);
         } else {
           expect(arrived.includes('\r\n0\r\n\r\n'), show(o)).toBe(false);
         }
@@ -400,7 +439,9 @@ describe('backend writes more than it was asked for', () => {
       if (header(res, 'x-request-id') !== `b${i}`) bad.push(`round ${i}: the response to b${i} was ${printable(res.raw, 200)}`);
       await waitUntil('carrier closed or reused', () => carrier.closed || carrier.requests.length > before);
       if (carrier.requests.length > before) {
-        bad.push(`round ${i}: connection ${carrier.id} (unsolicited bytes pending) carried ${header(carrier.requests.at(-1)!, 'x-request-id')}`);
+        bad.push(
+          `round ${i}: connection ${carrier.id} (unsolicited bytes pending) carried ${header(carrier.requests.at(-1)!, 'x-request-id')}`,
+        );
       }
       if (header(res, 'x-request-id') !== `b${i}`) {
         // The connection is desynchronised now; start over on a fresh client.
@@ -410,7 +451,7 @@ describe('backend writes more than it was asked for', () => {
     expect(bad, `${bad.length} failures\n${f.summary()}`).toEqual([]);
   });
 
-  it('unsolicited bytes racing busy load: a misled request only ever gets its own connection\'s bytes, and that connection is closed', async () => {
+  it("unsolicited bytes racing busy load: a misled request only ever gets its own connection's bytes, and that connection is closed", async () => {
     // Here the load keeps using F at full speed, so some unsolicited responses are written
     // while a request is already on its way on that connection, or land after the
     // balancer's last look at it and before it writes the next request. No HTTP/1.1 proxy
@@ -446,17 +487,22 @@ describe('backend writes more than it was asked for', () => {
     const tainted = s.f.connections.filter((c) => c.extraState !== 'none');
     // Which F connection carried each request id, and at which position.
     const carriedBy = new Map<string, { conn: (typeof tainted)[number]; at: number }>();
-    for (const conn of s.f.connections) conn.requests.forEach((r, at) => carriedBy.set(header(r, 'x-request-id') ?? '', { conn, at }));
+    for (const conn of s.f.connections)
+      conn.requests.forEach((r, at) => carriedBy.set(header(r, 'x-request-id') ?? '', { conn, at }));
     const mixups = [...result.mixups, ...faultMixups];
     const crossed = mixups.filter(({ sent, got }) => {
       const request = carriedBy.get(sent);
-      if (!request || request.conn.extraState === 'none') return true;  // misled on a clean connection
+      if (!request || request.conn.extraState === 'none') return true; // misled on a clean connection
       if (got === 'SMUGGLED') return false;
       const answer = carriedBy.get(got);
       return !(answer && answer.conn === request.conn && answer.at < request.at);
     });
-    const why = `load ${JSON.stringify(result.counts)}, fault client mix-ups ${faultMixups.length}; tainted connections ${tainted.length}\n` +
-      `${crossed.slice(0, 10).map((m) => `request ${m.sent} got the answer of ${m.got}`).join('\n')}\n${result.samples.slice(0, 5).join('\n')}`;
+    const why =
+      `load ${JSON.stringify(result.counts)}, fault client mix-ups ${faultMixups.length}; tainted connections ${tainted.length}\n` +
+      `${crossed
+        .slice(0, 10)
+        .map((m) => `request ${m.sent} got the answer of ${m.got}`)
+        .join('\n')}\n${result.samples.slice(0, 5).join('\n')}`;
     expect(tainted.length, why).toBeGreaterThan(0);
     expect(crossed, why).toEqual([]);
     await waitUntil(`tainted connections closed\n${s.f.summary()}`, () => tainted.every((c) => c.closed));
@@ -467,12 +513,17 @@ describe('backend writes more than it was asked for', () => {
 describe('backend stalls', () => {
   it('never answers: 504 after responseMs, the stalled connection is closed; others unaffected', async () => {
     const s = await setup({ timeouts: { responseMs: 1_000 } });
-    await underLoad(s, () => ({ faulted: true }), (o) => {
-      expect(o.res?.status, show(o)).toBe(504);
-      expect(o.serverClosed, show(o)).toBe(true);
-      expect(o.ms, show(o)).toBeGreaterThanOrEqual(950);
-      expect(o.ms, show(o)).toBeLessThan(5_000);
-    }, { rounds: 1 });
+    await underLoad(
+      s,
+      () => ({ faulted: true }),
+      (o) => {
+        expect(o.res?.status, show(o)).toBe(504);
+        expect(o.serverClosed, show(o)).toBe(true);
+        expect(o.ms, show(o)).toBeGreaterThanOrEqual(950);
+        expect(o.ms, show(o)).toBeLessThan(5_000);
+      },
+      { rounds: 1 },
+    );
   });
 });
 

@@ -33,14 +33,18 @@ async function expectServesAndSettles(lb: Lb, f: ScriptedBackend): Promise<void>
   expect(res.status, printable(client.received())).toBe(200);
   expect(res.body.toString()).toBe(describeBody(f.name, 'GET', '/after', 'after'));
   client.destroy();
-  await waitUntil(`client connections back to 0 (${JSON.stringify(lb.stats().activeClientConnections)})`,
-    () => lb.stats().activeClientConnections === 0);
+  await waitUntil(
+    `client connections back to 0 (${JSON.stringify(lb.stats().activeClientConnections)})`,
+    () => lb.stats().activeClientConnections === 0,
+  );
   await waitUntil('no backend connection busy', () => lb.stats().backends.every((b) => b.activeConnections === 0));
 }
 
 /** Backend connection `i` was closed by the balancer and carried one request only. */
 async function expectRetired(f: ScriptedBackend, i: number): Promise<void> {
-  await waitUntil(`backend connection ${i} closed by the balancer\n${f.summary()}`, () => f.connections[i]?.peerClosed === true, { timeoutMs: 5_000 });
+  await waitUntil(`backend connection ${i} closed by the balancer\n${f.summary()}`, () => f.connections[i]?.peerClosed === true, {
+    timeoutMs: 5_000,
+  });
   expect(f.connections[i]!.requests.length, f.summary()).toBeLessThanOrEqual(1);
 }
 
@@ -138,7 +142,9 @@ describe('client never reads', () => {
   // in the hook, with its own time budget. Both are cleaned up after the test.
   beforeAll(async () => {
     f = await startF();
-    f.setScript((req) => (req.target === '/huge' ? streamReply('F', req, { framing: 'content-length', total }) : namedReply('F', req)));
+    f.setScript((req) =>
+      req.target === '/huge' ? streamReply('F', req, { framing: 'content-length', total }) : namedReply('F', req),
+    );
     child = await startChildBalancer({ backends: [f.address], workers: 2 }, 90_000);
   });
 
@@ -153,7 +159,6 @@ describe('client never reads', () => {
     await delay(200);
     const rssStart = rssBytes(child.pid);
 
-
     // A client that reads nothing: paused from the start, so bytes pile up in the kernel only.
     const socket = net.connect({ port: child.port, host: '127.0.0.1' });
     onCleanup(() => socket.destroy());
@@ -163,7 +168,9 @@ describe('client never reads', () => {
     await f.waitForRequests(21);
     const conn = f.connections.find((c) => c.requests.some((r) => r.target === '/huge'))!;
     // Backpressure all the way back: the backend cannot write for a while.
-    await waitUntil('the backend is blocked', () => conn.streamed > 0 && Date.now() - conn.lastProgressAt > 1_000, { timeoutMs: 15_000 });
+    await waitUntil('the backend is blocked', () => conn.streamed > 0 && Date.now() - conn.lastProgressAt > 1_000, {
+      timeoutMs: 15_000,
+    });
     const rssBlocked = rssBytes(child.pid);
 
     const blockedAt = conn.streamed;
@@ -185,32 +192,38 @@ describe('client never reads', () => {
       }
     }, 50);
     onCleanup(() => clearInterval(sampler));
-    await withTimeout('reading 200 MiB', new Promise<void>((resolve, reject) => {
-      socket.on('data', (chunk: Buffer) => {
-        if (!head) {
-          pendingHead = Buffer.concat([pendingHead, chunk]);
-          const end = pendingHead.indexOf('\r\n\r\n');
-          if (end < 0) return;
-          head = pendingHead.subarray(0, end + 4);
-          chunk = pendingHead.subarray(end + 4);
-        }
-        for (let off = 0; off < chunk.length && mismatch < 0;) {
-          const at = (received + off) % bodyPattern.length;
-          const n = Math.min(bodyPattern.length - at, chunk.length - off);
-          if (!chunk.subarray(off, off + n).equals(bodyPattern.subarray(at, at + n))) mismatch = received + off;
-          off += n;
-        }
-        received += chunk.length;
-        if (received >= total) resolve();
-      });
-      socket.on('error', reject);
-      socket.on('end', () => (received >= total ? resolve() : reject(new Error(`closed after ${received} body bytes`))));
-      socket.resume();
-    }), 25_000);
+    await withTimeout(
+      'reading 200 MiB',
+      new Promise<void>((resolve, reject) => {
+        socket.on('data', (chunk: Buffer) => {
+          if (!head) {
+            pendingHead = Buffer.concat([pendingHead, chunk]);
+            const end = pendingHead.indexOf('\r\n\r\n');
+            if (end < 0) return;
+            head = pendingHead.subarray(0, end + 4);
+            chunk = pendingHead.subarray(end + 4);
+          }
+          for (let off = 0; off < chunk.length && mismatch < 0;) {
+            const at = (received + off) % bodyPattern.length;
+            const n = Math.min(bodyPattern.length - at, chunk.length - off);
+            if (!chunk.subarray(off, off + n).equals(bodyPattern.subarray(at, at + n))) mismatch = received + off;
+            off += n;
+          }
+          received += chunk.length;
+          if (received >= total) resolve();
+        });
+        socket.on('error', reject);
+        socket.on('end', () => (received >= total ? resolve() : reject(new Error(`closed after ${received} body bytes`))));
+        socket.resume();
+      }),
+      25_000,
+    );
     clearInterval(sampler);
 
     const summary = `${detail}; peak while reading ${(rssPeak / MiB).toFixed(1)} MiB`;
-    expect(head!.toString('latin1'), summary).toMatch(new RegExp(`^HTTP/1\\.1 200 [^]*\\r\\nContent-Length: ${total}\\r\\n`, 'i'));
+    expect(head!.toString('latin1'), summary).toMatch(
+      new RegExp(`^HTTP/1\\.1 200 [^]*\\r\\nContent-Length: ${total}\\r\\n`, 'i'),
+    );
     expect(received, summary).toBe(total);
     expect(mismatch, summary).toBe(-1);
     expect(rssPeak - rssStart, summary).toBeLessThan(64 * MiB);
@@ -230,70 +243,85 @@ describe('connection storms', () => {
     // start() resolves: the baseline is taken once the fd table has been still for 300 ms.
     let baselineFds = fdSnapshot();
     let stillSince = Date.now();
-    await waitUntil('fd table still for 300 ms', () => {
-      const now = fdSnapshot();
-      if (now.size !== baselineFds.size || [...now].some(([fd, t]) => baselineFds.get(fd) !== t)) {
-        baselineFds = now;
-        stillSince = Date.now();
-      }
-      return Date.now() - stillSince >= 300;
-    }, { timeoutMs: 5_000, intervalMs: 50 });
+    await waitUntil(
+      'fd table still for 300 ms',
+      () => {
+        const now = fdSnapshot();
+        if (now.size !== baselineFds.size || [...now].some(([fd, t]) => baselineFds.get(fd) !== t)) {
+          baselineFds = now;
+          stillSince = Date.now();
+        }
+        return Date.now() - stillSince >= 300;
+      },
+      { timeoutMs: 5_000, intervalMs: 50 },
+    );
     const baseline = baselineFds.size;
     const batches = 20;
     const perBatch = 500;
     let served = 0;
     for (let b = 0; b < batches; b++) {
-      const sockets = await Promise.all(Array.from({ length: perBatch }, (_, i) =>
-        new Promise<{ socket: net.Socket; i: number }>((resolve, reject) => {
-          const socket = net.connect({ port: lb.port, host: '127.0.0.1' });
-          socket.on('error', () => undefined);
-          socket.once('connect', () => resolve({ socket, i }));
-          socket.once('error', reject);
-        })));
-      await Promise.all(sockets.map(async ({ socket, i }) => {
-        const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-        switch (i % 5) {
-          case 0: // connect and leave
-            socket.destroy();
-            break;
-          case 1: // half a head
-            socket.write('GET /storm HTTP/1.1\r\nHo');
-            socket.destroy();
-            break;
-          case 2: // a whole request, gone before the answer
-            socket.write(`GET /storm/${b}/${i} HTTP/1.1\r\nHost: t\r\nX-Request-Id: s${b}-${i}\r\n\r\n`);
-            socket.destroy();
-            break;
-          case 3: // reset right away
-            socket.resetAndDestroy();
-            break;
-          case 4: { // a whole exchange, then gone
-            socket.write(`GET /storm/${b}/${i} HTTP/1.1\r\nHost: t\r\nX-Request-Id: s${b}-${i}\r\n\r\n`);
-            const got = await new Promise<string>((resolve) => {
-              let text = '';
-              socket.setEncoding('latin1');
-              socket.on('data', (d: string) => {
-                text += d;
-                if (text.includes(`id=s${b}-${i}`)) resolve(text);
+      const sockets = await Promise.all(
+        Array.from(
+          { length: perBatch },
+          (_, i) =>
+            new Promise<{ socket: net.Socket; i: number }>((resolve, reject) => {
+              const socket = net.connect({ port: lb.port, host: '127.0.0.1' });
+              socket.on('error', () => undefined);
+              socket.once('connect', () => resolve({ socket, i }));
+              socket.once('error', reject);
+            }),
+        ),
+      );
+      await Promise.all(
+        sockets.map(async ({ socket, i }) => {
+          const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+          switch (i % 5) {
+            case 0: // connect and leave
+              socket.destroy();
+              break;
+            case 1: // half a head
+              socket.write('GET /storm HTTP/1.1\r\nHo');
+              socket.destroy();
+              break;
+            case 2: // a whole request, gone before the answer
+              socket.write(`GET /storm/${b}/${i} HTTP/1.1\r\nHost: t\r\nX-Request-Id: s${b}-${i}\r\n\r\n`);
+              socket.destroy();
+              break;
+            case 3: // reset right away
+              socket.resetAndDestroy();
+              break;
+            case 4: {
+              // a whole exchange, then gone
+              socket.write(`GET /storm/${b}/${i} HTTP/1.1\r\nHost: t\r\nX-Request-Id: s${b}-${i}\r\n\r\n`);
+              const got = await new Promise<string>((resolve) => {
+                let text = '';
+                socket.setEncoding('latin1');
+                socket.on('data', (d: string) => {
+                  text += d;
+                  if (text.includes(`id=s${b}-${i}`)) resolve(text);
+                });
+                socket.once('close', () => resolve(text));
               });
-              socket.once('close', () => resolve(text));
-            });
-            if (got.startsWith('HTTP/1.1 200') && got.endsWith(`id=s${b}-${i}`)) served++;
-            socket.destroy();
-            break;
+              if (got.startsWith('HTTP/1.1 200') && got.endsWith(`id=s${b}-${i}`)) served++;
+              socket.destroy();
+              break;
+            }
           }
-        }
-        await closed;
-      }));
+          await closed;
+        }),
+      );
     }
     expect(served).toBe(batches * (perBatch / 5));
-    await waitUntil(`activeClientConnections back to 0 (now ${lb.stats().activeClientConnections})`,
-      () => lb.stats().activeClientConnections === 0, { timeoutMs: 15_000 });
+    await waitUntil(
+      `activeClientConnections back to 0 (now ${lb.stats().activeClientConnections})`,
+      () => lb.stats().activeClientConnections === 0,
+      { timeoutMs: 15_000 },
+    );
     const stats = lb.stats();
     // HTTP listeners defer accept until a connection's first bytes arrive: the three kinds
     // that send something are always accepted; a connection that only connected and left
     // (FIN) or reset may be finished by the kernel without ever reaching accept.
-    expect(stats.acceptedConnections, JSON.stringify(stats)).toBeGreaterThanOrEqual(batches * perBatch * 3 / 5);
+    expect(stats.acceptedConnections, JSON.stringify(stats)).toBeGreaterThanOrEqual((batches * perBatch * 3) / 5);
     expect(stats.acceptedConnections, JSON.stringify(stats)).toBeLessThanOrEqual(batches * perBatch);
     // Still serving.
     const client = await RawClient.connect(lb.port);
@@ -305,8 +333,14 @@ describe('connection storms', () => {
     // fds: the storm's client sockets, the balancer's accepted sockets and its (idle-expired)
     // backend connections are all closed again.
     await waitUntil(`fds back to ${baseline}`, () => openFdCount() <= baseline, { timeoutMs: 10_000 }).catch((err: Error) => {
-      throw new Error(`${err.message}: now ${openFdCount()}, new since the baseline:\n${describeFds(fdsNewSince(baselineFds))}\n(balancer ${lb.port}, backend ${h.port}); stats ${JSON.stringify(lb.stats().backends[0])}, backend sockets ${h.server.listening}`);
+      throw new Error(
+        `${err.message}: now ${openFdCount()}, new since the baseline:\n${describeFds(fdsNewSince(baselineFds))}\n(balancer ${lb.port}, backend ${h.port}); stats ${JSON.stringify(lb.stats().backends[0])}, backend sockets ${h.server.listening}`,
+      );
     });
-    await waitUntil('no backend connection left', () => lb.stats().backends.every((b) => b.activeConnections === 0 && b.idleConnections === 0), { timeoutMs: 5_000 });
+    await waitUntil(
+      'no backend connection left',
+      () => lb.stats().backends.every((b) => b.activeConnections === 0 && b.idleConnections === 0),
+      { timeoutMs: 5_000 },
+    );
   });
 });

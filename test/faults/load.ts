@@ -91,11 +91,15 @@ export function startLoad(port: number, options: LoadOptions): Load {
         method = 'POST';
         expectedBody = Buffer.concat([Buffer.from(`${id}:`), randomBytes(kind === 1 ? 200 : 20_000)]);
         request = Buffer.concat([
-          Buffer.from(`POST ${path} HTTP/1.1\r\nHost: load.test\r\nX-Request-Id: ${id}\r\nContent-Length: ${expectedBody.length}\r\n\r\n`),
+          Buffer.from(
+            `POST ${path} HTTP/1.1\r\nHost: load.test\r\nX-Request-Id: ${id}\r\nContent-Length: ${expectedBody.length}\r\n\r\n`,
+          ),
           expectedBody,
         ]);
       } else {
-        request = Buffer.from(`GET ${path} HTTP/1.1\r\nHost: load.test\r\nX-Request-Id: ${id}\r\n${close ? 'Connection: close\r\n' : ''}\r\n`);
+        request = Buffer.from(
+          `GET ${path} HTTP/1.1\r\nHost: load.test\r\nX-Request-Id: ${id}\r\n${close ? 'Connection: close\r\n' : ''}\r\n`,
+        );
       }
       let res: HttpMessage;
       try {

@@ -43,21 +43,27 @@ async function startChild(args: string[], what: string, timeoutMs = 25_000): Pro
     }
     wake?.();
   });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => {
-    wake?.();
-    resolve(code);
-  }));
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code) => {
+      wake?.();
+      resolve(code);
+    }),
+  );
   let done = false;
   void exited.then(() => (done = true));
   const nextLine = async (timeout: number): Promise<Record<string, unknown>> =>
-    withTimeout(`${what}: a line from the child (stderr: ${stderr})`, (async () => {
-      for (;;) {
-        const line = lines.shift();
-        if (line !== undefined) return JSON.parse(line) as Record<string, unknown>;
-        if (done) throw new Error(`${what} exited; stderr: ${stderr}`);
-        await new Promise<void>((resolve) => (wake = resolve));
-      }
-    })(), timeout);
+    withTimeout(
+      `${what}: a line from the child (stderr: ${stderr})`,
+      (async () => {
+        for (;;) {
+          const line = lines.shift();
+          if (line !== undefined) return JSON.parse(line) as Record<string, unknown>;
+          if (done) throw new Error(`${what} exited; stderr: ${stderr}`);
+          await new Promise<void>((resolve) => (wake = resolve));
+        }
+      })(),
+      timeout,
+    );
   const kill = async (): Promise<void> => {
     if (done) return;
     process.kill(pid, 'SIGKILL');

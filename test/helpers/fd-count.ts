@@ -36,7 +36,20 @@ export function fdKind(target: string): string {
   return target.replace(/:\[\d+\]$/, '');
 }
 
-const tcpStates = ['', 'ESTABLISHED', 'SYN_SENT', 'SYN_RECV', 'FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT', 'CLOSE', 'CLOSE_WAIT', 'LAST_ACK', 'LISTEN', 'CLOSING'];
+const tcpStates = [
+  '',
+  'ESTABLISHED',
+  'SYN_SENT',
+  'SYN_RECV',
+  'FIN_WAIT1',
+  'FIN_WAIT2',
+  'TIME_WAIT',
+  'CLOSE',
+  'CLOSE_WAIT',
+  'LAST_ACK',
+  'LISTEN',
+  'CLOSING',
+];
 
 /** inode -> "tcp 127.0.0.1:40000 -> 127.0.0.1:8080 ESTABLISHED" etc., from /proc/self/net. */
 function socketTable(): Map<string, string> {

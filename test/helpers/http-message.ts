@@ -31,9 +31,7 @@ export interface HttpMessage {
 }
 
 export type ParseResult =
-  | { state: 'done'; message: HttpMessage; consumed: number }
-  | { state: 'need-more' }
-  | { state: 'error'; reason: string };
+  { state: 'done'; message: HttpMessage; consumed: number } | { state: 'need-more' } | { state: 'error'; reason: string };
 
 export interface ParseOptions {
   /** The method of the request this response answers (HEAD responses have no body). */
@@ -60,15 +58,15 @@ export function header(message: Pick<HttpMessage, 'headers'>, name: string): str
 /** Whether a comma-separated header (Connection, Transfer-Encoding) lists `token`. */
 export function headerHasToken(message: Pick<HttpMessage, 'headers'>, name: string, token: string): boolean {
   const wanted = token.toLowerCase();
-  return headerValues(message, name).some((v) =>
-    v.split(',').some((t) => t.trim().toLowerCase() === wanted),
-  );
+  return headerValues(message, name).some((v) => v.split(',').some((t) => t.trim().toLowerCase() === wanted));
 }
 
 /** Bytes made readable for failure messages: CR and LF shown, long runs cut. */
 export function printable(bytes: Buffer | string, max = 1_500): string {
   const buf = typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes;
-  const shown = buf.subarray(0, max).toString('latin1')
+  const shown = buf
+    .subarray(0, max)
+    .toString('latin1')
     .replace(/\r/g, '\\r')
     .replace(/\n/g, '\\n\n')
     .replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
@@ -98,8 +96,19 @@ export function parseMessage(buf: Buffer, kind: 'request' | 'response', options:
   }
 
   const message: HttpMessage = {
-    kind, startLine, version: '', method: '', target: '', status: 0, reason: '',
-    headers: [], body: Buffer.alloc(0), framing: 'none', trailers: [], raw: Buffer.alloc(0), headLength,
+    kind,
+    startLine,
+    version: '',
+    method: '',
+    target: '',
+    status: 0,
+    reason: '',
+    headers: [],
+    body: Buffer.alloc(0),
+    framing: 'none',
+    trailers: [],
+    raw: Buffer.alloc(0),
+    headLength,
   };
   if (kind === 'response') {
     const m = /^(HTTP\/\d\.\d) (\d{3})(?: (.*))?$/.exec(startLine);
@@ -132,7 +141,10 @@ export function parseMessage(buf: Buffer, kind: 'request' | 'response', options:
   if (noBody) {
     message.framing = 'none';
   } else if (te.length > 0) {
-    const codings = te.join(',').split(',').map((t) => t.trim().toLowerCase());
+    const codings = te
+      .join(',')
+      .split(',')
+      .map((t) => t.trim().toLowerCase());
     if (codings[codings.length - 1] === 'chunked') message.framing = 'chunked';
     else if (kind === 'response') message.framing = 'close';
     else return { state: 'error', reason: 'request with a Transfer-Encoding that does not end in chunked' };

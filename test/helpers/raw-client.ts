@@ -59,9 +59,7 @@ export class RawClient {
   /** Writes `data` and resolves once it is handed to the kernel. */
   write(data: string | Buffer): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.socket.write(typeof data === 'string' ? Buffer.from(data, 'latin1') : data, (err) =>
-        err ? reject(err) : resolve(),
-      );
+      this.socket.write(typeof data === 'string' ? Buffer.from(data, 'latin1') : data, (err) => (err ? reject(err) : resolve()));
     });
   }
 
@@ -114,7 +112,11 @@ export class RawClient {
   /** Resolves true once the server has closed its side, false if `timeoutMs` passes first. */
   waitForServerClose(timeoutMs = 5_000): Promise<boolean> {
     return this.changed
-      .until(() => (this.serverClosed ? true : undefined), timeoutMs, () => new Error('server still open'))
+      .until(
+        () => (this.serverClosed ? true : undefined),
+        timeoutMs,
+        () => new Error('server still open'),
+      )
       .catch(() => this.serverClosed);
   }
 
@@ -144,7 +146,12 @@ export interface Exchange {
 export async function exchange(
   port: number,
   request: string | Buffer | Array<string | Buffer>,
-  { methods = ['GET'], closeWaitMs = 0, pauseMs = 20, timeoutMs = 10_000 }: {
+  {
+    methods = ['GET'],
+    closeWaitMs = 0,
+    pauseMs = 20,
+    timeoutMs = 10_000,
+  }: {
     methods?: string[];
     closeWaitMs?: number;
     pauseMs?: number;

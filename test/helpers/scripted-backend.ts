@@ -177,7 +177,9 @@ export class BackendConnection {
 
   /** Resolves true once the proxy has sent FIN (or reset or closed the connection), false after `timeoutMs`. */
   waitForEnd(timeoutMs = 5_000): Promise<boolean> {
-    return this.#until('FIN from the proxy', timeoutMs, () => (this.peerClosed || this.closed ? true : undefined)).catch(() => false);
+    return this.#until('FIN from the proxy', timeoutMs, () => (this.peerClosed || this.closed ? true : undefined)).catch(
+      () => false,
+    );
   }
 
   /** Resolves true once the socket is fully closed, false after `timeoutMs`. */
@@ -254,7 +256,10 @@ export class ScriptedBackend {
     return ScriptedBackend.#listen({ kind: 'stepwise', onConnection }, options);
   }
 
-  static async #listen(driver: Driver, { host = '127.0.0.1', port = 0, name = 'backend' }: BackendOptions): Promise<ScriptedBackend> {
+  static async #listen(
+    driver: Driver,
+    { host = '127.0.0.1', port = 0, name = 'backend' }: BackendOptions,
+  ): Promise<ScriptedBackend> {
     const server = net.createServer({ allowHalfOpen: true, noDelay: true });
     const backend = new ScriptedBackend(server, host, name, driver);
     await new Promise<void>((resolve, reject) => {
@@ -341,9 +346,13 @@ export class ScriptedBackend {
 
   /** Waits until no connection has a delayed write or close pending, and all writes are flushed. */
   waitForQuiet(timeoutMs = 5_000): Promise<unknown> {
-    return waitUntil(`${this.name}'s writes done`, () => this.connections.every((c) => c.scheduled === 0 && c.socket.writableLength === 0), {
-      timeoutMs,
-    });
+    return waitUntil(
+      `${this.name}'s writes done`,
+      () => this.connections.every((c) => c.scheduled === 0 && c.socket.writableLength === 0),
+      {
+        timeoutMs,
+      },
+    );
   }
 
   /** Waits until every accepted connection is closed. */
@@ -397,9 +406,11 @@ export class ScriptedBackend {
         const context: ScriptContext = { connection: conn, indexOnConnection: indexOnConnection++, index: this.#requestCount++ };
         const answered = request;
         // Answer strictly in order on a connection, even if a later reply is quicker.
-        queue = queue.then(() => this.#answer(conn, answered, context)).catch(() => {
-          socket.destroy();
-        });
+        queue = queue
+          .then(() => this.#answer(conn, answered, context))
+          .catch(() => {
+            socket.destroy();
+          });
       }
     };
     socket.on('end', () => {
@@ -451,7 +462,9 @@ export class ScriptedBackend {
       }
       if (reply.reset) {
         // Let the bytes leave first: a reset discards what is still queued.
-        await waitUntil('the reply flushed before the reset', () => socket.writableLength === 0 || socket.destroyed, { timeoutMs: 10_000 });
+        await waitUntil('the reply flushed before the reset', () => socket.writableLength === 0 || socket.destroyed, {
+          timeoutMs: 10_000,
+        });
         await delay(20);
         if (!socket.destroyed) socket.resetAndDestroy();
         return;

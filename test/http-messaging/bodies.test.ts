@@ -49,7 +49,9 @@ describe('request bodies', () => {
     }
     chunks.push(Buffer.from('0\r\n\r\n'));
     const encoded = Buffer.concat(chunks);
-    const head = Buffer.from('POST /upload HTTP/1.1\r\nHost: test.local\r\nX-Request-Id: chunked\r\nTransfer-Encoding: chunked\r\n\r\n');
+    const head = Buffer.from(
+      'POST /upload HTTP/1.1\r\nHost: test.local\r\nX-Request-Id: chunked\r\nTransfer-Encoding: chunked\r\n\r\n',
+    );
     const wire = Buffer.concat([head, encoded]);
     const cuts = [head.length - 3, head.length + 2, 70_001, 400_003, 1_000_000, wire.length - 3, wire.length];
     const pieces: Buffer[] = [];

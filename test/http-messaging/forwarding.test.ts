@@ -41,20 +41,32 @@ describe('request forwarding', () => {
   });
 
   it('x-forwarded mode: adds the client address to X-Forwarded-For and sets X-Forwarded-Proto and X-Forwarded-Host', async () => {
-    const seen = await forwardOnce('GET /xff HTTP/1.1\r\nHost: front.test\r\n\r\n', { mode: 'x-forwarded', trustIncoming: false });
+    const seen = await forwardOnce('GET /xff HTTP/1.1\r\nHost: front.test\r\n\r\n', {
+      mode: 'x-forwarded',
+      trustIncoming: false,
+    });
     expect(header(seen, 'x-forwarded-for'), printable(seen.raw)).toBe('127.0.0.1');
     expect(header(seen, 'x-forwarded-proto'), printable(seen.raw)).toBe('http');
     expect(header(seen, 'x-forwarded-host'), printable(seen.raw)).toBe('front.test');
   });
 
   it('x-forwarded mode, untrusted (the default at the edge): replaces an X-Forwarded-For the client sent', async () => {
-    const seen = await forwardOnce('GET /xff HTTP/1.1\r\nHost: front.test\r\nX-Forwarded-For: 203.0.113.7\r\n\r\n', { mode: 'x-forwarded', trustIncoming: false });
+    const seen = await forwardOnce('GET /xff HTTP/1.1\r\nHost: front.test\r\nX-Forwarded-For: 203.0.113.7\r\n\r\n', {
+      mode: 'x-forwarded',
+      trustIncoming: false,
+    });
     expect(headerValues(seen, 'x-forwarded-for'), printable(seen.raw)).toEqual(['127.0.0.1']);
   });
 
   it('x-forwarded mode with trustIncoming: appends to an X-Forwarded-For the client already sent', async () => {
-    const seen = await forwardOnce('GET /xff HTTP/1.1\r\nHost: front.test\r\nX-Forwarded-For: 203.0.113.7\r\n\r\n', { mode: 'x-forwarded', trustIncoming: true });
-    const chain = headerValues(seen, 'x-forwarded-for').join(',').split(',').map((s) => s.trim());
+    const seen = await forwardOnce('GET /xff HTTP/1.1\r\nHost: front.test\r\nX-Forwarded-For: 203.0.113.7\r\n\r\n', {
+      mode: 'x-forwarded',
+      trustIncoming: true,
+    });
+    const chain = headerValues(seen, 'x-forwarded-for')
+      .join(',')
+      .split(',')
+      .map((s) => s.trim());
     expect(chain, printable(seen.raw)).toEqual(['203.0.113.7', '127.0.0.1']);
   });
 });

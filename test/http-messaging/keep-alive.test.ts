@@ -31,9 +31,7 @@ describe('keep-alive', () => {
     // Sequential requests from one client connection stay on one worker, whose pool keeps
     // the backend connection: the backend sees exactly one connection carrying all six.
     expect(backend.acceptedCount, backend.describe()).toBe(1);
-    expect(backend.connections[0]!.requests.map((r) => r.target)).toEqual(
-      [0, 1, 2, 3, 4, 5].map((i) => `/ka/${i}`),
-    );
+    expect(backend.connections[0]!.requests.map((r) => r.target)).toEqual([0, 1, 2, 3, 4, 5].map((i) => `/ka/${i}`));
   });
 
   it('answers three pipelined requests written in one write, in order', async () => {
@@ -72,9 +70,7 @@ describe('keep-alive', () => {
     const lb = await startBalancer({ backends: [backend.address] });
     const client = await RawClient.connect(lb.port);
     await client.write(
-      get('/g1', 'g1') +
-        'HEAD /h HTTP/1.1\r\nHost: test.local\r\nX-Request-Id: head\r\n\r\n' +
-        get('/g2', 'g2'),
+      get('/g1', 'g1') + 'HEAD /h HTTP/1.1\r\nHost: test.local\r\nX-Request-Id: head\r\n\r\n' + get('/g2', 'g2'),
     );
     const [r1, r2, r3] = await client.readResponses(['GET', 'HEAD', 'GET']);
     expect(r1!.body.toString()).toBe('b1 GET /g1 id=g1');

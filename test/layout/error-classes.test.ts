@@ -31,9 +31,15 @@ const srcDir = fileURLToPath(new URL('../../src/', import.meta.url));
 /** One instance of each class of errors.ts, made as lb-native makes it, and the code it must carry. */
 const examples: Record<string, [make: () => LbError, code: string]> = {
   LbError: [() => new LbError(errorCodes.state, 'base'), errorCodes.state],
-  LbConfigError: [() => new LbConfigError([{ path: 'backends[0].address', message: 'port must be 1-65535, got 0' }]), 'LB_ERR_CONFIG'],
+  LbConfigError: [
+    () => new LbConfigError([{ path: 'backends[0].address', message: 'port must be 1-65535, got 0' }]),
+    'LB_ERR_CONFIG',
+  ],
   LbUsageError: [() => new LbUsageError("unknown flag '--frob'"), 'LB_ERR_USAGE'],
-  LbListenError: [() => LbListenError.from('127.0.0.1:80', Object.assign(new Error('listen EACCES'), { code: 'EACCES' })), 'LB_ERR_LISTEN'],
+  LbListenError: [
+    () => LbListenError.from('127.0.0.1:80', Object.assign(new Error('listen EACCES'), { code: 'EACCES' })),
+    'LB_ERR_LISTEN',
+  ],
   LbResolveError: [() => new LbResolveError('listen', 'nowhere.invalid', 'ENOTFOUND'), 'LB_ERR_RESOLVE'],
   LbStateError: [() => new LbStateError('stats() called while idle'), 'LB_ERR_STATE'],
   LbNativeError: [() => new LbNativeError('cannot load the native addon'), 'LB_ERR_NATIVE'],
@@ -54,6 +60,9 @@ const internal: Record<string, string> = {
   AdminUnreachableError: 'src/cli/admin-client.ts',
   // A malformed DNS message: queryDns rejects with DnsQueryError (reason EBADRESP) instead.
   DnsFormatError: 'src/discovery/dns-message.ts',
+  // The JSON syntax scanner's early exit: caught in the same file and turned into a
+  // position and a message for LbConfigError.
+  Stop: 'src/config/json-syntax.ts',
 };
 
 const isErrorClass = (value: unknown): value is new (...args: never[]) => Error =>
@@ -112,6 +121,10 @@ describe('error classes', () => {
     );
     expect(stray.map(([file, name, base]) => `${file}: ${name} extends ${base}`)).toEqual([]);
     // The internal list names only classes that exist.
-    for (const [name, file] of Object.entries(internal)) expect(declared.some(([f, n]) => f === file && n === name), name).toBe(true);
+    for (const [name, file] of Object.entries(internal))
+      expect(
+        declared.some(([f, n]) => f === file && n === name),
+        name,
+      ).toBe(true);
   });
 });

@@ -78,7 +78,10 @@ describe('lifecycle logs', () => {
     await cli.waitForLog('backend-down');
     status = 200;
     await cli.waitForLog('backend-up');
-    writeFileSync(config, ['listen: 127.0.0.1:0', 'workers: 1', `backends: [${other.address}]`, 'admin: { listen: "127.0.0.1:0" }', ''].join('\n'));
+    writeFileSync(
+      config,
+      ['listen: 127.0.0.1:0', 'workers: 1', `backends: [${other.address}]`, 'admin: { listen: "127.0.0.1:0" }', ''].join('\n'),
+    );
     cli.signal('SIGHUP');
     await cli.waitForLog('backend-removed');
     cli.signal('SIGTERM');
@@ -100,7 +103,12 @@ describe('lifecycle logs', () => {
     ]);
     const byMsg = (msg: string) => lines.find((l) => l.msg === msg);
     expect(byMsg('listening')).toMatchObject({ level: 'info', mode: 'http', strategy: 'round-robin', backends: 1, workers: 1 });
-    expect(byMsg('backend-down')).toMatchObject({ level: 'warn', backend: flakyAddress, id: 0, reason: 'status 503 (expected 200-399)' });
+    expect(byMsg('backend-down')).toMatchObject({
+      level: 'warn',
+      backend: flakyAddress,
+      id: 0,
+      reason: 'status 503 (expected 200-399)',
+    });
     expect(byMsg('backend-up')).toMatchObject({ level: 'info', backend: flakyAddress, id: 0 });
     expect(byMsg('reload-applied')).toMatchObject({
       level: 'info',
@@ -115,7 +123,12 @@ describe('lifecycle logs', () => {
   it('logging.level in the file leaves out lower levels; --log-level wins over it', async () => {
     const a = await startHttpBackend('a');
     const port = await freePort();
-    const warnFile = file('warn.yaml', [`listen: 127.0.0.1:${port}`, 'workers: 1', `backends: [${a.address}]`, 'logging: { level: warn }']);
+    const warnFile = file('warn.yaml', [
+      `listen: 127.0.0.1:${port}`,
+      'workers: 1',
+      `backends: [${a.address}]`,
+      'logging: { level: warn }',
+    ]);
     const quiet = new CliProcess(['start', '--config', warnFile]);
     // The quiet one logs nothing at info: it is up once it answers.
     expect(await fetchWhenUp(`http://127.0.0.1:${port}/`)).toMatch(/^a GET/);
@@ -132,13 +145,25 @@ describe('lifecycle logs', () => {
 describe('access logs', () => {
   it('each sampled request is one line: client, method, target, status, backend, times, bytes', async () => {
     const a = await startHttpBackend('a');
-    const cli = new CliProcess(['start', '--listen', '127.0.0.1:0', '--backend', a.address, '--workers', '1', '--access-log-sample-rate', '1']);
+    const cli = new CliProcess([
+      'start',
+      '--listen',
+      '127.0.0.1:0',
+      '--backend',
+      a.address,
+      '--workers',
+      '1',
+      '--access-log-sample-rate',
+      '1',
+    ]);
     const { url, port } = await cli.waitForLog('listening');
     await fetchText(`${String(url)}one?x=1`);
     await fetchText(`${String(url)}two`);
     // A request the balancer answers itself (CONNECT: 405) has no backend.
     await new Promise<void>((resolve, reject) => {
-      const socket = connect(Number(port), '127.0.0.1', () => socket.write('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n'));
+      const socket = connect(Number(port), '127.0.0.1', () =>
+        socket.write('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n'),
+      );
       socket.on('data', () => undefined);
       socket.on('close', () => resolve());
       socket.on('error', reject);
@@ -153,7 +178,13 @@ describe('access logs', () => {
       ['CONNECT', 'example.com:443', 405, null],
     ]);
     for (const line of access) {
-      expect(line).toMatchObject({ level: 'info', client: '127.0.0.1', ttfbMs: expect.any(Number), totalMs: expect.any(Number), bytes: expect.any(Number) });
+      expect(line).toMatchObject({
+        level: 'info',
+        client: '127.0.0.1',
+        ttfbMs: expect.any(Number),
+        totalMs: expect.any(Number),
+        bytes: expect.any(Number),
+      });
       expect(line.totalMs as number).toBeGreaterThanOrEqual(line.ttfbMs as number);
       if (line.backend !== null) expect(line.bytes as number).toBeGreaterThan(0);
     }
@@ -163,7 +194,16 @@ describe('access logs', () => {
 
   it('logging.access.sampleRate in the file; 0 (the default) logs none', async () => {
     const a = await startHttpBackend('a');
-    const sampled = new CliProcess(['start', '--config', file('sampled.yaml', ['listen: 127.0.0.1:0', 'workers: 1', `backends: [${a.address}]`, 'logging: { access: { sampleRate: 1 } }'])]);
+    const sampled = new CliProcess([
+      'start',
+      '--config',
+      file('sampled.yaml', [
+        'listen: 127.0.0.1:0',
+        'workers: 1',
+        `backends: [${a.address}]`,
+        'logging: { access: { sampleRate: 1 } }',
+      ]),
+    ]);
     const none = new CliProcess(['start', '--listen', '127.0.0.1:0', '--backend', a.address, '--workers', '1']);
     const [s, n] = await Promise.all([sampled.waitForLog('listening'), none.waitForLog('listening')]);
     for (let i = 0; i < 5; i += 1) await Promise.all([fetchText(String(s.url)), fetchText(String(n.url))]);
@@ -189,7 +229,9 @@ describe('secrets are never logged', () => {
       '    timeoutMs: 500',
       '    auth: { username: user-SECRET-2, password: pass-SECRET-3 }',
     ]);
-    const result = await runCli(['start', '--config', config, '--log-level', 'debug'], 15_000, { LB_TEST_SECRET_TOKEN: 'tok-SECRET-1' });
+    const result = await runCli(['start', '--config', config, '--log-level', 'debug'], 15_000, {
+      LB_TEST_SECRET_TOKEN: 'tok-SECRET-1',
+    });
     expect(result.code).toBe(1);
     const [line] = parseLogLines(result.stdout);
     expect(line).toMatchObject({
@@ -199,7 +241,11 @@ describe('secrets are never logged', () => {
         discovery: { etcd: { auth: { username: '[redacted]', password: '[redacted]' } } },
       },
     });
-    expect(result.stderr).toMatch(new RegExp(`^lb-native: ${config.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:5: discovery\\.etcd: cannot get the initial backends: .+\\n$`));
+    expect(result.stderr).toMatch(
+      new RegExp(
+        `^lb-native: ${config.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:5: discovery\\.etcd: cannot get the initial backends: .+\\n$`,
+      ),
+    );
     expect(`${result.stdout}${result.stderr}`).not.toMatch(/SECRET/);
   });
 
@@ -212,7 +258,10 @@ describe('secrets are never logged', () => {
       },
     });
     const log = createLogger({ level: 'info', destination: stream });
-    log.info({ config: { admin: { token: 't0ken' }, discovery: { etcd: { auth: { username: 'u5er', password: 'pa55' } } } } }, 'config');
+    log.info(
+      { config: { admin: { token: 't0ken' }, discovery: { etcd: { auth: { username: 'u5er', password: 'pa55' } } } } },
+      'config',
+    );
     log.info({ admin: { token: 't0ken' } }, 'other');
     const text = chunks.join('');
     expect(text).not.toMatch(/t0ken|u5er|pa55/);

@@ -27,7 +27,8 @@ function file(name: string, lines: string[]): string {
 }
 
 /** `12:00:00.123 INFO  listening address=...`: a readable line for `msg`. */
-const readable = (level: string, msg: string) => new RegExp(`^\\d\\d:\\d\\d:\\d\\d\\.\\d{3} ${level.padEnd(5)} ${msg}(?: |$)`, 'm');
+const readable = (level: string, msg: string) =>
+  new RegExp(`^\\d\\d:\\d\\d:\\d\\d\\.\\d{3} ${level.padEnd(5)} ${msg}(?: |$)`, 'm');
 const ansi = /\x1b\[[0-9;]*m/g;
 /** What the terminal showed, without the echo of the Ctrl-C typed (^C). */
 const shown = (output: string) => output.replaceAll('^C', '');
@@ -41,15 +42,23 @@ function startOnTerminal(args: string[], env: NodeJS.ProcessEnv = {}): TerminalP
 describe('on a terminal', () => {
   it('start prints one readable line per event, the level coloured; Ctrl-C stops it', async () => {
     const a = await startHttpBackend('a');
-    const terminal = startOnTerminal(['start', '--listen', '127.0.0.1:0', '--backend', a.address, '--workers', '1'], { NO_COLOR: '' });
-    const [, port] = await terminal.waitForOutput(/listening address=127\.0\.0\.1:(\d+) port=\d+ url=http:\/\/127\.0\.0\.1:\d+\/ mode=http strategy=round-robin backends=1 workers=1\n/);
+    const terminal = startOnTerminal(['start', '--listen', '127.0.0.1:0', '--backend', a.address, '--workers', '1'], {
+      NO_COLOR: '',
+    });
+    const [, port] = await terminal.waitForOutput(
+      /listening address=127\.0\.0\.1:(\d+) port=\d+ url=http:\/\/127\.0\.0\.1:\d+\/ mode=http strategy=round-robin backends=1 workers=1\n/,
+    );
     expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toMatch(/^a GET/);
     terminal.type('\x03');
     const result = await terminal.waitForExit();
     expect(result.code).toBe(0);
     expect(result.output).toContain('\x1b[32mINFO \x1b[0m listening');
     const plain = shown(result.output).replace(ansi, '');
-    for (const [level, msg] of [['INFO', 'listening'], ['INFO', 'stopping signal=SIGINT'], ['INFO', 'stopped requests=1']] as const) {
+    for (const [level, msg] of [
+      ['INFO', 'listening'],
+      ['INFO', 'stopping signal=SIGINT'],
+      ['INFO', 'stopped requests=1'],
+    ] as const) {
       expect(plain).toMatch(readable(level, msg));
     }
     expect(plain).not.toMatch(/^\{/m);
@@ -57,8 +66,20 @@ describe('on a terminal', () => {
 
   it('NO_COLOR leaves the colours out; --log-format json prints JSON lines all the same', async () => {
     const a = await startHttpBackend('a');
-    const plain = startOnTerminal(['start', '--listen', '127.0.0.1:0', '--backend', a.address, '--workers', '1'], { NO_COLOR: '1' });
-    const json = startOnTerminal(['start', '--listen', '127.0.0.1:0', '--backend', a.address, '--workers', '1', '--log-format', 'json']);
+    const plain = startOnTerminal(['start', '--listen', '127.0.0.1:0', '--backend', a.address, '--workers', '1'], {
+      NO_COLOR: '1',
+    });
+    const json = startOnTerminal([
+      'start',
+      '--listen',
+      '127.0.0.1:0',
+      '--backend',
+      a.address,
+      '--workers',
+      '1',
+      '--log-format',
+      'json',
+    ]);
     await plain.waitForOutput(readable('INFO', 'listening'));
     await json.waitForOutput(/"msg":"listening"/);
     plain.type('\x03');
@@ -74,9 +95,24 @@ describe('on a terminal', () => {
 describe('through a pipe', () => {
   it('JSON lines by default; --log-format pretty and logging.format: pretty give readable ones; the flag wins over the file', async () => {
     const a = await startHttpBackend('a');
-    const prettyFile = file('pretty.yaml', ['listen: 127.0.0.1:0', 'workers: 1', `backends: [${a.address}]`, 'logging: { format: pretty }']);
+    const prettyFile = file('pretty.yaml', [
+      'listen: 127.0.0.1:0',
+      'workers: 1',
+      `backends: [${a.address}]`,
+      'logging: { format: pretty }',
+    ]);
     const byDefault = new CliProcess(['start', '--listen', '127.0.0.1:0', '--backend', a.address, '--workers', '1']);
-    const byFlag = new CliProcess(['start', '--listen', '127.0.0.1:0', '--backend', a.address, '--workers', '1', '--log-format', 'pretty']);
+    const byFlag = new CliProcess([
+      'start',
+      '--listen',
+      '127.0.0.1:0',
+      '--backend',
+      a.address,
+      '--workers',
+      '1',
+      '--log-format',
+      'pretty',
+    ]);
     const byFile = new CliProcess(['start', '--config', prettyFile]);
     const flagOverFile = new CliProcess(['start', '--config', prettyFile, '--log-format', 'json']);
     await byDefault.waitForLog('listening');
@@ -125,7 +161,11 @@ describe('through a pipe', () => {
     expect(flag).toMatchObject({ code: 2, stdout: '', stderr: "lb-native: --log-format 'xml': expected one of json, pretty\n" });
     const bad = file('bad-format.yaml', ['backends: [127.0.0.1:9]', 'logging:', '  format: xml']);
     const fromFile = await runCli(['validate', bad]);
-    expect(fromFile).toMatchObject({ code: 2, stdout: '', stderr: `${bad}:3: logging.format: expected one of json, pretty, got 'xml'\n` });
+    expect(fromFile).toMatchObject({
+      code: 2,
+      stdout: '',
+      stderr: `${bad}:3: logging.format: expected one of json, pretty, got 'xml'\n`,
+    });
   });
 });
 

@@ -35,7 +35,10 @@ describe('Connection: close from the client', () => {
     expect(conn.requests.length).toBe(5);
     for (const req of conn.requests) {
       // "Connection" is hop-by-hop: the client's close is not the backend connection's.
-      expect(headerValues(req, 'connection').some((v) => /close/i.test(v)), printable(req.raw)).toBe(false);
+      expect(
+        headerValues(req, 'connection').some((v) => /close/i.test(v)),
+        printable(req.raw),
+      ).toBe(false);
       expect(header(req, 'host')).toBe('test.local');
     }
     const stats = lb.stats().backends[0]!;

@@ -44,7 +44,11 @@ describe('pool size', () => {
   it('keeps the connections of a burst beyond maxIdlePerBackend only briefly, then trims back to it', async () => {
     const backend = await burstBackend();
     // The surplus window is long enough to be seen by polling even on a loaded machine.
-    const lb = await startBalancer({ backends: [backend.address], workers: 1, pool: { maxIdlePerBackend: 2, surplusIdleMs: 3_000 } });
+    const lb = await startBalancer({
+      backends: [backend.address],
+      workers: 1,
+      pool: { maxIdlePerBackend: 2, surplusIdleMs: 3_000 },
+    });
 
     await burst(lb.port, 0);
     // The backend held every request until all six were there: six connections.

@@ -134,9 +134,13 @@ async function killRestartKillTheOther(options: { healthChecks: boolean }) {
   const oneBack = performance.now();
   if (options.healthChecks) {
     // Its checks pass again (rise 2): readmitted by them, not by traffic.
-    await waitUntil('b1 up and readmitted by both workers', () => lb.backends()[0]!.health === 'up' && lb.stats().backends[0]!.ejectedWorkers === 0, {
-      timeoutMs: 8_000,
-    });
+    await waitUntil(
+      'b1 up and readmitted by both workers',
+      () => lb.backends()[0]!.health === 'up' && lb.stats().backends[0]!.ejectedWorkers === 0,
+      {
+        timeoutMs: 8_000,
+      },
+    );
   } else {
     await delay(1_000);
   }

@@ -43,7 +43,9 @@ async function rawBackend(first: (conn: BackendConnection, client: () => RawClie
 }
 
 async function expectNextRequestOnFreshConnection(port: number, backend: ScriptedBackend): Promise<void> {
-  await waitUntil('the proxy to close the first backend connection', () => backend.connections[0]!.peerClosed, { timeoutMs: 3_000 });
+  await waitUntil('the proxy to close the first backend connection', () => backend.connections[0]!.peerClosed, {
+    timeoutMs: 3_000,
+  });
   const next = await RawClient.connect(port);
   await next.write('GET /next HTTP/1.1\r\nHost: h\r\n\r\n');
   const res = await next.readResponse();

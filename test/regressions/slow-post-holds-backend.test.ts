@@ -21,7 +21,9 @@ import { LbConfigError } from '../../src/errors.js';
 afterEach(runCleanups);
 
 async function setup(timeouts: { clientBodyMs: number; clientBodyTotalMs: number }) {
-  const backend = await ScriptedBackend.start((req) => ({ bytes: buildResponse(200, `got ${req.body.length}`, { reason: 'OK' }) }));
+  const backend = await ScriptedBackend.start((req) => ({
+    bytes: buildResponse(200, `got ${req.body.length}`, { reason: 'OK' }),
+  }));
   const lb = await startBalancer({ backends: [backend.address], workers: 1, timeouts: { responseMs: 10_000, ...timeouts } });
   return { backend, lb };
 }

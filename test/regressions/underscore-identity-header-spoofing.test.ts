@@ -68,17 +68,28 @@ describe("headers.underscores: 'drop' (the default)", () => {
 
   it('drops any other header name with an underscore, and keeps the dashed ones', async () => {
     const lines = await forwardedHeaders('My_Header: a\r\nMy-Header: b\r\n_lead: c\r\ntrail_: d\r\nX-Ok: e\r\n');
-    expect(lines.filter((l) => !/^(host|x-forwarded-)/i.test(l)), lines.join('\n')).toEqual(['My-Header: b', 'X-Ok: e']);
+    expect(
+      lines.filter((l) => !/^(host|x-forwarded-)/i.test(l)),
+      lines.join('\n'),
+    ).toEqual(['My-Header: b', 'X-Ok: e']);
   });
 
   it('strips a client X-Real-IP (it is not trusted)', async () => {
     const lines = await forwardedHeaders('X-Real-IP: 6.6.6.6\r\nx-real-ip: 6.6.6.7\r\n');
-    expect(lines.filter((l) => /real/i.test(l)), lines.join('\n')).toEqual([]);
+    expect(
+      lines.filter((l) => /real/i.test(l)),
+      lines.join('\n'),
+    ).toEqual([]);
   });
 
   it('drops underscore names in forwarded mode too, where only Forwarded is written', async () => {
-    const lines = await forwardedHeaders(`${LOOK_ALIKES}X-Real-IP: 6.6.6.6\r\n`, { forwarded: { mode: 'forwarded', trustIncoming: false } });
-    expect(lines.filter((l) => /forwarded|real/i.test(l)), lines.join('\n')).toEqual(['Forwarded: for=127.0.0.1;host="h";proto=http']);
+    const lines = await forwardedHeaders(`${LOOK_ALIKES}X-Real-IP: 6.6.6.6\r\n`, {
+      forwarded: { mode: 'forwarded', trustIncoming: false },
+    });
+    expect(
+      lines.filter((l) => /forwarded|real/i.test(l)),
+      lines.join('\n'),
+    ).toEqual(['Forwarded: for=127.0.0.1;host="h";proto=http']);
   });
 });
 
@@ -105,7 +116,10 @@ describe("headers.underscores: 'keep'", () => {
       underscores: 'keep',
       forwarded: { mode: 'none', trustIncoming: false },
     });
-    expect(lines.filter((l) => !/^host:/i.test(l)), lines.join('\n')).toEqual(['X_Forwarded_For: 6.6.6.6', 'X-Real-IP: 6.6.6.7']);
+    expect(
+      lines.filter((l) => !/^host:/i.test(l)),
+      lines.join('\n'),
+    ).toEqual(['X_Forwarded_For: 6.6.6.6', 'X-Real-IP: 6.6.6.7']);
   });
 });
 
@@ -167,7 +181,17 @@ describe('lb-native start --underscore-headers (the real binary)', () => {
 
   it('reject: a header name with an underscore gets 400; a clean request is proxied', async () => {
     const backend = await ScriptedBackend.start(() => ({ bytes: buildResponse(200, 'ok', { reason: 'OK' }) }));
-    const cli = new CliProcess(['start', '--listen', '127.0.0.1:0', '--backend', backend.address, '--workers', '1', '--underscore-headers', 'reject']);
+    const cli = new CliProcess([
+      'start',
+      '--listen',
+      '127.0.0.1:0',
+      '--backend',
+      backend.address,
+      '--workers',
+      '1',
+      '--underscore-headers',
+      'reject',
+    ]);
     const listening = await cli.waitForLog('listening');
     const port = Number(new URL(String(listening.url)).port);
     const refused = await RawClient.connect(port);

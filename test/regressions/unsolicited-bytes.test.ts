@@ -23,9 +23,7 @@ async function checkSequence(
   { newClientEachTime }: { newClientEachTime: boolean },
 ): Promise<void> {
   // Only the first request on each backend connection gets the extra bytes.
-  const backend = await ScriptedBackend.start((req, ctx) =>
-    ctx.indexOnConnection === 0 ? extra(req) : { bytes: own(req) },
-  );
+  const backend = await ScriptedBackend.start((req, ctx) => (ctx.indexOnConnection === 0 ? extra(req) : { bytes: own(req) }));
   const lb = await startBalancer({ backends: [backend.address], workers: 1 });
   let client = await RawClient.connect(lb.port);
   for (let i = 0; i < 4; i++) {
@@ -47,7 +45,10 @@ async function checkSequence(
   expect(client.unread().length, printable(client.unread())).toBe(0);
   // Whatever the proxy does with the tainted connections, no request may be written to one
   // after its unsolicited bytes: every connection carried exactly one request.
-  expect(backend.connections.map((c) => c.requests.length), backend.describe()).toEqual([1, 1, 1, 1]);
+  expect(
+    backend.connections.map((c) => c.requests.length),
+    backend.describe(),
+  ).toEqual([1, 1, 1, 1]);
 }
 
 describe('regression: unsolicited bytes on a pooled backend connection', () => {

@@ -56,7 +56,9 @@ describe('reload through the admin API', () => {
     writeFileSync(file, configText(`127.0.0.1:${port}`, admin, [a.address, b.address], ['strategy: least-connections']));
     const applied = await runCli(['reload', '--admin', admin, '--token', token]);
     expect(applied).toMatchObject({ code: 0, stderr: '' });
-    expect(applied.stdout).toBe(`reloaded: 2 changes\n  strategy: round-robin -> least-connections\n  backend added: ${b.address}\n`);
+    expect(applied.stdout).toBe(
+      `reloaded: 2 changes\n  strategy: round-robin -> least-connections\n  backend added: ${b.address}\n`,
+    );
     const seen = new Set<string>();
     for (let i = 0; i < 4; i += 1) seen.add((await get(port)).backend);
     expect([...seen].sort()).toEqual(['a', 'b']);
@@ -88,7 +90,10 @@ describe('reload through the admin API', () => {
 
     const moved = await freePort();
     writeFileSync(file, configText(`127.0.0.1:${moved}`, admin, [a.address]));
-    expect(await postReload(admin)).toEqual({ status: 200, body: { ok: true, changes: [`listen: 127.0.0.1:${port} -> 127.0.0.1:${moved}`] } });
+    expect(await postReload(admin)).toEqual({
+      status: 200,
+      body: { ok: true, changes: [`listen: 127.0.0.1:${port} -> 127.0.0.1:${moved}`] },
+    });
     expect((await get(moved)).backend).toBe('a');
     await oldPortReleased(port);
     expect(await cli.waitForLog('listening', (l) => l.port === moved)).toMatchObject({ address: `127.0.0.1:${moved}` });

@@ -29,9 +29,13 @@ function write(name: string, lines: string[]): string {
 async function reload(cli: CliProcess): Promise<Record<string, unknown>> {
   const before = cli.logsOf('reload-applied').length + cli.logsOf('reload-refused').length;
   cli.signal('SIGHUP');
-  const line = await waitUntil('a reload line', () => cli.logs().filter((l) => l.msg === 'reload-applied' || l.msg === 'reload-refused')[before], {
-    timeoutMs: 10_000,
-  });
+  const line = await waitUntil(
+    'a reload line',
+    () => cli.logs().filter((l) => l.msg === 'reload-applied' || l.msg === 'reload-refused')[before],
+    {
+      timeoutMs: 10_000,
+    },
+  );
   if (!line) throw new Error('no reload line');
   return line;
 }
@@ -42,7 +46,16 @@ describe('discovery.dns in the configuration file', () => {
     const fixed = await startNamedBackend('127.0.0.1', 'fixed');
     const dns = await startDnsmasq(['127.0.0.2 api.test', '127.0.0.3 other.test']);
     const port = two!.port;
-    const dnsSection = (name: string) => ['discovery:', '  dns:', `    name: ${name}`, '    type: A', `    port: ${port}`, `    resolver: "${dns.resolver}"`, '    minTtlMs: 100', '    maxTtlMs: 300'];
+    const dnsSection = (name: string) => [
+      'discovery:',
+      '  dns:',
+      `    name: ${name}`,
+      '    type: A',
+      `    port: ${port}`,
+      `    resolver: "${dns.resolver}"`,
+      '    minTtlMs: 100',
+      '    maxTtlMs: 300',
+    ];
     const file = write('dns.yaml', ['listen: 127.0.0.1:0', 'workers: 1', ...dnsSection('api.test')]);
     const cli = new CliProcess(['start', '--config', file]);
     const listening = await cli.waitForLog('listening');
@@ -71,7 +84,9 @@ describe('discovery.dns in the configuration file', () => {
     write('dns.yaml', ['listen: 127.0.0.1:0', 'workers: 1', ...dnsSection('missing.test')]);
     const refused = await reload(cli);
     expect(refused).toMatchObject({ msg: 'reload-refused' });
-    expect((refused.errors as string[])[0]).toMatch(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:4: discovery\\.dns: cannot get the initial backends: `));
+    expect((refused.errors as string[])[0]).toMatch(
+      new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:4: discovery\\.dns: cannot get the initial backends: `),
+    );
     expect(await backendsSeen(lbPort, 2)).toEqual(new Set([three!.name]));
 
     // No discovery section any more, a fixed backend instead.
@@ -90,7 +105,17 @@ describe('discovery.dns in the configuration file', () => {
 
   it('refuses to start when discovery finds nothing and the file lists no backend', async () => {
     const dns = await startDnsmasq([]);
-    const file = write('empty.yaml', ['listen: 127.0.0.1:0', 'discovery:', '  dns:', '    name: nothing.test', '    type: A', '    port: 80', `    resolver: "${dns.resolver}"`, '    timeoutMs: 200', '    tries: 1']);
+    const file = write('empty.yaml', [
+      'listen: 127.0.0.1:0',
+      'discovery:',
+      '  dns:',
+      '    name: nothing.test',
+      '    type: A',
+      '    port: 80',
+      `    resolver: "${dns.resolver}"`,
+      '    timeoutMs: 200',
+      '    tries: 1',
+    ]);
     const result = await runCli(['start', '--config', file]);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^lb-native: .*empty\.yaml:3: discovery\.dns: cannot get the initial backends: .+\n$/);
@@ -105,7 +130,14 @@ describe('discovery.etcd in the configuration file', () => {
     const a = await startNamedBackend('127.0.0.1', 'etcd-a');
     const b = await startNamedBackend('127.0.0.1', 'etcd-b');
     await client.put('/lb/test/a').value(a.address);
-    const file = write('etcd.yaml', ['listen: 127.0.0.1:0', 'workers: 1', 'discovery:', '  etcd:', `    endpoints: [${etcd.endpoint}]`, '    prefix: /lb/test/']);
+    const file = write('etcd.yaml', [
+      'listen: 127.0.0.1:0',
+      'workers: 1',
+      'discovery:',
+      '  etcd:',
+      `    endpoints: [${etcd.endpoint}]`,
+      '    prefix: /lb/test/',
+    ]);
     const cli = new CliProcess(['start', '--config', file]);
     const lbPort = Number((await cli.waitForLog('listening')).port);
     expect(await backendsSeen(lbPort, 2)).toEqual(new Set(['etcd-a']));

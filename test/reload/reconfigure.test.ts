@@ -17,7 +17,9 @@ afterEach(runCleanups);
 
 describe('reconfigure: backends by address', () => {
   it('adds, drains and removes, and changes weight and state, in one update', async () => {
-    const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((name) => startHttpBackend(name, { delayMs: (req) => (req.url === '/slow' ? 400 : 0) })));
+    const [a, b, c] = await Promise.all(
+      ['a', 'b', 'c'].map((name) => startHttpBackend(name, { delayMs: (req) => (req.url === '/slow' ? 400 : 0) })),
+    );
     const lb = await startBalancer({ backends: [a!.address, b!.address], strategy: 'weighted-round-robin', workers: 1 });
     const removed: BackendRemovedEvent[] = [];
     lb.on('backend-removed', (event) => removed.push(event));
@@ -46,14 +48,25 @@ describe('reconfigure: backends by address', () => {
       changed: [`${a!.address} (weight 1 -> 3)`],
       settings: [],
     });
-    expect(lb.backends().map((s) => [s.address, s.weight])).toEqual([[a!.address, 3], [c!.address, 1]]);
+    expect(lb.backends().map((s) => [s.address, s.weight])).toEqual([
+      [a!.address, 3],
+      [c!.address, 1],
+    ]);
     expect(await slowOnB).toMatchObject({ status: 200, backend: 'b' });
     await waitUntil('b removed once drained', () => removed.length === 1);
     expect(removed[0]?.backend.address).toBe(b!.address);
     expect(await backendCounts(lb.port, 8)).toEqual({ a: 6, c: 2 });
 
     // State: c to maint takes it out; back to ready brings it back.
-    const maint = await lb.reconfigure({ listen: lb.config.listen.text, workers: 1, strategy: 'weighted-round-robin', backends: [{ address: a!.address, weight: 3 }, { address: c!.address, state: 'maint' }] });
+    const maint = await lb.reconfigure({
+      listen: lb.config.listen.text,
+      workers: 1,
+      strategy: 'weighted-round-robin',
+      backends: [
+        { address: a!.address, weight: 3 },
+        { address: c!.address, state: 'maint' },
+      ],
+    });
     expect(maint.changed).toEqual([`${c!.address} (state ready -> maint)`]);
     expect(await backendCounts(lb.port, 4)).toEqual({ a: 4 });
   });
@@ -80,7 +93,13 @@ describe('reconfigure: backends by address', () => {
     lb.on('access', (event) => events.push(event));
     expect((await get(lb.port, '/logged?x=1')).status).toBe(200);
     await waitUntil('an access event', () => events.length > 0);
-    expect(events[0]).toMatchObject({ method: 'GET', target: '/logged?x=1', status: 200, client: '127.0.0.1', backend: { address: a.address, id: 0 } });
+    expect(events[0]).toMatchObject({
+      method: 'GET',
+      target: '/logged?x=1',
+      status: 200,
+      client: '127.0.0.1',
+      backend: { address: a.address, id: 0 },
+    });
     expect(events[0]!.totalMs).toBeGreaterThanOrEqual(events[0]!.ttfbMs);
     expect(events[0]!.bytes).toBeGreaterThan(0);
   });
@@ -90,7 +109,14 @@ describe('reconfigure: backends by address', () => {
     const b = await startHttpBackend('b');
     const lb = await startBalancer({ backends: [a.address], workers: 2 });
     const error = await lb
-      .reconfigure({ listen: lb.config.listen.text, backends: [a.address, b.address], workers: 1, mode: 'tcp', backlog: 7, strategy: 'random' })
+      .reconfigure({
+        listen: lb.config.listen.text,
+        backends: [a.address, b.address],
+        workers: 1,
+        mode: 'tcp',
+        backlog: 7,
+        strategy: 'random',
+      })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LbConfigError);
     expect((error as LbConfigError).issues).toEqual([
@@ -98,7 +124,9 @@ describe('reconfigure: backends by address', () => {
       { path: 'mode', message: "cannot change while running (running in http mode, got 'tcp'); restart lb-native to change it" },
       { path: 'backlog', message: 'cannot change while running (running with 0, got 7); restart lb-native to change it' },
     ]);
-    await expect(lb.reconfigure({ backends: [{ address: a.address, weight: 0 }] })).rejects.toThrow('backends[0].weight: expected an integer from 1 to 256, got 0');
+    await expect(lb.reconfigure({ backends: [{ address: a.address, weight: 0 }] })).rejects.toThrow(
+      'backends[0].weight: expected an integer from 1 to 256, got 0',
+    );
     expect(lb.backends().map((s) => s.address)).toEqual([a.address]);
     expect(lb.strategy).toBe('round-robin');
     expect((await get(lb.port)).backend).toBe('a');
@@ -113,7 +141,11 @@ describe('reconfigure: backends by address', () => {
       { managedElsewhere: (address) => address === b!.address },
     );
     expect(result).toMatchObject({ added: [c!.address], removed: [], changed: [] });
-    expect(lb.backends().map((s) => [s.address, s.weight])).toEqual([[a!.address, 1], [b!.address, 7], [c!.address, 1]]);
+    expect(lb.backends().map((s) => [s.address, s.weight])).toEqual([
+      [a!.address, 1],
+      [b!.address, 7],
+      [c!.address, 1],
+    ]);
   });
 
   it('starts, changes and stops health checks as the options say', async () => {
@@ -130,7 +162,11 @@ describe('reconfigure: backends by address', () => {
     expect(lb.backends().map((s) => s.health)).toEqual(['unchecked', 'unchecked']);
 
     const base = { listen: lb.config.listen.text, workers: 1 };
-    await lb.reconfigure({ ...base, backends: [flaky.address, sick], healthCheck: { path: '/healthz', intervalMs: 20, fall: 1, rise: 1 } });
+    await lb.reconfigure({
+      ...base,
+      backends: [flaky.address, sick],
+      healthCheck: { path: '/healthz', intervalMs: 20, fall: 1, rise: 1 },
+    });
     await waitUntil('the sick backend down', () => lb.backends()[1]?.health === 'down');
     expect(lb.backends()[0]?.health).toBe('up');
     expect(await backendCounts(lb.port, 4)).toEqual({ flaky: 4 });
@@ -226,7 +262,9 @@ describe('moving the listener', () => {
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     onCleanup(() => new Promise<void>((resolve) => blocker.close(() => resolve())));
     const taken = (blocker.address() as { port: number }).port;
-    const error = await lb.reconfigure({ listen: `127.0.0.1:${taken}`, workers: 1, backends: [b.address] }).catch((e: unknown) => e);
+    const error = await lb
+      .reconfigure({ listen: `127.0.0.1:${taken}`, workers: 1, backends: [b.address] })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LbListenError);
     expect((error as LbListenError).message).toBe(`listen 127.0.0.1:${taken}: address in use`);
     expect(lb.port).toBe(port);

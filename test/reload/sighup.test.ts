@@ -34,7 +34,11 @@ function config(listen: string, backends: Backend[], extra: string[] = []): stri
     `listen: ${listen}`,
     'workers: 2',
     'backends:',
-    ...backends.flatMap((b) => [`  - address: ${b.address}`, ...(b.weight ? [`    weight: ${b.weight}`] : []), ...(b.state ? [`    state: ${b.state}`] : [])]),
+    ...backends.flatMap((b) => [
+      `  - address: ${b.address}`,
+      ...(b.weight ? [`    weight: ${b.weight}`] : []),
+      ...(b.state ? [`    state: ${b.state}`] : []),
+    ]),
     // Short idle times keep the test's connections moving; retries stay at the default.
     'timeouts: { backendIdleMs: 2000 }',
     ...extra,
@@ -43,7 +47,11 @@ function config(listen: string, backends: Backend[], extra: string[] = []): stri
 }
 
 /** Writes `text` to `file`, sends SIGHUP, and waits for the next reload-applied or -refused line. */
-async function reload(cli: CliProcess, file: string, text: string): Promise<{ msg: string; changes?: string[]; errors?: string[] }> {
+async function reload(
+  cli: CliProcess,
+  file: string,
+  text: string,
+): Promise<{ msg: string; changes?: string[]; errors?: string[] }> {
   writeFileSync(file, text);
   const before = cli.logsOf('reload-applied').length + cli.logsOf('reload-refused').length;
   cli.signal('SIGHUP');
@@ -79,16 +87,79 @@ describe('SIGHUP reloads under load', () => {
       const port1 = await freePort();
       const listen1 = `127.0.0.1:${port1}`;
       steps.push(
-        { text: config(listen0, [{ address: a.address }, { address: b.address }, { address: c.address }]), expect: [`backend added: ${c.address}`] },
-        { text: config(listen0, [{ address: a.address }, { address: b.address, weight: 3 }, { address: c.address }], ['strategy: weighted-round-robin']), expect: ['strategy: round-robin -> weighted-round-robin', `backend changed: ${b.address} (weight 1 -> 3)`] },
-        { text: config(listen0, [{ address: a.address }, { address: b.address, weight: 3 }, { address: c.address }], ['strategy: least-connections']), expect: ['strategy: weighted-round-robin -> least-connections'] },
-        { text: config(listen0, [{ address: b.address, weight: 3 }, { address: c.address }], ['strategy: least-connections']), expect: [`backend removed (draining): ${a.address}`] },
-        { text: config(listen0, [{ address: b.address, weight: 3 }, { address: c.address, weight: 2 }, { address: d.address }], ['strategy: least-connections']), expect: [`backend added: ${d.address}`, `backend changed: ${c.address} (weight 1 -> 2)`] },
-        { text: config(listen0, [{ address: b.address, weight: 3 }, { address: c.address, weight: 2 }, { address: d.address }], ['strategy: random', 'retries: { budgetPercent: 50 }']), expect: ['strategy: least-connections -> random', 'changed: retries.budgetPercent'] },
-        { text: config(listen1, [{ address: b.address, weight: 3 }, { address: c.address, weight: 2 }, { address: d.address }], ['strategy: random', 'retries: { budgetPercent: 50 }']), expect: [`listen: ${listen0} -> ${listen1}`], move: port1 },
-        { text: config(listen1, [{ address: b.address, weight: 3 }, { address: c.address, weight: 2, state: 'drain' }, { address: d.address }], ['strategy: random', 'retries: { budgetPercent: 50 }']), expect: [`backend changed: ${c.address} (state ready -> drain)`] },
-        { text: config(listen1, [{ address: a.address }, { address: b.address, weight: 3 }, { address: d.address }], ['strategy: p2c', 'retries: { budgetPercent: 50 }']), expect: ['strategy: random -> p2c', `backend added: ${a.address}`, `backend removed (draining): ${c.address}`] },
-        { text: config(listen1, [{ address: a.address }, { address: b.address }, { address: d.address }]), expect: ['strategy: p2c -> round-robin', `backend changed: ${b.address} (weight 3 -> 1)`, 'changed: retries.budgetPercent'] },
+        {
+          text: config(listen0, [{ address: a.address }, { address: b.address }, { address: c.address }]),
+          expect: [`backend added: ${c.address}`],
+        },
+        {
+          text: config(
+            listen0,
+            [{ address: a.address }, { address: b.address, weight: 3 }, { address: c.address }],
+            ['strategy: weighted-round-robin'],
+          ),
+          expect: ['strategy: round-robin -> weighted-round-robin', `backend changed: ${b.address} (weight 1 -> 3)`],
+        },
+        {
+          text: config(
+            listen0,
+            [{ address: a.address }, { address: b.address, weight: 3 }, { address: c.address }],
+            ['strategy: least-connections'],
+          ),
+          expect: ['strategy: weighted-round-robin -> least-connections'],
+        },
+        {
+          text: config(listen0, [{ address: b.address, weight: 3 }, { address: c.address }], ['strategy: least-connections']),
+          expect: [`backend removed (draining): ${a.address}`],
+        },
+        {
+          text: config(
+            listen0,
+            [{ address: b.address, weight: 3 }, { address: c.address, weight: 2 }, { address: d.address }],
+            ['strategy: least-connections'],
+          ),
+          expect: [`backend added: ${d.address}`, `backend changed: ${c.address} (weight 1 -> 2)`],
+        },
+        {
+          text: config(
+            listen0,
+            [{ address: b.address, weight: 3 }, { address: c.address, weight: 2 }, { address: d.address }],
+            ['strategy: random', 'retries: { budgetPercent: 50 }'],
+          ),
+          expect: ['strategy: least-connections -> random', 'changed: retries.budgetPercent'],
+        },
+        {
+          text: config(
+            listen1,
+            [{ address: b.address, weight: 3 }, { address: c.address, weight: 2 }, { address: d.address }],
+            ['strategy: random', 'retries: { budgetPercent: 50 }'],
+          ),
+          expect: [`listen: ${listen0} -> ${listen1}`],
+          move: port1,
+        },
+        {
+          text: config(
+            listen1,
+            [{ address: b.address, weight: 3 }, { address: c.address, weight: 2, state: 'drain' }, { address: d.address }],
+            ['strategy: random', 'retries: { budgetPercent: 50 }'],
+          ),
+          expect: [`backend changed: ${c.address} (state ready -> drain)`],
+        },
+        {
+          text: config(
+            listen1,
+            [{ address: a.address }, { address: b.address, weight: 3 }, { address: d.address }],
+            ['strategy: p2c', 'retries: { budgetPercent: 50 }'],
+          ),
+          expect: ['strategy: random -> p2c', `backend added: ${a.address}`, `backend removed (draining): ${c.address}`],
+        },
+        {
+          text: config(listen1, [{ address: a.address }, { address: b.address }, { address: d.address }]),
+          expect: [
+            'strategy: p2c -> round-robin',
+            `backend changed: ${b.address} (weight 3 -> 1)`,
+            'changed: retries.budgetPercent',
+          ],
+        },
       );
       for (const step of steps) {
         if (step.move !== undefined) load.holdNewConnections();
@@ -106,7 +177,12 @@ describe('SIGHUP reloads under load', () => {
       expect(stats.ok).toBeGreaterThan(1_500);
       for (const name of ['a', 'b', 'c', 'd']) expect(stats.byBackend[name] ?? 0).toBeGreaterThan(0);
       expect(cli.logsOf('reload-applied')).toHaveLength(10);
-      expect(cli.logsOf('backend-removed').map((l) => l.backend).sort()).toEqual([a.address, c.address].sort());
+      expect(
+        cli
+          .logsOf('backend-removed')
+          .map((l) => l.backend)
+          .sort(),
+      ).toEqual([a.address, c.address].sort());
       // The old port is let go once its grace period ends; the new one serves a, b and d.
       await oldPortReleased(port0);
       const seen = new Set<string>();
@@ -132,7 +208,11 @@ describe('SIGHUP reloads under load', () => {
     try {
       await load.waitForRequests(50);
       const invalid = await reload(cli, file, config(listen, [{ address: a.address }, { address: '127.0.0.1:70000' }]));
-      expect(invalid).toMatchObject({ msg: 'reload-refused', level: 'error', errors: [`${file}:5: backends[1].address: port must be 1-65535, got 70000`] });
+      expect(invalid).toMatchObject({
+        msg: 'reload-refused',
+        level: 'error',
+        errors: [`${file}:5: backends[1].address: port must be 1-65535, got 70000`],
+      });
       await load.waitForRequests(50);
 
       const broken = await reload(cli, file, 'backends: [\n');
@@ -140,7 +220,11 @@ describe('SIGHUP reloads under load', () => {
       expect(broken.errors?.[0]).toMatch(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:2: not valid YAML: `));
       await load.waitForRequests(50);
 
-      const live = await reload(cli, file, config(listen, [{ address: b.address }], ['mode: tcp']).replace('workers: 2', 'workers: 1'));
+      const live = await reload(
+        cli,
+        file,
+        config(listen, [{ address: b.address }], ['mode: tcp']).replace('workers: 2', 'workers: 1'),
+      );
       expect(live).toMatchObject({
         msg: 'reload-refused',
         errors: [
@@ -154,7 +238,10 @@ describe('SIGHUP reloads under load', () => {
 
       // A good file afterwards applies.
       const fixed = await reload(cli, file, config(listen, [{ address: b.address }]));
-      expect(fixed).toMatchObject({ msg: 'reload-applied', changes: [`backend added: ${b.address}`, `backend removed (draining): ${a.address}`] });
+      expect(fixed).toMatchObject({
+        msg: 'reload-applied',
+        changes: [`backend added: ${b.address}`, `backend removed (draining): ${a.address}`],
+      });
       await load.waitForRequests(50);
       const stats = await load.stop();
       expect(stats.failed, stats.failures.join('\n')).toBe(0);
@@ -171,7 +258,9 @@ describe('SIGHUP reloads under load', () => {
     const cli = new CliProcess(['start', '--listen', '127.0.0.1:0', '--backend', a.address, '--workers', '1']);
     const { port } = await cli.waitForLog('listening');
     cli.signal('SIGHUP');
-    expect(await cli.waitForLog('reload-refused')).toMatchObject({ errors: ['nothing to reload: lb-native was started without --config'] });
+    expect(await cli.waitForLog('reload-refused')).toMatchObject({
+      errors: ['nothing to reload: lb-native was started without --config'],
+    });
     expect((await get(Number(port))).status).toBe(200);
     cli.signal('SIGTERM');
     expect(await cli.waitForExit()).toMatchObject({ code: 0, signal: null });

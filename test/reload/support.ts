@@ -18,7 +18,11 @@ export function get(port: number, path = '/', agent: http.Agent | false = false,
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, backend: String(res.headers['x-backend'] ?? ''), body: Buffer.concat(chunks).toString('utf8') }),
+        resolve({
+          status: res.statusCode ?? 0,
+          backend: String(res.headers['x-backend'] ?? ''),
+          body: Buffer.concat(chunks).toString('utf8'),
+        }),
       );
       res.on('error', reject);
     });
@@ -46,7 +50,11 @@ export async function backendCounts(port: number, count: number): Promise<Record
 export async function oldPortReleased(port: number, timeoutMs = 6_000): Promise<void> {
   await waitUntil(
     `the old port ${port} to refuse connections`,
-    () => get(port).then(() => false, (error: Error) => /ECONNREFUSED/.test(error.message)),
+    () =>
+      get(port).then(
+        () => false,
+        (error: Error) => /ECONNREFUSED/.test(error.message),
+      ),
     { timeoutMs, intervalMs: 100 },
   );
 }
@@ -109,7 +117,8 @@ export class LoadGenerator {
     const target = this.stats.ok + count;
     const deadline = Date.now() + timeoutMs;
     while (this.stats.ok < target) {
-      if (Date.now() > deadline) throw new Error(`only ${this.stats.ok} of ${target} requests within ${timeoutMs} ms; ${JSON.stringify(this.stats)}`);
+      if (Date.now() > deadline)
+        throw new Error(`only ${this.stats.ok} of ${target} requests within ${timeoutMs} ms; ${JSON.stringify(this.stats)}`);
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
   }

@@ -59,7 +59,10 @@ describe('the peer table', () => {
     const peers = readPeerTable();
     expect(peers.length).toBeGreaterThan(0);
     for (const peer of peers) {
-      expect(peer.packages.every((p) => /^[a-z0-9][a-z0-9+.-]+$/.test(p)), peer.program).toBe(true);
+      expect(
+        peer.packages.every((p) => /^[a-z0-9][a-z0-9+.-]+$/.test(p)),
+        peer.program,
+      ).toBe(true);
       for (const suite of peer.suites) {
         if (suite === 'bench') continue;
         expect(existsSync(join(repoRoot, suite)), `${peer.program}: ${suite} does not exist`).toBe(true);
@@ -69,7 +72,9 @@ describe('the peer table', () => {
 
   it('picks the rows of the selected files: a folder covers its files, bench rows no test file', () => {
     const peers = parsePeerTable(
-      ['a a test/discovery', 'b b test/discovery/keepalived.test.ts', 'c c bench', 'd d test/cli/x.test.ts test/deploy'].join('\n'),
+      ['a a test/discovery', 'b b test/discovery/keepalived.test.ts', 'c c bench', 'd d test/cli/x.test.ts test/deploy'].join(
+        '\n',
+      ),
     );
     const names = (files: string[]) => peersFor(peers, files).map((p) => p.program);
     expect(names([join(repoRoot, 'test/discovery/dns-discovery.test.ts')])).toEqual(['a']);
@@ -79,7 +84,9 @@ describe('the peer table', () => {
   });
 
   it('refuses a malformed row, naming its line', () => {
-    expect(() => parsePeerTable('# c\nonly-a-program\n', 'peers.txt')).toThrow("peers.txt:2: expected \"program packages suite...\", got 'only-a-program'");
+    expect(() => parsePeerTable('# c\nonly-a-program\n', 'peers.txt')).toThrow(
+      'peers.txt:2: expected "program packages suite...", got \'only-a-program\'',
+    );
   });
 
   it('says when a program is installed in a folder that is not on PATH', () => {

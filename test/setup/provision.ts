@@ -59,7 +59,11 @@ function stopRun(missing: readonly MissingPeer[], reason: string | undefined): n
     reason === undefined
       ? 'test peers: still missing after installing them:'
       : `test peers: the selected suites need programs this machine lacks (not installed: ${reason}):`;
-  const lines = [headline, ...describeMissing(missing).map((line) => `  ${line}`), '  or all of them: sudo bash scripts/install-test-peers.sh'];
+  const lines = [
+    headline,
+    ...describeMissing(missing).map((line) => `  ${line}`),
+    '  or all of them: sudo bash scripts/install-test-peers.sh',
+  ];
   process.stderr.write(`${lines.join('\n')}\n`);
   process.exit(1);
 }

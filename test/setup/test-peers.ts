@@ -76,7 +76,9 @@ export function missingPeers(peers: readonly TestPeer[], path = process.env.PATH
   const missing: MissingPeer[] = [];
   for (const peer of peers) {
     if (locate(peer.program, path) !== undefined) continue;
-    const offPath = isAbsolute(peer.program) ? undefined : ['/usr/sbin', '/sbin'].find((dir) => existsSync(join(dir, peer.program)));
+    const offPath = isAbsolute(peer.program)
+      ? undefined
+      : ['/usr/sbin', '/sbin'].find((dir) => existsSync(join(dir, peer.program)));
     missing.push(offPath === undefined ? { peer } : { peer, offPath });
   }
   return missing;

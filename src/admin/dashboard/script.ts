@@ -109,7 +109,10 @@ export function frameOf(samples: readonly Sample[]): Frame {
     if (window) windows.push(window);
     const percentile = (q: number): number | undefined => (window ? maths.percentileMs(window, bounds, q) : undefined);
     backends.set(b.id, {
-      requestRate: perSecond(b.requests, baseline((s) => s.requests)),
+      requestRate: perSecond(
+        b.requests,
+        baseline((s) => s.requests),
+      ),
       errorRate: perSecond(errorsOf(b), baseline(errorsOf)),
       p50: percentile(0.5),
       p95: percentile(0.95),
@@ -284,8 +287,18 @@ export function makeRow(b: BackendStats): Row {
   tr.dataset.backendId = String(b.id);
   const names = ['id', 'addr', 'state', 'weight', 'rate', 'spark', 'p50', 'p95', 'p99', 'errors', 'active', 'idle', 'requests'];
   const classes: Record<string, string> = {
-    id: 'id n', weight: 'n', rate: 'n', p50: 'n', p95: 'n', p99: 'n', errors: 'n', active: 'n', idle: 'n',
-    requests: 'n muted', spark: 'spark-cell', addr: 'addr',
+    id: 'id n',
+    weight: 'n',
+    rate: 'n',
+    p50: 'n',
+    p95: 'n',
+    p99: 'n',
+    errors: 'n',
+    active: 'n',
+    idle: 'n',
+    requests: 'n muted',
+    spark: 'spark-cell',
+    addr: 'addr',
   };
   const cells: Record<string, PageElement> = {};
   for (const name of names) {
