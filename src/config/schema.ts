@@ -469,10 +469,12 @@ export function backendsSchema(min: 0 | 1) {
 }
 
 /** accessLogSampleRate: a share from 0 to 1. */
+const sampleRateError = (issue: { input?: unknown }) =>
+  `expected a number from ${bounds.sampleRate.min} to ${bounds.sampleRate.max}, got ${describeValue(issue.input)}`;
 export const sampleRateSchema = z
-  .number({ error: (issue) => `expected a number from 0 to 1, got ${describeValue(issue.input)}` })
-  .refine((n) => Number.isFinite(n) && n >= 0 && n <= 1, {
-    error: (issue) => `expected a number from 0 to 1, got ${describeValue(issue.input)}`,
+  .number({ error: sampleRateError })
+  .refine((n) => Number.isFinite(n) && n >= bounds.sampleRate.min && n <= bounds.sampleRate.max, {
+    error: sampleRateError,
   });
 
 /**
@@ -564,7 +566,7 @@ export const optionsShape = {
       'an object of retry settings',
     ).prefault({}),
     healthCheck: balancerHealthCheckSchema.optional(),
-    accessLogSampleRate: sampleRateSchema.default(0),
+    accessLogSampleRate: sampleRateSchema.default(defaults.accessLogSampleRate),
 };
 
 const optionsObjectSchema = strictObject(optionsShape, 'an options object');
