@@ -155,6 +155,8 @@ export interface NativeOptionRow {
   max: number;
   /** False: any finite number in range (accessLogSampleRate). */
   integer: boolean;
+  /** The value native code uses when none is given (a default-constructed field). */
+  default: number;
 }
 
 export interface NativeBackendStats {

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 #include <span>
+#include <type_traits>
 
 #include "http1/parser.h"
 #include "proxy/exchange.h"
@@ -23,79 +24,59 @@ constexpr bool fits(double max) {
   return max <= static_cast<double>(std::numeric_limits<T>::max());
 }
 
+// The two accessors of a row, for the field `member` of a Target.
+#define LB_FIELD(Target, member)                                               \
+  [](Target& o, double v) {                                                    \
+    o.member = static_cast<std::remove_cvref_t<decltype(o.member)>>(v);        \
+  },                                                                           \
+      [](const Target& o) { return static_cast<double>(o.member); }
+
 constexpr OptionRow<runtime::ListenSettings> kListenRows[] = {
-    {"", "backlog", 0, 65535, true, Presence::required,
-     [](runtime::ListenSettings& o, double v) { o.backlog = static_cast<int>(v); }},
-    {"", "workers", 1, 1024, true, Presence::required,
-     [](runtime::ListenSettings& o, double v) { o.workers = static_cast<uint32_t>(v); }},
+    {"", "backlog", 0, 65535, true, Presence::required, LB_FIELD(runtime::ListenSettings, backlog)},
+    {"", "workers", 1, 1024, true, Presence::required, LB_FIELD(runtime::ListenSettings, workers)},
 };
 
 constexpr OptionRow<balancing::BackendSpec> kBackendRows[] = {
     // Relative shares; a backend taking no traffic is drained or in maintenance, not weight 0.
-    {"", "weight", 1, 256, true, Presence::required,
-     [](balancing::BackendSpec& o, double v) { o.weight = static_cast<uint32_t>(v); }},
+    {"", "weight", 1, 256, true, Presence::required, LB_FIELD(balancing::BackendSpec, weight)},
 };
 
 constexpr OptionRow<ProxyConfig> kProxyRows[] = {
-    {"timeouts", "connectMs", 1, kMaxMs, true, Presence::required,
-     [](ProxyConfig& o, double v) { o.timeouts.connect_ms = static_cast<uint32_t>(v); }},
-    {"timeouts", "responseMs", 1, kMaxMs, true, Presence::required,
-     [](ProxyConfig& o, double v) { o.timeouts.response_ms = static_cast<uint32_t>(v); }},
-    {"timeouts", "clientHeadMs", 1, kMaxMs, true, Presence::required,
-     [](ProxyConfig& o, double v) { o.timeouts.client_head_ms = static_cast<uint32_t>(v); }},
-    {"timeouts", "keepAliveMs", 1, kMaxMs, true, Presence::required,
-     [](ProxyConfig& o, double v) { o.timeouts.keep_alive_ms = static_cast<uint32_t>(v); }},
-    {"timeouts", "backendIdleMs", 1, kMaxMs, true, Presence::required,
-     [](ProxyConfig& o, double v) { o.timeouts.backend_idle_ms = static_cast<uint32_t>(v); }},
-    {"timeouts", "clientBodyMs", 1, kMaxMs, true, Presence::optional_key,
-     [](ProxyConfig& o, double v) { o.timeouts.client_body_ms = static_cast<uint32_t>(v); }},
-    {"timeouts", "clientBodyTotalMs", 0, kMaxMs, true, Presence::optional_key,
-     [](ProxyConfig& o, double v) { o.timeouts.client_body_total_ms = static_cast<uint32_t>(v); }},
-    {"timeouts", "tunnelIdleMs", 1, kMaxMs, true, Presence::optional_key,
-     [](ProxyConfig& o, double v) { o.timeouts.tunnel_idle_ms = static_cast<uint32_t>(v); }},
+    {"timeouts", "connectMs", 1, kMaxMs, true, Presence::required, LB_FIELD(ProxyConfig, timeouts.connect_ms)},
+    {"timeouts", "responseMs", 1, kMaxMs, true, Presence::required, LB_FIELD(ProxyConfig, timeouts.response_ms)},
+    {"timeouts", "clientHeadMs", 1, kMaxMs, true, Presence::required, LB_FIELD(ProxyConfig, timeouts.client_head_ms)},
+    {"timeouts", "keepAliveMs", 1, kMaxMs, true, Presence::required, LB_FIELD(ProxyConfig, timeouts.keep_alive_ms)},
+    {"timeouts", "backendIdleMs", 1, kMaxMs, true, Presence::required, LB_FIELD(ProxyConfig, timeouts.backend_idle_ms)},
+    {"timeouts", "clientBodyMs", 1, kMaxMs, true, Presence::optional_key, LB_FIELD(ProxyConfig, timeouts.client_body_ms)},
+    {"timeouts", "clientBodyTotalMs", 0, kMaxMs, true, Presence::optional_key, LB_FIELD(ProxyConfig, timeouts.client_body_total_ms)},
+    {"timeouts", "tunnelIdleMs", 1, kMaxMs, true, Presence::optional_key, LB_FIELD(ProxyConfig, timeouts.tunnel_idle_ms)},
 
     // Request heads; read_proxy_config gives responses the same limits.
-    {"limits", "maxStartLine", 16, 65536, true, Presence::required,
-     [](ProxyConfig& o, double v) { o.limits.request_head.max_start_line = static_cast<uint32_t>(v); }},
-    {"limits", "maxHeadBytes", 64, 1 << 20, true, Presence::required,
-     [](ProxyConfig& o, double v) { o.limits.request_head.max_head_bytes = static_cast<uint32_t>(v); }},
-    {"limits", "maxHeaderCount", 1, http1::kMaxHeaderFields, true, Presence::required,
-     [](ProxyConfig& o, double v) { o.limits.request_head.max_header_count = static_cast<uint32_t>(v); }},
-    {"limits", "maxBodyBytes", 0, kMaxSafe, true, Presence::required,
-     [](ProxyConfig& o, double v) { o.limits.max_body_bytes = static_cast<uint64_t>(v); }},
-    {"limits", "maxClientConnections", 0, 10000000, true, Presence::required,
-     [](ProxyConfig& o, double v) { o.limits.max_client_connections = static_cast<uint32_t>(v); }},
+    {"limits", "maxStartLine", 16, 65536, true, Presence::required, LB_FIELD(ProxyConfig, limits.request_head.max_start_line)},
+    {"limits", "maxHeadBytes", 64, 1 << 20, true, Presence::required, LB_FIELD(ProxyConfig, limits.request_head.max_head_bytes)},
+    {"limits", "maxHeaderCount", 1, http1::kMaxHeaderFields, true, Presence::required, LB_FIELD(ProxyConfig, limits.request_head.max_header_count)},
+    {"limits", "maxBodyBytes", 0, kMaxSafe, true, Presence::required, LB_FIELD(ProxyConfig, limits.max_body_bytes)},
+    {"limits", "maxClientConnections", 0, 10000000, true, Presence::required, LB_FIELD(ProxyConfig, limits.max_client_connections)},
 
-    {"pool", "maxIdlePerBackend", 0, 100000, true, Presence::required,
-     [](ProxyConfig& o, double v) { o.pool.max_idle_per_backend = static_cast<uint32_t>(v); }},
-    {"pool", "surplusIdleMs", 0, 3600000, true, Presence::required,
-     [](ProxyConfig& o, double v) { o.pool.surplus_idle_ms = static_cast<uint32_t>(v); }},
-    {"pool", "tcpKeepAliveIdleSec", 1, 32767, true, Presence::required,
-     [](ProxyConfig& o, double v) { o.pool.tcp_keep_alive.idle_sec = static_cast<uint32_t>(v); }},
-    {"pool", "tcpKeepAliveIntervalSec", 1, 32767, true, Presence::required,
-     [](ProxyConfig& o, double v) { o.pool.tcp_keep_alive.interval_sec = static_cast<uint32_t>(v); }},
-    {"pool", "tcpKeepAliveCount", 1, 127, true, Presence::required,
-     [](ProxyConfig& o, double v) { o.pool.tcp_keep_alive.count = static_cast<uint32_t>(v); }},
+    {"pool", "maxIdlePerBackend", 0, 100000, true, Presence::required, LB_FIELD(ProxyConfig, pool.max_idle_per_backend)},
+    {"pool", "surplusIdleMs", 0, 3600000, true, Presence::required, LB_FIELD(ProxyConfig, pool.surplus_idle_ms)},
+    {"pool", "tcpKeepAliveIdleSec", 1, 32767, true, Presence::required, LB_FIELD(ProxyConfig, pool.tcp_keep_alive.idle_sec)},
+    {"pool", "tcpKeepAliveIntervalSec", 1, 32767, true, Presence::required, LB_FIELD(ProxyConfig, pool.tcp_keep_alive.interval_sec)},
+    {"pool", "tcpKeepAliveCount", 1, 127, true, Presence::required, LB_FIELD(ProxyConfig, pool.tcp_keep_alive.count)},
 
-    {"outlierDetection", "consecutiveFailures", 0, 1000000, true, Presence::optional_section,
-     [](ProxyConfig& o, double v) { o.upstream.outlier.consecutive_failures = static_cast<uint32_t>(v); }},
-    {"outlierDetection", "baseEjectionMs", 1, kMaxMs, true, Presence::optional_section,
-     [](ProxyConfig& o, double v) { o.upstream.outlier.base_ejection_ms = static_cast<uint32_t>(v); }},
-    {"outlierDetection", "maxEjectionPercent", 0, 100, true, Presence::optional_section,
-     [](ProxyConfig& o, double v) { o.upstream.outlier.max_ejection_percent = static_cast<uint32_t>(v); }},
-    {"outlierDetection", "slowStartMs", 0, kMaxMs, true, Presence::optional_section,
-     [](ProxyConfig& o, double v) { o.upstream.outlier.slow_start_ms = static_cast<uint32_t>(v); }},
+    {"outlierDetection", "consecutiveFailures", 0, 1000000, true, Presence::optional_section, LB_FIELD(ProxyConfig, upstream.outlier.consecutive_failures)},
+    {"outlierDetection", "baseEjectionMs", 1, kMaxMs, true, Presence::optional_section, LB_FIELD(ProxyConfig, upstream.outlier.base_ejection_ms)},
+    {"outlierDetection", "maxEjectionPercent", 0, 100, true, Presence::optional_section, LB_FIELD(ProxyConfig, upstream.outlier.max_ejection_percent)},
+    {"outlierDetection", "slowStartMs", 0, kMaxMs, true, Presence::optional_section, LB_FIELD(ProxyConfig, upstream.outlier.slow_start_ms)},
 
-    {"retries", "maxTries", 1, proxy::kMaxConnectTries, true, Presence::optional_section,
-     [](ProxyConfig& o, double v) { o.upstream.retries.max_tries = static_cast<uint32_t>(v); }},
-    {"retries", "budgetPercent", 0, 1000, true, Presence::optional_section,
-     [](ProxyConfig& o, double v) { o.upstream.retries.budget_percent = static_cast<uint32_t>(v); }},
-    {"retries", "minPerSecond", 0, 1000000, true, Presence::optional_section,
-     [](ProxyConfig& o, double v) { o.upstream.retries.min_per_second = static_cast<uint32_t>(v); }},
+    {"retries", "maxTries", 1, proxy::kMaxConnectTries, true, Presence::optional_section, LB_FIELD(ProxyConfig, upstream.retries.max_tries)},
+    {"retries", "budgetPercent", 0, 1000, true, Presence::optional_section, LB_FIELD(ProxyConfig, upstream.retries.budget_percent)},
+    {"retries", "minPerSecond", 0, 1000000, true, Presence::optional_section, LB_FIELD(ProxyConfig, upstream.retries.min_per_second)},
 
-    {"", "accessLogSampleRate", 0, 1, false, Presence::optional_key,
-     [](ProxyConfig& o, double v) { o.access_log_sample_rate = v; }},
+    {"", "accessLogSampleRate", 0, 1, false, Presence::optional_key, LB_FIELD(ProxyConfig, access_log_sample_rate)},
 };
+
+#undef LB_FIELD
 
 // Every stored integer fits its field: the widest fields are uint32_t except maxBodyBytes.
 template <typename Target>
@@ -170,6 +151,7 @@ void export_rows(Napi::Env env, Napi::Array& table, std::string_view prefix, std
     item.Set("min", row.min);
     item.Set("max", row.max);
     item.Set("integer", row.integer);
+    item.Set("default", row.load(Target{}));
     table.Set(table.Length(), item);
   }
 }

@@ -31,6 +31,7 @@ struct OptionRow {
   bool integer;  // false: any finite number in [min, max]
   Presence presence;
   void (*store)(Target& out, double value);
+  double (*load)(const Target& from);  // the default: load(Target{})
 };
 
 // Each reads its table's rows from `object` (a backend object for the backend rows, whose
@@ -40,7 +41,7 @@ bool read_proxy_options(const Napi::Object& object, proxy::ProxyConfig& out, std
 bool read_backend_options(const Napi::Object& object, const std::string& prefix, balancing::BackendSpec& out,
                           std::string& error);
 
-// Every row as [{ path, min, max, integer }], backend rows with paths like "backends[].weight".
+// Every row as [{ path, min, max, integer, default }], backend rows with paths like "backends[].weight".
 Napi::Array config_table(Napi::Env env);
 
 }  // namespace lb::addon

@@ -88,6 +88,14 @@ describe('options crossing to native code: one table per side, the same ranges',
     expect(typescript.size).toBe(nativeOptions.length);
   });
 
+  it('native code’s own defaults are the TypeScript ones', () => {
+    const native = new Map(addon.configTable().map((row) => [row.path, row.default]));
+    for (const row of nativeOptions) {
+      if (row.default === undefined) continue; // workers: the CPU count, chosen in TypeScript
+      expect({ path: row.path, default: native.get(row.path) }).toEqual({ path: row.path, default: row.default });
+    }
+  });
+
   it('the schema accepts exactly each row’s range', () => {
     for (const row of nativeOptions) {
       expect(accepts(row, row.min), `${row.path} = ${row.min}`).toBe(true);
