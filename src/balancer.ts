@@ -24,8 +24,16 @@ import {
 } from './config/schema.js';
 import type { Strategy } from './config/strategies.js';
 import { strategyModeConflict } from './config/strategies.js';
-import { toNativeBackend, toNativeConfig } from './config/to-native.js';
-import { LbConfigError, LbError, LbListenError, LbNativeError, LbStateError, LbWorkerError, errorCodes } from './errors.js';
+import { toNativeConfig } from './config/to-native.js';
+import {
+  LbConfigError,
+  LbError,
+  LbListenError,
+  LbNativeError,
+  LbStateError,
+  LbWorkerError,
+  errorCodes,
+} from './errors.js';
 import type { AccessEvent, BalancerEventMap, BalancerEventName, BalancerListener, ListeningEvent } from './events.js';
 import { type HealthChange, HealthChecker } from './health/health-checker.js';
 import {
@@ -75,11 +83,9 @@ export interface ReconfigureResult {
   settings: string[];
 }
 
-/** One start-to-stop run: the native balancer and what it was started with. */
+/** One start-to-stop run: the native balancer and where it listens. */
 interface Run {
   native: NativeBalancer;
-  /** The configuration it started with; updates replace its strategy and backends. */
-  base: NativeConfig;
   workers: number;
   health: HealthChecker;
   /** `#version` when the configuration the workers started with was built. */
@@ -212,11 +218,10 @@ export class Balancer {
       });
     }
     const workers = config.workers ?? defaultWorkers(addon);
-    const base = toNativeConfig(config, { listen: listenHost, backends: [] }, workers);
     const version = this.#version;
-    const nativeConfig = this.#nativeConfig(base);
+    const nativeConfig = this.#nativeConfig(listenHost, config.listen.port, workers);
     this.#workerErrors = 0;
-    if (base.listenPort !== 0) await this.#checkPortFree(base.listenHost, base.listenPort, config.listen.text);
+    if (config.listen.port !== 0) await this.#checkPortFree(listenHost, config.listen.port, config.listen.text);
     const native = new addon.Balancer((events) => this.#onEvents(events));
     try {
       native.start(nativeConfig);
@@ -230,7 +235,6 @@ export class Balancer {
     }
     const run: Run = {
       native,
-      base,
       workers,
       health: new HealthChecker(
         (change) => this.#onHealthChange(change),
@@ -243,13 +247,17 @@ export class Balancer {
     return run;
   }
 
-  /** The full native configuration for the backends and strategy as they are now. */
-  #nativeConfig(base: NativeConfig): NativeConfig {
-    return {
-      ...base,
+  /** The full native configuration: the options, strategy and backends as they are now. */
+  #nativeConfig(listenHost: string, listenPort: number, workers: number): NativeConfig {
+    return toNativeConfig(this.#config, {
+      listenHost,
+      listenPort,
+      workers,
       strategy: this.#strategy,
-      backends: this.#backends.list().map((e) => toNativeBackend(this.#config, e.id, e.config, e.host, e.health !== 'down')),
-    };
+      backends: this.#backends
+        .list()
+        .map((e) => ({ id: e.id, config: e.config, host: e.host, healthy: e.health !== 'down' })),
+    });
   }
 
   /**
@@ -484,13 +492,12 @@ export class Balancer {
   /** Binds the new listeners, then lets go of the old ones. Throws LbListenError or LbConfigError. */
   #moveListener(run: Run, host: string, port: number, text: string): void {
     try {
-      run.native.rebind({ listenHost: host, listenPort: port, backlog: run.base.backlog, workers: run.workers });
+      run.native.rebind({ listenHost: host, listenPort: port, backlog: this.#config.backlog, workers: run.workers });
     } catch (cause) {
       throw this.#fromNative(cause, text);
     }
     run.address = host;
     run.port = run.native.boundPort();
-    run.base = { ...run.base, listenHost: host, listenPort: run.port };
   }
 
   /**
@@ -607,21 +614,11 @@ export class Balancer {
     }
     const snapshot = {
       strategy: this.#strategy,
-      base: run?.base,
-      entries: entries.map((entry) => ({
-        entry,
-        config: entry.config,
-        drain: entry.drain,
-        health: entry.health,
-        healthReason: entry.healthReason,
-      })),
+      entries: entries.map((entry) => ({ entry, config: entry.config, drain: entry.drain, health: entry.health, healthReason: entry.healthReason })),
     };
     const checksBefore = new Map(entries.map((e) => [e.id, effectiveHealthCheck(prev.healthCheck, e.config.healthCheck)]));
     this.#config = next;
     this.#strategy = next.strategy;
-    if (run) {
-      run.base = { ...toNativeConfig(next, { listen: run.address, backends: [] }, run.workers), listenPort: run.port };
-    }
     const removals = toRemove.map((entry) => this.#backends.beginRemove(entry));
     const added = toAdd.map((config) => {
       const entry = this.#backends.add(config, hosts.get(addressKey(config.address)) ?? '');
@@ -653,7 +650,6 @@ export class Balancer {
       for (const { entry, ...saved } of snapshot.entries) Object.assign(entry, saved);
       this.#config = prev;
       this.#strategy = snapshot.strategy;
-      if (run && snapshot.base) run.base = snapshot.base;
       if (run && move && oldListen) {
         try {
           this.#moveListener(run, oldListen.host, oldListen.port, oldListen.text);
@@ -708,7 +704,7 @@ export class Balancer {
     const run = this.#run;
     if (!run || this.#state !== 'running') return;
     try {
-      run.native.update(this.#nativeConfig(run.base));
+      run.native.update(this.#nativeConfig(run.address, run.port, run.workers));
     } catch (cause) {
       throw this.#fromNative(cause);
     }

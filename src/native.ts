@@ -139,12 +139,24 @@ export interface NativeConfig {
   /** Share of requests that produce an 'access' event: 0 (default) off, 1 every request. */
   accessLogSampleRate?: number;
   retries?: NativeRetries;
-  /** Client-identity headers. When absent, `xForwardedFor` decides (true: x-forwarded, untrusted). */
-  forwarded?: NativeForwarded;
+  /** Client-identity headers. */
+  forwarded: NativeForwarded;
   /** Client headers. Default `{ underscores: 'drop' }`. */
   headers?: NativeHeaders;
-  /** @deprecated use `forwarded`; kept while the config layer moves over. */
-  xForwardedFor?: boolean;
+}
+
+/**
+ * One scalar option as the addon reads it (native/addon/config_table.cpp): its path in
+ * NativeConfig (`backends[].weight` for a field of every backend) and the range it accepts.
+ */
+export interface NativeOptionRow {
+  path: string;
+  min: number;
+  max: number;
+  /** False: any finite number in range (accessLogSampleRate). */
+  integer: boolean;
+  /** The value native code uses when none is given (a default-constructed field). */
+  default: number;
 }
 
 export interface NativeBackendStats {
@@ -286,6 +298,10 @@ export interface NativeAddon {
   Balancer: new (onEvents: (events: NativeEvent[]) => void) => NativeBalancer;
   /** Number of online CPUs, the default worker count. */
   cpuCount(): number;
+  /** The addon's table of scalar options, for checking the TypeScript side against it. */
+  configTable(): NativeOptionRow[];
+  /** Every strategy name the data path implements. */
+  strategies(): string[];
 }
 
 let cached: NativeAddon | undefined;

@@ -1,6 +1,8 @@
 // Reads the configuration object the TypeScript layer built (NativeConfig in
-// src/native.ts) into native structures. TypeScript validates first; this checks again
-// at the boundary so a bad value can never reach a worker, and names the field.
+// src/native.ts, built by src/config/to-native.ts) into native structures. TypeScript
+// validates first; this checks again at the boundary so a bad value can never reach a
+// worker, and names the field. Scalar options come from the table in config_table.cpp;
+// what is read here by hand is structure: mode, strategy, backends, header policies.
 #pragma once
 
 #include <napi.h>

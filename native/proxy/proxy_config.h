@@ -1,6 +1,8 @@
 // One immutable configuration snapshot. The control plane builds a new one for every
 // change and posts it to each worker's inbox; a worker adopts it between events, so the
-// request path never takes a lock to read configuration.
+// request path never takes a lock to read configuration. The defaults below are those of
+// src/config/defaults.ts: the addon reads each option through native/addon/config_table.cpp,
+// whose rows export them, and test/config/native-options.test.ts fails if the two differ.
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,6 @@
 // The part of a configuration snapshot an upstream group runs on: its backends, how it
 // chooses among them, passive health and the retry policy. Immutable once published.
+// Defaults and ranges are checked against src/config/defaults.ts (see config_table.cpp).
 #pragma once
 
 #include <cstdint>

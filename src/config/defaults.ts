@@ -137,6 +137,9 @@ export const defaults = {
     expectStatus: '200-399',
   },
 
+  /** Share of requests that emit an 'access' event: none unless asked. */
+  accessLogSampleRate: 0,
+
   /** How long `stop()` lets in-flight requests finish before closing them. */
   stopDeadlineMs: 10_000,
 } as const;
@@ -179,4 +182,6 @@ export const bounds = {
   healthIntervalMs: { min: 10, max: 86_400_000 },
   healthTimeoutMs: { min: 1, max: 86_400_000 },
   riseFall: { min: 1, max: 1_000 },
+  /** accessLogSampleRate: a share of requests, any number from 0 to 1. */
+  sampleRate: { min: 0, max: 1 },
 } as const;

@@ -1,6 +1,7 @@
 // Load-balancing strategies: the one list of names, and what each needs from a request.
 // When the addon gains a strategy, add it to `NativeStrategy` in native.ts and here; the
-// checks below fail to compile until both agree.
+// checks below fail to compile until both agree, and test/config/schema.test.ts fails
+// until this list and the addon's own (its strategies()) agree both ways.
 import type { NativeStrategy } from '../native.js';
 
 /** Every strategy name lb-native accepts, each implemented by the native data path. */

@@ -1,25 +1,45 @@
-// From validated options to the NativeConfig the addon takes: host names resolved to
-// numeric addresses, backends numbered, every field filled.
+// The one builder of the NativeConfig the addon takes: validated options, plus what only a
+// running balancer knows (the numeric listen address, the worker count, the strategy and
+// backends as they are now). Every call to the addon's start() and update() gets its
+// object from here.
 import type { NativeBackend, NativeConfig } from '../native.js';
 import { formatAddress } from './address.js';
 import type { BackendConfig, BalancerConfig } from './schema.js';
+import type { Strategy } from './strategies.js';
 
-/** Numeric addresses for the listen host and each backend host, in config order. */
-export interface ResolvedHosts {
-  listen: string;
-  backends: string[];
+/** One backend as the balancer runs it. */
+export interface LiveBackend {
+  /** Stable id; counters and events refer to it. */
+  id: number;
+  config: BackendConfig;
+  /** Its numeric address, resolved. */
+  host: string;
+  /** False while active health checks say it is down. */
+  healthy: boolean;
 }
 
-/** The native configuration; a backend's id is its index in `config.backends`, and all start healthy. */
-export function toNativeConfig(config: BalancerConfig, hosts: ResolvedHosts, workers: number): NativeConfig {
+/** What the native configuration takes besides the options. */
+export interface LiveState {
+  /** The numeric listen address, resolved. */
+  listenHost: string;
+  /** The port to bind (the options' port) or bound. */
+  listenPort: number;
+  workers: number;
+  /** The strategy in use now (it may differ from the options' after setStrategy). */
+  strategy: Strategy;
+  backends: readonly LiveBackend[];
+}
+
+/** The native configuration; every field filled, every object fresh (never the config's own). */
+export function toNativeConfig(config: BalancerConfig, live: LiveState): NativeConfig {
   const native: NativeConfig = {
-    listenHost: hosts.listen,
-    listenPort: config.listen.port,
+    listenHost: live.listenHost,
+    listenPort: live.listenPort,
     backlog: config.backlog,
-    workers,
+    workers: live.workers,
     mode: config.mode,
-    strategy: config.strategy,
-    backends: config.backends.map((b, id) => toNativeBackend(config, id, b, hosts.backends[id] ?? b.address.host, true)),
+    strategy: live.strategy,
+    backends: live.backends.map((b) => toNativeBackend(config, b)),
     timeouts: { ...config.timeouts },
     limits: { ...config.limits },
     pool: { ...config.pool },
@@ -41,22 +61,16 @@ export function toNativeConfig(config: BalancerConfig, hosts: ResolvedHosts, wor
  * by default `http://` and the address as configured (a host name stays a name, so the
  * client's request names the host it expects).
  */
-export function toNativeBackend(
-  config: Pick<BalancerConfig, 'mode'>,
-  id: number,
-  backend: BackendConfig,
-  host: string,
-  healthy: boolean,
-): NativeBackend {
+function toNativeBackend(config: Pick<BalancerConfig, 'mode'>, backend: LiveBackend): NativeBackend {
   const native: NativeBackend = {
-    id,
-    host,
-    port: backend.address.port,
-    weight: backend.weight,
-    state: backend.state,
-    healthy,
+    id: backend.id,
+    host: backend.host,
+    port: backend.config.address.port,
+    weight: backend.config.weight,
+    state: backend.config.state,
+    healthy: backend.healthy,
   };
-  if (config.mode === 'redirect') native.publicUrl = publicUrlOf(backend);
+  if (config.mode === 'redirect') native.publicUrl = publicUrlOf(backend.config);
   return native;
 }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
-import { type StartArgs, describeConfigIssue, parseArgs } from '../../src/cli/args.js';
+import { type StartArgs, describeConfigIssue, parseArgs, startFlags } from '../../src/cli/args.js';
+import { nativeOptions } from '../../src/config/native-options.js';
 import { validateOptions } from '../../src/config/schema.js';
 import { LbConfigError, LbUsageError } from '../../src/errors.js';
 
@@ -195,6 +196,26 @@ describe('describeConfigIssue', () => {
       "--strategy: expected one of round-robin, weighted-round-robin, least-connections, random, p2c, peak-ewma, ip-hash, header-hash, uri-hash, cookie, got 'fastest'",
     );
     expect(issueLine('--backend', 'a:1', '--backlog', '70000')).toBe('--backlog: expected an integer from 0 to 65535, got 70000');
+  });
+
+  it('each flag of a native option takes the range of the options table, and says so naming the flag', () => {
+    const flagged = nativeOptions.flatMap((row) => {
+      const flag = startFlags.find((f) => f.path === row.path);
+      return flag && row.integer ? [{ row, flag: flag.name }] : [];
+    });
+    expect(flagged.length).toBeGreaterThan(20);
+    for (const { row, flag } of flagged) {
+      // maxStartLine may not exceed maxHeadBytes: give the one not under test room.
+      const room =
+        flag === '--max-start-line' ? ['--max-head-bytes', '1048576'] : flag === '--max-head-bytes' ? ['--max-start-line', '16'] : [];
+      const above = row.max === Number.MAX_SAFE_INTEGER ? row.max + 2 : row.max + 1;
+      const range = row.max === Number.MAX_SAFE_INTEGER ? `an integer >= ${row.min}` : `an integer from ${row.min} to ${row.max}`;
+      expect(issueLine('--backend', 'a:1', ...room, flag, String(above))).toBe(`${flag}: expected ${range}, got ${above}`);
+      const args = start('--backend', 'a:1', ...room, flag, String(row.max));
+      const [section, key] = row.path.split('.');
+      const config = validateOptions(args.options) as unknown as Record<string, Record<string, unknown>>;
+      expect(key === undefined ? config[section!] : config[section!]?.[key]).toBe(row.max);
+    }
   });
 
   it('names the part of a backend flag that is wrong, as it was written', () => {

@@ -4,6 +4,7 @@ import { defaults } from '../../src/config/defaults.js';
 import { type BalancerOptions, formatPath, validateOptions } from '../../src/config/schema.js';
 import { availableStrategies, strategies } from '../../src/config/strategies.js';
 import { LbConfigError } from '../../src/errors.js';
+import { loadNative } from '../../src/native.js';
 import { startBalancer } from '../helpers/balancer.js';
 import { runCleanups } from '../helpers/cleanup.js';
 
@@ -159,6 +160,13 @@ describe('validateOptions: errors name the exact path and what was expected', ()
     for (const strategy of strategies) {
       expect(validateOptions({ backends: ['127.0.0.1:1'], strategy }).strategy).toBe(strategy);
     }
+  });
+
+  it('the strategies offered are exactly those the addon implements, both ways', () => {
+    const native = loadNative().strategies();
+    expect(native.length).toBeGreaterThan(0);
+    expect(native.filter((name) => !(strategies as readonly string[]).includes(name))).toEqual([]);
+    expect(strategies.filter((name) => !native.includes(name))).toEqual([]);
   });
 
   it('every available strategy is one the native data path runs: the addon itself takes each', async () => {

@@ -1,7 +1,18 @@
 import { describe, expect, it } from 'vitest';
 
-import { validateOptions } from '../../src/config/schema.js';
-import { toNativeConfig } from '../../src/config/to-native.js';
+import { type BalancerConfig, validateOptions } from '../../src/config/schema.js';
+import { type LiveState, toNativeConfig } from '../../src/config/to-native.js';
+
+/** Live state for `config`'s backends, numbered by position, all healthy. */
+function live(config: BalancerConfig, listenHost: string, hosts: string[], workers: number): LiveState {
+  return {
+    listenHost,
+    listenPort: config.listen.port,
+    workers,
+    strategy: config.strategy,
+    backends: config.backends.map((b, id) => ({ id, config: b, host: hosts[id] ?? '', healthy: true })),
+  };
+}
 
 describe('toNativeConfig', () => {
   it('maps every option onto NativeConfig, numbering backends by position', () => {
@@ -19,7 +30,7 @@ describe('toNativeConfig', () => {
       outlierDetection: { consecutiveFailures: 2 },
       retries: { maxTries: 2 },
     });
-    const native = toNativeConfig(config, { listen: '0.0.0.0', backends: ['127.0.0.1', '10.0.0.7'] }, 3);
+    const native = toNativeConfig(config, live(config, '0.0.0.0', ['127.0.0.1', '10.0.0.7'], 3));
     expect(native).toEqual({
       listenHost: '0.0.0.0',
       listenPort: 8080,
@@ -61,11 +72,8 @@ describe('toNativeConfig', () => {
   });
 
   it('always sends forwarded, never the old xForwardedFor', () => {
-    const native = toNativeConfig(
-      validateOptions({ backends: ['127.0.0.1:9001'] }),
-      { listen: '127.0.0.1', backends: ['127.0.0.1'] },
-      1,
-    );
+    const config = validateOptions({ backends: ['127.0.0.1:9001'] });
+    const native = toNativeConfig(config, live(config, '127.0.0.1', ['127.0.0.1'], 1));
     expect(native.forwarded).toEqual({ mode: 'x-forwarded', trustIncoming: false });
     expect(native).not.toHaveProperty('xForwardedFor');
   });
@@ -76,7 +84,7 @@ describe('toNativeConfig', () => {
       redirectStatus: 308,
       backends: [{ address: '10.0.0.5:8080', publicUrl: 'https://web1.example.com/' }, 'web2.internal:8080', '[::1]:81'],
     });
-    const native = toNativeConfig(config, { listen: '127.0.0.1', backends: ['10.0.0.5', '10.0.0.6', '::1'] }, 1);
+    const native = toNativeConfig(config, live(config, '127.0.0.1', ['10.0.0.5', '10.0.0.6', '::1'], 1));
     expect(native.mode).toBe('redirect');
     expect(native.redirectStatus).toBe(308);
     expect(native.proxyProtocol).toBeUndefined();
@@ -89,7 +97,7 @@ describe('toNativeConfig', () => {
 
   it('tcp mode: the PROXY protocol version, no public URLs', () => {
     const config = validateOptions({ mode: 'tcp', proxyProtocol: 'v1', backends: ['127.0.0.1:5432'] });
-    const native = toNativeConfig(config, { listen: '127.0.0.1', backends: ['127.0.0.1'] }, 1);
+    const native = toNativeConfig(config, live(config, '127.0.0.1', ['127.0.0.1'], 1));
     expect(native).toMatchObject({ mode: 'tcp', proxyProtocol: 'v1' });
     expect(native.redirectStatus).toBeUndefined();
     expect(native.backends[0]?.publicUrl).toBeUndefined();
@@ -97,8 +105,29 @@ describe('toNativeConfig', () => {
 
   it('gives native code fresh objects, never the validated config’s own', () => {
     const config = validateOptions({ backends: ['127.0.0.1:9001'] });
-    const native = toNativeConfig(config, { listen: '127.0.0.1', backends: ['127.0.0.1'] }, 1);
+    const native = toNativeConfig(config, live(config, '127.0.0.1', ['127.0.0.1'], 1));
     native.timeouts.connectMs = 1;
     expect(config.timeouts.connectMs).toBe(5000);
+  });
+
+  it('takes the live strategy, ids and health, not the options’', () => {
+    const config = validateOptions({ backends: ['127.0.0.1:9001', '127.0.0.1:9002'], strategy: 'random' });
+    const [first, second] = config.backends;
+    const native = toNativeConfig(config, {
+      listenHost: '127.0.0.1',
+      listenPort: 4321,
+      workers: 2,
+      strategy: 'p2c',
+      backends: [
+        { id: 7, config: second!, host: '127.0.0.1', healthy: false },
+        { id: 3, config: first!, host: '127.0.0.1', healthy: true },
+      ],
+    });
+    expect(native.strategy).toBe('p2c');
+    expect(native.listenPort).toBe(4321);
+    expect(native.backends.map((b) => [b.id, b.port, b.healthy])).toEqual([
+      [7, 9002, false],
+      [3, 9001, true],
+    ]);
   });
 });

@@ -1,0 +1,64 @@
+// The scalar options that cross to the data path, one row each: the path in NativeConfig
+// and the range, taken from `bounds` (defaults.ts), where the schema takes it too. The
+// addon keeps the same table (native/addon/config_table.cpp) and exports it as
+// configTable(); test/config/native-options.test.ts fails when the two disagree, and
+// checks that the schema enforces each range and fills each default.
+import { bounds, defaults } from './defaults.js';
+
+interface Range {
+  readonly min: number;
+  readonly max: number;
+}
+
+export interface NativeOption {
+  /** Path in NativeConfig; `backends[].weight` is a field of each backend. */
+  readonly path: string;
+  readonly min: number;
+  readonly max: number;
+  /** False: any finite number in range. */
+  readonly integer: boolean;
+  /** The default the schema fills in; absent where there is none (workers: the CPU count). */
+  readonly default?: number;
+}
+
+function row(path: string, range: Range, fallback?: number, integer = true): NativeOption {
+  return { path, min: range.min, max: range.max, integer, ...(fallback === undefined ? {} : { default: fallback }) };
+}
+
+const t = defaults.timeouts;
+const l = defaults.limits;
+const p = defaults.pool;
+const o = defaults.outlierDetection;
+const r = defaults.retries;
+
+export const nativeOptions: readonly NativeOption[] = [
+  row('backlog', bounds.backlog, defaults.backlog),
+  row('workers', bounds.workers),
+  row('backends[].weight', bounds.weight, defaults.weight),
+  row('timeouts.connectMs', bounds.timeoutMs, t.connectMs),
+  row('timeouts.responseMs', bounds.timeoutMs, t.responseMs),
+  row('timeouts.clientHeadMs', bounds.timeoutMs, t.clientHeadMs),
+  row('timeouts.keepAliveMs', bounds.timeoutMs, t.keepAliveMs),
+  row('timeouts.backendIdleMs', bounds.timeoutMs, t.backendIdleMs),
+  row('timeouts.clientBodyMs', bounds.timeoutMs, t.clientBodyMs),
+  row('timeouts.clientBodyTotalMs', bounds.optionalMs, t.clientBodyTotalMs),
+  row('timeouts.tunnelIdleMs', bounds.timeoutMs, t.tunnelIdleMs),
+  row('limits.maxStartLine', bounds.maxStartLine, l.maxStartLine),
+  row('limits.maxHeadBytes', bounds.maxHeadBytes, l.maxHeadBytes),
+  row('limits.maxHeaderCount', bounds.maxHeaderCount, l.maxHeaderCount),
+  row('limits.maxBodyBytes', bounds.maxBodyBytes, l.maxBodyBytes),
+  row('limits.maxClientConnections', bounds.maxClientConnections, l.maxClientConnections),
+  row('pool.maxIdlePerBackend', bounds.maxIdlePerBackend, p.maxIdlePerBackend),
+  row('pool.surplusIdleMs', bounds.surplusIdleMs, p.surplusIdleMs),
+  row('pool.tcpKeepAliveIdleSec', bounds.tcpKeepAliveIdleSec, p.tcpKeepAliveIdleSec),
+  row('pool.tcpKeepAliveIntervalSec', bounds.tcpKeepAliveIntervalSec, p.tcpKeepAliveIntervalSec),
+  row('pool.tcpKeepAliveCount', bounds.tcpKeepAliveCount, p.tcpKeepAliveCount),
+  row('outlierDetection.consecutiveFailures', bounds.consecutiveFailures, o.consecutiveFailures),
+  row('outlierDetection.baseEjectionMs', bounds.timeoutMs, o.baseEjectionMs),
+  row('outlierDetection.maxEjectionPercent', bounds.maxEjectionPercent, o.maxEjectionPercent),
+  row('outlierDetection.slowStartMs', bounds.optionalMs, o.slowStartMs),
+  row('retries.maxTries', bounds.maxTries, r.maxTries),
+  row('retries.budgetPercent', bounds.budgetPercent, r.budgetPercent),
+  row('retries.minPerSecond', bounds.minPerSecond, r.minPerSecond),
+  row('accessLogSampleRate', bounds.sampleRate, defaults.accessLogSampleRate, false),
+];
