@@ -25,15 +25,7 @@ import {
 import type { Strategy } from './config/strategies.js';
 import { strategyModeConflict } from './config/strategies.js';
 import { toNativeConfig } from './config/to-native.js';
-import {
-  LbConfigError,
-  LbError,
-  LbListenError,
-  LbNativeError,
-  LbStateError,
-  LbWorkerError,
-  errorCodes,
-} from './errors.js';
+import { LbConfigError, LbError, LbListenError, LbNativeError, LbStateError, LbWorkerError, errorCodes } from './errors.js';
 import type { AccessEvent, BalancerEventMap, BalancerEventName, BalancerListener, ListeningEvent } from './events.js';
 import { type HealthChange, HealthChecker } from './health/health-checker.js';
 import {
@@ -254,9 +246,7 @@ export class Balancer {
       listenPort,
       workers,
       strategy: this.#strategy,
-      backends: this.#backends
-        .list()
-        .map((e) => ({ id: e.id, config: e.config, host: e.host, healthy: e.health !== 'down' })),
+      backends: this.#backends.list().map((e) => ({ id: e.id, config: e.config, host: e.host, healthy: e.health !== 'down' })),
     });
   }
 
@@ -614,7 +604,13 @@ export class Balancer {
     }
     const snapshot = {
       strategy: this.#strategy,
-      entries: entries.map((entry) => ({ entry, config: entry.config, drain: entry.drain, health: entry.health, healthReason: entry.healthReason })),
+      entries: entries.map((entry) => ({
+        entry,
+        config: entry.config,
+        drain: entry.drain,
+        health: entry.health,
+        healthReason: entry.healthReason,
+      })),
     };
     const checksBefore = new Map(entries.map((e) => [e.id, effectiveHealthCheck(prev.healthCheck, e.config.healthCheck)]));
     this.#config = next;

@@ -25,10 +25,8 @@ constexpr bool fits(double max) {
 }
 
 // The two accessors of a row, for the field `member` of a Target.
-#define LB_FIELD(Target, member)                                               \
-  [](Target& o, double v) {                                                    \
-    o.member = static_cast<std::remove_cvref_t<decltype(o.member)>>(v);        \
-  },                                                                           \
+#define LB_FIELD(Target, member)                                                                   \
+  [](Target& o, double v) { o.member = static_cast<std::remove_cvref_t<decltype(o.member)>>(v); }, \
       [](const Target& o) { return static_cast<double>(o.member); }
 
 constexpr OptionRow<runtime::ListenSettings> kListenRows[] = {
@@ -47,31 +45,48 @@ constexpr OptionRow<ProxyConfig> kProxyRows[] = {
     {"timeouts", "clientHeadMs", 1, kMaxMs, true, Presence::required, LB_FIELD(ProxyConfig, timeouts.client_head_ms)},
     {"timeouts", "keepAliveMs", 1, kMaxMs, true, Presence::required, LB_FIELD(ProxyConfig, timeouts.keep_alive_ms)},
     {"timeouts", "backendIdleMs", 1, kMaxMs, true, Presence::required, LB_FIELD(ProxyConfig, timeouts.backend_idle_ms)},
-    {"timeouts", "clientBodyMs", 1, kMaxMs, true, Presence::optional_key, LB_FIELD(ProxyConfig, timeouts.client_body_ms)},
-    {"timeouts", "clientBodyTotalMs", 0, kMaxMs, true, Presence::optional_key, LB_FIELD(ProxyConfig, timeouts.client_body_total_ms)},
-    {"timeouts", "tunnelIdleMs", 1, kMaxMs, true, Presence::optional_key, LB_FIELD(ProxyConfig, timeouts.tunnel_idle_ms)},
+    {"timeouts", "clientBodyMs", 1, kMaxMs, true, Presence::optional_key,
+     LB_FIELD(ProxyConfig, timeouts.client_body_ms)},
+    {"timeouts", "clientBodyTotalMs", 0, kMaxMs, true, Presence::optional_key,
+     LB_FIELD(ProxyConfig, timeouts.client_body_total_ms)},
+    {"timeouts", "tunnelIdleMs", 1, kMaxMs, true, Presence::optional_key,
+     LB_FIELD(ProxyConfig, timeouts.tunnel_idle_ms)},
 
     // Request heads; read_proxy_config gives responses the same limits.
-    {"limits", "maxStartLine", 16, 65536, true, Presence::required, LB_FIELD(ProxyConfig, limits.request_head.max_start_line)},
-    {"limits", "maxHeadBytes", 64, 1 << 20, true, Presence::required, LB_FIELD(ProxyConfig, limits.request_head.max_head_bytes)},
-    {"limits", "maxHeaderCount", 1, http1::kMaxHeaderFields, true, Presence::required, LB_FIELD(ProxyConfig, limits.request_head.max_header_count)},
+    {"limits", "maxStartLine", 16, 65536, true, Presence::required,
+     LB_FIELD(ProxyConfig, limits.request_head.max_start_line)},
+    {"limits", "maxHeadBytes", 64, 1 << 20, true, Presence::required,
+     LB_FIELD(ProxyConfig, limits.request_head.max_head_bytes)},
+    {"limits", "maxHeaderCount", 1, http1::kMaxHeaderFields, true, Presence::required,
+     LB_FIELD(ProxyConfig, limits.request_head.max_header_count)},
     {"limits", "maxBodyBytes", 0, kMaxSafe, true, Presence::required, LB_FIELD(ProxyConfig, limits.max_body_bytes)},
-    {"limits", "maxClientConnections", 0, 10000000, true, Presence::required, LB_FIELD(ProxyConfig, limits.max_client_connections)},
+    {"limits", "maxClientConnections", 0, 10000000, true, Presence::required,
+     LB_FIELD(ProxyConfig, limits.max_client_connections)},
 
-    {"pool", "maxIdlePerBackend", 0, 100000, true, Presence::required, LB_FIELD(ProxyConfig, pool.max_idle_per_backend)},
+    {"pool", "maxIdlePerBackend", 0, 100000, true, Presence::required,
+     LB_FIELD(ProxyConfig, pool.max_idle_per_backend)},
     {"pool", "surplusIdleMs", 0, 3600000, true, Presence::required, LB_FIELD(ProxyConfig, pool.surplus_idle_ms)},
-    {"pool", "tcpKeepAliveIdleSec", 1, 32767, true, Presence::required, LB_FIELD(ProxyConfig, pool.tcp_keep_alive.idle_sec)},
-    {"pool", "tcpKeepAliveIntervalSec", 1, 32767, true, Presence::required, LB_FIELD(ProxyConfig, pool.tcp_keep_alive.interval_sec)},
+    {"pool", "tcpKeepAliveIdleSec", 1, 32767, true, Presence::required,
+     LB_FIELD(ProxyConfig, pool.tcp_keep_alive.idle_sec)},
+    {"pool", "tcpKeepAliveIntervalSec", 1, 32767, true, Presence::required,
+     LB_FIELD(ProxyConfig, pool.tcp_keep_alive.interval_sec)},
     {"pool", "tcpKeepAliveCount", 1, 127, true, Presence::required, LB_FIELD(ProxyConfig, pool.tcp_keep_alive.count)},
 
-    {"outlierDetection", "consecutiveFailures", 0, 1000000, true, Presence::optional_section, LB_FIELD(ProxyConfig, upstream.outlier.consecutive_failures)},
-    {"outlierDetection", "baseEjectionMs", 1, kMaxMs, true, Presence::optional_section, LB_FIELD(ProxyConfig, upstream.outlier.base_ejection_ms)},
-    {"outlierDetection", "maxEjectionPercent", 0, 100, true, Presence::optional_section, LB_FIELD(ProxyConfig, upstream.outlier.max_ejection_percent)},
-    {"outlierDetection", "slowStartMs", 0, kMaxMs, true, Presence::optional_section, LB_FIELD(ProxyConfig, upstream.outlier.slow_start_ms)},
+    {"outlierDetection", "consecutiveFailures", 0, 1000000, true, Presence::optional_section,
+     LB_FIELD(ProxyConfig, upstream.outlier.consecutive_failures)},
+    {"outlierDetection", "baseEjectionMs", 1, kMaxMs, true, Presence::optional_section,
+     LB_FIELD(ProxyConfig, upstream.outlier.base_ejection_ms)},
+    {"outlierDetection", "maxEjectionPercent", 0, 100, true, Presence::optional_section,
+     LB_FIELD(ProxyConfig, upstream.outlier.max_ejection_percent)},
+    {"outlierDetection", "slowStartMs", 0, kMaxMs, true, Presence::optional_section,
+     LB_FIELD(ProxyConfig, upstream.outlier.slow_start_ms)},
 
-    {"retries", "maxTries", 1, proxy::kMaxConnectTries, true, Presence::optional_section, LB_FIELD(ProxyConfig, upstream.retries.max_tries)},
-    {"retries", "budgetPercent", 0, 1000, true, Presence::optional_section, LB_FIELD(ProxyConfig, upstream.retries.budget_percent)},
-    {"retries", "minPerSecond", 0, 1000000, true, Presence::optional_section, LB_FIELD(ProxyConfig, upstream.retries.min_per_second)},
+    {"retries", "maxTries", 1, proxy::kMaxConnectTries, true, Presence::optional_section,
+     LB_FIELD(ProxyConfig, upstream.retries.max_tries)},
+    {"retries", "budgetPercent", 0, 1000, true, Presence::optional_section,
+     LB_FIELD(ProxyConfig, upstream.retries.budget_percent)},
+    {"retries", "minPerSecond", 0, 1000000, true, Presence::optional_section,
+     LB_FIELD(ProxyConfig, upstream.retries.min_per_second)},
 
     {"", "accessLogSampleRate", 0, 1, false, Presence::optional_key, LB_FIELD(ProxyConfig, access_log_sample_rate)},
 };

@@ -475,91 +475,91 @@ export const sampleRateSchema = z
  * options, plus sections of their own.
  */
 export const optionsShape = {
-    listen: address({ allowPortZero: true }).prefault(defaults.listen),
-    backends: backendsSchema(1),
-    strategy: strategySchema.default(defaults.strategy),
-    mode: oneOf(proxyModes).default(defaults.mode),
-    redirectStatus: redirectStatusSchema.optional(),
-    proxyProtocol: oneOf(proxyProtocolVersions).optional(),
-    hashHeader: headerNameSchema.default(defaults.hashHeader),
-    cookieName: cookieNameSchema.default(defaults.cookieName),
-    workers: integer(bounds.workers).optional(),
-    backlog: integer(bounds.backlog).default(defaults.backlog),
-    timeouts: strictObject(
-      {
-        connectMs: timeoutMs.default(t.connectMs),
-        responseMs: timeoutMs.default(t.responseMs),
-        clientHeadMs: timeoutMs.default(t.clientHeadMs),
-        keepAliveMs: timeoutMs.default(t.keepAliveMs),
-        backendIdleMs: timeoutMs.default(t.backendIdleMs),
-        clientBodyMs: timeoutMs.default(t.clientBodyMs),
-        clientBodyTotalMs: integer(bounds.optionalMs).default(t.clientBodyTotalMs),
-        tunnelIdleMs: timeoutMs.default(t.tunnelIdleMs),
-      },
-      'an object of timeouts in ms',
-    ).prefault({}),
-    limits: strictObject(
-      {
-        maxStartLine: integer(bounds.maxStartLine).default(l.maxStartLine),
-        maxHeadBytes: integer(bounds.maxHeadBytes).default(l.maxHeadBytes),
-        maxHeaderCount: integer(bounds.maxHeaderCount).default(l.maxHeaderCount),
-        maxBodyBytes: integer(bounds.maxBodyBytes).default(l.maxBodyBytes),
-        maxClientConnections: integer(bounds.maxClientConnections).default(l.maxClientConnections),
-      },
-      'an object of limits',
-    )
-      .prefault({})
-      .superRefine((limits, ctx) => {
-        if (limits.maxStartLine > limits.maxHeadBytes) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['maxStartLine'],
-            message: `must not exceed limits.maxHeadBytes (${limits.maxHeadBytes}), got ${limits.maxStartLine}`,
-          });
-        }
-      }),
-    pool: strictObject(
-      {
-        maxIdlePerBackend: integer(bounds.maxIdlePerBackend).default(p.maxIdlePerBackend),
-        surplusIdleMs: integer(bounds.surplusIdleMs).default(p.surplusIdleMs),
-        tcpKeepAliveIdleSec: integer(bounds.tcpKeepAliveIdleSec).default(p.tcpKeepAliveIdleSec),
-        tcpKeepAliveIntervalSec: integer(bounds.tcpKeepAliveIntervalSec).default(p.tcpKeepAliveIntervalSec),
-        tcpKeepAliveCount: integer(bounds.tcpKeepAliveCount).default(p.tcpKeepAliveCount),
-      },
-      'an object of pool settings',
-    ).prefault({}),
-    forwarded: strictObject(
-      {
-        mode: oneOf(forwardedModes).default(f.mode),
-        trustIncoming: booleanSchema.default(f.trustIncoming),
-      },
-      'an object { mode?, trustIncoming? }',
-    ).prefault({}),
-    headers: strictObject(
-      {
-        underscores: oneOf(underscoreHeaderModes).default(hd.underscores),
-      },
-      'an object { underscores? }',
-    ).prefault({}),
-    outlierDetection: strictObject(
-      {
-        consecutiveFailures: integer(bounds.consecutiveFailures).default(o.consecutiveFailures),
-        baseEjectionMs: timeoutMs.default(o.baseEjectionMs),
-        maxEjectionPercent: integer(bounds.maxEjectionPercent).default(o.maxEjectionPercent),
-        slowStartMs: integer(bounds.optionalMs).default(o.slowStartMs),
-      },
-      'an object of outlier detection settings',
-    ).prefault({}),
-    retries: strictObject(
-      {
-        maxTries: integer(bounds.maxTries).default(r.maxTries),
-        budgetPercent: integer(bounds.budgetPercent).default(r.budgetPercent),
-        minPerSecond: integer(bounds.minPerSecond).default(r.minPerSecond),
-      },
-      'an object of retry settings',
-    ).prefault({}),
-    healthCheck: balancerHealthCheckSchema.optional(),
-    accessLogSampleRate: sampleRateSchema.default(defaults.accessLogSampleRate),
+  listen: address({ allowPortZero: true }).prefault(defaults.listen),
+  backends: backendsSchema(1),
+  strategy: strategySchema.default(defaults.strategy),
+  mode: oneOf(proxyModes).default(defaults.mode),
+  redirectStatus: redirectStatusSchema.optional(),
+  proxyProtocol: oneOf(proxyProtocolVersions).optional(),
+  hashHeader: headerNameSchema.default(defaults.hashHeader),
+  cookieName: cookieNameSchema.default(defaults.cookieName),
+  workers: integer(bounds.workers).optional(),
+  backlog: integer(bounds.backlog).default(defaults.backlog),
+  timeouts: strictObject(
+    {
+      connectMs: timeoutMs.default(t.connectMs),
+      responseMs: timeoutMs.default(t.responseMs),
+      clientHeadMs: timeoutMs.default(t.clientHeadMs),
+      keepAliveMs: timeoutMs.default(t.keepAliveMs),
+      backendIdleMs: timeoutMs.default(t.backendIdleMs),
+      clientBodyMs: timeoutMs.default(t.clientBodyMs),
+      clientBodyTotalMs: integer(bounds.optionalMs).default(t.clientBodyTotalMs),
+      tunnelIdleMs: timeoutMs.default(t.tunnelIdleMs),
+    },
+    'an object of timeouts in ms',
+  ).prefault({}),
+  limits: strictObject(
+    {
+      maxStartLine: integer(bounds.maxStartLine).default(l.maxStartLine),
+      maxHeadBytes: integer(bounds.maxHeadBytes).default(l.maxHeadBytes),
+      maxHeaderCount: integer(bounds.maxHeaderCount).default(l.maxHeaderCount),
+      maxBodyBytes: integer(bounds.maxBodyBytes).default(l.maxBodyBytes),
+      maxClientConnections: integer(bounds.maxClientConnections).default(l.maxClientConnections),
+    },
+    'an object of limits',
+  )
+    .prefault({})
+    .superRefine((limits, ctx) => {
+      if (limits.maxStartLine > limits.maxHeadBytes) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['maxStartLine'],
+          message: `must not exceed limits.maxHeadBytes (${limits.maxHeadBytes}), got ${limits.maxStartLine}`,
+        });
+      }
+    }),
+  pool: strictObject(
+    {
+      maxIdlePerBackend: integer(bounds.maxIdlePerBackend).default(p.maxIdlePerBackend),
+      surplusIdleMs: integer(bounds.surplusIdleMs).default(p.surplusIdleMs),
+      tcpKeepAliveIdleSec: integer(bounds.tcpKeepAliveIdleSec).default(p.tcpKeepAliveIdleSec),
+      tcpKeepAliveIntervalSec: integer(bounds.tcpKeepAliveIntervalSec).default(p.tcpKeepAliveIntervalSec),
+      tcpKeepAliveCount: integer(bounds.tcpKeepAliveCount).default(p.tcpKeepAliveCount),
+    },
+    'an object of pool settings',
+  ).prefault({}),
+  forwarded: strictObject(
+    {
+      mode: oneOf(forwardedModes).default(f.mode),
+      trustIncoming: booleanSchema.default(f.trustIncoming),
+    },
+    'an object { mode?, trustIncoming? }',
+  ).prefault({}),
+  headers: strictObject(
+    {
+      underscores: oneOf(underscoreHeaderModes).default(hd.underscores),
+    },
+    'an object { underscores? }',
+  ).prefault({}),
+  outlierDetection: strictObject(
+    {
+      consecutiveFailures: integer(bounds.consecutiveFailures).default(o.consecutiveFailures),
+      baseEjectionMs: timeoutMs.default(o.baseEjectionMs),
+      maxEjectionPercent: integer(bounds.maxEjectionPercent).default(o.maxEjectionPercent),
+      slowStartMs: integer(bounds.optionalMs).default(o.slowStartMs),
+    },
+    'an object of outlier detection settings',
+  ).prefault({}),
+  retries: strictObject(
+    {
+      maxTries: integer(bounds.maxTries).default(r.maxTries),
+      budgetPercent: integer(bounds.budgetPercent).default(r.budgetPercent),
+      minPerSecond: integer(bounds.minPerSecond).default(r.minPerSecond),
+    },
+    'an object of retry settings',
+  ).prefault({}),
+  healthCheck: balancerHealthCheckSchema.optional(),
+  accessLogSampleRate: sampleRateSchema.default(defaults.accessLogSampleRate),
 };
 
 const optionsObjectSchema = strictObject(optionsShape, 'an options object');

@@ -207,7 +207,11 @@ describe('describeConfigIssue', () => {
     for (const { row, flag } of flagged) {
       // maxStartLine may not exceed maxHeadBytes: give the one not under test room.
       const room =
-        flag === '--max-start-line' ? ['--max-head-bytes', '1048576'] : flag === '--max-head-bytes' ? ['--max-start-line', '16'] : [];
+        flag === '--max-start-line'
+          ? ['--max-head-bytes', '1048576']
+          : flag === '--max-head-bytes'
+            ? ['--max-start-line', '16']
+            : [];
       const above = row.max === Number.MAX_SAFE_INTEGER ? row.max + 2 : row.max + 1;
       const range = row.max === Number.MAX_SAFE_INTEGER ? `an integer >= ${row.min}` : `an integer from ${row.min} to ${row.max}`;
       expect(issueLine('--backend', 'a:1', ...room, flag, String(above))).toBe(`${flag}: expected ${range}, got ${above}`);
