@@ -2,7 +2,7 @@
 # Installs, from Debian's packages, what building and testing lb-native needs and the
 # machine lacks: a C++ compiler, make and python3 (node-gyp), cmake (cmake-js builds and
 # the C++ tests), clang with libFuzzer's runtime (fuzzers), clang-format (the format
-# check). Needs root (or sudo).
+# check), libssl-dev (native/tls in the CMake builds). Needs root (or sudo).
 set -euo pipefail
 
 need=()
@@ -12,6 +12,9 @@ command -v python3 >/dev/null || need+=(python3)
 command -v cmake >/dev/null || need+=(cmake)
 command -v clang++ >/dev/null || need+=(clang)
 command -v clang-format >/dev/null || need+=(clang-format)
+# OpenSSL's headers and libraries for the CMake builds (C++ tests, fuzzers, sanitizer
+# builds); the addon npm install builds uses the OpenSSL inside Node instead.
+[ -f /usr/include/openssl/ssl.h ] || need+=(libssl-dev)
 # libFuzzer's runtime ships with clang's compiler-rt, packaged under clang's version.
 fuzzer_runtime_present() {
   command -v clang++ >/dev/null && ls "$(clang++ -print-runtime-dir 2>/dev/null)"/libclang_rt.fuzzer*.a >/dev/null 2>&1

@@ -21,8 +21,7 @@ using namespace lb::tls;
 using namespace lb::tls_testing;
 
 // The certificate a client asking for `server_name` ("" = no SNI) is shown.
-std::string served_common_name(const std::shared_ptr<const TlsServerContext>& context,
-                               const std::string& server_name) {
+std::string served_common_name(const std::shared_ptr<const TlsServerContext>& context, const std::string& server_name) {
   SocketPair sockets;
   auto server = TlsStream::accept(context, sockets.server, nullptr);
   RawClient client(sockets.client, {.server_name = server_name});
@@ -130,8 +129,10 @@ TEST(tls_rsa_or_ecdsa_certificate_by_what_the_client_can_verify) {
       {{.server_name = "example.com", .sigalgs = "ECDSA+SHA256"}, EVP_PKEY_EC},
       {{.server_name = "example.com", .sigalgs = "rsa_pss_rsae_sha256:RSA+SHA256"}, EVP_PKEY_RSA},
       // TLS 1.2: the cipher suite's authentication decides.
-      {{.server_name = "example.com", .tls12_ciphers = "ECDHE-RSA-AES128-GCM-SHA256", .max_version = TLS1_2_VERSION}, EVP_PKEY_RSA},
-      {{.server_name = "example.com", .tls12_ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256", .max_version = TLS1_2_VERSION}, EVP_PKEY_EC},
+      {{.server_name = "example.com", .tls12_ciphers = "ECDHE-RSA-AES128-GCM-SHA256", .max_version = TLS1_2_VERSION},
+       EVP_PKEY_RSA},
+      {{.server_name = "example.com", .tls12_ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256", .max_version = TLS1_2_VERSION},
+       EVP_PKEY_EC},
       // No SNI: the default names' pair, so the choice still works.
       {{.sigalgs = "rsa_pss_rsae_sha256:RSA+SHA256"}, EVP_PKEY_RSA},
   };

@@ -35,7 +35,7 @@ TEST(tls_alpn_server_preference_wins_over_client_order) {
 TEST(tls_alpn_rejects_malformed_lists_and_names) {
   std::string ours = wire({"http/1.1"});
   std::string_view selected;
-  CHECK(select_alpn(ours, std::string("\x05h2", 3), selected) == AlpnChoice::malformed);   // overrun
+  CHECK(select_alpn(ours, std::string("\x05h2", 3), selected) == AlpnChoice::malformed);      // overrun
   CHECK(select_alpn(ours, std::string("\x00\x02h2", 4), selected) == AlpnChoice::malformed);  // empty name
   CHECK(select_alpn(ours, "", selected) == AlpnChoice::malformed);
   // "http/1" is a prefix of "http/1.1", not the same protocol.

@@ -38,8 +38,8 @@ std::unique_ptr<Established> establish(std::shared_ptr<const TlsServerContext> c
   auto out = std::make_unique<Established>();
   out->server = TlsStream::accept(context, out->sockets.server, ring);
   std::string error;
-  out->client = TlsStream::connect(client_context_trusting(fixtures().ca), out->sockets.client,
-                                   "example.com", nullptr, error);
+  out->client =
+      TlsStream::connect(client_context_trusting(fixtures().ca), out->sockets.client, "example.com", nullptr, error);
   CHECK(drive(*out->server, step_of(*out->client)) == Outcome::both_done);
   return out;
 }
@@ -82,7 +82,8 @@ size_t idle_server_bytes(const std::shared_ptr<const TlsServerContext>& context,
   size_t before = heap_bytes_in_use();
   for (size_t i = 0; i < connections; ++i) {
     auto connection = establish(context, ring);
-    CHECK_EQ(transfer(*connection->client, *connection->server, "GET / HTTP/1.1\r\nHost: example.com\r\n\r\n").size(), size_t{37});
+    CHECK_EQ(transfer(*connection->client, *connection->server, "GET / HTTP/1.1\r\nHost: example.com\r\n\r\n").size(),
+             size_t{37});
     CHECK_EQ(transfer(*connection->server, *connection->client, "HTTP/1.1 204 No Content\r\n\r\n").size(), size_t{27});
     drain(*connection->server);  // idle: everything read, everything written
     connection->client.reset();
@@ -238,8 +239,7 @@ TEST(tls_idle_connection_keeps_no_openssl_record_buffers) {
   auto keeping_context = server_context({&fixtures().example_ecdsa});
   SSL_CTX_clear_mode(keeping_context->default_context(), SSL_MODE_RELEASE_BUFFERS);
   size_t kept = idle_server_bytes(keeping_context, &ring, connections);
-  std::printf("  idle TLS 1.3 server connection: %zu bytes with released buffers, %zu keeping them\n",
-              released, kept);
+  std::printf("  idle TLS 1.3 server connection: %zu bytes with released buffers, %zu keeping them\n", released, kept);
   CHECK(released < 16 * 1024);
   CHECK(kept > released + 24 * 1024);  // a read and a write buffer of ~16.7 KiB each
 }

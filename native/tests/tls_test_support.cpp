@@ -63,10 +63,10 @@ X509Ptr new_certificate(EVP_PKEY* key, const std::string& common_name) {
   X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600);
   X509_gmtime_adj(X509_getm_notAfter(cert.get()), 30L * 86400);
   X509_NAME* subject = X509_get_subject_name(cert.get());
-  X509_NAME_add_entry_by_txt(subject, "O", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>("lb-native tests"), -1, -1, 0);
-  X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>(common_name.c_str()), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(subject, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("lb-native tests"), -1,
+                             -1, 0);
+  X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(common_name.c_str()),
+                             -1, -1, 0);
   X509_set_pubkey(cert.get(), key);
   return cert;
 }
@@ -74,8 +74,7 @@ X509Ptr new_certificate(EVP_PKEY* key, const std::string& common_name) {
 }  // namespace
 
 EvpPkeyPtr make_key(KeyKind kind, int rsa_bits) {
-  EvpPkeyPtr key(kind == KeyKind::rsa ? EVP_RSA_gen(static_cast<unsigned int>(rsa_bits))
-                                      : EVP_EC_gen("P-256"));
+  EvpPkeyPtr key(kind == KeyKind::rsa ? EVP_RSA_gen(static_cast<unsigned int>(rsa_bits)) : EVP_EC_gen("P-256"));
   if (!key) fixture_failed("key generation");
   return key;
 }
@@ -103,8 +102,7 @@ Credential make_certificate(const Credential& issuer, const CertificateRequest& 
   bool rsa = EVP_PKEY_get_id(out.key.get()) == EVP_PKEY_RSA;
   add_extension(cert, issuer.cert.get(), NID_key_usage,
                 rsa ? "critical,digitalSignature,keyEncipherment" : "critical,digitalSignature");
-  add_extension(cert, issuer.cert.get(), NID_ext_key_usage,
-                request.client_auth ? "clientAuth" : "serverAuth");
+  add_extension(cert, issuer.cert.get(), NID_ext_key_usage, request.client_auth ? "clientAuth" : "serverAuth");
   std::string names;
   for (const std::string& name : request.dns_names) names += (names.empty() ? "DNS:" : ",DNS:") + name;
   for (const std::string& ip : request.ip_addresses) names += (names.empty() ? "IP:" : ",IP:") + ip;
@@ -132,9 +130,7 @@ const Fixtures& fixtures() {
   return made;
 }
 
-TlsCertificatePem pem_of(const Credential& credential) {
-  return {credential.cert_pem, credential.key_pem};
-}
+TlsCertificatePem pem_of(const Credential& credential) { return {credential.cert_pem, credential.key_pem}; }
 
 std::shared_ptr<const TlsServerContext> server_context(const TlsServerSettings& settings) {
   std::string error;

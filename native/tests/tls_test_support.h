@@ -35,8 +35,7 @@ struct CertificateRequest {
 
 tls::EvpPkeyPtr make_key(KeyKind kind, int rsa_bits = 2048);
 Credential make_ca(const std::string& common_name);
-Credential make_certificate(const Credential& issuer, const CertificateRequest& request,
-                            tls::EvpPkeyPtr key = nullptr);
+Credential make_certificate(const Credential& issuer, const CertificateRequest& request, tls::EvpPkeyPtr key = nullptr);
 
 // Made once per run: RSA key generation is slow under the sanitizers.
 struct Fixtures {
@@ -73,7 +72,7 @@ struct RawClientOptions {
   std::vector<std::string> alpn{};
   std::string sigalgs{};        // e.g. "ECDSA+SHA256"
   std::string tls12_ciphers{};  // e.g. "ECDHE-RSA-AES128-GCM-SHA256"
-  int max_version = 0;        // e.g. TLS1_2_VERSION
+  int max_version = 0;          // e.g. TLS1_2_VERSION
   bool no_tickets = false;
   SSL_SESSION* session = nullptr;
   const Credential* certificate = nullptr;  // sent when the server asks
@@ -84,7 +83,7 @@ struct RawClientOptions {
 class RawClient {
  public:
   RawClient(int fd, const RawClientOptions& options);
-  ~RawClient();  // keeps the session resumable, as TlsStream does
+  ~RawClient();          // keeps the session resumable, as TlsStream does
   int handshake_step();  // 1 done, 0 waiting, -1 failed
   bool send(std::string_view bytes);
   std::string receive_available();  // whatever arrives within a short while
@@ -108,7 +107,6 @@ std::function<int()> step_of(RawClient& client);
 
 // Sends `bytes` from one established stream and collects them on the other, both sides
 // non-blocking, interleaved. Returns what arrived (short if the deadline passed).
-std::string transfer(tls::TlsStream& from, tls::TlsStream& to, std::string_view bytes,
-                     int timeout_ms = 5000);
+std::string transfer(tls::TlsStream& from, tls::TlsStream& to, std::string_view bytes, int timeout_ms = 5000);
 
 }  // namespace lb::tls_testing

@@ -35,8 +35,7 @@ bool encode_alpn(const std::vector<std::string>& protocols, std::string& wire, s
   return true;
 }
 
-AlpnChoice select_alpn(std::string_view server_wire, std::string_view client_wire,
-                       std::string_view& selected) {
+AlpnChoice select_alpn(std::string_view server_wire, std::string_view client_wire, std::string_view& selected) {
   if (client_wire.empty() || !for_each_protocol(client_wire, [](std::string_view) { return false; })) {
     return AlpnChoice::malformed;
   }

@@ -12,14 +12,13 @@ namespace lb::tls {
 bool encode_alpn(const std::vector<std::string>& protocols, std::string& wire, std::string& error);
 
 enum class AlpnChoice {
-  selected,     // `selected` names the protocol (a view into server_wire)
-  no_overlap,   // the client offered only protocols the server does not speak
-  malformed,    // the client's list is not valid wire format
+  selected,    // `selected` names the protocol (a view into server_wire)
+  no_overlap,  // the client offered only protocols the server does not speak
+  malformed,   // the client's list is not valid wire format
 };
 
 // The server's choice: the first protocol in the server's preference order that the
 // client also offered (so the client's order never overrides the server's).
-AlpnChoice select_alpn(std::string_view server_wire, std::string_view client_wire,
-                       std::string_view& selected);
+AlpnChoice select_alpn(std::string_view server_wire, std::string_view client_wire, std::string_view& selected);
 
 }  // namespace lb::tls

@@ -18,8 +18,7 @@ void add_name(std::string_view raw, std::vector<std::string>& names) {
 }
 
 std::string_view view_of(const ASN1_STRING* text) {
-  return {reinterpret_cast<const char*>(ASN1_STRING_get0_data(text)),
-          static_cast<size_t>(ASN1_STRING_length(text))};
+  return {reinterpret_cast<const char*>(ASN1_STRING_get0_data(text)), static_cast<size_t>(ASN1_STRING_length(text))};
 }
 
 }  // namespace
@@ -27,8 +26,8 @@ std::string_view view_of(const ASN1_STRING* text) {
 std::vector<std::string> certificate_dns_names(X509* cert) {
   std::vector<std::string> names;
   int critical = 0;
-  GeneralNamesPtr alt_names(static_cast<GENERAL_NAMES*>(
-      X509_get_ext_d2i(cert, NID_subject_alt_name, &critical, nullptr)));
+  GeneralNamesPtr alt_names(
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, &critical, nullptr)));
   if (alt_names) {
     for (int i = 0; i < sk_GENERAL_NAME_num(alt_names.get()); ++i) {
       const GENERAL_NAME* entry = sk_GENERAL_NAME_value(alt_names.get(), i);

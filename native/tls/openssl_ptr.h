@@ -40,9 +40,7 @@ inline void free_x509_stack(STACK_OF(X509) * stack) { sk_X509_pop_free(stack, X5
 using X509StackPtr = std::unique_ptr<STACK_OF(X509), OpenSslFree<free_x509_stack>>;
 
 // A stack of names that owns its elements (the client CA list).
-inline void free_x509_name_stack(STACK_OF(X509_NAME) * stack) {
-  sk_X509_NAME_pop_free(stack, X509_NAME_free);
-}
+inline void free_x509_name_stack(STACK_OF(X509_NAME) * stack) { sk_X509_NAME_pop_free(stack, X509_NAME_free); }
 using X509NameStackPtr = std::unique_ptr<STACK_OF(X509_NAME), OpenSslFree<free_x509_name_stack>>;
 
 }  // namespace lb::tls

@@ -46,8 +46,7 @@ bool read_certificates(std::string_view pem, std::vector<X509Ptr>& out, std::str
     error = "no certificate found (expected a -----BEGIN CERTIFICATE----- block)";
     return false;
   }
-  error = describe_failure("damaged certificate block after certificate " +
-                           std::to_string(out.size()));
+  error = describe_failure("damaged certificate block after certificate " + std::to_string(out.size()));
   return false;
 }
 

@@ -59,17 +59,14 @@ int bio_read(BIO* bio, char* into, size_t capacity, size_t* got) {
 
 long bio_ctrl(BIO* bio, int command, long, void* argument) {
   switch (command) {
-    case BIO_CTRL_FLUSH:
-      return 1;  // nothing is buffered here
-    case BIO_CTRL_EOF:
-      return BIO_test_flags(bio, BIO_FLAGS_IN_EOF) != 0 ? 1 : 0;
+    case BIO_CTRL_FLUSH: return 1;  // nothing is buffered here
+    case BIO_CTRL_EOF: return BIO_test_flags(bio, BIO_FLAGS_IN_EOF) != 0 ? 1 : 0;
     case BIO_C_GET_FD: {
       int fd = state_of(bio)->fd;
       if (argument != nullptr) *static_cast<int*>(argument) = fd;
       return fd;
     }
-    default:
-      return 0;  // unsupported (kTLS queries included: answering 0 means "not offloaded")
+    default: return 0;  // unsupported (kTLS queries included: answering 0 means "not offloaded")
   }
 }
 
@@ -86,13 +83,10 @@ int bio_destroy(BIO*) { return 1; }  // the fd belongs to the caller
 BioMethodPtr make_socket_bio_method() {
   int type = BIO_get_new_index();
   if (type == -1) return nullptr;
-  BioMethodPtr method(BIO_meth_new(type | BIO_TYPE_SOURCE_SINK | BIO_TYPE_DESCRIPTOR,
-                                   "lb-native socket"));
+  BioMethodPtr method(BIO_meth_new(type | BIO_TYPE_SOURCE_SINK | BIO_TYPE_DESCRIPTOR, "lb-native socket"));
   if (!method) return nullptr;
-  if (BIO_meth_set_write_ex(method.get(), bio_write) != 1 ||
-      BIO_meth_set_read_ex(method.get(), bio_read) != 1 ||
-      BIO_meth_set_ctrl(method.get(), bio_ctrl) != 1 ||
-      BIO_meth_set_create(method.get(), bio_create) != 1 ||
+  if (BIO_meth_set_write_ex(method.get(), bio_write) != 1 || BIO_meth_set_read_ex(method.get(), bio_read) != 1 ||
+      BIO_meth_set_ctrl(method.get(), bio_ctrl) != 1 || BIO_meth_set_create(method.get(), bio_create) != 1 ||
       BIO_meth_set_destroy(method.get(), bio_destroy) != 1) {
     return nullptr;
   }

@@ -16,8 +16,7 @@ void wipe(std::vector<TicketKey>& keys) {
 
 bool set_mac_key(EVP_MAC_CTX* mac_context, const TicketKey& key) {
   OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY,
-                                        const_cast<unsigned char*>(key.hmac_key.data()),
+      OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, const_cast<unsigned char*>(key.hmac_key.data()),
                                         key.hmac_key.size()),
       OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>("SHA256"), 0),
       OSSL_PARAM_construct_end(),
@@ -58,16 +57,15 @@ bool TicketKeyRing::from_keys(std::vector<TicketKey> keys, TicketKeyRing& out, s
     return false;
   }
   if (keys.size() > max_keys) {
-    error = "the ticket key ring holds " + std::to_string(keys.size()) + " keys, at most " +
-            std::to_string(max_keys) + " are allowed";
+    error = "the ticket key ring holds " + std::to_string(keys.size()) + " keys, at most " + std::to_string(max_keys) +
+            " are allowed";
     wipe(keys);
     return false;
   }
   for (size_t i = 0; i < keys.size(); ++i) {
     for (size_t j = 0; j < i; ++j) {
       if (keys[i].name == keys[j].name) {
-        error = "ticket keys " + std::to_string(j) + " and " + std::to_string(i) +
-                " have the same name";
+        error = "ticket keys " + std::to_string(j) + " and " + std::to_string(i) + " have the same name";
         wipe(keys);
         return false;
       }
@@ -79,11 +77,10 @@ bool TicketKeyRing::from_keys(std::vector<TicketKey> keys, TicketKeyRing& out, s
   return true;
 }
 
-bool TicketKeyRing::parse(const unsigned char* bytes, size_t length, TicketKeyRing& out,
-                          std::string& error) {
+bool TicketKeyRing::parse(const unsigned char* bytes, size_t length, TicketKeyRing& out, std::string& error) {
   if (length == 0 || length % TicketKey::encoded_size != 0) {
-    error = "ticket keys must be a multiple of " + std::to_string(TicketKey::encoded_size) +
-            " bytes, got " + std::to_string(length);
+    error = "ticket keys must be a multiple of " + std::to_string(TicketKey::encoded_size) + " bytes, got " +
+            std::to_string(length);
     return false;
   }
   std::vector<TicketKey> keys(length / TicketKey::encoded_size);
@@ -91,8 +88,7 @@ bool TicketKeyRing::parse(const unsigned char* bytes, size_t length, TicketKeyRi
     const unsigned char* at = bytes + i * TicketKey::encoded_size;
     std::memcpy(keys[i].name.data(), at, TicketKey::name_size);
     std::memcpy(keys[i].hmac_key.data(), at + TicketKey::name_size, TicketKey::hmac_key_size);
-    std::memcpy(keys[i].aes_key.data(), at + TicketKey::name_size + TicketKey::hmac_key_size,
-                TicketKey::aes_key_size);
+    std::memcpy(keys[i].aes_key.data(), at + TicketKey::name_size + TicketKey::hmac_key_size, TicketKey::aes_key_size);
   }
   return from_keys(std::move(keys), out, error);
 }
@@ -104,9 +100,8 @@ const TicketKey* TicketKeyRing::find(const unsigned char* name) const {
   return nullptr;
 }
 
-int apply_ticket_key(const TicketKeyRing* ring, const EVP_CIPHER* cipher, unsigned char* key_name,
-                     unsigned char* iv, EVP_CIPHER_CTX* cipher_context, EVP_MAC_CTX* mac_context,
-                     int encrypt) {
+int apply_ticket_key(const TicketKeyRing* ring, const EVP_CIPHER* cipher, unsigned char* key_name, unsigned char* iv,
+                     EVP_CIPHER_CTX* cipher_context, EVP_MAC_CTX* mac_context, int encrypt) {
   if (ring == nullptr || cipher == nullptr) return 0;
   if (encrypt != 0) {
     const TicketKey* key = ring->current();

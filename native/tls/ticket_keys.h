@@ -48,8 +48,7 @@ class TicketKeyRing {
   // The ring from concatenated 80-byte keys, the first one current. Fails on an empty
   // input, a length that is not a multiple of 80, more than max_keys keys, or two keys
   // with the same name.
-  static bool parse(const unsigned char* bytes, size_t length, TicketKeyRing& out,
-                    std::string& error);
+  static bool parse(const unsigned char* bytes, size_t length, TicketKeyRing& out, std::string& error);
   // The ring of `keys`, keys[0] current; same checks as parse().
   static bool from_keys(std::vector<TicketKey> keys, TicketKeyRing& out, std::string& error);
 
@@ -68,8 +67,7 @@ class TicketKeyRing {
 // the current key (returns 1), or issues no ticket for an empty or missing ring (0).
 // Decrypting: 1 for the current key, 2 for an older key (OpenSSL then issues a new
 // ticket), 0 for an unknown key name (a full handshake follows), -1 on an internal error.
-int apply_ticket_key(const TicketKeyRing* ring, const EVP_CIPHER* cipher, unsigned char* key_name,
-                     unsigned char* iv, EVP_CIPHER_CTX* cipher_context, EVP_MAC_CTX* mac_context,
-                     int encrypt);
+int apply_ticket_key(const TicketKeyRing* ring, const EVP_CIPHER* cipher, unsigned char* key_name, unsigned char* iv,
+                     EVP_CIPHER_CTX* cipher_context, EVP_MAC_CTX* mac_context, int encrypt);
 
 }  // namespace lb::tls

@@ -77,8 +77,7 @@ std::shared_ptr<const TlsClientContext> TlsClientContext::create(const TlsClient
   return out;
 }
 
-SslPtr TlsClientContext::new_connection(std::string_view server_name, SSL_SESSION* session,
-                                        std::string& error) const {
+SslPtr TlsClientContext::new_connection(std::string_view server_name, SSL_SESSION* session, std::string& error) const {
   clear_errors();
   SslPtr ssl(SSL_new(context_.get()));
   if (!ssl) {

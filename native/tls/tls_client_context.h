@@ -27,8 +27,7 @@ struct TlsClientSettings {
 
 class TlsClientContext {
  public:
-  static std::shared_ptr<const TlsClientContext> create(const TlsClientSettings& settings,
-                                                        std::string& error);
+  static std::shared_ptr<const TlsClientContext> create(const TlsClientSettings& settings, std::string& error);
 
   TlsClientContext(const TlsClientContext&) = delete;
   TlsClientContext& operator=(const TlsClientContext&) = delete;

@@ -24,15 +24,15 @@ bool apply_tls_profile(SSL_CTX* context, std::string& error) {
   SSL_CTX_set_security_level(context, 2);
   // Mozilla's intermediate profile leaves the cipher choice to the client (every suite
   // offered is strong; phones without AES hardware pick ChaCha20).
-  SSL_CTX_clear_options(context, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_ALLOW_CLIENT_RENEGOTIATION |
-                                     SSL_OP_LEGACY_SERVER_CONNECT);
+  SSL_CTX_clear_options(
+      context, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_ALLOW_CLIENT_RENEGOTIATION | SSL_OP_LEGACY_SERVER_CONNECT);
   SSL_CTX_set_options(context, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
   SSL_CTX_set_max_early_data(context, 0);
   // Release: an idle connection holds no read or write buffer. Partial write and moving
   // buffer: a write may send part of the caller's bytes and be retried from another
   // address, as a non-blocking caller with a ring of buffers does.
-  SSL_CTX_set_mode(context, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
-                                SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  SSL_CTX_set_mode(context,
+                   SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   return true;
 }
 

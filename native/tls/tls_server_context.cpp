@@ -21,7 +21,7 @@ struct LoadedCertificate {
   X509Ptr leaf;
   X509StackPtr chain;  // the intermediates, in order
   EvpPkeyPtr key;
-  int key_type = 0;    // EVP_PKEY_RSA, EVP_PKEY_EC, ...: one slot per type in an SSL_CTX
+  int key_type = 0;  // EVP_PKEY_RSA, EVP_PKEY_EC, ...: one slot per type in an SSL_CTX
   std::vector<std::string> names;
 };
 
@@ -48,13 +48,11 @@ bool holds(const std::vector<std::string>& names, std::string_view name) {
 // problem with `error_` set.
 class TlsServerContextBuilder {
  public:
-  TlsServerContextBuilder(const TlsServerSettings& settings, TlsServerContext& out,
-                          std::string& error)
+  TlsServerContextBuilder(const TlsServerSettings& settings, TlsServerContext& out, std::string& error)
       : settings_(settings), out_(out), error_(error) {}
 
   bool build() {
-    return check_settings() && load_certificates() && load_client_cas() &&
-           make_session_id_context() && make_contexts();
+    return check_settings() && load_certificates() && load_client_cas() && make_session_id_context() && make_contexts();
   }
 
  private:
@@ -98,8 +96,9 @@ class TlsServerContextBuilder {
       }
       loaded.names = certificate_dns_names(chain.front().get());
       if (loaded.names.empty() && index > 0) {
-        return fail(label + ": names no DNS host (no subjectAltName DNS entry, no common name); "
-                            "only the first (default) certificate may");
+        return fail(label +
+                    ": names no DNS host (no subjectAltName DNS entry, no common name); "
+                    "only the first (default) certificate may");
       }
       loaded.chain.reset(sk_X509_new_null());
       if (!loaded.chain) return fail(describe_failure(label + ": out of memory"));
@@ -144,8 +143,7 @@ class TlsServerContextBuilder {
     policy.push_back(static_cast<char>(settings_.client_verify));
     policy += settings_.client_ca_pem;
     unsigned int length = 0;
-    if (EVP_Digest(policy.data(), policy.size(), session_id_context_, &length, EVP_sha256(),
-                   nullptr) != 1 ||
+    if (EVP_Digest(policy.data(), policy.size(), session_id_context_, &length, EVP_sha256(), nullptr) != 1 ||
         length != sizeof(session_id_context_)) {
       return fail(describe_failure("cannot derive the session ID context"));
     }
@@ -193,7 +191,8 @@ class TlsServerContextBuilder {
     }
     for (size_t i = 0; i < certificates_.size(); ++i) {
       if (!used_[i]) {
-        return fail(certificate_label(i) + " is never served: earlier certificates with the same "
+        return fail(certificate_label(i) +
+                    " is never served: earlier certificates with the same "
                     "key type cover all its names");
       }
     }
@@ -328,13 +327,12 @@ int TlsServerContext::on_server_name(SSL* ssl, int* alert, void* self) {
 
 // Server preference: our first protocol the client also offers. A client offering only
 // protocols we do not speak gets RFC 7301's no_application_protocol alert.
-int TlsServerContext::on_alpn(SSL*, const unsigned char** out, unsigned char* out_length,
-                              const unsigned char* in, unsigned int in_length, void* self) {
+int TlsServerContext::on_alpn(SSL*, const unsigned char** out, unsigned char* out_length, const unsigned char* in,
+                              unsigned int in_length, void* self) {
   const auto* context = static_cast<const TlsServerContext*>(self);
   std::string_view selected;
-  AlpnChoice choice = select_alpn(context->alpn_wire_,
-                                  std::string_view(reinterpret_cast<const char*>(in), in_length),
-                                  selected);
+  AlpnChoice choice =
+      select_alpn(context->alpn_wire_, std::string_view(reinterpret_cast<const char*>(in), in_length), selected);
   if (choice != AlpnChoice::selected) return SSL_TLSEXT_ERR_ALERT_FATAL;
   *out = reinterpret_cast<const unsigned char*>(selected.data());
   *out_length = static_cast<unsigned char>(selected.size());
@@ -342,12 +340,10 @@ int TlsServerContext::on_alpn(SSL*, const unsigned char** out, unsigned char* ou
 }
 
 int TlsServerContext::on_ticket_key(SSL* ssl, unsigned char* key_name, unsigned char* iv,
-                                    EVP_CIPHER_CTX* cipher_context, EVP_MAC_CTX* mac_context,
-                                    int encrypt) {
+                                    EVP_CIPHER_CTX* cipher_context, EVP_MAC_CTX* mac_context, int encrypt) {
   const auto* ring = static_cast<const TicketKeyRing*>(SSL_get_app_data(ssl));
   const auto* context = static_cast<const TlsServerContext*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
-  return apply_ticket_key(ring, context->ticket_cipher_.get(), key_name, iv, cipher_context,
-                          mac_context, encrypt);
+  return apply_ticket_key(ring, context->ticket_cipher_.get(), key_name, iv, cipher_context, mac_context, encrypt);
 }
 
 }  // namespace lb::tls

@@ -55,8 +55,7 @@ class TlsServerContext {
  public:
   // Builds the context, or returns nullptr with `error` naming what is wrong (for a
   // certificate: "certificate 2: the private key does not match the certificate").
-  static std::shared_ptr<const TlsServerContext> create(const TlsServerSettings& settings,
-                                                        std::string& error);
+  static std::shared_ptr<const TlsServerContext> create(const TlsServerSettings& settings, std::string& error);
 
   TlsServerContext(const TlsServerContext&) = delete;
   TlsServerContext& operator=(const TlsServerContext&) = delete;
@@ -78,10 +77,10 @@ class TlsServerContext {
   TlsServerContext() = default;
 
   static int on_server_name(SSL* ssl, int* alert, void* self);
-  static int on_alpn(SSL* ssl, const unsigned char** out, unsigned char* out_length,
-                     const unsigned char* in, unsigned int in_length, void* self);
-  static int on_ticket_key(SSL* ssl, unsigned char* key_name, unsigned char* iv,
-                           EVP_CIPHER_CTX* cipher_context, EVP_MAC_CTX* mac_context, int encrypt);
+  static int on_alpn(SSL* ssl, const unsigned char** out, unsigned char* out_length, const unsigned char* in,
+                     unsigned int in_length, void* self);
+  static int on_ticket_key(SSL* ssl, unsigned char* key_name, unsigned char* iv, EVP_CIPHER_CTX* cipher_context,
+                           EVP_MAC_CTX* mac_context, int encrypt);
 
   friend class TlsServerContextBuilder;
 

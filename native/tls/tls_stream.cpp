@@ -40,8 +40,8 @@ const char* to_string(HandshakeFailure failure) {
   return "unknown";
 }
 
-std::unique_ptr<TlsStream> TlsStream::accept(std::shared_ptr<const TlsServerContext> context,
-                                             int fd, const TicketKeyRing* ring) {
+std::unique_ptr<TlsStream> TlsStream::accept(std::shared_ptr<const TlsServerContext> context, int fd,
+                                             const TicketKeyRing* ring) {
   std::unique_ptr<TlsStream> stream(new TlsStream());
   SslPtr ssl = context->new_connection(ring);
   if (!ssl || !stream->attach(std::move(ssl), context->bio_method(), fd)) {
@@ -53,9 +53,8 @@ std::unique_ptr<TlsStream> TlsStream::accept(std::shared_ptr<const TlsServerCont
   return stream;
 }
 
-std::unique_ptr<TlsStream> TlsStream::connect(std::shared_ptr<const TlsClientContext> context,
-                                              int fd, std::string_view server_name,
-                                              SSL_SESSION* session, std::string& error) {
+std::unique_ptr<TlsStream> TlsStream::connect(std::shared_ptr<const TlsClientContext> context, int fd,
+                                              std::string_view server_name, SSL_SESSION* session, std::string& error) {
   std::unique_ptr<TlsStream> stream(new TlsStream());
   SslPtr ssl = context->new_connection(server_name, session, error);
   if (!ssl) return nullptr;
@@ -133,10 +132,8 @@ HandshakeStatus TlsStream::classify_first_bytes_on_socket() {
     case FirstBytes::tls_handshake:
       phase_ = Phase::handshaking;
       return HandshakeStatus::want_read;  // the caller's handshake() goes straight on
-    case FirstBytes::http_request:
-      return fail(HandshakeFailure::http_request, "http request on a TLS port");
-    case FirstBytes::other:
-      break;
+    case FirstBytes::http_request: return fail(HandshakeFailure::http_request, "http request on a TLS port");
+    case FirstBytes::other: break;
   }
   return fail(HandshakeFailure::not_tls, "not TLS");
 }
@@ -173,15 +170,13 @@ HandshakeStatus TlsStream::fail_from_openssl(int ssl_error) {
       case SSL_R_UNEXPECTED_EOF_WHILE_READING:
         return fail(HandshakeFailure::peer_closed, "closed during the handshake");
       case SSL_R_HTTP_REQUEST:
-      case SSL_R_HTTPS_PROXY_REQUEST:
-        return fail(HandshakeFailure::http_request, "http request on a TLS port");
+      case SSL_R_HTTPS_PROXY_REQUEST: return fail(HandshakeFailure::http_request, "http request on a TLS port");
       case SSL_R_CERTIFICATE_VERIFY_FAILED:
         // The verification's own words ("hostname mismatch", "unable to get local issuer
         // certificate") say more than "certificate verify failed".
         return fail(HandshakeFailure::peer_certificate,
                     X509_verify_cert_error_string(SSL_get_verify_result(ssl_.get())));
-      case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
-        return fail(HandshakeFailure::peer_certificate, reason);
+      case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE: return fail(HandshakeFailure::peer_certificate, reason);
       default:
         if (why >= SSL_AD_REASON_OFFSET) return fail(HandshakeFailure::alert_received, reason);
         break;
@@ -256,14 +251,10 @@ TlsIoResult TlsStream::write(const iovec* parts, int count) {
 
 TlsIoResult TlsStream::io_failure(int ssl_error, bool reading) {
   switch (ssl_error) {
-    case SSL_ERROR_WANT_READ:
-      return {TlsIoStatus::would_block, 0, 0, WaitFor::readable};
-    case SSL_ERROR_WANT_WRITE:
-      return {TlsIoStatus::would_block, 0, 0, WaitFor::writable};
-    case SSL_ERROR_ZERO_RETURN:
-      return {TlsIoStatus::eof};
-    default:
-      break;
+    case SSL_ERROR_WANT_READ: return {TlsIoStatus::would_block, 0, 0, WaitFor::readable};
+    case SSL_ERROR_WANT_WRITE: return {TlsIoStatus::would_block, 0, 0, WaitFor::writable};
+    case SSL_ERROR_ZERO_RETURN: return {TlsIoStatus::eof};
+    default: break;
   }
   fatal_ = true;
   bool unexpected_eof = ERR_GET_LIB(oldest_error_code()) == ERR_LIB_SSL &&
@@ -300,9 +291,7 @@ ShutdownStatus TlsStream::shutdown() {
 
 bool TlsStream::has_buffered_input() const { return SSL_has_pending(ssl_.get()) == 1; }
 
-bool TlsStream::peer_sent_close_notify() const {
-  return (SSL_get_shutdown(ssl_.get()) & SSL_RECEIVED_SHUTDOWN) != 0;
-}
+bool TlsStream::peer_sent_close_notify() const { return (SSL_get_shutdown(ssl_.get()) & SSL_RECEIVED_SHUTDOWN) != 0; }
 
 std::string_view TlsStream::alpn() const {
   const unsigned char* data = nullptr;

@@ -62,9 +62,8 @@ class TlsStream {
                                            const TicketKeyRing* ring);
   // A client-side connection on connected (or connecting) socket `fd`; see
   // TlsClientContext::new_connection for `server_name` and `session`.
-  static std::unique_ptr<TlsStream> connect(std::shared_ptr<const TlsClientContext> context,
-                                            int fd, std::string_view server_name,
-                                            SSL_SESSION* session, std::string& error);
+  static std::unique_ptr<TlsStream> connect(std::shared_ptr<const TlsClientContext> context, int fd,
+                                            std::string_view server_name, SSL_SESSION* session, std::string& error);
 
   TlsStream(const TlsStream&) = delete;
   TlsStream& operator=(const TlsStream&) = delete;

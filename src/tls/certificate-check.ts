@@ -134,7 +134,9 @@ export function checkCertificatePem(input: CertificatePem, options: CertificateC
   }
   const leaf = certificates[0]!;
   if (leaf.dnsNames.length === 0 && leaf.ipAddresses.length === 0) {
-    problems.push(`${certFile}: the leaf certificate (${leaf.subject}) has no subjectAltName: clients will not accept it for any host name`);
+    problems.push(
+      `${certFile}: the leaf certificate (${leaf.subject}) has no subjectAltName: clients will not accept it for any host name`,
+    );
   }
 
   checkOrder(chain, certFile, problems);
@@ -199,7 +201,7 @@ function checkOrder(chain: X509Certificate[], file: string, problems: string[]):
           `each certificate must be followed by its issuer`,
       );
     }
-    return;  // one ordering problem is enough to say
+    return; // one ordering problem is enough to say
   }
 }
 

@@ -94,7 +94,10 @@ subjectKeyIdentifier = hash
 
 // openssl ca's date format: YYYYMMDDHHMMSSZ.
 function caDate(date: Date): string {
-  return date.toISOString().replace(/[-:T]/g, '').replace(/\.\d{3}Z$/, 'Z');
+  return date
+    .toISOString()
+    .replace(/[-:T]/g, '')
+    .replace(/\.\d{3}Z$/, 'Z');
 }
 
 async function openssl(dir: string, args: string[]): Promise<void> {
@@ -120,26 +123,60 @@ export async function createTlsFixtures(
   }
 
   // Signs `stem`.csr with `issuer`, with the given extensions and validity.
-  async function sign(stem: string, issuer: FixtureCa, extensions: string, validity: { notBefore?: Date; notAfter?: Date; days?: number }): Promise<string> {
+  async function sign(
+    stem: string,
+    issuer: FixtureCa,
+    extensions: string,
+    validity: { notBefore?: Date; notAfter?: Date; days?: number },
+  ): Promise<string> {
     const certFile = join(dir, `${stem}.pem`);
     const extFile = join(dir, `${stem}.ext`);
     await writeFile(extFile, extensions);
     const notBefore = validity.notBefore ?? new Date(Date.now() - 3_600_000);
     const notAfter = validity.notAfter ?? new Date(notBefore.getTime() + (validity.days ?? 30) * 86_400_000);
     await openssl(dir, [
-      'ca', '-batch', '-config', 'ca.cnf', '-notext',
-      '-cert', issuer.certFile, '-keyfile', issuer.keyFile,
-      '-in', join(dir, `${stem}.csr`), '-out', certFile, '-extfile', extFile,
-      '-startdate', caDate(notBefore), '-enddate', caDate(notAfter),
+      'ca',
+      '-batch',
+      '-config',
+      'ca.cnf',
+      '-notext',
+      '-cert',
+      issuer.certFile,
+      '-keyfile',
+      issuer.keyFile,
+      '-in',
+      join(dir, `${stem}.csr`),
+      '-out',
+      certFile,
+      '-extfile',
+      extFile,
+      '-startdate',
+      caDate(notBefore),
+      '-enddate',
+      caDate(notAfter),
     ]);
     return certFile;
   }
 
   async function request(stem: string, keyFile: string, commonName: string): Promise<void> {
-    await openssl(dir, ['req', '-new', '-config', 'ca.cnf', '-key', keyFile, '-subj', `/CN=${commonName}`, '-out', join(dir, `${stem}.csr`)]);
+    await openssl(dir, [
+      'req',
+      '-new',
+      '-config',
+      'ca.cnf',
+      '-key',
+      keyFile,
+      '-subj',
+      `/CN=${commonName}`,
+      '-out',
+      join(dir, `${stem}.csr`),
+    ]);
   }
 
-  async function makeCa(name: string, caOptions: { issuer?: FixtureCa; notBefore?: Date; notAfter?: Date } = {}): Promise<FixtureCa> {
+  async function makeCa(
+    name: string,
+    caOptions: { issuer?: FixtureCa; notBefore?: Date; notAfter?: Date } = {},
+  ): Promise<FixtureCa> {
     const stem = `ca-${++counter}`;
     const keyFile = await makeKey(stem, 'ecdsa');
     let certFile: string;
@@ -153,7 +190,22 @@ export async function createTlsFixtures(
       );
     } else {
       certFile = join(dir, `${stem}.pem`);
-      await openssl(dir, ['req', '-x509', '-config', 'ca.cnf', '-extensions', 'root_ext', '-key', keyFile, '-subj', `/CN=${name}`, '-days', '3650', '-out', certFile]);
+      await openssl(dir, [
+        'req',
+        '-x509',
+        '-config',
+        'ca.cnf',
+        '-extensions',
+        'root_ext',
+        '-key',
+        keyFile,
+        '-subj',
+        `/CN=${name}`,
+        '-days',
+        '3650',
+        '-out',
+        certFile,
+      ]);
     }
     const parents = caOptions.issuer ? [caOptions.issuer, ...caOptions.issuer.parents] : [];
     return { name, certFile, keyFile, certPem: await readFile(certFile, 'utf8'), parents };

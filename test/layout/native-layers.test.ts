@@ -17,11 +17,12 @@ const mayInclude: Record<string, readonly string[]> = {
   buffer: [],
   stats: [],
   http1: ['buffer'],
+  tls: [],
   balancing: ['net', 'stats'],
   upstream: ['balancing', 'reactor', 'net', 'stats'],
   proxy: ['upstream', 'balancing', 'http1', 'reactor', 'net', 'buffer', 'stats'],
   runtime: ['proxy', 'upstream', 'balancing', 'http1', 'reactor', 'net', 'buffer', 'stats'],
-  addon: ['runtime', 'proxy', 'upstream', 'balancing', 'http1', 'reactor', 'net', 'buffer', 'stats'],
+  addon: ['runtime', 'proxy', 'upstream', 'balancing', 'http1', 'tls', 'reactor', 'net', 'buffer', 'stats'],
 };
 const outsideTheHouse = new Set(['tests', 'fuzz']);
 

@@ -142,6 +142,26 @@ describe('lifecycle logs', () => {
   });
 });
 
+describe('backend failure logs (issue 16: a connect failure turned 502 left only a counter)', () => {
+  it('a refused backend connect is one warn line with the backend and the errno, at most one a second per worker', async () => {
+    const port = await freePort();
+    const cli = new CliProcess(['start', '--listen', '127.0.0.1:0', '--backend', `127.0.0.1:${port}`, '--workers', '1']);
+    const listening = await cli.waitForLog('listening');
+    const url = `http://127.0.0.1:${String(listening.port)}/`;
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await fetch(url, { signal: AbortSignal.timeout(5_000) })).status);
+    expect(statuses).toEqual([502, 502, 502, 502, 502]);
+    const line = await cli.waitForLog('backend-error');
+    expect(line).toMatchObject({ level: 'warn', backend: `127.0.0.1:${port}`, id: 0, worker: 0, code: 'ECONNREFUSED' });
+    expect(String(line.error)).toContain(`connect to 127.0.0.1:${port} failed`);
+    cli.signal('SIGTERM');
+    const result = await cli.waitForExit();
+    expect(result.code).toBe(0);
+    // Five failures (and their retries) within a second: one line, not one per failure.
+    expect(parseLogLines(result.stdout).filter((l) => l.msg === 'backend-error')).toHaveLength(1);
+  });
+});
+
 describe('access logs', () => {
   it('each sampled request is one line: client, method, target, status, backend, times, bytes', async () => {
     const a = await startHttpBackend('a');

@@ -34,7 +34,11 @@ async function file(name: string, content: string): Promise<string> {
 
 describe('checkCertificateFiles', () => {
   it('accepts an RSA leaf with its intermediate, trusted through the CA file, and summarizes each certificate', async () => {
-    const check = await checkCertificateFiles({ certFile: viaIntermediate.chainFile, keyFile: viaIntermediate.keyFile, caFile: tls.ca.certFile });
+    const check = await checkCertificateFiles({
+      certFile: viaIntermediate.chainFile,
+      keyFile: viaIntermediate.keyFile,
+      caFile: tls.ca.certFile,
+    });
     expect(check.problems).toEqual([]);
     expect(check.ok).toBe(true);
     expect(check.anchor).toBe('ca file');
@@ -65,14 +69,21 @@ describe('checkCertificateFiles', () => {
 
   it('counts days left from the given moment', async () => {
     const inTwentyDays = new Date(Date.now() + 20 * 86_400_000);
-    const check = await checkCertificateFiles({ certFile: tls.rsa.certFile, keyFile: tls.rsa.keyFile, caFile: tls.ca.certFile }, { now: inTwentyDays });
+    const check = await checkCertificateFiles(
+      { certFile: tls.rsa.certFile, keyFile: tls.rsa.keyFile, caFile: tls.ca.certFile },
+      { now: inTwentyDays },
+    );
     expect(check.ok).toBe(true);
     expect(check.certificates[0]!.daysLeft).toBeGreaterThanOrEqual(9);
     expect(check.certificates[0]!.daysLeft).toBeLessThanOrEqual(10);
   });
 
   it('refuses a key that belongs to another certificate, naming both files', async () => {
-    const check = await checkCertificateFiles({ certFile: tls.rsa.certFile, keyFile: tls.ecdsa.keyFile, caFile: tls.ca.certFile });
+    const check = await checkCertificateFiles({
+      certFile: tls.rsa.certFile,
+      keyFile: tls.ecdsa.keyFile,
+      caFile: tls.ca.certFile,
+    });
     expect(check.ok).toBe(false);
     expect(check.problems).toEqual([
       `${tls.ecdsa.keyFile}: the private key does not match the certificate in ${tls.rsa.certFile} (certificate 0 (CN=example.test))`,
@@ -84,7 +95,7 @@ describe('checkCertificateFiles', () => {
     const check = await checkCertificateFiles({ certFile, keyFile: viaIntermediate.keyFile });
     expect(check.problems).toEqual([
       `${certFile}: the chain is out of order: certificate 0 (CN=api.example.test) is issued by ` +
-        'certificate 2 (CN=lb-native test intermediate), which must come right after it (leaf first, then each certificate\'s issuer)',
+        "certificate 2 (CN=lb-native test intermediate), which must come right after it (leaf first, then each certificate's issuer)",
     ]);
     // The file still holds a complete chain: it is not called incomplete as well.
     expect(check.anchor).toBe('self-signed in file');
@@ -101,7 +112,11 @@ describe('checkCertificateFiles', () => {
   });
 
   it('says a chain without its intermediate is incomplete, with or without a CA file', async () => {
-    const withCa = await checkCertificateFiles({ certFile: viaIntermediate.certFile, keyFile: viaIntermediate.keyFile, caFile: tls.ca.certFile });
+    const withCa = await checkCertificateFiles({
+      certFile: viaIntermediate.certFile,
+      keyFile: viaIntermediate.keyFile,
+      caFile: tls.ca.certFile,
+    });
     expect(withCa.problems).toEqual([
       `${viaIntermediate.certFile}: the chain is incomplete: certificate 0 (CN=api.example.test) is issued by ` +
         `CN=lb-native test intermediate, which is neither in the file nor a trusted root in Node's root store or ${tls.ca.certFile} ` +
@@ -114,7 +129,11 @@ describe('checkCertificateFiles', () => {
   });
 
   it('reports an expired certificate with its date, and one not yet valid', async () => {
-    const expired = await tls.issue({ names: ['old.test'], notBefore: new Date('2020-01-01T00:00:00Z'), notAfter: new Date('2020-02-01T00:00:00Z') });
+    const expired = await tls.issue({
+      names: ['old.test'],
+      notBefore: new Date('2020-01-01T00:00:00Z'),
+      notAfter: new Date('2020-02-01T00:00:00Z'),
+    });
     const check = await checkCertificateFiles({ certFile: expired.certFile, keyFile: expired.keyFile, caFile: tls.ca.certFile });
     const daysAgo = Math.floor((Date.now() - Date.parse('2020-02-01T00:00:00Z')) / 86_400_000);
     expect(check.certificates[0]!.daysLeft).toBeLessThan(0);
@@ -132,10 +151,16 @@ describe('checkCertificateFiles', () => {
   it('refuses an RSA key under 2048 bits and a leaf without subjectAltName', async () => {
     const weak = await tls.issue({ names: ['weak.test'], keyType: 'rsa', rsaBits: 1024 });
     const check = await checkCertificateFiles({ certFile: weak.certFile, keyFile: weak.keyFile, caFile: tls.ca.certFile });
-    expect(check.problems).toEqual([`${weak.certFile}: certificate 0 (CN=weak.test) has a 1024-bit RSA key; at least 2048 bits are needed`]);
+    expect(check.problems).toEqual([
+      `${weak.certFile}: certificate 0 (CN=weak.test) has a 1024-bit RSA key; at least 2048 bits are needed`,
+    ]);
 
     const nameless = await tls.issue({ commonName: 'nameless' });
-    const unnamed = await checkCertificateFiles({ certFile: nameless.certFile, keyFile: nameless.keyFile, caFile: tls.ca.certFile });
+    const unnamed = await checkCertificateFiles({
+      certFile: nameless.certFile,
+      keyFile: nameless.keyFile,
+      caFile: tls.ca.certFile,
+    });
     expect(unnamed.problems).toEqual([
       `${nameless.certFile}: the leaf certificate (CN=nameless) has no subjectAltName: clients will not accept it for any host name`,
     ]);
@@ -155,12 +180,20 @@ describe('checkCertificateFiles', () => {
 
     const encryptedFile = join(tls.dir, 'encrypted.key');
     await run('openssl', ['pkey', '-in', tls.rsa.keyFile, '-aes128', '-passout', 'pass:secret', '-out', encryptedFile]);
-    const encrypted = await checkCertificateFiles({ certFile: tls.rsa.certFile, keyFile: encryptedFile, caFile: tls.ca.certFile });
-    expect(encrypted.problems).toEqual([`${encryptedFile}: the private key is encrypted (a passphrase-protected key is not supported)`]);
+    const encrypted = await checkCertificateFiles({
+      certFile: tls.rsa.certFile,
+      keyFile: encryptedFile,
+      caFile: tls.ca.certFile,
+    });
+    expect(encrypted.problems).toEqual([
+      `${encryptedFile}: the private key is encrypted (a passphrase-protected key is not supported)`,
+    ]);
 
     const damaged = await file('damaged.pem', tls.rsa.certPem.replace(/^(-----BEGIN CERTIFICATE-----\n)(.{10})/, '$1!!!!!!!!!!'));
     const broken = await checkCertificateFiles({ certFile: damaged, keyFile: tls.rsa.keyFile });
     expect(broken.problems).toHaveLength(1);
-    expect(broken.problems[0]).toMatch(new RegExp(`^${damaged.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: certificate 0 cannot be parsed \\(`));
+    expect(broken.problems[0]).toMatch(
+      new RegExp(`^${damaged.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: certificate 0 cannot be parsed \\(`),
+    );
   });
 });
