@@ -4,8 +4,8 @@
 // errors are turned back into flag names by `describeConfigIssue`.
 import { parseAddress } from '../config/address.js';
 import { type ConfigIssue, LbUsageError, formatIssue } from '../errors.js';
-import { type LogFormat, logFormats } from '../logging/formats.js';
-import { type LogLevel, logLevels } from '../logging/levels.js';
+import { type LogFormat, logFormats } from '../config/log-formats.js';
+import { type LogLevel, logLevels } from '../config/log-levels.js';
 
 export { type LogFormat, type LogLevel, logFormats, logLevels };
 

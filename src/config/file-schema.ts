@@ -7,8 +7,8 @@ import { isIP } from 'node:net';
 
 import { z } from 'zod';
 
-import { logFormats } from '../logging/formats.js';
-import { logLevels } from '../logging/levels.js';
+import { logFormats } from './log-formats.js';
+import { logLevels } from './log-levels.js';
 import { isLoopback, parseAddress } from './address.js';
 import { bounds } from './defaults.js';
 import {

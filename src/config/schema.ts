@@ -4,7 +4,7 @@
 import { z } from 'zod';
 
 import { type ConfigIssue, LbConfigError } from '../errors.js';
-import { parseExpectStatus } from '../health/expect-status.js';
+import { parseExpectStatus } from './expect-status.js';
 import { type HostKind, addressKey, parseAddress, parsePublicUrl } from './address.js';
 import { bounds, defaults } from './defaults.js';
 import { type Strategy, strategies, strategyModeConflict } from './strategies.js';

@@ -5,7 +5,7 @@
 // ejection in the data path). The data path is never involved: the caller pushes the
 // results to it.
 import type { HealthCheckConfig } from '../config/schema.js';
-import { type StatusRanges, parseExpectStatus } from './expect-status.js';
+import { type StatusRanges, parseExpectStatus } from '../config/expect-status.js';
 import { runProbe } from './probe.js';
 import { RiseFall } from './rise-fall.js';
 

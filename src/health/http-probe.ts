@@ -1,7 +1,7 @@
 // An HTTP health check: a minimal HTTP/1.1 GET over node:net (one connection per check,
 // `Connection: close`), judged by the status line alone; the connection is closed as
 // soon as the status line has arrived, so a large or endless body costs nothing.
-import { statusMatches } from './expect-status.js';
+import { statusMatches } from '../config/expect-status.js';
 import type { HttpProbeTarget, ProbeResult } from './probe-target.js';
 import { openProbe } from './socket-probe.js';
 

@@ -1,7 +1,7 @@
 // What one health check is given and what it tells. Its own file so that the probes
 // (socket-probe.ts, http-probe.ts, tcp-probe.ts) and the dispatcher that picks one
 // (probe.ts) all import it and none imports the other back.
-import type { StatusRanges } from './expect-status.js';
+import type { StatusRanges } from '../config/expect-status.js';
 
 /** Where and how to check a backend. */
 export interface ProbeTarget {

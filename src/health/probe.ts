@@ -1,6 +1,6 @@
 // One health check against one backend: picks the probe its configuration names.
 import type { HealthCheckConfig } from '../config/schema.js';
-import type { StatusRanges } from './expect-status.js';
+import type { StatusRanges } from '../config/expect-status.js';
 import { probeHttp } from './http-probe.js';
 import type { ProbeResult, ProbeTarget } from './probe-target.js';
 import { probeTcp } from './tcp-probe.js';

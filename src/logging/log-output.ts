@@ -6,7 +6,7 @@ import { isatty } from 'node:tty';
 
 import { pino } from 'pino';
 
-import type { LogFormat } from './formats.js';
+import type { LogFormat } from '../config/log-formats.js';
 import { prettyLine } from './pretty-line.js';
 
 export class LogOutput {

@@ -13,7 +13,7 @@ import { pino } from 'pino';
 import type { Balancer } from '../balancer.js';
 import { formatAddress } from '../config/address.js';
 import { secretPaths } from '../config/redact.js';
-import type { LogLevel } from './levels.js';
+import type { LogLevel } from '../config/log-levels.js';
 
 export type Logger = pino.Logger;
 

@@ -9,8 +9,8 @@ import { redactConfig } from '../config/redact.js';
 import type { BackendOptions, BalancerOptions } from '../config/schema.js';
 import type { DiscoveredBackend, DnsDiscoveryOptions, EtcdDiscoveryOptions } from '../discovery/index.js';
 import { LbConfigError } from '../errors.js';
-import type { LogFormat } from '../logging/formats.js';
-import type { LogLevel } from '../logging/levels.js';
+import type { LogFormat } from '../config/log-formats.js';
+import type { LogLevel } from '../config/log-levels.js';
 
 export interface DiscoverySettings {
   source: 'dns' | 'etcd';

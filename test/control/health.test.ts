@@ -5,7 +5,7 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import type { BackendDownEvent, BackendUpEvent } from '../../src/index.js';
-import { parseExpectStatus } from '../../src/health/expect-status.js';
+import { parseExpectStatus } from '../../src/config/expect-status.js';
 import { probeHttp } from '../../src/health/http-probe.js';
 import { RiseFall } from '../../src/health/rise-fall.js';
 import { probeTcp } from '../../src/health/tcp-probe.js';
