@@ -114,7 +114,10 @@ export class Balancer {
   /** The last `reconfigure`, settled: the next one waits for it. */
   #reconfiguring: Promise<unknown> = Promise.resolve();
 
-  /** @internal Use `createBalancer`. */
+  /**
+   * @internal Takes a configuration validated already (the service's, service/settings.ts);
+   * users call `createBalancer`, which validates their options.
+   */
   constructor(config: BalancerConfig) {
     this.#config = config;
     this.#backends = new BackendSet(config.backends);
@@ -503,18 +506,30 @@ export class Balancer {
    * refusal nothing has changed. Calls run one after another, in order.
    */
   reconfigure(options: BalancerOptions, extra: ReconfigureOptions = {}): Promise<ReconfigureResult> {
-    // One at a time: each plans from what the previous one left.
-    const run = this.#reconfiguring.then(() => this.#reconfigure(options, extra));
+    return this.#queueReconfigure(() => validateOptions(options), extra);
+  }
+
+  /**
+   * @internal As `reconfigure`, for a configuration validated already (the service's
+   * reload, service/settings.ts).
+   */
+  applyConfig(config: BalancerConfig, extra: ReconfigureOptions = {}): Promise<ReconfigureResult> {
+    return this.#queueReconfigure(() => config, extra);
+  }
+
+  /** One at a time: each plans from what the previous one left. */
+  #queueReconfigure(nextConfig: () => BalancerConfig, extra: ReconfigureOptions): Promise<ReconfigureResult> {
+    const run = this.#reconfiguring.then(() => this.#reconfigure(nextConfig, extra));
     this.#reconfiguring = run.catch(() => undefined);
     return run;
   }
 
-  async #reconfigure(options: BalancerOptions, extra: ReconfigureOptions): Promise<ReconfigureResult> {
+  async #reconfigure(nextConfig: () => BalancerConfig, extra: ReconfigureOptions): Promise<ReconfigureResult> {
     const stateAtStart = this.#state;
     if (stateAtStart === 'starting' || stateAtStart === 'stopping') {
       throw new LbStateError(`reconfigure() called while ${stateAtStart}; wait for it to finish`);
     }
-    const next = validateOptions(options);
+    const next = nextConfig();
     const prev = this.#config;
     const run = stateAtStart === 'running' ? this.#run : undefined;
     const elsewhere = extra.managedElsewhere ?? (() => false);

@@ -84,8 +84,11 @@ export async function runStart(args: StartArgs): Promise<number> {
       const demoMayMove = args.demo && !args.listenGiven;
       if (!(demoMayMove && error instanceof LbListenError && error.reason === 'address in use')) throw error;
       log.info({ address: error.address }, 'address in use; the demo balancer takes a free port instead');
-      const listen = formatAddress(settings.options.listen === undefined ? '127.0.0.1' : hostOf(settings.options.listen), 0);
-      settings = { ...settings, options: { ...settings.options, listen } };
+      const listen = settings.balancer.listen;
+      settings = {
+        ...settings,
+        balancer: { ...settings.balancer, listen: { ...listen, text: formatAddress(listen.host, 0), port: 0 } },
+      };
       service = await LbService.start(settings, options);
     }
     for (const b of demo?.backends ?? []) log.info({ name: b.name, address: b.address }, 'demo-backend');
@@ -105,10 +108,6 @@ export async function runStart(args: StartArgs): Promise<number> {
     await demo?.close();
     signals.dispose();
   }
-}
-
-function hostOf(listen: string): string {
-  return listen.startsWith('[') ? listen.slice(1, listen.indexOf(']')) : listen.slice(0, listen.lastIndexOf(':'));
 }
 
 /** One line for a failure while starting, naming the flag, or the file, line and path, that caused it. */

@@ -12,9 +12,11 @@
 //   the log level changes, and a changed discovery section restarts discovery (the new
 //   source is queried first: if it cannot be, the reload is refused).
 import { type AdminServer, startAdminServer } from '../admin/index.js';
-import { type Balancer, type ReconfigureResult, createBalancer } from '../balancer.js';
+import { Balancer, type ReconfigureResult } from '../balancer.js';
+import { addressKey } from '../config/address.js';
 import type { LoadedConfig } from '../config/file.js';
 import { ConfigFileError } from '../config/file.js';
+import type { BalancerConfig } from '../config/schema.js';
 import type { DiscoveredBackend, Discovery } from '../discovery/index.js';
 import { LbConfigError, LbError, LbListenError, LbResolveError, formatIssue } from '../errors.js';
 import type { LogOutput } from '../logging/log-output.js';
@@ -22,12 +24,10 @@ import { type Logger, logBalancerEvents, logListening } from '../logging/logger.
 import {
   type DiscoverySettings,
   type ServiceSettings,
-  addressOf,
+  balancerConfigWith,
   dnsOptions,
   etcdOptions,
-  keyOf,
   settingsFrom,
-  withDiscovered,
 } from './settings.js';
 
 /** What a reload did: applied (with a line per change), or refused (with a line per reason). */
@@ -105,9 +105,10 @@ export class LbService {
     if (settings.discovery) {
       discovered = await initialBackends(settings.discovery, settings.fixedBackends.length === 0);
     }
-    const balancer = createBalancer({ ...settings.options, backends: withDiscovered(settings.fixedBackends, discovered) });
+    const config = balancerConfigWith(settings, discovered);
+    const balancer = new Balancer(config);
     const service = new LbService(balancer, settings, options);
-    service.#discovered = new Set(discovered.map((b) => keyOf(b.address)));
+    service.#discovered = new Set(discovered.map((b) => addressKey(b.address)));
     const stopLogging = logBalancerEvents(balancer, log, { announceStart: false });
     try {
       await balancer.start();
@@ -183,7 +184,7 @@ export class LbService {
 
     const current = this.#discovery;
     const discoveryChanged = (current?.settings.key ?? '') !== (next.discovery?.key ?? '');
-    let backends = next.fixedBackends;
+    let discovered: DiscoveredBackend[] = [];
     let newDiscovered: DiscoveredBackend[] | undefined;
     let managedElsewhere: ((address: string) => boolean) | undefined;
     if (discoveryChanged) {
@@ -193,25 +194,32 @@ export class LbService {
         } catch (error) {
           return refused(errorLines(error, origin, next.lineOf));
         }
-        backends = withDiscovered(next.fixedBackends, newDiscovered);
+        discovered = newDiscovered;
       }
-      await current?.handle.stop();
-      this.#discovery = undefined;
     } else if (next.discovery) {
       // Discovery goes on as it is: its backends stay as they are, whatever the file lists.
-      const fixed = new Set(next.fixedBackends.map((b) => keyOf(addressOf(b))));
-      const discovered = this.#discovered;
-      managedElsewhere = (address) => discovered.has(keyOf(address)) && !fixed.has(keyOf(address));
-      const present = this.balancer
+      const fixed = new Set(next.fixedBackends.map((b) => addressKey(b.address)));
+      const found = this.#discovered;
+      managedElsewhere = (address) => found.has(addressKey(address)) && !fixed.has(addressKey(address));
+      discovered = this.balancer
         .backends()
         .filter((b) => managedElsewhere!(b.address))
         .map((b) => ({ address: b.address, weight: b.weight, state: b.state }));
-      backends = withDiscovered(next.fixedBackends, present);
+    }
+    let config: BalancerConfig;
+    try {
+      config = balancerConfigWith(next, discovered);
+    } catch (error) {
+      return refused(errorLines(error, origin, next.lineOf));
+    }
+    if (discoveryChanged) {
+      await current?.handle.stop();
+      this.#discovery = undefined;
     }
 
     let result: ReconfigureResult;
     try {
-      result = await this.balancer.reconfigure({ ...next.options, backends }, managedElsewhere ? { managedElsewhere } : {});
+      result = await this.balancer.applyConfig(config, managedElsewhere ? { managedElsewhere } : {});
     } catch (error) {
       if (discoveryChanged && current) await this.#startDiscovery(current.settings);
       return refused(errorLines(error, origin, next.lineOf));
@@ -221,7 +229,7 @@ export class LbService {
     this.#log.level = next.logLevel;
     this.#output?.setFormat(next.logFormat);
     if (discoveryChanged && next.discovery) {
-      this.#discovered = new Set((newDiscovered ?? []).map((b) => keyOf(b.address)));
+      this.#discovered = new Set((newDiscovered ?? []).map((b) => addressKey(b.address)));
       await this.#startDiscovery(next.discovery);
     } else if (!next.discovery) {
       this.#discovered = new Set();
@@ -243,7 +251,7 @@ export class LbService {
     const running: RunningDiscovery = { settings, handle };
     handle.on('update', (update) => {
       if (this.#discovery !== running) return;
-      this.#discovered = new Set(update.backends.map((b) => keyOf(b.address)));
+      this.#discovered = new Set(update.backends.map((b) => addressKey(b.address)));
       if (update.added.length + update.removed.length + update.changed.length > 0) {
         this.#log.info(
           { source: settings.source, added: update.added, removed: update.removed, changed: update.changed },

@@ -1,14 +1,19 @@
 // What a running lb-native takes from a validated configuration (a file, or flags shaped
-// like one): the balancer's options, the admin server, logging and discovery.
+// like one): the balancer's configuration, the admin server, logging and discovery. A
+// configuration goes one way: the file schema validates it (config/file.ts), settingsFrom
+// splits it here, the backends discovery finds are validated where they join the fixed
+// ones (balancerConfigWith), and the balancer takes the result as it is (no second
+// validation); config/to-native.ts builds the addon's object from it.
 import { readFileSync } from 'node:fs';
 
 import { addressKey } from '../config/address.js';
+import { defaults } from '../config/defaults.js';
 import type { LoadedConfig } from '../config/file.js';
 import type { DnsDiscoveryConfig, EtcdDiscoveryConfig } from '../config/file-schema.js';
 import { redactConfig } from '../config/redact.js';
-import type { BackendOptions, BalancerOptions } from '../config/schema.js';
+import { type BackendConfig, type BalancerConfig, backendSchema, parseOrThrow } from '../config/schema.js';
 import type { DiscoveredBackend, DnsDiscoveryOptions, EtcdDiscoveryOptions } from '../discovery/index.js';
-import { LbConfigError } from '../errors.js';
+import { type ConfigIssue, LbConfigError } from '../errors.js';
 import type { LogFormat } from '../config/log-formats.js';
 import type { LogLevel } from '../config/log-levels.js';
 
@@ -22,13 +27,16 @@ export interface DiscoverySettings {
   key: string;
 }
 
+/** The balancer's configuration but its backends: validated, every default filled in. */
+export type BalancerSettings = Omit<BalancerConfig, 'backends'>;
+
 export interface ServiceSettings {
   /** Where it came from, for messages: the file, or 'command line'. */
   origin: string;
-  /** The balancer's options; `backends` holds the fixed backends only. */
-  options: BalancerOptions;
-  /** Fixed backends (from the file or flags), maybe none when discovery supplies them. */
-  fixedBackends: ReadonlyArray<string | BackendOptions>;
+  /** The balancer's configuration; its backends are `fixedBackends` and what discovery finds (balancerConfigWith). */
+  balancer: BalancerSettings;
+  /** Fixed backends (from the file or flags), validated; maybe none when discovery supplies them. */
+  fixedBackends: readonly BackendConfig[];
   admin: { listen: string; token?: string } | undefined;
   logLevel: LogLevel;
   /** logging.format (or --log-format); undefined: pretty on a terminal, JSON otherwise. */
@@ -40,24 +48,17 @@ export interface ServiceSettings {
   lineOf?: (path: string) => number | undefined;
 }
 
-const fileOnly = ['admin', 'logging', 'discovery'] as const;
-
 /** Splits a validated configuration into what the balancer, admin server, logger and discovery each take. */
 export function settingsFrom(loaded: LoadedConfig, origin = loaded.file): ServiceSettings {
-  const raw = { ...loaded.raw };
-  for (const key of fileOnly) delete raw[key];
-  const fixedBackends = (raw.backends as Array<string | BackendOptions> | undefined) ?? [];
-  const options = { ...raw, backends: fixedBackends } as unknown as BalancerOptions;
-  const sampleRate = loaded.config.logging?.access?.sampleRate;
-  if (sampleRate !== undefined) options.accessLogSampleRate = sampleRate;
-  const { admin, discovery } = loaded.config;
+  const { admin, logging, discovery, backends, ...options } = loaded.config;
+  const fixedBackends = backends ?? [];
   const settings: ServiceSettings = {
     origin,
-    options,
+    balancer: { ...options, accessLogSampleRate: logging?.access?.sampleRate ?? defaults.accessLogSampleRate },
     fixedBackends,
     admin: admin ? { listen: admin.listen, ...(admin.token === undefined ? {} : { token: admin.token }) } : undefined,
-    logLevel: loaded.config.logging?.level ?? 'info',
-    logFormat: loaded.config.logging?.format,
+    logLevel: logging?.level ?? 'info',
+    logFormat: logging?.format,
     discovery: undefined,
     redacted: redactConfig(loaded.raw),
     ...(loaded.lineOf ? { lineOf: loaded.lineOf } : {}),
@@ -111,31 +112,35 @@ export function etcdOptions(settings: DiscoverySettings): EtcdDiscoveryOptions {
   return options;
 }
 
-/** The address key the balancer compares backends by (config/address.ts), for an address string. */
-export function keyOf(address: string): string {
-  return addressKey(address);
-}
-
-/** The address of a backend as given in options. */
-export function addressOf(backend: string | BackendOptions): string {
-  return typeof backend === 'string' ? backend : backend.address;
-}
-
-/** `fixed`, then each discovered backend whose address none of them has. */
-export function withDiscovered(
-  fixed: ReadonlyArray<string | BackendOptions>,
-  discovered: readonly DiscoveredBackend[],
-): Array<string | BackendOptions> {
-  const seen = new Set(fixed.map((b) => keyOf(addressOf(b))));
-  const out: Array<string | BackendOptions> = [...fixed];
-  for (const backend of discovered) {
-    const key = keyOf(backend.address);
+/**
+ * The balancer's whole configuration: `settings`' fixed backends, then each `discovered`
+ * backend whose address (config/address.ts addressKey) none of them has, each validated
+ * here, where it enters. Throws LbConfigError naming every bad one as `backends[N]...`
+ * (its place in the list), or when the list is empty.
+ */
+export function balancerConfigWith(settings: ServiceSettings, discovered: readonly DiscoveredBackend[]): BalancerConfig {
+  const backends = [...settings.fixedBackends];
+  const seen = new Set(backends.map((b) => addressKey(b.address)));
+  const issues: ConfigIssue[] = [];
+  let index = backends.length;
+  for (const found of discovered) {
+    const key = addressKey(found.address);
     if (seen.has(key)) continue;
     seen.add(key);
-    const options: BackendOptions = { address: backend.address };
-    if (backend.weight !== undefined) options.weight = backend.weight;
-    if (backend.state !== undefined) options.state = backend.state;
-    out.push(options);
+    const options = {
+      address: found.address,
+      ...(found.weight === undefined ? {} : { weight: found.weight }),
+      ...(found.state === undefined ? {} : { state: found.state }),
+    };
+    try {
+      backends.push(parseOrThrow(backendSchema, options, ['backends', index]));
+    } catch (error) {
+      if (!(error instanceof LbConfigError)) throw error;
+      issues.push(...error.issues);
+    }
+    index += 1;
   }
-  return out;
+  if (backends.length === 0 && issues.length === 0) issues.push({ path: 'backends', message: 'expected at least one backend' });
+  if (issues.length > 0) throw new LbConfigError(issues);
+  return { ...settings.balancer, backends };
 }

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfigFile, parseConfigText } from '../../src/config/file.js';
 import { defaults } from '../../src/config/defaults.js';
 import { validateOptions } from '../../src/config/schema.js';
-import { settingsFrom } from '../../src/service/settings.js';
+import { balancerConfigWith, settingsFrom } from '../../src/service/settings.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const example = join(root, 'examples', 'lb.yaml');
@@ -17,7 +17,9 @@ describe('examples/lb.yaml', () => {
     const loaded = await loadConfigFile(example, { env: {} });
     expect(loaded.config.backends?.map((b) => b.address.text)).toEqual(['127.0.0.1:9001', '127.0.0.1:9002', '127.0.0.1:9003']);
     expect(loaded.config.admin).toEqual({ listen: '127.0.0.1:9100' });
-    const options = validateOptions(settingsFrom(loaded).options);
+    const options = balancerConfigWith(settingsFrom(loaded), []);
+    const { admin: _admin, logging: _logging, ...shared } = loaded.raw;
+    expect(options).toEqual(validateOptions(shared));
     expect(options.mode).toBe('http');
     expect(options.accessLogSampleRate).toBe(0);
   });

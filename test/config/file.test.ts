@@ -13,8 +13,9 @@ import {
   parseConfigText,
 } from '../../src/config/file.js';
 import { redactConfig } from '../../src/config/redact.js';
+import { LbConfigError } from '../../src/errors.js';
 import { validateOptions } from '../../src/config/schema.js';
-import { settingsFrom } from '../../src/service/settings.js';
+import { balancerConfigWith, settingsFrom } from '../../src/service/settings.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lb-config-file-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -73,9 +74,12 @@ describe('configuration files: what is accepted', () => {
     const settings = settingsFrom({ file: 'lb.yaml', raw, config });
     expect(settings.logLevel).toBe('debug');
     expect(settings.admin).toEqual({ listen: '10.0.0.1:9100', token: 's3cret-token' });
-    const options = validateOptions(settings.options);
+    const options = balancerConfigWith(settings, []);
     expect(options.accessLogSampleRate).toBe(0.25);
     expect(options.backends.map((b) => b.address.text)).toEqual(['10.0.0.5:8080', '10.0.0.6:8080']);
+    // Validated once, by the file schema: what the balancer gets is what createBalancer would make of it.
+    const { admin: _admin, logging: _logging, ...shared } = raw;
+    expect(options).toEqual(validateOptions({ ...shared, accessLogSampleRate: 0.25 }));
     expect(settings.redacted).toMatchObject({ admin: { listen: '10.0.0.1:9100', token: '[redacted]' } });
   });
 
@@ -91,6 +95,37 @@ describe('configuration files: what is accepted', () => {
       yaml('backends: [10.0.0.5:80]', 'discovery:', '  etcd: { endpoints: [http://127.0.0.1:2379], prefix: /lb/web/ }'),
     );
     expect(settingsFrom(etcd).discovery).toMatchObject({ source: 'etcd', owns: 'discovered' });
+  });
+
+  it('discovered backends join the fixed ones once per address, validated where they enter', () => {
+    const settings = settingsFrom(
+      parseConfigText(
+        'lb.yaml',
+        yaml('backends: ["[::1]:9001"]', 'discovery:', '  dns: { name: api.internal, type: AAAA, port: 9001 }'),
+      ),
+    );
+    const config = balancerConfigWith(settings, [
+      { address: '[0:0::1]:9001', weight: 5 },
+      { address: '10.0.0.7:9001', weight: 3, state: 'drain' },
+      { address: '10.0.0.7:09001' },
+    ]);
+    expect(config.backends.map((b) => [b.address.text, b.weight, b.state])).toEqual([
+      ['[::1]:9001', 1, 'ready'],
+      ['10.0.0.7:9001', 3, 'drain'],
+    ]);
+    let error: unknown;
+    try {
+      balancerConfigWith(settings, [{ address: '10.0.0.8:9001', weight: 0 }, { address: 'bad host:9001' }]);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(LbConfigError);
+    expect((error as LbConfigError).issues).toEqual([
+      { path: 'backends[1].weight', message: 'expected an integer from 1 to 256, got 0' },
+      { path: 'backends[2].address', message: "'bad host' is not a valid host name or IP address" },
+    ]);
+    const none = settingsFrom(parseConfigText('lb.yaml', yaml('discovery:', '  dns: { name: api.internal, type: A, port: 80 }')));
+    expect(() => balancerConfigWith(none, [])).toThrow('backends: expected at least one backend');
   });
 
   it('reads JSON, from a .json file strictly', () => {
