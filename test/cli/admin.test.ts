@@ -5,8 +5,8 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { runCleanups } from '../helpers/cleanup.js';
 import { startHttpBackend } from '../helpers/http-backend.js';
-import { TerminalProcess } from './run-in-terminal.js';
-import { CliProcess, ensureBuilt, killSpawnedAfterEach, parseLogLines, runCli } from './spawn-cli.js';
+import { TerminalProcess } from '../helpers/cli-terminal.js';
+import { CliProcess, ensureBuilt, killSpawnedAfterEach, parseLogLines, runCli, startArgs } from '../helpers/cli.js';
 
 beforeAll(ensureBuilt, 150_000);
 killSpawnedAfterEach();
@@ -19,18 +19,7 @@ async function get(url: string, token?: string): Promise<Response> {
 /** Starts lb-native with an admin server on a free port; returns it with both addresses. */
 async function startWithAdmin(extra: string[] = []) {
   const a = await startHttpBackend('a');
-  const cli = new CliProcess([
-    'start',
-    '--listen',
-    '127.0.0.1:0',
-    '--backend',
-    a.address,
-    '--workers',
-    '1',
-    '--admin',
-    '127.0.0.1:0',
-    ...extra,
-  ]);
+  const cli = new CliProcess(startArgs(a.address, '--admin', '127.0.0.1:0', ...extra));
   const listening = await cli.waitForLog('listening');
   const admin = await cli.waitForLog('admin-listening');
   const adminAddress = String(admin.url).replace(/^http:\/\/|\/$/g, '');
@@ -137,17 +126,7 @@ describe('--admin', () => {
     const port = (blocker.address() as { port: number }).port;
     try {
       const a = await startHttpBackend('a');
-      const result = await runCli([
-        'start',
-        '--listen',
-        '127.0.0.1:0',
-        '--backend',
-        a.address,
-        '--workers',
-        '1',
-        '--admin',
-        `127.0.0.1:${port}`,
-      ]);
+      const result = await runCli(startArgs(a.address, '--admin', `127.0.0.1:${port}`));
       expect(result.stderr).toBe(`lb-native: --admin '127.0.0.1:${port}': address in use\n`);
       expect(result.code).toBe(1);
       // Issue 16: 'listening' was logged for the data port before the admin port failed.

@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cliPath, ensureBuilt, packageRoot } from './spawn-cli.js';
+import { cliPath, ensureBuilt, packageRoot } from '../helpers/cli.js';
 
 beforeAll(ensureBuilt, 150_000);
 

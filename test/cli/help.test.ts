@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 
 import { clientFlags, startFlags } from '../../src/cli/args.js';
 import { defaults } from '../../src/config/defaults.js';
-import { ensureBuilt, packageRoot, runCli } from './spawn-cli.js';
+import { ensureBuilt, packageRoot, runCli } from '../helpers/cli.js';
 
 beforeAll(ensureBuilt, 150_000);
 

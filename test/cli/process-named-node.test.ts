@@ -8,7 +8,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { externalProgramEnv } from '../helpers/external-env.js';
 import { runCleanups } from '../helpers/cleanup.js';
 import { startHttpBackend } from '../helpers/http-backend.js';
-import { CliProcess, ensureBuilt, killSpawnedAfterEach } from './spawn-cli.js';
+import { CliProcess, ensureBuilt, killSpawnedAfterEach, startArgs } from '../helpers/cli.js';
 
 beforeAll(ensureBuilt, 150_000);
 killSpawnedAfterEach();
@@ -17,7 +17,7 @@ afterEach(runCleanups);
 describe('the lb-native process', () => {
   it('is named lb-native, and pidof lb-native finds it', async () => {
     const a = await startHttpBackend('a');
-    const cli = new CliProcess(['start', '--listen', '127.0.0.1:0', '--backend', a.address, '--workers', '1']);
+    const cli = new CliProcess(startArgs(a.address));
     await cli.waitForLog('listening');
     const pid = cli.child.pid!;
     expect(readFileSync(`/proc/${pid}/comm`, 'utf8')).toBe('lb-native\n');

@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { onCleanup, runCleanups } from '../helpers/cleanup.js';
 import { startHttpBackend } from '../helpers/http-backend.js';
 import { waitUntil } from '../helpers/wait.js';
-import { CliProcess, ensureBuilt, killSpawnedAfterEach, parseLogLines } from './spawn-cli.js';
+import { CliProcess, ensureBuilt, killSpawnedAfterEach, parseLogLines } from '../helpers/cli.js';
 
 beforeAll(ensureBuilt, 150_000);
 killSpawnedAfterEach();

@@ -4,7 +4,7 @@ import { type Server, createServer } from 'node:http';
 import { type AddressInfo, createServer as createTcpServer } from 'node:net';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { CliProcess, type LogLine, ensureBuilt, killSpawnedAfterEach, parseLogLines } from './spawn-cli.js';
+import { CliProcess, type LogLine, ensureBuilt, killSpawnedAfterEach, parseLogLines } from '../helpers/cli.js';
 import { freePort } from '../helpers/free-port.js';
 
 beforeAll(ensureBuilt, 150_000);

@@ -2,7 +2,7 @@
 // nothing on stdout, exit status 2 (1 for failures only found at run time).
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { ensureBuilt, runCli } from './spawn-cli.js';
+import { ensureBuilt, runCli, usageError } from '../helpers/cli.js';
 
 beforeAll(ensureBuilt, 150_000);
 
@@ -83,6 +83,7 @@ const usageErrors: ReadonlyArray<readonly [string, readonly string[], string]> =
     "--connect-timeout: expected an integer from 1 to 2147483647, got '5s'",
   ],
   ['negative body limit', ['start', '--backend', ok, '--max-body', '-1'], '--max-body: expected an integer >= 0, got -1'],
+  ['bad log format', ['start', '--backend', ok, '--log-format', 'xml'], "--log-format 'xml': expected one of json, pretty"],
   [
     'bad log level',
     ['start', '--backend', ok, '--log-level', 'loud'],
@@ -298,16 +299,13 @@ const usageErrors: ReadonlyArray<readonly [string, readonly string[], string]> =
 
 describe.concurrent('usage errors exit 2 with one line naming the flag', () => {
   it.for(usageErrors)('%s', async ([, args, expected], { expect }) => {
-    const result = await runCli(args);
-    expect(result.stderr).toBe(`lb-native: ${expected}\n`);
-    expect(result.stdout).toBe('');
-    expect(result.code).toBe(2);
+    expect(await runCli(args)).toMatchObject(usageError(expected));
   });
 
   it('accepts --flag=value as well as --flag value', async ({ expect }) => {
-    const result = await runCli(['start', `--backend=${ok}`, '--workers=0']);
-    expect(result.stderr).toBe('lb-native: --workers: expected an integer from 1 to 1024, got 0\n');
-    expect(result.code).toBe(2);
+    expect(await runCli(['start', `--backend=${ok}`, '--workers=0'])).toMatchObject(
+      usageError('--workers: expected an integer from 1 to 1024, got 0'),
+    );
   });
 });
 

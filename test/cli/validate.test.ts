@@ -1,22 +1,14 @@
 // `lb-native validate FILE`: the real binary checks a configuration file without starting
 // anything: "ok: N backends, mode M" and exit 0, or one line per problem and exit 2.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 
-import { ensureBuilt, packageRoot, runCli } from './spawn-cli.js';
+import { configFiles } from '../helpers/config-files.js';
+import { ensureBuilt, packageRoot, runCli, usageError } from '../helpers/cli.js';
 
 beforeAll(ensureBuilt, 150_000);
 
-const dir = mkdtempSync(join(tmpdir(), 'lb-validate-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function file(name: string, lines: string[]): string {
-  const path = join(dir, name);
-  writeFileSync(path, `${lines.join('\n')}\n`);
-  return path;
-}
+const { dir, write: file } = configFiles('lb-validate-');
 
 describe.concurrent('lb-native validate', () => {
   it('accepts the shipped example', async ({ expect }) => {
@@ -40,12 +32,15 @@ describe.concurrent('lb-native validate', () => {
       '  - 127.0.0.1:70000',
       'workers: 0',
     ]);
-    const result = await runCli(['validate', bad]);
-    expect(result.stderr).toBe(
-      `${bad}:5: backends[2].address: port must be 1-65535, got 70000\n${bad}:6: workers: expected an integer from 1 to 1024, got 0\n`,
+    expect(await runCli(['validate', bad])).toMatchObject(
+      usageError(
+        [
+          `${bad}:5: backends[2].address: port must be 1-65535, got 70000`,
+          `${bad}:6: workers: expected an integer from 1 to 1024, got 0`,
+        ],
+        '',
+      ),
     );
-    expect(result.stdout).toBe('');
-    expect(result.code).toBe(2);
   });
 
   it('substitutes environment variables, and names one that is missing', async ({ expect }) => {
@@ -56,35 +51,33 @@ describe.concurrent('lb-native validate', () => {
       '  token: ${LB_TEST_TOKEN}',
     ]);
     const missing = await runCli(['validate', withEnv], 15_000, { LB_TEST_PORT: '9001' });
-    expect(missing.stderr).toBe(
-      `${withEnv}:4: admin.token: environment variable LB_TEST_TOKEN is not set (write \${LB_TEST_TOKEN:-default} to give a default)\n`,
+    expect(missing).toMatchObject(
+      usageError(
+        `${withEnv}:4: admin.token: environment variable LB_TEST_TOKEN is not set (write \${LB_TEST_TOKEN:-default} to give a default)`,
+        '',
+      ),
     );
-    expect(missing.code).toBe(2);
     const ok = await runCli(['validate', withEnv], 15_000, { LB_TEST_PORT: '9001', LB_TEST_TOKEN: 'abc' });
     expect(ok).toMatchObject({ code: 0, stdout: 'ok: 1 backend, mode http\n' });
   });
 
   it('a file that does not exist', async ({ expect }) => {
-    const result = await runCli(['validate', join(dir, 'nope.yaml')]);
-    expect(result.stderr).toBe(`${join(dir, 'nope.yaml')}: cannot read the configuration file: no such file\n`);
-    expect(result.code).toBe(2);
+    expect(await runCli(['validate', join(dir, 'nope.yaml')])).toMatchObject(
+      usageError(`${join(dir, 'nope.yaml')}: cannot read the configuration file: no such file`, ''),
+    );
   });
 });
 
 describe('lb-native start --config with an invalid file', () => {
   it('prints the same lines (flags named as flags) and exits 2 without starting', async () => {
     const bad = file('start-bad.yaml', ['backends:', '  - 127.0.0.1:70000', 'timeouts: { connectMs: 0 }']);
-    const result = await runCli(['start', '--config', bad, '--workers', '0']);
-    expect(result.stderr).toBe(
-      [
-        'lb-native: --workers: expected an integer from 1 to 1024, got 0',
-        `lb-native: ${bad}:2: backends[0].address: port must be 1-65535, got 70000`,
-        `lb-native: ${bad}:3: timeouts.connectMs: expected an integer from 1 to 2147483647, got 0`,
-        '',
-      ].join('\n'),
+    expect(await runCli(['start', '--config', bad, '--workers', '0'])).toMatchObject(
+      usageError([
+        '--workers: expected an integer from 1 to 1024, got 0',
+        `${bad}:2: backends[0].address: port must be 1-65535, got 70000`,
+        `${bad}:3: timeouts.connectMs: expected an integer from 1 to 2147483647, got 0`,
+      ]),
     );
-    expect(result.stdout).toBe('');
-    expect(result.code).toBe(2);
   });
 });
 
@@ -126,12 +119,9 @@ describe('host names and JSON syntax', () => {
 
   it('a JSON syntax error names its line and column, in one line', async () => {
     const bad = file('syntax.json', ['{', '  "listen": "127.0.0.1:0",', '  "backends": ["127.0.0.1:9001",]', '}']);
-    const result = await runCli(['validate', bad]);
-    expect(result).toMatchObject({
-      code: 2,
-      stdout: '',
-      stderr: `${bad}:3: not valid JSON: a comma before ']': JSON allows no trailing comma (column 32)\n`,
-    });
+    expect(await runCli(['validate', bad])).toMatchObject(
+      usageError(`${bad}:3: not valid JSON: a comma before ']': JSON allows no trailing comma (column 32)`, ''),
+    );
   });
 });
 

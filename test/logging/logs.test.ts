@@ -1,31 +1,23 @@
 // Logs of `lb-native start`: JSON lines on stdout (pino) for lifecycle events, access-log
 // lines when sampled, the log level honoured, and no secret in any line.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { createLogger } from '../../src/logging/logger.js';
+import { configFiles } from '../helpers/config-files.js';
 import { runCleanups, onCleanup } from '../helpers/cleanup.js';
 import { startHttpBackend } from '../helpers/http-backend.js';
-import { CliProcess, type LogLine, ensureBuilt, killSpawnedAfterEach, parseLogLines, runCli } from '../cli/spawn-cli.js';
+import { CliProcess, type LogLine, ensureBuilt, killSpawnedAfterEach, parseLogLines, runCli, startArgs } from '../helpers/cli.js';
 import { freePort } from '../helpers/free-port.js';
 
 beforeAll(ensureBuilt, 150_000);
 killSpawnedAfterEach();
 afterEach(runCleanups);
 
-const dir = mkdtempSync(join(tmpdir(), 'lb-logging-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function file(name: string, lines: string[]): string {
-  const path = join(dir, name);
-  writeFileSync(path, `${lines.join('\n')}\n`);
-  return path;
-}
+const { write: file } = configFiles('lb-logging-');
 
 async function fetchText(url: string): Promise<string> {
   return (await fetch(url, { signal: AbortSignal.timeout(5_000) })).text();
@@ -165,17 +157,7 @@ describe('backend failure logs (issue 16: a connect failure turned 502 left only
 describe('access logs', () => {
   it('each sampled request is one line: client, method, target, status, backend, times, bytes', async () => {
     const a = await startHttpBackend('a');
-    const cli = new CliProcess([
-      'start',
-      '--listen',
-      '127.0.0.1:0',
-      '--backend',
-      a.address,
-      '--workers',
-      '1',
-      '--access-log-sample-rate',
-      '1',
-    ]);
+    const cli = new CliProcess(startArgs(a.address, '--access-log-sample-rate', '1'));
     const { url, port } = await cli.waitForLog('listening');
     await fetchText(`${String(url)}one?x=1`);
     await fetchText(`${String(url)}two`);
@@ -224,7 +206,7 @@ describe('access logs', () => {
         'logging: { access: { sampleRate: 1 } }',
       ]),
     ]);
-    const none = new CliProcess(['start', '--listen', '127.0.0.1:0', '--backend', a.address, '--workers', '1']);
+    const none = new CliProcess(startArgs(a.address));
     const [s, n] = await Promise.all([sampled.waitForLog('listening'), none.waitForLog('listening')]);
     for (let i = 0; i < 5; i += 1) await Promise.all([fetchText(String(s.url)), fetchText(String(n.url))]);
     const deadline = Date.now() + 5_000;

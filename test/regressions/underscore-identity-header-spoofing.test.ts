@@ -18,7 +18,7 @@ import { expectBackendSawOnlySentinel, expectErrorThenClose, headerLines } from 
 import { parseArgs } from '../../src/cli/args.js';
 import { validateOptions } from '../../src/config/schema.js';
 import { LbConfigError } from '../../src/errors.js';
-import { CliProcess, ensureBuilt, killSpawnedAfterEach } from '../cli/spawn-cli.js';
+import { CliProcess, ensureBuilt, killSpawnedAfterEach } from '../helpers/cli.js';
 
 afterEach(runCleanups);
 

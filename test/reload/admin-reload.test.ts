@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { runCleanups } from '../helpers/cleanup.js';
 import { startHttpBackend } from '../helpers/http-backend.js';
-import { CliProcess, ensureBuilt, killSpawnedAfterEach, runCli } from '../cli/spawn-cli.js';
+import { CliProcess, ensureBuilt, killSpawnedAfterEach, runCli } from '../helpers/cli.js';
 import { freePort } from '../helpers/free-port.js';
 import { get, oldPortReleased } from './support.js';
 

@@ -1,29 +1,20 @@
 // `discovery` in a configuration file: the balancer starts with what DNS (dnsmasq) or etcd
 // (a real etcd) says, follows it, and a reload re-applies the section: kept as it is, a
 // new source restarted, or turned off. Everything on loopback; daemons stopped by PID.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
+import { configFiles } from '../helpers/config-files.js';
 import { onCleanup, runCleanups } from '../helpers/cleanup.js';
 import { waitUntil } from '../helpers/wait.js';
-import { CliProcess, ensureBuilt, killSpawnedAfterEach, runCli } from '../cli/spawn-cli.js';
+import { CliProcess, ensureBuilt, killSpawnedAfterEach, runCli } from '../helpers/cli.js';
 import { backendsSeen, startBackendsOnePort, startDnsmasq, startEtcd, startNamedBackend } from '../discovery/support.js';
 
 beforeAll(ensureBuilt, 150_000);
 killSpawnedAfterEach();
 afterEach(runCleanups);
 
-const dir = mkdtempSync(join(tmpdir(), 'lb-reload-discovery-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function write(name: string, lines: string[]): string {
-  const path = join(dir, name);
-  writeFileSync(path, `${lines.join('\n')}\n`);
-  return path;
-}
+const { write } = configFiles('lb-reload-discovery-');
 
 /** Sends SIGHUP and waits for the next reload line. */
 async function reload(cli: CliProcess): Promise<Record<string, unknown>> {

@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { runCleanups } from '../helpers/cleanup.js';
 import { type HttpBackend, startHttpBackend } from '../helpers/http-backend.js';
-import { CliProcess, ensureBuilt, killSpawnedAfterEach } from '../cli/spawn-cli.js';
+import { CliProcess, ensureBuilt, killSpawnedAfterEach, startArgs } from '../helpers/cli.js';
 import { freePort } from '../helpers/free-port.js';
 import { LoadGenerator, get, oldPortReleased } from './support.js';
 
@@ -255,7 +255,7 @@ describe('SIGHUP reloads under load', () => {
 
   it('without --config, SIGHUP is refused (and does not end the process)', async () => {
     const a = await startHttpBackend('a');
-    const cli = new CliProcess(['start', '--listen', '127.0.0.1:0', '--backend', a.address, '--workers', '1']);
+    const cli = new CliProcess(startArgs(a.address));
     const { port } = await cli.waitForLog('listening');
     cli.signal('SIGHUP');
     expect(await cli.waitForLog('reload-refused')).toMatchObject({

@@ -6,8 +6,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
-import { externalProgramEnv } from '../helpers/external-env.js';
-import { cliPath, packageRoot } from './spawn-cli.js';
+import { cliPath, exitWithin, packageRoot, untilOrExit } from './cli.js';
+import { externalProgramEnv } from './external-env.js';
 
 const quote = (arg: string): string => `'${arg.replaceAll("'", "'\\''")}'`;
 
@@ -53,34 +53,25 @@ export class TerminalProcess {
     this.child.stdin?.write(keys);
   }
 
-  async waitForOutput(pattern: RegExp, timeoutMs = 15_000): Promise<RegExpMatchArray> {
-    const deadline = Date.now() + timeoutMs;
-    let exited = false;
-    void this.exited.then(
-      () => (exited = true),
-      () => (exited = true),
+  waitForOutput(pattern: RegExp, timeoutMs = 15_000): Promise<RegExpMatchArray> {
+    return untilOrExit(
+      () => this.output.match(pattern) ?? undefined,
+      this.exited,
+      timeoutMs,
+      (why) => `${why} before the terminal showed ${pattern}\n${this.output}`,
     );
-    for (;;) {
-      const match = this.output.match(pattern);
-      if (match) return match;
-      if (exited || Date.now() > deadline)
-        throw new Error(`${exited ? 'exited' : 'timed out'} before the terminal showed ${pattern}\n${this.output}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
   }
 
+  /** The exit result, or a rejection after `timeoutMs` (killed by PID then); its stdin is closed either way. */
   async waitForExit(timeoutMs = 15_000): Promise<TerminalResult> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        this.kill();
-        reject(new Error(`still running after ${timeoutMs} ms (killed)\n${this.output}`));
-      }, timeoutMs);
-    });
     try {
-      return await Promise.race([this.exited, timeout]);
+      return await exitWithin(
+        this.exited,
+        timeoutMs,
+        () => this.kill(),
+        () => this.output,
+      );
     } finally {
-      clearTimeout(timer);
       this.child.stdin?.end();
     }
   }

@@ -1,12 +1,15 @@
-// Runs the real `lb-native` binary (dist/cli/main.js) in a child process. Builds dist/ first
-// when any src/ file is newer than it (one build at a time across test files, by a lock
-// directory). A process that outlives its timeout is killed by PID; files with long-running
-// processes also call killSpawnedAfterEach().
+// The real `lb-native` binary (dist/cli/main.js) for tests: run in a child process
+// (CliProcess, runCli) and what a usage error looks like. Builds dist/ first when any src/
+// file is newer than it (one build at a time across test files, by a lock directory). A
+// process that outlives its timeout is killed by PID; files with long-running processes
+// also call killSpawnedAfterEach(). On a pseudo-terminal: cli-terminal.ts.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, readdirSync, rmdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach } from 'vitest';
+
+import { delay } from './wait.js';
 
 export const packageRoot = fileURLToPath(new URL('../../', import.meta.url));
 export const cliPath = join(packageRoot, 'dist', 'cli', 'main.js');
@@ -28,8 +31,6 @@ function builtAt(): number {
   }
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** Compiles src/ to dist/ if dist/cli/main.js is missing or older than any source. */
 export async function ensureBuilt(): Promise<void> {
   const lock = join(packageRoot, 'node_modules', '.cache', 'lb-native-cli-test-build.lock');
@@ -44,7 +45,7 @@ export async function ensureBuilt(): Promise<void> {
       const held = statSync(lock, { throwIfNoEntry: false });
       if (held && Date.now() - held.mtimeMs > 120_000) break;
       if (Date.now() > deadline) throw new Error(`timed out waiting for the build lock ${lock}`);
-      await sleep(100);
+      await delay(100);
     }
   }
   try {
@@ -141,23 +142,13 @@ export class CliProcess {
   }
 
   /** Resolves with the first match of `pattern` in stdout; rejects on exit or after `timeoutMs`. */
-  async waitForStdout(pattern: RegExp, timeoutMs = 10_000): Promise<RegExpMatchArray> {
-    const deadline = Date.now() + timeoutMs;
-    let exited = false;
-    void this.exited.then(
-      () => (exited = true),
-      () => (exited = true),
+  waitForStdout(pattern: RegExp, timeoutMs = 10_000): Promise<RegExpMatchArray> {
+    return untilOrExit(
+      () => this.stdout.match(pattern) ?? undefined,
+      this.exited,
+      timeoutMs,
+      (why) => `${why} before stdout matched ${pattern}\nstdout: ${this.stdout}\nstderr: ${this.stderr}`,
     );
-    for (;;) {
-      const match = this.stdout.match(pattern);
-      if (match) return match;
-      if (exited || Date.now() > deadline) {
-        throw new Error(
-          `${exited ? 'exited' : 'timed out'} before stdout matched ${pattern}\nstdout: ${this.stdout}\nstderr: ${this.stderr}`,
-        );
-      }
-      await sleep(20);
-    }
   }
 
   /** The JSON log lines printed so far (complete lines only). */
@@ -167,23 +158,13 @@ export class CliProcess {
   }
 
   /** Resolves with the first log line with `msg` (and matching `match`); rejects on exit or after `timeoutMs`. */
-  async waitForLog(msg: string, match: (line: LogLine) => boolean = () => true, timeoutMs = 10_000): Promise<LogLine> {
-    const deadline = Date.now() + timeoutMs;
-    let exited = false;
-    void this.exited.then(
-      () => (exited = true),
-      () => (exited = true),
+  waitForLog(msg: string, match: (line: LogLine) => boolean = () => true, timeoutMs = 10_000): Promise<LogLine> {
+    return untilOrExit(
+      () => this.logs().find((line) => line.msg === msg && match(line)),
+      this.exited,
+      timeoutMs,
+      (why) => `${why} before a '${msg}' log line\nstdout: ${this.stdout}\nstderr: ${this.stderr}`,
     );
-    for (;;) {
-      const found = this.logs().find((line) => line.msg === msg && match(line));
-      if (found) return found;
-      if (exited || Date.now() > deadline) {
-        throw new Error(
-          `${exited ? 'exited' : 'timed out'} before a '${msg}' log line\nstdout: ${this.stdout}\nstderr: ${this.stderr}`,
-        );
-      }
-      await sleep(20);
-    }
   }
 
   /** Log lines with `msg` so far. */
@@ -196,24 +177,72 @@ export class CliProcess {
     if (this.child.pid !== undefined) process.kill(this.child.pid, signal);
   }
 
-  /** The exit result, or a rejection after `timeoutMs`. */
-  async waitForExit(timeoutMs = 15_000): Promise<CliResult> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        killByPid(this.child);
-        reject(new Error(`still running after ${timeoutMs} ms (killed)\nstdout: ${this.stdout}\nstderr: ${this.stderr}`));
-      }, timeoutMs);
-    });
-    try {
-      return await Promise.race([this.exited, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+  /** The exit result, or a rejection after `timeoutMs` (killed by PID then). */
+  waitForExit(timeoutMs = 15_000): Promise<CliResult> {
+    return exitWithin(
+      this.exited,
+      timeoutMs,
+      () => killByPid(this.child),
+      () => `stdout: ${this.stdout}\nstderr: ${this.stderr}`,
+    );
   }
 }
 
 /** Runs `lb-native args...` to completion; killed by PID if still running after `timeoutMs`. */
 export function runCli(args: readonly string[], timeoutMs = 15_000, env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   return new CliProcess(args, env).waitForExit(timeoutMs);
+}
+
+/**
+ * What a usage error gives: exit 2, nothing on stdout, and exactly `lines` on stderr, each
+ * after `prefix` (`lb-native: `; `validate` prints its problems bare). For toMatchObject.
+ */
+export function usageError(lines: string | readonly string[], prefix = 'lb-native: '): Partial<CliResult> {
+  const stderr = (typeof lines === 'string' ? [lines] : lines).map((line) => `${prefix}${line}\n`).join('');
+  return { code: 2, stdout: '', stderr };
+}
+
+/** The arguments of `lb-native start` on a free port with one worker and `backend`, then `extra`. */
+export function startArgs(backend: string, ...extra: string[]): string[] {
+  return ['start', '--listen', '127.0.0.1:0', '--backend', backend, '--workers', '1', ...extra];
+}
+
+/**
+ * Polls `check` every 20 ms until it gives a value, which is returned; rejects once
+ * `exited` settles or `timeoutMs` passes first, with `describe('exited' | 'timed out')`.
+ */
+export async function untilOrExit<T>(
+  check: () => T | undefined,
+  exited: Promise<unknown>,
+  timeoutMs: number,
+  describe: (why: string) => string,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let over = false;
+  void exited.then(
+    () => (over = true),
+    () => (over = true),
+  );
+  for (;;) {
+    const value = check();
+    if (value !== undefined) return value;
+    if (over || Date.now() > deadline) throw new Error(describe(over ? 'exited' : 'timed out'));
+    await delay(20);
+  }
+}
+
+/** `exited`, or a rejection after `timeoutMs`, when `kill` is called; `output` describes what was printed. */
+export async function exitWithin<T>(exited: Promise<T>, timeoutMs: number, kill: () => void, output: () => string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      kill();
+      reject(new Error(`still running after ${timeoutMs} ms (killed)\n${output()}`));
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([exited, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
