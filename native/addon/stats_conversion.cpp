@@ -6,6 +6,45 @@ namespace {
 void set(Napi::Object& object, const char* key, uint64_t value) {
   object.Set(key, Napi::Number::New(object.Env(), static_cast<double>(value)));
 }
+
+// responses1xx .. responses5xx from counters indexed by status / 100.
+void set_response_classes(Napi::Object& object, const uint64_t (&by_class)[6]) {
+  static constexpr const char* kKeys[6] = {nullptr,        "responses1xx", "responses2xx",
+                                           "responses3xx", "responses4xx", "responses5xx"};
+  for (size_t klass = 1; klass < 6; ++klass) set(object, kKeys[klass], by_class[klass]);
+}
+
+// One latency histogram's bucket counts.
+Napi::Array bucket_counts(Napi::Env env, const uint64_t (&buckets)[stats::LatencyHistogram::kBuckets]) {
+  Napi::Array out = Napi::Array::New(env, stats::LatencyHistogram::kBuckets);
+  for (size_t k = 0; k < stats::LatencyHistogram::kBuckets; ++k) {
+    out.Set(static_cast<uint32_t>(k), Napi::Number::New(env, static_cast<double>(buckets[k])));
+  }
+  return out;
+}
+
+// What an event of each type carries to JavaScript (NativeEvent in src/native.ts). Its
+// fields are set in one order for every type: type, backendId, code, the message (under
+// its own name), ejectionMs, worker.
+struct EventShape {
+  const char* type;
+  bool backend_id;
+  bool code;
+  const char* message_key;  // "reason" or "message"; nullptr: no message
+  bool ejection_ms;
+};
+
+EventShape shape_of(stats::EventType type) {
+  switch (type) {
+    case stats::EventType::backend_ejected: return {"backend-ejected", true, false, "reason", true};
+    case stats::EventType::backend_recovered: return {"backend-recovered", true, false, "reason", false};
+    case stats::EventType::backend_error: return {"backend-error", true, true, "message", false};
+    case stats::EventType::panic_routing: return {"panic-routing", true, false, "message", false};
+    case stats::EventType::backend_drained: return {"backend-drained", true, false, nullptr, false};
+    case stats::EventType::error: break;
+  }
+  return {"error", false, true, "message", false};
+}
 }  // namespace
 
 Napi::Object to_js(Napi::Env env, const runtime::BalancerStats& stats) {
@@ -14,11 +53,7 @@ Napi::Object to_js(Napi::Env env, const runtime::BalancerStats& stats) {
   set(out, "acceptedConnections", stats.accepted_connections);
   set(out, "activeClientConnections", stats.active_client_connections);
   set(out, "requests", stats.requests);
-  set(out, "responses1xx", stats.responses_by_class[1]);
-  set(out, "responses2xx", stats.responses_by_class[2]);
-  set(out, "responses3xx", stats.responses_by_class[3]);
-  set(out, "responses4xx", stats.responses_by_class[4]);
-  set(out, "responses5xx", stats.responses_by_class[5]);
+  set_response_classes(out, stats.responses_by_class);
   set(out, "badRequests", stats.bad_requests);
   set(out, "noBackend", stats.no_backend);
   set(out, "panicRouted", stats.panic_routed);
@@ -39,11 +74,7 @@ Napi::Object to_js(Napi::Env env, const runtime::BalancerStats& stats) {
     Napi::Object backend = Napi::Object::New(env);
     set(backend, "id", b.id);
     set(backend, "requests", b.requests);
-    set(backend, "responses1xx", b.responses_by_class[1]);
-    set(backend, "responses2xx", b.responses_by_class[2]);
-    set(backend, "responses3xx", b.responses_by_class[3]);
-    set(backend, "responses4xx", b.responses_by_class[4]);
-    set(backend, "responses5xx", b.responses_by_class[5]);
+    set_response_classes(backend, b.responses_by_class);
     set(backend, "connectErrors", b.connect_errors);
     set(backend, "backendErrors", b.backend_errors);
     set(backend, "retries", b.retries);
@@ -54,14 +85,8 @@ Napi::Object to_js(Napi::Env env, const runtime::BalancerStats& stats) {
     set(backend, "connectionsOpened", b.connections_opened);
     set(backend, "ejections", b.ejections);
     set(backend, "ejectedWorkers", b.ejected_workers);
-    Napi::Array ttfb = Napi::Array::New(env, stats::LatencyHistogram::kBuckets);
-    Napi::Array total = Napi::Array::New(env, stats::LatencyHistogram::kBuckets);
-    for (size_t k = 0; k < stats::LatencyHistogram::kBuckets; ++k) {
-      ttfb.Set(static_cast<uint32_t>(k), Napi::Number::New(env, static_cast<double>(b.ttfb_buckets[k])));
-      total.Set(static_cast<uint32_t>(k), Napi::Number::New(env, static_cast<double>(b.total_buckets[k])));
-    }
-    backend.Set("timeToFirstByte", ttfb);
-    backend.Set("totalTime", total);
+    backend.Set("timeToFirstByte", bucket_counts(env, b.ttfb_buckets));
+    backend.Set("totalTime", bucket_counts(env, b.total_buckets));
     set(backend, "timeToFirstByteSumUs", b.ttfb_sum_us);
     set(backend, "totalTimeSumUs", b.total_sum_us);
     backends.Set(static_cast<uint32_t>(i), backend);
@@ -87,40 +112,13 @@ Napi::Object to_js(Napi::Env env, const stats::AccessRecord& record) {
 }
 
 Napi::Object to_js(Napi::Env env, const stats::Event& event) {
+  const EventShape shape = shape_of(event.type);
   Napi::Object out = Napi::Object::New(env);
-  switch (event.type) {
-    case stats::EventType::backend_ejected:
-      out.Set("type", "backend-ejected");
-      set(out, "backendId", event.backend_id);
-      out.Set("reason", Napi::String::New(env, event.message));
-      set(out, "ejectionMs", event.duration_ms);
-      break;
-    case stats::EventType::backend_recovered:
-      out.Set("type", "backend-recovered");
-      set(out, "backendId", event.backend_id);
-      out.Set("reason", Napi::String::New(env, event.message));
-      break;
-    case stats::EventType::backend_error:
-      out.Set("type", "backend-error");
-      set(out, "backendId", event.backend_id);
-      out.Set("code", Napi::String::New(env, event.code));
-      out.Set("message", Napi::String::New(env, event.message));
-      break;
-    case stats::EventType::panic_routing:
-      out.Set("type", "panic-routing");
-      set(out, "backendId", event.backend_id);
-      out.Set("message", Napi::String::New(env, event.message));
-      break;
-    case stats::EventType::backend_drained:
-      out.Set("type", "backend-drained");
-      set(out, "backendId", event.backend_id);
-      break;
-    case stats::EventType::error:
-      out.Set("type", "error");
-      out.Set("code", Napi::String::New(env, event.code));
-      out.Set("message", Napi::String::New(env, event.message));
-      break;
-  }
+  out.Set("type", shape.type);
+  if (shape.backend_id) set(out, "backendId", event.backend_id);
+  if (shape.code) out.Set("code", Napi::String::New(env, event.code));
+  if (shape.message_key != nullptr) out.Set(shape.message_key, Napi::String::New(env, event.message));
+  if (shape.ejection_ms) set(out, "ejectionMs", event.duration_ms);
   set(out, "worker", event.worker);
   return out;
 }
