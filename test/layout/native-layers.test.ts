@@ -17,6 +17,8 @@ const mayInclude: Record<string, readonly string[]> = {
   buffer: [],
   stats: [],
   http1: ['buffer'],
+  // http2 translates to and from http1's head types (a sibling on floor 1).
+  http2: ['http1', 'buffer'],
   tls: [],
   balancing: ['net', 'stats'],
   upstream: ['balancing', 'reactor', 'net', 'stats'],
