@@ -113,6 +113,8 @@ export class Balancer {
   #version = 0;
   /** The last `reconfigure`, settled: the next one waits for it. */
   #reconfiguring: Promise<unknown> = Promise.resolve();
+  /** ACME HTTP-01 answers (src/acme/), kept across stop and start. */
+  #acmeChallenges: Record<string, string> | null = null;
 
   /**
    * @internal Takes a configuration validated already (the service's, service/settings.ts);
@@ -219,6 +221,7 @@ export class Balancer {
     if (config.listen.port !== 0) await this.#checkPortFree(listenHost, config.listen.port, config.listen.text);
     const native = new addon.Balancer((events) => this.#onEvents(events));
     try {
+      if (this.#acmeChallenges) native.setAcmeChallenges(this.#acmeChallenges);
       native.start(nativeConfig);
     } catch (cause) {
       try {
@@ -783,6 +786,23 @@ export class Balancer {
    */
   #onHealthPass(id: number): void {
     this.#run?.native.clearEjection(id);
+  }
+
+  /**
+   * ACME HTTP-01 answers, token -> key authorization (an AcmeManager sets them). With a
+   * table, even an empty one, the workers answer `/.well-known/acme-challenge/<token>`
+   * themselves (200, or 404 for a token not in it) and never forward that path; null
+   * gives it back to the backends. Throws LB_ERR_CONFIG for a token or key
+   * authorization that is not base64url.
+   */
+  setAcmeChallenges(challenges: Record<string, string> | null): void {
+    const table = challenges === null ? null : { ...challenges };
+    try {
+      this.#run?.native.setAcmeChallenges(table);
+    } catch (cause) {
+      throw this.#fromNative(cause);
+    }
+    this.#acmeChallenges = table;
   }
 
   // ---- Events ------------------------------------------------------------------------

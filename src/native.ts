@@ -292,6 +292,12 @@ export interface NativeBalancer {
    * health check passed); returns how many workers were told. 0 when not running.
    */
   clearEjection(backendId: number): number;
+  /**
+   * ACME HTTP-01 answers: token -> key authorization. With a table (even empty) the
+   * workers own `/.well-known/acme-challenge/` (200 for a known token, 404 otherwise);
+   * null gives that path back to the backends. Kept across update() and start().
+   */
+  setAcmeChallenges(challenges: Record<string, string> | null): void;
 }
 
 export interface NativeAddon {

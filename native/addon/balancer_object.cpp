@@ -38,6 +38,7 @@ Napi::Function BalancerObject::define(Napi::Env env) {
                          InstanceMethod<&BalancerObject::bound_port>("boundPort"),
                          InstanceMethod<&BalancerObject::rebind>("rebind"),
                          InstanceMethod<&BalancerObject::clear_ejection>("clearEjection"),
+                         InstanceMethod<&BalancerObject::set_acme_challenges>("setAcmeChallenges"),
                      });
 }
 
@@ -68,6 +69,7 @@ Napi::Value BalancerObject::start(const Napi::CallbackInfo& info) {
     return throw_error(env, "LB_ERR_CONFIG", error);
   }
   workers_ = listen.workers;
+  config.acme_challenges = acme_challenges_;
   // The limit is per balancer; each worker enforces its share.
   uint32_t& max_connections = config.limits.max_client_connections;
   if (max_connections > 0) max_connections = (max_connections + workers_ - 1) / workers_;
@@ -105,6 +107,7 @@ Napi::Value BalancerObject::update(const Napi::CallbackInfo& info) {
   }
   uint32_t& max_connections = config.limits.max_client_connections;
   if (max_connections > 0) max_connections = (max_connections + workers_ - 1) / workers_;
+  config.acme_challenges = acme_challenges_;
   balancer_->update(std::move(config));
   return env.Undefined();
 }
@@ -122,6 +125,39 @@ Napi::Value BalancerObject::clear_ejection(const Napi::CallbackInfo& info) {
     return throw_error(env, "LB_ERR_CONFIG", "clearEjection: expected a backend id");
   }
   return Napi::Number::New(env, balancer_->clear_ejection(info[0].As<Napi::Number>().Uint32Value()));
+}
+
+Napi::Value BalancerObject::set_acme_challenges(const Napi::CallbackInfo& info) {
+  // setAcmeChallenges({token: keyAuthorization, ...}) turns the responder on (an empty
+  // object too: the balancer then owns the challenge path); null turns it off.
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !(info[0].IsObject() || info[0].IsNull())) {
+    return throw_error(env, "LB_ERR_CONFIG",
+                       "setAcmeChallenges: expected an object of token: key authorization, or null");
+  }
+  std::shared_ptr<const http1::AcmeChallengeTable> table;
+  if (info[0].IsObject()) {
+    Napi::Object object = info[0].As<Napi::Object>();
+    Napi::Array tokens = object.GetPropertyNames();
+    std::vector<std::pair<std::string, std::string>> entries;
+    for (uint32_t i = 0; i < tokens.Length(); ++i) {
+      Napi::Value token = tokens.Get(i);
+      Napi::Value value = object.Get(token);
+      if (!value.IsString()) {
+        return throw_error(env, "LB_ERR_CONFIG",
+                           "setAcmeChallenges: token '" + token.ToString().Utf8Value() + "': expected a string");
+      }
+      entries.emplace_back(token.ToString().Utf8Value(), value.As<Napi::String>().Utf8Value());
+    }
+    auto built = std::make_shared<http1::AcmeChallengeTable>();
+    std::string error;
+    if (!built->assign(std::move(entries), error))
+      return throw_error(env, "LB_ERR_CONFIG", "setAcmeChallenges: " + error);
+    table = std::move(built);
+  }
+  acme_challenges_ = table;
+  if (running_ && !stopping_) balancer_->set_acme_challenges(std::move(table));
+  return env.Undefined();
 }
 
 Napi::Value BalancerObject::bound_port(const Napi::CallbackInfo& info) {

@@ -34,6 +34,7 @@ class BalancerObject : public Napi::ObjectWrap<BalancerObject> {
   Napi::Value bound_port(const Napi::CallbackInfo& info);
   Napi::Value rebind(const Napi::CallbackInfo& info);
   Napi::Value clear_ejection(const Napi::CallbackInfo& info);
+  Napi::Value set_acme_challenges(const Napi::CallbackInfo& info);
 
   // Runs on the JavaScript thread for each thread-safe-function call. `stopped` is set
   // for the last call, made once every worker has ended.
@@ -49,6 +50,8 @@ class BalancerObject : public Napi::ObjectWrap<BalancerObject> {
   std::unique_ptr<runtime::Balancer> balancer_;
   EventBridge bridge_;
   std::thread stopper_;
+  // Kept here so that start() and every update() carry it into the new snapshot.
+  std::shared_ptr<const http1::AcmeChallengeTable> acme_challenges_;
   uint32_t workers_ = 1;
   bool running_ = false;
   bool stopping_ = false;

@@ -409,6 +409,7 @@ void ClientConnection::start_exchange(const http1::MessageHead& head) {
     std::memcpy(&peer.storage, &peer_, sizeof(peer_));
     ip_length = peer.format_host(client_ip, sizeof(client_ip));
   }
+  if (config.acme_challenges && answer_acme_challenge(head)) return;
   if (config.mode == ProxyMode::redirect) {
     answer_redirect(head);
     return;

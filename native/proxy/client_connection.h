@@ -109,6 +109,8 @@ class ClientConnection final : public FrontendConnection {
   void release_backend(bool reusable);
   // responding
   void answer_redirect(const http1::MessageHead& head);
+  // True if the request was an ACME HTTP-01 challenge, now answered from the table.
+  bool answer_acme_challenge(const http1::MessageHead& head);
   void send_error(uint16_t status);
   void respond_locally(bool close_after);
   void flush_local_response();

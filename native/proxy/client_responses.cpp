@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "http1/acme_challenge.h"
 #include "http1/canned_response.h"
 #include "http1/head_writer.h"
 #include "proxy/backend_connection.h"
@@ -58,6 +59,29 @@ void ClientConnection::answer_redirect(const http1::MessageHead& head) {
     return;
   }
   respond_locally(close_after);
+}
+
+bool ClientConnection::answer_acme_challenge(const http1::MessageHead& head) {
+  std::optional<std::string_view> token = http1::acme_challenge_token(head.target);
+  if (!token) return false;
+  std::optional<std::string_view> key_authorization = context_.config().acme_challenges->find(*token);
+  uint16_t status = key_authorization ? 200 : 404;
+  context_.counters.count_response(status);
+  finish_access_record(status);
+  bool has_body = head.body == BodyKind::chunked || (head.body == BodyKind::content_length && head.content_length > 0);
+  bool close_after = exchange_->client_wants_close || has_body || context_.draining();
+  out_.clear();
+  bool ok = http1::write_acme_challenge_response(key_authorization, head.method == http1::Method::head, close_after,
+                                                 !close_after && exchange_->client_keep_alive_10, out_);
+  in_.consume(head.head_bytes);
+  head_scan_from_ = 0;
+  line_check_ = {};
+  if (!ok) {
+    fail(Outcome::head_too_large);
+    return true;
+  }
+  respond_locally(close_after);
+  return true;
 }
 
 void ClientConnection::fail(Outcome outcome, size_t flushable) {

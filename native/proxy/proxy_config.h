@@ -6,9 +6,11 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "http1/acme_challenge.h"
 #include "http1/head_writer.h"
 #include "http1/parser.h"
 #include "net/socket_options.h"
@@ -81,6 +83,10 @@ struct ProxyConfig {
   std::string cookie_name = "lb_backend";
   // Share of requests that produce an access-log record: 0 off, 1 all.
   double access_log_sample_rate = 0;
+  // ACME HTTP-01 answers (set while ACME is configured, even empty): the balancer then
+  // owns /.well-known/acme-challenge/ and answers 404 for tokens it does not know.
+  // Null: that path is proxied like any other.
+  std::shared_ptr<const http1::AcmeChallengeTable> acme_challenges;
 };
 
 }  // namespace lb::proxy

@@ -49,6 +49,7 @@ bool Balancer::start(const ListenSettings& listen, proxy::ProxyConfig config, st
   channels_ = std::make_unique<stats::WorkerChannels[]>(worker_count_);
   attach_counters(config);
   auto snapshot = std::make_shared<const proxy::ProxyConfig>(std::move(config));
+  current_ = snapshot;
   for (uint32_t i = 0; i < worker_count_; ++i) {
     channels_[i].events.set_notify(notify_events);
     channels_[i].access_log.set_notify(notify_events);
@@ -89,7 +90,18 @@ bool Balancer::rebind(const net::SocketAddress& address, int backlog, net::Liste
 void Balancer::update(proxy::ProxyConfig config) {
   if (!running()) return;
   attach_counters(config);
-  auto snapshot = std::make_shared<const proxy::ProxyConfig>(std::move(config));
+  publish(std::make_shared<const proxy::ProxyConfig>(std::move(config)));
+}
+
+void Balancer::set_acme_challenges(std::shared_ptr<const http1::AcmeChallengeTable> table) {
+  if (!running() || !current_) return;
+  auto copy = std::make_shared<proxy::ProxyConfig>(*current_);
+  copy->acme_challenges = std::move(table);
+  publish(std::move(copy));
+}
+
+void Balancer::publish(std::shared_ptr<const proxy::ProxyConfig> snapshot) {
+  current_ = snapshot;
   for (auto& worker : workers_) worker->publish(snapshot);
 }
 

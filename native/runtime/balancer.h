@@ -61,6 +61,9 @@ class Balancer {
   bool rebind(const net::SocketAddress& address, int backlog, net::ListenError& error);
   // Publishes a new configuration to every worker.
   void update(proxy::ProxyConfig config);
+  // Publishes the current configuration again with another ACME challenge table (null:
+  // ACME off), through the same snapshot path as update().
+  void set_acme_challenges(std::shared_ptr<const http1::AcmeChallengeTable> table);
   // Ends a passive ejection of `backend_id` on every worker that has it ejected (an
   // active health check passed). Returns how many workers were told.
   uint32_t clear_ejection(uint32_t backend_id);
@@ -80,7 +83,10 @@ class Balancer {
   // Gives every backend in `config` its counter set (one per id, kept across updates).
   void attach_counters(proxy::ProxyConfig& config);
 
+  void publish(std::shared_ptr<const proxy::ProxyConfig> snapshot);
+
   std::vector<std::unique_ptr<Worker>> workers_;
+  std::shared_ptr<const proxy::ProxyConfig> current_;  // the snapshot last published
   std::unique_ptr<stats::WorkerChannels[]> channels_;
   std::map<uint32_t, std::shared_ptr<stats::BackendCounterSet>> backend_counters_;
   std::vector<uint32_t> current_backend_ids_;

@@ -369,6 +369,12 @@ export interface ValidateArgs {
   file: string;
 }
 
+/** `lb-native certs FILE`: the certificates in FILE's tls.acme storage. */
+export interface CertsArgs {
+  command: 'certs';
+  file: string;
+}
+
 /** Where the admin API is, for `reload` and `top`. */
 export interface AdminTarget {
   /** `host:port` as given. */
@@ -388,7 +394,7 @@ export interface TopArgs extends AdminTarget {
   once: boolean;
 }
 
-export const commands = ['start', 'validate', 'reload', 'top'] as const;
+export const commands = ['start', 'validate', 'reload', 'top', 'certs'] as const;
 export type Command = (typeof commands)[number];
 
 /** `--help`: the whole help, or one command's (`lb-native top --help`). */
@@ -397,7 +403,7 @@ export interface HelpArgs {
   topic: Command | undefined;
 }
 
-export type ParsedArgs = HelpArgs | { command: 'version' } | StartArgs | ValidateArgs | ReloadArgs | TopArgs;
+export type ParsedArgs = HelpArgs | { command: 'version' } | StartArgs | ValidateArgs | ReloadArgs | TopArgs | CertsArgs;
 
 /** The admin API address `reload` and `top` use unless --admin says otherwise. */
 export const defaultAdmin = '127.0.0.1:9100';
@@ -445,7 +451,8 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     case 'start':
       return parseStart(rest);
     case 'validate':
-      return parseValidate(rest);
+    case 'certs':
+      return { command, file: parseFileArgument(command, rest) };
     case 'reload':
     case 'top':
       return parseClient(command, rest);
@@ -454,17 +461,18 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   }
 }
 
-function parseValidate(argv: readonly string[]): ValidateArgs {
+/** The one argument of `validate FILE` and `certs FILE`. */
+function parseFileArgument(command: 'validate' | 'certs', argv: readonly string[]): string {
   const flag = argv.find((a) => a.startsWith('-'));
-  if (flag !== undefined) throw new LbUsageError(`validate: unknown flag ${flag}; usage: lb-native validate FILE`);
+  if (flag !== undefined) throw new LbUsageError(`${command}: unknown flag ${flag}; usage: lb-native ${command} FILE`);
   if (argv.length !== 1 || argv[0] === '') {
     throw new LbUsageError(
       argv.length === 0
-        ? 'validate: expected the configuration file, e.g. lb-native validate /etc/lb-native/lb.yaml'
-        : `validate: expected one file, got ${argv.length} arguments`,
+        ? `${command}: expected the configuration file, e.g. lb-native ${command} /etc/lb-native/lb.yaml`
+        : `${command}: expected one file, got ${argv.length} arguments`,
     );
   }
-  return { command: 'validate', file: argv[0] ?? '' };
+  return argv[0] ?? '';
 }
 
 function parseClient(command: 'reload' | 'top', argv: readonly string[]): ReloadArgs | TopArgs {

@@ -54,6 +54,7 @@ const usage: Readonly<Record<Command, readonly string[]>> = {
     '  lb-native top [--admin HOST:PORT] [--token TOKEN] [--interval MS] [--once]',
     '                                              live per-backend numbers from the admin API',
   ],
+  certs: ["  lb-native certs FILE                        list the ACME certificates in FILE's tls.acme storage"],
 };
 
 const startNotes = (): string[] => [
@@ -90,6 +91,7 @@ export function helpText(version: string): string {
     ...usage.validate,
     ...usage.reload,
     ...usage.top,
+    ...usage.certs,
     '  lb-native COMMAND --help                    the help of one command',
     '',
     ...flagTables([
@@ -153,6 +155,13 @@ export function commandHelpText(command: Command, version: string): string {
         'Shows per-backend request rates, latencies, errors and connections from the admin API, refreshed',
         'every --interval; q or Ctrl-C quits. --once waits one interval between two samples, prints one',
         'screen with rates, and exits (0, or 1 if the admin API cannot be asked).',
+        '',
+      ].join('\n');
+    case 'certs':
+      return [
+        ...head,
+        "Reads FILE's tls.acme section and lists the certificates stored in its storage folder, one line each:",
+        'names, issuer, expiry and days left. Exit 0; 2 if FILE is not valid or has no tls.acme section.',
         '',
       ].join('\n');
   }

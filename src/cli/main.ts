@@ -41,6 +41,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return (await import('./reload-command.js')).runReload(args);
     case 'top':
       return (await import('./top-command.js')).runTop(args);
+    case 'certs':
+      return (await import('./certs-command.js')).runCerts(args);
   }
 }
 

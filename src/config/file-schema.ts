@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 
 import { z } from 'zod';
 
+import { tlsSchema } from './acme-schema.js';
 import { logFormats } from './log-formats.js';
 import { logLevels } from './log-levels.js';
 import { isLoopback, parseAddress } from './address.js';
@@ -207,6 +208,7 @@ export const configFileSchema = strictObject(
     admin: adminSchema.optional(),
     logging: loggingSchema.optional(),
     discovery: discoverySchema.optional(),
+    tls: tlsSchema.optional(),
   },
   'a mapping of options (listen, backends, ...)',
 )

@@ -9,12 +9,12 @@ beforeAll(ensureBuilt, 150_000);
 const ok = '127.0.0.1:9001';
 
 const usageErrors: ReadonlyArray<readonly [string, readonly string[], string]> = [
-  ['no command', [], 'no command given; expected start, validate, reload, top (see lb-native --help)'],
-  ['unknown command', ['serve'], "unknown command 'serve'; expected start, validate, reload, top"],
+  ['no command', [], 'no command given; expected start, validate, reload, top, certs (see lb-native --help)'],
+  ['unknown command', ['serve'], "unknown command 'serve'; expected start, validate, reload, top, certs"],
   [
     'flags without a command',
     ['--backend', ok],
-    'no command given before --backend; expected start, validate, reload, top, e.g. lb-native start --backend',
+    'no command given before --backend; expected start, validate, reload, top, certs, e.g. lb-native start --backend',
   ],
   ['no backends', ['start'], 'no backends: give at least one --backend (or --config FILE, or --demo)'],
   ['unknown flag, with a suggestion', ['start', '--backnd', ok], 'unknown flag --backnd; did you mean --backend?'],

@@ -51,8 +51,8 @@ export interface Daemon {
   readonly exited: boolean;
 }
 
-export function startDaemon(program: string, args: string[], name: string): Daemon {
-  const child = spawn(program, args, { stdio: ['ignore', 'pipe', 'pipe'], env: externalProgramEnv() });
+export function startDaemon(program: string, args: string[], name: string, env: NodeJS.ProcessEnv = {}): Daemon {
+  const child = spawn(program, args, { stdio: ['ignore', 'pipe', 'pipe'], env: externalProgramEnv(env) });
   let output = '';
   let exited = false;
   const closed = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), resolve())));

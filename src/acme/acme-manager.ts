@@ -1,0 +1,303 @@
+// AcmeManager: gets and renews one certificate (for `domains`) from an ACME server over
+// HTTP-01, answered by the balancer's workers from the table it publishes to them. It
+// keeps the certificate, its key and the account key in the storage folder, starts from
+// there without a new order while the stored certificate is good, renews at two thirds of
+// the lifetime, retries with exponential backoff, and never drops the certificate in
+// service because an order failed. The TLS listeners take its 'certificate' events.
+import { EventEmitter } from 'node:events';
+
+import * as acme from 'acme-client';
+
+import type { AcmeConfig } from '../config/acme-schema.js';
+import type { AcmeEventMap } from './acme-events.js';
+import { AcmeStorage, type StoredCertificate } from './acme-storage.js';
+import { type CertificateFacts, certificateFacts, coversDomains } from './certificate-facts.js';
+import { configureAcmeClient, trustDirectoryCa } from './acme-client-settings.js';
+import {
+  type Backoff,
+  daysLeft,
+  defaultBackoff,
+  expiringDays,
+  renewalFraction,
+  renewalTime,
+  retryDelay,
+} from './renewal-schedule.js';
+
+/** Where challenge answers go: the balancer (its native responder) or several. */
+export interface ChallengeResponder {
+  /** The whole table each time; null gives the challenge path back to the backends. */
+  setAcmeChallenges(challenges: Record<string, string> | null): void;
+}
+
+export interface AcmeManagerOptions {
+  config: AcmeConfig;
+  responder: ChallengeResponder;
+  /**
+   * PEM certificates the ACME server's own HTTPS certificate chains to, beyond Node's
+   * trusted roots: a private ACME CA (step-ca, or pebble in the tests).
+   */
+  directoryCa?: string;
+  backoff?: Backoff;
+  /** Share of the lifetime after which to renew; 2/3 unless a test wants it otherwise. */
+  renewalFraction?: number;
+}
+
+/** One certificate's state, for the admin API, metrics and `lb-native certs`. */
+export interface AcmeCertificateStatus {
+  domains: string[];
+  /** Absent until a certificate is in service. */
+  issuer?: string;
+  notBefore?: Date;
+  notAfter?: Date;
+  daysLeft?: number;
+  /** When the next order is due (renewal time, or the retry after a failure). */
+  nextAttemptAt?: Date;
+  ordering: boolean;
+  /** Failures in a row since the last success. */
+  failures: number;
+  lastResult?: { at: Date; ok: boolean; error?: string };
+}
+
+interface InService {
+  certPem: string;
+  keyPem: string;
+  facts: CertificateFacts;
+}
+
+// setTimeout takes at most 2^31-1 ms (24.8 days): the manager wakes at least daily and
+// looks again, which is also when 'certificate-expiring' is checked.
+const maxSleepMs = 86_400_000;
+
+export class AcmeManager extends EventEmitter {
+  readonly domains: string[];
+  readonly #config: AcmeConfig;
+  readonly #responder: ChallengeResponder;
+  readonly #storage: AcmeStorage;
+  readonly #backoff: Backoff;
+  readonly #fraction: number;
+  readonly #challenges = new Map<string, string>();
+  #current: InService | undefined;
+  #nextAttemptAt = 0;
+  #failures = 0;
+  #lastResult: AcmeCertificateStatus['lastResult'];
+  #expiringRaisedFor: string | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #ordering: Promise<boolean> | undefined;
+  #running = false;
+
+  constructor(options: AcmeManagerOptions) {
+    super();
+    this.#config = options.config;
+    this.domains = [...options.config.domains];
+    this.#responder = options.responder;
+    this.#storage = new AcmeStorage(options.config.storage);
+    configureAcmeClient();
+    if (options.directoryCa !== undefined) trustDirectoryCa(options.directoryCa);
+    this.#backoff = options.backoff ?? defaultBackoff;
+    this.#fraction = options.renewalFraction ?? renewalFraction;
+  }
+
+  override emit<E extends keyof AcmeEventMap>(event: E, payload: AcmeEventMap[E]): boolean {
+    return super.emit(event, payload);
+  }
+
+  override on<E extends keyof AcmeEventMap>(event: E, listener: (payload: AcmeEventMap[E]) => void): this {
+    return super.on(event, listener);
+  }
+
+  override once<E extends keyof AcmeEventMap>(event: E, listener: (payload: AcmeEventMap[E]) => void): this {
+    return super.once(event, listener);
+  }
+
+  /**
+   * Checks the storage folder, takes the challenge path on the balancer, and puts the
+   * stored certificate in service if it is still good for these names ('certificate'
+   * with source 'storage'); orders one at once otherwise (in the background: watch the
+   * events, or call renewNow() to wait for it).
+   */
+  async start(): Promise<void> {
+    if (this.#running) return;
+    await this.#storage.checkWritable();
+    this.#running = true;
+    this.#publishChallenges();
+    const stored = await this.#readStored();
+    if (stored) {
+      this.#adopt(stored, 'storage');
+      this.#nextAttemptAt = renewalTime(stored.facts, this.#fraction);
+    } else {
+      this.#nextAttemptAt = Date.now();
+    }
+    this.#wake();
+  }
+
+  /** Stops the timers and gives the challenge path back. An order under way is finished and stored, but not served. */
+  stop(): void {
+    this.#running = false;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#challenges.clear();
+    this.#responder.setAcmeChallenges(null);
+  }
+
+  /** Orders now (or joins the order under way). True if a new certificate is in service. */
+  renewNow(): Promise<boolean> {
+    this.#ordering ??= this.#order().finally(() => {
+      this.#ordering = undefined;
+      this.#wake();
+    });
+    return this.#ordering;
+  }
+
+  /** The certificate in service, if any. */
+  certificate(): { domains: string[]; certPem: string; keyPem: string } | undefined {
+    const current = this.#current;
+    return current ? { domains: [...this.domains], certPem: current.certPem, keyPem: current.keyPem } : undefined;
+  }
+
+  status(now = Date.now()): AcmeCertificateStatus {
+    const facts = this.#current?.facts;
+    return {
+      domains: [...this.domains],
+      ...(facts
+        ? {
+            issuer: facts.issuer,
+            notBefore: new Date(facts.notBefore),
+            notAfter: new Date(facts.notAfter),
+            daysLeft: daysLeft(facts.notAfter, now),
+          }
+        : {}),
+      ...(this.#running ? { nextAttemptAt: new Date(this.#nextAttemptAt) } : {}),
+      ordering: this.#ordering !== undefined,
+      failures: this.#failures,
+      ...(this.#lastResult ? { lastResult: { ...this.#lastResult } } : {}),
+    };
+  }
+
+  async #readStored(): Promise<InService | undefined> {
+    let stored: StoredCertificate | undefined;
+    let facts: CertificateFacts;
+    try {
+      stored = await this.#storage.readCertificate(this.domains);
+      if (!stored) return undefined;
+      facts = certificateFacts(stored.certPem);
+    } catch {
+      return undefined; // unreadable or not a certificate: order a new one
+    }
+    if (!coversDomains(facts, this.domains) || facts.notAfter <= Date.now()) return undefined;
+    return { certPem: stored.certPem, keyPem: stored.keyPem, facts };
+  }
+
+  #adopt(next: InService, source: 'storage' | 'issued'): void {
+    const previous = this.#current;
+    this.#current = next;
+    this.emit('certificate', {
+      domains: [...this.domains],
+      certPem: next.certPem,
+      keyPem: next.keyPem,
+      notAfter: new Date(next.facts.notAfter),
+      source,
+    });
+    if (previous && source === 'issued') {
+      this.emit('certificate-renewed', {
+        domains: [...this.domains],
+        notAfter: new Date(next.facts.notAfter),
+        daysLeft: daysLeft(next.facts.notAfter, Date.now()),
+      });
+    }
+  }
+
+  #wake(): void {
+    if (!this.#running) return;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#checkExpiring();
+    if (this.#ordering) return; // renewNow's finally wakes again
+    const wait = this.#nextAttemptAt - Date.now();
+    if (wait <= 0) {
+      void this.renewNow();
+      return;
+    }
+    this.#timer = setTimeout(() => this.#wake(), Math.min(wait, maxSleepMs));
+    this.#timer.unref();
+  }
+
+  #checkExpiring(): void {
+    const facts = this.#current?.facts;
+    if (!facts || this.#expiringRaisedFor === facts.serialNumber) return;
+    const left = daysLeft(facts.notAfter, Date.now());
+    if (left > expiringDays) return;
+    this.#expiringRaisedFor = facts.serialNumber;
+    this.emit('certificate-expiring', { domains: [...this.domains], notAfter: new Date(facts.notAfter), daysLeft: left });
+  }
+
+  #publishChallenges(): void {
+    if (this.#running) this.#responder.setAcmeChallenges(Object.fromEntries(this.#challenges));
+  }
+
+  async #order(): Promise<boolean> {
+    try {
+      const issued = await this.#issue();
+      await this.#storage.writeCertificate({ domains: this.domains, certPem: issued.certPem, keyPem: issued.keyPem });
+      this.#failures = 0;
+      this.#lastResult = { at: new Date(), ok: true };
+      this.#nextAttemptAt = renewalTime(issued.facts, this.#fraction);
+      if (this.#running) this.#adopt(issued, 'issued');
+      return true;
+    } catch (caught) {
+      const error = caught instanceof Error ? caught : new Error(String(caught));
+      this.#failures += 1;
+      const retryInMs = retryDelay(this.#failures, this.#backoff);
+      this.#lastResult = { at: new Date(), ok: false, error: error.message };
+      this.#nextAttemptAt = Date.now() + retryInMs;
+      this.emit('certificate-failed', { domains: [...this.domains], failures: this.#failures, error, retryInMs });
+      return false;
+    } finally {
+      this.#challenges.clear();
+      this.#publishChallenges();
+    }
+  }
+
+  async #accountKey(): Promise<string> {
+    const { directory, email } = this.#config;
+    const stored = await this.#storage.readAccountKey(directory);
+    if (stored !== undefined) return stored;
+    const created = (await acme.crypto.createPrivateEcdsaKey()).toString();
+    await this.#storage.writeAccount(directory, email, created);
+    return created;
+  }
+
+  async #issue(): Promise<InService> {
+    const client = new acme.Client({
+      directoryUrl: this.#config.directory,
+      accountKey: await this.#accountKey(),
+      // Polling for the order and authorizations: from half a second, at most ~1 min in all.
+      backoffMin: 500,
+      backoffMax: 10_000,
+      backoffAttempts: 10,
+    });
+    const [key, csr] = await acme.crypto.createCsr({ altNames: this.domains }, await acme.crypto.createPrivateEcdsaKey());
+    const certPem = await client.auto({
+      csr,
+      email: this.#config.email,
+      termsOfServiceAgreed: true,
+      challengePriority: ['http-01'],
+      // acme-client would first fetch the token itself through public DNS; the ACME
+      // server's own check is the one that counts, and hairpin NAT often fails ours.
+      skipChallengeVerification: true,
+      challengeCreateFn: async (_authz, challenge, keyAuthorization) => {
+        if (challenge.type !== 'http-01') throw new Error(`challenge type ${challenge.type} is not answered`);
+        this.#challenges.set(challenge.token, keyAuthorization);
+        this.#publishChallenges();
+      },
+      challengeRemoveFn: async (_authz, challenge) => {
+        this.#challenges.delete(challenge.token);
+        this.#publishChallenges();
+      },
+    });
+    const facts = certificateFacts(certPem);
+    if (!coversDomains(facts, this.domains)) {
+      throw new Error(`the issued certificate names ${facts.names.join(', ')}, not all of ${this.domains.join(', ')}`);
+    }
+    return { certPem, keyPem: key.toString(), facts };
+  }
+}

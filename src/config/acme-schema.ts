@@ -1,0 +1,85 @@
+// The schema of `tls.acme` in a configuration file: automatic certificates from an ACME
+// server (docs/acme.md). Messages name the path and what was expected, as schema.ts's do.
+// What cannot be checked by looking at the values (the storage folder is writable) is
+// checked by src/acme/acme-checks.ts, for `lb-native validate` and before ordering.
+import { z } from 'zod';
+
+import { describeValue, strictObject } from './schema.js';
+
+// A DNS name as a certificate may carry it: letters, digits and hyphens in labels of at
+// most 63, at least two labels, 253 characters in all; a leading `*.` for a wildcard
+// (HTTP-01 cannot prove a wildcard, so those are refused below with a reason).
+const label = '(?!-)[a-z0-9-]{1,63}(?<!-)';
+const dnsName = new RegExp(`^${label}(\\.${label})+$`);
+
+function domainProblem(name: string): string | undefined {
+  if (name.startsWith('*.')) return 'wildcard names need the DNS-01 challenge, which lb-native does not answer';
+  if (name.length > 253 || !dnsName.test(name)) return 'expected a DNS name like www.example.com';
+  if (/^[0-9.]+$/.test(name)) return 'expected a DNS name, not an IP address';
+  return undefined;
+}
+
+const domainSchema = z
+  .string({ error: (issue) => `expected a DNS name like www.example.com, got ${describeValue(issue.input)}` })
+  .transform((name) => name.toLowerCase().replace(/\.$/, ''))
+  .superRefine((name, ctx) => {
+    const problem = domainProblem(name);
+    if (problem) ctx.addIssue({ code: 'custom', message: `${problem}, got ${JSON.stringify(name)}` });
+  });
+
+const directorySchema = z
+  .string({ error: (issue) => `expected the ACME directory URL (https://...), got ${describeValue(issue.input)}` })
+  .superRefine((value, ctx) => {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `expected the ACME directory URL (https://...), got ${JSON.stringify(value)}` });
+      return;
+    }
+    // RFC 8555 section 6.1: ACME runs over HTTPS only.
+    if (url.protocol !== 'https:') {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected an https:// URL (ACME runs over HTTPS only), got ${JSON.stringify(value)}`,
+      });
+    }
+  });
+
+const emailSchema = z
+  .string({ error: (issue) => `expected an e-mail address, got ${describeValue(issue.input)}` })
+  .refine((value) => /^[^\s@:]+@[^\s@:]+\.[^\s@:]+$/.test(value), {
+    error: (issue) => `expected an e-mail address like ops@example.com, got ${describeValue(issue.input)}`,
+  });
+
+const storageSchema = z
+  .string({ error: (issue) => `expected the path of a folder for keys and certificates, got ${describeValue(issue.input)}` })
+  .min(1, { error: 'expected the path of a folder for keys and certificates, got an empty string' });
+
+/** Let's Encrypt's production directory, the default. */
+export const defaultAcmeDirectory = 'https://acme-v02.api.letsencrypt.org/directory';
+
+/** `tls.acme`. */
+export const acmeSchema = strictObject(
+  {
+    email: emailSchema,
+    directory: directorySchema.default(defaultAcmeDirectory),
+    domains: z
+      .array(domainSchema, { error: (issue) => `expected a list of DNS names, got ${describeValue(issue.input)}` })
+      .min(1, { error: 'expected at least one DNS name' })
+      .max(100, { error: 'at most 100 names fit one certificate' }),
+    storage: storageSchema,
+  },
+  'an object { email, directory?, domains, storage }',
+).superRefine((acme, ctx) => {
+  const seen = new Set<string>();
+  acme.domains.forEach((name, index) => {
+    if (seen.has(name)) ctx.addIssue({ code: 'custom', path: ['domains', index], message: `${name} is listed twice` });
+    seen.add(name);
+  });
+});
+
+/** `tls`, as far as ACME goes (the certificates given as files join it with TLS termination). */
+export const tlsSchema = strictObject({ acme: acmeSchema.optional() }, 'an object { acme? }');
+
+export type AcmeConfig = z.output<typeof acmeSchema>;
