@@ -7,7 +7,7 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, it } from 'vitest';
 
-import { ensureBuilt, runCli } from '../cli/spawn-cli.js';
+import { ensureBuilt, runCli } from '../helpers/cli.js';
 
 beforeAll(ensureBuilt, 150_000);
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { certificateMetrics } from '../../src/admin/certificate-metrics.js';
-import { ensureBuilt, runCli } from '../cli/spawn-cli.js';
+import { ensureBuilt, runCli } from '../helpers/cli.js';
 import { runCleanups } from '../helpers/cleanup.js';
 import { expectQuietFor, waitUntil } from '../helpers/wait.js';
 import { startPebble } from './pebble.js';
