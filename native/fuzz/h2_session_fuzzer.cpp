@@ -2,8 +2,8 @@
 // preface, in reads whose sizes and timing the input chooses, by an owner that answers,
 // holds, resets or streams as the input says.
 //
-// Input: byte 0 seeds the read sizes and clock steps, byte 1 the owner's behaviour, the
-// rest follows "PRI * HTTP/2.0...". Beyond "no crash under ASan/UBSan":
+// Input: byte 0 seeds the read sizes, clock steps and stall checks, byte 1 the owner's
+// behaviour, the rest follows "PRI * HTTP/2.0...". Beyond "no crash under ASan/UBSan":
 //   - every request head the owner receives parses, with http1's parser, as exactly one
 //     well-formed HTTP/1.1 request (what reaches a backend is never two requests);
 //   - per stream the events come in order: head, data, end, closed; nothing after closed;
@@ -137,6 +137,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   SessionLimits limits;
   limits.library_memory_budget = 256 * 1024;
   limits.max_queued_response_bytes = 32768;
+  limits.stall_timeout_ms = 200;
   H2ServerSession session(owner, limits, 0);
   owner.session = &session;
   if (!session.start()) return 0;
@@ -152,6 +153,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     now += (seed >> 8) % 64;
     const FeedResult result = session.feed({reinterpret_cast<const uint8_t*>(input.data() + pos), n}, now);
     pos += n;
+    if ((seed >> 4) & 1) session.reset_stalled_streams(now);
     for (;;) {
       std::span<const uint8_t> out = session.pending_output();
       if (out.empty()) break;

@@ -295,3 +295,39 @@ TEST(http2_defence_queued_acks_of_a_client_that_never_reads_are_bounded) {
   CHECK(result == FeedResult::closing);
   CHECK(c.server->ended_by() == Defence::library_flood);
 }
+
+TEST(http2_defence_a_response_stalled_on_a_zero_window_is_reset_after_the_timeout) {
+  SessionLimits limits;
+  limits.stall_timeout_ms = 10000;
+  RecordingOwner owner;
+  TestClient client;
+  H2ServerSession server(owner, limits, 0);
+  owner.session = &server;
+  CHECK(server.start());
+  client.consume_at_once = false;  // reads nothing: its window closes at 65,535 bytes
+  const int32_t stalled = client.request(get("/stalled"));
+  const int32_t moving = client.request(get("/moving"));
+  CHECK(pump(client, server, 0));
+  lb::http1::MessageHead head;
+  const std::string text = "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n";
+  lb::http1::HeadLimits head_limits;
+  CHECK(lb::http1::parse_response_head(text.data(), text.size(), head_limits, lb::http1::Method::get, head).status ==
+        lb::http1::ParseStatus::done);
+  CHECK(server.submit_response_head(stalled, head));
+  const std::string body(100000, 'b');
+  const size_t taken = server.send_response_body(stalled, {reinterpret_cast<const uint8_t*>(body.data()), body.size()});
+  CHECK(pump(client, server, 0));  // DATA goes out at t=0 until the client's window is spent
+  CHECK(client.streams[stalled].body.size() <= 65535);
+  CHECK(taken > client.streams[stalled].body.size());  // the rest waits for a window that never opens
+  CHECK(server.queued_response_bytes() > 0);
+  CHECK_EQ(server.reset_stalled_streams(9999), size_t{0});
+  CHECK_EQ(server.reset_stalled_streams(10000), size_t{1});
+  CHECK(pump(client, server, 12000));
+  CHECK_EQ(client.streams[stalled].error_code, uint32_t{NGHTTP2_CANCEL});
+  CHECK(owner.streams[stalled].closed && !owner.streams[stalled].completed);
+  CHECK_EQ(server.counters().stalled_streams_reset, uint64_t{1});
+  CHECK_EQ(server.queued_response_bytes(), size_t{0});
+  // A stream with nothing queued is never a stall, however long it waits.
+  CHECK(!owner.streams[moving].closed);
+  CHECK_EQ(server.reset_stalled_streams(100000), size_t{0});
+}
