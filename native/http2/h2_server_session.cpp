@@ -298,11 +298,10 @@ H2ServerSession::H2ServerSession(SessionOwner& owner, const SessionLimits& limit
   nghttp2_option_set_max_settings(option.get(), limits_.max_settings_entries);
   nghttp2_option_set_max_outbound_ack(option.get(), limits_.max_outbound_acks);
   nghttp2_option_set_max_deflate_dynamic_table_size(option.get(), 4096);
-  // nghttp2's own rapid-reset bucket (on the real clock) stays a distant backstop: ours
-  // decides, on the loop clock, and also counts the resets a client provokes with
-  // malformed requests.
-  nghttp2_option_set_stream_reset_rate_limit(option.get(), uint64_t{limits_.stream_resets.burst} + 1000,
-                                             uint64_t{limits_.stream_resets.per_second} + 1000);
+  // Not nghttp2_option_set_stream_reset_rate_limit: it is newer than nghttp2 1.52 (node
+  // before 20.8.1 does not export it, so the addon would not load there). Our reset budget
+  // decides; nghttp2's default bucket (1000, 33/s on the real clock) stays a backstop
+  // where the library has one.
 
   nghttp2_session* raw_session = nullptr;
   if (nghttp2_session_server_new3(&raw_session, callbacks.get(), this, option.get(), memory_.allocator()) != 0) {
