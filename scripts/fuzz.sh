@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (native/fuzz/*_fuzzer.cpp) with clang, AddressSanitizer and
 # UndefinedBehaviorSanitizer, then runs each for FUZZ_SECONDS seconds (default 60) with
-# the HTTP/1 dictionary. Each target works on a copy of its seed corpus under .fuzz-work/
+# its dictionary (native/fuzz/<name>.dict, else the HTTP/1 one). Each target works on a
+# copy of its seed corpus under .fuzz-work/
 # (git-ignored), so what it learns accumulates between runs without touching
 # native/fuzz/corpus. Exits non-zero if any target finds a crash, a sanitizer report or
 # a broken invariant; the input that did it is left in .fuzz-work/<target>/artifacts/.
@@ -58,12 +59,14 @@ for target in "${targets[@]}"; do
   if [ -d "native/fuzz/corpus/$name" ]; then
     cp -n native/fuzz/corpus/"$name"/* "$corpus"/ 2>/dev/null || true
   fi
+  dict="native/fuzz/http1.dict"
+  if [ -f "native/fuzz/$name.dict" ]; then dict="native/fuzz/$name.dict"; fi
   echo "fuzz: $target for ${seconds}s"
   # The fuzzer's own exit status decides (grep only trims the log to the summary lines).
   set +e
   # shellcheck disable=SC2086  # FUZZ_ARGS is a list of flags
   "./$build_dir/$target" "$corpus" \
-    -dict=native/fuzz/http1.dict \
+    -dict="$dict" \
     -max_total_time="$seconds" \
     -timeout=10 \
     -rss_limit_mb=4096 \

@@ -33,6 +33,7 @@ struct H2ServerSession::Stream {
   bool deferred = false;           // nghttp2 waits for body bytes (resume on the next ones)
   bool wants_room = false;         // the owner waits for on_response_writable
   bool closed_notified = false;
+  uint64_t last_progress_ms = 0;  // response bytes last went out (or were first queued)
   std::string queue;
   size_t queue_offset = 0;
   ResponseFields trailers;
@@ -215,7 +216,10 @@ struct Callbacks {
 
   static int on_frame_send(nghttp2_session*, const nghttp2_frame* frame, void* user) {
     H2ServerSession& s = self(user);
-    if (frame->hd.type == NGHTTP2_DATA) s.gate_.data_frame_sent();
+    if (frame->hd.type == NGHTTP2_DATA) {
+      s.gate_.data_frame_sent();
+      if (H2ServerSession::Stream* stream = s.find(frame->hd.stream_id)) stream->last_progress_ms = s.now_ms_;
+    }
     if (frame->hd.type == NGHTTP2_RST_STREAM && frame->rst_stream.error_code == NGHTTP2_REFUSED_STREAM) {
       ++s.counters_.refused_streams;
     }
@@ -294,11 +298,10 @@ H2ServerSession::H2ServerSession(SessionOwner& owner, const SessionLimits& limit
   nghttp2_option_set_max_settings(option.get(), limits_.max_settings_entries);
   nghttp2_option_set_max_outbound_ack(option.get(), limits_.max_outbound_acks);
   nghttp2_option_set_max_deflate_dynamic_table_size(option.get(), 4096);
-  // nghttp2's own rapid-reset bucket (on the real clock) stays a distant backstop: ours
-  // decides, on the loop clock, and also counts the resets a client provokes with
-  // malformed requests.
-  nghttp2_option_set_stream_reset_rate_limit(option.get(), uint64_t{limits_.stream_resets.burst} + 1000,
-                                             uint64_t{limits_.stream_resets.per_second} + 1000);
+  // Not nghttp2_option_set_stream_reset_rate_limit: it is newer than nghttp2 1.52 (node
+  // before 20.8.1 does not export it, so the addon would not load there). Our reset budget
+  // decides; nghttp2's default bucket (1000, 33/s on the real clock) stays a backstop
+  // where the library has one.
 
   nghttp2_session* raw_session = nullptr;
   if (nghttp2_session_server_new3(&raw_session, callbacks.get(), this, option.get(), memory_.allocator()) != 0) {
@@ -422,6 +425,7 @@ size_t H2ServerSession::send_response_body(int32_t stream_id, std::span<const ui
   const size_t n = std::min(room, bytes.size());
   if (n < bytes.size()) stream->wants_room = true;
   if (n == 0) return 0;
+  if (stream->queued() == 0) stream->last_progress_ms = now_ms_;  // the stall clock starts with bytes to send
   if (stream->queue_offset > 0 && stream->queue_offset >= stream->queue.size() / 2) {
     stream->queue.erase(0, stream->queue_offset);
     stream->queue_offset = 0;
@@ -461,6 +465,23 @@ void H2ServerSession::stop_gracefully() {
   if (broken_ || ended_by_ != Defence::none) return;
   nghttp2_submit_goaway(session_.get(), NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(session_.get()),
                         NGHTTP2_NO_ERROR, nullptr, 0);
+}
+
+size_t H2ServerSession::reset_stalled_streams(uint64_t now_ms) {
+  now_ms_ = now_ms;
+  if (broken_ || limits_.stall_timeout_ms == 0) return 0;
+  const bool connection_blocked = nghttp2_session_get_remote_window_size(session_.get()) <= 0;
+  std::vector<int32_t> stalled;
+  for (auto& [id, stream] : streams_) {
+    if (stream->queued() == 0 || stream->closed_notified) continue;
+    const bool blocked = connection_blocked || nghttp2_session_get_stream_remote_window_size(session_.get(), id) <= 0;
+    if (blocked && now_ms - stream->last_progress_ms >= limits_.stall_timeout_ms) stalled.push_back(id);
+  }
+  for (int32_t id : stalled) {
+    ++counters_.stalled_streams_reset;
+    nghttp2_submit_rst_stream(session_.get(), NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
+  }
+  return stalled.size();
 }
 
 bool H2ServerSession::finished() const {

@@ -62,6 +62,10 @@ class H2ServerSession {
   void reset_stream(int32_t stream_id, uint32_t error_code);
   // GOAWAY with the last stream id received: no new streams, open ones finish.
   void stop_gracefully();
+  // Resets (CANCEL) every stream whose queued response bytes have been held back by the
+  // client's flow-control window for stall_timeout_ms; returns how many. Call it from a
+  // timer (every few seconds): a client that stops reading cannot pin them forever.
+  size_t reset_stalled_streams(uint64_t now_ms);
 
   // --- state ---
   bool finished() const;

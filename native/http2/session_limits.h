@@ -32,6 +32,10 @@ struct SessionLimits {
   uint32_t max_continuation_frames = 8;
   // Response body bytes queued per stream before send_response_body refuses more.
   uint32_t max_queued_response_bytes = 65536;
+  // A response stream with bytes queued that the client's flow-control window has kept
+  // from moving this long is reset (slow read / zero-window stall), checked by
+  // H2ServerSession::reset_stalled_streams from the owner's timer. 0: never.
+  uint32_t stall_timeout_ms = 30000;
   // Bytes nghttp2 may allocate for this connection (HPACK tables, frames, stream state).
   uint32_t library_memory_budget = 1 << 20;
   // Streams the client resets, or makes us reset by sending a malformed request (rapid
@@ -79,6 +83,7 @@ struct DefenceCounters {
   uint64_t malformed_requests = 0;      // streams reset PROTOCOL_ERROR for RFC 9113 §8 violations
   uint64_t refused_streams = 0;         // over max_concurrent_streams
   uint64_t streams_reset_by_client = 0;
+  uint64_t stalled_streams_reset = 0;  // zero-window stalls past stall_timeout_ms
 
   uint64_t ended_by(Defence defence) const { return connections_ended[static_cast<uint8_t>(defence)]; }
 };
