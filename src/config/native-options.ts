@@ -1,8 +1,9 @@
-// The scalar options that cross to the data path, one row each: the path in NativeConfig
-// and the range, taken from `bounds` (defaults.ts), where the schema takes it too. The
-// addon keeps the same table (native/addon/config_table.cpp) and exports it as
-// configTable(); test/config/native-options.test.ts fails when the two disagree, and
-// checks that the schema enforces each range and fills each default.
+// The scalar options that cross to the data path, one row each: the path in NativeConfig,
+// the range (from `bounds`, defaults.ts) and the default. The schema (schema.ts) takes
+// each of these fields' range and default from its row here. The addon keeps the same
+// table (native/addon/config_table.cpp) and exports it as configTable();
+// test/config/native-options.test.ts fails when the two disagree, and checks that the
+// schema enforces each range and fills each default.
 import { bounds, defaults } from './defaults.js';
 
 interface Range {
@@ -62,3 +63,10 @@ export const nativeOptions: readonly NativeOption[] = [
   row('retries.minPerSecond', bounds.minPerSecond, r.minPerSecond),
   row('accessLogSampleRate', bounds.sampleRate, defaults.accessLogSampleRate, false),
 ];
+
+/** The row of `path`. Throws for a path the table does not have (the schema asks at load). */
+export function nativeOption(path: string): NativeOption {
+  const row = nativeOptions.find((r) => r.path === path);
+  if (!row) throw new Error(`no native option ${path}`);
+  return row;
+}

@@ -7,6 +7,7 @@ import { type ConfigIssue, LbConfigError } from '../errors.js';
 import { parseExpectStatus } from './expect-status.js';
 import { type HostKind, addressKey, parseAddress, parsePublicUrl } from './address.js';
 import { bounds, defaults } from './defaults.js';
+import { nativeOption } from './native-options.js';
 import { type Strategy, strategies, strategyModeConflict } from './strategies.js';
 
 /** 'ready' takes traffic; 'drain' takes no new requests but finishes in-flight ones; 'maint' takes none. */
@@ -262,6 +263,16 @@ function address(options: { allowPortZero: boolean }) {
     });
 }
 
+/**
+ * An option of the native table (native-options.ts): an integer in its row's range, its
+ * row's default filled in. The range and default are written there once.
+ */
+function nativeField(path: string) {
+  const row = nativeOption(path);
+  if (row.default === undefined) throw new Error(`the native option ${path} has no default`);
+  return integer(row).default(row.default);
+}
+
 export function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
   return z.enum(values, {
     error: (issue) => `expected one of ${values.join(', ')}, got ${describeValue(issue.input)}`,
@@ -385,7 +396,7 @@ const balancerHealthCheckSchema = healthCheckFieldsSchema.transform((fields) => 
 const backendObjectSchema = strictObject(
   {
     address: address({ allowPortZero: false }),
-    weight: integer(bounds.weight).default(defaults.weight),
+    weight: nativeField('backends[].weight'),
     state: oneOf(backendStates).default(defaults.state),
     publicUrl: publicUrlSchema.optional(),
     healthCheck: z
@@ -433,14 +444,8 @@ const redirectStatusSchema = z
     error: (issue) => `expected one of ${bounds.redirectStatuses.join(', ')}, got ${describeValue(issue.input)}`,
   });
 
-const timeoutMs = integer(bounds.timeoutMs);
-const t = defaults.timeouts;
-const l = defaults.limits;
-const p = defaults.pool;
 const f = defaults.forwarded;
 const hd = defaults.headers;
-const o = defaults.outlierDetection;
-const r = defaults.retries;
 
 /**
  * A list of backends, each address once. `min` 0 is for configuration files whose
@@ -462,11 +467,12 @@ export function backendsSchema(min: 0 | 1) {
 }
 
 /** accessLogSampleRate: a share from 0 to 1. */
+const sampleRate = nativeOption('accessLogSampleRate');
 const sampleRateError = (issue: { input?: unknown }) =>
-  `expected a number from ${bounds.sampleRate.min} to ${bounds.sampleRate.max}, got ${describeValue(issue.input)}`;
+  `expected a number from ${sampleRate.min} to ${sampleRate.max}, got ${describeValue(issue.input)}`;
 export const sampleRateSchema = z
   .number({ error: sampleRateError })
-  .refine((n) => Number.isFinite(n) && n >= bounds.sampleRate.min && n <= bounds.sampleRate.max, {
+  .refine((n) => Number.isFinite(n) && n >= sampleRate.min && n <= sampleRate.max, {
     error: sampleRateError,
   });
 
@@ -483,28 +489,28 @@ export const optionsShape = {
   proxyProtocol: oneOf(proxyProtocolVersions).optional(),
   hashHeader: headerNameSchema.default(defaults.hashHeader),
   cookieName: cookieNameSchema.default(defaults.cookieName),
-  workers: integer(bounds.workers).optional(),
-  backlog: integer(bounds.backlog).default(defaults.backlog),
+  workers: integer(nativeOption('workers')).optional(),
+  backlog: nativeField('backlog'),
   timeouts: strictObject(
     {
-      connectMs: timeoutMs.default(t.connectMs),
-      responseMs: timeoutMs.default(t.responseMs),
-      clientHeadMs: timeoutMs.default(t.clientHeadMs),
-      keepAliveMs: timeoutMs.default(t.keepAliveMs),
-      backendIdleMs: timeoutMs.default(t.backendIdleMs),
-      clientBodyMs: timeoutMs.default(t.clientBodyMs),
-      clientBodyTotalMs: integer(bounds.optionalMs).default(t.clientBodyTotalMs),
-      tunnelIdleMs: timeoutMs.default(t.tunnelIdleMs),
+      connectMs: nativeField('timeouts.connectMs'),
+      responseMs: nativeField('timeouts.responseMs'),
+      clientHeadMs: nativeField('timeouts.clientHeadMs'),
+      keepAliveMs: nativeField('timeouts.keepAliveMs'),
+      backendIdleMs: nativeField('timeouts.backendIdleMs'),
+      clientBodyMs: nativeField('timeouts.clientBodyMs'),
+      clientBodyTotalMs: nativeField('timeouts.clientBodyTotalMs'),
+      tunnelIdleMs: nativeField('timeouts.tunnelIdleMs'),
     },
     'an object of timeouts in ms',
   ).prefault({}),
   limits: strictObject(
     {
-      maxStartLine: integer(bounds.maxStartLine).default(l.maxStartLine),
-      maxHeadBytes: integer(bounds.maxHeadBytes).default(l.maxHeadBytes),
-      maxHeaderCount: integer(bounds.maxHeaderCount).default(l.maxHeaderCount),
-      maxBodyBytes: integer(bounds.maxBodyBytes).default(l.maxBodyBytes),
-      maxClientConnections: integer(bounds.maxClientConnections).default(l.maxClientConnections),
+      maxStartLine: nativeField('limits.maxStartLine'),
+      maxHeadBytes: nativeField('limits.maxHeadBytes'),
+      maxHeaderCount: nativeField('limits.maxHeaderCount'),
+      maxBodyBytes: nativeField('limits.maxBodyBytes'),
+      maxClientConnections: nativeField('limits.maxClientConnections'),
     },
     'an object of limits',
   )
@@ -520,11 +526,11 @@ export const optionsShape = {
     }),
   pool: strictObject(
     {
-      maxIdlePerBackend: integer(bounds.maxIdlePerBackend).default(p.maxIdlePerBackend),
-      surplusIdleMs: integer(bounds.surplusIdleMs).default(p.surplusIdleMs),
-      tcpKeepAliveIdleSec: integer(bounds.tcpKeepAliveIdleSec).default(p.tcpKeepAliveIdleSec),
-      tcpKeepAliveIntervalSec: integer(bounds.tcpKeepAliveIntervalSec).default(p.tcpKeepAliveIntervalSec),
-      tcpKeepAliveCount: integer(bounds.tcpKeepAliveCount).default(p.tcpKeepAliveCount),
+      maxIdlePerBackend: nativeField('pool.maxIdlePerBackend'),
+      surplusIdleMs: nativeField('pool.surplusIdleMs'),
+      tcpKeepAliveIdleSec: nativeField('pool.tcpKeepAliveIdleSec'),
+      tcpKeepAliveIntervalSec: nativeField('pool.tcpKeepAliveIntervalSec'),
+      tcpKeepAliveCount: nativeField('pool.tcpKeepAliveCount'),
     },
     'an object of pool settings',
   ).prefault({}),
@@ -543,18 +549,18 @@ export const optionsShape = {
   ).prefault({}),
   outlierDetection: strictObject(
     {
-      consecutiveFailures: integer(bounds.consecutiveFailures).default(o.consecutiveFailures),
-      baseEjectionMs: timeoutMs.default(o.baseEjectionMs),
-      maxEjectionPercent: integer(bounds.maxEjectionPercent).default(o.maxEjectionPercent),
-      slowStartMs: integer(bounds.optionalMs).default(o.slowStartMs),
+      consecutiveFailures: nativeField('outlierDetection.consecutiveFailures'),
+      baseEjectionMs: nativeField('outlierDetection.baseEjectionMs'),
+      maxEjectionPercent: nativeField('outlierDetection.maxEjectionPercent'),
+      slowStartMs: nativeField('outlierDetection.slowStartMs'),
     },
     'an object of outlier detection settings',
   ).prefault({}),
   retries: strictObject(
     {
-      maxTries: integer(bounds.maxTries).default(r.maxTries),
-      budgetPercent: integer(bounds.budgetPercent).default(r.budgetPercent),
-      minPerSecond: integer(bounds.minPerSecond).default(r.minPerSecond),
+      maxTries: nativeField('retries.maxTries'),
+      budgetPercent: nativeField('retries.budgetPercent'),
+      minPerSecond: nativeField('retries.minPerSecond'),
     },
     'an object of retry settings',
   ).prefault({}),
@@ -668,6 +674,6 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, pre
 }
 
 /** Validates one backend weight (for `setWeight`). */
-export const weightSchema = integer(bounds.weight);
+export const weightSchema = integer(nativeOption('backends[].weight'));
 /** Validates one backend state (for `setBackendState`). */
 export const backendStateSchema = oneOf(backendStates);

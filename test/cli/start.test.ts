@@ -4,7 +4,7 @@ import { type Server, createServer } from 'node:http';
 import { type AddressInfo, createServer as createTcpServer } from 'node:net';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { CliProcess, type LogLine, ensureBuilt, killSpawnedAfterEach, parseLogLines } from '../helpers/cli.js';
+import { CliProcess, type LogLine, ensureBuilt, killSpawnedAfterEach, parseLogLines, startArgs } from '../helpers/cli.js';
 import { freePort } from '../helpers/free-port.js';
 
 beforeAll(ensureBuilt, 150_000);
@@ -54,8 +54,8 @@ async function getWhenUp(url: string): Promise<string> {
 }
 
 /** Starts the CLI and returns it with the URL it logged as listening. */
-async function startCli(args: string[]): Promise<{ cli: CliProcess; url: string; listening: LogLine }> {
-  const cli = new CliProcess(['start', ...args]);
+async function startCli(args: readonly string[]): Promise<{ cli: CliProcess; url: string; listening: LogLine }> {
+  const cli = new CliProcess(args);
   const listening = await cli.waitForLog('listening');
   return { cli, url: String(listening.url), listening };
 }
@@ -65,6 +65,7 @@ describe('lb-native start', () => {
     const a = await backend('backend-a');
     const b = await backend('backend-b');
     const { cli, url, listening } = await startCli([
+      'start',
       '--listen',
       '127.0.0.1:0',
       '--backend',
@@ -94,7 +95,7 @@ describe('lb-native start', () => {
     const { address: host } = await lookup('localhost');
     const a = await backend('by-name', host);
     const port = a.address.slice(a.address.lastIndexOf(':') + 1);
-    const { cli, url } = await startCli(['--listen', '127.0.0.1:0', '--backend', `localhost:${port}`, '--workers', '1']);
+    const { cli, url } = await startCli(startArgs(`localhost:${port}`));
     expect(await get(url)).toBe('by-name');
     cli.signal('SIGINT');
     expect(await cli.waitForExit()).toMatchObject({ code: 0, signal: null });
@@ -102,7 +103,7 @@ describe('lb-native start', () => {
 
   it('listens on IPv6', async () => {
     const a = await backend('v6-backend', '::1');
-    const { cli, url } = await startCli(['--listen', '[::1]:0', '--backend', a.address, '--workers', '1']);
+    const { cli, url } = await startCli(['start', '--listen', '[::1]:0', '--backend', a.address, '--workers', '1']);
     expect(url).toMatch(/^http:\/\/\[::1\]:\d+\/$/);
     expect(await get(url)).toBe('v6-backend');
     cli.signal('SIGTERM');
@@ -121,7 +122,7 @@ describe('lb-native start', () => {
   });
 
   it('refuses a port another lb-native already listens on (SO_REUSEPORT would share it)', async () => {
-    const first = await startCli(['--listen', '127.0.0.1:0', '--backend', '127.0.0.1:9', '--workers', '1']);
+    const first = await startCli(startArgs('127.0.0.1:9'));
     const port = new URL(first.url).port;
     const second = new CliProcess(['start', '--listen', `127.0.0.1:${port}`, '--backend', '127.0.0.1:9']);
     const result = await second.waitForExit();
@@ -139,38 +140,18 @@ describe('lb-native start', () => {
     const spoofed = async (url: string) =>
       (await fetch(url, { headers: { 'x-forwarded-for': '6.6.6.6' }, signal: AbortSignal.timeout(5_000) })).text();
 
+    /** What the backend saw of a spoofed request through lb-native started with `flags`. */
+    const seenThrough = async (...flags: string[]) => {
+      const { cli, url } = await startCli(startArgs(backendAddress, ...flags));
+      const seen = await spoofed(url);
+      cli.signal('SIGTERM');
+      await cli.waitForExit();
+      return seen;
+    };
     // The default: the balancer is the edge, a client's X-Forwarded-For is replaced.
-    const plain = await startCli(['--listen', '127.0.0.1:0', '--backend', backendAddress, '--workers', '1']);
-    expect(await spoofed(plain.url)).toBe('127.0.0.1 -');
-    plain.cli.signal('SIGTERM');
-    await plain.cli.waitForExit();
-
-    const trusting = await startCli([
-      '--listen',
-      '127.0.0.1:0',
-      '--backend',
-      backendAddress,
-      '--workers',
-      '1',
-      '--trust-forwarded',
-    ]);
-    expect(await spoofed(trusting.url)).toBe('6.6.6.6, 127.0.0.1 -');
-    trusting.cli.signal('SIGTERM');
-    await trusting.cli.waitForExit();
-
-    const rfc = await startCli([
-      '--listen',
-      '127.0.0.1:0',
-      '--backend',
-      backendAddress,
-      '--workers',
-      '1',
-      '--forwarded',
-      'forwarded',
-    ]);
-    expect(await spoofed(rfc.url)).toMatch(/^- for=127\.0\.0\.1;/);
-    rfc.cli.signal('SIGTERM');
-    await rfc.cli.waitForExit();
+    expect(await seenThrough()).toBe('127.0.0.1 -');
+    expect(await seenThrough('--trust-forwarded')).toBe('6.6.6.6, 127.0.0.1 -');
+    expect(await seenThrough('--forwarded', 'forwarded')).toMatch(/^- for=127\.0\.0\.1;/);
 
     const port = await freePort();
     const quiet = new CliProcess([
@@ -201,6 +182,7 @@ describe('lb-native start', () => {
     // public URL leads to the real server.
     const unused = await freePort();
     const { cli, url, listening } = await startCli([
+      'start',
       '--listen',
       '127.0.0.1:0',
       '--mode',
@@ -233,22 +215,9 @@ describe('lb-native start', () => {
     servers.push(flaky);
     await new Promise<void>((resolve) => flaky.listen(0, '127.0.0.1', resolve));
     const address = `127.0.0.1:${(flaky.address() as AddressInfo).port}`;
-    const { cli } = await startCli([
-      '--listen',
-      '127.0.0.1:0',
-      '--backend',
-      address,
-      '--workers',
-      '1',
-      '--health-check',
-      '/healthz',
-      '--health-interval',
-      '20',
-      '--health-fall',
-      '2',
-      '--health-rise',
-      '2',
-    ]);
+    const { cli } = await startCli(
+      startArgs(address, '--health-check', '/healthz', '--health-interval', '20', '--health-fall', '2', '--health-rise', '2'),
+    );
     status = 503;
     const down = await cli.waitForLog('backend-down');
     expect(down).toMatchObject({ level: 'warn', backend: address, id: 0, reason: 'status 503 (expected 200-399)' });
@@ -266,7 +235,7 @@ describe('lb-native start', () => {
     servers.push(silent);
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const { port } = silent.address() as AddressInfo;
-    const { cli, url } = await startCli(['--listen', '127.0.0.1:0', '--backend', `127.0.0.1:${port}`, '--workers', '1']);
+    const { cli, url } = await startCli(startArgs(`127.0.0.1:${port}`));
 
     const pending = fetch(url, { signal: AbortSignal.timeout(15_000) }).catch(() => undefined);
     await requestArrived;
@@ -288,7 +257,7 @@ describe('lb-native start', () => {
 
 describe('lb-native start --demo', () => {
   it('starts three demo backends, prints what to curl, and balances over them', async () => {
-    const { cli, url } = await startCli(['--demo', '--listen', '127.0.0.1:0', '--workers', '1']);
+    const { cli, url } = await startCli(['start', '--demo', '--listen', '127.0.0.1:0', '--workers', '1']);
     expect((await cli.waitForLog('demo-backend', (l) => l.name === 'demo-backend-1')).address).toMatch(/^127\.0\.0\.1:\d+$/);
     // The hints are for a person: on stderr, so that stdout stays JSON lines.
     const deadline = Date.now() + 10_000;
@@ -319,7 +288,7 @@ describe('lb-native start --demo', () => {
       blocker.once('error', () => resolve());
       blocker.listen(8080, '127.0.0.1', resolve);
     });
-    const { cli, url } = await startCli(['--demo']);
+    const { cli, url } = await startCli(['start', '--demo']);
     expect(cli.logsOf('address in use; the demo balancer takes a free port instead')).toEqual([
       expect.objectContaining({ address: '127.0.0.1:8080' }),
     ]);
