@@ -82,3 +82,17 @@ export type {
 // The admin API (stats, Prometheus metrics, live control, dashboard) beside a balancer.
 export { startAdminServer } from './admin/index.js';
 export type { AdminServer, AdminServerOptions } from './admin/index.js';
+
+// Automatic certificates (docs/acme.md).
+export { AcmeManager } from './acme/acme-manager.js';
+export type { AcmeCertificateStatus, AcmeManagerOptions, ChallengeResponder } from './acme/acme-manager.js';
+export { acmeEventNames } from './acme/acme-events.js';
+export type {
+  AcmeEventMap,
+  AcmeEventName,
+  CertificateEvent,
+  CertificateExpiringEvent,
+  CertificateFailedEvent,
+  CertificateRenewedEvent,
+} from './acme/acme-events.js';
+export type { AcmeConfig } from './config/acme-schema.js';

@@ -6,13 +6,11 @@
 // service because an order failed. The TLS listeners take its 'certificate' events.
 import { EventEmitter } from 'node:events';
 
-import * as acme from 'acme-client';
-
 import type { AcmeConfig } from '../config/acme-schema.js';
 import type { AcmeEventMap } from './acme-events.js';
 import { AcmeStorage, type StoredCertificate } from './acme-storage.js';
 import { type CertificateFacts, certificateFacts, coversDomains } from './certificate-facts.js';
-import { configureAcmeClient, trustDirectoryCa } from './acme-client-settings.js';
+import { loadAcmeClient, trustDirectoryCa } from './acme-client-settings.js';
 import {
   type Backoff,
   daysLeft,
@@ -91,7 +89,6 @@ export class AcmeManager extends EventEmitter {
     this.domains = [...options.config.domains];
     this.#responder = options.responder;
     this.#storage = new AcmeStorage(options.config.storage);
-    configureAcmeClient();
     if (options.directoryCa !== undefined) trustDirectoryCa(options.directoryCa);
     this.#backoff = options.backoff ?? defaultBackoff;
     this.#fraction = options.renewalFraction ?? renewalFraction;
@@ -261,12 +258,14 @@ export class AcmeManager extends EventEmitter {
     const { directory, email } = this.#config;
     const stored = await this.#storage.readAccountKey(directory);
     if (stored !== undefined) return stored;
+    const acme = await loadAcmeClient();
     const created = (await acme.crypto.createPrivateEcdsaKey()).toString();
     await this.#storage.writeAccount(directory, email, created);
     return created;
   }
 
   async #issue(): Promise<InService> {
+    const acme = await loadAcmeClient();
     const client = new acme.Client({
       directoryUrl: this.#config.directory,
       accountKey: await this.#accountKey(),
