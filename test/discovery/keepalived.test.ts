@@ -209,7 +209,7 @@ describe('active/passive failover in network namespaces', () => {
             if (hosts[host].exited) throw new Error(`lb-${host} exited: ${hosts[host].output()}`);
             return hosts[host].output().includes('ready');
           },
-          { timeoutMs: 20_000 },
+          { timeoutMs: 60_000 },
         );
       }
 
