@@ -12,6 +12,7 @@
 #include "buffer/buffer_pool.h"
 #include "http1/parser.h"
 #include "proxy/exchange.h"
+#include "proxy/pipe_pool.h"
 #include "proxy/proxy_config.h"
 #include "reactor/event_loop.h"
 #include "stats/worker_channels.h"
@@ -58,6 +59,8 @@ class WorkerContext {
 
   reactor::EventLoop& loop;
   buffer::BufferPool buffers;
+  // Pipes for bodies that move by splice(2), taken while they hold bytes.
+  PipePool pipes;
   stats::WorkerCounters& counters;
   stats::EventRing& events;
   stats::AccessLogRing& access_log;

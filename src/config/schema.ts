@@ -126,6 +126,18 @@ export interface PoolOptions {
   tcpKeepAliveCount?: number;
 }
 
+/** How message bodies move. Defaults in parentheses. */
+export interface BodyOptions {
+  /**
+   * A Content-Length body with at least this many bytes still to move between two plain
+   * TCP sockets goes through a pipe with splice(2), never entering user space; 0 turns
+   * splicing off (65536).
+   */
+  spliceMinBytes?: number;
+  /** Pipes a worker may have in use at once; beyond that bodies are copied (256). */
+  maxPipes?: number;
+}
+
 /** Headers that tell backends who the client is. Defaults in parentheses. */
 export interface ForwardedOptions {
   /** Which headers ('x-forwarded'). */
@@ -195,6 +207,7 @@ export interface BalancerOptions {
   timeouts?: TimeoutOptions;
   limits?: LimitOptions;
   pool?: PoolOptions;
+  bodies?: BodyOptions;
   /** Default `{ mode: 'x-forwarded', trustIncoming: false }`. */
   forwarded?: ForwardedOptions;
   /** Default `{ underscores: 'drop' }`. */
@@ -437,6 +450,7 @@ const timeoutMs = integer(bounds.timeoutMs);
 const t = defaults.timeouts;
 const l = defaults.limits;
 const p = defaults.pool;
+const bd = defaults.bodies;
 const f = defaults.forwarded;
 const hd = defaults.headers;
 const o = defaults.outlierDetection;
@@ -527,6 +541,13 @@ export const optionsShape = {
       tcpKeepAliveCount: integer(bounds.tcpKeepAliveCount).default(p.tcpKeepAliveCount),
     },
     'an object of pool settings',
+  ).prefault({}),
+  bodies: strictObject(
+    {
+      spliceMinBytes: integer(bounds.spliceMinBytes).default(bd.spliceMinBytes),
+      maxPipes: integer(bounds.maxPipes).default(bd.maxPipes),
+    },
+    'an object { spliceMinBytes?, maxPipes? }',
   ).prefault({}),
   forwarded: strictObject(
     {
