@@ -651,6 +651,8 @@ bool ClientConnection::forward_request() {
     }
   }
 
+  if (!request_pipe_ && exchange_->request_head_sent == req_head_.size()) stream_through_large_block(in_, body);
+
   if (exchange_->request_head_sent == req_head_.size() && body_fully_sent(body)) {
     exchange_->request_phase = RequestPhase::done;
     count_body_path(body);
@@ -745,6 +747,10 @@ bool ClientConnection::forward_response() {
       close();  // the client went away
       return false;
     }
+  }
+
+  if (exchange_->response_phase == ResponsePhase::body && !response_pipe_) {
+    stream_through_large_block(resp_, exchange_->response_body);
   }
 
   if (exchange_->response_phase == ResponsePhase::body && out_.empty()) {
@@ -867,6 +873,15 @@ void ClientConnection::release_pipes() {
   request_pipe_ = nullptr;
   context_.pipes.give(response_pipe_);
   response_pipe_ = nullptr;
+}
+
+void ClientConnection::stream_through_large_block(buffer::ByteBuffer& buffer, const BodyProgress& body) {
+  if (!buffer.empty() || body.complete || buffer.uses_pool(&context_.stream_buffers)) return;
+  const bool long_body = body.kind == BodyKind::chunked || body.kind == BodyKind::until_close ||
+                         (body.kind == BodyKind::content_length && body.remaining > buffer.capacity());
+  if (!long_body || context_.stream_buffers.blocks_in_use() >= WorkerContext::kMaxStreamBlocks) return;
+  buffer.release();
+  buffer.use_pool(&context_.stream_buffers);
 }
 
 void ClientConnection::count_body_path(const BodyProgress& body) {

@@ -92,6 +92,9 @@ class ClientConnection final : public FrontendConnection {
   bool splice_request_body(bool& moved);
   bool splice_response_body(bool& moved);
   void release_pipes();
+  // A body longer than what `buffer` holds continues through a larger block (from the
+  // worker's stream pool) once `buffer` is empty.
+  void stream_through_large_block(buffer::ByteBuffer& buffer, const BodyProgress& body);
   void count_body_path(const BodyProgress& body);
   // left_exchange: the exchange failed (an error response was sent) or became a tunnel.
   enum class HeadOutcome : uint8_t { need_more, parsed, left_exchange };

@@ -59,6 +59,13 @@ class WorkerContext {
 
   reactor::EventLoop& loop;
   buffer::BufferPool buffers;
+  // Larger blocks for bodies that stream through a buffer (chunked, or too short to
+  // splice, or TLS): fewer reads and writes per byte. Taken only once a body's first
+  // block is empty, given back when the exchange ends; at most kMaxStreamBlocks at once,
+  // beyond which bodies stream through 16 KiB blocks.
+  static constexpr size_t kStreamBlockSize = 64 * 1024;
+  static constexpr size_t kMaxStreamBlocks = 256;
+  buffer::BufferPool stream_buffers{32, kStreamBlockSize};
   // Pipes for bodies that move by splice(2), taken while they hold bytes.
   PipePool pipes;
   stats::WorkerCounters& counters;
