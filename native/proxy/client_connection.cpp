@@ -667,6 +667,13 @@ bool ClientConnection::forward_response() {
   bool moved = false;
   BackendConnection& backend = *backend_;
 
+  // A response's first read goes into a stream block while there are some to spare: a
+  // head with a 16 KiB body then arrives in one read and leaves in one write (a 16 KiB
+  // block took two of each). Released with the exchange, so idle connections hold none.
+  if (exchange_->response_phase == ResponsePhase::awaiting_head && !resp_.has_block() &&
+      context_.stream_buffers.blocks_in_use() < WorkerContext::kMaxStreamBlocks) {
+    resp_.use_pool(&context_.stream_buffers);
+  }
   if (!response_pipe_ && wants_response_splice()) response_pipe_ = context_.pipes.take();
   if (response_pipe_) {
     if (!splice_response_body(moved)) return false;

@@ -59,10 +59,10 @@ class WorkerContext {
 
   reactor::EventLoop& loop;
   buffer::BufferPool buffers;
-  // Larger blocks for bodies that stream through a buffer (chunked, or too short to
-  // splice, or TLS): fewer reads and writes per byte. Taken only once a body's first
-  // block is empty, given back when the exchange ends; at most kMaxStreamBlocks at once,
-  // beyond which bodies stream through 16 KiB blocks.
+  // Larger blocks for responses and for bodies that stream through a buffer (chunked, too
+  // short to splice, or TLS): fewer reads and writes per byte. A response reads into one
+  // from its first byte, a request body once its first 16 KiB block is empty; given back
+  // when the exchange ends. At most kMaxStreamBlocks at once, beyond which 16 KiB blocks.
   static constexpr size_t kStreamBlockSize = 64 * 1024;
   static constexpr size_t kMaxStreamBlocks = 256;
   buffer::BufferPool stream_buffers{32, kStreamBlockSize};
