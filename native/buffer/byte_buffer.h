@@ -82,9 +82,10 @@ class ByteBuffer {
 
   void clear() { begin_ = end_ = 0; }
 
-  // Gives the block back when nothing is buffered.
+  // Gives the block back when nothing is buffered (and points back at its own pool, even
+  // if a switch to another pool was never used).
   void release_if_empty() {
-    if (block_ && begin_ == end_) release();
+    if (begin_ == end_) release();
   }
 
   void release() {

@@ -56,4 +56,8 @@ TEST(byte_buffer_streams_through_a_larger_pool_until_released) {
   CHECK(buffer.uses_pool(&small));
   CHECK_EQ(buffer.write_space(), ByteBuffer::kCapacity);
   CHECK_EQ(large.blocks_in_use(), size_t{0});
+  // A switch that never took a block is undone the same way.
+  buffer.use_pool(&large);
+  buffer.release_if_empty();
+  CHECK(buffer.uses_pool(&small));
 }
