@@ -31,7 +31,7 @@ const PATHS = [
 ] as const;
 
 function start(
-  bodies: { spliceMinBytes: number },
+  bodies: { spliceMinBytes: number; maxPipes?: number },
   backend: ScriptedBackend,
   extra: Record<string, unknown> = {},
 ): Promise<Balancer> {
@@ -293,3 +293,16 @@ for (const { path, bodies } of PATHS) {
     });
   });
 }
+
+describe('the pipe bound', () => {
+  it('copies a large Content-Length body when the worker has no pipe to spare (bodies.maxPipes)', async () => {
+    const body = randomBytes(MiB);
+    const backend = await ScriptedBackend.start(() => ({ bytes: buildResponse(200, body, { reason: 'OK' }) }));
+    const lb = await start({ spliceMinBytes: 65_536, maxPipes: 0 }, backend);
+    const client = await RawClient.connect(lb.port);
+    await client.write('GET /big HTTP/1.1\r\nHost: test.local\r\n\r\n');
+    const res = await client.readResponse({ timeoutMs: 20_000 });
+    expect(sha256(res.body)).toBe(sha256(body));
+    expect(paths(lb)).toEqual({ copied: 1, spliced: 0, splicedBytes: 0 });
+  });
+});
