@@ -62,7 +62,13 @@ const SCENARIOS = {
   ka200: { id: 'ka200', label: 'keep-alive c=200', kind: 'load', conns: 200 },
   ka1000: { id: 'ka1000', label: 'keep-alive c=1000', kind: 'load', conns: 1000 },
   close: { id: 'close', label: 'Connection: close c=50', kind: 'load', conns: 50, headers: ['Connection: close'] },
-  body16k: { id: 'body16k', label: '16 KiB body c=50', kind: 'load', conns: 50, path: '/16k' },
+  body16k: { id: 'body16k', label: '16 KiB body c=50', kind: 'load', conns: 50, path: '/16k', bodyBytes: 16384, direction: 'down' },
+  body64k: { id: 'body64k', label: '64 KiB body c=50', kind: 'load', conns: 50, path: '/64k', bodyBytes: 65536, direction: 'down' },
+  body64k10: { id: 'body64k10', label: '64 KiB body c=10', kind: 'load', conns: 10, path: '/64k', bodyBytes: 65536, direction: 'down' },
+  body1m: { id: 'body1m', label: '1 MiB body c=10', kind: 'load', conns: 10, path: '/1m', bodyBytes: 1048576, direction: 'down' },
+  body1m50: { id: 'body1m50', label: '1 MiB body c=50', kind: 'load', conns: 50, path: '/1m', bodyBytes: 1048576, direction: 'down' },
+  upload1m: { id: 'upload1m', label: '1 MiB upload c=10', kind: 'load', conns: 10, path: '/upload', script: 'wrk-upload.lua', bodyBytes: 1048576, direction: 'up' },
+  upload1mchunked: { id: 'upload1mchunked', label: '1 MiB chunked upload c=10', kind: 'load', conns: 10, path: '/upload', script: 'wrk-upload-chunked.lua', bodyBytes: 1048576, direction: 'up' },
   redirect: { id: 'redirect', label: 'redirect 307 c=50', kind: 'load', conns: 50, variant: 'redirect' },
   idle: { id: 'idle', label: 'idle connections', kind: 'memory' },
 };
@@ -78,6 +84,7 @@ const HELP = `usage: node bench/run.mjs [options]
   --quick                 ~1 min: scenarios ka50,close; 3 s runs; 1 repetition
   --only=a,b              proxies: ${ALL_PROXIES.join(', ')}
   --scenarios=a,b         scenarios: ${Object.keys(SCENARIOS).join(', ')}
+                          (body*: 16 KiB-1 MiB responses; upload1m*: 1 MiB POST bodies)
   --reps=N                repetitions (default 3, quick 1)
   --duration=S            seconds per measured run (default 4, quick 3)
   --warmup=S              warm-up seconds per proxy and scenario (default 1)
@@ -378,7 +385,7 @@ async function getInstance(p, variant) {
  * @param {number} seconds
  */
 function wrkArgs(sc, port, seconds) {
-  return { port, path: sc.path ?? '/', conns: /** @type {number} */ (sc.conns), seconds, headers: sc.headers ?? [], pin: PIN_LOAD };
+  return { port, path: sc.path ?? '/', conns: /** @type {number} */ (sc.conns), seconds, headers: sc.headers ?? [], script: sc.script, pin: PIN_LOAD };
 }
 
 /**
@@ -450,8 +457,8 @@ async function measuredRun(sc, p, rep) {
     );
   }
   if (r.requests === 0) note(`${p} ${sc.label} rep ${rep + 1}: zero requests completed (stall?)`);
-  if (sc.path === '/16k' && r.bytes_per_req != null && r.bytes_per_req < 16384) {
-    note(`${p} ${sc.label}: ${Math.round(r.bytes_per_req)} bytes per response, less than the 16 KiB body (truncated responses?)`);
+  if (sc.direction === 'down' && sc.bodyBytes && r.bytes_per_req != null && r.bytes_per_req < sc.bodyBytes) {
+    note(`${p} ${sc.label}: ${Math.round(r.bytes_per_req)} bytes per response, less than the ${sc.bodyBytes}-byte body (truncated responses?)`);
   }
   if (!inst.shared && inst.rec.exited) note(`${p} exited during ${sc.label}: ${tail(inst.rec, 400)}`);
 }

@@ -113,6 +113,13 @@ export interface NativePool {
   tcpKeepAliveCount: number;
 }
 
+export interface NativeBodies {
+  /** Content-Length bodies with at least this many bytes left move by splice(2); 0: never. */
+  spliceMinBytes: number;
+  /** Pipes in use at once per worker; beyond that bodies are copied. */
+  maxPipes: number;
+}
+
 export interface NativeConfig {
   /** Numeric listen address and port. */
   listenHost: string;
@@ -131,6 +138,7 @@ export interface NativeConfig {
   timeouts: NativeTimeouts;
   limits: NativeLimits;
   pool: NativePool;
+  bodies?: NativeBodies;
   /** header-hash: the header whose value is hashed. Default 'x-session-id'. */
   hashHeader?: string;
   /** cookie strategy: the sticky cookie's name. Default 'lb_backend'. */
@@ -216,6 +224,12 @@ export interface NativeStats {
   gatewayTimeout: number;
   bytesFromClients: number;
   bytesToClients: number;
+  /** Message bodies (requests and responses) copied through user-space buffers. */
+  bodiesCopied: number;
+  /** Large Content-Length bodies moved, at least partly, by splice(2) between two plain sockets. */
+  bodiesSpliced: number;
+  /** Body bytes that went by splice(2), never entering user space. */
+  bodyBytesSpliced: number;
   /** Events dropped because a worker's event ring was full. */
   eventsDropped: number;
   /** Access-log records dropped because a worker's ring was full. */

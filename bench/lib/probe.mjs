@@ -1,6 +1,7 @@
 // One-shot correctness probe of a freshly started proxy: a few requests, each on a new
 // connection, checking status, body and (for proxies) that both backends answer.
 import http from 'node:http';
+import { BODY_FILES } from './servers.mjs';
 
 /**
  * A response (a client request always has a status), or `error` alone: why there was
@@ -60,10 +61,12 @@ export async function probe(port, variant, backendPorts) {
   if (variant !== 'redirect' && !problems.length && bodies.size < 2)
     problems.push('4 requests all went to the same backend (no round-robin)');
   if (variant !== 'redirect') {
-    const r = await get(port, '/16k');
-    if (r.error) problems.push(`/16k: ${r.error}`);
-    else if (r.status !== 200 || r.body.length !== 16384)
-      problems.push(`/16k: status ${r.status}, ${r.body.length} bytes (expected 200, 16384)`);
+    for (const [name, size] of BODY_FILES) {
+      const r = await get(port, `/${name}`);
+      if (r.error) problems.push(`/${name}: ${r.error}`);
+      else if (r.status !== 200 || r.body.length !== size)
+        problems.push(`/${name}: status ${r.status}, ${r.body.length} bytes (expected 200, ${size})`);
+    }
   }
   return [...new Set(problems)];
 }

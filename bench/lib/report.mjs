@@ -10,6 +10,9 @@
  * @property {string[]} [headers]
  * @property {string} [path]
  * @property {'proxy' | 'redirect'} [variant]
+ * @property {string} [script] wrk request script under lib/ (uploads)
+ * @property {number} [bodyBytes] body bytes per request (response or upload): MB/s and CPU per MB
+ * @property {'down' | 'up'} [direction] which way the body goes
  */
 
 /**
@@ -130,6 +133,8 @@
  * @property {number} requests
  * @property {number | null} syscalls_per_req
  * @property {string | null} strace_note
+ * @property {number | null} mb_per_s body megabytes (10^6 bytes) per second, body scenarios only
+ * @property {number | null} cpu_ms_per_mb the proxy's CPU per body megabyte, body scenarios only
  * @property {number} [ratio_rps]
  * @property {number | null} [ratio_cpu]
  */
@@ -201,7 +206,14 @@ export function summarize(results) {
         requests: runs.reduce((a, r) => a + (r.requests || 0), 0),
         syscalls_per_req: strace?.per_req ?? null,
         strace_note: strace?.note ?? null,
+        mb_per_s: null,
+        cpu_ms_per_mb: null,
       };
+      if (sc.bodyBytes) {
+        const mb = sc.bodyBytes / 1e6;
+        row.mb_per_s = row.rps == null ? null : row.rps * mb;
+        row.cpu_ms_per_mb = row.cpu_us_per_req == null ? null : row.cpu_us_per_req / 1000 / mb;
+      }
       if (!runs.length && row.status === 'ok') row.status = 'failed';
       rows.push(row);
     }
@@ -254,6 +266,20 @@ export function markdown(results, rows) {
         `${fmtPct(r.foreign)} | ${fmtPct(r.idle)} |`,
     );
   }
+  const bodyRows = rows.filter((r) => r.mb_per_s != null);
+  if (bodyRows.length) {
+    L.push('', '## Bodies: throughput and cost per megabyte', '');
+    L.push('MB is 10^6 body bytes (response bodies for the body rows, request bodies for the upload rows). CPU ms/MB is the proxy\'s CPU per megabyte of body; ratios are lb-native ÷ that proxy.', '');
+    L.push('| Scenario | Proxy | req/s | MB/s | CPU ms/MB | lb ÷ peer MB/s | lb ÷ peer CPU/MB |');
+    L.push('|---|---|--:|--:|--:|--:|--:|');
+    for (const r of bodyRows) {
+      const label = results.proxyLabels[r.proxy] ?? r.proxy;
+      const lbRow = r.proxy === 'lb-native';
+      L.push(
+        `| ${r.scenarioLabel} | ${label} | ${fmtInt(r.rps)} | ${fmtNum(r.mb_per_s)} | ${fmtNum(r.cpu_ms_per_mb, 2)} | ${lbRow ? '' : fmtRatio(r.ratio_rps)} | ${lbRow ? '' : fmtRatio(r.ratio_cpu)} |`,
+      );
+    }
+  }
   if (results.memory.length || results.scenarios.some((s) => s.id === 'idle')) {
     const sc = results.scenarios.find((s) => s.id === 'idle');
     L.push('', `## Idle keep-alive connections (${fmtInt(sc?.conns ?? m.idleConns)} clients, one request each, then idle)`, '');
@@ -303,7 +329,7 @@ export function table(results, rows) {
    * @param {number} n
    */
   const lpad = (s, n) => String(s).padStart(n);
-  out.push(`${pad('scenario', 25)}${pad('proxy', 18)}${lpad('req/s', 10)}${lpad('p50', 10)}${lpad('p99', 10)}${lpad('cpu us/r', 10)}${lpad('mach us/r', 11)}${lpad('sys/r', 8)}${lpad('err', 7)}${lpad('lb/x rps', 10)}${lpad('lb/x cpu', 10)}${lpad('other', 7)}${lpad('idle', 6)}`);
+  out.push(`${pad('scenario', 25)}${pad('proxy', 18)}${lpad('req/s', 10)}${lpad('p50', 10)}${lpad('p99', 10)}${lpad('cpu us/r', 10)}${lpad('mach us/r', 11)}${lpad('sys/r', 8)}${lpad('err', 7)}${lpad('lb/x rps', 10)}${lpad('lb/x cpu', 10)}${lpad('other', 7)}${lpad('idle', 6)}${lpad('MB/s', 8)}${lpad('ms/MB', 8)}`);
   for (const r of rows) {
     if (r.status !== 'ok') {
       out.push(`${pad(r.scenarioLabel, 25)}${pad(r.proxy, 18)}  ${r.status}`);
@@ -313,7 +339,8 @@ export function table(results, rows) {
       `${pad(r.scenarioLabel, 25)}${pad(r.proxy, 18)}${lpad(fmtInt(r.rps), 10)}${lpad(fmtMs(r.p50_us), 10)}${lpad(fmtMs(r.p99_us), 10)}` +
         `${lpad(fmtNum(r.cpu_us_per_req), 10)}${lpad(fmtNum(r.machine_us_per_req), 11)}${lpad(r.syscalls_per_req == null ? 'n/a' : fmtNum(r.syscalls_per_req), 8)}${lpad(r.errors, 7)}` +
         `${lpad(r.proxy === 'lb-native' ? '' : fmtRatio(r.ratio_rps), 10)}${lpad(r.proxy === 'lb-native' ? '' : fmtRatio(r.ratio_cpu), 10)}` +
-        `${lpad(fmtPct(r.foreign, ''), 7)}${lpad(fmtPct(r.idle, ''), 6)}`,
+        `${lpad(fmtPct(r.foreign, ''), 7)}${lpad(fmtPct(r.idle, ''), 6)}` +
+        `${lpad(r.mb_per_s == null ? '' : fmtNum(r.mb_per_s, 0), 8)}${lpad(r.cpu_ms_per_mb == null ? '' : fmtNum(r.cpu_ms_per_mb, 2), 8)}`,
     );
   }
   for (const mm of results.memory) {

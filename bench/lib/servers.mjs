@@ -95,6 +95,14 @@ function render(template, vars) {
   });
 }
 
+// The backend's static bodies: name (also the URL path) and size in bytes.
+/** @type {Array<[string, number]>} */
+export const BODY_FILES = [
+  ['16k', 16 * 1024],
+  ['64k', 64 * 1024],
+  ['1m', 1024 * 1024],
+];
+
 // Descriptor limit the harness's children get (raise-able up to the hard limit only).
 export const NOFILE = 20000;
 
@@ -109,9 +117,11 @@ async function startNginx(template, vars, { pin, name }) {
   writeFileSync(conf, render(template, { DIR: dir, NOFILE, WORKER_CONNECTIONS: 19000, ...vars }));
   if (vars.BODY16K) {
     mkdirSync(join(dir, 'www'), { recursive: true });
-    writeFileSync(join(dir, 'www', '16k'), 'x'.repeat(16383) + '\n');
     chmodSync(join(dir, 'www'), 0o755);
-    chmodSync(join(dir, 'www', '16k'), 0o644);
+    for (const [name, size] of BODY_FILES) {
+      writeFileSync(join(dir, 'www', name), 'x'.repeat(size - 1) + '\n');
+      chmodSync(join(dir, 'www', name), 0o644);
+    }
   }
   const rec = startChild('nginx', ['-p', dir, '-e', join(dir, 'error.log'), '-c', conf, '-g', 'daemon off;'], { pin, name });
   rec.dir = dir;

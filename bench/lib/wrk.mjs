@@ -1,8 +1,32 @@
 // wrk runner and output parsing.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startChild, stopChild } from './procs.mjs';
 
 const LUA = fileURLToPath(new URL('./wrk-report.lua', import.meta.url));
+
+/** @type {Map<string, string>} */
+const combinedScripts = new Map();
+
+/**
+ * wrk takes one script: a scenario's request script (a file next to this one) is written
+ * to a temp file with the report's done() after it.
+ * @param {string | undefined} script
+ */
+function scriptFor(script) {
+  if (!script) return LUA;
+  let path = combinedScripts.get(script);
+  if (!path) {
+    const dir = mkdtempSync(join(tmpdir(), 'lb-bench-wrk-'));
+    path = join(dir, script);
+    const prelude = readFileSync(fileURLToPath(new URL(`./${script}`, import.meta.url)), 'utf8');
+    writeFileSync(path, `${prelude}\n${readFileSync(LUA, 'utf8')}`);
+    combinedScripts.set(script, path);
+  }
+  return path;
+}
 
 /**
  * What wrk reported (from wrk-report.lua's BENCH_JSON line, else its text), latencies in
@@ -117,13 +141,14 @@ export function parseWrk(text) {
  * @param {number} options.conns
  * @param {number} options.seconds
  * @param {string[]} [options.headers]
+ * @param {string} [options.script] a request script under lib/ (uploads), run before the report
  * @param {string | number | null} [options.pin]
  * @param {number} [options.timeoutSec]
  * @param {(rec: import('./procs.mjs').ChildRecord) => void} [options.onStarted]
  * @returns {Promise<WrkRun>}
  */
-export async function runWrk({ port, path = '/', conns, seconds, headers = [], pin, timeoutSec = 10, onStarted }) {
-  const args = ['-t1', `-c${conns}`, `-d${seconds}s`, '--latency', `--timeout`, `${timeoutSec}s`, '-s', LUA];
+export async function runWrk({ port, path = '/', conns, seconds, headers = [], script, pin, timeoutSec = 10, onStarted }) {
+  const args = ['-t1', `-c${conns}`, `-d${seconds}s`, '--latency', `--timeout`, `${timeoutSec}s`, '-s', scriptFor(script)];
   for (const h of headers) args.push('-H', h);
   args.push(`http://127.0.0.1:${port}${path}`);
   const rec = startChild('wrk', args, { pin, name: 'wrk', keepStdout: true });

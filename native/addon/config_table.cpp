@@ -72,6 +72,10 @@ constexpr OptionRow<ProxyConfig> kProxyRows[] = {
      LB_FIELD(ProxyConfig, pool.tcp_keep_alive.interval_sec)},
     {"pool", "tcpKeepAliveCount", 1, 127, true, Presence::required, LB_FIELD(ProxyConfig, pool.tcp_keep_alive.count)},
 
+    {"bodies", "spliceMinBytes", 0, 4294967295u, true, Presence::optional_section,
+     LB_FIELD(ProxyConfig, bodies.splice_min_bytes)},
+    {"bodies", "maxPipes", 0, 100000, true, Presence::optional_section, LB_FIELD(ProxyConfig, bodies.max_pipes)},
+
     {"outlierDetection", "consecutiveFailures", 0, 1000000, true, Presence::optional_section,
      LB_FIELD(ProxyConfig, upstream.outlier.consecutive_failures)},
     {"outlierDetection", "baseEjectionMs", 1, kMaxMs, true, Presence::optional_section,

@@ -61,6 +61,9 @@ Napi::Object to_js(Napi::Env env, const runtime::BalancerStats& stats) {
   set(out, "gatewayTimeout", stats.gateway_timeout);
   set(out, "bytesFromClients", stats.bytes_from_clients);
   set(out, "bytesToClients", stats.bytes_to_clients);
+  set(out, "bodiesCopied", stats.bodies_copied);
+  set(out, "bodiesSpliced", stats.bodies_spliced);
+  set(out, "bodyBytesSpliced", stats.body_bytes_spliced);
   set(out, "eventsDropped", stats.events_dropped);
   set(out, "accessLogDropped", stats.access_log_dropped);
   Napi::Array bounds = Napi::Array::New(env, stats::LatencyHistogram::kBuckets - 1);

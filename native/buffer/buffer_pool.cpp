@@ -15,7 +15,7 @@ char* BufferPool::take() {
     free_.pop_back();
     return block;
   }
-  void* block = std::malloc(kBlockSize);
+  void* block = std::malloc(block_size_);
   if (!block) std::abort();  // no exceptions; running out of memory is fatal anyway
   return static_cast<char*>(block);
 }

@@ -1,6 +1,8 @@
 // A byte queue over one pooled block: bytes are appended at the end and consumed from
 // the front. The block is taken lazily on first write and returned when the queue
-// empties (release_if_empty), so idle connections hold none.
+// empties (release_if_empty), so idle connections hold none. While it holds no block it
+// may be pointed at another pool (larger blocks for a streaming body); releasing the
+// block points it back at its own pool.
 #pragma once
 
 #include <cstddef>
@@ -21,7 +23,19 @@ class ByteBuffer {
   ByteBuffer(const ByteBuffer&) = delete;
   ByteBuffer& operator=(const ByteBuffer&) = delete;
 
-  void attach_pool(BufferPool* pool) { pool_ = pool; }
+  void attach_pool(BufferPool* pool) {
+    home_pool_ = pool;
+    pool_ = pool;
+    capacity_ = static_cast<uint32_t>(pool->block_size());
+  }
+  // Takes its next block from `pool` (only while it holds none), until released.
+  void use_pool(BufferPool* pool) {
+    if (block_) return;
+    pool_ = pool;
+    capacity_ = static_cast<uint32_t>(pool->block_size());
+  }
+  size_t capacity() const { return capacity_; }
+  bool uses_pool(const BufferPool* pool) const { return pool_ == pool; }
 
   const char* data() const { return block_ + begin_; }
   char* mutable_data() { return block_ + begin_; }
@@ -37,11 +51,11 @@ class ByteBuffer {
   // Room at the end, after moving unread bytes to the front if that makes more room.
   char* write_ptr() {
     ensure_block();
-    if (begin_ > 0 && end_ == kCapacity) compact();
+    if (begin_ > 0 && end_ == capacity_) compact();
     return block_ + end_;
   }
-  size_t write_space() const { return block_ ? kCapacity - end_ + begin_ : kCapacity; }
-  size_t contiguous_write_space() const { return block_ ? kCapacity - end_ : kCapacity; }
+  size_t write_space() const { return block_ ? capacity_ - end_ + begin_ : capacity_; }
+  size_t contiguous_write_space() const { return block_ ? capacity_ - end_ : capacity_; }
   void commit(size_t n) { end_ += n; }
 
   void consume(size_t n) {
@@ -53,7 +67,7 @@ class ByteBuffer {
     if (bytes.empty()) return true;  // an empty view may have a null data()
     if (bytes.size() > write_space()) return false;
     ensure_block();
-    if (bytes.size() > kCapacity - end_) compact();
+    if (bytes.size() > capacity_ - end_) compact();
     std::memcpy(block_ + end_, bytes.data(), bytes.size());
     end_ += bytes.size();
     return true;
@@ -68,15 +82,17 @@ class ByteBuffer {
 
   void clear() { begin_ = end_ = 0; }
 
-  // Gives the block back when nothing is buffered.
+  // Gives the block back when nothing is buffered (and points back at its own pool, even
+  // if a switch to another pool was never used).
   void release_if_empty() {
-    if (block_ && begin_ == end_) release();
+    if (begin_ == end_) release();
   }
 
   void release() {
     if (block_) pool_->give(block_);
     block_ = nullptr;
     begin_ = end_ = 0;
+    if (pool_ != home_pool_) attach_pool(home_pool_);
   }
 
   bool has_block() const { return block_ != nullptr; }
@@ -86,7 +102,9 @@ class ByteBuffer {
     if (!block_) block_ = pool_->take();
   }
 
+  BufferPool* home_pool_ = nullptr;
   BufferPool* pool_ = nullptr;
+  uint32_t capacity_ = kCapacity;
   char* block_ = nullptr;
   uint32_t begin_ = 0;
   uint32_t end_ = 0;

@@ -19,6 +19,7 @@
 #include "http1/head_writer.h"
 #include "net/socket_address.h"
 #include "proxy/backend_connection.h"
+#include "proxy/body_splice.h"
 #include "proxy/socket_io.h"
 #include "proxy/worker_context.h"
 
@@ -200,6 +201,7 @@ void ClientConnection::enter(ClientState next) {
 
 void ClientConnection::close() {
   if (state_ == ClientState::closed) return;
+  release_pipes();
   if (backend_) release_backend(false);
   enter(ClientState::closed);
   context_.loop.timers().disarm(timer_);
@@ -585,8 +587,11 @@ bool ClientConnection::forward_request() {
   BodyProgress& body = exchange_->request_body;
   bool moved = false;
 
-  // Pull more body bytes from the client while the body is incomplete and there is room.
-  if (!body.complete && body.kind != BodyKind::none && readable_ && in_.write_space() > 0) {
+  if (!request_pipe_ && wants_request_splice()) request_pipe_ = context_.pipes.take();
+  if (request_pipe_) {
+    if (!splice_request_body(moved)) return false;
+  } else if (!body.complete && body.kind != BodyKind::none && readable_ && in_.write_space() > 0) {
+    // Pull more body bytes from the client while the body is incomplete and there is room.
     char* into = in_.write_ptr();
     size_t space = in_.contiguous_write_space();
     IoResult io = read_some(fd_.get(), into, space);
@@ -647,8 +652,11 @@ bool ClientConnection::forward_request() {
     }
   }
 
+  if (!request_pipe_ && exchange_->request_head_sent == req_head_.size()) stream_through_large_block(in_, body);
+
   if (exchange_->request_head_sent == req_head_.size() && body_fully_sent(body)) {
     exchange_->request_phase = RequestPhase::done;
+    count_body_path(body);
     if (timer_kind_ == TimerKind::body) arm_timer(TimerKind::none);
     backend_->arm_response_timer();
     moved = true;
@@ -660,9 +668,19 @@ bool ClientConnection::forward_response() {
   bool moved = false;
   BackendConnection& backend = *backend_;
 
-  // Read from the backend while there is room (a full buffer is the backpressure: the
-  // backend's bytes wait in the kernel until the client reads).
-  if (backend.readable && !backend.failed && resp_.write_space() > 0) {
+  // A response's first read goes into a stream block while there are some to spare: a
+  // head with a 16 KiB body then arrives in one read and leaves in one write (a 16 KiB
+  // block took two of each). Released with the exchange, so idle connections hold none.
+  if (exchange_->response_phase == ResponsePhase::awaiting_head && !resp_.has_block() &&
+      context_.stream_buffers.blocks_in_use() < WorkerContext::kMaxStreamBlocks) {
+    resp_.use_pool(&context_.stream_buffers);
+  }
+  if (!response_pipe_ && wants_response_splice()) response_pipe_ = context_.pipes.take();
+  if (response_pipe_) {
+    if (!splice_response_body(moved)) return false;
+  } else if (backend.readable && !backend.failed && resp_.write_space() > 0) {
+    // Read from the backend while there is room (a full buffer is the backpressure: the
+    // backend's bytes wait in the kernel until the client reads).
     char* into = resp_.write_ptr();
     size_t space = resp_.contiguous_write_space();
     IoResult io = read_some(backend.fd(), into, space);
@@ -739,12 +757,17 @@ bool ClientConnection::forward_response() {
     }
   }
 
+  if (exchange_->response_phase == ResponsePhase::body && !response_pipe_) {
+    stream_through_large_block(resp_, exchange_->response_body);
+  }
+
   if (exchange_->response_phase == ResponsePhase::body && out_.empty()) {
     const BodyProgress& body = exchange_->response_body;
     bool until_close_done =
         body.kind == BodyKind::until_close && backend.peer_closed && !backend.readable && resp_.empty();
     if (until_close_done || (body.kind != BodyKind::until_close && body_fully_sent(body))) {
       exchange_->response_phase = ResponsePhase::done;
+      count_body_path(body);
       backend.disarm_timer();
       return true;
     }
@@ -752,6 +775,7 @@ bool ClientConnection::forward_response() {
 
   // The backend is gone (or failed) and the response cannot complete.
   bool backend_gone = backend.failed || (backend.peer_closed && !backend.readable);
+  if (backend_gone && response_pipe_) return moved;  // body bytes in the pipe go out first
   if (backend_gone && exchange_->response_phase != ResponsePhase::done) {
     if (exchange_->response_phase == ResponsePhase::body && exchange_->response_body.kind == BodyKind::until_close) {
       return moved;  // still flushing what we have; the check above ends it
@@ -761,6 +785,119 @@ bool ClientConnection::forward_response() {
     return false;
   }
   return moved;
+}
+
+// ---------------------------------------------------------------------------------------
+// exchanging: bodies by splice(2)
+
+bool ClientConnection::may_splice() const { return plain_transport_ && context_.config().bodies.splice_min_bytes > 0; }
+
+bool ClientConnection::wants_request_splice() const {
+  // Only once the re-written head and every body byte read along with it are gone, so
+  // the pipe carries the body's next bytes; never past its end (a pipelined request).
+  const BodyProgress& body = exchange_->request_body;
+  return body.kind == BodyKind::content_length && !body.complete && readable_ && in_.empty() &&
+         exchange_->request_head_sent == req_head_.size() && may_splice() &&
+         body.remaining >= context_.config().bodies.splice_min_bytes;
+}
+
+bool ClientConnection::wants_response_splice() const {
+  // Only after the response head (in out_) and the body bytes read with it are written.
+  const BodyProgress& body = exchange_->response_body;
+  return exchange_->response_phase == ResponsePhase::body && body.kind == BodyKind::content_length && !body.complete &&
+         backend_->readable && !backend_->failed && resp_.empty() && out_.empty() && may_splice() &&
+         body.remaining >= context_.config().bodies.splice_min_bytes;
+}
+
+bool ClientConnection::splice_request_body(bool& moved) {
+  BodyProgress& body = exchange_->request_body;
+  SplicePipe& pipe = *request_pipe_;
+  SpliceStep step =
+      splice_body_step(pipe, fd_.get(), readable_, body.remaining - pipe.held, backend_->fd(), backend_->writable);
+  if (step.in > 0) {
+    context_.counters.bytes_from_clients.add(step.in);
+    arm_timer(TimerKind::body);
+    moved = true;
+  } else if (!readable_ && timer_kind_ != TimerKind::body) {
+    arm_timer(TimerKind::body);
+  }
+  if (step.out > 0) {
+    body_bytes_sent(body, step.out);
+    body.spliced = true;
+    exchange_->retryable = false;  // body bytes are gone: never replay
+    backend_->backend().counters->bytes_to_backend.add(step.out);
+    context_.counters.body_bytes_spliced.add(step.out);
+    moved = true;
+  }
+  if (step.source_eof || step.source_failed) {
+    // The client went away mid-body: the backend would wait forever for the rest.
+    close();
+    return false;
+  }
+  if (step.sink_failed) backend_->failed = true;
+  if (pipe.held == 0) {
+    context_.pipes.give(request_pipe_);
+    request_pipe_ = nullptr;
+  }
+  return true;
+}
+
+bool ClientConnection::splice_response_body(bool& moved) {
+  BackendConnection& backend = *backend_;
+  BodyProgress& body = exchange_->response_body;
+  SplicePipe& pipe = *response_pipe_;
+  SpliceStep step =
+      splice_body_step(pipe, backend.fd(), backend.readable, body.remaining - pipe.held, fd_.get(), writable_);
+  if (step.in > 0) {
+    backend.backend().counters->bytes_from_backend.add(step.in);
+    if (exchange_->request_phase == RequestPhase::done) backend.arm_response_timer();
+    moved = true;
+  }
+  if (step.source_eof) backend.peer_closed = true;
+  if (step.source_failed) backend.failed = true;
+  if (step.out > 0) {
+    body_bytes_sent(body, step.out);
+    body.spliced = true;
+    exchange_->response_started = true;
+    exchange_->response_bytes += step.out;
+    context_.counters.bytes_to_clients.add(step.out);
+    context_.counters.body_bytes_spliced.add(step.out);
+    moved = true;
+  }
+  if (step.sink_failed) {
+    close();  // the client went away
+    return false;
+  }
+  if (pipe.held == 0) {
+    context_.pipes.give(response_pipe_);
+    response_pipe_ = nullptr;
+  }
+  return true;
+}
+
+void ClientConnection::release_pipes() {
+  // A pipe still holding bytes is closed by the pool: they belonged to this exchange.
+  context_.pipes.give(request_pipe_);
+  request_pipe_ = nullptr;
+  context_.pipes.give(response_pipe_);
+  response_pipe_ = nullptr;
+}
+
+void ClientConnection::stream_through_large_block(buffer::ByteBuffer& buffer, const BodyProgress& body) {
+  if (!buffer.empty() || body.complete || buffer.uses_pool(&context_.stream_buffers)) return;
+  const bool long_body = body.kind == BodyKind::chunked || body.kind == BodyKind::until_close ||
+                         (body.kind == BodyKind::content_length && body.remaining > buffer.capacity());
+  if (!long_body || context_.stream_buffers.blocks_in_use() >= WorkerContext::kMaxStreamBlocks) return;
+  buffer.release();
+  buffer.use_pool(&context_.stream_buffers);
+}
+
+void ClientConnection::count_body_path(const BodyProgress& body) {
+  if (body.spliced) {
+    context_.counters.bodies_spliced.add();
+  } else if (body.has_bytes) {
+    context_.counters.bodies_copied.add();
+  }
 }
 
 ClientConnection::HeadOutcome ClientConnection::parse_response_head() {
@@ -899,6 +1036,8 @@ bool ClientConnection::backend_may_be_pooled() const {
   if (!exchange_->backend_keep_alive) return false;                    // the backend said close
   if (exchange_->response_body.kind == BodyKind::until_close) return false;
   if (!resp_.empty()) return false;  // unsolicited bytes after the response
+  // A spliced body took exactly its own bytes: anything after it is still in the socket.
+  if (exchange_->response_body.spliced && input_pending(backend.fd())) return false;
   const upstream::UpstreamBackend& runtime = backend.backend();
   if (runtime.removed || runtime.spec.state != balancing::BackendState::ready) return false;
   if (context_.draining()) return false;
@@ -906,6 +1045,8 @@ bool ClientConnection::backend_may_be_pooled() const {
 }
 
 void ClientConnection::release_backend(bool reusable) {
+  // Pipes move bytes between this client and this backend only.
+  release_pipes();
   if (!backend_) return;
   BackendConnection* backend = backend_;
   backend_ = nullptr;

@@ -27,6 +27,7 @@
 #include "proxy/exchange.h"
 #include "proxy/exchange_outcome.h"
 #include "proxy/frontend_connection.h"
+#include "proxy/pipe_pool.h"
 #include "proxy/relay.h"
 #include "reactor/timer_wheel.h"
 #include "reactor/unique_fd.h"
@@ -82,6 +83,19 @@ class ClientConnection final : public FrontendConnection {
   void pump();
   bool forward_request();
   bool forward_response();
+  // Large Content-Length bodies between two plain sockets move by splice(2): whether the
+  // next bytes of each body should, and the step that moves them (false: the connection
+  // closed). A pipe is held only while it holds bytes.
+  bool may_splice() const;
+  bool wants_request_splice() const;
+  bool wants_response_splice() const;
+  bool splice_request_body(bool& moved);
+  bool splice_response_body(bool& moved);
+  void release_pipes();
+  // A body longer than what `buffer` holds continues through a larger block (from the
+  // worker's stream pool) once `buffer` is empty.
+  void stream_through_large_block(buffer::ByteBuffer& buffer, const BodyProgress& body);
+  void count_body_path(const BodyProgress& body);
   // left_exchange: the exchange failed (an error response was sent) or became a tunnel.
   enum class HeadOutcome : uint8_t { need_more, parsed, left_exchange };
   HeadOutcome parse_response_head();
@@ -147,6 +161,11 @@ class ClientConnection final : public FrontendConnection {
   // responding a truncated response whose client framing is the close itself (de-chunked
   // for an HTTP/1.0 client): a FIN would pass it off as complete, so it ends with a reset.
   bool reset_after_response_ = false;
+  // Both ends are plain TCP sockets, so bodies may be spliced between them. A transport
+  // that must see the bytes (TLS) turns this off.
+  bool plain_transport_ = true;
+  SplicePipe* request_pipe_ = nullptr;   // client -> backend, while it holds body bytes
+  SplicePipe* response_pipe_ = nullptr;  // backend -> client, while it holds body bytes
   // tunneling: client -> backend through in_, backend -> client through resp_.
   BufferRelay upstream_;
   BufferRelay downstream_;

@@ -24,6 +24,8 @@ struct BodyProgress {
   bool complete = false;          // every byte of the body has been validated
   bool dechunk = false;           // chunked: strip the framing, forward only the data
   uint64_t data_bytes = 0;        // chunked: data bytes seen so far (limits count these)
+  bool has_bytes = false;         // a body with at least one byte (for the path counters)
+  bool spliced = false;           // some of its bytes went by splice(2), not through a buffer
 
   void start(http1::BodyKind body_kind, uint64_t content_length) {
     kind = body_kind;
@@ -32,6 +34,9 @@ struct BodyProgress {
     validated = 0;
     dechunk = false;
     data_bytes = 0;
+    spliced = false;
+    has_bytes = body_kind == http1::BodyKind::chunked || body_kind == http1::BodyKind::until_close ||
+                (body_kind == http1::BodyKind::content_length && content_length > 0);
     complete =
         body_kind == http1::BodyKind::none || (body_kind == http1::BodyKind::content_length && content_length == 0);
   }

@@ -49,6 +49,17 @@ struct Limits {
   uint32_t max_client_connections = 0;  // per worker; 0: unlimited
 };
 
+struct BodySettings {
+  // A Content-Length body with at least this many bytes still to move, between two plain
+  // TCP sockets, goes through a pipe with splice(2) rather than through a buffer
+  // (HAProxy's splice-auto idea): its bytes never enter user space. Chunked bodies, bodies
+  // that must be de-chunked and TLS connections are always copied. 0 turns splicing off.
+  uint32_t splice_min_bytes = 65536;
+  // Pipes a worker may have in use at once (two descriptors each, up to 64 KiB of kernel
+  // memory while full); beyond that bodies are copied.
+  uint32_t max_pipes = 256;
+};
+
 struct PoolSettings {
   // Idle connections kept per backend for the idle timeout (0 turns pooling off). Beyond
   // this many, a parked connection is kept only `surplus_idle_ms`: a burst that just
@@ -76,6 +87,7 @@ struct ProxyConfig {
   Timeouts timeouts;
   Limits limits;
   PoolSettings pool;
+  BodySettings bodies;
   http1::ForwardedPolicy forwarded;
   http1::HeaderPolicy headers;
   // header-hash: the header whose value is hashed; cookie: the sticky cookie's name.

@@ -33,4 +33,13 @@ IoResult write_some(int fd, const iovec* parts, int count) {
   }
 }
 
+bool input_pending(int fd) {
+  char byte;
+  ssize_t n;
+  do {
+    n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  } while (n < 0 && errno == EINTR);
+  return !(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+}
+
 }  // namespace lb::proxy

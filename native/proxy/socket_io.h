@@ -24,5 +24,7 @@ struct IoResult {
 
 IoResult read_some(int fd, char* into, size_t capacity);
 IoResult write_some(int fd, const iovec* parts, int count);
+// Whether a read would not block: bytes waiting, an EOF or an error (nothing is consumed).
+bool input_pending(int fd);
 
 }  // namespace lb::proxy

@@ -12,6 +12,7 @@
 #include "buffer/buffer_pool.h"
 #include "http1/parser.h"
 #include "proxy/exchange.h"
+#include "proxy/pipe_pool.h"
 #include "proxy/proxy_config.h"
 #include "reactor/event_loop.h"
 #include "stats/worker_channels.h"
@@ -58,6 +59,15 @@ class WorkerContext {
 
   reactor::EventLoop& loop;
   buffer::BufferPool buffers;
+  // Larger blocks for responses and for bodies that stream through a buffer (chunked, too
+  // short to splice, or TLS): fewer reads and writes per byte. A response reads into one
+  // from its first byte, a request body once its first 16 KiB block is empty; given back
+  // when the exchange ends. At most kMaxStreamBlocks at once, beyond which 16 KiB blocks.
+  static constexpr size_t kStreamBlockSize = 64 * 1024;
+  static constexpr size_t kMaxStreamBlocks = 256;
+  buffer::BufferPool stream_buffers{32, kStreamBlockSize};
+  // Pipes for bodies that move by splice(2), taken while they hold bytes.
+  PipePool pipes;
   stats::WorkerCounters& counters;
   stats::EventRing& events;
   stats::AccessLogRing& access_log;

@@ -145,6 +145,9 @@ BalancerStats Balancer::stats() const {
     total.gateway_timeout += c.gateway_timeout.get();
     total.bytes_from_clients += c.bytes_from_clients.get();
     total.bytes_to_clients += c.bytes_to_clients.get();
+    total.bodies_copied += c.bodies_copied.get();
+    total.bodies_spliced += c.bodies_spliced.get();
+    total.body_bytes_spliced += c.body_bytes_spliced.get();
     total.events_dropped += c.events_dropped.get();
     total.access_log_dropped += c.access_log_dropped.get();
   }

@@ -39,7 +39,8 @@ struct BalancerStats {
   uint32_t workers = 0;
   uint64_t accepted_connections = 0, active_client_connections = 0, requests = 0, responses_by_class[6] = {},
            bad_requests = 0, no_backend = 0, panic_routed = 0, bad_gateway = 0, gateway_timeout = 0,
-           bytes_from_clients = 0, bytes_to_clients = 0, events_dropped = 0, access_log_dropped = 0;
+           bytes_from_clients = 0, bytes_to_clients = 0, bodies_copied = 0, bodies_spliced = 0, body_bytes_spliced = 0,
+           events_dropped = 0, access_log_dropped = 0;
   std::vector<BackendStats> backends;
 };
 

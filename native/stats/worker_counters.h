@@ -24,6 +24,12 @@ struct alignas(64) WorkerCounters {
   Counter gateway_timeout;
   Counter bytes_from_clients;
   Counter bytes_to_clients;
+  // Which way message bodies went (requests and responses alike): through user-space
+  // buffers (copied), or, for large Content-Length bodies between two plain sockets, at
+  // least partly through a pipe with splice(2) (spliced), and the bytes that went so.
+  Counter bodies_copied;
+  Counter bodies_spliced;
+  Counter body_bytes_spliced;
   Counter events_dropped;
   Counter access_log_dropped;
 

@@ -34,3 +34,30 @@ TEST(byte_buffer_compacts_to_make_room) {
   CHECK_EQ(buffer.view().back(), 'c');
   CHECK_EQ(buffer.view().front(), 'a');
 }
+
+TEST(byte_buffer_streams_through_a_larger_pool_until_released) {
+  BufferPool small;
+  BufferPool large(4, 64 * 1024);
+  ByteBuffer buffer;
+  buffer.attach_pool(&small);
+  CHECK(buffer.append("head"));
+  buffer.use_pool(&large);  // ignored: a block is held
+  CHECK(buffer.uses_pool(&small));
+  buffer.consume(4);
+  buffer.release();
+  buffer.use_pool(&large);
+  CHECK_EQ(buffer.write_space(), size_t{64 * 1024});
+  CHECK(buffer.append(std::string(40 * 1024, 'x')));
+  CHECK_EQ(large.blocks_in_use(), size_t{1});
+  CHECK_EQ(small.blocks_in_use(), size_t{0});
+  buffer.consume(40 * 1024);
+  buffer.release_if_empty();
+  // Back to its own pool and block size.
+  CHECK(buffer.uses_pool(&small));
+  CHECK_EQ(buffer.write_space(), ByteBuffer::kCapacity);
+  CHECK_EQ(large.blocks_in_use(), size_t{0});
+  // A switch that never took a block is undone the same way.
+  buffer.use_pool(&large);
+  buffer.release_if_empty();
+  CHECK(buffer.uses_pool(&small));
+}

@@ -127,6 +127,14 @@ export function renderPrometheus(stats: BalancerStats, info: PrometheusInfo = {}
   total('lb_gateway_timeout_total', 'counter', 'Requests answered 504 by the balancer.', stats.gatewayTimeout);
   total('lb_client_received_bytes_total', 'counter', 'Bytes received from clients.', stats.bytesFromClients);
   total('lb_client_sent_bytes_total', 'counter', 'Bytes sent to clients.', stats.bytesToClients);
+  total('lb_bodies_copied_total', 'counter', 'Message bodies copied through user-space buffers.', stats.bodiesCopied);
+  total(
+    'lb_bodies_spliced_total',
+    'counter',
+    'Large Content-Length bodies moved, at least partly, by splice(2) between two plain sockets.',
+    stats.bodiesSpliced,
+  );
+  total('lb_body_spliced_bytes_total', 'counter', 'Body bytes moved by splice(2).', stats.bodyBytesSpliced);
   total('lb_events_dropped_total', 'counter', "Events dropped because a worker's event ring was full.", stats.eventsDropped);
   total(
     'lb_access_log_dropped_total',

@@ -147,6 +147,13 @@ export const startFlags: readonly FlagSpec[] = [
     help: 'idle connections beyond --pool-max-idle (left by a burst) close after this; 0 at once',
   },
   {
+    name: '--splice-min-bytes',
+    value: 'N',
+    path: 'bodies.spliceMinBytes',
+    numeric: true,
+    help: 'Content-Length bodies with at least N bytes left move by splice(2) between plain sockets; 0 never',
+  },
+  {
     name: '--tunnel-idle-timeout',
     value: 'MS',
     path: 'timeouts.tunnelIdleMs',

@@ -99,6 +99,16 @@ export const defaults = {
     tcpKeepAliveCount: 3,
   },
 
+  bodies: {
+    /**
+     * Content-Length bodies with at least this many bytes left move by splice(2) between
+     * plain sockets (no copy through user space); 0 turns it off.
+     */
+    spliceMinBytes: 65_536,
+    /** Pipes in use at once per worker (two descriptors each); beyond that bodies are copied. */
+    maxPipes: 256,
+  },
+
   /** Passive health, per worker: backends that keep failing are ejected for a while. */
   outlierDetection: {
     /** Consecutive failures (refused, timed out, reset, 5xx) that eject a backend; 0 never ejects. */
@@ -165,6 +175,9 @@ export const bounds = {
   tcpKeepAliveIdleSec: { min: 1, max: 32_767 },
   tcpKeepAliveIntervalSec: { min: 1, max: 32_767 },
   tcpKeepAliveCount: { min: 1, max: 127 },
+  /** 0 turns splicing off. */
+  spliceMinBytes: { min: 0, max: 4_294_967_295 },
+  maxPipes: { min: 0, max: 100_000 },
   stopDeadlineMs: { min: 0, max: 2_147_483_647 },
   redirectStatuses: [301, 302, 303, 307, 308],
   /** cookieName: a cookie-name token the data path accepts, 1-64 of letters, digits, '_', '-', '.'. */

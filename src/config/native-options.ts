@@ -29,6 +29,7 @@ function row(path: string, range: Range, fallback?: number, integer = true): Nat
 const t = defaults.timeouts;
 const l = defaults.limits;
 const p = defaults.pool;
+const bd = defaults.bodies;
 const o = defaults.outlierDetection;
 const r = defaults.retries;
 
@@ -54,6 +55,8 @@ export const nativeOptions: readonly NativeOption[] = [
   row('pool.tcpKeepAliveIdleSec', bounds.tcpKeepAliveIdleSec, p.tcpKeepAliveIdleSec),
   row('pool.tcpKeepAliveIntervalSec', bounds.tcpKeepAliveIntervalSec, p.tcpKeepAliveIntervalSec),
   row('pool.tcpKeepAliveCount', bounds.tcpKeepAliveCount, p.tcpKeepAliveCount),
+  row('bodies.spliceMinBytes', bounds.spliceMinBytes, bd.spliceMinBytes),
+  row('bodies.maxPipes', bounds.maxPipes, bd.maxPipes),
   row('outlierDetection.consecutiveFailures', bounds.consecutiveFailures, o.consecutiveFailures),
   row('outlierDetection.baseEjectionMs', bounds.timeoutMs, o.baseEjectionMs),
   row('outlierDetection.maxEjectionPercent', bounds.maxEjectionPercent, o.maxEjectionPercent),

@@ -127,6 +127,18 @@ export interface PoolOptions {
   tcpKeepAliveCount?: number;
 }
 
+/** How message bodies move. Defaults in parentheses. */
+export interface BodyOptions {
+  /**
+   * A Content-Length body with at least this many bytes still to move between two plain
+   * TCP sockets goes through a pipe with splice(2), never entering user space; 0 turns
+   * splicing off (65536).
+   */
+  spliceMinBytes?: number;
+  /** Pipes a worker may have in use at once; beyond that bodies are copied (256). */
+  maxPipes?: number;
+}
+
 /** Headers that tell backends who the client is. Defaults in parentheses. */
 export interface ForwardedOptions {
   /** Which headers ('x-forwarded'). */
@@ -196,6 +208,7 @@ export interface BalancerOptions {
   timeouts?: TimeoutOptions;
   limits?: LimitOptions;
   pool?: PoolOptions;
+  bodies?: BodyOptions;
   /** Default `{ mode: 'x-forwarded', trustIncoming: false }`. */
   forwarded?: ForwardedOptions;
   /** Default `{ underscores: 'drop' }`. */
@@ -533,6 +546,13 @@ export const optionsShape = {
       tcpKeepAliveCount: nativeField('pool.tcpKeepAliveCount'),
     },
     'an object of pool settings',
+  ).prefault({}),
+  bodies: strictObject(
+    {
+      spliceMinBytes: nativeField('bodies.spliceMinBytes'),
+      maxPipes: nativeField('bodies.maxPipes'),
+    },
+    'an object { spliceMinBytes?, maxPipes? }',
   ).prefault({}),
   forwarded: strictObject(
     {

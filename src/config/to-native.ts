@@ -43,6 +43,7 @@ export function toNativeConfig(config: BalancerConfig, live: LiveState): NativeC
     timeouts: { ...config.timeouts },
     limits: { ...config.limits },
     pool: { ...config.pool },
+    bodies: { ...config.bodies },
     hashHeader: config.hashHeader,
     cookieName: config.cookieName,
     outlierDetection: { ...config.outlierDetection },

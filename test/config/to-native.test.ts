@@ -35,6 +35,7 @@ describe('toNativeConfig', () => {
       listenHost: '0.0.0.0',
       listenPort: 8080,
       backlog: 128,
+      bodies: { spliceMinBytes: 65536, maxPipes: 256 },
       workers: 3,
       mode: 'http',
       strategy: 'header-hash',
