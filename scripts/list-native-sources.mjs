@@ -5,7 +5,20 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const folders = ['reactor', 'net', 'buffer', 'http1', 'tls', 'balancing', 'upstream', 'proxy', 'stats', 'runtime', 'addon'];
+const folders = [
+  'reactor',
+  'net',
+  'buffer',
+  'http1',
+  'tls',
+  'balancing',
+  'protection',
+  'upstream',
+  'proxy',
+  'stats',
+  'runtime',
+  'addon',
+];
 const files = [];
 for (const folder of folders) {
   for (const name of readdirSync(join(root, 'native', folder)).sort()) {

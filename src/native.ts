@@ -113,6 +113,31 @@ export interface NativePool {
   tcpKeepAliveCount: number;
 }
 
+/** One rate limit as the data path takes it (see src/config/protection-schema.ts). */
+export interface NativeRateLimit {
+  name: string;
+  key: 'client' | 'header' | 'path';
+  header?: string;
+  pathPrefix?: string;
+  /** Requests per second (fractions allowed, down to 0.001). */
+  rate: number;
+  /** Bucket size: requests allowed at once after a lull. */
+  burst: number;
+}
+
+/** Edge protection (native/protection). */
+export interface NativeProtection {
+  /** CIDR blocks; when not empty, only clients in one of them are accepted. */
+  allow: string[];
+  /** CIDR blocks whose clients are closed at accept (wins over allow). */
+  deny: string[];
+  /** Open connections per client address for the whole process; 0 means no limit. */
+  maxConnectionsPerClient: number;
+  /** Each worker's bucket table size (keys), fixed memory. */
+  rateLimitKeys: number;
+  rateLimits: NativeRateLimit[];
+}
+
 export interface NativeConfig {
   /** Numeric listen address and port. */
   listenHost: string;
@@ -143,6 +168,8 @@ export interface NativeConfig {
   forwarded: NativeForwarded;
   /** Client headers. Default `{ underscores: 'drop' }`. */
   headers?: NativeHeaders;
+  /** Edge protection; absent: none. */
+  protection?: NativeProtection;
 }
 
 /**
@@ -195,6 +222,29 @@ export interface NativeBackendStats {
   ejectedWorkers: number;
 }
 
+/** Edge protection counters, summed over workers. */
+export interface NativeProtectionStats {
+  /** Connections closed at accept by the allow/deny lists. */
+  denied: number;
+  /** Connections closed at accept: their client had maxConnectionsPerClient open. */
+  connectionsLimited: number;
+  /** Connections admitted uncounted: no room in the per-client table around their hash. */
+  connectionTableFull: number;
+  /** Requests answered 429 by a rate limit. */
+  rateLimited: number;
+  /** Keys in the workers' bucket tables now (bounded by rateLimitKeys per worker). */
+  rateTableKeys: number;
+  /** Live keys forgotten to make room for new ones. */
+  rateTableEvictions: number;
+  /** Memory of the workers' bucket tables (fixed when created). */
+  rateTableBytes: number;
+  /** Client addresses with at least one open connection (counted when maxConnectionsPerClient is set). */
+  clientsWithConnections: number;
+  connectionTableBytes: number;
+  /** 429s by the position of the rule in rateLimits. */
+  limitedByRule: number[];
+}
+
 export interface NativeStats {
   workers: number;
   acceptedConnections: number;
@@ -223,6 +273,8 @@ export interface NativeStats {
   /** Upper bounds (milliseconds) of the latency histogram buckets. */
   latencyBoundsMs: number[];
   backends: NativeBackendStats[];
+  /** Absent in the zero stats of a balancer that never ran. */
+  protection?: NativeProtectionStats;
 }
 
 /**

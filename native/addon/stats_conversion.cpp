@@ -8,6 +8,25 @@ void set(Napi::Object& object, const char* key, uint64_t value) {
 }
 }  // namespace
 
+Napi::Object to_js(Napi::Env env, const protection::EdgeStats& stats) {
+  Napi::Object out = Napi::Object::New(env);
+  set(out, "denied", stats.denied);
+  set(out, "connectionsLimited", stats.connections_limited);
+  set(out, "connectionTableFull", stats.connection_table_full);
+  set(out, "rateLimited", stats.rate_limited);
+  set(out, "rateTableKeys", stats.rate_table_keys);
+  set(out, "rateTableEvictions", stats.rate_table_evictions);
+  set(out, "rateTableBytes", stats.rate_table_bytes);
+  set(out, "clientsWithConnections", stats.clients_with_connections);
+  set(out, "connectionTableBytes", stats.connection_table_bytes);
+  Napi::Array by_rule = Napi::Array::New(env, protection::EdgeRules::kMaxRateRules);
+  for (size_t r = 0; r < protection::EdgeRules::kMaxRateRules; ++r) {
+    by_rule.Set(static_cast<uint32_t>(r), Napi::Number::New(env, static_cast<double>(stats.rule_limited[r])));
+  }
+  out.Set("limitedByRule", by_rule);
+  return out;
+}
+
 Napi::Object to_js(Napi::Env env, const runtime::BalancerStats& stats) {
   Napi::Object out = Napi::Object::New(env);
   set(out, "workers", stats.workers);
@@ -67,6 +86,7 @@ Napi::Object to_js(Napi::Env env, const runtime::BalancerStats& stats) {
     backends.Set(static_cast<uint32_t>(i), backend);
   }
   out.Set("backends", backends);
+  out.Set("protection", to_js(env, stats.protection));
   return out;
 }
 

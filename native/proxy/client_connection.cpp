@@ -401,6 +401,11 @@ void ClientConnection::start_exchange(const http1::MessageHead& head) {
     fail(Outcome::bad_request);
     return;
   }
+  if (uint64_t wait_ms = context_.edge.check_request(config.protection, head, reinterpret_cast<const sockaddr*>(&peer_),
+                                                     context_.loop.now_ms())) {
+    refuse_over_rate(head, wait_ms);
+    return;
+  }
 
   char client_ip[INET6_ADDRSTRLEN] = {};
   size_t ip_length = 0;

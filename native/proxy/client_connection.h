@@ -109,6 +109,8 @@ class ClientConnection final : public FrontendConnection {
   void release_backend(bool reusable);
   // responding
   void answer_redirect(const http1::MessageHead& head);
+  // A rate limit refused the request: 429 with Retry-After (client_limits.cpp).
+  void refuse_over_rate(const http1::MessageHead& head, uint64_t wait_ms);
   void send_error(uint16_t status);
   void respond_locally(bool close_after);
   void flush_local_response();

@@ -12,6 +12,7 @@
 #include "http1/head_writer.h"
 #include "http1/parser.h"
 #include "net/socket_options.h"
+#include "protection/edge_rules.h"
 #include "upstream/upstream_settings.h"
 
 namespace lb::proxy {
@@ -81,6 +82,8 @@ struct ProxyConfig {
   std::string cookie_name = "lb_backend";
   // Share of requests that produce an access-log record: 0 off, 1 all.
   double access_log_sample_rate = 0;
+  // Allow/deny lists, connections per client, rate limits (native/protection).
+  protection::EdgeProtection protection;
 };
 
 }  // namespace lb::proxy

@@ -19,6 +19,7 @@ void Balancer::attach_counters(proxy::ProxyConfig& config) {
     spec.counters = counters;
     current_backend_ids_.push_back(spec.id);
   }
+  config.protection.shared = edge_shared_;
 }
 
 bool Balancer::start(const ListenSettings& listen, proxy::ProxyConfig config, std::function<void()> notify_events,
@@ -47,6 +48,7 @@ bool Balancer::start(const ListenSettings& listen, proxy::ProxyConfig config, st
   }
 
   channels_ = std::make_unique<stats::WorkerChannels[]>(worker_count_);
+  edge_shared_ = std::make_shared<protection::EdgeShared>(worker_count_);
   attach_counters(config);
   auto snapshot = std::make_shared<const proxy::ProxyConfig>(std::move(config));
   for (uint32_t i = 0; i < worker_count_; ++i) {
@@ -165,6 +167,7 @@ BalancerStats Balancer::stats() const {
     }
     total.backends.push_back(backend);
   }
+  if (edge_shared_) total.protection = protection::sum_edge_stats(*edge_shared_);
   return total;
 }
 

@@ -12,6 +12,7 @@
 
 #include "net/listener.h"
 #include "net/socket_address.h"
+#include "protection/edge_stats.h"
 #include "proxy/proxy_config.h"
 #include "runtime/worker.h"
 #include "stats/worker_channels.h"
@@ -41,6 +42,7 @@ struct BalancerStats {
            bad_requests = 0, no_backend = 0, panic_routed = 0, bad_gateway = 0, gateway_timeout = 0,
            bytes_from_clients = 0, bytes_to_clients = 0, events_dropped = 0, access_log_dropped = 0;
   std::vector<BackendStats> backends;
+  protection::EdgeStats protection;
 };
 
 class Balancer {
@@ -83,6 +85,9 @@ class Balancer {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<stats::WorkerChannels[]> channels_;
   std::map<uint32_t, std::shared_ptr<stats::BackendCounterSet>> backend_counters_;
+  // Edge protection state for the whole process (connections per client, counters): one
+  // per run, handed to every snapshot.
+  std::shared_ptr<protection::EdgeShared> edge_shared_;
   std::vector<uint32_t> current_backend_ids_;
   uint32_t worker_count_ = 0;
   uint16_t bound_port_ = 0;

@@ -61,4 +61,6 @@ export const nativeOptions: readonly NativeOption[] = [
   row('retries.budgetPercent', bounds.budgetPercent, r.budgetPercent),
   row('retries.minPerSecond', bounds.minPerSecond, r.minPerSecond),
   row('accessLogSampleRate', bounds.sampleRate, defaults.accessLogSampleRate, false),
+  row('protection.maxConnectionsPerClient', bounds.maxConnectionsPerClient, defaults.protection.maxConnectionsPerClient),
+  row('protection.rateLimitKeys', bounds.rateLimitKeys, defaults.protection.rateLimitKeys),
 ];

@@ -7,6 +7,7 @@ import { type ConfigIssue, LbConfigError } from '../errors.js';
 import { parseExpectStatus } from './expect-status.js';
 import { type HostKind, addressKey, parseAddress, parsePublicUrl } from './address.js';
 import { bounds, defaults } from './defaults.js';
+import { type ProtectionOptions, makeProtectionSchema } from './protection-schema.js';
 import { type Strategy, strategies, strategyModeConflict } from './strategies.js';
 
 /** 'ready' takes traffic; 'drain' takes no new requests but finishes in-flight ones; 'maint' takes none. */
@@ -208,6 +209,8 @@ export interface BalancerOptions {
    * request, 0.01 one in a hundred. Sampled in the data path, per worker.
    */
   accessLogSampleRate?: number;
+  /** Allow/deny lists, connections per client, rate limits (docs/protection.md). */
+  protection?: ProtectionOptions;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -560,6 +563,7 @@ export const optionsShape = {
   ).prefault({}),
   healthCheck: balancerHealthCheckSchema.optional(),
   accessLogSampleRate: sampleRateSchema.default(defaults.accessLogSampleRate),
+  protection: makeProtectionSchema({ integer, strictObject, describeValue }),
 };
 
 const optionsObjectSchema = strictObject(optionsShape, 'an options object');

@@ -50,6 +50,12 @@ export function toNativeConfig(config: BalancerConfig, live: LiveState): NativeC
     forwarded: { ...config.forwarded },
     headers: { ...config.headers },
     accessLogSampleRate: config.accessLogSampleRate,
+    protection: {
+      ...config.protection,
+      allow: [...config.protection.allow],
+      deny: [...config.protection.deny],
+      rateLimits: config.protection.rateLimits.map((rule) => ({ ...rule })),
+    },
   };
   if (config.mode === 'redirect') native.redirectStatus = config.redirectStatus;
   if (config.mode === 'tcp') native.proxyProtocol = config.proxyProtocol;
