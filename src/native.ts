@@ -20,6 +20,16 @@ export interface NativeBackend {
   publicUrl?: string;
   /** False while active health checks say the backend is down: it takes no new request. Default true. */
   healthy?: boolean;
+  /** Requests in flight on it at once for the whole process; more wait in its queue. 0 (default): no limit. */
+  maxConnections?: number;
+}
+
+/** Requests waiting for a backend at its maxConnections. */
+export interface NativeQueue {
+  /** Waiting requests per worker; beyond, 503 at once. */
+  maxPending: number;
+  /** Longest wait; then 503 with Retry-After. */
+  timeoutMs: number;
 }
 
 export type NativeStrategy =
@@ -170,6 +180,8 @@ export interface NativeConfig {
   headers?: NativeHeaders;
   /** Edge protection; absent: none. */
   protection?: NativeProtection;
+  /** Backend queues (maxConnections); absent: the defaults (1024, 5000 ms). */
+  queue?: NativeQueue;
 }
 
 /**
@@ -220,6 +232,16 @@ export interface NativeBackendStats {
   ejections: number;
   /** Workers that have the backend ejected right now. */
   ejectedWorkers: number;
+  /** Requests admitted under maxConnections now (0 when it has no limit). */
+  inFlight: number;
+  /** Requests waiting in its queue now, all workers. */
+  queued: number;
+  /** Requests that waited and then got a slot, and their total wait. */
+  dequeued: number;
+  queueWaitUsTotal: number;
+  /** 503s: waited queue.timeoutMs without a slot; or the queue had no room. */
+  queueTimeouts: number;
+  queueFull: number;
 }
 
 /** Edge protection counters, summed over workers. */

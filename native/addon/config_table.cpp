@@ -37,6 +37,7 @@ constexpr OptionRow<runtime::ListenSettings> kListenRows[] = {
 constexpr OptionRow<balancing::BackendSpec> kBackendRows[] = {
     // Relative shares; a backend taking no traffic is drained or in maintenance, not weight 0.
     {"", "weight", 1, 256, true, Presence::required, LB_FIELD(balancing::BackendSpec, weight)},
+    {"", "maxConnections", 0, 1000000, true, Presence::optional_key, LB_FIELD(balancing::BackendSpec, max_connections)},
 };
 
 constexpr OptionRow<ProxyConfig> kProxyRows[] = {
@@ -89,6 +90,11 @@ constexpr OptionRow<ProxyConfig> kProxyRows[] = {
      LB_FIELD(ProxyConfig, upstream.retries.min_per_second)},
 
     {"", "accessLogSampleRate", 0, 1, false, Presence::optional_key, LB_FIELD(ProxyConfig, access_log_sample_rate)},
+
+    {"queue", "maxPending", 0, 1000000, true, Presence::optional_section,
+     LB_FIELD(ProxyConfig, upstream.queue.max_pending)},
+    {"queue", "timeoutMs", 1, kMaxMs, true, Presence::optional_section,
+     LB_FIELD(ProxyConfig, upstream.queue.timeout_ms)},
 };
 
 // The scalar edge-protection options; the rest of the section (lists, rules) is read in

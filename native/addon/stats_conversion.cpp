@@ -73,6 +73,12 @@ Napi::Object to_js(Napi::Env env, const runtime::BalancerStats& stats) {
     set(backend, "connectionsOpened", b.connections_opened);
     set(backend, "ejections", b.ejections);
     set(backend, "ejectedWorkers", b.ejected_workers);
+    set(backend, "inFlight", b.in_flight);
+    set(backend, "queued", b.queued);
+    set(backend, "dequeued", b.dequeued);
+    set(backend, "queueWaitUsTotal", b.queue_wait_us_total);
+    set(backend, "queueTimeouts", b.queue_timeouts);
+    set(backend, "queueFull", b.queue_full);
     Napi::Array ttfb = Napi::Array::New(env, stats::LatencyHistogram::kBuckets);
     Napi::Array total = Napi::Array::New(env, stats::LatencyHistogram::kBuckets);
     for (size_t k = 0; k < stats::LatencyHistogram::kBuckets; ++k) {

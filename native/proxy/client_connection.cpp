@@ -500,8 +500,13 @@ void ClientConnection::acquire_backend() {
     fail(exchange_->tries > 0 ? Outcome::tries_exhausted : Outcome::no_backend);
     return;
   }
-  context_.upstream.begin_exchange(*backend);
-  if (auto* pooled = static_cast<BackendConnection*>(backend->pool.take(context_.loop.iteration()))) {
+  if (!take_backend_slot(*backend)) return;  // waits in its queue, or was refused
+  connect_to(*backend);
+}
+
+void ClientConnection::connect_to(upstream::UpstreamBackend& backend) {
+  context_.upstream.begin_exchange(backend);
+  if (auto* pooled = static_cast<BackendConnection*>(backend.pool.take(context_.loop.iteration()))) {
     backend_ = pooled;
     pooled->attach(this);
     count_request_sent();
@@ -509,7 +514,7 @@ void ClientConnection::acquire_backend() {
     pump();
     return;
   }
-  open_fresh_connection(*backend);
+  open_fresh_connection(backend);
 }
 
 bool ClientConnection::open_fresh_connection(upstream::UpstreamBackend& backend) {
@@ -540,6 +545,7 @@ void ClientConnection::attempt_failed(upstream::UpstreamBackend& backend, const 
     return;
   }
   backend.counters->retries.add();
+  release_slot();  // the next try takes a slot on the backend it goes to
   acquire_backend();
 }
 
@@ -931,6 +937,7 @@ bool ClientConnection::request_body_unread() const {
 
 void ClientConnection::release_exchange() {
   if (!exchange_) return;
+  release_slot();
   finish_access_record(0);
   context_.give_exchange(exchange_);
   exchange_ = nullptr;

@@ -144,6 +144,13 @@ BalancerStats Balancer::stats() const {
     if (it == backend_counters_.end()) continue;
     BackendStats backend;
     backend.id = id;
+    const stats::BackendLoad& load = it->second->load();
+    backend.in_flight = load.in_flight.load(std::memory_order_relaxed);
+    backend.queued = load.queued.load(std::memory_order_relaxed);
+    backend.dequeued = load.dequeued.load(std::memory_order_relaxed);
+    backend.queue_wait_us_total = load.wait_us_total.load(std::memory_order_relaxed);
+    backend.queue_timeouts = load.queue_timeouts.load(std::memory_order_relaxed);
+    backend.queue_full = load.queue_full.load(std::memory_order_relaxed);
     for (uint32_t w = 0; w < worker_count_; ++w) {
       const stats::BackendWorkerCounters& c = it->second->slot(w);
       backend.requests += c.requests.get();

@@ -159,6 +159,28 @@ export function renderPrometheus(stats: BalancerStats, info: PrometheusInfo = {}
           sample('', { ...backendLabels(b), health }, b.health === health ? 1 : 0);
     },
   );
+  out.perBackend('lb_backend_queued', 'gauge', 'Requests waiting for a slot (maxConnections) now.', backends, (b) => b.queued);
+  out.perBackend(
+    'lb_backend_queue_wait_seconds_total',
+    'counter',
+    'Total wait of the requests that waited for a slot and got one.',
+    backends,
+    (b) => b.queueWaitUsTotal / 1e6,
+  );
+  out.perBackend(
+    'lb_backend_dequeued_total',
+    'counter',
+    'Requests that waited for a slot and got one.',
+    backends,
+    (b) => b.dequeued,
+  );
+  out.perBackend(
+    'lb_backend_queue_timeouts_total',
+    'counter',
+    'Requests answered 503: no slot within queue.timeoutMs, or no room in the queue.',
+    backends,
+    (b) => b.queueTimeouts + b.queueFull,
+  );
   out.perBackend(
     'lb_backend_ejected_workers',
     'gauge',

@@ -7,7 +7,7 @@
 //   GET    /backends        200 { strategy, backends: BackendStatus[], removing: BackendStatus[] }
 //   POST   /backends        201 BackendStatus, Location: /backends/<id>; 400 naming the field
 //   GET    /backends/:id    200 BackendStatus (with `removing: true` while being removed); 404
-//   PATCH  /backends/:id    200 BackendStatus after { weight?, state? }; 400; 404
+//   PATCH  /backends/:id    200 BackendStatus after { weight?, state?, maxConnections? }; 400; 404
 //   DELETE /backends/:id    202 { backend, removing: true } at once: it drains, then goes;
 //                           with ?wait=true, 200 { backend, removed: true } once it has gone.
 //                           404 unknown; 409 the only backend
@@ -29,7 +29,15 @@ import { parseAddBackendBody, parseBackendPatch } from './request-bodies.js';
 /** What the admin API needs of a balancer: the public Balancer API, no more. */
 export type AdminBalancer = Pick<
   Balancer,
-  'stats' | 'backends' | 'addBackend' | 'removeBackend' | 'setWeight' | 'setBackendState' | 'strategy' | 'config'
+  | 'stats'
+  | 'backends'
+  | 'addBackend'
+  | 'removeBackend'
+  | 'setWeight'
+  | 'setBackendState'
+  | 'setMaxConnections'
+  | 'strategy'
+  | 'config'
 >;
 
 /** What a reload callback reports: whether the new configuration was applied, or why not. */
@@ -200,6 +208,7 @@ async function patchBackend(ctx: RouteContext, req: IncomingMessage, res: Server
   let status = backend;
   if (patch.weight !== undefined) status = ctx.balancer.setWeight(backend.id, patch.weight);
   if (patch.state !== undefined) status = ctx.balancer.setBackendState(backend.id, patch.state);
+  if (patch.maxConnections !== undefined) status = ctx.balancer.setMaxConnections(backend.id, patch.maxConnections);
   sendJson(res, 200, status);
 }
 

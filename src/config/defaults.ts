@@ -140,6 +140,14 @@ export const defaults = {
   /** Share of requests that emit an 'access' event: none unless asked. */
   accessLogSampleRate: 0,
 
+  /** Requests waiting for a backend at its maxConnections (docs/protection.md). */
+  queue: {
+    /** Waiting requests per worker; beyond, 503 at once. */
+    maxPending: 1_024,
+    /** Longest wait for a slot; then 503 with Retry-After. */
+    timeoutMs: 5_000,
+  },
+
   /** Edge protection (docs/protection.md): nothing is limited unless asked. */
   protection: {
     /** Open connections per client address for the whole balancer; 0: no limit. */
@@ -199,6 +207,9 @@ export const bounds = {
   /** Requests per second of a rate limit: one in 1000 s to a million a second. */
   rateLimitRate: { min: 0.001, max: 1_000_000 },
   rateLimitBurst: { min: 1, max: 1_000_000 },
+  /** Requests in flight per backend (0: no limit), and waiting requests per worker. */
+  maxConnections: { min: 0, max: 1_000_000 },
+  queueMaxPending: { min: 0, max: 1_000_000 },
   /** Rate-limit rules (each has its counter slot in every worker). */
   rateLimitRules: { min: 0, max: 32 },
 } as const;

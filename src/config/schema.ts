@@ -73,6 +73,19 @@ export interface BackendOptions {
   publicUrl?: string;
   /** This backend's health check: fields override the balancer's `healthCheck`; `false` disables it. */
   healthCheck?: HealthCheckOptions | false;
+  /**
+   * Requests in flight on this backend at once, for the whole balancer (HAProxy's server
+   * `maxconn`); more wait in its queue (see `queue`). 0 (the default): no limit.
+   */
+  maxConnections?: number;
+}
+
+/** Requests waiting for a backend at its maxConnections. Defaults in parentheses. */
+export interface QueueOptions {
+  /** Waiting requests per worker; beyond, 503 at once (1024). */
+  maxPending?: number;
+  /** Longest wait for a slot; then 503 with Retry-After (5000). */
+  timeoutMs?: number;
 }
 
 /** Timeouts, in milliseconds. Defaults in parentheses. */
@@ -211,6 +224,8 @@ export interface BalancerOptions {
   accessLogSampleRate?: number;
   /** Allow/deny lists, connections per client, rate limits (docs/protection.md). */
   protection?: ProtectionOptions;
+  /** Backend queues for `maxConnections` (docs/protection.md). */
+  queue?: QueueOptions;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -396,8 +411,9 @@ const backendObjectSchema = strictObject(
         error: (issue) => `expected false or an object of health check settings, got ${describeValue(issue.input)}`,
       })
       .optional(),
+    maxConnections: integer(bounds.maxConnections).optional(),
   },
-  'an address string or { address, weight?, state?, publicUrl?, healthCheck? }',
+  'an address string or { address, weight?, state?, publicUrl?, healthCheck?, maxConnections? }',
 );
 
 /** One backend: an address string or an object. Also validates `addBackend`'s argument. */
@@ -564,6 +580,13 @@ export const optionsShape = {
   healthCheck: balancerHealthCheckSchema.optional(),
   accessLogSampleRate: sampleRateSchema.default(defaults.accessLogSampleRate),
   protection: makeProtectionSchema({ integer, strictObject, describeValue }),
+  queue: strictObject(
+    {
+      maxPending: integer(bounds.queueMaxPending).default(defaults.queue.maxPending),
+      timeoutMs: timeoutMs.default(defaults.queue.timeoutMs),
+    },
+    'an object { maxPending?, timeoutMs? }',
+  ).prefault({}),
 };
 
 const optionsObjectSchema = strictObject(optionsShape, 'an options object');
@@ -671,6 +694,8 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, pre
   throw new LbConfigError(issues);
 }
 
+/** Validates one backend's maxConnections (for `setMaxConnections`). */
+export const maxConnectionsSchema = integer(bounds.maxConnections);
 /** Validates one backend weight (for `setWeight`). */
 export const weightSchema = integer(bounds.weight);
 /** Validates one backend state (for `setBackendState`). */

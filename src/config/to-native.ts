@@ -56,6 +56,7 @@ export function toNativeConfig(config: BalancerConfig, live: LiveState): NativeC
       deny: [...config.protection.deny],
       rateLimits: config.protection.rateLimits.map((rule) => ({ ...rule })),
     },
+    queue: { ...config.queue },
   };
   if (config.mode === 'redirect') native.redirectStatus = config.redirectStatus;
   if (config.mode === 'tcp') native.proxyProtocol = config.proxyProtocol;
@@ -76,6 +77,7 @@ function toNativeBackend(config: Pick<BalancerConfig, 'mode'>, backend: LiveBack
     state: backend.config.state,
     healthy: backend.healthy,
   };
+  if (backend.config.maxConnections !== undefined) native.maxConnections = backend.config.maxConnections;
   if (config.mode === 'redirect') native.publicUrl = publicUrlOf(backend.config);
   return native;
 }
