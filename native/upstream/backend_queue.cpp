@@ -43,23 +43,13 @@ void UpstreamGroup::cancel_wait(QueueWaiter& waiter) {
 }
 
 void UpstreamGroup::give_slot(uint32_t backend_id, stats::BackendLoad& load) {
-  auto it = backends_.find(backend_id);
-  if (it != backends_.end() && &it->second->spec.counters->load() == &load) {
-    UpstreamBackend& backend = *it->second;
-    // Handed over to this worker's next waiter: the slot is never free in between, so
-    // the order of this queue holds against other workers.
-    const uint64_t now = loop_.now_ms();
-    while (!backend.waiting.empty()) {
-      QueueEntry entry = backend.waiting.front();
-      backend.waiting.pop_front();
-      --waiting_;
-      load.queued.fetch_sub(1, std::memory_order_relaxed);
-      load.dequeued.fetch_add(1, std::memory_order_relaxed);
-      load.wait_us_total.fetch_add((now - entry.since_ms) * 1000, std::memory_order_relaxed);
-      if (entry.waiter->on_slot_granted(backend)) return;
-    }
-  }
+  // Freed first, then offered at once to this worker's queue through the same check as
+  // any admission: a limit lowered meanwhile (or lifted) is respected, and the count
+  // never holds a slot nobody owns.
   load.release();
+  auto it = backends_.find(backend_id);
+  if (it == backends_.end() || &it->second->spec.counters->load() != &load) return;
+  if (!it->second->waiting.empty()) serve_queue(*it->second, loop_.now_ms());
 }
 
 void UpstreamGroup::serve_queue(UpstreamBackend& backend, uint64_t now_ms) {

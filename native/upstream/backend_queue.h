@@ -1,10 +1,11 @@
 // Requests waiting for a slot on a backend that has its maxConnections in flight: one
 // FIFO per backend and worker, bounded by queue.maxPending for the worker. A slot freed
-// on this worker goes straight to the head of the queue (handed over: it never becomes
-// free for another worker in between); a slot freed on another worker is found by the
-// worker's queue timer, which looks every timer tick (8 ms) while something waits. The
-// limit itself is exact for the process (BackendLoad's compare-and-swap); what the
-// timer costs is up to one tick of extra wait for a slot freed elsewhere.
+// on this worker is offered at once to the head of its queue (new requests of this
+// worker queue behind it, so the order holds; a new request on another worker may take
+// the slot first); a slot freed on another worker is found by the worker's queue timer,
+// which looks every timer tick (8 ms) while something waits. The limit itself is exact
+// for the process (BackendLoad's compare-and-swap); what the timer costs is up to one
+// tick of extra wait for a slot freed elsewhere.
 #pragma once
 
 #include <cstdint>

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startBalancer } from '../helpers/balancer.js';
 import { runCleanups } from '../helpers/cleanup.js';
 import { header } from '../helpers/http-message.js';
-import { startHttpBackend } from '../helpers/http-backend.js';
+import { type HttpBackend, startHttpBackend } from '../helpers/http-backend.js';
 import { delay, waitUntil } from '../helpers/wait.js';
 import { connectFrom } from './support.js';
 
@@ -124,5 +124,41 @@ describe('maxConnections per backend', () => {
     expect((await Promise.all(requests)).map((r) => r.status)).toEqual([200, 200, 200]);
     expect(lb.backends()[0]!.maxConnections).toBe(3);
     expect(() => lb.setMaxConnections(0, -1)).toThrow(/maxConnections: expected an integer from 0 to 1000000, got -1/);
+  });
+
+  it('lifting the limit dispatches waiters uncounted, and the count returns to 0 for a later limit', async () => {
+    const backend = await startHttpBackend('b1', { delayMs: () => 500 });
+    const lb = await startBalancer({ workers: 1, backends: [{ address: backend.address, maxConnections: 1 }] });
+    const requests = ['a', 'b'].map((id) => request(lb.port, id));
+    await waitUntil('one at the backend, one queued', () => backend.ids.length === 1 && lb.stats().backends[0]!.queued === 1);
+    lb.setMaxConnections(0, 0);
+    await waitUntil('both at the backend', () => backend.ids.length === 2, { timeoutMs: 400 });
+    expect((await Promise.all(requests)).map((r) => r.status)).toEqual([200, 200]);
+    expect(lb.stats().backends[0]!.inFlight).toBe(0);
+    lb.setMaxConnections(0, 1);
+    expect((await request(lb.port, 'c')).status).toBe(200);
+    expect(lb.stats().backends[0]!.inFlight).toBe(0);
+  });
+
+  it('a limit lowered below what is in flight admits nothing more until enough have ended', async () => {
+    let answeredBeforeLate = -1;
+    const backend: HttpBackend = await startHttpBackend('b1', {
+      delayMs: (req) => {
+        if (req.headers['x-request-id'] !== 'late') return 400;
+        answeredBeforeLate = backend.requests;
+        return 0;
+      },
+    });
+    const lb = await startBalancer({ workers: 1, backends: [{ address: backend.address, maxConnections: 3 }] });
+    const first = ['a', 'b', 'c'].map((id) => request(lb.port, id));
+    await waitUntil('three at the backend', () => backend.ids.length === 3);
+    lb.setMaxConnections(0, 1);
+    const late = request(lb.port, 'late');
+    await waitUntil('late queued', () => lb.stats().backends[0]!.queued === 1);
+    await Promise.all(first);
+    expect((await late).status).toBe(200);
+    // It reached the backend only once the three before it were answered.
+    expect(answeredBeforeLate).toBe(3);
+    expect(backend.peakInFlight).toBe(3);
   });
 });
