@@ -19,7 +19,9 @@ void ClientConnection::refuse_over_rate(const http1::MessageHead& head, uint64_t
   finish_access_record(kStatus);
   const bool has_body = head.body == http1::BodyKind::chunked || head.body == http1::BodyKind::until_close ||
                         (head.body == http1::BodyKind::content_length && head.content_length > 0);
-  const bool close_after = has_body || exchange_->client_wants_close || context_.draining();
+  // The response has a body: after a HEAD, only a close keeps the client's framing right.
+  const bool close_after =
+      has_body || head.method == http1::Method::head || exchange_->client_wants_close || context_.draining();
   out_.clear();
   if (!protection::write_limit_response(kStatus, protection::retry_after_seconds(wait_ms), close_after, out_)) {
     fail(Outcome::bad_request);
@@ -88,7 +90,8 @@ void ClientConnection::refuse_unavailable(uint32_t retry_after_s) {
   context_.counters.count_response(kStatus);
   finish_access_record(kStatus);
   // The head was consumed; a body not read to the end makes the connection close after.
-  const bool close_after = exchange_->client_wants_close || !exchange_->request_body.complete || context_.draining();
+  const bool close_after = exchange_->client_wants_close || !exchange_->request_body.complete ||
+                           exchange_->method == http1::Method::head || context_.draining();
   out_.clear();
   if (!protection::write_limit_response(kStatus, retry_after_s, close_after, out_)) {
     send_error(kStatus);

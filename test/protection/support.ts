@@ -11,8 +11,14 @@ export interface ClientConnection {
   socket: net.Socket;
   /** Sends a GET and reads its response (rejects if the server closes first). */
   get(path?: string, headers?: Record<string, string>): Promise<HttpMessage>;
-  /** Resolves true once the server has closed, false after `timeoutMs`. */
+  /**
+   * Resolves true once the server has closed, false after `timeoutMs`. HTTP listeners
+   * defer accept until the first bytes arrive (TCP_DEFER_ACCEPT), so a client refused at
+   * accept is seen as closed at once only if it sent something: see `refusedAtAccept`.
+   */
   closedWithin(timeoutMs: number): Promise<boolean>;
+  /** Sends a request and resolves true if the server closes without a byte of answer. */
+  refusedAtAccept(timeoutMs?: number): Promise<boolean>;
   /** Every byte received. */
   received(): Buffer;
 }
@@ -102,6 +108,11 @@ export async function connectFrom(
     },
     closedWithin(timeoutMs: number) {
       return until(() => (closed ? true : undefined), timeoutMs, 'still open').catch(() => false);
+    },
+    async refusedAtAccept(timeoutMs = 2_000) {
+      socket.write('GET / HTTP/1.1\r\nHost: lb.test\r\n\r\n');
+      const closedNow = await until(() => (closed ? true : undefined), timeoutMs, 'still open').catch(() => false);
+      return closedNow && all.length === 0;
     },
   };
 }
