@@ -13,6 +13,7 @@ const folders = [
   'http2',
   'tls',
   'balancing',
+  'protection',
   'upstream',
   'proxy',
   'stats',

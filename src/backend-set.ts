@@ -205,5 +205,6 @@ export function statusOf(entry: BackendEntry, mode: 'http' | 'redirect' | 'tcp')
   };
   if (entry.health === 'down' && entry.healthReason !== undefined) status.healthReason = entry.healthReason;
   if (mode === 'redirect') status.publicUrl = publicUrlOf(entry.config);
+  if ((entry.config.maxConnections ?? 0) > 0) status.maxConnections = entry.config.maxConnections;
   return status;
 }

@@ -19,6 +19,7 @@ import {
   effectiveHealthCheck,
   parseOrThrow,
   strategySchema,
+  maxConnectionsSchema,
   validateOptions,
   weightSchema,
 } from './config/schema.js';
@@ -423,6 +424,21 @@ export class Balancer {
     const entry = this.#backends.find(idOrAddress);
     const before = entry.config;
     entry.config = { ...before, weight: value };
+    this.#publishOrRestore(() => (entry.config = before));
+    return statusOf(entry, this.#config.mode);
+  }
+
+  /**
+   * Sets a backend's maxConnections (0 lifts the limit): requests in flight on it at once
+   * for the whole balancer, the rest waiting in its queue. Applies to the next request;
+   * waiting ones are served as slots allow. Throws LbConfigError for an unknown backend
+   * or a bad value.
+   */
+  setMaxConnections(idOrAddress: number | string, maxConnections: number): BackendStatus {
+    const value = parseOrThrow(maxConnectionsSchema, maxConnections, ['maxConnections']);
+    const entry = this.#backends.find(idOrAddress);
+    const before = entry.config;
+    entry.config = { ...before, maxConnections: value };
     this.#publishOrRestore(() => (entry.config = before));
     return statusOf(entry, this.#config.mode);
   }
@@ -951,6 +967,9 @@ function backendChanges(before: BackendConfig, after: BackendConfig): string[] {
   const changes: string[] = [];
   if (before.weight !== after.weight) changes.push(`weight ${before.weight} -> ${after.weight}`);
   if (before.state !== after.state) changes.push(`state ${before.state} -> ${after.state}`);
+  if (before.maxConnections !== after.maxConnections) {
+    changes.push(`maxConnections ${before.maxConnections ?? 0} -> ${after.maxConnections ?? 0}`);
+  }
   if (before.publicUrl !== after.publicUrl)
     changes.push(`publicUrl ${before.publicUrl ?? 'default'} -> ${after.publicUrl ?? 'default'}`);
   if (JSON.stringify(before.healthCheck) !== JSON.stringify(after.healthCheck)) changes.push('healthCheck');

@@ -20,6 +20,16 @@ export interface NativeBackend {
   publicUrl?: string;
   /** False while active health checks say the backend is down: it takes no new request. Default true. */
   healthy?: boolean;
+  /** Requests in flight on it at once for the whole process; more wait in its queue. 0 (default): no limit. */
+  maxConnections?: number;
+}
+
+/** Requests waiting for a backend at its maxConnections. */
+export interface NativeQueue {
+  /** Waiting requests per worker; beyond, 503 at once. */
+  maxPending: number;
+  /** Longest wait; then 503 with Retry-After. */
+  timeoutMs: number;
 }
 
 export type NativeStrategy =
@@ -120,6 +130,31 @@ export interface NativeBodies {
   maxPipes: number;
 }
 
+/** One rate limit as the data path takes it (see src/config/protection-schema.ts). */
+export interface NativeRateLimit {
+  name: string;
+  key: 'client' | 'header' | 'path';
+  header?: string;
+  pathPrefix?: string;
+  /** Requests per second (fractions allowed, down to 0.001). */
+  rate: number;
+  /** Bucket size: requests allowed at once after a lull. */
+  burst: number;
+}
+
+/** Edge protection (native/protection). */
+export interface NativeProtection {
+  /** CIDR blocks; when not empty, only clients in one of them are accepted. */
+  allow: string[];
+  /** CIDR blocks whose clients are closed at accept (wins over allow). */
+  deny: string[];
+  /** Open connections per client address for the whole process; 0 means no limit. */
+  maxConnectionsPerClient: number;
+  /** Each worker's bucket table size (keys), fixed memory. */
+  rateLimitKeys: number;
+  rateLimits: NativeRateLimit[];
+}
+
 export interface NativeConfig {
   /** Numeric listen address and port. */
   listenHost: string;
@@ -151,6 +186,10 @@ export interface NativeConfig {
   forwarded: NativeForwarded;
   /** Client headers. Default `{ underscores: 'drop' }`. */
   headers?: NativeHeaders;
+  /** Edge protection; absent: none. */
+  protection?: NativeProtection;
+  /** Backend queues (maxConnections); absent: the defaults (1024, 5000 ms). */
+  queue?: NativeQueue;
 }
 
 /**
@@ -201,6 +240,39 @@ export interface NativeBackendStats {
   ejections: number;
   /** Workers that have the backend ejected right now. */
   ejectedWorkers: number;
+  /** Requests admitted under maxConnections now (0 when it has no limit). */
+  inFlight: number;
+  /** Requests waiting in its queue now, all workers. */
+  queued: number;
+  /** Requests that waited and then got a slot, and their total wait. */
+  dequeued: number;
+  queueWaitUsTotal: number;
+  /** 503s: waited queue.timeoutMs without a slot; or the queue had no room. */
+  queueTimeouts: number;
+  queueFull: number;
+}
+
+/** Edge protection counters, summed over workers. */
+export interface NativeProtectionStats {
+  /** Connections closed at accept by the allow/deny lists. */
+  denied: number;
+  /** Connections closed at accept: their client had maxConnectionsPerClient open. */
+  connectionsLimited: number;
+  /** Connections admitted uncounted: no room in the per-client table around their hash. */
+  connectionTableFull: number;
+  /** Requests answered 429 by a rate limit. */
+  rateLimited: number;
+  /** Keys in the workers' bucket tables now (bounded by rateLimitKeys per worker). */
+  rateTableKeys: number;
+  /** Live keys forgotten to make room for new ones. */
+  rateTableEvictions: number;
+  /** Memory of the workers' bucket tables (fixed when created). */
+  rateTableBytes: number;
+  /** Client addresses with at least one open connection (counted when maxConnectionsPerClient is set). */
+  clientsWithConnections: number;
+  connectionTableBytes: number;
+  /** 429s by the position of the rule in rateLimits. */
+  limitedByRule: number[];
 }
 
 export interface NativeStats {
@@ -237,6 +309,8 @@ export interface NativeStats {
   /** Upper bounds (milliseconds) of the latency histogram buckets. */
   latencyBoundsMs: number[];
   backends: NativeBackendStats[];
+  /** Absent in the zero stats of a balancer that never ran. */
+  protection?: NativeProtectionStats;
 }
 
 /**

@@ -22,6 +22,8 @@ export interface BackendStatus extends BackendRef {
   healthReason?: string;
   /** Redirect mode: where clients are sent. */
   publicUrl?: string;
+  /** Requests in flight on it at once, whole balancer (absent: no limit). */
+  maxConnections?: number;
 }
 
 /** One backend: who it is, how it is configured, its health and its counters. */
@@ -61,6 +63,12 @@ function zeroBackendCounters(native: NativeStats): BackendCounters {
     totalTimeSumUs: 0,
     ejections: 0,
     ejectedWorkers: 0,
+    inFlight: 0,
+    queued: 0,
+    dequeued: 0,
+    queueWaitUsTotal: 0,
+    queueTimeouts: 0,
+    queueFull: 0,
   };
 }
 

@@ -1,6 +1,7 @@
 #include "addon/config_conversion.h"
 
 #include "addon/config_table.h"
+#include "addon/protection_conversion.h"
 
 #include <cctype>
 #include <cmath>
@@ -266,7 +267,7 @@ bool read_listen_settings(const Napi::Object& object, runtime::ListenSettings& o
 bool read_proxy_config(const Napi::Object& object, proxy::ProxyConfig& out, std::string& error) {
   if (!read_mode(object, out, error) || !read_strategy(object, out, error) ||
       !read_backends(object, out.upstream.backends, error) || !read_proxy_options(object, out, error) ||
-      !read_header_policies(object, out, error)) {
+      !read_header_policies(object, out, error) || !read_protection(object, out.protection, error)) {
     return false;
   }
   // Responses come from our own backends: the same limits as requests.

@@ -37,6 +37,7 @@ constexpr OptionRow<runtime::ListenSettings> kListenRows[] = {
 constexpr OptionRow<balancing::BackendSpec> kBackendRows[] = {
     // Relative shares; a backend taking no traffic is drained or in maintenance, not weight 0.
     {"", "weight", 1, 256, true, Presence::required, LB_FIELD(balancing::BackendSpec, weight)},
+    {"", "maxConnections", 0, 1000000, true, Presence::optional_key, LB_FIELD(balancing::BackendSpec, max_connections)},
 };
 
 constexpr OptionRow<ProxyConfig> kProxyRows[] = {
@@ -93,6 +94,20 @@ constexpr OptionRow<ProxyConfig> kProxyRows[] = {
      LB_FIELD(ProxyConfig, upstream.retries.min_per_second)},
 
     {"", "accessLogSampleRate", 0, 1, false, Presence::optional_key, LB_FIELD(ProxyConfig, access_log_sample_rate)},
+
+    {"queue", "maxPending", 0, 1000000, true, Presence::optional_section,
+     LB_FIELD(ProxyConfig, upstream.queue.max_pending)},
+    {"queue", "timeoutMs", 1, kMaxMs, true, Presence::optional_section,
+     LB_FIELD(ProxyConfig, upstream.queue.timeout_ms)},
+};
+
+// The scalar edge-protection options; the rest of the section (lists, rules) is read in
+// protection_conversion.cpp.
+constexpr OptionRow<protection::EdgeRules> kProtectionRows[] = {
+    {"protection", "maxConnectionsPerClient", 0, protection::ClientConnectionTable::kMaxCount, true,
+     Presence::optional_section, LB_FIELD(protection::EdgeRules, max_connections_per_client)},
+    {"protection", "rateLimitKeys", 1024, 1048576, true, Presence::optional_section,
+     LB_FIELD(protection::EdgeRules, rate_limit_keys)},
 };
 
 #undef LB_FIELD
@@ -109,6 +124,7 @@ constexpr bool rows_fit(std::span<const OptionRow<Target>> rows) {
 static_assert(rows_fit<ProxyConfig>(kProxyRows));
 static_assert(rows_fit<runtime::ListenSettings>(kListenRows));
 static_assert(rows_fit<balancing::BackendSpec>(kBackendRows));
+static_assert(rows_fit<protection::EdgeRules>(kProtectionRows));
 
 std::string path_of(std::string_view section, std::string_view key) {
   std::string path(section);
@@ -190,11 +206,16 @@ bool read_backend_options(const Napi::Object& object, const std::string& prefix,
   return read_rows<balancing::BackendSpec>(object, prefix, kBackendRows, out, error);
 }
 
+bool read_protection_options(const Napi::Object& object, protection::EdgeRules& out, std::string& error) {
+  return read_rows<protection::EdgeRules>(object, "", kProtectionRows, out, error);
+}
+
 Napi::Array config_table(Napi::Env env) {
   Napi::Array table = Napi::Array::New(env);
   export_rows<runtime::ListenSettings>(env, table, "", kListenRows);
   export_rows<balancing::BackendSpec>(env, table, "backends[].", kBackendRows);
   export_rows<ProxyConfig>(env, table, "", kProxyRows);
+  export_rows<protection::EdgeRules>(env, table, "", kProtectionRows);
   return table;
 }
 

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "balancing/backend.h"
+#include "protection/edge_rules.h"
 #include "proxy/proxy_config.h"
 #include "runtime/balancer.h"
 
@@ -40,6 +41,7 @@ bool read_listen_options(const Napi::Object& object, runtime::ListenSettings& ou
 bool read_proxy_options(const Napi::Object& object, proxy::ProxyConfig& out, std::string& error);
 bool read_backend_options(const Napi::Object& object, const std::string& prefix, balancing::BackendSpec& out,
                           std::string& error);
+bool read_protection_options(const Napi::Object& object, protection::EdgeRules& out, std::string& error);
 
 // Every row as [{ path, min, max, integer, default }], backend rows with paths like "backends[].weight".
 Napi::Array config_table(Napi::Env env);

@@ -47,6 +47,25 @@ EventShape shape_of(stats::EventType type) {
 }
 }  // namespace
 
+Napi::Object to_js(Napi::Env env, const protection::EdgeStats& stats) {
+  Napi::Object out = Napi::Object::New(env);
+  set(out, "denied", stats.denied);
+  set(out, "connectionsLimited", stats.connections_limited);
+  set(out, "connectionTableFull", stats.connection_table_full);
+  set(out, "rateLimited", stats.rate_limited);
+  set(out, "rateTableKeys", stats.rate_table_keys);
+  set(out, "rateTableEvictions", stats.rate_table_evictions);
+  set(out, "rateTableBytes", stats.rate_table_bytes);
+  set(out, "clientsWithConnections", stats.clients_with_connections);
+  set(out, "connectionTableBytes", stats.connection_table_bytes);
+  Napi::Array by_rule = Napi::Array::New(env, protection::EdgeRules::kMaxRateRules);
+  for (size_t r = 0; r < protection::EdgeRules::kMaxRateRules; ++r) {
+    by_rule.Set(static_cast<uint32_t>(r), Napi::Number::New(env, static_cast<double>(stats.rule_limited[r])));
+  }
+  out.Set("limitedByRule", by_rule);
+  return out;
+}
+
 Napi::Object to_js(Napi::Env env, const runtime::BalancerStats& stats) {
   Napi::Object out = Napi::Object::New(env);
   set(out, "workers", stats.workers);
@@ -88,6 +107,12 @@ Napi::Object to_js(Napi::Env env, const runtime::BalancerStats& stats) {
     set(backend, "connectionsOpened", b.connections_opened);
     set(backend, "ejections", b.ejections);
     set(backend, "ejectedWorkers", b.ejected_workers);
+    set(backend, "inFlight", b.in_flight);
+    set(backend, "queued", b.queued);
+    set(backend, "dequeued", b.dequeued);
+    set(backend, "queueWaitUsTotal", b.queue_wait_us_total);
+    set(backend, "queueTimeouts", b.queue_timeouts);
+    set(backend, "queueFull", b.queue_full);
     backend.Set("timeToFirstByte", bucket_counts(env, b.ttfb_buckets));
     backend.Set("totalTime", bucket_counts(env, b.total_buckets));
     set(backend, "timeToFirstByteSumUs", b.ttfb_sum_us);
@@ -95,6 +120,7 @@ Napi::Object to_js(Napi::Env env, const runtime::BalancerStats& stats) {
     backends.Set(static_cast<uint32_t>(i), backend);
   }
   out.Set("backends", backends);
+  out.Set("protection", to_js(env, stats.protection));
   return out;
 }
 

@@ -9,6 +9,7 @@
 
 namespace lb::addon {
 
+Napi::Object to_js(Napi::Env env, const protection::EdgeStats& stats);
 Napi::Object to_js(Napi::Env env, const runtime::BalancerStats& stats);
 Napi::Object to_js(Napi::Env env, const stats::Event& event);
 Napi::Object to_js(Napi::Env env, const stats::AccessRecord& record);

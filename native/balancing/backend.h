@@ -23,6 +23,9 @@ struct BackendSpec {
   net::SocketAddress address;
   std::string label;  // "host:port", for events and logs
   uint32_t weight = 1;
+  // Requests in flight on it at once, for the whole process; more wait in its queue
+  // (upstream/backend_queue.h). 0: no limit.
+  uint32_t max_connections = 0;
   BackendState state = BackendState::ready;
   // False while active health checks (run by the control plane) say it is down.
   bool healthy = true;

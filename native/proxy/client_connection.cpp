@@ -403,6 +403,11 @@ void ClientConnection::start_exchange(const http1::MessageHead& head) {
     fail(Outcome::bad_request);
     return;
   }
+  if (uint64_t wait_ms = context_.edge.check_request(config.protection, head, reinterpret_cast<const sockaddr*>(&peer_),
+                                                     context_.loop.now_ms())) {
+    refuse_over_rate(head, wait_ms);
+    return;
+  }
 
   char client_ip[INET6_ADDRSTRLEN] = {};
   size_t ip_length = 0;
@@ -498,8 +503,13 @@ void ClientConnection::acquire_backend() {
     fail(exchange_->tries > 0 ? Outcome::tries_exhausted : Outcome::no_backend);
     return;
   }
-  context_.upstream.begin_exchange(*backend);
-  if (auto* pooled = static_cast<BackendConnection*>(backend->pool.take(context_.loop.iteration()))) {
+  if (!take_backend_slot(*backend)) return;  // waits in its queue, or was refused
+  connect_to(*backend);
+}
+
+void ClientConnection::connect_to(upstream::UpstreamBackend& backend) {
+  context_.upstream.begin_exchange(backend);
+  if (auto* pooled = static_cast<BackendConnection*>(backend.pool.take(context_.loop.iteration()))) {
     backend_ = pooled;
     pooled->attach(this);
     count_request_sent();
@@ -507,7 +517,7 @@ void ClientConnection::acquire_backend() {
     pump();
     return;
   }
-  open_fresh_connection(*backend);
+  open_fresh_connection(backend);
 }
 
 bool ClientConnection::open_fresh_connection(upstream::UpstreamBackend& backend) {
@@ -538,6 +548,7 @@ void ClientConnection::attempt_failed(upstream::UpstreamBackend& backend, const 
     return;
   }
   backend.counters->retries.add();
+  release_slot();  // the next try takes a slot on the backend it goes to
   acquire_backend();
 }
 
@@ -1068,6 +1079,7 @@ bool ClientConnection::request_body_unread() const {
 
 void ClientConnection::release_exchange() {
   if (!exchange_) return;
+  release_slot();
   finish_access_record(0);
   context_.give_exchange(exchange_);
   exchange_ = nullptr;

@@ -31,6 +31,7 @@
 #include "proxy/relay.h"
 #include "reactor/timer_wheel.h"
 #include "reactor/unique_fd.h"
+#include "upstream/backend_queue.h"
 
 namespace lb::proxy {
 
@@ -48,7 +49,7 @@ enum class ClientState : uint8_t {
 };
 const char* to_string(ClientState state);
 
-class ClientConnection final : public FrontendConnection {
+class ClientConnection final : public FrontendConnection, public upstream::QueueWaiter {
  public:
   // Takes an accepted socket and starts reading a request head.
   static ClientConnection* accept(WorkerContext& context, reactor::UniqueFd fd, const sockaddr_storage& peer);
@@ -62,6 +63,8 @@ class ClientConnection final : public FrontendConnection {
   void on_backend_timeout() override;
   void drain() override;
   void close() override;
+  bool on_slot_granted(upstream::UpstreamBackend& backend) override;
+  void on_queue_timeout(uint64_t waited_ms) override;
 
   ClientState state() const { return state_; }
 
@@ -77,6 +80,11 @@ class ClientConnection final : public FrontendConnection {
   balancing::PickRequest pick_request() const;
   // connecting
   void acquire_backend();
+  void connect_to(upstream::UpstreamBackend& backend);
+  // maxConnections (client_limits.cpp): false when the request waits in the backend's
+  // queue or was answered 503; release_slot gives a held slot back.
+  bool take_backend_slot(upstream::UpstreamBackend& backend);
+  void release_slot();
   // The backend connection is ready to carry the request: count it on its backend.
   void count_request_sent();
   // exchanging
@@ -125,6 +133,10 @@ class ClientConnection final : public FrontendConnection {
   void answer_redirect(const http1::MessageHead& head);
   // True if the request was an ACME HTTP-01 challenge, now answered from the table.
   bool answer_acme_challenge(const http1::MessageHead& head);
+  // A rate limit refused the request: 429 with Retry-After (client_limits.cpp).
+  void refuse_over_rate(const http1::MessageHead& head, uint64_t wait_ms);
+  // 503 with Retry-After after the request head was consumed (queue full or timed out).
+  void refuse_unavailable(uint32_t retry_after_s);
   void send_error(uint16_t status);
   void respond_locally(bool close_after);
   void flush_local_response();

@@ -78,6 +78,11 @@ struct Exchange {
   BodyProgress request_body;
   BodyProgress response_body;
   uint32_t response_scan_from = 0;
+  // maxConnections: the load whose slot this request holds (null: none) and its backend's
+  // id; `queued` while it waits for one (client_limits.cpp).
+  stats::BackendLoad* slot_load = nullptr;
+  uint32_t slot_backend_id = 0;
+  bool queued = false;
 };
 
 }  // namespace lb::proxy

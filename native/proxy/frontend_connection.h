@@ -5,6 +5,7 @@
 
 #include <cstddef>
 
+#include "protection/connection_ticket.h"
 #include "reactor/event_loop.h"
 #include "reactor/timer_wheel.h"
 
@@ -23,6 +24,8 @@ class FrontendConnection : public reactor::EventHandler, public reactor::TimerHa
   virtual void close() = 0;
 
   size_t tracking_index = 0;  // position in WorkerContext's list, for O(1) removal
+  // Its count in the process-wide connections-per-client table, released with the object.
+  protection::ConnectionTicket client_ticket;
 };
 
 }  // namespace lb::proxy

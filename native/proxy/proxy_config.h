@@ -14,6 +14,7 @@
 #include "http1/head_writer.h"
 #include "http1/parser.h"
 #include "net/socket_options.h"
+#include "protection/edge_rules.h"
 #include "upstream/upstream_settings.h"
 
 namespace lb::proxy {
@@ -99,6 +100,8 @@ struct ProxyConfig {
   // owns /.well-known/acme-challenge/ and answers 404 for tokens it does not know.
   // Null: that path is proxied like any other.
   std::shared_ptr<const http1::AcmeChallengeTable> acme_challenges;
+  // Allow/deny lists, connections per client, rate limits (native/protection).
+  protection::EdgeProtection protection;
 };
 
 }  // namespace lb::proxy

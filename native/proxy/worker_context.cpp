@@ -17,7 +17,8 @@ WorkerContext::WorkerContext(uint16_t index, reactor::EventLoop& event_loop, sta
       events(channels.events),
       access_log(channels.access_log),
       worker_index(index),
-      upstream(index, event_loop, channels) {
+      upstream(index, event_loop, channels),
+      edge(index) {
   adopt(std::move(config));
 }
 

@@ -11,6 +11,7 @@
 #include "balancing/hash.h"
 #include "buffer/buffer_pool.h"
 #include "http1/parser.h"
+#include "protection/edge_guard.h"
 #include "proxy/exchange.h"
 #include "proxy/pipe_pool.h"
 #include "proxy/proxy_config.h"
@@ -74,6 +75,8 @@ class WorkerContext {
   const uint16_t worker_index;
   // The backends and how to choose among them, their pools and passive health.
   upstream::UpstreamGroup upstream;
+  // Edge protection: allow/deny and connections per client at accept, rate limits per request.
+  protection::EdgeGuard edge;
   // Parsed-head scratch space, big (header array): shared by every connection of this
   // worker because a head is parsed and re-written in one go, never kept.
   http1::MessageHead scratch_head;

@@ -19,6 +19,7 @@ void Balancer::attach_counters(proxy::ProxyConfig& config) {
     spec.counters = counters;
     current_backend_ids_.push_back(spec.id);
   }
+  config.protection.shared = edge_shared_;
 }
 
 bool Balancer::start(const ListenSettings& listen, proxy::ProxyConfig config, std::function<void()> notify_events,
@@ -47,6 +48,7 @@ bool Balancer::start(const ListenSettings& listen, proxy::ProxyConfig config, st
   }
 
   channels_ = std::make_unique<stats::WorkerChannels[]>(worker_count_);
+  edge_shared_ = std::make_shared<protection::EdgeShared>(worker_count_);
   attach_counters(config);
   auto snapshot = std::make_shared<const proxy::ProxyConfig>(std::move(config));
   current_ = snapshot;
@@ -157,6 +159,13 @@ BalancerStats Balancer::stats() const {
     if (it == backend_counters_.end()) continue;
     BackendStats backend;
     backend.id = id;
+    const stats::BackendLoad& load = it->second->load();
+    backend.in_flight = load.in_flight.load(std::memory_order_relaxed);
+    backend.queued = load.queued.load(std::memory_order_relaxed);
+    backend.dequeued = load.dequeued.load(std::memory_order_relaxed);
+    backend.queue_wait_us_total = load.wait_us_total.load(std::memory_order_relaxed);
+    backend.queue_timeouts = load.queue_timeouts.load(std::memory_order_relaxed);
+    backend.queue_full = load.queue_full.load(std::memory_order_relaxed);
     for (uint32_t w = 0; w < worker_count_; ++w) {
       const stats::BackendWorkerCounters& c = it->second->slot(w);
       backend.requests += c.requests.get();
@@ -180,6 +189,7 @@ BalancerStats Balancer::stats() const {
     }
     total.backends.push_back(backend);
   }
+  if (edge_shared_) total.protection = protection::sum_edge_stats(*edge_shared_);
   return total;
 }
 

@@ -12,6 +12,7 @@
 
 #include "net/listener.h"
 #include "net/socket_address.h"
+#include "protection/edge_stats.h"
 #include "proxy/proxy_config.h"
 #include "runtime/worker.h"
 #include "stats/worker_channels.h"
@@ -33,6 +34,8 @@ struct BackendStats {
   uint64_t requests = 0, responses_by_class[6] = {}, connect_errors = 0, backend_errors = 0, retries = 0,
            bytes_to_backend = 0, bytes_from_backend = 0, active_connections = 0, idle_connections = 0,
            connections_opened = 0, ejections = 0, ejected_workers = 0;
+  // maxConnections and its queue, for the whole process.
+  uint64_t in_flight = 0, queued = 0, dequeued = 0, queue_wait_us_total = 0, queue_timeouts = 0, queue_full = 0;
 };
 
 struct BalancerStats {
@@ -42,6 +45,7 @@ struct BalancerStats {
            bytes_from_clients = 0, bytes_to_clients = 0, bodies_copied = 0, bodies_spliced = 0, body_bytes_spliced = 0,
            events_dropped = 0, access_log_dropped = 0;
   std::vector<BackendStats> backends;
+  protection::EdgeStats protection;
 };
 
 class Balancer {
@@ -90,6 +94,9 @@ class Balancer {
   std::shared_ptr<const proxy::ProxyConfig> current_;  // the snapshot last published
   std::unique_ptr<stats::WorkerChannels[]> channels_;
   std::map<uint32_t, std::shared_ptr<stats::BackendCounterSet>> backend_counters_;
+  // Edge protection state for the whole process (connections per client, counters): one
+  // per run, handed to every snapshot.
+  std::shared_ptr<protection::EdgeShared> edge_shared_;
   std::vector<uint32_t> current_backend_ids_;
   uint32_t worker_count_ = 0;
   uint16_t bound_port_ = 0;

@@ -198,13 +198,19 @@ void Worker::accept_connections(net::Listener& listener, int max_batch) {
     sockaddr_storage peer{};
     int error_number = 0;
     switch (listener.accept_one(fd, peer, error_number)) {
-      case net::Listener::AcceptStatus::accepted:
+      case net::Listener::AcceptStatus::accepted: {
+        // Denied, or over its connections: closed at once (the fd closes here).
+        protection::ConnectionTicket ticket;
+        if (!context_->edge.admit(context_->config().protection, peer, ticket)) continue;
+        proxy::FrontendConnection* connection = nullptr;
         if (context_->config().mode == proxy::ProxyMode::tcp) {
-          proxy::TcpConnection::accept(*context_, std::move(fd), peer);
+          connection = proxy::TcpConnection::accept(*context_, std::move(fd), peer);
         } else {
-          proxy::ClientConnection::accept(*context_, std::move(fd), peer);
+          connection = proxy::ClientConnection::accept(*context_, std::move(fd), peer);
         }
+        if (connection) connection->client_ticket = std::move(ticket);
         continue;
+      }
       case net::Listener::AcceptStatus::would_block: return;
       case net::Listener::AcceptStatus::out_of_fds: {
         // Shed the connection instead of spinning on a listener that stays readable.

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <memory>
 
+#include "stats/backend_load.h"
 #include "stats/worker_counters.h"
 
 namespace lb::stats {
@@ -17,10 +18,14 @@ class BackendCounterSet {
   BackendWorkerCounters& slot(size_t worker) { return slots_[worker]; }
   const BackendWorkerCounters& slot(size_t worker) const { return slots_[worker]; }
   size_t workers() const { return workers_; }
+  // Shared by the workers: requests in flight (maxConnections) and the queue's numbers.
+  BackendLoad& load() { return load_; }
+  const BackendLoad& load() const { return load_; }
 
  private:
   std::unique_ptr<BackendWorkerCounters[]> slots_;
   size_t workers_;
+  BackendLoad load_;
 };
 
 }  // namespace lb::stats

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "balancing/backend_runtime.h"
+#include "upstream/backend_queue.h"
 #include "upstream/connection_pool.h"
 
 namespace lb::upstream {
@@ -17,6 +18,8 @@ struct UpstreamBackend : balancing::BackendRuntime {
   // backend-error events: when the last one went out, and how many were held back since.
   uint64_t error_reported_ms = 0;
   uint32_t errors_unreported = 0;
+  // Requests of this worker waiting for a slot (spec.max_connections reached).
+  BackendQueue waiting;
 };
 
 }  // namespace lb::upstream

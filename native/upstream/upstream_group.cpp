@@ -62,6 +62,7 @@ void UpstreamGroup::adopt(std::shared_ptr<const UpstreamSettings> settings) {
   for (auto& [id, backend] : previous) {
     backend->removed = true;
     backend->pool.close_all();
+    fail_queue(*backend);
     check_drained(*backend);
     retiring_.push_back(std::move(backend));  // freed by collect_retired()
   }

@@ -14,6 +14,7 @@
 
 #include "balancing/strategy.h"
 #include "reactor/event_loop.h"
+#include "reactor/timer_wheel.h"
 #include "stats/worker_channels.h"
 #include "upstream/retry_budget.h"
 #include "upstream/upstream_backend.h"
@@ -21,7 +22,7 @@
 
 namespace lb::upstream {
 
-class UpstreamGroup {
+class UpstreamGroup final : public reactor::TimerHandler {
  public:
   // The longest ejection, in base ejection times.
   static constexpr uint32_t kMaxEjectionMultiplier = 10;
@@ -78,8 +79,27 @@ class UpstreamGroup {
   // Closes every idle pooled connection (stop, drain).
   void close_idle_pools();
 
+  // maxConnections (backend_queue.cpp). A request may go to `backend` now (`admitted`;
+  // counted in its load when it has a limit: `counted`), or must wait for a slot.
+  enum class Slot : uint8_t { admitted, counted, full };
+  Slot take_slot(UpstreamBackend& backend);
+  // Queues `waiter` for `backend`; false if this worker's queue is full (counted).
+  bool wait_for_slot(UpstreamBackend& backend, QueueWaiter& waiter);
+  // Takes `waiter` out of whatever queue it is in (it closed, or answered otherwise).
+  void cancel_wait(QueueWaiter& waiter);
+  // A counted request of backend `backend_id` ended: its slot goes to the next waiter of
+  // this worker, or back to the process.
+  void give_slot(uint32_t backend_id, stats::BackendLoad& load);
+  void on_timer(reactor::Timer& timer) override;
+
  private:
   void check_drained(UpstreamBackend& backend);
+  // Grants slots to the heads of `backend`'s queue while the process has free ones, and
+  // times out heads that waited too long.
+  void serve_queue(UpstreamBackend& backend, uint64_t now_ms);
+  // Every waiter of a backend that left the configuration: 503 now.
+  void fail_queue(UpstreamBackend& backend);
+  void arm_queue_timer();
   // Ends an ejection (or the wait for a first success after one): traffic ramps up from
   // now and backend-recovered is reported with `why`.
   void readmit(UpstreamBackend& backend, const char* why);
@@ -101,6 +121,9 @@ class UpstreamGroup {
   std::vector<std::unique_ptr<UpstreamBackend>> retiring_;
   RetryBudget retry_budget_;
   uint64_t panic_reported_ms_ = 0;  // panic-routing events: at most one a second
+  // Requests of this worker waiting in backend queues, and the timer that looks at them.
+  uint32_t waiting_ = 0;
+  reactor::Timer queue_timer_{this};
 };
 
 }  // namespace lb::upstream

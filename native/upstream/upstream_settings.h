@@ -28,12 +28,20 @@ struct RetryPolicy {
   uint32_t min_per_second = 10;
 };
 
+// Requests waiting for a backend at its maxConnections: at most `max_pending` per worker,
+// each for at most `timeout_ms` (then 503 with Retry-After).
+struct QueueSettings {
+  uint32_t max_pending = 1024;
+  uint32_t timeout_ms = 5000;
+};
+
 struct UpstreamSettings {
   balancing::StrategyKind strategy = balancing::StrategyKind::round_robin;
   std::vector<balancing::BackendSpec> backends;
   double ewma_decay_ms = 10000;  // peak-EWMA time constant
   OutlierDetection outlier;
   RetryPolicy retries;
+  QueueSettings queue;
 };
 
 }  // namespace lb::upstream

@@ -143,6 +143,7 @@ export function renderPrometheus(stats: BalancerStats, info: PrometheusInfo = {}
     stats.accessLogDropped,
   );
   total('lb_worker_errors_total', 'counter', 'Errors reported by data-path workers.', stats.workerErrors);
+  if (stats.protection) renderProtection(stats.protection, total);
 
   // ---- Per backend ----
   const backends = stats.backends;
@@ -165,6 +166,28 @@ export function renderPrometheus(stats: BalancerStats, info: PrometheusInfo = {}
         for (const health of ['up', 'down', 'unchecked'] as const)
           sample('', { ...backendLabels(b), health }, b.health === health ? 1 : 0);
     },
+  );
+  out.perBackend('lb_backend_queued', 'gauge', 'Requests waiting for a slot (maxConnections) now.', backends, (b) => b.queued);
+  out.perBackend(
+    'lb_backend_queue_wait_seconds_total',
+    'counter',
+    'Total wait of the requests that waited for a slot and got one.',
+    backends,
+    (b) => b.queueWaitUsTotal / 1e6,
+  );
+  out.perBackend(
+    'lb_backend_dequeued_total',
+    'counter',
+    'Requests that waited for a slot and got one.',
+    backends,
+    (b) => b.dequeued,
+  );
+  out.perBackend(
+    'lb_backend_queue_timeouts_total',
+    'counter',
+    'Requests answered 503: no slot within queue.timeoutMs, or no room in the queue.',
+    backends,
+    (b) => b.queueTimeouts + b.queueFull,
   );
   out.perBackend(
     'lb_backend_ejected_workers',
@@ -276,4 +299,26 @@ function histogram(
       sample('_count', labels, cumulative);
     }
   });
+}
+
+/** Edge protection (docs/protection.md); per-rule 429s are in GET /protection, by name. */
+function renderProtection(
+  p: NonNullable<BalancerStats['protection']>,
+  total: (name: string, type: 'counter' | 'gauge', help: string, value: number) => void,
+): void {
+  total('lb_protection_denied_total', 'counter', 'Connections closed at accept by the allow/deny lists.', p.denied);
+  total(
+    'lb_protection_connections_limited_total',
+    'counter',
+    'Connections closed at accept: the client had maxConnectionsPerClient open.',
+    p.connectionsLimited,
+  );
+  total('lb_protection_rate_limited_total', 'counter', 'Requests answered 429 by a rate limit.', p.rateLimited);
+  total('lb_protection_rate_table_keys', 'gauge', "Keys in the workers' rate-limit tables.", p.rateTableKeys);
+  total(
+    'lb_protection_rate_table_evictions_total',
+    'counter',
+    'Live rate-limit keys forgotten to make room for new ones.',
+    p.rateTableEvictions,
+  );
 }

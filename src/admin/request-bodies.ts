@@ -1,11 +1,11 @@
 // The JSON bodies the admin API accepts, checked before they reach the Balancer (which
 // validates every value again and names the field in its LbConfigError).
 import type { BackendOptions, BackendState } from '../config/schema.js';
-import { backendStateSchema, describeValue, parseOrThrow, weightSchema } from '../config/schema.js';
+import { backendStateSchema, describeValue, maxConnectionsSchema, parseOrThrow, weightSchema } from '../config/schema.js';
 import { LbConfigError } from '../errors.js';
 
 const addKeys = ['address', 'weight', 'state', 'publicUrl', 'healthCheck'] as const;
-const patchKeys = ['weight', 'state'] as const;
+const patchKeys = ['weight', 'state', 'maxConnections'] as const;
 
 function objectBody(body: unknown, expected: string): Record<string, unknown> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
@@ -33,11 +33,12 @@ export function parseAddBackendBody(body: unknown): BackendOptions {
 export interface BackendPatch {
   weight?: number;
   state?: BackendState;
+  maxConnections?: number;
 }
 
-/** PATCH /backends/:id: `{ weight?, state? }`, at least one. */
+/** PATCH /backends/:id: `{ weight?, state?, maxConnections? }`, at least one. */
 export function parseBackendPatch(body: unknown): BackendPatch {
-  const object = objectBody(body, '{ weight?, state? }');
+  const object = objectBody(body, '{ weight?, state?, maxConnections? }');
   rejectUnknownKeys(object, patchKeys);
   const patch: BackendPatch = {};
   const issues = [];
@@ -55,9 +56,16 @@ export function parseBackendPatch(body: unknown): BackendPatch {
       issues.push(...(error as LbConfigError).issues);
     }
   }
+  if (object.maxConnections !== undefined) {
+    try {
+      patch.maxConnections = parseOrThrow(maxConnectionsSchema, object.maxConnections, ['maxConnections']);
+    } catch (error) {
+      issues.push(...(error as LbConfigError).issues);
+    }
+  }
   if (issues.length > 0) throw new LbConfigError(issues);
-  if (patch.weight === undefined && patch.state === undefined) {
-    throw new LbConfigError([{ path: '', message: 'expected at least one of weight, state' }]);
+  if (patch.weight === undefined && patch.state === undefined && patch.maxConnections === undefined) {
+    throw new LbConfigError([{ path: '', message: 'expected at least one of weight, state, maxConnections' }]);
   }
   return patch;
 }

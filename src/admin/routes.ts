@@ -7,10 +7,11 @@
 //   GET    /backends        200 { strategy, backends: BackendStatus[], removing: BackendStatus[] }
 //   POST   /backends        201 BackendStatus, Location: /backends/<id>; 400 naming the field
 //   GET    /backends/:id    200 BackendStatus (with `removing: true` while being removed); 404
-//   PATCH  /backends/:id    200 BackendStatus after { weight?, state? }; 400; 404
+//   PATCH  /backends/:id    200 BackendStatus after { weight?, state?, maxConnections? }; 400; 404
 //   DELETE /backends/:id    202 { backend, removing: true } at once: it drains, then goes;
 //                           with ?wait=true, 200 { backend, removed: true } once it has gone.
 //                           404 unknown; 409 the only backend
+//   GET    /protection      200 the edge rules in force (allow, deny, limits) and their counters
 //   POST   /reload          200 { ok: true, ... } | 400 { error: { code: 'reload_failed', errors } } | 501
 //
 // `:id` is a backend's numeric id, or its address as configured (URL-encoded).
@@ -22,12 +23,21 @@ import { LbConfigError, LbError, LbResolveError, LbStateError, formatIssue } fro
 import type { BackendStatus } from '../stats.js';
 import { AdminHttpError, readJsonBody, sendJson, sendText } from './http-io.js';
 import { prometheusContentType, renderPrometheus } from './prometheus.js';
+import { protectionView } from './protection-view.js';
 import { parseAddBackendBody, parseBackendPatch } from './request-bodies.js';
 
 /** What the admin API needs of a balancer: the public Balancer API, no more. */
 export type AdminBalancer = Pick<
   Balancer,
-  'stats' | 'backends' | 'addBackend' | 'removeBackend' | 'setWeight' | 'setBackendState' | 'strategy'
+  | 'stats'
+  | 'backends'
+  | 'addBackend'
+  | 'removeBackend'
+  | 'setWeight'
+  | 'setBackendState'
+  | 'setMaxConnections'
+  | 'strategy'
+  | 'config'
 >;
 
 /** What a reload callback reports: whether the new configuration was applied, or why not. */
@@ -66,6 +76,7 @@ const routes: Route[] = [
   { pattern: /^\/backends$/, methods: { GET: listBackends, POST: addBackend } },
   { pattern: /^\/backends\/([^/]+)$/, methods: { GET: getBackend, PATCH: patchBackend, DELETE: deleteBackend } },
   { pattern: /^\/reload$/, methods: { POST: reload } },
+  { pattern: /^\/protection$/, methods: { GET: getProtection } },
 ];
 
 /** The methods a path allows, HEAD with GET; undefined for an unknown path. */
@@ -103,7 +114,7 @@ export async function handleApiRequest(ctx: RouteContext, req: IncomingMessage, 
   throw new AdminHttpError(
     404,
     'not_found',
-    `no route ${url.pathname}; routes: /, /stats, /metrics, /backends, /backends/:id, /reload`,
+    `no route ${url.pathname}; routes: /, /stats, /metrics, /backends, /backends/:id, /protection, /reload`,
   );
 }
 
@@ -132,6 +143,10 @@ function runningStats(ctx: RouteContext) {
 
 function getStats(ctx: RouteContext, _req: IncomingMessage, res: ServerResponse): void {
   sendJson(res, 200, runningStats(ctx));
+}
+
+function getProtection(ctx: RouteContext, _req: IncomingMessage, res: ServerResponse): void {
+  sendJson(res, 200, protectionView(ctx.balancer.config.protection, runningStats(ctx).protection));
 }
 
 function getMetrics(ctx: RouteContext, _req: IncomingMessage, res: ServerResponse): void {
@@ -193,6 +208,7 @@ async function patchBackend(ctx: RouteContext, req: IncomingMessage, res: Server
   let status = backend;
   if (patch.weight !== undefined) status = ctx.balancer.setWeight(backend.id, patch.weight);
   if (patch.state !== undefined) status = ctx.balancer.setBackendState(backend.id, patch.state);
+  if (patch.maxConnections !== undefined) status = ctx.balancer.setMaxConnections(backend.id, patch.maxConnections);
   sendJson(res, 200, status);
 }
 

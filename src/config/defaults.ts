@@ -150,6 +150,22 @@ export const defaults = {
   /** Share of requests that emit an 'access' event: none unless asked. */
   accessLogSampleRate: 0,
 
+  /** Requests waiting for a backend at its maxConnections (docs/protection.md). */
+  queue: {
+    /** Waiting requests per worker; beyond, 503 at once. */
+    maxPending: 1_024,
+    /** Longest wait for a slot; then 503 with Retry-After. */
+    timeoutMs: 5_000,
+  },
+
+  /** Edge protection (docs/protection.md): nothing is limited unless asked. */
+  protection: {
+    /** Open connections per client address for the whole balancer; 0: no limit. */
+    maxConnectionsPerClient: 0,
+    /** Keys each worker's rate-limit table holds (32 bytes each: 2 MiB per worker). */
+    rateLimitKeys: 65_536,
+  },
+
   /** How long `stop()` lets in-flight requests finish before closing them. */
   stopDeadlineMs: 10_000,
 } as const;
@@ -197,4 +213,16 @@ export const bounds = {
   riseFall: { min: 1, max: 1_000 },
   /** accessLogSampleRate: a share of requests, any number from 0 to 1. */
   sampleRate: { min: 0, max: 1 },
+  /** A client's count lives in 16 bits of the process-wide table. */
+  maxConnectionsPerClient: { min: 0, max: 65_535 },
+  /** Rate-limit table per worker: 32 KiB to 32 MiB. */
+  rateLimitKeys: { min: 1_024, max: 1_048_576 },
+  /** Requests per second of a rate limit: one in 1000 s to a million a second. */
+  rateLimitRate: { min: 0.001, max: 1_000_000 },
+  rateLimitBurst: { min: 1, max: 1_000_000 },
+  /** Requests in flight per backend (0: no limit), and waiting requests per worker. */
+  maxConnections: { min: 0, max: 1_000_000 },
+  queueMaxPending: { min: 0, max: 1_000_000 },
+  /** Rate-limit rules (each has its counter slot in every worker). */
+  rateLimitRules: { min: 0, max: 32 },
 } as const;

@@ -65,6 +65,12 @@ export const nativeOptions: readonly NativeOption[] = [
   row('retries.budgetPercent', bounds.budgetPercent, r.budgetPercent),
   row('retries.minPerSecond', bounds.minPerSecond, r.minPerSecond),
   row('accessLogSampleRate', bounds.sampleRate, defaults.accessLogSampleRate, false),
+  row('protection.maxConnectionsPerClient', bounds.maxConnectionsPerClient, defaults.protection.maxConnectionsPerClient),
+  row('protection.rateLimitKeys', bounds.rateLimitKeys, defaults.protection.rateLimitKeys),
+  // No default in the schema: absent is no limit (0 on the native side).
+  row('backends[].maxConnections', bounds.maxConnections),
+  row('queue.maxPending', bounds.queueMaxPending, defaults.queue.maxPending),
+  row('queue.timeoutMs', bounds.timeoutMs, defaults.queue.timeoutMs),
 ];
 
 /** The row of `path`. Throws for a path the table does not have (the schema asks at load). */

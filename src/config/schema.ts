@@ -8,6 +8,7 @@ import { parseExpectStatus } from './expect-status.js';
 import { type HostKind, addressKey, parseAddress, parsePublicUrl } from './address.js';
 import { bounds, defaults } from './defaults.js';
 import { nativeOption } from './native-options.js';
+import { type ProtectionOptions, makeProtectionSchema } from './protection-schema.js';
 import { type Strategy, strategies, strategyModeConflict } from './strategies.js';
 
 /** 'ready' takes traffic; 'drain' takes no new requests but finishes in-flight ones; 'maint' takes none. */
@@ -73,6 +74,19 @@ export interface BackendOptions {
   publicUrl?: string;
   /** This backend's health check: fields override the balancer's `healthCheck`; `false` disables it. */
   healthCheck?: HealthCheckOptions | false;
+  /**
+   * Requests in flight on this backend at once, for the whole balancer (HAProxy's server
+   * `maxconn`); more wait in its queue (see `queue`). 0 (the default): no limit.
+   */
+  maxConnections?: number;
+}
+
+/** Requests waiting for a backend at its maxConnections. Defaults in parentheses. */
+export interface QueueOptions {
+  /** Waiting requests per worker; beyond, 503 at once (1024). */
+  maxPending?: number;
+  /** Longest wait for a slot; then 503 with Retry-After (5000). */
+  timeoutMs?: number;
 }
 
 /** Timeouts, in milliseconds. Defaults in parentheses. */
@@ -222,6 +236,10 @@ export interface BalancerOptions {
    * request, 0.01 one in a hundred. Sampled in the data path, per worker.
    */
   accessLogSampleRate?: number;
+  /** Allow/deny lists, connections per client, rate limits (docs/protection.md). */
+  protection?: ProtectionOptions;
+  /** Backend queues for `maxConnections` (docs/protection.md). */
+  queue?: QueueOptions;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -417,8 +435,9 @@ const backendObjectSchema = strictObject(
         error: (issue) => `expected false or an object of health check settings, got ${describeValue(issue.input)}`,
       })
       .optional(),
+    maxConnections: integer(nativeOption('backends[].maxConnections')).optional(),
   },
-  'an address string or { address, weight?, state?, publicUrl?, healthCheck? }',
+  'an address string or { address, weight?, state?, publicUrl?, healthCheck?, maxConnections? }',
 );
 
 /** One backend: an address string or an object. Also validates `addBackend`'s argument. */
@@ -586,6 +605,14 @@ export const optionsShape = {
   ).prefault({}),
   healthCheck: balancerHealthCheckSchema.optional(),
   accessLogSampleRate: sampleRateSchema.default(defaults.accessLogSampleRate),
+  protection: makeProtectionSchema({ integer, strictObject, describeValue }),
+  queue: strictObject(
+    {
+      maxPending: nativeField('queue.maxPending'),
+      timeoutMs: nativeField('queue.timeoutMs'),
+    },
+    'an object { maxPending?, timeoutMs? }',
+  ).prefault({}),
 };
 
 const optionsObjectSchema = strictObject(optionsShape, 'an options object');
@@ -693,6 +720,8 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, pre
   throw new LbConfigError(issues);
 }
 
+/** Validates one backend's maxConnections (for `setMaxConnections`). */
+export const maxConnectionsSchema = integer(nativeOption('backends[].maxConnections'));
 /** Validates one backend weight (for `setWeight`). */
 export const weightSchema = integer(nativeOption('backends[].weight'));
 /** Validates one backend state (for `setBackendState`). */

@@ -51,6 +51,13 @@ export function toNativeConfig(config: BalancerConfig, live: LiveState): NativeC
     forwarded: { ...config.forwarded },
     headers: { ...config.headers },
     accessLogSampleRate: config.accessLogSampleRate,
+    protection: {
+      ...config.protection,
+      allow: [...config.protection.allow],
+      deny: [...config.protection.deny],
+      rateLimits: config.protection.rateLimits.map((rule) => ({ ...rule })),
+    },
+    queue: { ...config.queue },
   };
   if (config.mode === 'redirect') native.redirectStatus = config.redirectStatus;
   if (config.mode === 'tcp') native.proxyProtocol = config.proxyProtocol;
@@ -71,6 +78,7 @@ function toNativeBackend(config: Pick<BalancerConfig, 'mode'>, backend: LiveBack
     state: backend.config.state,
     healthy: backend.healthy,
   };
+  if (backend.config.maxConnections !== undefined) native.maxConnections = backend.config.maxConnections;
   if (config.mode === 'redirect') native.publicUrl = publicUrlOf(backend.config);
   return native;
 }

@@ -34,6 +34,12 @@ export function backendStats(id: number, fields: Partial<BackendStats> = {}): Ba
     totalTimeSumUs: 0,
     ejections: 0,
     ejectedWorkers: 0,
+    inFlight: 0,
+    queued: 0,
+    dequeued: 0,
+    queueWaitUsTotal: 0,
+    queueTimeouts: 0,
+    queueFull: 0,
     ...fields,
   };
 }

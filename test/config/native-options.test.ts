@@ -13,7 +13,8 @@ const addon = loadNative();
 
 /** Options with `value` at `row`'s path (limits that constrain each other kept apart). */
 function optionsWith(row: NativeOption, value: number): Record<string, unknown> {
-  if (row.path === 'backends[].weight') return { backends: [{ address: '127.0.0.1:9001', weight: value }] };
+  const backendKey = row.path.startsWith('backends[].') ? row.path.slice('backends[].'.length) : undefined;
+  if (backendKey) return { backends: [{ address: '127.0.0.1:9001', [backendKey]: value }] };
   const options: Record<string, unknown> = { backends: ['127.0.0.1:9001'] };
   const [section, key] = row.path.split('.');
   if (key === undefined) {
@@ -27,7 +28,9 @@ function optionsWith(row: NativeOption, value: number): Record<string, unknown> 
 }
 
 function valueAt(config: BalancerConfig | NativeConfig, path: string): unknown {
-  if (path === 'backends[].weight') return config.backends[0]?.weight;
+  if (path.startsWith('backends[].')) {
+    return (config.backends[0] as unknown as Record<string, unknown> | undefined)?.[path.slice('backends[].'.length)];
+  }
   return path.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], config);
 }
 
@@ -55,8 +58,9 @@ function nativeAtEnds(pick: 'min' | 'max'): NativeConfig {
 }
 
 function setAt(native: NativeConfig, path: string, value: number): void {
-  if (path === 'backends[].weight') {
-    for (const backend of native.backends) backend.weight = value;
+  if (path.startsWith('backends[].')) {
+    for (const backend of native.backends)
+      (backend as unknown as Record<string, number>)[path.slice('backends[].'.length)] = value;
     return;
   }
   const keys = path.split('.');
@@ -128,7 +132,7 @@ describe('options crossing to native code: one table per side, the same ranges',
 
   it('the addon refuses each option just outside its range, naming it', () => {
     for (const row of nativeOptions) {
-      const shown = row.path === 'backends[].weight' ? 'backends[0].weight' : row.path;
+      const shown = row.path.replace('backends[].', 'backends[0].');
       const expected = `${shown}: expected ${row.integer ? 'an integer' : 'a number'} from ${row.min} to ${row.max}`;
       for (const value of [row.min - 1, row.max + (row.max === Number.MAX_SAFE_INTEGER ? 2 : 1)]) {
         const native = nativeAtEnds('min');

@@ -68,6 +68,8 @@ describe('toNativeConfig', () => {
       outlierDetection: { consecutiveFailures: 2, baseEjectionMs: 30000, maxEjectionPercent: 50, slowStartMs: 0 },
       retries: { maxTries: 2, budgetPercent: 20, minPerSecond: 10 },
       accessLogSampleRate: 0,
+      protection: { allow: [], deny: [], maxConnectionsPerClient: 0, rateLimitKeys: 65536, rateLimits: [] },
+      queue: { maxPending: 1024, timeoutMs: 5000 },
     });
     expect(native).not.toHaveProperty('xForwardedFor');
   });

@@ -21,10 +21,11 @@ const mayInclude: Record<string, readonly string[]> = {
   http2: ['http1', 'buffer'],
   tls: [],
   balancing: ['net', 'stats'],
+  protection: ['http1', 'buffer', 'stats'],
   upstream: ['balancing', 'reactor', 'net', 'stats'],
-  proxy: ['upstream', 'balancing', 'http1', 'reactor', 'net', 'buffer', 'stats'],
-  runtime: ['proxy', 'upstream', 'balancing', 'http1', 'reactor', 'net', 'buffer', 'stats'],
-  addon: ['runtime', 'proxy', 'upstream', 'balancing', 'http1', 'tls', 'reactor', 'net', 'buffer', 'stats'],
+  proxy: ['upstream', 'balancing', 'protection', 'http1', 'reactor', 'net', 'buffer', 'stats'],
+  runtime: ['proxy', 'upstream', 'balancing', 'protection', 'http1', 'reactor', 'net', 'buffer', 'stats'],
+  addon: ['runtime', 'proxy', 'upstream', 'balancing', 'protection', 'http1', 'tls', 'reactor', 'net', 'buffer', 'stats'],
 };
 const outsideTheHouse = new Set(['tests', 'fuzz']);
 

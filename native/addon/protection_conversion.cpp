@@ -1,0 +1,146 @@
+#include "addon/protection_conversion.h"
+
+#include <cmath>
+
+#include "addon/config_table.h"
+
+namespace lb::addon {
+
+namespace {
+
+// The ranges of a rate rule, as src/config/protection-schema.ts (`protectionBounds`) has them.
+constexpr double kMinRate = 0.001;
+constexpr double kMaxRate = 1000000;
+constexpr double kMaxBurst = 1000000;
+constexpr size_t kMaxText = 256;
+
+bool read_blocks(const Napi::Object& section, const char* key, protection::CidrSet& out, std::string& error) {
+  Napi::Value value = section.Get(key);
+  if (value.IsUndefined()) return true;
+  if (!value.IsArray()) {
+    error = std::string("protection.") + key + ": expected an array of CIDR blocks";
+    return false;
+  }
+  Napi::Array list = value.As<Napi::Array>();
+  for (uint32_t i = 0; i < list.Length(); ++i) {
+    const std::string path = std::string("protection.") + key + "[" + std::to_string(i) + "]";
+    Napi::Value item = list.Get(i);
+    if (!item.IsString()) {
+      error = path + ": expected a string like 10.0.0.0/8";
+      return false;
+    }
+    protection::CidrBlock block;
+    std::string why;
+    if (!protection::parse_cidr(item.As<Napi::String>().Utf8Value(), block, why)) {
+      error = path + ": " + why;
+      return false;
+    }
+    out.add(block);
+  }
+  return true;
+}
+
+bool read_text(const Napi::Object& object, const std::string& path, const char* key, bool required, std::string& out,
+               std::string& error) {
+  Napi::Value value = object.Get(key);
+  if (value.IsUndefined() && !required) return true;
+  if (!value.IsString()) {
+    error = path + key + ": expected a string";
+    return false;
+  }
+  out = value.As<Napi::String>().Utf8Value();
+  if (out.empty() || out.size() > kMaxText) {
+    error = path + key + ": expected 1 to " + std::to_string(kMaxText) + " characters";
+    return false;
+  }
+  return true;
+}
+
+bool read_number(const Napi::Object& object, const std::string& path, const char* key, double min, double max,
+                 bool integer, double& out, std::string& error) {
+  Napi::Value value = object.Get(key);
+  double number = value.IsNumber() ? value.As<Napi::Number>().DoubleValue() : NAN;
+  if (!std::isfinite(number) || number < min || number > max || (integer && std::floor(number) != number)) {
+    error = path + key + ": expected " + (integer ? "an integer" : "a number") + " from " +
+            (min < 1 ? std::to_string(min) : std::to_string(static_cast<long long>(min))) + " to " +
+            std::to_string(static_cast<long long>(max));
+    return false;
+  }
+  out = number;
+  return true;
+}
+
+bool read_rule(const Napi::Object& item, const std::string& path, protection::RateRule& rule, std::string& error) {
+  std::string key;
+  if (!read_text(item, path, "name", true, rule.name, error)) return false;
+  if (!read_text(item, path, "key", true, key, error)) return false;
+  if (key == "client") {
+    rule.key = protection::RateKey::client;
+  } else if (key == "header") {
+    rule.key = protection::RateKey::header;
+  } else if (key == "path") {
+    rule.key = protection::RateKey::path;
+  } else {
+    error = path + "key: expected client, header or path, got '" + key + "'";
+    return false;
+  }
+  if (!read_text(item, path, "header", rule.key == protection::RateKey::header, rule.header, error)) return false;
+  if (!read_text(item, path, "pathPrefix", rule.key == protection::RateKey::path, rule.path_prefix, error)) {
+    return false;
+  }
+  if (!rule.path_prefix.empty() && rule.path_prefix.front() != '/') {
+    error = path + "pathPrefix: expected a path starting with '/'";
+    return false;
+  }
+  double rate = 0;
+  double burst = 0;
+  if (!read_number(item, path, "rate", kMinRate, kMaxRate, false, rate, error)) return false;
+  if (!read_number(item, path, "burst", 1, kMaxBurst, true, burst, error)) return false;
+  rule.rate.milli_per_second = static_cast<uint64_t>(std::llround(rate * 1000));
+  rule.rate.burst = static_cast<uint64_t>(burst);
+  return true;
+}
+
+}  // namespace
+
+bool read_protection(const Napi::Object& object, protection::EdgeProtection& out, std::string& error) {
+  Napi::Value value = object.Get("protection");
+  if (value.IsUndefined()) return true;
+  if (!value.IsObject()) {
+    error = "protection: expected an object";
+    return false;
+  }
+  Napi::Object section = value.As<Napi::Object>();
+  auto rules = std::make_shared<protection::EdgeRules>();
+  if (!read_protection_options(object, *rules, error)) return false;
+  if (!read_blocks(section, "allow", rules->allow, error) || !read_blocks(section, "deny", rules->deny, error)) {
+    return false;
+  }
+  Napi::Value limits = section.Get("rateLimits");
+  if (!limits.IsUndefined()) {
+    if (!limits.IsArray()) {
+      error = "protection.rateLimits: expected an array";
+      return false;
+    }
+    Napi::Array list = limits.As<Napi::Array>();
+    if (list.Length() > protection::EdgeRules::kMaxRateRules) {
+      error = "protection.rateLimits: at most " + std::to_string(protection::EdgeRules::kMaxRateRules) + " rules";
+      return false;
+    }
+    for (uint32_t i = 0; i < list.Length(); ++i) {
+      const std::string path = "protection.rateLimits[" + std::to_string(i) + "].";
+      Napi::Value item = list.Get(i);
+      if (!item.IsObject()) {
+        error = "protection.rateLimits[" + std::to_string(i) + "]: expected an object";
+        return false;
+      }
+      protection::RateRule rule;
+      if (!read_rule(item.As<Napi::Object>(), path, rule, error)) return false;
+      rules->rate_limits.push_back(std::move(rule));
+    }
+  }
+  out.rules = std::move(rules);
+  return true;
+}
+
+}  // namespace lb::addon

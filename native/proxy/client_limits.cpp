@@ -1,0 +1,103 @@
+// ClientConnection: the answers of limits. Edge limits (native/protection decides): a
+// rate-limited request gets 429 with Retry-After; a request without a body keeps its
+// connection (as nginx's limit_req does), so a client that backs off can go on using it.
+// Backend limits (maxConnections, upstream/backend_queue.h): a request beyond a backend's
+// limit waits in the connecting state, without a backend connection, until the upstream
+// group grants it a slot or its wait times out (503 with Retry-After).
+#include "proxy/client_connection.h"
+
+#include "protection/limit_response.h"
+#include "proxy/worker_context.h"
+#include "upstream/upstream_group.h"
+
+namespace lb::proxy {
+
+void ClientConnection::refuse_over_rate(const http1::MessageHead& head, uint64_t wait_ms) {
+  constexpr uint16_t kStatus = 429;
+  context_.counters.bad_requests.add();
+  context_.counters.count_response(kStatus);
+  finish_access_record(kStatus);
+  const bool has_body = head.body == http1::BodyKind::chunked || head.body == http1::BodyKind::until_close ||
+                        (head.body == http1::BodyKind::content_length && head.content_length > 0);
+  // The response has a body: after a HEAD, only a close keeps the client's framing right.
+  const bool close_after =
+      has_body || head.method == http1::Method::head || exchange_->client_wants_close || context_.draining();
+  out_.clear();
+  if (!protection::write_limit_response(kStatus, protection::retry_after_seconds(wait_ms), close_after, out_)) {
+    fail(Outcome::bad_request);
+    return;
+  }
+  if (!close_after) {
+    // Nothing follows the head: the request is consumed, the next one may come.
+    in_.consume(head.head_bytes);
+    head_scan_from_ = 0;
+    line_check_ = {};
+    exchange_->request_body.start(http1::BodyKind::none, 0);
+  }
+  respond_locally(close_after);
+}
+
+bool ClientConnection::take_backend_slot(upstream::UpstreamBackend& backend) {
+  switch (context_.upstream.take_slot(backend)) {
+    case upstream::UpstreamGroup::Slot::admitted: return true;
+    case upstream::UpstreamGroup::Slot::counted:
+      exchange_->slot_load = &backend.spec.counters->load();
+      exchange_->slot_backend_id = backend.spec.id;
+      return true;
+    case upstream::UpstreamGroup::Slot::full: break;
+  }
+  if (!context_.upstream.wait_for_slot(backend, *this)) {
+    refuse_unavailable(1);
+    return false;
+  }
+  exchange_->queued = true;
+  if (state_ != ClientState::connecting) enter(ClientState::connecting);  // a retry waits too
+  return false;
+}
+
+void ClientConnection::release_slot() {
+  if (exchange_->queued) {
+    exchange_->queued = false;
+    context_.upstream.cancel_wait(*this);
+  }
+  if (stats::BackendLoad* load = exchange_->slot_load) {
+    exchange_->slot_load = nullptr;
+    context_.upstream.give_slot(exchange_->slot_backend_id, *load);
+  }
+}
+
+bool ClientConnection::on_slot_granted(upstream::UpstreamBackend& backend) {
+  // Wanted only while still waiting for it (not answered, not closed meanwhile).
+  if (state_ != ClientState::connecting || !exchange_ || !exchange_->queued || backend_) return false;
+  exchange_->queued = false;
+  if (backend.spec.max_connections > 0) {
+    exchange_->slot_load = &backend.spec.counters->load();
+    exchange_->slot_backend_id = backend.spec.id;
+  }
+  connect_to(backend);
+  return true;
+}
+
+void ClientConnection::on_queue_timeout(uint64_t) {
+  if (!exchange_ || !exchange_->queued) return;
+  exchange_->queued = false;
+  refuse_unavailable(protection::retry_after_seconds(context_.config().upstream.queue.timeout_ms));
+}
+
+void ClientConnection::refuse_unavailable(uint32_t retry_after_s) {
+  constexpr uint16_t kStatus = 503;
+  context_.counters.no_backend.add();
+  context_.counters.count_response(kStatus);
+  finish_access_record(kStatus);
+  // The head was consumed; a body not read to the end makes the connection close after.
+  const bool close_after = exchange_->client_wants_close || !exchange_->request_body.complete ||
+                           exchange_->method == http1::Method::head || context_.draining();
+  out_.clear();
+  if (!protection::write_limit_response(kStatus, retry_after_s, close_after, out_)) {
+    send_error(kStatus);
+    return;
+  }
+  respond_locally(close_after);
+}
+
+}  // namespace lb::proxy

@@ -1,0 +1,133 @@
+// The `protection` section: allow/deny lists, connections per client and rate limits,
+// enforced in the data path (native/protection, docs/protection.md). Names follow what
+// users of the usual proxies expect: `allow`/`deny` as nginx's access module,
+// `maxConnectionsPerClient` as nginx's `limit_conn` per `$binary_remote_addr` (HAProxy:
+// `sc_conn_cur`), and rate limits as token buckets with `rate` (requests per second, as
+// nginx's `rate=10r/s`) and `burst` (the bucket size, Envoy's `max_tokens`; nginx's `burst`
+// plus one). The numeric scalars are rows of native-options.ts; the rest is read again by
+// native/addon/protection_conversion.cpp with the same ranges (`bounds`).
+//
+// The builders come from schema.ts as an argument, so this module imports nothing of it
+// (schema.ts includes this section in every options object: an import back would be a circle).
+import { z } from 'zod';
+
+import { parseCidr } from './cidr.js';
+import { bounds, defaults } from './defaults.js';
+
+export const rateLimitKeys = ['client', 'header', 'path'] as const;
+export type RateLimitKey = (typeof rateLimitKeys)[number];
+
+/** One rate limit. */
+export interface RateLimitOptions {
+  /** Shown in stats and messages. Default: `<key>-<position>`, e.g. `client-0`. */
+  name?: string;
+  /** 'client': a bucket per client address; 'header': per value of `header`; 'path': one bucket for everything under `pathPrefix`. */
+  key: RateLimitKey;
+  /** key 'header': the request header whose value is the key (requests without it are not limited by this rule). */
+  header?: string;
+  /** key 'path': the prefix; other keys: only requests under it count. Starts with '/'. */
+  pathPrefix?: string;
+  /** Requests per second, 0.001 to 1000000 (fractions allowed: 0.5 is one every 2 s). */
+  rate: number;
+  /** Requests allowed at once after a lull (the bucket size), 1 to 1000000. */
+  burst: number;
+}
+
+/** Edge protection. Defaults in parentheses. */
+export interface ProtectionOptions {
+  /** CIDR blocks; when not empty, only clients in one of them are accepted ([]). */
+  allow?: string[];
+  /** CIDR blocks whose clients are closed at accept; wins over allow ([]). */
+  deny?: string[];
+  /** Open connections per client address, whole balancer; 0 no limit (0). */
+  maxConnectionsPerClient?: number;
+  /** Keys each worker's rate-limit table holds, 32 bytes each (65536). */
+  rateLimitKeys?: number;
+  rateLimits?: RateLimitOptions[];
+}
+
+interface Range {
+  readonly min: number;
+  readonly max: number;
+}
+
+/** What this section needs from schema.ts. */
+export interface SchemaBuilders {
+  integer(range: Range): z.ZodType<number>;
+  strictObject<Shape extends z.ZodRawShape>(shape: Shape, what: string): z.ZodObject<Shape>;
+  describeValue(value: unknown): string;
+}
+
+const p = defaults.protection;
+
+/** The `protection` section's schema, every default filled in. */
+export function makeProtectionSchema({ integer, strictObject, describeValue }: SchemaBuilders) {
+  const cidr = z
+    .string({ error: (issue) => `expected a CIDR block like 10.0.0.0/8, got ${describeValue(issue.input)}` })
+    .superRefine((text, ctx) => {
+      const parsed = parseCidr(text);
+      if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.message, input: text });
+    });
+  const cidrList = z.array(cidr, {
+    error: (issue) => `expected a list of CIDR blocks, got ${describeValue(issue.input)}`,
+  });
+  const rate = z
+    .number({ error: (issue) => `expected requests per second from 0.001 to 1000000, got ${describeValue(issue.input)}` })
+    .refine((n) => Number.isFinite(n) && n >= bounds.rateLimitRate.min && n <= bounds.rateLimitRate.max, {
+      error: (issue) => `expected requests per second from 0.001 to 1000000, got ${describeValue(issue.input)}`,
+    });
+  const text = (what: string, pattern: RegExp) =>
+    z
+      .string({ error: (issue) => `expected ${what}, got ${describeValue(issue.input)}` })
+      .refine((value) => value.length >= 1 && value.length <= 256 && pattern.test(value), {
+        error: (issue) => `expected ${what}, got ${describeValue(issue.input)}`,
+      });
+  const rule = strictObject(
+    {
+      name: text('a name of letters, digits, _ . -', /^[A-Za-z0-9_.-]+$/).optional(),
+      key: z.enum(rateLimitKeys, {
+        error: (issue) => `expected one of ${rateLimitKeys.join(', ')}, got ${describeValue(issue.input)}`,
+      }),
+      header: text('a header name', /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/).optional(),
+      pathPrefix: text("a path starting with '/' (no spaces)", /^\/[\x21-\x7e]*$/).optional(),
+      rate,
+      burst: integer(bounds.rateLimitBurst),
+    },
+    'an object { key, rate, burst, name?, header?, pathPrefix? }',
+  ).superRefine((r, ctx) => {
+    if (r.key === 'header' && r.header === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['header'], message: "required for key 'header': the header to count by" });
+    }
+    if (r.key !== 'header' && r.header !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['header'], message: `only applies to key 'header'; key is '${r.key}'` });
+    }
+    if (r.key === 'path' && r.pathPrefix === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['pathPrefix'], message: "required for key 'path': the prefix to limit" });
+    }
+  });
+  const rules = z
+    .array(rule, { error: (issue) => `expected a list of rate limits, got ${describeValue(issue.input)}` })
+    .max(bounds.rateLimitRules.max, { error: `at most ${bounds.rateLimitRules.max} rate limits` })
+    .transform((list) => list.map((r, index) => ({ ...r, name: r.name ?? `${r.key}-${index}` })))
+    .superRefine((list, ctx) => {
+      const seen = new Map<string, number>();
+      list.forEach((r, index) => {
+        const first = seen.get(r.name);
+        if (first === undefined) seen.set(r.name, index);
+        else ctx.addIssue({ code: 'custom', path: [index, 'name'], message: `same name as rateLimits[${first}]` });
+      });
+    });
+  return strictObject(
+    {
+      allow: cidrList.default([]),
+      deny: cidrList.default([]),
+      maxConnectionsPerClient: integer(bounds.maxConnectionsPerClient).default(p.maxConnectionsPerClient),
+      rateLimitKeys: integer(bounds.rateLimitKeys).default(p.rateLimitKeys),
+      rateLimits: rules.default([]),
+    },
+    'an object { allow?, deny?, maxConnectionsPerClient?, rateLimitKeys?, rateLimits? }',
+  ).prefault({});
+}
+
+/** The validated section. */
+export type ProtectionConfig = z.output<ReturnType<typeof makeProtectionSchema>>;
