@@ -143,6 +143,21 @@ export interface NativeConfig {
   forwarded: NativeForwarded;
   /** Client headers. Default `{ underscores: 'drop' }`. */
   headers?: NativeHeaders;
+  /** TLS on the listener (http and redirect modes); absent: plain. */
+  tls?: NativeListenerTls;
+}
+
+/** One certificate of a TLS listener, as PEM (the control plane reads the files). */
+export interface NativeCertificate {
+  /** The leaf first, then its intermediates in order. */
+  cert: string;
+  /** The leaf's private key, unencrypted. */
+  key: string;
+}
+
+/** A TLS listener: certificates chosen by SNI (exact, then wildcard), the first one the default. */
+export interface NativeListenerTls {
+  certificates: NativeCertificate[];
 }
 
 /**

@@ -263,6 +263,33 @@ bool read_listen_settings(const Napi::Object& object, runtime::ListenSettings& o
   return read_listen_options(object, out, error);
 }
 
+bool read_listener_tls(const Napi::Object& object, bool& present, tls::TlsServerSettings& out, std::string& error) {
+  Napi::Value value = object.Get("tls");
+  present = !value.IsUndefined();
+  if (!present) return true;
+  Napi::Object tls_object;
+  if (!read_object(object, "", "tls", tls_object, error)) return false;
+  Napi::Value certificates_value = tls_object.Get("certificates");
+  if (!certificates_value.IsArray() || certificates_value.As<Napi::Array>().Length() == 0) {
+    error = "tls.certificates: expected a non-empty array";
+    return false;
+  }
+  Napi::Array certificates = certificates_value.As<Napi::Array>();
+  for (uint32_t i = 0; i < certificates.Length(); ++i) {
+    std::string path = "tls.certificates[" + std::to_string(i) + "].";
+    Napi::Value item = certificates.Get(i);
+    if (!item.IsObject()) {
+      error = "tls.certificates[" + std::to_string(i) + "]: expected an object";
+      return false;
+    }
+    tls::TlsCertificatePem pem;
+    if (!read_string(item.As<Napi::Object>(), path.c_str(), "cert", pem.cert_chain_pem, error)) return false;
+    if (!read_string(item.As<Napi::Object>(), path.c_str(), "key", pem.key_pem, error)) return false;
+    out.certificates.push_back(std::move(pem));
+  }
+  return true;
+}
+
 bool read_proxy_config(const Napi::Object& object, proxy::ProxyConfig& out, std::string& error) {
   if (!read_mode(object, out, error) || !read_strategy(object, out, error) ||
       !read_backends(object, out.upstream.backends, error) || !read_proxy_options(object, out, error) ||

@@ -30,6 +30,7 @@ using http1::ParseStatus;
 
 const char* to_string(ClientState state) {
   switch (state) {
+    case ClientState::handshaking: return "handshaking";
     case ClientState::reading_head: return "reading_head";
     case ClientState::connecting: return "connecting";
     case ClientState::exchanging: return "exchanging";
@@ -138,7 +139,7 @@ bool body_fully_sent(const BodyProgress& body) {
 // Lifetime
 
 ClientConnection::ClientConnection(WorkerContext& context, reactor::UniqueFd fd)
-    : context_(context), fd_(std::move(fd)), timer_(this) {
+    : context_(context), fd_(std::move(fd)), transport_(fd_.get()), timer_(this) {
   in_.attach_pool(&context_.buffers);
   out_.attach_pool(&context_.buffers);
   req_head_.attach_pool(&context_.buffers);
@@ -155,6 +156,15 @@ ClientConnection* ClientConnection::accept(WorkerContext& context, reactor::Uniq
     delete connection;
     return nullptr;
   }
+  if (context.config().tls.context) {
+    // The TLS stream (8 KiB of OpenSSL state) is made at the first readable edge: epoll
+    // reports bytes that came with the connection at once, and a silent client costs
+    // nothing but its socket until the handshake timeout.
+    connection->state_ = ClientState::handshaking;
+    connection->readable_ = false;
+    connection->arm_timer(TimerKind::handshake);
+    return connection;
+  }
   connection->arm_timer(TimerKind::head);
   // Data often arrives with the connection (or right after): try at once, and rely on
   // the edge for the rest.
@@ -169,6 +179,7 @@ namespace {
 bool legal_transition(ClientState from, ClientState to) {
   if (to == ClientState::closed) return from != ClientState::closed;
   switch (from) {
+    case ClientState::handshaking: return to == ClientState::reading_head || to == ClientState::responding;
     case ClientState::reading_head:
       return to == ClientState::connecting || to == ClientState::responding || to == ClientState::lingering_close;
     case ClientState::connecting:  // a retry connects again
@@ -203,6 +214,8 @@ void ClientConnection::close() {
   if (backend_) release_backend(false);
   enter(ClientState::closed);
   context_.loop.timers().disarm(timer_);
+  if (!reset_after_response_) transport_.close_notify();  // a reset must not look like a clean end
+  transport_.release();
   fd_.reset();
   closed_ = true;
   in_.release();
@@ -214,7 +227,7 @@ void ClientConnection::close() {
 }
 
 void ClientConnection::drain() {
-  if (state_ == ClientState::reading_head && in_.empty()) {
+  if (state_ == ClientState::handshaking || (state_ == ClientState::reading_head && in_.empty())) {
     close();
   }
   // Otherwise the draining flag in the context makes the current response the last.
@@ -225,6 +238,7 @@ void ClientConnection::arm_timer(TimerKind kind) {
   timer_kind_ = kind;
   switch (kind) {
     case TimerKind::none: context_.loop.timers().disarm(timer_); return;
+    case TimerKind::handshake:  // the head's time, given again once the handshake is done
     case TimerKind::head: context_.loop.timers().arm(timer_, timeouts.client_head_ms); return;
     case TimerKind::body: {
       // The per-read timeout, or what is left of the whole body's, whichever ends first.
@@ -247,6 +261,7 @@ void ClientConnection::arm_timer(TimerKind kind) {
 // Events
 
 void ClientConnection::on_events(uint32_t events) {
+  events = transport_.map_events(events);
   if (events & EPOLLIN) readable_ = true;
   if (events & EPOLLOUT) writable_ = true;
   if (events & (EPOLLRDHUP | EPOLLHUP)) {
@@ -268,6 +283,7 @@ void ClientConnection::on_events(uint32_t events) {
     return;
   }
   switch (state_) {
+    case ClientState::handshaking: continue_handshake(); return;
     case ClientState::reading_head: read_request_head(); return;
     case ClientState::connecting: return;  // nothing to do until the backend answers
     case ClientState::exchanging: pump(); return;
@@ -280,6 +296,10 @@ void ClientConnection::on_events(uint32_t events) {
 
 void ClientConnection::on_timer(reactor::Timer&) {
   switch (timer_kind_) {
+    case TimerKind::handshake:
+      // A client that connected and went quiet, or stopped mid-handshake.
+      close();
+      return;
     case TimerKind::head:
       // Slowloris or a client that went quiet mid-head.
       if (state_ == ClientState::reading_head) {
@@ -304,6 +324,37 @@ void ClientConnection::on_timer(reactor::Timer&) {
     case TimerKind::lingering: close(); return;
     case TimerKind::none: return;
   }
+}
+
+// ---------------------------------------------------------------------------------------
+// handshaking
+
+void ClientConnection::continue_handshake() {
+  if (!transport_.is_tls()) {
+    if (!readable_) return;  // a writable edge alone says nothing yet
+    const ListenerTls& tls = context_.config().tls;
+    if (!tls.context || !transport_.start_tls(tls.context, &context_.ticket_keys)) {
+      close();
+      return;
+    }
+  }
+  switch (transport_.handshake()) {
+    case tls::HandshakeStatus::done:
+      enter(ClientState::reading_head);
+      arm_timer(TimerKind::head);
+      // The request often travels with the client's last handshake flight.
+      readable_ = true;
+      read_request_head();
+      return;
+    case tls::HandshakeStatus::want_read: readable_ = false; return;
+    case tls::HandshakeStatus::want_write: writable_ = false; return;
+    case tls::HandshakeStatus::failed: break;
+  }
+  if (transport_.tls()->failure() == tls::HandshakeFailure::http_request) {
+    answer_plain_http_on_tls_port();
+    return;
+  }
+  close();  // garbage, no common ground, or the client left: nobody to answer in TLS
 }
 
 // ---------------------------------------------------------------------------------------
@@ -353,13 +404,13 @@ void ClientConnection::read_request_head() {
     if (!readable_) break;
     char* into = in_.write_ptr();
     size_t space = in_.contiguous_write_space();
-    IoResult io = read_some(fd_.get(), into, space);
+    IoResult io = transport_.read(into, space);
     if (io.status == IoStatus::progress) {
       in_.commit(io.bytes);
       context_.counters.bytes_from_clients.add(io.bytes);
       // A short read drained the socket, unless a FIN came with the data: then the EOF
       // must still be read, and no new edge will announce it.
-      if (io.bytes < space && !peer_closed_) readable_ = false;
+      if (io.bytes < space && !peer_closed_ && transport_.short_read_drains()) readable_ = false;
       continue;
     }
     if (io.status == IoStatus::would_block) {
@@ -419,6 +470,7 @@ void ClientConnection::start_exchange(const http1::MessageHead& head) {
   options.headers = config.headers;
   options.client_ip = {client_ip, ip_length};
   options.upgrade = exchange_->upgrade_requested;
+  options.proto = transport_.is_tls() ? "https" : "http";
   req_head_.clear();
   if (!http1::write_request_head(head, options, req_head_)) {
     fail(Outcome::head_too_large);
@@ -588,11 +640,11 @@ bool ClientConnection::forward_request() {
   if (!body.complete && body.kind != BodyKind::none && readable_ && in_.write_space() > 0) {
     char* into = in_.write_ptr();
     size_t space = in_.contiguous_write_space();
-    IoResult io = read_some(fd_.get(), into, space);
+    IoResult io = transport_.read(into, space);
     if (io.status == IoStatus::progress) {
       in_.commit(io.bytes);
       context_.counters.bytes_from_clients.add(io.bytes);
-      if (io.bytes < space && !peer_closed_) readable_ = false;
+      if (io.bytes < space && !peer_closed_ && transport_.short_read_drains()) readable_ = false;
       arm_timer(TimerKind::body);
       moved = true;
     } else if (io.status == IoStatus::would_block) {
@@ -714,7 +766,7 @@ bool ClientConnection::forward_response() {
     size_t head_part = out_.size();
     if (head_part > 0) parts[count++] = {const_cast<char*>(out_.data()), head_part};
     if (ready > 0) parts[count++] = {const_cast<char*>(resp_.data()), ready};
-    IoResult io = write_some(fd_.get(), parts, count);
+    IoResult io = transport_.write(parts, count);
     if (io.status == IoStatus::progress) {
       size_t sent = io.bytes;
       size_t from_out = std::min(sent, head_part);

@@ -1,5 +1,8 @@
 // One client connection, and its state machine:
 //
+//   handshaking --TLS established--> reading_head       (TLS listeners start here)
+//   handshaking --plain HTTP on the TLS port--> responding (a short 400, then close)
+//   handshaking --failed, timed out--> closed
 //   reading_head --head parsed--> connecting --backend connected--> exchanging
 //        ^                              ^   (pooled backend: straight to exchanging)
 //        |                              +---- reused connection failed, replay ----+
@@ -24,6 +27,7 @@
 #include <cstdint>
 
 #include "buffer/byte_buffer.h"
+#include "proxy/client_transport.h"
 #include "proxy/exchange.h"
 #include "proxy/exchange_outcome.h"
 #include "proxy/frontend_connection.h"
@@ -37,6 +41,7 @@ class BackendConnection;
 class WorkerContext;
 
 enum class ClientState : uint8_t {
+  handshaking,      // TLS: the handshake (the TLS stream is made at the first readable edge)
   reading_head,     // waiting for a complete request head (an idle keep-alive connection too)
   connecting,       // head parsed and re-written; waiting for a backend connection
   exchanging,       // request and response flowing between the client and the backend
@@ -69,6 +74,9 @@ class ClientConnection final : public FrontendConnection {
   ~ClientConnection() override;
   void enter(ClientState next);
 
+  // handshaking
+  void continue_handshake();
+  void answer_plain_http_on_tls_port();
   // reading_head
   void read_request_head();
   void start_exchange(const http1::MessageHead& head);
@@ -121,11 +129,12 @@ class ClientConnection final : public FrontendConnection {
   void pump_tunnel();
   void discard_input();
 
-  enum class TimerKind : uint8_t { none, head, body, keep_alive, tunnel_idle, lingering };
+  enum class TimerKind : uint8_t { none, handshake, head, body, keep_alive, tunnel_idle, lingering };
   void arm_timer(TimerKind kind);
 
   WorkerContext& context_;
   reactor::UniqueFd fd_;
+  ClientTransport transport_;    // every read and write of fd_
   buffer::ByteBuffer in_;        // bytes from the client: head, body, pipelined requests
   buffer::ByteBuffer out_;       // our bytes to the client: response heads, error responses
   buffer::ByteBuffer req_head_;  // the re-written request head, kept until a response byte arrives

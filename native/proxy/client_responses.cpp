@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string_view>
 
 #include "http1/canned_response.h"
 #include "http1/head_writer.h"
@@ -58,6 +59,21 @@ void ClientConnection::answer_redirect(const http1::MessageHead& head) {
     return;
   }
   respond_locally(close_after);
+}
+
+void ClientConnection::answer_plain_http_on_tls_port() {
+  // nginx's 497 idea as a plain 400: the client is told in words it can read, in plain
+  // text, and the connection closes (its request is read and discarded while lingering).
+  static constexpr std::string_view response =
+      "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 51\r\nConnection: close\r\n\r\n"
+      "This port speaks HTTPS: send the request over TLS.\n";
+  transport_.fall_back_to_plain();
+  context_.counters.bad_requests.add();
+  context_.counters.count_response(400);
+  readable_ = true;  // the request's bytes are still unread (only peeked at)
+  out_.clear();
+  out_.append(response);
+  respond_locally(true);
 }
 
 void ClientConnection::fail(Outcome outcome, size_t flushable) {
@@ -127,7 +143,7 @@ void ClientConnection::flush_local_response() {
     const size_t head_part = out_.size();
     if (head_part > 0) parts[count++] = {const_cast<char*>(out_.data()), head_part};
     if (!resp_.empty()) parts[count++] = {const_cast<char*>(resp_.data()), resp_.size()};
-    IoResult io = write_some(fd_.get(), parts, count);
+    IoResult io = transport_.write(parts, count);
     if (io.status == IoStatus::progress) {
       context_.counters.bytes_to_clients.add(io.bytes);
       const size_t from_out = std::min(io.bytes, head_part);
@@ -172,7 +188,7 @@ void ClientConnection::begin_lingering_close(bool request_unread) {
     close();
     return;
   }
-  ::shutdown(fd_.get(), SHUT_WR);
+  transport_.shutdown_write();
   enter(ClientState::lingering_close);
   in_.clear();
   in_.release();
@@ -192,7 +208,7 @@ void ClientConnection::reset_connection() {
 void ClientConnection::discard_input() {
   char sink[4096];
   while (readable_) {
-    IoResult io = read_some(fd_.get(), sink, sizeof(sink));
+    IoResult io = transport_.read(sink, sizeof(sink));
     if (io.status == IoStatus::progress) continue;
     if (io.status == IoStatus::would_block) {
       readable_ = false;

@@ -6,12 +6,15 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "http1/head_writer.h"
 #include "http1/parser.h"
 #include "net/socket_options.h"
+#include "tls/ticket_keys.h"
+#include "tls/tls_server_context.h"
 #include "upstream/upstream_settings.h"
 
 namespace lb::proxy {
@@ -65,6 +68,15 @@ enum class ProxyMode : uint8_t {
 
 enum class ProxyProtocol : uint8_t { none, v1, v2 };
 
+// TLS on the listener. A certificate change is a new snapshot with a new context: each
+// connection keeps the context it was accepted with, new ones take the new one.
+struct ListenerTls {
+  std::shared_ptr<const tls::TlsServerContext> context;  // nullptr: a plain listener
+  // Session ticket keys, the same for every worker (a ticket resumes on any of them);
+  // each worker copies them into its own ring. Filled by the Balancer, not by the caller.
+  tls::TicketKeyRing ticket_keys;
+};
+
 struct ProxyConfig {
   ProxyMode mode = ProxyMode::http;
   uint16_t redirect_status = 307;                      // 301, 302, 303, 307 or 308
@@ -76,6 +88,7 @@ struct ProxyConfig {
   PoolSettings pool;
   http1::ForwardedPolicy forwarded;
   http1::HeaderPolicy headers;
+  ListenerTls tls;
   // header-hash: the header whose value is hashed; cookie: the sticky cookie's name.
   std::string hash_header = "x-session-id";
   std::string cookie_name = "lb_backend";

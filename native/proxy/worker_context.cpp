@@ -47,6 +47,7 @@ void WorkerContext::give_exchange(Exchange* exchange) {
 void WorkerContext::adopt(std::shared_ptr<const ProxyConfig> config) {
   // The group keeps the part it runs on alive through the snapshot's own count.
   upstream.adopt(std::shared_ptr<const upstream::UpstreamSettings>(config, &config->upstream));
+  ticket_keys = config->tls.ticket_keys;
   config_ = std::move(config);
 }
 

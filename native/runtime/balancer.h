@@ -79,11 +79,15 @@ class Balancer {
  private:
   // Gives every backend in `config` its counter set (one per id, kept across updates).
   void attach_counters(proxy::ProxyConfig& config);
+  // Gives the snapshot the balancer's session ticket keys (made at start, kept across
+  // updates so that tickets resume after a certificate swap).
+  void attach_ticket_keys(proxy::ProxyConfig& config) const;
 
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<stats::WorkerChannels[]> channels_;
   std::map<uint32_t, std::shared_ptr<stats::BackendCounterSet>> backend_counters_;
   std::vector<uint32_t> current_backend_ids_;
+  tls::TicketKeyRing ticket_keys_;
   uint32_t worker_count_ = 0;
   uint16_t bound_port_ = 0;
   net::SocketAddress listen_address_;  // as configured (port 0 stays 0)

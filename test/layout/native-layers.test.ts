@@ -20,8 +20,8 @@ const mayInclude: Record<string, readonly string[]> = {
   tls: [],
   balancing: ['net', 'stats'],
   upstream: ['balancing', 'reactor', 'net', 'stats'],
-  proxy: ['upstream', 'balancing', 'http1', 'reactor', 'net', 'buffer', 'stats'],
-  runtime: ['proxy', 'upstream', 'balancing', 'http1', 'reactor', 'net', 'buffer', 'stats'],
+  proxy: ['upstream', 'balancing', 'http1', 'tls', 'reactor', 'net', 'buffer', 'stats'],
+  runtime: ['proxy', 'upstream', 'balancing', 'http1', 'tls', 'reactor', 'net', 'buffer', 'stats'],
   addon: ['runtime', 'proxy', 'upstream', 'balancing', 'http1', 'tls', 'reactor', 'net', 'buffer', 'stats'],
 };
 const outsideTheHouse = new Set(['tests', 'fuzz']);
