@@ -31,12 +31,14 @@ import { type HealthChange, HealthChecker } from './health/health-checker.js';
 import {
   type NativeAddon,
   type NativeBalancer,
+  type NativeCertificate,
   type NativeConfig,
   type NativeEvent,
   type NativeStats,
   loadNative,
 } from './native.js';
 import { type BackendStatus, type BalancerStats, toBalancerStats } from './stats.js';
+import { readCertificateFiles } from './tls/certificate-files.js';
 
 /**
  * Where a balancer is in its life: `idle` (created, never started), `starting`, `running`,
@@ -113,6 +115,8 @@ export class Balancer {
   #version = 0;
   /** The last `reconfigure`, settled: the next one waits for it. */
   #reconfiguring: Promise<unknown> = Promise.resolve();
+  /** TLS listeners: the certificates as last read from their files (kept when a new read fails). */
+  #certificates: NativeCertificate[] | undefined;
 
   /** @internal Use `createBalancer`. */
   constructor(config: BalancerConfig) {
@@ -210,6 +214,7 @@ export class Balancer {
       });
     }
     const workers = config.workers ?? defaultWorkers(addon);
+    this.#certificates = config.tls ? await readCertificateFiles(config.tls.certificates) : undefined;
     const version = this.#version;
     const nativeConfig = this.#nativeConfig(listenHost, config.listen.port, workers);
     this.#workerErrors = 0;
@@ -247,6 +252,7 @@ export class Balancer {
       workers,
       strategy: this.#strategy,
       backends: this.#backends.list().map((e) => ({ id: e.id, config: e.config, host: e.host, healthy: e.health !== 'down' })),
+      ...(this.#certificates ? { certificates: this.#certificates } : {}),
     });
   }
 
@@ -562,6 +568,8 @@ export class Balancer {
         hosts.set(key, await resolveHost(backend.address.host, `backends[${index}].address`));
       }),
     );
+    // Certificate files are read again on every reconfigure (a reload): a bad file refuses it.
+    const certificates = next.tls ? await readCertificateFiles(next.tls.certificates) : undefined;
     if (this.#state !== stateAtStart || (run && this.#run !== run)) {
       throw new LbStateError(`the balancer changed state while reconfiguring (now ${this.#state}); try again`);
     }
@@ -595,6 +603,9 @@ export class Balancer {
       settings: changedSettings(prev, next),
     };
     if (next.strategy !== this.#strategy) result.strategy = { from: this.#strategy, to: next.strategy };
+    if (certificates && !result.settings.includes('tls.certificates') && !samePem(certificates, this.#certificates)) {
+      result.settings.push('tls.certificates (new file contents)');
+    }
 
     // Apply: the listener first (the one step likely to fail), then everything else in one update.
     const oldListen = run ? { host: run.address, port: run.port, text: prev.listen.text } : undefined;
@@ -613,8 +624,10 @@ export class Balancer {
       })),
     };
     const checksBefore = new Map(entries.map((e) => [e.id, effectiveHealthCheck(prev.healthCheck, e.config.healthCheck)]));
+    const certificatesBefore = this.#certificates;
     this.#config = next;
     this.#strategy = next.strategy;
+    this.#certificates = certificates;
     const removals = toRemove.map((entry) => this.#backends.beginRemove(entry));
     const added = toAdd.map((config) => {
       const entry = this.#backends.add(config, hosts.get(addressKey(config.address)) ?? '');
@@ -646,6 +659,7 @@ export class Balancer {
       for (const { entry, ...saved } of snapshot.entries) Object.assign(entry, saved);
       this.#config = prev;
       this.#strategy = snapshot.strategy;
+      this.#certificates = certificatesBefore;
       if (run && move && oldListen) {
         try {
           this.#moveListener(run, oldListen.host, oldListen.port, oldListen.text);
@@ -943,6 +957,10 @@ function changedSettings(before: BalancerConfig, after: BalancerConfig): string[
   };
   walk(before, after, '');
   return paths;
+}
+
+function samePem(a: readonly NativeCertificate[], b: readonly NativeCertificate[] | undefined): boolean {
+  return b !== undefined && a.length === b.length && a.every((c, i) => c.cert === b[i]?.cert && c.key === b[i]?.key);
 }
 
 function firstLine(error: unknown): string {

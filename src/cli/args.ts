@@ -46,6 +46,18 @@ export const startFlags: readonly FlagSpec[] = [
     repeatable: true,
     help: 'a backend (repeat for more); options weight=1-256, state=ready|drain|maint, public-url=URL (redirect mode); host names are resolved at start',
   },
+  {
+    name: '--tls-cert',
+    value: 'FILE',
+    repeatable: true,
+    help: 'serve HTTPS: PEM certificate chain (leaf first); repeat with --tls-key for more certificates, chosen by SNI (the first is the default); re-read on SIGHUP and when the file changes',
+  },
+  {
+    name: '--tls-key',
+    value: 'FILE',
+    repeatable: true,
+    help: 'the PEM private key of the --tls-cert given in the same position',
+  },
   { name: '--demo', help: 'also start three demo backends on 127.0.0.1:9001-9003 (free ports if busy) and use them' },
   {
     name: '--mode',
@@ -516,6 +528,8 @@ function parseClient(command: 'reload' | 'top', argv: readonly string[]): Reload
 function parseStart(argv: readonly string[]): StartArgs {
   const options: Record<string, unknown> = {};
   const backends: unknown[] = [];
+  const tlsCerts: string[] = [];
+  const tlsKeys: string[] = [];
   const sources: FlagSource[] = [];
   const seen = new Set<string>();
   let demo = false;
@@ -552,6 +566,13 @@ function parseStart(argv: readonly string[]): StartArgs {
         const path = `backends[${backends.length}]`;
         backends.push(parseBackend(value ?? ''));
         sources.push({ path, flag: name, value });
+        break;
+      }
+      case '--tls-cert':
+      case '--tls-key': {
+        const list = name === '--tls-cert' ? tlsCerts : tlsKeys;
+        sources.push({ path: `tls.certificates[${list.length}].${name === '--tls-cert' ? 'cert' : 'key'}`, flag: name, value });
+        list.push(value ?? '');
         break;
       }
       case '--demo':
@@ -618,6 +639,14 @@ function parseStart(argv: readonly string[]): StartArgs {
   const healthFlag = [...seen].find((flag) => flag.startsWith('--health-') && flag !== '--health-check');
   if (healthFlag && !seen.has('--health-check')) {
     throw new LbUsageError(`${healthFlag}: needs --health-check PATH|tcp to turn health checks on`);
+  }
+  if (tlsCerts.length !== tlsKeys.length) {
+    throw new LbUsageError(
+      `--tls-cert and --tls-key come in pairs: got ${tlsCerts.length} --tls-cert and ${tlsKeys.length} --tls-key`,
+    );
+  }
+  if (tlsCerts.length > 0) {
+    options.tls = { certificates: tlsCerts.map((cert, i) => ({ cert, key: tlsKeys[i] ?? '' })) };
   }
   if (backends.length > 0) options.backends = backends;
   return { command: 'start', options, configFile, demo, listenGiven: seen.has('--listen'), logLevel, logFormat, sources };

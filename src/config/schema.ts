@@ -208,6 +208,21 @@ export interface BalancerOptions {
    * request, 0.01 one in a hundred. Sampled in the data path, per worker.
    */
   accessLogSampleRate?: number;
+  /** HTTPS on the listener (http and redirect modes); absent: plain HTTP. */
+  tls?: ListenerTlsOptions;
+}
+
+/** One certificate of a TLS listener: file names, read when the balancer starts and on every reload. */
+export interface CertificateFileOptions {
+  /** PEM: the leaf certificate first, then its intermediates in order. */
+  cert: string;
+  /** PEM: the leaf's private key, unencrypted. */
+  key: string;
+}
+
+/** A TLS listener's certificates, chosen by SNI: exact names, then wildcards; the first serves clients that send no known name. */
+export interface ListenerTlsOptions {
+  certificates: CertificateFileOptions[];
 }
 
 // ---------------------------------------------------------------------------------------
@@ -267,6 +282,11 @@ export function oneOf<const T extends readonly [string, ...string[]]>(values: T)
     error: (issue) => `expected one of ${values.join(', ')}, got ${describeValue(issue.input)}`,
   });
 }
+
+/** A file name (a path), not empty. */
+const fileNameSchema = z
+  .string({ error: (issue) => `expected a file name, got ${describeValue(issue.input)}` })
+  .min(1, { error: 'expected a file name, got an empty string' });
 
 export const booleanSchema = z.boolean({ error: (issue) => `expected true or false, got ${describeValue(issue.input)}` });
 
@@ -560,6 +580,16 @@ export const optionsShape = {
   ).prefault({}),
   healthCheck: balancerHealthCheckSchema.optional(),
   accessLogSampleRate: sampleRateSchema.default(defaults.accessLogSampleRate),
+  tls: strictObject(
+    {
+      certificates: z
+        .array(strictObject({ cert: fileNameSchema, key: fileNameSchema }, 'an object { cert, key } of file names'), {
+          error: (issue) => `expected an array of { cert, key }, got ${describeValue(issue.input)}`,
+        })
+        .min(1, { error: 'expected at least one certificate' }),
+    },
+    'an object { certificates }',
+  ).optional(),
 };
 
 const optionsObjectSchema = strictObject(optionsShape, 'an options object');
@@ -567,6 +597,7 @@ const optionsObjectSchema = strictObject(optionsShape, 'an options object');
 /** What `refineOptions` looks at: the mode and what depends on it. */
 interface ModeDependent {
   mode: ProxyMode;
+  tls?: unknown;
   strategy: Strategy;
   redirectStatus?: number | undefined;
   proxyProtocol?: ProxyProtocolVersion | undefined;
@@ -587,6 +618,13 @@ export function refineOptions(config: ModeDependent, ctx: z.RefinementCtx): void
   }
   if (config.proxyProtocol !== undefined && config.proxyProtocol !== 'none' && config.mode !== 'tcp') {
     ctx.addIssue({ code: 'custom', path: ['proxyProtocol'], message: `only applies in tcp mode; mode is '${config.mode}'` });
+  }
+  if (config.tls !== undefined && config.mode === 'tcp') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['tls'],
+      message: "does not apply in tcp mode (TLS passes through to the backends there); use mode 'http'",
+    });
   }
   const conflict = strategyModeConflict(config.strategy, config.mode);
   if (conflict) ctx.addIssue({ code: 'custom', path: ['strategy'], message: conflict });

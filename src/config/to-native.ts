@@ -2,7 +2,7 @@
 // running balancer knows (the numeric listen address, the worker count, the strategy and
 // backends as they are now). Every call to the addon's start() and update() gets its
 // object from here.
-import type { NativeBackend, NativeConfig } from '../native.js';
+import type { NativeBackend, NativeCertificate, NativeConfig } from '../native.js';
 import { formatAddress } from './address.js';
 import type { BackendConfig, BalancerConfig } from './schema.js';
 import type { Strategy } from './strategies.js';
@@ -28,6 +28,8 @@ export interface LiveState {
   /** The strategy in use now (it may differ from the options' after setStrategy). */
   strategy: Strategy;
   backends: readonly LiveBackend[];
+  /** The listener's certificates as last read from their files (TLS listeners only). */
+  certificates?: readonly NativeCertificate[];
 }
 
 /** The native configuration; every field filled, every object fresh (never the config's own). */
@@ -53,6 +55,7 @@ export function toNativeConfig(config: BalancerConfig, live: LiveState): NativeC
   };
   if (config.mode === 'redirect') native.redirectStatus = config.redirectStatus;
   if (config.mode === 'tcp') native.proxyProtocol = config.proxyProtocol;
+  if (config.tls && live.certificates) native.tls = { certificates: live.certificates.map((c) => ({ ...c })) };
   return native;
 }
 
