@@ -39,6 +39,7 @@ import {
 } from './native.js';
 import { type BackendStatus, type BalancerStats, toBalancerStats } from './stats.js';
 import { readCertificateFiles } from './tls/certificate-files.js';
+import { CertificateWatch } from './tls/certificate-watch.js';
 
 /**
  * Where a balancer is in its life: `idle` (created, never started), `starting`, `running`,
@@ -117,6 +118,8 @@ export class Balancer {
   #reconfiguring: Promise<unknown> = Promise.resolve();
   /** TLS listeners: the certificates as last read from their files (kept when a new read fails). */
   #certificates: NativeCertificate[] | undefined;
+  /** TLS listeners, while running: reloads the certificates when their files change. */
+  #certificateWatch: CertificateWatch | undefined;
 
   /** @internal Use `createBalancer`. */
   constructor(config: BalancerConfig) {
@@ -180,6 +183,7 @@ export class Balancer {
         if (this.#version !== run.version) this.#publishOrReport();
         this.#deliver(() => this.#emitter.emit('listening', { address: run.address, port: run.port }));
         this.#startHealthChecks(run);
+        this.#watchCertificates();
         return this;
       },
       (error: unknown) => {
@@ -313,6 +317,8 @@ export class Balancer {
     if (!run || this.#state !== 'running') return;
     this.#state = 'stopping';
     run.health.stop();
+    this.#certificateWatch?.close();
+    this.#certificateWatch = undefined;
     // The counters as stop begins; replaced by the final ones if the addon still has them
     // once every worker has ended (it may already have released them).
     const beforeStop = this.#nativeStats(run);
@@ -670,6 +676,7 @@ export class Balancer {
       throw error;
     }
     this.#version += 1;
+    if (run) this.#watchCertificates();
 
     if (run) {
       for (const removal of removals) run.health.unwatch(removal.entry.id);
@@ -687,6 +694,57 @@ export class Balancer {
       this.#deliver(() => this.#emitter.emit('listening', event));
     }
     return result;
+  }
+
+  /**
+   * Reads the TLS listener's certificate and key files again and hands the new
+   * certificates to the workers: new connections get them, open ones keep theirs. Called
+   * when the files change (watched, with a debounce); reloads of the configuration do it
+   * too. A file that cannot be used keeps the old certificates: the promise rejects with
+   * the LbConfigError naming the file, and an 'error' event says the same.
+   */
+  reloadCertificates(): Promise<void> {
+    const run = this.#reconfiguring.then(() => this.#reloadCertificates());
+    this.#reconfiguring = run.catch(() => undefined);
+    return run;
+  }
+
+  async #reloadCertificates(): Promise<void> {
+    const tls = this.#config.tls;
+    if (!tls) return;
+    let certificates: NativeCertificate[];
+    try {
+      certificates = await readCertificateFiles(tls.certificates);
+    } catch (error) {
+      this.#reportCertificateError(error);
+      throw error;
+    }
+    if (this.#config.tls !== tls) return; // a reconfigure read newer files meanwhile
+    const before = this.#certificates;
+    this.#certificates = certificates;
+    try {
+      this.#publishOrRestore(() => (this.#certificates = before));
+    } catch (error) {
+      this.#reportCertificateError(error);
+      throw error;
+    }
+  }
+
+  #reportCertificateError(error: unknown): void {
+    if (this.#emitter.listenerCount('error') === 0) return;
+    const lbError = error instanceof LbError ? error : new LbNativeError(String(error));
+    this.#deliver(() => this.#emitter.emit('error', lbError));
+  }
+
+  /** (Re)starts watching the certificate files of the current options, when running with TLS. */
+  #watchCertificates(): void {
+    this.#certificateWatch?.close();
+    this.#certificateWatch = undefined;
+    const tls = this.#config.tls;
+    if (!tls || this.#state !== 'running') return;
+    this.#certificateWatch = new CertificateWatch(tls.certificates, () => {
+      this.reloadCertificates().catch(() => undefined); // reported as an 'error' event
+    });
   }
 
   #checkNotDuplicate(config: BackendConfig): void {

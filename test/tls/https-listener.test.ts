@@ -5,6 +5,7 @@
 // upgrades, and certificate reloads (good and bad) under open connections.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { copyFile, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
@@ -13,6 +14,7 @@ import tls from 'node:tls';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
+import { LbConfigError } from '../../src/errors.js';
 import { startBalancer } from '../helpers/balancer.js';
 import { onCleanup, runCleanups } from '../helpers/cleanup.js';
 import { externalProgramEnv } from '../helpers/external-env.js';
@@ -24,11 +26,13 @@ const run = promisify(execFile);
 let fixtures: TlsFixtures;
 let wildcard: FixtureCertificate;
 let fallback: FixtureCertificate;
+let replacement: FixtureCertificate;
 
 beforeAll(async () => {
   fixtures = await createTlsFixtures({ names: ['localhost', 'example.test'], ips: ['127.0.0.1'] });
   wildcard = await fixtures.issue({ names: ['*.wild.test'], fileName: 'wildcard' });
   fallback = await fixtures.issue({ names: ['default.test'], fileName: 'fallback' });
+  replacement = await fixtures.issue({ names: ['localhost', 'example.test'], ips: ['127.0.0.1'], fileName: 'replacement' });
 }, 60_000);
 
 afterAll(async () => {
@@ -301,6 +305,71 @@ describe('HTTPS listener', () => {
     socket.write(`ping-${big}`);
     await waitUntil('the echo', () => received.length >= head.length + big.length + 5);
     expect(received.slice(head.length)).toBe(`ping-${big}`);
+  });
+});
+
+describe('HTTPS listener: certificate reloads', () => {
+  /** Certificate files of our own, so that a test can overwrite them. */
+  async function ownFiles(name: string, from: FixtureCertificate): Promise<{ cert: string; key: string }> {
+    const files = { cert: join(fixtures.dir, `${name}.chain.pem`), key: join(fixtures.dir, `${name}.key.pem`) };
+    await copyFile(from.chainFile, files.cert);
+    await copyFile(from.keyFile, files.key);
+    return files;
+  }
+
+  it('new handshakes get the new certificate; an open connection keeps working', async () => {
+    const files = await ownFiles('reload-good', fixtures.ecdsa);
+    const lb = await startTlsBalancer([files], { workers: 2 });
+    const before = await peerCertificate(lb.port, { servername: 'localhost' });
+    const agent = new https.Agent({ keepAlive: true, maxSockets: 1, ca: fixtures.ca.certPem });
+    onCleanup(() => agent.destroy());
+    expect((await request(lb.port, agent, 'GET')).status).toBe(200);
+
+    await copyFile(replacement.chainFile, files.cert);
+    await copyFile(replacement.keyFile, files.key);
+    await lb.reloadCertificates();
+    const after = await peerCertificate(lb.port, { servername: 'localhost' });
+    expect(after.fingerprint).not.toBe(before.fingerprint);
+    expect(after.fingerprint).toBe((await peerCertificate(lb.port, { servername: 'localhost' })).fingerprint);
+    const open = await request(lb.port, agent, 'POST', Buffer.from('still here'));
+    expect(open).toMatchObject({ status: 200, reused: true });
+  });
+
+  it('reloads by itself when the files change', async () => {
+    const files = await ownFiles('reload-watch', fixtures.ecdsa);
+    const lb = await startTlsBalancer([files]);
+    const before = await peerCertificate(lb.port, { servername: 'localhost' });
+    await copyFile(replacement.keyFile, files.key);
+    await copyFile(replacement.chainFile, files.cert);
+    await waitUntil(
+      'a handshake with the new certificate',
+      async () => (await peerCertificate(lb.port, { servername: 'localhost' })).fingerprint !== before.fingerprint,
+      { timeoutMs: 5_000, intervalMs: 100 },
+    );
+  });
+
+  it('a bad new file keeps the old certificate and says why (rejection and error event)', async () => {
+    const files = await ownFiles('reload-bad', fixtures.ecdsa);
+    const lb = await startTlsBalancer([files]);
+    const errors: Error[] = [];
+    lb.on('error', (error) => errors.push(error));
+    const before = await peerCertificate(lb.port, { servername: 'localhost' });
+    await writeFile(files.cert, 'not a certificate\n');
+    const refused = await lb.reloadCertificates().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(refused).toBeInstanceOf(LbConfigError);
+    expect(String((refused as Error).message)).toContain(`${files.cert}: expected a PEM certificate`);
+    await waitUntil('the error event', () => errors.length > 0);
+    expect(errors[0]!.message).toContain(files.cert);
+    expect((await peerCertificate(lb.port, { servername: 'localhost' })).fingerprint).toBe(before.fingerprint);
+
+    // A key of another certificate: refused the same way.
+    await copyFile(fixtures.ecdsa.chainFile, files.cert);
+    await copyFile(replacement.keyFile, files.key);
+    await expect(lb.reloadCertificates()).rejects.toThrow(/expected the private key of/);
+    expect((await peerCertificate(lb.port, { servername: 'localhost' })).fingerprint).toBe(before.fingerprint);
   });
 });
 
