@@ -145,6 +145,8 @@ export interface NativeConfig {
   headers?: NativeHeaders;
   /** TLS on the listener (http and redirect modes); absent: plain. */
   tls?: NativeListenerTls;
+  /** A plain listener answering every request with a redirect to https://<host>[:port]<path>. */
+  httpsRedirect?: { status: number; port: number };
 }
 
 /** One certificate of a TLS listener, as PEM (the control plane reads the files). */
@@ -158,6 +160,8 @@ export interface NativeCertificate {
 /** A TLS listener: certificates chosen by SNI (exact, then wildcard), the first one the default. */
 export interface NativeListenerTls {
   certificates: NativeCertificate[];
+  /** The Strict-Transport-Security value for relayed responses, e.g. `max-age=31536000`. */
+  hsts?: string;
 }
 
 /**

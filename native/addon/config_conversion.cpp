@@ -290,10 +290,48 @@ bool read_listener_tls(const Napi::Object& object, bool& present, tls::TlsServer
   return true;
 }
 
+// tls.hsts: the Strict-Transport-Security value ("" when absent).
+static bool read_hsts(const Napi::Object& object, std::string& out, std::string& error) {
+  Napi::Value tls_value = object.Get("tls");
+  if (!tls_value.IsObject()) return true;
+  Napi::Object tls_object = tls_value.As<Napi::Object>();
+  if (tls_object.Get("hsts").IsUndefined()) return true;
+  if (!read_string(tls_object, "tls.", "hsts", out, error)) return false;
+  // It goes into a header: printable ASCII, bounded.
+  for (char c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) {
+      error = "tls.hsts: expected printable ASCII (e.g. max-age=31536000)";
+      return false;
+    }
+  }
+  if (out.size() > 96) {
+    error = "tls.hsts: expected at most 96 characters";
+    return false;
+  }
+  return true;
+}
+
+// httpsRedirect: { status, port }, when present.
+static bool read_https_redirect(const Napi::Object& object, proxy::HttpsRedirect& out, std::string& error) {
+  Napi::Value value = object.Get("httpsRedirect");
+  if (value.IsUndefined()) return true;
+  Napi::Object redirect;
+  if (!read_object(object, "", "httpsRedirect", redirect, error)) return false;
+  if (!read_uint(redirect, "httpsRedirect.", "status", 300, 399, out.status, error)) return false;
+  if (out.status != 301 && out.status != 302 && out.status != 303 && out.status != 307 && out.status != 308) {
+    error = "httpsRedirect.status: expected 301, 302, 303, 307 or 308, got " + std::to_string(out.status);
+    return false;
+  }
+  if (!read_uint(redirect, "httpsRedirect.", "port", 1, 65535, out.port, error)) return false;
+  out.enabled = true;
+  return true;
+}
+
 bool read_proxy_config(const Napi::Object& object, proxy::ProxyConfig& out, std::string& error) {
   if (!read_mode(object, out, error) || !read_strategy(object, out, error) ||
       !read_backends(object, out.upstream.backends, error) || !read_proxy_options(object, out, error) ||
-      !read_header_policies(object, out, error)) {
+      !read_header_policies(object, out, error) || !read_https_redirect(object, out.https_redirect, error) ||
+      !read_hsts(object, out.tls.hsts, error)) {
     return false;
   }
   // Responses come from our own backends: the same limits as requests.

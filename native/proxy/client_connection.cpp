@@ -44,6 +44,13 @@ const char* to_string(ClientState state) {
 
 namespace {
 
+bool has_header(const http1::MessageHead& head, std::string_view name) {
+  for (uint32_t i = 0; i < head.header_count; ++i) {
+    if (http1::equals_ignore_case(head.headers[i].name, name)) return true;
+  }
+  return false;
+}
+
 bool is_idempotent(Method method) {
   switch (method) {
     case Method::get:
@@ -459,6 +466,10 @@ void ClientConnection::start_exchange(const http1::MessageHead& head) {
     net::SocketAddress peer;
     std::memcpy(&peer.storage, &peer_, sizeof(peer_));
     ip_length = peer.format_host(client_ip, sizeof(client_ip));
+  }
+  if (config.https_redirect.enabled && !transport_.is_tls()) {
+    answer_https_redirect(head);
+    return;
   }
   if (config.mode == ProxyMode::redirect) {
     answer_redirect(head);
@@ -888,14 +899,22 @@ ClientConnection::HeadOutcome ClientConnection::parse_response_head() {
     record->has_backend = true;
     record->time_to_first_byte_us = static_cast<uint32_t>(std::min<uint64_t>(time_to_first_byte, UINT32_MAX));
   }
-  char cookie[128];
+  // Headers of ours: the sticky cookie, HSTS on TLS connections.
+  char extra[256];
+  size_t extra_length = 0;
   if (context_.upstream.strategy_key() == balancing::StrategyKey::cookie &&
       (!exchange_->has_sticky || exchange_->sticky_identity != runtime.identity)) {
     // New client, or its backend went away: pin it to the one that answered.
-    int n = std::snprintf(cookie, sizeof(cookie), "Set-Cookie: %.64s=%016llx; Path=/; HttpOnly\r\n",
+    int n = std::snprintf(extra, sizeof(extra), "Set-Cookie: %.64s=%016llx; Path=/; HttpOnly\r\n",
                           config.cookie_name.c_str(), static_cast<unsigned long long>(runtime.identity));
-    if (n > 0 && static_cast<size_t>(n) < sizeof(cookie)) options.extra_header = {cookie, static_cast<size_t>(n)};
+    if (n > 0 && static_cast<size_t>(n) < sizeof(extra)) extra_length = static_cast<size_t>(n);
   }
+  if (transport_.is_tls() && !config.tls.hsts.empty() && !has_header(head, "strict-transport-security")) {
+    int n = std::snprintf(extra + extra_length, sizeof(extra) - extra_length, "Strict-Transport-Security: %.96s\r\n",
+                          config.tls.hsts.c_str());
+    if (n > 0 && static_cast<size_t>(n) < sizeof(extra) - extra_length) extra_length += static_cast<size_t>(n);
+  }
+  if (extra_length > 0) options.extra_header = {extra, extra_length};
   if (!http1::write_response_head(head, options, out_)) {
     return refuse_response();
   }

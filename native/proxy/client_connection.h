@@ -117,6 +117,7 @@ class ClientConnection final : public FrontendConnection {
   void release_backend(bool reusable);
   // responding
   void answer_redirect(const http1::MessageHead& head);
+  void answer_https_redirect(const http1::MessageHead& head);
   void send_error(uint16_t status);
   void respond_locally(bool close_after);
   void flush_local_response();

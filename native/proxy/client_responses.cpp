@@ -7,6 +7,7 @@
 #include <sys/uio.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <string_view>
 
@@ -50,6 +51,59 @@ void ClientConnection::answer_redirect(const http1::MessageHead& head) {
   if (path == "*") path = "";
   out_.clear();
   bool ok = http1::write_redirect(status, backend->spec.public_url, path, close_after,
+                                  !close_after && exchange_->client_keep_alive_10, out_);
+  in_.consume(head.head_bytes);
+  head_scan_from_ = 0;
+  line_check_ = {};
+  if (!ok) {
+    fail(Outcome::uri_too_long);
+    return;
+  }
+  respond_locally(close_after);
+}
+
+void ClientConnection::answer_https_redirect(const http1::MessageHead& head) {
+  // The same host (from Host, or an absolute-form target), over HTTPS: the client is
+  // told where to go without a backend being asked.
+  const HttpsRedirect& redirect = context_.config().https_redirect;
+  std::string_view authority;
+  std::string_view path;
+  if (!http1::split_absolute_form(head.target, authority, path)) {
+    path = head.target;
+    for (uint32_t i = 0; i < head.header_count; ++i) {
+      if (http1::equals_ignore_case(head.headers[i].name, "host")) authority = head.headers[i].value;
+    }
+  }
+  // The host without its port; only the characters a host name or IP literal has.
+  std::string_view host = authority;
+  if (!host.empty() && host.front() == '[') {
+    host = host.substr(0, host.find(']') == std::string_view::npos ? host.size() : host.find(']') + 1);
+  } else if (size_t colon = host.find(':'); colon != std::string_view::npos) {
+    host = host.substr(0, colon);
+  }
+  bool valid = !host.empty() && host.size() <= 255;
+  for (char c : host) {
+    bool allowed = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
+                   c == '[' || c == ']' || c == ':';
+    valid = valid && allowed;
+  }
+  if (!valid) {
+    fail(Outcome::bad_request);
+    return;
+  }
+  if (path == "*" || path.empty()) path = "/";
+  char base[300];
+  int n = redirect.port == 443
+              ? std::snprintf(base, sizeof(base), "https://%.*s", static_cast<int>(host.size()), host.data())
+              : std::snprintf(base, sizeof(base), "https://%.*s:%u", static_cast<int>(host.size()), host.data(),
+                              static_cast<unsigned>(redirect.port));
+  bool has_body = head.body == BodyKind::chunked || (head.body == BodyKind::content_length && head.content_length > 0);
+  bool close_after = exchange_->client_wants_close || has_body || context_.draining();
+  context_.counters.count_response(redirect.status);
+  finish_access_record(redirect.status);
+  out_.clear();
+  bool ok = n > 0 && static_cast<size_t>(n) < sizeof(base) &&
+            http1::write_redirect(redirect.status, {base, static_cast<size_t>(n)}, path, close_after,
                                   !close_after && exchange_->client_keep_alive_10, out_);
   in_.consume(head.head_bytes);
   head_scan_from_ = 0;

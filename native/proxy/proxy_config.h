@@ -75,6 +75,16 @@ struct ListenerTls {
   // Session ticket keys, the same for every worker (a ticket resumes on any of them);
   // each worker copies them into its own ring. Filled by the Balancer, not by the caller.
   tls::TicketKeyRing ticket_keys;
+  // The Strict-Transport-Security value added to relayed responses ("" for none); a
+  // backend's own header is kept instead.
+  std::string hsts;
+};
+
+// A plain listener that sends every request to the same host over HTTPS.
+struct HttpsRedirect {
+  bool enabled = false;
+  uint16_t status = 308;
+  uint16_t port = 443;  // 443 is left out of the Location
 };
 
 struct ProxyConfig {
@@ -89,6 +99,7 @@ struct ProxyConfig {
   http1::ForwardedPolicy forwarded;
   http1::HeaderPolicy headers;
   ListenerTls tls;
+  HttpsRedirect https_redirect;
   // header-hash: the header whose value is hashed; cookie: the sticky cookie's name.
   std::string hash_header = "x-session-id";
   std::string cookie_name = "lb_backend";

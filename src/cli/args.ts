@@ -58,6 +58,18 @@ export const startFlags: readonly FlagSpec[] = [
     repeatable: true,
     help: 'the PEM private key of the --tls-cert given in the same position',
   },
+  {
+    name: '--hsts',
+    value: 'SECONDS',
+    path: 'tls.hsts.maxAgeSeconds',
+    numeric: true,
+    help: 'with --tls-cert: add Strict-Transport-Security: max-age=SECONDS to responses (unless the backend sends its own)',
+  },
+  {
+    name: '--redirect-https',
+    path: 'httpsRedirect',
+    help: 'a plain listener: answer every request with 308 to the same host over HTTPS (port 443; httpsRedirect in a config file sets status and port)',
+  },
   { name: '--demo', help: 'also start three demo backends on 127.0.0.1:9001-9003 (free ports if busy) and use them' },
   {
     name: '--mode',
@@ -582,6 +594,10 @@ function parseStart(argv: readonly string[]): StartArgs {
         if (!value) throw new LbUsageError('--config: expected a value (FILE)');
         configFile = value;
         break;
+      case '--redirect-https':
+        setPath(options, 'httpsRedirect', {});
+        sources.push({ path: 'httpsRedirect', flag: name, value: undefined });
+        break;
       case '--trust-forwarded':
         setPath(options, 'forwarded.trustIncoming', true);
         sources.push({ path: 'forwarded.trustIncoming', flag: name, value: undefined });
@@ -645,8 +661,13 @@ function parseStart(argv: readonly string[]): StartArgs {
       `--tls-cert and --tls-key come in pairs: got ${tlsCerts.length} --tls-cert and ${tlsKeys.length} --tls-key`,
     );
   }
+  if (seen.has('--hsts') && tlsCerts.length === 0) {
+    throw new LbUsageError('--hsts: needs --tls-cert FILE --tls-key FILE (HSTS is sent over HTTPS only)');
+  }
   if (tlsCerts.length > 0) {
-    options.tls = { certificates: tlsCerts.map((cert, i) => ({ cert, key: tlsKeys[i] ?? '' })) };
+    const tls = (options.tls ?? {}) as Record<string, unknown>;
+    tls.certificates = tlsCerts.map((cert, i) => ({ cert, key: tlsKeys[i] ?? '' }));
+    options.tls = tls;
   }
   if (backends.length > 0) options.backends = backends;
   return { command: 'start', options, configFile, demo, listenGiven: seen.has('--listen'), logLevel, logFormat, sources };

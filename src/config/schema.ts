@@ -210,6 +210,16 @@ export interface BalancerOptions {
   accessLogSampleRate?: number;
   /** HTTPS on the listener (http and redirect modes); absent: plain HTTP. */
   tls?: ListenerTlsOptions;
+  /** A plain listener that answers every request with a redirect to the same host over HTTPS (http mode). */
+  httpsRedirect?: HttpsRedirectOptions;
+}
+
+/** Where `httpsRedirect` sends clients: `https://<the request's host>[:port]<path>`. */
+export interface HttpsRedirectOptions {
+  /** 301, 302, 303, 307 or 308. Default 308 (the method and body are kept). */
+  status?: number;
+  /** The HTTPS port; left out of the Location when 443. Default 443. */
+  port?: number;
 }
 
 /** One certificate of a TLS listener: file names, read when the balancer starts and on every reload. */
@@ -223,6 +233,8 @@ export interface CertificateFileOptions {
 /** A TLS listener's certificates, chosen by SNI: exact names, then wildcards; the first serves clients that send no known name. */
 export interface ListenerTlsOptions {
   certificates: CertificateFileOptions[];
+  /** Strict-Transport-Security on relayed responses (unless the backend sent its own); absent: none. */
+  hsts?: { maxAgeSeconds: number; includeSubDomains?: boolean };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -587,8 +599,22 @@ export const optionsShape = {
           error: (issue) => `expected an array of { cert, key }, got ${describeValue(issue.input)}`,
         })
         .min(1, { error: 'expected at least one certificate' }),
+      hsts: strictObject(
+        {
+          maxAgeSeconds: integer({ min: 0, max: 2_147_483_647 }),
+          includeSubDomains: booleanSchema.default(false),
+        },
+        'an object { maxAgeSeconds, includeSubDomains? }',
+      ).optional(),
     },
-    'an object { certificates }',
+    'an object { certificates, hsts? }',
+  ).optional(),
+  httpsRedirect: strictObject(
+    {
+      status: redirectStatusSchema.default(308),
+      port: integer({ min: 1, max: 65535 }).default(443),
+    },
+    'an object { status?, port? }',
   ).optional(),
 };
 
@@ -598,6 +624,7 @@ const optionsObjectSchema = strictObject(optionsShape, 'an options object');
 interface ModeDependent {
   mode: ProxyMode;
   tls?: unknown;
+  httpsRedirect?: unknown;
   strategy: Strategy;
   redirectStatus?: number | undefined;
   proxyProtocol?: ProxyProtocolVersion | undefined;
@@ -624,6 +651,15 @@ export function refineOptions(config: ModeDependent, ctx: z.RefinementCtx): void
       code: 'custom',
       path: ['tls'],
       message: "does not apply in tcp mode (TLS passes through to the backends there); use mode 'http'",
+    });
+  }
+  if (config.httpsRedirect !== undefined && config.mode !== 'http') {
+    ctx.addIssue({ code: 'custom', path: ['httpsRedirect'], message: `only applies in http mode; mode is '${config.mode}'` });
+  } else if (config.httpsRedirect !== undefined && config.tls !== undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['httpsRedirect'],
+      message: 'only applies to a plain listener; this one has tls (it is HTTPS already)',
     });
   }
   const conflict = strategyModeConflict(config.strategy, config.mode);

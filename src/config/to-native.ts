@@ -55,7 +55,12 @@ export function toNativeConfig(config: BalancerConfig, live: LiveState): NativeC
   };
   if (config.mode === 'redirect') native.redirectStatus = config.redirectStatus;
   if (config.mode === 'tcp') native.proxyProtocol = config.proxyProtocol;
-  if (config.tls && live.certificates) native.tls = { certificates: live.certificates.map((c) => ({ ...c })) };
+  if (config.tls && live.certificates) {
+    native.tls = { certificates: live.certificates.map((c) => ({ ...c })) };
+    const hsts = config.tls.hsts;
+    if (hsts) native.tls.hsts = `max-age=${hsts.maxAgeSeconds}${hsts.includeSubDomains ? '; includeSubDomains' : ''}`;
+  }
+  if (config.httpsRedirect) native.httpsRedirect = { ...config.httpsRedirect };
   return native;
 }
 

@@ -2,6 +2,8 @@
 // SIGHUP (a bad file keeps the old certificate and the log says why); `validate` checks a
 // configuration file's certificates and says how many days each has left.
 import { copyFile, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import https from 'node:https';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -73,6 +75,56 @@ describe('lb-native start --tls-cert --tls-key', () => {
     cli.signal('SIGHUP');
     await cli.waitForLog('reload-applied');
     await waitUntil('the new certificate', async () => (await fingerprint(port)) !== first);
+  });
+
+  it('--hsts adds Strict-Transport-Security; --redirect-https sends a plain listener to HTTPS', async () => {
+    const backend = await startHttpBackend('a');
+    const tlsCli = new CliProcess([
+      'start',
+      '--listen',
+      '127.0.0.1:0',
+      '--workers',
+      '1',
+      '--backend',
+      backend.address,
+      '--tls-cert',
+      fixtures.ecdsa.chainFile,
+      '--tls-key',
+      fixtures.ecdsa.keyFile,
+      '--hsts',
+      '3600',
+    ]);
+    const tlsPort = Number(new URL(String((await tlsCli.waitForLog('listening')).url)).port);
+    const hsts = await new Promise<string | undefined>((resolve, reject) => {
+      https
+        .get({ host: '127.0.0.1', port: tlsPort, servername: 'localhost', ca: fixtures.ca.certPem }, (res) => {
+          res.resume();
+          resolve(res.headers['strict-transport-security']);
+        })
+        .on('error', reject);
+    });
+    expect(hsts).toBe('max-age=3600');
+
+    const plainCli = new CliProcess([
+      'start',
+      '--listen',
+      '127.0.0.1:0',
+      '--workers',
+      '1',
+      '--backend',
+      backend.address,
+      '--redirect-https',
+    ]);
+    const plainPort = Number(new URL(String((await plainCli.waitForLog('listening')).url)).port);
+    const answer = await new Promise<{ status?: number; location?: string }>((resolve, reject) => {
+      http
+        .get({ host: '127.0.0.1', port: plainPort, path: '/p?q=1', headers: { host: 'site.test' } }, (res) => {
+          res.resume();
+          resolve({ status: res.statusCode, location: res.headers.location });
+        })
+        .on('error', reject);
+    });
+    expect(answer).toEqual({ status: 308, location: 'https://site.test/p?q=1' });
   });
 
   it('refuses an unpaired --tls-cert', async () => {

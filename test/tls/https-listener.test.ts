@@ -373,6 +373,62 @@ describe('HTTPS listener: certificate reloads', () => {
   });
 });
 
+describe('HTTPS listener: HSTS, and plain listeners that redirect to HTTPS', () => {
+  it('adds Strict-Transport-Security to relayed responses over TLS', async () => {
+    const lb = await startTlsBalancer([pair(fixtures.ecdsa)]);
+    await lb.reconfigure({
+      listen: '127.0.0.1:0',
+      backends: lb.backends().map((b) => b.address),
+      workers: 2,
+      tls: { certificates: [pair(fixtures.ecdsa)], hsts: { maxAgeSeconds: 600, includeSubDomains: true } },
+    });
+    const headers = await new Promise<http.IncomingHttpHeaders>((resolve, reject) => {
+      https
+        .get({ host: '127.0.0.1', port: lb.port, path: '/', servername: 'localhost', ca: fixtures.ca.certPem }, (res) => {
+          res.resume();
+          resolve(res.headers);
+        })
+        .on('error', reject);
+    });
+    expect(headers['strict-transport-security']).toBe('max-age=600; includeSubDomains');
+  });
+
+  it('--redirect-https: a plain listener answers 308 to the same host and path over HTTPS, keeping the connection', async () => {
+    const backend = await startEchoBackend();
+    const lb = await startBalancer({ backends: [`127.0.0.1:${backend.port}`], httpsRedirect: {} });
+    const socket = net.connect(lb.port, '127.0.0.1');
+    onCleanup(() => socket.destroy());
+    let received = '';
+    socket.on('data', (data) => (received += data.toString('latin1')));
+    socket.write('GET /a/b?c=d HTTP/1.1\r\nHost: example.test:8080\r\n\r\n');
+    await waitUntil('the first redirect', () => received.includes('\r\n\r\n'));
+    expect(received).toMatch(/^HTTP\/1\.1 308 Permanent Redirect\r\n/);
+    expect(received).toContain('Location: https://example.test/a/b?c=d\r\n');
+    received = '';
+    socket.write('GET / HTTP/1.1\r\nHost: [::1]\r\n\r\n');
+    await waitUntil('the second redirect', () => received.includes('\r\n\r\n'));
+    expect(received).toContain('Location: https://[::1]/\r\n');
+
+    await lb.reconfigure({
+      listen: '127.0.0.1:0',
+      backends: [`127.0.0.1:${backend.port}`],
+      workers: 2,
+      httpsRedirect: { status: 301, port: 8443 },
+    });
+    const moved = await rawExchange(lb.port, 'GET /x HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n');
+    expect(moved.received).toMatch(/^HTTP\/1\.1 301 Moved Permanently\r\n/);
+    expect(moved.received).toContain('Location: https://example.test:8443/x\r\n');
+    const bad = await rawExchange(lb.port, 'GET /x HTTP/1.1\r\nHost: evil.test/path\r\n\r\n');
+    expect(bad.received).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+  });
+
+  it('refuses httpsRedirect on a TLS listener and --hsts without a certificate', async () => {
+    await expect(
+      startBalancer({ backends: ['127.0.0.1:9'], httpsRedirect: {}, tls: { certificates: [pair(fixtures.ecdsa)] } }),
+    ).rejects.toThrow(/httpsRedirect: only applies to a plain listener/);
+  });
+});
+
 describe('HTTPS listener: configuration', () => {
   it('refuses files that cannot be used at start, naming the file and what was expected', async () => {
     const missing = join(fixtures.dir, 'no-such-file.pem');
