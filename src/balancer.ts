@@ -31,7 +31,7 @@ import { type HealthChange, HealthChecker } from './health/health-checker.js';
 import {
   type NativeAddon,
   type NativeBalancer,
-  type NativeCertificate,
+  type NativeTlsFiles,
   type NativeConfig,
   type NativeEvent,
   type NativeStats,
@@ -117,7 +117,7 @@ export class Balancer {
   /** The last `reconfigure`, settled: the next one waits for it. */
   #reconfiguring: Promise<unknown> = Promise.resolve();
   /** TLS listeners: the certificates as last read from their files (kept when a new read fails). */
-  #certificates: NativeCertificate[] | undefined;
+  #certificates: NativeTlsFiles | undefined;
   /** TLS listeners, while running: reloads the certificates when their files change. */
   #certificateWatch: CertificateWatch | undefined;
 
@@ -218,7 +218,7 @@ export class Balancer {
       });
     }
     const workers = config.workers ?? defaultWorkers(addon);
-    this.#certificates = config.tls ? await readCertificateFiles(config.tls.certificates) : undefined;
+    this.#certificates = config.tls ? await readCertificateFiles(config.tls) : undefined;
     const version = this.#version;
     const nativeConfig = this.#nativeConfig(listenHost, config.listen.port, workers);
     this.#workerErrors = 0;
@@ -575,7 +575,7 @@ export class Balancer {
       }),
     );
     // Certificate files are read again on every reconfigure (a reload): a bad file refuses it.
-    const certificates = next.tls ? await readCertificateFiles(next.tls.certificates) : undefined;
+    const certificates = next.tls ? await readCertificateFiles(next.tls) : undefined;
     if (this.#state !== stateAtStart || (run && this.#run !== run)) {
       throw new LbStateError(`the balancer changed state while reconfiguring (now ${this.#state}); try again`);
     }
@@ -712,9 +712,9 @@ export class Balancer {
   async #reloadCertificates(): Promise<void> {
     const tls = this.#config.tls;
     if (!tls) return;
-    let certificates: NativeCertificate[];
+    let certificates: NativeTlsFiles;
     try {
-      certificates = await readCertificateFiles(tls.certificates);
+      certificates = await readCertificateFiles(tls);
     } catch (error) {
       this.#reportCertificateError(error);
       throw error;
@@ -742,7 +742,7 @@ export class Balancer {
     this.#certificateWatch = undefined;
     const tls = this.#config.tls;
     if (!tls || this.#state !== 'running') return;
-    this.#certificateWatch = new CertificateWatch(tls.certificates, () => {
+    this.#certificateWatch = new CertificateWatch(tls, () => {
       this.reloadCertificates().catch(() => undefined); // reported as an 'error' event
     });
   }
@@ -1017,8 +1017,8 @@ function changedSettings(before: BalancerConfig, after: BalancerConfig): string[
   return paths;
 }
 
-function samePem(a: readonly NativeCertificate[], b: readonly NativeCertificate[] | undefined): boolean {
-  return b !== undefined && a.length === b.length && a.every((c, i) => c.cert === b[i]?.cert && c.key === b[i]?.key);
+function samePem(a: NativeTlsFiles, b: NativeTlsFiles | undefined): boolean {
+  return b !== undefined && JSON.stringify(a) === JSON.stringify(b);
 }
 
 function firstLine(error: unknown): string {

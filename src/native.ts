@@ -157,9 +157,18 @@ export interface NativeCertificate {
   key: string;
 }
 
+/** What the control plane reads from a TLS listener's files. */
+export interface NativeTlsFiles {
+  certificates: NativeCertificate[];
+  /** PEM: the CAs client certificates must chain to (mTLS). */
+  clientCa?: string;
+}
+
 /** A TLS listener: certificates chosen by SNI (exact, then wildcard), the first one the default. */
 export interface NativeListenerTls {
   certificates: NativeCertificate[];
+  /** mTLS: ask for client certificates that chain to `ca` (PEM); the verified subject goes to backends in `subjectHeader`. */
+  clientCertificates?: { ca: string; verify: 'optional' | 'required'; subjectHeader?: string };
   /** The Strict-Transport-Security value for relayed responses, e.g. `max-age=31536000`. */
   hsts?: string;
 }

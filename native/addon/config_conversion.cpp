@@ -287,6 +287,37 @@ bool read_listener_tls(const Napi::Object& object, bool& present, tls::TlsServer
     if (!read_string(item.As<Napi::Object>(), path.c_str(), "key", pem.key_pem, error)) return false;
     out.certificates.push_back(std::move(pem));
   }
+  Napi::Value client_value = tls_object.Get("clientCertificates");
+  if (client_value.IsUndefined()) return true;
+  Napi::Object client;
+  if (!read_object(tls_object, "tls.", "clientCertificates", client, error)) return false;
+  std::string verify;
+  if (!read_string(client, "tls.clientCertificates.", "ca", out.client_ca_pem, error)) return false;
+  if (!read_string(client, "tls.clientCertificates.", "verify", verify, error)) return false;
+  if (verify == "optional") {
+    out.client_verify = tls::ClientVerify::optional;
+  } else if (verify == "required") {
+    out.client_verify = tls::ClientVerify::required;
+  } else {
+    error = "tls.clientCertificates.verify: expected optional or required, got '" + verify + "'";
+    return false;
+  }
+  return true;
+}
+
+// tls.clientCertificates.subjectHeader: a header name ("" when absent).
+static bool read_client_subject_header(const Napi::Object& object, std::string& out, std::string& error) {
+  Napi::Value tls_value = object.Get("tls");
+  if (!tls_value.IsObject()) return true;
+  Napi::Value client = tls_value.As<Napi::Object>().Get("clientCertificates");
+  if (!client.IsObject() || client.As<Napi::Object>().Get("subjectHeader").IsUndefined()) return true;
+  if (!read_string(client.As<Napi::Object>(), "tls.clientCertificates.", "subjectHeader", out, error)) return false;
+  bool token = !out.empty() && out.size() <= 64;
+  for (char c : out) token = token && (std::isalnum(static_cast<unsigned char>(c)) || c == '-');
+  if (!token) {
+    error = "tls.clientCertificates.subjectHeader: expected a header name (letters, digits, '-'; at most 64)";
+    return false;
+  }
   return true;
 }
 
@@ -331,7 +362,8 @@ bool read_proxy_config(const Napi::Object& object, proxy::ProxyConfig& out, std:
   if (!read_mode(object, out, error) || !read_strategy(object, out, error) ||
       !read_backends(object, out.upstream.backends, error) || !read_proxy_options(object, out, error) ||
       !read_header_policies(object, out, error) || !read_https_redirect(object, out.https_redirect, error) ||
-      !read_hsts(object, out.tls.hsts, error)) {
+      !read_hsts(object, out.tls.hsts, error) ||
+      !read_client_subject_header(object, out.tls.client_subject_header, error)) {
     return false;
   }
   // Responses come from our own backends: the same limits as requests.

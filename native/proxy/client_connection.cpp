@@ -347,6 +347,7 @@ void ClientConnection::continue_handshake() {
   }
   switch (transport_.handshake()) {
     case tls::HandshakeStatus::done:
+      if (!context_.config().tls.client_subject_header.empty()) client_subject_ = transport_.tls()->peer_subject();
       enter(ClientState::reading_head);
       arm_timer(TimerKind::head);
       // The request often travels with the client's last handshake flight.
@@ -482,6 +483,8 @@ void ClientConnection::start_exchange(const http1::MessageHead& head) {
   options.client_ip = {client_ip, ip_length};
   options.upgrade = exchange_->upgrade_requested;
   options.proto = transport_.is_tls() ? "https" : "http";
+  options.client_subject_header = config.tls.client_subject_header;
+  options.client_subject = client_subject_;
   req_head_.clear();
   if (!http1::write_request_head(head, options, req_head_)) {
     fail(Outcome::head_too_large);

@@ -25,6 +25,7 @@
 #include <sys/socket.h>
 
 #include <cstdint>
+#include <string>
 
 #include "buffer/byte_buffer.h"
 #include "proxy/client_transport.h"
@@ -136,6 +137,7 @@ class ClientConnection final : public FrontendConnection {
   WorkerContext& context_;
   reactor::UniqueFd fd_;
   ClientTransport transport_;    // every read and write of fd_
+  std::string client_subject_;   // mTLS: the verified client certificate's subject (RFC 2253)
   buffer::ByteBuffer in_;        // bytes from the client: head, body, pipelined requests
   buffer::ByteBuffer out_;       // our bytes to the client: response heads, error responses
   buffer::ByteBuffer req_head_;  // the re-written request head, kept until a response byte arrives

@@ -78,6 +78,9 @@ struct ListenerTls {
   // The Strict-Transport-Security value added to relayed responses ("" for none); a
   // backend's own header is kept instead.
   std::string hsts;
+  // mTLS: the request header that carries the verified client certificate's subject to
+  // the backends ("" for none); a client's own copy is always dropped.
+  std::string client_subject_header;
 };
 
 // A plain listener that sends every request to the same host over HTTPS.

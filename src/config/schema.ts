@@ -235,6 +235,8 @@ export interface ListenerTlsOptions {
   certificates: CertificateFileOptions[];
   /** Strict-Transport-Security on relayed responses (unless the backend sent its own); absent: none. */
   hsts?: { maxAgeSeconds: number; includeSubDomains?: boolean };
+  /** mTLS: client certificates, verified against `ca` (a PEM file); the verified subject is passed to backends in `subjectHeader` (a client's own copy is dropped). */
+  clientCertificates?: { ca: string; verify?: 'optional' | 'required'; subjectHeader?: string };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -606,8 +608,16 @@ export const optionsShape = {
         },
         'an object { maxAgeSeconds, includeSubDomains? }',
       ).optional(),
+      clientCertificates: strictObject(
+        {
+          ca: fileNameSchema,
+          verify: oneOf(['optional', 'required'] as const).default('required'),
+          subjectHeader: headerNameSchema.optional(),
+        },
+        'an object { ca, verify?, subjectHeader? }',
+      ).optional(),
     },
-    'an object { certificates, hsts? }',
+    'an object { certificates, hsts?, clientCertificates? }',
   ).optional(),
   httpsRedirect: strictObject(
     {

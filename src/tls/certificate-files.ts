@@ -6,15 +6,16 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 
-import type { CertificateFileOptions } from '../config/schema.js';
+import type { CertificateFileOptions, ListenerTlsOptions } from '../config/schema.js';
 import { LbConfigError, type ConfigIssue } from '../errors.js';
-import type { NativeCertificate } from '../native.js';
+import type { NativeCertificate, NativeTlsFiles } from '../native.js';
 
 const certificateBlock = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/;
 const keyBlock = /-----BEGIN (?:RSA |EC |)PRIVATE KEY-----[\s\S]*?-----END (?:RSA |EC |)PRIVATE KEY-----/;
 
-/** Reads every certificate; throws LbConfigError listing every problem found. */
-export async function readCertificateFiles(certificates: readonly CertificateFileOptions[]): Promise<NativeCertificate[]> {
+/** Reads every certificate (and the client CA file, for mTLS); throws LbConfigError listing every problem found. */
+export async function readCertificateFiles(tls: ListenerTlsOptions): Promise<NativeTlsFiles> {
+  const certificates: readonly CertificateFileOptions[] = tls.certificates;
   const issues: ConfigIssue[] = [];
   const read = async (path: string, file: string): Promise<string | undefined> => {
     try {
@@ -38,8 +39,19 @@ export async function readCertificateFiles(certificates: readonly CertificateFil
       out[index] = { cert, key };
     }),
   );
+  let clientCa: string | undefined;
+  const client = tls.clientCertificates;
+  if (client) {
+    clientCa = await read('tls.clientCertificates.ca', client.ca);
+    if (clientCa !== undefined && !certificateBlock.test(clientCa)) {
+      issues.push({
+        path: 'tls.clientCertificates.ca',
+        message: `${client.ca}: expected PEM CA certificates (-----BEGIN CERTIFICATE-----), found none`,
+      });
+    }
+  }
   if (issues.length > 0) throw new LbConfigError(issues);
-  return out;
+  return { certificates: out, ...(clientCa === undefined ? {} : { clientCa }) };
 }
 
 function pairProblem(

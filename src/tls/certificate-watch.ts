@@ -6,7 +6,7 @@
 import { type StatWatcher, type Stats, unwatchFile, watchFile } from 'node:fs';
 import { resolve } from 'node:path';
 
-import type { CertificateFileOptions } from '../config/schema.js';
+import type { ListenerTlsOptions } from '../config/schema.js';
 
 /** How often the files are looked at. */
 export const certificatePollMs = 500;
@@ -19,8 +19,10 @@ export class CertificateWatch {
   #timer: NodeJS.Timeout | undefined;
 
   /** Starts watching; `onChange` runs once the files have been quiet for the debounce. */
-  constructor(certificates: readonly CertificateFileOptions[], onChange: () => void) {
-    this.#files = [...new Set(certificates.flatMap((c) => [resolve(c.cert), resolve(c.key)]))];
+  constructor(tls: ListenerTlsOptions, onChange: () => void) {
+    const files = tls.certificates.flatMap((c) => [c.cert, c.key]);
+    if (tls.clientCertificates) files.push(tls.clientCertificates.ca);
+    this.#files = [...new Set(files.map((file) => resolve(file)))];
     this.#listener = (current, previous) => {
       const changed = current.mtimeMs !== previous.mtimeMs || current.ino !== previous.ino || current.size !== previous.size;
       if (!changed) return;

@@ -27,11 +27,13 @@ let fixtures: TlsFixtures;
 let wildcard: FixtureCertificate;
 let fallback: FixtureCertificate;
 let replacement: FixtureCertificate;
+let clientCert: FixtureCertificate;
 
 beforeAll(async () => {
   fixtures = await createTlsFixtures({ names: ['localhost', 'example.test'], ips: ['127.0.0.1'] });
   wildcard = await fixtures.issue({ names: ['*.wild.test'], fileName: 'wildcard' });
   fallback = await fixtures.issue({ names: ['default.test'], fileName: 'fallback' });
+  clientCert = await fixtures.issue({ commonName: 'client one', clientAuth: true, fileName: 'client' });
   replacement = await fixtures.issue({ names: ['localhost', 'example.test'], ips: ['127.0.0.1'], fileName: 'replacement' });
 }, 60_000);
 
@@ -62,6 +64,7 @@ async function startEchoBackend(): Promise<{ port: number }> {
           sha256: hash.digest('hex'),
           proto: req.headers['x-forwarded-proto'],
           forwarded: req.headers.forwarded,
+          subject: req.headers['x-client-subject'],
         }),
       );
     });
@@ -426,6 +429,49 @@ describe('HTTPS listener: HSTS, and plain listeners that redirect to HTTPS', () 
     await expect(
       startBalancer({ backends: ['127.0.0.1:9'], httpsRedirect: {}, tls: { certificates: [pair(fixtures.ecdsa)] } }),
     ).rejects.toThrow(/httpsRedirect: only applies to a plain listener/);
+  });
+});
+
+describe('HTTPS listener: client certificates (mTLS)', () => {
+  function get(port: number, options: https.RequestOptions): Promise<Record<string, unknown>> {
+    return new Promise((resolve, reject) => {
+      https
+        .get(
+          { host: '127.0.0.1', port, path: '/', servername: 'localhost', ca: fixtures.ca.certPem, agent: false, ...options },
+          (res) => {
+            let body = '';
+            res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+            res.on('end', () => resolve(JSON.parse(body) as Record<string, unknown>));
+          },
+        )
+        .on('error', reject);
+    });
+  }
+  const forged = { 'x-client-subject': 'CN=admin' };
+
+  it('required: the verified subject reaches the backend in the configured header; no certificate, no handshake', async () => {
+    const lb = await startTlsBalancer([pair(fixtures.ecdsa)], {
+      tls: {
+        certificates: [pair(fixtures.ecdsa)],
+        clientCertificates: { ca: fixtures.ca.certFile, verify: 'required', subjectHeader: 'X-Client-Subject' },
+      },
+    });
+    const seen = await get(lb.port, { cert: clientCert.certPem, key: clientCert.keyPem, headers: forged });
+    expect(seen.subject).toBe('CN=client one');
+    await expect(get(lb.port, {})).rejects.toThrow();
+  });
+
+  it('optional: a client without a certificate is served, and its own copy of the header is dropped', async () => {
+    const lb = await startTlsBalancer([pair(fixtures.ecdsa)], {
+      tls: {
+        certificates: [pair(fixtures.ecdsa)],
+        clientCertificates: { ca: fixtures.ca.certFile, verify: 'optional', subjectHeader: 'X-Client-Subject' },
+      },
+    });
+    const anonymous = await get(lb.port, { headers: forged });
+    expect(anonymous.subject).toBeUndefined();
+    const known = await get(lb.port, { cert: clientCert.certPem, key: clientCert.keyPem });
+    expect(known.subject).toBe('CN=client one');
   });
 });
 
