@@ -338,6 +338,40 @@ describe('HTTPS listener: certificate reloads', () => {
     expect(open).toMatchObject({ status: 200, reused: true });
   });
 
+  it('reloads during a stream of requests on new and kept-alive connections without a failure', async () => {
+    const files = await ownFiles('reload-stream', fixtures.ecdsa);
+    const lb = await startTlsBalancer([files], { workers: 2 });
+    const keepAlive = new https.Agent({ keepAlive: true, maxSockets: 4, ca: fixtures.ca.certPem });
+    const fresh = new https.Agent({ keepAlive: false, ca: fixtures.ca.certPem });
+    onCleanup(() => {
+      keepAlive.destroy();
+      fresh.destroy();
+    });
+    let stop = false;
+    const statuses: number[] = [];
+    const failures: unknown[] = [];
+    const stream = async (agent: https.Agent) => {
+      while (!stop) {
+        await request(lb.port, agent, 'POST', Buffer.from('x'.repeat(1000))).then(
+          (answer) => statuses.push(answer.status),
+          (error: unknown) => failures.push(error),
+        );
+      }
+    };
+    const streams = [stream(keepAlive), stream(keepAlive), stream(fresh), stream(fresh)];
+    for (let i = 0; i < 6; i += 1) {
+      const next = i % 2 === 0 ? replacement : fixtures.ecdsa;
+      await copyFile(next.chainFile, files.cert);
+      await copyFile(next.keyFile, files.key);
+      await lb.reloadCertificates();
+      await waitUntil('requests after the reload', () => statuses.length > (i + 1) * 10);
+    }
+    stop = true;
+    await Promise.all(streams);
+    expect(failures).toEqual([]);
+    expect(statuses.every((status) => status === 200)).toBe(true);
+  });
+
   it('reloads by itself when the files change', async () => {
     const files = await ownFiles('reload-watch', fixtures.ecdsa);
     const lb = await startTlsBalancer([files]);
