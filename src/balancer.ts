@@ -32,12 +32,15 @@ import { type HealthChange, HealthChecker } from './health/health-checker.js';
 import {
   type NativeAddon,
   type NativeBalancer,
+  type NativeTlsFiles,
   type NativeConfig,
   type NativeEvent,
   type NativeStats,
   loadNative,
 } from './native.js';
 import { type BackendStatus, type BalancerStats, toBalancerStats } from './stats.js';
+import { readCertificateFiles } from './tls/certificate-files.js';
+import { CertificateWatch } from './tls/certificate-watch.js';
 
 /**
  * Where a balancer is in its life: `idle` (created, never started), `starting`, `running`,
@@ -116,6 +119,10 @@ export class Balancer {
   #reconfiguring: Promise<unknown> = Promise.resolve();
   /** ACME HTTP-01 answers (src/acme/), kept across stop and start. */
   #acmeChallenges: Record<string, string> | null = null;
+  /** TLS listeners: the certificates as last read from their files (kept when a new read fails). */
+  #certificates: NativeTlsFiles | undefined;
+  /** TLS listeners, while running: reloads the certificates when their files change. */
+  #certificateWatch: CertificateWatch | undefined;
 
   /**
    * @internal Takes a configuration validated already (the service's, service/settings.ts);
@@ -182,6 +189,7 @@ export class Balancer {
         if (this.#version !== run.version) this.#publishOrReport();
         this.#deliver(() => this.#emitter.emit('listening', { address: run.address, port: run.port }));
         this.#startHealthChecks(run);
+        this.#watchCertificates();
         return this;
       },
       (error: unknown) => {
@@ -216,6 +224,7 @@ export class Balancer {
       });
     }
     const workers = config.workers ?? defaultWorkers(addon);
+    this.#certificates = config.tls ? await readCertificateFiles(config.tls) : undefined;
     const version = this.#version;
     const nativeConfig = this.#nativeConfig(listenHost, config.listen.port, workers);
     this.#workerErrors = 0;
@@ -254,6 +263,7 @@ export class Balancer {
       workers,
       strategy: this.#strategy,
       backends: this.#backends.list().map((e) => ({ id: e.id, config: e.config, host: e.host, healthy: e.health !== 'down' })),
+      ...(this.#certificates ? { certificates: this.#certificates } : {}),
     });
   }
 
@@ -314,6 +324,8 @@ export class Balancer {
     if (!run || this.#state !== 'running') return;
     this.#state = 'stopping';
     run.health.stop();
+    this.#certificateWatch?.close();
+    this.#certificateWatch = undefined;
     // The counters as stop begins; replaced by the final ones if the addon still has them
     // once every worker has ended (it may already have released them).
     const beforeStop = this.#nativeStats(run);
@@ -596,6 +608,8 @@ export class Balancer {
         hosts.set(key, await resolveHost(backend.address.host, `backends[${index}].address`));
       }),
     );
+    // Certificate files are read again on every reconfigure (a reload): a bad file refuses it.
+    const certificates = next.tls ? await readCertificateFiles(next.tls) : undefined;
     if (this.#state !== stateAtStart || (run && this.#run !== run)) {
       throw new LbStateError(`the balancer changed state while reconfiguring (now ${this.#state}); try again`);
     }
@@ -629,6 +643,9 @@ export class Balancer {
       settings: changedSettings(prev, next),
     };
     if (next.strategy !== this.#strategy) result.strategy = { from: this.#strategy, to: next.strategy };
+    if (certificates && !result.settings.includes('tls.certificates') && !samePem(certificates, this.#certificates)) {
+      result.settings.push('tls.certificates (new file contents)');
+    }
 
     // Apply: the listener first (the one step likely to fail), then everything else in one update.
     const oldListen = run ? { host: run.address, port: run.port, text: prev.listen.text } : undefined;
@@ -647,8 +664,10 @@ export class Balancer {
       })),
     };
     const checksBefore = new Map(entries.map((e) => [e.id, effectiveHealthCheck(prev.healthCheck, e.config.healthCheck)]));
+    const certificatesBefore = this.#certificates;
     this.#config = next;
     this.#strategy = next.strategy;
+    this.#certificates = certificates;
     const removals = toRemove.map((entry) => this.#backends.beginRemove(entry));
     const added = toAdd.map((config) => {
       const entry = this.#backends.add(config, hosts.get(addressKey(config.address)) ?? '');
@@ -680,6 +699,7 @@ export class Balancer {
       for (const { entry, ...saved } of snapshot.entries) Object.assign(entry, saved);
       this.#config = prev;
       this.#strategy = snapshot.strategy;
+      this.#certificates = certificatesBefore;
       if (run && move && oldListen) {
         try {
           this.#moveListener(run, oldListen.host, oldListen.port, oldListen.text);
@@ -690,6 +710,7 @@ export class Balancer {
       throw error;
     }
     this.#version += 1;
+    if (run) this.#watchCertificates();
 
     if (run) {
       for (const removal of removals) run.health.unwatch(removal.entry.id);
@@ -707,6 +728,57 @@ export class Balancer {
       this.#deliver(() => this.#emitter.emit('listening', event));
     }
     return result;
+  }
+
+  /**
+   * Reads the TLS listener's certificate and key files again and hands the new
+   * certificates to the workers: new connections get them, open ones keep theirs. Called
+   * when the files change (watched, with a debounce); reloads of the configuration do it
+   * too. A file that cannot be used keeps the old certificates: the promise rejects with
+   * the LbConfigError naming the file, and an 'error' event says the same.
+   */
+  reloadCertificates(): Promise<void> {
+    const run = this.#reconfiguring.then(() => this.#reloadCertificates());
+    this.#reconfiguring = run.catch(() => undefined);
+    return run;
+  }
+
+  async #reloadCertificates(): Promise<void> {
+    const tls = this.#config.tls;
+    if (!tls) return;
+    let certificates: NativeTlsFiles;
+    try {
+      certificates = await readCertificateFiles(tls);
+    } catch (error) {
+      this.#reportCertificateError(error);
+      throw error;
+    }
+    if (this.#config.tls !== tls) return; // a reconfigure read newer files meanwhile
+    const before = this.#certificates;
+    this.#certificates = certificates;
+    try {
+      this.#publishOrRestore(() => (this.#certificates = before));
+    } catch (error) {
+      this.#reportCertificateError(error);
+      throw error;
+    }
+  }
+
+  #reportCertificateError(error: unknown): void {
+    if (this.#emitter.listenerCount('error') === 0) return;
+    const lbError = error instanceof LbError ? error : new LbNativeError(String(error));
+    this.#deliver(() => this.#emitter.emit('error', lbError));
+  }
+
+  /** (Re)starts watching the certificate files of the current options, when running with TLS. */
+  #watchCertificates(): void {
+    this.#certificateWatch?.close();
+    this.#certificateWatch = undefined;
+    const tls = this.#config.tls;
+    if (!tls || this.#state !== 'running') return;
+    this.#certificateWatch = new CertificateWatch(tls, () => {
+      this.reloadCertificates().catch(() => undefined); // reported as an 'error' event
+    });
   }
 
   #checkNotDuplicate(config: BackendConfig): void {
@@ -997,6 +1069,10 @@ function changedSettings(before: BalancerConfig, after: BalancerConfig): string[
   };
   walk(before, after, '');
   return paths;
+}
+
+function samePem(a: NativeTlsFiles, b: NativeTlsFiles | undefined): boolean {
+  return b !== undefined && JSON.stringify(a) === JSON.stringify(b);
 }
 
 function firstLine(error: unknown): string {

@@ -190,6 +190,34 @@ export interface NativeConfig {
   protection?: NativeProtection;
   /** Backend queues (maxConnections); absent: the defaults (1024, 5000 ms). */
   queue?: NativeQueue;
+  /** TLS on the listener (http and redirect modes); absent: plain. */
+  tls?: NativeListenerTls;
+  /** A plain listener answering every request with a redirect to https://<host>[:port]<path>. */
+  httpsRedirect?: { status: number; port: number };
+}
+
+/** One certificate of a TLS listener, as PEM (the control plane reads the files). */
+export interface NativeCertificate {
+  /** The leaf first, then its intermediates in order. */
+  cert: string;
+  /** The leaf's private key, unencrypted. */
+  key: string;
+}
+
+/** What the control plane reads from a TLS listener's files. */
+export interface NativeTlsFiles {
+  certificates: NativeCertificate[];
+  /** PEM: the CAs client certificates must chain to (mTLS). */
+  clientCa?: string;
+}
+
+/** A TLS listener: certificates chosen by SNI (exact, then wildcard), the first one the default. */
+export interface NativeListenerTls {
+  certificates: NativeCertificate[];
+  /** mTLS: ask for client certificates that chain to `ca` (PEM); the verified subject goes to backends in `subjectHeader`. */
+  clientCertificates?: { ca: string; verify: 'optional' | 'required'; subjectHeader?: string };
+  /** The Strict-Transport-Security value for relayed responses, e.g. `max-age=31536000`. */
+  hsts?: string;
 }
 
 /**

@@ -65,7 +65,7 @@ Napi::Value BalancerObject::start(const Napi::CallbackInfo& info) {
   runtime::ListenSettings listen;
   proxy::ProxyConfig config;
   std::string error;
-  if (!read_listen_settings(config_object, listen, error) || !read_proxy_config(config_object, config, error)) {
+  if (!read_listen_settings(config_object, listen, error) || !read_config(config_object, config, error)) {
     return throw_error(env, "LB_ERR_CONFIG", error);
   }
   workers_ = listen.workers;
@@ -102,7 +102,7 @@ Napi::Value BalancerObject::update(const Napi::CallbackInfo& info) {
   }
   proxy::ProxyConfig config;
   std::string error;
-  if (!read_proxy_config(info[0].As<Napi::Object>(), config, error)) {
+  if (!read_config(info[0].As<Napi::Object>(), config, error)) {
     return throw_error(env, "LB_ERR_CONFIG", error);
   }
   uint32_t& max_connections = config.limits.max_client_connections;
@@ -110,6 +110,24 @@ Napi::Value BalancerObject::update(const Napi::CallbackInfo& info) {
   config.acme_challenges = acme_challenges_;
   balancer_->update(std::move(config));
   return env.Undefined();
+}
+
+bool BalancerObject::read_config(const Napi::Object& object, proxy::ProxyConfig& config, std::string& error) {
+  if (!read_proxy_config(object, config, error)) return false;
+  bool has_tls = false;
+  tls::TlsServerSettings settings;
+  if (!read_listener_tls(object, has_tls, settings, error)) return false;
+  if (!has_tls) return true;
+  if (config.mode == proxy::ProxyMode::tcp) {
+    error = "tls: not in tcp mode (TLS there passes through to the backends untouched)";
+    return false;
+  }
+  config.tls.context = tls_contexts_.resolve(settings, error);
+  if (!config.tls.context) {
+    error = "tls: " + error;
+    return false;
+  }
+  return true;
 }
 
 Napi::Value BalancerObject::stats(const Napi::CallbackInfo& info) {

@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "addon/tls_context_cache.h"
 #include "runtime/balancer.h"
 
 namespace lb::addon {
@@ -42,12 +43,15 @@ class BalancerObject : public Napi::ObjectWrap<BalancerObject> {
   void drain_events(Napi::Env env);
   void shut_down_now();
   static void cleanup_hook(void* self);
+  // Reads the configuration object into `config`, its TLS context included.
+  bool read_config(const Napi::Object& object, proxy::ProxyConfig& config, std::string& error);
 
   using EventBridge = Napi::TypedThreadSafeFunction<BalancerObject, bool, deliver>;
 
   Napi::FunctionReference on_events_;
   std::vector<Napi::FunctionReference> on_stopped_;  // every stop() caller's callback
   std::unique_ptr<runtime::Balancer> balancer_;
+  TlsContextCache tls_contexts_;
   EventBridge bridge_;
   std::thread stopper_;
   // Kept here so that start() and every update() carry it into the new snapshot.

@@ -11,10 +11,14 @@
 
 #include "proxy/proxy_config.h"
 #include "runtime/balancer.h"
+#include "tls/tls_server_context.h"
 
 namespace lb::addon {
 
 bool read_listen_settings(const Napi::Object& object, runtime::ListenSettings& out, std::string& error);
 bool read_proxy_config(const Napi::Object& object, proxy::ProxyConfig& out, std::string& error);
+// The listener's `tls` section, if there is one (`present` false: a plain listener): the
+// certificates as PEM, the control plane having read the files.
+bool read_listener_tls(const Napi::Object& object, bool& present, tls::TlsServerSettings& out, std::string& error);
 
 }  // namespace lb::addon

@@ -129,6 +129,9 @@ bool write_request_head(const MessageHead& head, const RequestHeadOptions& optio
     const HeaderField& field = head.headers[i];
     if (field.hop_by_hop) continue;
     if (absolute && equals_ignore_case(field.name, "host")) continue;
+    if (!options.client_subject_header.empty() && equals_ignore_case(field.name, options.client_subject_header)) {
+      continue;  // only the balancer may say who the client certificate names
+    }
     const bool identity = policy.mode != Mode::none && is_identity_header(field.name);
     if (has_underscore(field.name)) {
       // An identity header is never spelt with '_': such a name is a forgery meant for
@@ -157,6 +160,9 @@ bool write_request_head(const MessageHead& head, const RequestHeadOptions& optio
     // Backend connections are pooled: an HTTP/1.0 request must ask to keep the
     // connection (HTTP/1.1 keeps it by default).
     builder.add("Connection: keep-alive\r\n");
+  }
+  if (!options.client_subject_header.empty() && !options.client_subject.empty()) {
+    builder.add_header(options.client_subject_header, options.client_subject);
   }
   if (policy.mode == Mode::x_forwarded) {
     builder.add("X-Forwarded-For: ");

@@ -48,6 +48,10 @@ struct RequestHeadOptions {
   std::string_view client_ip;  // the peer address, without port
   std::string_view proto = "http";
   bool upgrade = false;  // forward Connection: upgrade and the Upgrade header
+  // mTLS: the header naming the client certificate's verified subject. Any copy the client
+  // sent is dropped; `client_subject` (when not empty) is added as its value.
+  std::string_view client_subject_header;
+  std::string_view client_subject;
 };
 
 // False if the head does not fit in `out`.

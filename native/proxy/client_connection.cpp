@@ -31,6 +31,7 @@ using http1::ParseStatus;
 
 const char* to_string(ClientState state) {
   switch (state) {
+    case ClientState::handshaking: return "handshaking";
     case ClientState::reading_head: return "reading_head";
     case ClientState::connecting: return "connecting";
     case ClientState::exchanging: return "exchanging";
@@ -43,6 +44,13 @@ const char* to_string(ClientState state) {
 }
 
 namespace {
+
+bool has_header(const http1::MessageHead& head, std::string_view name) {
+  for (uint32_t i = 0; i < head.header_count; ++i) {
+    if (http1::equals_ignore_case(head.headers[i].name, name)) return true;
+  }
+  return false;
+}
 
 bool is_idempotent(Method method) {
   switch (method) {
@@ -139,7 +147,7 @@ bool body_fully_sent(const BodyProgress& body) {
 // Lifetime
 
 ClientConnection::ClientConnection(WorkerContext& context, reactor::UniqueFd fd)
-    : context_(context), fd_(std::move(fd)), timer_(this) {
+    : context_(context), fd_(std::move(fd)), transport_(fd_.get()), timer_(this) {
   in_.attach_pool(&context_.buffers);
   out_.attach_pool(&context_.buffers);
   req_head_.attach_pool(&context_.buffers);
@@ -156,6 +164,15 @@ ClientConnection* ClientConnection::accept(WorkerContext& context, reactor::Uniq
     delete connection;
     return nullptr;
   }
+  if (context.config().tls.context) {
+    // The TLS stream (8 KiB of OpenSSL state) is made at the first readable edge: epoll
+    // reports bytes that came with the connection at once, and a silent client costs
+    // nothing but its socket until the handshake timeout.
+    connection->state_ = ClientState::handshaking;
+    connection->readable_ = false;
+    connection->arm_timer(TimerKind::handshake);
+    return connection;
+  }
   connection->arm_timer(TimerKind::head);
   // Data often arrives with the connection (or right after): try at once, and rely on
   // the edge for the rest.
@@ -170,6 +187,7 @@ namespace {
 bool legal_transition(ClientState from, ClientState to) {
   if (to == ClientState::closed) return from != ClientState::closed;
   switch (from) {
+    case ClientState::handshaking: return to == ClientState::reading_head || to == ClientState::responding;
     case ClientState::reading_head:
       return to == ClientState::connecting || to == ClientState::responding || to == ClientState::lingering_close;
     case ClientState::connecting:  // a retry connects again
@@ -205,6 +223,8 @@ void ClientConnection::close() {
   if (backend_) release_backend(false);
   enter(ClientState::closed);
   context_.loop.timers().disarm(timer_);
+  if (!reset_after_response_) transport_.close_notify();  // a reset must not look like a clean end
+  transport_.release();
   fd_.reset();
   closed_ = true;
   in_.release();
@@ -216,7 +236,7 @@ void ClientConnection::close() {
 }
 
 void ClientConnection::drain() {
-  if (state_ == ClientState::reading_head && in_.empty()) {
+  if (state_ == ClientState::handshaking || (state_ == ClientState::reading_head && in_.empty())) {
     close();
   }
   // Otherwise the draining flag in the context makes the current response the last.
@@ -227,6 +247,7 @@ void ClientConnection::arm_timer(TimerKind kind) {
   timer_kind_ = kind;
   switch (kind) {
     case TimerKind::none: context_.loop.timers().disarm(timer_); return;
+    case TimerKind::handshake:  // the head's time, given again once the handshake is done
     case TimerKind::head: context_.loop.timers().arm(timer_, timeouts.client_head_ms); return;
     case TimerKind::body: {
       // The per-read timeout, or what is left of the whole body's, whichever ends first.
@@ -249,6 +270,7 @@ void ClientConnection::arm_timer(TimerKind kind) {
 // Events
 
 void ClientConnection::on_events(uint32_t events) {
+  events = transport_.map_events(events);
   if (events & EPOLLIN) readable_ = true;
   if (events & EPOLLOUT) writable_ = true;
   if (events & (EPOLLRDHUP | EPOLLHUP)) {
@@ -270,6 +292,7 @@ void ClientConnection::on_events(uint32_t events) {
     return;
   }
   switch (state_) {
+    case ClientState::handshaking: continue_handshake(); return;
     case ClientState::reading_head: read_request_head(); return;
     case ClientState::connecting: return;  // nothing to do until the backend answers
     case ClientState::exchanging: pump(); return;
@@ -282,6 +305,10 @@ void ClientConnection::on_events(uint32_t events) {
 
 void ClientConnection::on_timer(reactor::Timer&) {
   switch (timer_kind_) {
+    case TimerKind::handshake:
+      // A client that connected and went quiet, or stopped mid-handshake.
+      close();
+      return;
     case TimerKind::head:
       // Slowloris or a client that went quiet mid-head.
       if (state_ == ClientState::reading_head) {
@@ -306,6 +333,38 @@ void ClientConnection::on_timer(reactor::Timer&) {
     case TimerKind::lingering: close(); return;
     case TimerKind::none: return;
   }
+}
+
+// ---------------------------------------------------------------------------------------
+// handshaking
+
+void ClientConnection::continue_handshake() {
+  if (!transport_.is_tls()) {
+    if (!readable_) return;  // a writable edge alone says nothing yet
+    const ListenerTls& tls = context_.config().tls;
+    if (!tls.context || !transport_.start_tls(tls.context, &context_.ticket_keys)) {
+      close();
+      return;
+    }
+  }
+  switch (transport_.handshake()) {
+    case tls::HandshakeStatus::done:
+      if (!context_.config().tls.client_subject_header.empty()) client_subject_ = transport_.tls()->peer_subject();
+      enter(ClientState::reading_head);
+      arm_timer(TimerKind::head);
+      // The request often travels with the client's last handshake flight.
+      readable_ = true;
+      read_request_head();
+      return;
+    case tls::HandshakeStatus::want_read: readable_ = false; return;
+    case tls::HandshakeStatus::want_write: writable_ = false; return;
+    case tls::HandshakeStatus::failed: break;
+  }
+  if (transport_.tls()->failure() == tls::HandshakeFailure::http_request) {
+    answer_plain_http_on_tls_port();
+    return;
+  }
+  close();  // garbage, no common ground, or the client left: nobody to answer in TLS
 }
 
 // ---------------------------------------------------------------------------------------
@@ -355,13 +414,13 @@ void ClientConnection::read_request_head() {
     if (!readable_) break;
     char* into = in_.write_ptr();
     size_t space = in_.contiguous_write_space();
-    IoResult io = read_some(fd_.get(), into, space);
+    IoResult io = transport_.read(into, space);
     if (io.status == IoStatus::progress) {
       in_.commit(io.bytes);
       context_.counters.bytes_from_clients.add(io.bytes);
       // A short read drained the socket, unless a FIN came with the data: then the EOF
       // must still be read, and no new edge will announce it.
-      if (io.bytes < space && !peer_closed_) readable_ = false;
+      if (io.bytes < space && !peer_closed_ && transport_.short_read_drains()) readable_ = false;
       continue;
     }
     if (io.status == IoStatus::would_block) {
@@ -417,6 +476,10 @@ void ClientConnection::start_exchange(const http1::MessageHead& head) {
     ip_length = peer.format_host(client_ip, sizeof(client_ip));
   }
   if (config.acme_challenges && answer_acme_challenge(head)) return;
+  if (config.https_redirect.enabled && !transport_.is_tls()) {
+    answer_https_redirect(head);
+    return;
+  }
   if (config.mode == ProxyMode::redirect) {
     answer_redirect(head);
     return;
@@ -427,6 +490,9 @@ void ClientConnection::start_exchange(const http1::MessageHead& head) {
   options.headers = config.headers;
   options.client_ip = {client_ip, ip_length};
   options.upgrade = exchange_->upgrade_requested;
+  options.proto = transport_.is_tls() ? "https" : "http";
+  options.client_subject_header = config.tls.client_subject_header;
+  options.client_subject = client_subject_;
   req_head_.clear();
   if (!http1::write_request_head(head, options, req_head_)) {
     fail(Outcome::head_too_large);
@@ -605,11 +671,11 @@ bool ClientConnection::forward_request() {
     // Pull more body bytes from the client while the body is incomplete and there is room.
     char* into = in_.write_ptr();
     size_t space = in_.contiguous_write_space();
-    IoResult io = read_some(fd_.get(), into, space);
+    IoResult io = transport_.read(into, space);
     if (io.status == IoStatus::progress) {
       in_.commit(io.bytes);
       context_.counters.bytes_from_clients.add(io.bytes);
-      if (io.bytes < space && !peer_closed_) readable_ = false;
+      if (io.bytes < space && !peer_closed_ && transport_.short_read_drains()) readable_ = false;
       arm_timer(TimerKind::body);
       moved = true;
     } else if (io.status == IoStatus::would_block) {
@@ -744,7 +810,7 @@ bool ClientConnection::forward_response() {
     size_t head_part = out_.size();
     if (head_part > 0) parts[count++] = {const_cast<char*>(out_.data()), head_part};
     if (ready > 0) parts[count++] = {const_cast<char*>(resp_.data()), ready};
-    IoResult io = write_some(fd_.get(), parts, count);
+    IoResult io = transport_.write(parts, count);
     if (io.status == IoStatus::progress) {
       size_t sent = io.bytes;
       size_t from_out = std::min(sent, head_part);
@@ -801,7 +867,10 @@ bool ClientConnection::forward_response() {
 // ---------------------------------------------------------------------------------------
 // exchanging: bodies by splice(2)
 
-bool ClientConnection::may_splice() const { return plain_transport_ && context_.config().bodies.splice_min_bytes > 0; }
+// A TLS client's bytes must pass through OpenSSL, so only plain sockets splice.
+bool ClientConnection::may_splice() const {
+  return !transport_.is_tls() && context_.config().bodies.splice_min_bytes > 0;
+}
 
 bool ClientConnection::wants_request_splice() const {
   // Only once the re-written head and every body byte read along with it are gone, so
@@ -985,14 +1054,22 @@ ClientConnection::HeadOutcome ClientConnection::parse_response_head() {
     record->has_backend = true;
     record->time_to_first_byte_us = static_cast<uint32_t>(std::min<uint64_t>(time_to_first_byte, UINT32_MAX));
   }
-  char cookie[128];
+  // Headers of ours: the sticky cookie, HSTS on TLS connections.
+  char extra[256];
+  size_t extra_length = 0;
   if (context_.upstream.strategy_key() == balancing::StrategyKey::cookie &&
       (!exchange_->has_sticky || exchange_->sticky_identity != runtime.identity)) {
     // New client, or its backend went away: pin it to the one that answered.
-    int n = std::snprintf(cookie, sizeof(cookie), "Set-Cookie: %.64s=%016llx; Path=/; HttpOnly\r\n",
+    int n = std::snprintf(extra, sizeof(extra), "Set-Cookie: %.64s=%016llx; Path=/; HttpOnly\r\n",
                           config.cookie_name.c_str(), static_cast<unsigned long long>(runtime.identity));
-    if (n > 0 && static_cast<size_t>(n) < sizeof(cookie)) options.extra_header = {cookie, static_cast<size_t>(n)};
+    if (n > 0 && static_cast<size_t>(n) < sizeof(extra)) extra_length = static_cast<size_t>(n);
   }
+  if (transport_.is_tls() && !config.tls.hsts.empty() && !has_header(head, "strict-transport-security")) {
+    int n = std::snprintf(extra + extra_length, sizeof(extra) - extra_length, "Strict-Transport-Security: %.96s\r\n",
+                          config.tls.hsts.c_str());
+    if (n > 0 && static_cast<size_t>(n) < sizeof(extra) - extra_length) extra_length += static_cast<size_t>(n);
+  }
+  if (extra_length > 0) options.extra_header = {extra, extra_length};
   if (!http1::write_response_head(head, options, out_)) {
     return refuse_response();
   }

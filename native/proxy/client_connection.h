@@ -1,5 +1,8 @@
 // One client connection, and its state machine:
 //
+//   handshaking --TLS established--> reading_head       (TLS listeners start here)
+//   handshaking --plain HTTP on the TLS port--> responding (a short 400, then close)
+//   handshaking --failed, timed out--> closed
 //   reading_head --head parsed--> connecting --backend connected--> exchanging
 //        ^                              ^   (pooled backend: straight to exchanging)
 //        |                              +---- reused connection failed, replay ----+
@@ -22,8 +25,10 @@
 #include <sys/socket.h>
 
 #include <cstdint>
+#include <string>
 
 #include "buffer/byte_buffer.h"
+#include "proxy/client_transport.h"
 #include "proxy/exchange.h"
 #include "proxy/exchange_outcome.h"
 #include "proxy/frontend_connection.h"
@@ -39,6 +44,7 @@ class BackendConnection;
 class WorkerContext;
 
 enum class ClientState : uint8_t {
+  handshaking,      // TLS: the handshake (the TLS stream is made at the first readable edge)
   reading_head,     // waiting for a complete request head (an idle keep-alive connection too)
   connecting,       // head parsed and re-written; waiting for a backend connection
   exchanging,       // request and response flowing between the client and the backend
@@ -73,6 +79,9 @@ class ClientConnection final : public FrontendConnection, public upstream::Queue
   ~ClientConnection() override;
   void enter(ClientState next);
 
+  // handshaking
+  void continue_handshake();
+  void answer_plain_http_on_tls_port();
   // reading_head
   void read_request_head();
   void start_exchange(const http1::MessageHead& head);
@@ -137,6 +146,7 @@ class ClientConnection final : public FrontendConnection, public upstream::Queue
   void refuse_over_rate(const http1::MessageHead& head, uint64_t wait_ms);
   // 503 with Retry-After after the request head was consumed (queue full or timed out).
   void refuse_unavailable(uint32_t retry_after_s);
+  void answer_https_redirect(const http1::MessageHead& head);
   void send_error(uint16_t status);
   void respond_locally(bool close_after);
   void flush_local_response();
@@ -149,11 +159,13 @@ class ClientConnection final : public FrontendConnection, public upstream::Queue
   void pump_tunnel();
   void discard_input();
 
-  enum class TimerKind : uint8_t { none, head, body, keep_alive, tunnel_idle, lingering };
+  enum class TimerKind : uint8_t { none, handshake, head, body, keep_alive, tunnel_idle, lingering };
   void arm_timer(TimerKind kind);
 
   WorkerContext& context_;
   reactor::UniqueFd fd_;
+  ClientTransport transport_;    // every read and write of fd_
+  std::string client_subject_;   // mTLS: the verified client certificate's subject (RFC 2253)
   buffer::ByteBuffer in_;        // bytes from the client: head, body, pipelined requests
   buffer::ByteBuffer out_;       // our bytes to the client: response heads, error responses
   buffer::ByteBuffer req_head_;  // the re-written request head, kept until a response byte arrives
@@ -173,9 +185,6 @@ class ClientConnection final : public FrontendConnection, public upstream::Queue
   // responding a truncated response whose client framing is the close itself (de-chunked
   // for an HTTP/1.0 client): a FIN would pass it off as complete, so it ends with a reset.
   bool reset_after_response_ = false;
-  // Both ends are plain TCP sockets, so bodies may be spliced between them. A transport
-  // that must see the bytes (TLS) turns this off.
-  bool plain_transport_ = true;
   SplicePipe* request_pipe_ = nullptr;   // client -> backend, while it holds body bytes
   SplicePipe* response_pipe_ = nullptr;  // backend -> client, while it holds body bytes
   // tunneling: client -> backend through in_, backend -> client through resp_.

@@ -7,7 +7,9 @@
 #include <sys/uio.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
+#include <string_view>
 
 #include "http1/acme_challenge.h"
 #include "http1/canned_response.h"
@@ -84,6 +86,74 @@ bool ClientConnection::answer_acme_challenge(const http1::MessageHead& head) {
   return true;
 }
 
+void ClientConnection::answer_https_redirect(const http1::MessageHead& head) {
+  // The same host (from Host, or an absolute-form target), over HTTPS: the client is
+  // told where to go without a backend being asked.
+  const HttpsRedirect& redirect = context_.config().https_redirect;
+  std::string_view authority;
+  std::string_view path;
+  if (!http1::split_absolute_form(head.target, authority, path)) {
+    path = head.target;
+    for (uint32_t i = 0; i < head.header_count; ++i) {
+      if (http1::equals_ignore_case(head.headers[i].name, "host")) authority = head.headers[i].value;
+    }
+  }
+  // The host without its port; only the characters a host name or IP literal has.
+  std::string_view host = authority;
+  if (!host.empty() && host.front() == '[') {
+    host = host.substr(0, host.find(']') == std::string_view::npos ? host.size() : host.find(']') + 1);
+  } else if (size_t colon = host.find(':'); colon != std::string_view::npos) {
+    host = host.substr(0, colon);
+  }
+  bool valid = !host.empty() && host.size() <= 255;
+  for (char c : host) {
+    bool allowed = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
+                   c == '[' || c == ']' || c == ':';
+    valid = valid && allowed;
+  }
+  if (!valid) {
+    fail(Outcome::bad_request);
+    return;
+  }
+  if (path == "*" || path.empty()) path = "/";
+  char base[300];
+  int n = redirect.port == 443
+              ? std::snprintf(base, sizeof(base), "https://%.*s", static_cast<int>(host.size()), host.data())
+              : std::snprintf(base, sizeof(base), "https://%.*s:%u", static_cast<int>(host.size()), host.data(),
+                              static_cast<unsigned>(redirect.port));
+  bool has_body = head.body == BodyKind::chunked || (head.body == BodyKind::content_length && head.content_length > 0);
+  bool close_after = exchange_->client_wants_close || has_body || context_.draining();
+  context_.counters.count_response(redirect.status);
+  finish_access_record(redirect.status);
+  out_.clear();
+  bool ok = n > 0 && static_cast<size_t>(n) < sizeof(base) &&
+            http1::write_redirect(redirect.status, {base, static_cast<size_t>(n)}, path, close_after,
+                                  !close_after && exchange_->client_keep_alive_10, out_);
+  in_.consume(head.head_bytes);
+  head_scan_from_ = 0;
+  line_check_ = {};
+  if (!ok) {
+    fail(Outcome::uri_too_long);
+    return;
+  }
+  respond_locally(close_after);
+}
+
+void ClientConnection::answer_plain_http_on_tls_port() {
+  // nginx's 497 idea as a plain 400: the client is told in words it can read, in plain
+  // text, and the connection closes (its request is read and discarded while lingering).
+  static constexpr std::string_view response =
+      "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 51\r\nConnection: close\r\n\r\n"
+      "This port speaks HTTPS: send the request over TLS.\n";
+  transport_.fall_back_to_plain();
+  context_.counters.bad_requests.add();
+  context_.counters.count_response(400);
+  readable_ = true;  // the request's bytes are still unread (only peeked at)
+  out_.clear();
+  out_.append(response);
+  respond_locally(true);
+}
+
 void ClientConnection::fail(Outcome outcome, size_t flushable) {
   const OutcomeRule& rule = rule_of(outcome);
   switch (rule.tally) {
@@ -151,7 +221,7 @@ void ClientConnection::flush_local_response() {
     const size_t head_part = out_.size();
     if (head_part > 0) parts[count++] = {const_cast<char*>(out_.data()), head_part};
     if (!resp_.empty()) parts[count++] = {const_cast<char*>(resp_.data()), resp_.size()};
-    IoResult io = write_some(fd_.get(), parts, count);
+    IoResult io = transport_.write(parts, count);
     if (io.status == IoStatus::progress) {
       context_.counters.bytes_to_clients.add(io.bytes);
       const size_t from_out = std::min(io.bytes, head_part);
@@ -196,7 +266,7 @@ void ClientConnection::begin_lingering_close(bool request_unread) {
     close();
     return;
   }
-  ::shutdown(fd_.get(), SHUT_WR);
+  transport_.shutdown_write();
   enter(ClientState::lingering_close);
   in_.clear();
   in_.release();
@@ -216,7 +286,7 @@ void ClientConnection::reset_connection() {
 void ClientConnection::discard_input() {
   char sink[4096];
   while (readable_) {
-    IoResult io = read_some(fd_.get(), sink, sizeof(sink));
+    IoResult io = transport_.read(sink, sizeof(sink));
     if (io.status == IoStatus::progress) continue;
     if (io.status == IoStatus::would_block) {
       readable_ = false;

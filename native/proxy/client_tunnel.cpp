@@ -25,7 +25,8 @@ void ClientConnection::pump_tunnel() {
     return;
   }
   stats::BackendWorkerCounters& backend_counters = *backend_->backend().counters;
-  RelayEnd client{fd_.get(), readable_, writable_, nullptr};
+  // Always the buffer relay: a TLS client's bytes must pass through OpenSSL.
+  RelayEnd client{fd_.get(), readable_, writable_, nullptr, &transport_};
   RelayEnd backend{backend_->fd(), backend_->readable, backend_->writable, nullptr};
   bool active = false;
   for (;;) {

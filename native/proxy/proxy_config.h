@@ -15,6 +15,8 @@
 #include "http1/parser.h"
 #include "net/socket_options.h"
 #include "protection/edge_rules.h"
+#include "tls/ticket_keys.h"
+#include "tls/tls_server_context.h"
 #include "upstream/upstream_settings.h"
 
 namespace lb::proxy {
@@ -79,6 +81,28 @@ enum class ProxyMode : uint8_t {
 
 enum class ProxyProtocol : uint8_t { none, v1, v2 };
 
+// TLS on the listener. A certificate change is a new snapshot with a new context: each
+// connection keeps the context it was accepted with, new ones take the new one.
+struct ListenerTls {
+  std::shared_ptr<const tls::TlsServerContext> context;  // nullptr: a plain listener
+  // Session ticket keys, the same for every worker (a ticket resumes on any of them);
+  // each worker copies them into its own ring. Filled by the Balancer, not by the caller.
+  tls::TicketKeyRing ticket_keys;
+  // The Strict-Transport-Security value added to relayed responses ("" for none); a
+  // backend's own header is kept instead.
+  std::string hsts;
+  // mTLS: the request header that carries the verified client certificate's subject to
+  // the backends ("" for none); a client's own copy is always dropped.
+  std::string client_subject_header;
+};
+
+// A plain listener that sends every request to the same host over HTTPS.
+struct HttpsRedirect {
+  bool enabled = false;
+  uint16_t status = 308;
+  uint16_t port = 443;  // 443 is left out of the Location
+};
+
 struct ProxyConfig {
   ProxyMode mode = ProxyMode::http;
   uint16_t redirect_status = 307;                      // 301, 302, 303, 307 or 308
@@ -91,6 +115,8 @@ struct ProxyConfig {
   BodySettings bodies;
   http1::ForwardedPolicy forwarded;
   http1::HeaderPolicy headers;
+  ListenerTls tls;
+  HttpsRedirect https_redirect;
   // header-hash: the header whose value is hashed; cookie: the sticky cookie's name.
   std::string hash_header = "x-session-id";
   std::string cookie_name = "lb_backend";

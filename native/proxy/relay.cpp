@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "proxy/client_transport.h"
 #include "proxy/socket_io.h"
 
 namespace lb::proxy {
@@ -14,9 +15,13 @@ namespace lb::proxy {
 namespace {
 
 // Passes the FIN on once nothing is left to write.
-bool pass_on_fin(RelayState& state, int sink_fd, bool nothing_pending) {
+bool pass_on_fin(RelayState& state, const RelayEnd& sink, bool nothing_pending) {
   if (state.source_eof && nothing_pending && !state.shut_sent) {
-    ::shutdown(sink_fd, SHUT_WR);
+    if (sink.transport) {
+      sink.transport->shutdown_write();
+    } else {
+      ::shutdown(sink.fd, SHUT_WR);
+    }
     state.shut_sent = true;
     return true;
   }
@@ -30,7 +35,7 @@ bool BufferRelay::pump(RelayEnd from, RelayEnd to, buffer::ByteBuffer& buffer, b
   if (!state.source_eof && from.readable && buffer.write_space() > 0) {
     char* into = buffer.write_ptr();
     size_t space = buffer.contiguous_write_space();
-    IoResult io = read_some(from.fd, into, space);
+    IoResult io = from.transport ? from.transport->read(into, space) : read_some(from.fd, into, space);
     if (io.status == IoStatus::progress) {
       buffer.commit(io.bytes);
       if (from.bytes) from.bytes->add(io.bytes);
@@ -56,7 +61,7 @@ bool BufferRelay::pump(RelayEnd from, RelayEnd to, buffer::ByteBuffer& buffer, b
     if (prefix_size > 0) parts[count++] = {const_cast<char*>(prefix->data()), prefix_size};
     if (!buffer.empty()) parts[count++] = {const_cast<char*>(buffer.data()), buffer.size()};
     size_t total = prefix_size + buffer.size();
-    IoResult io = write_some(to.fd, parts, count);
+    IoResult io = to.transport ? to.transport->write(parts, count) : write_some(to.fd, parts, count);
     if (io.status == IoStatus::progress) {
       size_t from_prefix = std::min(io.bytes, prefix_size);
       if (from_prefix > 0) prefix->consume(from_prefix);
@@ -73,7 +78,7 @@ bool BufferRelay::pump(RelayEnd from, RelayEnd to, buffer::ByteBuffer& buffer, b
   }
   bool nothing_pending = buffer.empty() && (prefix == nullptr || prefix->empty());
   if (nothing_pending) buffer.release_if_empty();
-  return pass_on_fin(state, to.fd, nothing_pending) || moved;
+  return pass_on_fin(state, to, nothing_pending) || moved;
 }
 
 bool SpliceRelay::open() {
@@ -121,7 +126,7 @@ bool SpliceRelay::pump(RelayEnd from, RelayEnd to) {
       return false;
     }
   }
-  return pass_on_fin(state, to.fd, in_pipe_ == 0) || moved;
+  return pass_on_fin(state, to, in_pipe_ == 0) || moved;
 }
 
 }  // namespace lb::proxy

@@ -15,11 +15,16 @@
 
 namespace lb::proxy {
 
+class ClientTransport;
+
 struct RelayEnd {
   int fd;
   bool& readable;  // edge-triggered readiness, cleared on EAGAIN
   bool& writable;
   stats::Counter* bytes;  // counts bytes read from (source) or written to (sink) this end
+  // A client end that may speak TLS: BufferRelay reads, writes and shuts down through it
+  // (SpliceRelay never gets one: TLS bytes cannot be spliced).
+  ClientTransport* transport = nullptr;
 };
 
 struct RelayState {

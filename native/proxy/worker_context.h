@@ -17,6 +17,7 @@
 #include "proxy/proxy_config.h"
 #include "reactor/event_loop.h"
 #include "stats/worker_channels.h"
+#include "tls/ticket_keys.h"
 #include "upstream/upstream_group.h"
 
 namespace lb::proxy {
@@ -80,6 +81,9 @@ class WorkerContext {
   // Parsed-head scratch space, big (header array): shared by every connection of this
   // worker because a head is parsed and re-written in one go, never kept.
   http1::MessageHead scratch_head;
+  // This worker's own copy of the listener's session ticket keys: the TLS connections it
+  // accepts point at it, so the ticket callback reads nothing another thread writes.
+  tls::TicketKeyRing ticket_keys;
 
  private:
   void emit(const stats::Event& event);

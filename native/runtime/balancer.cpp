@@ -22,6 +22,10 @@ void Balancer::attach_counters(proxy::ProxyConfig& config) {
   config.protection.shared = edge_shared_;
 }
 
+void Balancer::attach_ticket_keys(proxy::ProxyConfig& config) const {
+  if (config.tls.context) config.tls.ticket_keys = ticket_keys_;
+}
+
 bool Balancer::start(const ListenSettings& listen, proxy::ProxyConfig config, std::function<void()> notify_events,
                      net::ListenError& error) {
   if (running()) {
@@ -47,6 +51,14 @@ bool Balancer::start(const ListenSettings& listen, proxy::ProxyConfig config, st
     listeners.push_back(std::move(listener));
   }
 
+  // One ticket key for the balancer's life (rotation on a schedule is not done yet).
+  tls::TicketKey key;
+  std::string keys_error;
+  if (!tls::TicketKey::generate(key) || !tls::TicketKeyRing::from_keys({key}, ticket_keys_, keys_error)) {
+    error.message = "cannot make session ticket keys: " + (keys_error.empty() ? "no random bytes" : keys_error);
+    return false;
+  }
+  attach_ticket_keys(config);
   channels_ = std::make_unique<stats::WorkerChannels[]>(worker_count_);
   edge_shared_ = std::make_shared<protection::EdgeShared>(worker_count_);
   attach_counters(config);
@@ -91,6 +103,7 @@ bool Balancer::rebind(const net::SocketAddress& address, int backlog, net::Liste
 
 void Balancer::update(proxy::ProxyConfig config) {
   if (!running()) return;
+  attach_ticket_keys(config);
   attach_counters(config);
   publish(std::make_shared<const proxy::ProxyConfig>(std::move(config)));
 }

@@ -87,6 +87,9 @@ class Balancer {
  private:
   // Gives every backend in `config` its counter set (one per id, kept across updates).
   void attach_counters(proxy::ProxyConfig& config);
+  // Gives the snapshot the balancer's session ticket keys (made at start, kept across
+  // updates so that tickets resume after a certificate swap).
+  void attach_ticket_keys(proxy::ProxyConfig& config) const;
 
   void publish(std::shared_ptr<const proxy::ProxyConfig> snapshot);
 
@@ -98,6 +101,7 @@ class Balancer {
   // per run, handed to every snapshot.
   std::shared_ptr<protection::EdgeShared> edge_shared_;
   std::vector<uint32_t> current_backend_ids_;
+  tls::TicketKeyRing ticket_keys_;
   uint32_t worker_count_ = 0;
   uint16_t bound_port_ = 0;
   net::SocketAddress listen_address_;  // as configured (port 0 stays 0)

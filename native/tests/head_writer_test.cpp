@@ -193,3 +193,24 @@ TEST(request_head_underscore_reject) {
   CHECK(parse_request_head(without.data(), without.size(), HeadLimits{}, head).status == ParseStatus::done);
   CHECK(!refuses_header_names(head, reject));
 }
+
+TEST(request_head_client_subject_header_replaces_the_clients_copy) {
+  static MessageHead head;
+  const std::string raw = "GET / HTTP/1.1\r\nHost: x\r\nx-client-subject: CN=forged\r\nAccept: */*\r\n\r\n";
+  CHECK(parse_request_head(raw.data(), raw.size(), HeadLimits{}, head).status == ParseStatus::done);
+  lb::buffer::BufferPool pool;
+  lb::buffer::ByteBuffer out;
+  out.attach_pool(&pool);
+  RequestHeadOptions options;
+  options.forwarded.mode = Mode::none;
+  options.client_subject_header = "X-Client-Subject";
+  options.client_subject = "CN=client,O=Example";
+  CHECK(write_request_head(head, options, out));
+  CHECK_EQ(std::string(out.view()),
+           std::string("GET / HTTP/1.1\r\nHost: x\r\nAccept: */*\r\nX-Client-Subject: CN=client,O=Example\r\n\r\n"));
+  // No verified certificate: the client's copy is still dropped, nothing is added.
+  out.clear();
+  options.client_subject = "";
+  CHECK(write_request_head(head, options, out));
+  CHECK_EQ(std::string(out.view()), std::string("GET / HTTP/1.1\r\nHost: x\r\nAccept: */*\r\n\r\n"));
+}

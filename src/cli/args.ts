@@ -46,6 +46,30 @@ export const startFlags: readonly FlagSpec[] = [
     repeatable: true,
     help: 'a backend (repeat for more); options weight=1-256, state=ready|drain|maint, public-url=URL (redirect mode); host names are resolved at start',
   },
+  {
+    name: '--tls-cert',
+    value: 'FILE',
+    repeatable: true,
+    help: 'serve HTTPS: PEM certificate chain (leaf first); repeat with --tls-key for more certificates, chosen by SNI (the first is the default); re-read on SIGHUP and when the file changes',
+  },
+  {
+    name: '--tls-key',
+    value: 'FILE',
+    repeatable: true,
+    help: 'the PEM private key of the --tls-cert given in the same position',
+  },
+  {
+    name: '--hsts',
+    value: 'SECONDS',
+    path: 'tls.hsts.maxAgeSeconds',
+    numeric: true,
+    help: 'with --tls-cert: add Strict-Transport-Security: max-age=SECONDS to responses (unless the backend sends its own)',
+  },
+  {
+    name: '--redirect-https',
+    path: 'httpsRedirect',
+    help: 'a plain listener: answer every request with 308 to the same host over HTTPS (port 443; httpsRedirect in a config file sets status and port)',
+  },
   { name: '--demo', help: 'also start three demo backends on 127.0.0.1:9001-9003 (free ports if busy) and use them' },
   {
     name: '--mode',
@@ -531,6 +555,8 @@ function parseClient(command: 'reload' | 'top', argv: readonly string[]): Reload
 function parseStart(argv: readonly string[]): StartArgs {
   const options: Record<string, unknown> = {};
   const backends: unknown[] = [];
+  const tlsCerts: string[] = [];
+  const tlsKeys: string[] = [];
   const sources: FlagSource[] = [];
   const seen = new Set<string>();
   let demo = false;
@@ -569,12 +595,23 @@ function parseStart(argv: readonly string[]): StartArgs {
         sources.push({ path, flag: name, value });
         break;
       }
+      case '--tls-cert':
+      case '--tls-key': {
+        const list = name === '--tls-cert' ? tlsCerts : tlsKeys;
+        sources.push({ path: `tls.certificates[${list.length}].${name === '--tls-cert' ? 'cert' : 'key'}`, flag: name, value });
+        list.push(value ?? '');
+        break;
+      }
       case '--demo':
         demo = true;
         break;
       case '--config':
         if (!value) throw new LbUsageError('--config: expected a value (FILE)');
         configFile = value;
+        break;
+      case '--redirect-https':
+        setPath(options, 'httpsRedirect', {});
+        sources.push({ path: 'httpsRedirect', flag: name, value: undefined });
         break;
       case '--trust-forwarded':
         setPath(options, 'forwarded.trustIncoming', true);
@@ -633,6 +670,19 @@ function parseStart(argv: readonly string[]): StartArgs {
   const healthFlag = [...seen].find((flag) => flag.startsWith('--health-') && flag !== '--health-check');
   if (healthFlag && !seen.has('--health-check')) {
     throw new LbUsageError(`${healthFlag}: needs --health-check PATH|tcp to turn health checks on`);
+  }
+  if (tlsCerts.length !== tlsKeys.length) {
+    throw new LbUsageError(
+      `--tls-cert and --tls-key come in pairs: got ${tlsCerts.length} --tls-cert and ${tlsKeys.length} --tls-key`,
+    );
+  }
+  if (seen.has('--hsts') && tlsCerts.length === 0) {
+    throw new LbUsageError('--hsts: needs --tls-cert FILE --tls-key FILE (HSTS is sent over HTTPS only)');
+  }
+  if (tlsCerts.length > 0) {
+    const tls = (options.tls ?? {}) as Record<string, unknown>;
+    tls.certificates = tlsCerts.map((cert, i) => ({ cert, key: tlsKeys[i] ?? '' }));
+    options.tls = tls;
   }
   if (backends.length > 0) options.backends = backends;
   return { command: 'start', options, configFile, demo, listenGiven: seen.has('--listen'), logLevel, logFormat, sources };

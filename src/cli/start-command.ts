@@ -143,7 +143,7 @@ function startFailure(
 function curlTarget(service: LbService): string {
   const lb = service.balancer;
   const host = lb.address === '0.0.0.0' ? '127.0.0.1' : lb.address === '::' ? '::1' : lb.address;
-  return `http://${formatAddress(host, lb.port)}/`;
+  return `${lb.config.tls ? 'https' : 'http'}://${formatAddress(host, lb.port)}/`;
 }
 
 /** Demo hints are for a person at a terminal: stderr, so stdout stays JSON lines. */

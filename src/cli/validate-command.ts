@@ -1,10 +1,13 @@
 // `lb-native validate FILE`: reads and validates a configuration file without starting
 // anything, and resolves the host names it names (listen, backends, admin.listen) as start
 // would. Prints `ok: N backends, mode M` and exits 0, or one line per problem (file, line,
-// path) on stderr and exits 2. Discovery sources are not queried; the ACME section's
-// storage folder is created (0700) and written to, the ACME server is not contacted.
+// path) on stderr and exits 2. Discovery sources are not queried. A TLS listener's
+// certificates are checked (src/tls/certificate-check.ts): the key matches, the chain is in
+// order and complete, and each certificate's days left are printed. The ACME section's
+// storage folder is created (0700) and written to; the ACME server is not contacted.
 import { checkAcmeConfig } from '../acme/acme-checks.js';
 import { ConfigFileError, loadConfigFile, resolveFileHosts } from '../config/file.js';
+import { checkCertificateFiles } from '../tls/certificate-check.js';
 import type { ValidateArgs } from './args.js';
 import { exitCodes } from './exit-codes.js';
 
@@ -26,6 +29,19 @@ export async function runValidate(args: ValidateArgs): Promise<number> {
         );
       }
     }
+    let certificateProblems = 0;
+    for (const [index, files] of (config.tls?.certificates ?? []).entries()) {
+      const check = await checkCertificateFiles({ certFile: files.cert, keyFile: files.key });
+      const where = `${args.file}: tls.certificates[${index}]`;
+      for (const problem of check.problems) process.stderr.write(`${where}: ${problem}\n`);
+      certificateProblems += check.problems.length;
+      for (const c of check.certificates) {
+        const names = [...c.dnsNames, ...c.ipAddresses].join(', ') || c.subject;
+        const key = c.curve ?? `${c.keyType}${c.keyBits ? ` ${c.keyBits}` : ''}`;
+        process.stdout.write(`${where}: [${c.index}] ${names} (${key}), ${c.daysLeft} days left\n`);
+      }
+    }
+    if (certificateProblems > 0) return exitCodes.usage;
     const count = config.backends?.length ?? 0;
     const discovery = config.discovery ? `, ${config.discovery.dns ? 'dns' : 'etcd'} discovery` : '';
     const certificates = acme ? `, acme for ${acme.domains.join(' ')}` : '';

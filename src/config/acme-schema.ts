@@ -79,7 +79,4 @@ export const acmeSchema = strictObject(
   });
 });
 
-/** `tls`, as far as ACME goes (the certificates given as files join it with TLS termination). */
-export const tlsSchema = strictObject({ acme: acmeSchema.optional() }, 'an object { acme? }');
-
 export type AcmeConfig = z.output<typeof acmeSchema>;

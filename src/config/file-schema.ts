@@ -7,7 +7,7 @@ import { isIP } from 'node:net';
 
 import { z } from 'zod';
 
-import { tlsSchema } from './acme-schema.js';
+import { acmeSchema } from './acme-schema.js';
 import { logFormats } from './log-formats.js';
 import { logLevels } from './log-levels.js';
 import { isLoopback, parseAddress } from './address.js';
@@ -17,6 +17,7 @@ import {
   describeValue,
   finishOptions,
   integer,
+  listenerTlsShape,
   oneOf,
   optionsShape,
   refineOptions,
@@ -197,6 +198,19 @@ const discoverySchema = strictObject(
   if (!d.dns && !d.etcd) ctx.addIssue({ code: 'custom', message: 'expected a source: dns or etcd' });
 });
 
+/**
+ * `tls` in a file: the listener's certificates as files, certificates from an ACME server
+ * (`acme`, src/acme/), or both.
+ */
+const fileTlsSchema = strictObject(
+  { ...listenerTlsShape, certificates: listenerTlsShape.certificates.optional(), acme: acmeSchema.optional() },
+  'an object { certificates?, acme?, hsts?, clientCertificates? }',
+).superRefine((tls, ctx) => {
+  if (!tls.certificates && !tls.acme) {
+    ctx.addIssue({ code: 'custom', message: 'expected certificates (files), acme, or both' });
+  }
+});
+
 // In a file, the access-log sample rate is `logging.access.sampleRate`.
 const { accessLogSampleRate: _sampleRate, backends: _backends, ...sharedShape } = optionsShape;
 
@@ -208,7 +222,7 @@ export const configFileSchema = strictObject(
     admin: adminSchema.optional(),
     logging: loggingSchema.optional(),
     discovery: discoverySchema.optional(),
-    tls: tlsSchema.optional(),
+    tls: fileTlsSchema.optional(),
   },
   'a mapping of options (listen, backends, ...)',
 )

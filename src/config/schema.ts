@@ -240,6 +240,35 @@ export interface BalancerOptions {
   protection?: ProtectionOptions;
   /** Backend queues for `maxConnections` (docs/protection.md). */
   queue?: QueueOptions;
+  /** HTTPS on the listener (http and redirect modes); absent: plain HTTP. */
+  tls?: ListenerTlsOptions;
+  /** A plain listener that answers every request with a redirect to the same host over HTTPS (http mode). */
+  httpsRedirect?: HttpsRedirectOptions;
+}
+
+/** Where `httpsRedirect` sends clients: `https://<the request's host>[:port]<path>`. */
+export interface HttpsRedirectOptions {
+  /** 301, 302, 303, 307 or 308. Default 308 (the method and body are kept). */
+  status?: number;
+  /** The HTTPS port; left out of the Location when 443. Default 443. */
+  port?: number;
+}
+
+/** One certificate of a TLS listener: file names, read when the balancer starts and on every reload. */
+export interface CertificateFileOptions {
+  /** PEM: the leaf certificate first, then its intermediates in order. */
+  cert: string;
+  /** PEM: the leaf's private key, unencrypted. */
+  key: string;
+}
+
+/** A TLS listener's certificates, chosen by SNI: exact names, then wildcards; the first serves clients that send no known name. */
+export interface ListenerTlsOptions {
+  certificates: CertificateFileOptions[];
+  /** Strict-Transport-Security on relayed responses (unless the backend sent its own); absent: none. */
+  hsts?: { maxAgeSeconds: number; includeSubDomains?: boolean };
+  /** mTLS: client certificates, verified against `ca` (a PEM file); the verified subject is passed to backends in `subjectHeader` (a client's own copy is dropped). */
+  clientCertificates?: { ca: string; verify?: 'optional' | 'required'; subjectHeader?: string };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -309,6 +338,11 @@ export function oneOf<const T extends readonly [string, ...string[]]>(values: T)
     error: (issue) => `expected one of ${values.join(', ')}, got ${describeValue(issue.input)}`,
   });
 }
+
+/** A file name (a path), not empty. */
+const fileNameSchema = z
+  .string({ error: (issue) => `expected a file name, got ${describeValue(issue.input)}` })
+  .min(1, { error: 'expected a file name, got an empty string' });
 
 export const booleanSchema = z.boolean({ error: (issue) => `expected true or false, got ${describeValue(issue.input)}` });
 
@@ -512,6 +546,30 @@ export const sampleRateSchema = z
  * Every option and its schema. Configuration files (file-schema.ts) take the same
  * options, plus sections of their own.
  */
+/** A TLS listener's settings (`tls`); a configuration file's `tls` adds `acme`. */
+export const listenerTlsShape = {
+  certificates: z
+    .array(strictObject({ cert: fileNameSchema, key: fileNameSchema }, 'an object { cert, key } of file names'), {
+      error: (issue) => `expected an array of { cert, key }, got ${describeValue(issue.input)}`,
+    })
+    .min(1, { error: 'expected at least one certificate' }),
+  hsts: strictObject(
+    {
+      maxAgeSeconds: integer({ min: 0, max: 2_147_483_647 }),
+      includeSubDomains: booleanSchema.default(false),
+    },
+    'an object { maxAgeSeconds, includeSubDomains? }',
+  ).optional(),
+  clientCertificates: strictObject(
+    {
+      ca: fileNameSchema,
+      verify: oneOf(['optional', 'required'] as const).default('required'),
+      subjectHeader: headerNameSchema.optional(),
+    },
+    'an object { ca, verify?, subjectHeader? }',
+  ).optional(),
+};
+
 export const optionsShape = {
   listen: address({ allowPortZero: true }).prefault(defaults.listen),
   backends: backendsSchema(1),
@@ -613,6 +671,14 @@ export const optionsShape = {
     },
     'an object { maxPending?, timeoutMs? }',
   ).prefault({}),
+  tls: strictObject(listenerTlsShape, 'an object { certificates, hsts?, clientCertificates? }').optional(),
+  httpsRedirect: strictObject(
+    {
+      status: redirectStatusSchema.default(308),
+      port: integer({ min: 1, max: 65535 }).default(443),
+    },
+    'an object { status?, port? }',
+  ).optional(),
 };
 
 const optionsObjectSchema = strictObject(optionsShape, 'an options object');
@@ -620,6 +686,8 @@ const optionsObjectSchema = strictObject(optionsShape, 'an options object');
 /** What `refineOptions` looks at: the mode and what depends on it. */
 interface ModeDependent {
   mode: ProxyMode;
+  tls?: unknown;
+  httpsRedirect?: unknown;
   strategy: Strategy;
   redirectStatus?: number | undefined;
   proxyProtocol?: ProxyProtocolVersion | undefined;
@@ -640,6 +708,22 @@ export function refineOptions(config: ModeDependent, ctx: z.RefinementCtx): void
   }
   if (config.proxyProtocol !== undefined && config.proxyProtocol !== 'none' && config.mode !== 'tcp') {
     ctx.addIssue({ code: 'custom', path: ['proxyProtocol'], message: `only applies in tcp mode; mode is '${config.mode}'` });
+  }
+  if (config.tls !== undefined && config.mode === 'tcp') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['tls'],
+      message: "does not apply in tcp mode (TLS passes through to the backends there); use mode 'http'",
+    });
+  }
+  if (config.httpsRedirect !== undefined && config.mode !== 'http') {
+    ctx.addIssue({ code: 'custom', path: ['httpsRedirect'], message: `only applies in http mode; mode is '${config.mode}'` });
+  } else if (config.httpsRedirect !== undefined && config.tls !== undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['httpsRedirect'],
+      message: 'only applies to a plain listener; this one has tls (it is HTTPS already)',
+    });
   }
   const conflict = strategyModeConflict(config.strategy, config.mode);
   if (conflict) ctx.addIssue({ code: 'custom', path: ['strategy'], message: conflict });

@@ -2,7 +2,7 @@
 // running balancer knows (the numeric listen address, the worker count, the strategy and
 // backends as they are now). Every call to the addon's start() and update() gets its
 // object from here.
-import type { NativeBackend, NativeConfig } from '../native.js';
+import type { NativeBackend, NativeConfig, NativeTlsFiles } from '../native.js';
 import { formatAddress } from './address.js';
 import type { BackendConfig, BalancerConfig } from './schema.js';
 import type { Strategy } from './strategies.js';
@@ -28,6 +28,8 @@ export interface LiveState {
   /** The strategy in use now (it may differ from the options' after setStrategy). */
   strategy: Strategy;
   backends: readonly LiveBackend[];
+  /** The listener's certificates as last read from their files (TLS listeners only). */
+  certificates?: NativeTlsFiles;
 }
 
 /** The native configuration; every field filled, every object fresh (never the config's own). */
@@ -61,6 +63,20 @@ export function toNativeConfig(config: BalancerConfig, live: LiveState): NativeC
   };
   if (config.mode === 'redirect') native.redirectStatus = config.redirectStatus;
   if (config.mode === 'tcp') native.proxyProtocol = config.proxyProtocol;
+  if (config.tls && live.certificates) {
+    native.tls = { certificates: live.certificates.certificates.map((c) => ({ ...c })) };
+    const client = config.tls.clientCertificates;
+    if (client && live.certificates.clientCa !== undefined) {
+      native.tls.clientCertificates = {
+        ca: live.certificates.clientCa,
+        verify: client.verify,
+        ...(client.subjectHeader === undefined ? {} : { subjectHeader: client.subjectHeader }),
+      };
+    }
+    const hsts = config.tls.hsts;
+    if (hsts) native.tls.hsts = `max-age=${hsts.maxAgeSeconds}${hsts.includeSubDomains ? '; includeSubDomains' : ''}`;
+  }
+  if (config.httpsRedirect) native.httpsRedirect = { ...config.httpsRedirect };
   return native;
 }
 

@@ -54,7 +54,7 @@ export function logListening(lb: Balancer, log: Logger, address = lb.address, po
     {
       address: where,
       port,
-      url: mode === 'tcp' ? undefined : `http://${where}/`,
+      url: mode === 'tcp' ? undefined : `${lb.config.tls ? 'https' : 'http'}://${where}/`,
       mode,
       strategy: lb.strategy,
       backends: lb.backends().length,

@@ -171,6 +171,15 @@ export class LbService {
 
   async #tryReload(): Promise<ReloadOutcome> {
     if (this.#stopping) return refused(['stopping: no reload']);
+    if (!this.#load && this.balancer.config.tls) {
+      // Started from flags with --tls-cert: a reload re-reads the certificate files.
+      try {
+        await this.balancer.reloadCertificates();
+      } catch (error) {
+        return refused(errorLines(error, this.#settings.origin));
+      }
+      return { ok: true, changes: ['tls: certificate files re-read'] };
+    }
     if (!this.#load) return refused(['nothing to reload: lb-native was started without --config']);
     let next: ServiceSettings;
     try {
@@ -271,7 +280,7 @@ export class LbService {
         listen: admin.listen,
         ...(admin.token === undefined ? {} : { token: admin.token }),
         // Without a file to re-read, POST /reload answers 501.
-        ...(this.#load ? { reload: () => this.reload() } : {}),
+        ...(this.#load || this.balancer.config.tls ? { reload: () => this.reload() } : {}),
         onError: (error) => this.#log.error({ error: error instanceof Error ? error.message : String(error) }, 'admin-error'),
       });
     } catch (error) {

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { addressKey } from '../config/address.js';
 import { defaults } from '../config/defaults.js';
 import type { LoadedConfig } from '../config/file.js';
+import type { AcmeConfig } from '../config/acme-schema.js';
 import type { DnsDiscoveryConfig, EtcdDiscoveryConfig } from '../config/file-schema.js';
 import { redactConfig } from '../config/redact.js';
 import { type BackendConfig, type BalancerConfig, backendSchema, parseOrThrow } from '../config/schema.js';
@@ -42,6 +43,8 @@ export interface ServiceSettings {
   /** logging.format (or --log-format); undefined: pretty on a terminal, JSON otherwise. */
   logFormat: LogFormat | undefined;
   discovery: DiscoverySettings | undefined;
+  /** `tls.acme` of the file: certificates from an ACME server (src/acme/); absent: none. */
+  acme?: AcmeConfig;
   /** The configuration with secrets replaced, safe to log. */
   redacted: Record<string, unknown>;
   /** The line of the file an option path is written on, for messages (absent for flags alone). */
@@ -50,11 +53,18 @@ export interface ServiceSettings {
 
 /** Splits a validated configuration into what the balancer, admin server, logger and discovery each take. */
 export function settingsFrom(loaded: LoadedConfig, origin = loaded.file): ServiceSettings {
-  const { admin, logging, discovery, backends, ...options } = loaded.config;
+  const { admin, logging, discovery, backends, tls, ...options } = loaded.config;
   const fixedBackends = backends ?? [];
+  // The listener is TLS when the file names certificate files; `acme` is the service's.
+  const { acme, certificates, ...listenerTls } = tls ?? {};
   const settings: ServiceSettings = {
     origin,
-    balancer: { ...options, accessLogSampleRate: logging?.access?.sampleRate ?? defaults.accessLogSampleRate },
+    balancer: {
+      ...options,
+      ...(certificates ? { tls: { ...listenerTls, certificates } } : {}),
+      accessLogSampleRate: logging?.access?.sampleRate ?? defaults.accessLogSampleRate,
+    },
+    ...(acme ? { acme } : {}),
     fixedBackends,
     admin: admin ? { listen: admin.listen, ...(admin.token === undefined ? {} : { token: admin.token }) } : undefined,
     logLevel: logging?.level ?? 'info',

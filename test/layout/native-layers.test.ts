@@ -23,8 +23,8 @@ const mayInclude: Record<string, readonly string[]> = {
   balancing: ['net', 'stats'],
   protection: ['http1', 'buffer', 'stats'],
   upstream: ['balancing', 'reactor', 'net', 'stats'],
-  proxy: ['upstream', 'balancing', 'protection', 'http1', 'reactor', 'net', 'buffer', 'stats'],
-  runtime: ['proxy', 'upstream', 'balancing', 'protection', 'http1', 'reactor', 'net', 'buffer', 'stats'],
+  proxy: ['upstream', 'balancing', 'protection', 'http1', 'tls', 'reactor', 'net', 'buffer', 'stats'],
+  runtime: ['proxy', 'upstream', 'balancing', 'protection', 'http1', 'tls', 'reactor', 'net', 'buffer', 'stats'],
   addon: ['runtime', 'proxy', 'upstream', 'balancing', 'protection', 'http1', 'tls', 'reactor', 'net', 'buffer', 'stats'],
 };
 const outsideTheHouse = new Set(['tests', 'fuzz']);
