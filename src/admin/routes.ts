@@ -11,16 +11,20 @@
 //   DELETE /backends/:id    202 { backend, removing: true } at once: it drains, then goes;
 //                           with ?wait=true, 200 { backend, removed: true } once it has gone.
 //                           404 unknown; 409 the only backend
+//   GET    /certificates    200 { certificates: [...] }: each ACME certificate's names, issuer,
+//                           days left, not-after, next attempt and last result (dates ISO 8601)
 //   POST   /reload          200 { ok: true, ... } | 400 { error: { code: 'reload_failed', errors } } | 501
 //
 // `:id` is a backend's numeric id, or its address as configured (URL-encoded).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
+import type { AcmeCertificateStatus } from '../acme/acme-manager.js';
 import type { Balancer } from '../balancer.js';
 import { formatAddress } from '../config/address.js';
 import { LbConfigError, LbError, LbResolveError, LbStateError, formatIssue } from '../errors.js';
 import type { BackendStatus } from '../stats.js';
 import { AdminHttpError, readJsonBody, sendJson, sendText } from './http-io.js';
+import { certificateMetrics } from './certificate-metrics.js';
 import { prometheusContentType, renderPrometheus } from './prometheus.js';
 import { parseAddBackendBody, parseBackendPatch } from './request-bodies.js';
 
@@ -41,6 +45,8 @@ export type ReloadCallback = () => Promise<ReloadResult>;
 export interface RouteContext {
   balancer: AdminBalancer;
   reload: ReloadCallback | undefined;
+  /** The ACME certificates' status, now ([] without ACME). */
+  certificates: () => readonly AcmeCertificateStatus[];
   /** Backends removed through this API whose drain has not finished, by id. */
   removing: Map<number, BackendStatus>;
   /** The reload running now, if any: reloads run one at a time. */
@@ -65,6 +71,7 @@ const routes: Route[] = [
   { pattern: /^\/metrics$/, methods: { GET: getMetrics } },
   { pattern: /^\/backends$/, methods: { GET: listBackends, POST: addBackend } },
   { pattern: /^\/backends\/([^/]+)$/, methods: { GET: getBackend, PATCH: patchBackend, DELETE: deleteBackend } },
+  { pattern: /^\/certificates$/, methods: { GET: listCertificates } },
   { pattern: /^\/reload$/, methods: { POST: reload } },
 ];
 
@@ -103,7 +110,7 @@ export async function handleApiRequest(ctx: RouteContext, req: IncomingMessage, 
   throw new AdminHttpError(
     404,
     'not_found',
-    `no route ${url.pathname}; routes: /, /stats, /metrics, /backends, /backends/:id, /reload`,
+    `no route ${url.pathname}; routes: /, /stats, /metrics, /backends, /backends/:id, /certificates, /reload`,
   );
 }
 
@@ -135,7 +142,12 @@ function getStats(ctx: RouteContext, _req: IncomingMessage, res: ServerResponse)
 }
 
 function getMetrics(ctx: RouteContext, _req: IncomingMessage, res: ServerResponse): void {
-  sendText(res, 200, prometheusContentType, renderPrometheus(runningStats(ctx), { strategy: ctx.balancer.strategy }));
+  const balancer = renderPrometheus(runningStats(ctx), { strategy: ctx.balancer.strategy });
+  sendText(res, 200, prometheusContentType, balancer + certificateMetrics(ctx.certificates()));
+}
+
+function listCertificates(ctx: RouteContext, _req: IncomingMessage, res: ServerResponse): void {
+  sendJson(res, 200, { certificates: ctx.certificates() });
 }
 
 function listBackends(ctx: RouteContext, _req: IncomingMessage, res: ServerResponse): void {

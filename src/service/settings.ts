@@ -1,11 +1,12 @@
 // What a running lb-native takes from a validated configuration (a file, or flags shaped
-// like one): the balancer's configuration, the admin server, logging and discovery. A
+// like one): the balancer's configuration, the admin server, logging, discovery and ACME. A
 // configuration goes one way: the file schema validates it (config/file.ts), settingsFrom
 // splits it here, the backends discovery finds are validated where they join the fixed
 // ones (balancerConfigWith), and the balancer takes the result as it is (no second
 // validation); config/to-native.ts builds the addon's object from it.
 import { readFileSync } from 'node:fs';
 
+import type { AcmeConfig } from '../config/acme-schema.js';
 import { addressKey } from '../config/address.js';
 import { defaults } from '../config/defaults.js';
 import type { LoadedConfig } from '../config/file.js';
@@ -27,6 +28,12 @@ export interface DiscoverySettings {
   key: string;
 }
 
+export interface AcmeSettings {
+  config: AcmeConfig;
+  /** Equal for two settings that run the same AcmeManager: a reload keeps it when equal. */
+  key: string;
+}
+
 /** The balancer's configuration but its backends: validated, every default filled in. */
 export type BalancerSettings = Omit<BalancerConfig, 'backends'>;
 
@@ -42,6 +49,8 @@ export interface ServiceSettings {
   /** logging.format (or --log-format); undefined: pretty on a terminal, JSON otherwise. */
   logFormat: LogFormat | undefined;
   discovery: DiscoverySettings | undefined;
+  /** tls.acme: automatic certificates (service/certificates.ts), undefined when off. */
+  acme: AcmeSettings | undefined;
   /** The configuration with secrets replaced, safe to log. */
   redacted: Record<string, unknown>;
   /** The line of the file an option path is written on, for messages (absent for flags alone). */
@@ -50,7 +59,7 @@ export interface ServiceSettings {
 
 /** Splits a validated configuration into what the balancer, admin server, logger and discovery each take. */
 export function settingsFrom(loaded: LoadedConfig, origin = loaded.file): ServiceSettings {
-  const { admin, logging, discovery, backends, ...options } = loaded.config;
+  const { admin, logging, discovery, backends, tls, ...options } = loaded.config;
   const fixedBackends = backends ?? [];
   const settings: ServiceSettings = {
     origin,
@@ -60,6 +69,7 @@ export function settingsFrom(loaded: LoadedConfig, origin = loaded.file): Servic
     logLevel: logging?.level ?? 'info',
     logFormat: logging?.format,
     discovery: undefined,
+    acme: tls?.acme ? { config: tls.acme, key: JSON.stringify(tls.acme) } : undefined,
     redacted: redactConfig(loaded.raw),
     ...(loaded.lineOf ? { lineOf: loaded.lineOf } : {}),
   };
