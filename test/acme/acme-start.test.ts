@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { runCleanups } from '../helpers/cleanup.js';
-import { CliProcess, type LogLine, ensureBuilt, killSpawnedAfterEach } from '../helpers/cli.js';
+import { CliProcess, type LogLine, ensureBuilt, killSpawnedAfterEach, runCli } from '../helpers/cli.js';
 import { freePort } from '../helpers/free-port.js';
 import { startHttpBackend } from '../helpers/http-backend.js';
 import { expectQuietFor, waitUntil } from '../helpers/wait.js';
@@ -139,4 +139,36 @@ describe('lb-native start --config with tls.acme', () => {
     expect(cli.logsOf('stopped')).toHaveLength(1);
     expect(cli.logs().filter((line) => line.level === 'error' || line.level === 'fatal')).toEqual([]);
   }, 90_000);
+
+  it('a storage folder that cannot be made: start fails naming file, line and path; a reload to one is refused', async () => {
+    const backend = await startHttpBackend('a');
+    const folder = join(storageDir(), '..');
+    // A regular file where a folder should be: no user, root included, can create one below it.
+    const blocker = join(folder, 'not-a-folder');
+    writeFileSync(blocker, '');
+    const bad = { email: 'ops@shop.test', directory: 'https://127.0.0.1:1/dir', storage: join(blocker, 'acme') };
+    const configFile = join(folder, 'lb.yaml');
+    writeFileSync(configFile, `${configLines(await freePort(), backend.address, bad).join('\n')}\n`);
+    const failed = await runCli(['start', '--config', configFile]);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toBe(
+      `lb-native: ${configFile}:11: tls.acme.storage: expected a folder lb-native can create and write (keys and certificates go there), got ${JSON.stringify(bad.storage)}: ENOTDIR\n`,
+    );
+    expect(failed.stdout).not.toContain('"msg":"listening"');
+
+    // Running with a good one, a reload to the bad one is refused and the manager goes on.
+    const good = { ...bad, storage: join(folder, 'storage') };
+    writeFileSync(configFile, `${configLines(await freePort(), backend.address, good).join('\n')}\n`);
+    const cli = new CliProcess(['start', '--config', configFile]);
+    await cli.waitForLog('admin-listening');
+    writeFileSync(configFile, `${configLines(await freePort(), backend.address, bad).join('\n')}\n`);
+    cli.signal('SIGHUP');
+    const refused = await cli.waitForLog('reload-refused');
+    expect(refused.errors).toEqual([
+      `${configFile}:11: tls.acme.storage: expected a folder lb-native can create and write (keys and certificates go there), got ${JSON.stringify(bad.storage)}: ENOTDIR`,
+    ]);
+    expect(cli.logsOf('acme-started')).toHaveLength(1);
+    cli.signal('SIGTERM');
+    expect(await cli.waitForExit(10_000)).toMatchObject({ code: 0, stderr: '' });
+  }, 30_000);
 });
