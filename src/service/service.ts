@@ -276,9 +276,12 @@ export class LbService {
   async #restartAcme(next: ServiceSettings): Promise<void> {
     this.#acme?.manager.stop();
     this.#acme = undefined;
-    if (!next.acme) return;
+    // stop() may have begun while this reload ran: it stopped the old one; start none.
+    if (!next.acme || this.#stopping) return;
     try {
-      this.#acme = await startAcme(this.balancer, next.acme, this.#log);
+      const started = await startAcme(this.balancer, next.acme, this.#log);
+      if (this.#stopping) started.manager.stop();
+      else this.#acme = started;
     } catch (error) {
       this.#log.error({ error: errorLines(error, next.origin, next.lineOf).join('; ') }, 'acme-start-failed');
     }
