@@ -16,6 +16,7 @@
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+import type { AcmeCertificateStatus } from '../acme/acme-manager.js';
 import { formatAddress } from '../config/address.js';
 import { LbConfigError, LbListenError } from '../errors.js';
 import { type BearerAuth, createBearerAuth } from './auth.js';
@@ -31,6 +32,8 @@ export interface AdminServerOptions {
   token?: string;
   /** Reloads the configuration (POST /reload); without it, POST /reload answers 501. */
   reload?: ReloadCallback;
+  /** The ACME certificates' status (GET /certificates, /metrics); without it, there are none. */
+  certificates?: () => readonly AcmeCertificateStatus[];
   /**
    * Told about failures that are the server's, not the client's (answered 500), e.g. to
    * log them. Never given the token.
@@ -65,7 +68,13 @@ export async function startAdminServer(balancer: AdminBalancer, options: AdminSe
       },
     ]);
   }
-  const ctx: RouteContext = { balancer, reload: options.reload, removing: new Map(), reloading: undefined };
+  const ctx: RouteContext = {
+    balancer,
+    reload: options.reload,
+    certificates: options.certificates ?? (() => []),
+    removing: new Map(),
+    reloading: undefined,
+  };
   const server = createServer((req, res) => {
     handle(ctx, auth, req, res).catch((error: unknown) => {
       const httpError = toHttpError(error);

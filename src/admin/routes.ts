@@ -11,17 +11,21 @@
 //   DELETE /backends/:id    202 { backend, removing: true } at once: it drains, then goes;
 //                           with ?wait=true, 200 { backend, removed: true } once it has gone.
 //                           404 unknown; 409 the only backend
+//   GET    /certificates    200 { certificates: [...] }: each ACME certificate's names, issuer,
+//                           days left, not-after, next attempt and last result (dates ISO 8601)
 //   GET    /protection      200 the edge rules in force (allow, deny, limits) and their counters
 //   POST   /reload          200 { ok: true, ... } | 400 { error: { code: 'reload_failed', errors } } | 501
 //
 // `:id` is a backend's numeric id, or its address as configured (URL-encoded).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
+import type { AcmeCertificateStatus } from '../acme/acme-manager.js';
 import type { Balancer } from '../balancer.js';
 import { formatAddress } from '../config/address.js';
 import { LbConfigError, LbError, LbResolveError, LbStateError, formatIssue } from '../errors.js';
 import type { BackendStatus } from '../stats.js';
 import { AdminHttpError, readJsonBody, sendJson, sendText } from './http-io.js';
+import { certificateMetrics } from './certificate-metrics.js';
 import { prometheusContentType, renderPrometheus } from './prometheus.js';
 import { protectionView } from './protection-view.js';
 import { parseAddBackendBody, parseBackendPatch } from './request-bodies.js';
@@ -51,6 +55,8 @@ export type ReloadCallback = () => Promise<ReloadResult>;
 export interface RouteContext {
   balancer: AdminBalancer;
   reload: ReloadCallback | undefined;
+  /** The ACME certificates' status, now ([] without ACME). */
+  certificates: () => readonly AcmeCertificateStatus[];
   /** Backends removed through this API whose drain has not finished, by id. */
   removing: Map<number, BackendStatus>;
   /** The reload running now, if any: reloads run one at a time. */
@@ -75,6 +81,7 @@ const routes: Route[] = [
   { pattern: /^\/metrics$/, methods: { GET: getMetrics } },
   { pattern: /^\/backends$/, methods: { GET: listBackends, POST: addBackend } },
   { pattern: /^\/backends\/([^/]+)$/, methods: { GET: getBackend, PATCH: patchBackend, DELETE: deleteBackend } },
+  { pattern: /^\/certificates$/, methods: { GET: listCertificates } },
   { pattern: /^\/reload$/, methods: { POST: reload } },
   { pattern: /^\/protection$/, methods: { GET: getProtection } },
 ];
@@ -114,7 +121,7 @@ export async function handleApiRequest(ctx: RouteContext, req: IncomingMessage, 
   throw new AdminHttpError(
     404,
     'not_found',
-    `no route ${url.pathname}; routes: /, /stats, /metrics, /backends, /backends/:id, /protection, /reload`,
+    `no route ${url.pathname}; routes: /, /stats, /metrics, /backends, /backends/:id, /certificates, /protection, /reload`,
   );
 }
 
@@ -150,7 +157,12 @@ function getProtection(ctx: RouteContext, _req: IncomingMessage, res: ServerResp
 }
 
 function getMetrics(ctx: RouteContext, _req: IncomingMessage, res: ServerResponse): void {
-  sendText(res, 200, prometheusContentType, renderPrometheus(runningStats(ctx), { strategy: ctx.balancer.strategy }));
+  const balancer = renderPrometheus(runningStats(ctx), { strategy: ctx.balancer.strategy });
+  sendText(res, 200, prometheusContentType, balancer + certificateMetrics(ctx.certificates()));
+}
+
+function listCertificates(ctx: RouteContext, _req: IncomingMessage, res: ServerResponse): void {
+  sendJson(res, 200, { certificates: ctx.certificates() });
 }
 
 function listBackends(ctx: RouteContext, _req: IncomingMessage, res: ServerResponse): void {

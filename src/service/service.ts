@@ -10,7 +10,10 @@
 //   health checks, forwarded headers and the access-log rate are applied at once
 //   (Balancer.reconfigure), a new listen address is bound before the old one is let go,
 //   the log level changes, and a changed discovery section restarts discovery (the new
-//   source is queried first: if it cannot be, the reload is refused).
+//   source is queried first: if it cannot be, the reload is refused), and a changed
+//   `tls.acme` section stops its AcmeManager and starts a new one (its storage folder is
+//   checked first: if it cannot be written, the reload is refused); an unchanged one
+//   keeps running, its timers and any order under way untouched.
 import { type AdminServer, startAdminServer } from '../admin/index.js';
 import { Balancer, type ReconfigureResult } from '../balancer.js';
 import { addressKey } from '../config/address.js';
@@ -21,6 +24,7 @@ import type { DiscoveredBackend, Discovery } from '../discovery/index.js';
 import { LbConfigError, LbError, LbListenError, LbResolveError, formatIssue } from '../errors.js';
 import type { LogOutput } from '../logging/log-output.js';
 import { type Logger, logBalancerEvents, logListening } from '../logging/logger.js';
+import { type RunningAcme, checkAcmeStorage, startAcme } from './certificates.js';
 import {
   type DiscoverySettings,
   type ServiceSettings,
@@ -74,6 +78,7 @@ export class LbService {
   #settings: ServiceSettings;
   #admin: AdminServer | undefined;
   #discovery: RunningDiscovery | undefined;
+  #acme: RunningAcme | undefined;
   /** Address keys of the backends discovery brought in (its last set). */
   #discovered = new Set<string>();
   readonly #log: Logger;
@@ -92,7 +97,7 @@ export class LbService {
 
   /**
    * Starts the balancer (with the backends discovery finds first, if configured), then
-   * discovery and the admin server, and only then logs 'listening' (and 'admin-listening'):
+   * ACME (tls.acme), discovery and the admin server, and only then logs 'listening' (and 'admin-listening'):
    * a start that fails part-way announces nothing. If any part fails, what was started is
    * stopped and the error is rethrown (LbListenError, LbResolveError, LbConfigError, ...).
    */
@@ -112,9 +117,11 @@ export class LbService {
     const stopLogging = logBalancerEvents(balancer, log, { announceStart: false });
     try {
       await balancer.start();
+      if (settings.acme) service.#acme = await startAcme(balancer, settings.acme, log);
       if (settings.discovery) await service.#startDiscovery(settings.discovery);
       if (settings.admin) await service.#startAdmin(settings.admin);
     } catch (error) {
+      service.#acme?.manager.stop();
       await service.#discovery?.handle.stop();
       await balancer.stop({ deadlineMs: 0 });
       stopLogging();
@@ -146,12 +153,20 @@ export class LbService {
     return run;
   }
 
+  /** The ACME manager running for tls.acme, if any (its status() feeds GET /certificates and /metrics). */
+  get acme(): RunningAcme['manager'] | undefined {
+    return this.#acme?.manager;
+  }
+
   /**
-   * Stops discovery, closes the admin server, and stops the balancer gracefully: no new
+   * Stops ACME (before the balancer, so no order publishes challenges to a balancer that
+   * is going) and discovery, closes the admin server, and stops the balancer gracefully: no new
    * connections, in-flight requests get up to `deadlineMs`, idle keep-alives close.
    */
   stop(deadlineMs?: number): Promise<void> {
     this.#stopping ??= (async () => {
+      this.#acme?.manager.stop();
+      this.#acme = undefined;
       await this.#discovery?.handle.stop();
       this.#discovery = undefined;
       await Promise.all([this.#admin?.close(), this.balancer.stop(deadlineMs === undefined ? {} : { deadlineMs })]);
@@ -221,6 +236,14 @@ export class LbService {
     } catch (error) {
       return refused(errorLines(error, origin, next.lineOf));
     }
+    const acmeChanged = (this.#acme?.settings.key ?? '') !== (next.acme?.key ?? '');
+    if (acmeChanged && next.acme) {
+      try {
+        await checkAcmeStorage(next.acme);
+      } catch (error) {
+        return refused(errorLines(error, origin, next.lineOf));
+      }
+    }
     if (discoveryChanged) {
       await current?.handle.stop();
       this.#discovery = undefined;
@@ -237,6 +260,7 @@ export class LbService {
     this.#settings = next;
     this.#log.level = next.logLevel;
     this.#output?.setFormat(next.logFormat);
+    if (acmeChanged) await this.#restartAcme(next);
     if (discoveryChanged && next.discovery) {
       this.#discovered = new Set((newDiscovered ?? []).map((b) => addressKey(b.address)));
       await this.#startDiscovery(next.discovery);
@@ -247,8 +271,29 @@ export class LbService {
     if (before.logLevel !== next.logLevel) changes.push(`logging.level: ${before.logLevel} -> ${next.logLevel}`);
     if (before.logFormat !== next.logFormat)
       changes.push(`logging.format: ${before.logFormat ?? 'default'} -> ${next.logFormat ?? 'default'}`);
+    if (acmeChanged) changes.push(next.acme ? `tls.acme: ${next.acme.config.domains.join(' ')} (restarted)` : 'tls.acme: off');
     if (discoveryChanged) changes.push(next.discovery ? `discovery: ${next.discovery.source} (restarted)` : 'discovery: off');
     return { ok: true, changes };
+  }
+
+  /**
+   * Replaces the AcmeManager after a reload changed tls.acme: the old one stops (an order
+   * under way finishes and is stored), the new one starts from the storage, so it orders
+   * only when no stored certificate is good for its names. A new one that cannot start
+   * (the storage was checked before the reload applied anything) is logged, not retried.
+   */
+  async #restartAcme(next: ServiceSettings): Promise<void> {
+    this.#acme?.manager.stop();
+    this.#acme = undefined;
+    // stop() may have begun while this reload ran: it stopped the old one; start none.
+    if (!next.acme || this.#stopping) return;
+    try {
+      const started = await startAcme(this.balancer, next.acme, this.#log);
+      if (this.#stopping) started.manager.stop();
+      else this.#acme = started;
+    } catch (error) {
+      this.#log.error({ error: errorLines(error, next.origin, next.lineOf).join('; ') }, 'acme-start-failed');
+    }
   }
 
   async #startDiscovery(settings: DiscoverySettings): Promise<void> {
@@ -279,6 +324,7 @@ export class LbService {
       this.#admin = await startAdminServer(this.balancer, {
         listen: admin.listen,
         ...(admin.token === undefined ? {} : { token: admin.token }),
+        certificates: () => (this.#acme ? [this.#acme.manager.status()] : []),
         // Without a file to re-read, POST /reload answers 501.
         ...(this.#load || this.balancer.config.tls ? { reload: () => this.reload() } : {}),
         onError: (error) => this.#log.error({ error: error instanceof Error ? error.message : String(error) }, 'admin-error'),

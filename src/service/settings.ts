@@ -1,15 +1,15 @@
 // What a running lb-native takes from a validated configuration (a file, or flags shaped
-// like one): the balancer's configuration, the admin server, logging and discovery. A
+// like one): the balancer's configuration, the admin server, logging, discovery and ACME. A
 // configuration goes one way: the file schema validates it (config/file.ts), settingsFrom
 // splits it here, the backends discovery finds are validated where they join the fixed
 // ones (balancerConfigWith), and the balancer takes the result as it is (no second
 // validation); config/to-native.ts builds the addon's object from it.
 import { readFileSync } from 'node:fs';
 
+import type { AcmeConfig } from '../config/acme-schema.js';
 import { addressKey } from '../config/address.js';
 import { defaults } from '../config/defaults.js';
 import type { LoadedConfig } from '../config/file.js';
-import type { AcmeConfig } from '../config/acme-schema.js';
 import type { DnsDiscoveryConfig, EtcdDiscoveryConfig } from '../config/file-schema.js';
 import { redactConfig } from '../config/redact.js';
 import { type BackendConfig, type BalancerConfig, backendSchema, parseOrThrow } from '../config/schema.js';
@@ -28,6 +28,12 @@ export interface DiscoverySettings {
   key: string;
 }
 
+export interface AcmeSettings {
+  config: AcmeConfig;
+  /** Equal for two settings that run the same AcmeManager: a reload keeps it when equal. */
+  key: string;
+}
+
 /** The balancer's configuration but its backends: validated, every default filled in. */
 export type BalancerSettings = Omit<BalancerConfig, 'backends'>;
 
@@ -43,8 +49,8 @@ export interface ServiceSettings {
   /** logging.format (or --log-format); undefined: pretty on a terminal, JSON otherwise. */
   logFormat: LogFormat | undefined;
   discovery: DiscoverySettings | undefined;
-  /** `tls.acme` of the file: certificates from an ACME server (src/acme/); absent: none. */
-  acme?: AcmeConfig;
+  /** tls.acme: automatic certificates (service/certificates.ts), undefined when off. */
+  acme: AcmeSettings | undefined;
   /** The configuration with secrets replaced, safe to log. */
   redacted: Record<string, unknown>;
   /** The line of the file an option path is written on, for messages (absent for flags alone). */
@@ -64,12 +70,12 @@ export function settingsFrom(loaded: LoadedConfig, origin = loaded.file): Servic
       ...(certificates ? { tls: { ...listenerTls, certificates } } : {}),
       accessLogSampleRate: logging?.access?.sampleRate ?? defaults.accessLogSampleRate,
     },
-    ...(acme ? { acme } : {}),
     fixedBackends,
     admin: admin ? { listen: admin.listen, ...(admin.token === undefined ? {} : { token: admin.token }) } : undefined,
     logLevel: logging?.level ?? 'info',
     logFormat: logging?.format,
     discovery: undefined,
+    acme: acme ? { config: acme, key: JSON.stringify(acme) } : undefined,
     redacted: redactConfig(loaded.raw),
     ...(loaded.lineOf ? { lineOf: loaded.lineOf } : {}),
   };

@@ -107,6 +107,45 @@ describe('reading', () => {
   });
 });
 
+describe('GET /certificates', () => {
+  it('lists nothing without ACME, and /metrics then has no certificate family', async () => {
+    const { admin } = await setup(['a']);
+    const reply = await adminRequest(admin, '/certificates');
+    expect(reply.status).toBe(200);
+    expect(reply.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(reply.json).toEqual({ certificates: [] });
+    expect((await adminRequest(admin, '/metrics')).text).not.toContain('lb_certificate_');
+  });
+
+  it('lists the status the service gives, read at each request (dates as ISO 8601)', async () => {
+    const a = await startHttpBackend('a');
+    const lb = await startBalancer({ backends: [a.address], workers: 1 });
+    let failures = 0;
+    const notAfter = new Date('2030-01-02T03:04:05.000Z');
+    const admin = await startAdmin(lb, {
+      certificates: () => [{ domains: ['shop.test'], issuer: 'CN=Test CA', notAfter, daysLeft: 12.5, ordering: false, failures }],
+    });
+    expect((await adminRequest(admin, '/certificates')).json).toEqual({
+      certificates: [
+        {
+          domains: ['shop.test'],
+          issuer: 'CN=Test CA',
+          notAfter: notAfter.toISOString(),
+          daysLeft: 12.5,
+          ordering: false,
+          failures: 0,
+        },
+      ],
+    });
+    failures = 3;
+    expect((await adminRequest(admin, '/certificates')).json.certificates[0].failures).toBe(3);
+    const metrics = (await adminRequest(admin, '/metrics')).text;
+    expect(metrics).toContain('lb_requests_total');
+    expect(metrics).toContain('lb_certificate_days_left{domains="shop.test",issuer="CN=Test CA"} 12.5\n');
+    expect(metrics).toContain('lb_certificate_order_failures{domains="shop.test",issuer="CN=Test CA"} 3\n');
+  });
+});
+
 describe('POST /backends', () => {
   it('adds a backend that takes traffic at once: 201 with its status and Location', async () => {
     const { lb, admin } = await setup(['a']);
@@ -320,6 +359,7 @@ describe('routing errors', () => {
       ['DELETE', '/backends', 'GET, HEAD, POST'],
       ['POST', '/backends/0', 'GET, HEAD, PATCH, DELETE'],
       ['GET', '/reload', 'POST'],
+      ['DELETE', '/certificates', 'GET, HEAD'],
       ['POST', '/', 'GET, HEAD'],
     ];
     for (const [method, path, allow] of cases) {

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { dashboardCsp, dashboardHtml } from '../../src/admin/dashboard-page.js';
-import { type Sample, formatMs, formatRate, frameOf } from '../../src/admin/dashboard/script.js';
+import { type Sample, certificateCells, formatMs, formatRate, frameOf } from '../../src/admin/dashboard/script.js';
 import { histogramDelta, percentileMs, sumHistograms } from '../../src/admin/histogram.js';
 import { backendStats, balancerStats, boundsMs, histogram } from './fixtures.js';
 
@@ -126,5 +126,43 @@ describe('the page script', () => {
     expect(script).not.toContain('</script');
     // Parsed, not run (running needs a browser: test/admin/dashboard.test.ts).
     expect(() => new Function(script)).not.toThrow();
+  });
+});
+
+describe('certificateCells', () => {
+  it('shows a certificate not issued yet with dashes, and an order under way', () => {
+    const { cells, bad } = certificateCells({ domains: ['shop.test'], ordering: true, failures: 0 });
+    expect(cells).toEqual({
+      names: ['shop.test', ''],
+      issuer: ['\u2013', ''],
+      days: ['\u2013', ''],
+      expires: ['\u2013', ''],
+      next: ['ordering now', ''],
+      result: ['\u2013', '\u2013'],
+    });
+    expect(bad).toEqual({ days: false, result: false });
+  });
+
+  it('takes the CN of the issuer, flags 14 days or fewer and a failed order, shortens a long error', () => {
+    const error = `connect ECONNREFUSED ${'x'.repeat(80)}`;
+    const { cells, bad } = certificateCells({
+      domains: ['a.test', 'b.test'],
+      issuer: 'C=US\nO=Example\nCN=Example R3',
+      notAfter: '2030-01-02T03:04:05.000Z',
+      daysLeft: 14,
+      nextAttemptAt: '2029-12-31T23:59:00.000Z',
+      ordering: false,
+      failures: 3,
+      lastResult: { at: '2029-12-31T23:00:00.000Z', ok: false, error },
+    });
+    expect(cells.names[0]).toBe('a.test b.test');
+    expect(cells.issuer).toEqual(['Example R3', 'C=US\nO=Example\nCN=Example R3']);
+    expect(cells.days[0]).toBe('14.0');
+    expect(cells.expires[0]).toBe('2030-01-02 03:04 UTC');
+    expect(cells.next[0]).toBe('2029-12-31 23:59 UTC');
+    expect(cells.result[0]).toHaveLength(60);
+    expect(cells.result[0]).toMatch(/^failed \u00d73: connect ECONNREFUSED x+\u2026$/);
+    expect(cells.result[1]).toBe(`failed \u00d73: ${error}`);
+    expect(bad).toEqual({ days: true, result: true });
   });
 });

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { type BrowserContext, type Page, chromium } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
 
+import type { AcmeCertificateStatus } from '../../src/acme/acme-manager.js';
 import { startBalancer } from '../helpers/balancer.js';
 import { externalProgramEnv } from '../helpers/external-env.js';
 import { onCleanup, runCleanups } from '../helpers/cleanup.js';
@@ -278,6 +279,57 @@ describe('dashboard', () => {
     const problems = collectProblems(page);
     await page.goto(admin.url);
     await page.waitForSelector('#status.live', { timeout: 10_000 });
+    expect(problems).toEqual([]);
+  });
+
+  it('shows the ACME certificates, when there are any, and follows their status', { timeout: 60_000 }, async () => {
+    const a = await startHttpBackend('a');
+    const lb = await startBalancer({ backends: [a.address], workers: 1 });
+    const notAfter = new Date('2030-01-02T03:04:05.000Z');
+    let certificates: AcmeCertificateStatus[] = [];
+    const admin = await startAdmin(lb, { token, certificates: () => certificates });
+    const context = await openBrowser();
+    const page = await context.newPage();
+    const problems = collectProblems(page);
+    const answered: string[] = [];
+    page.on('requestfinished', (request) => answered.push(new URL(request.url()).pathname));
+    await page.goto(`${admin.url}#token=${token}`);
+    await page.waitForSelector('#status.live', { timeout: 10_000 });
+    // None: the panel stays hidden.
+    await waitUntil('a certificates poll', () => answered.includes('/certificates'), { timeoutMs: 5_000, intervalMs: 50 });
+    expect(await page.isHidden('#certificates-panel')).toBe(true);
+
+    certificates = [
+      {
+        domains: ['shop.test', 'www.shop.test'],
+        issuer: 'O=Test\nCN=Test Intermediate CA',
+        notAfter,
+        daysLeft: 12.25,
+        nextAttemptAt: new Date('2029-12-01T00:00:00.000Z'),
+        ordering: false,
+        failures: 2,
+        lastResult: { at: new Date('2029-12-01T00:00:00.000Z'), ok: false, error: 'connect ECONNREFUSED 127.0.0.1:14000' },
+      },
+    ];
+    const row = 'tr[data-domains="shop.test www.shop.test"]';
+    await page.waitForSelector(`#certificates ${row}`, { timeout: 10_000 });
+    const cell = (col: string) => page.textContent(`#certificates ${row} td[data-col="${col}"]`);
+    expect(await cell('names')).toBe('shop.test www.shop.test');
+    expect(await cell('issuer')).toBe('Test Intermediate CA');
+    expect(await cell('days')).toBe('12.3');
+    expect(await page.getAttribute(`#certificates ${row} td[data-col="days"]`, 'class')).toContain('bad');
+    expect(await cell('expires')).toBe('2030-01-02 03:04 UTC');
+    expect(await cell('next')).toBe('2029-12-01 00:00 UTC');
+    expect(await cell('result')).toBe('failed \u00d72: connect ECONNREFUSED 127.0.0.1:14000');
+    expect(await page.isVisible('#certificates-panel')).toBe(true);
+    await page.screenshot({ path: screenshotPath.replace(/\.png$/, '-certificates.png'), fullPage: true });
+
+    // Renewed: the row follows on a later poll.
+    certificates = [{ ...certificates[0]!, daysLeft: 89.9, failures: 0, lastResult: { at: notAfter, ok: true } }];
+    await waitUntil('the renewed row', async () => (await cell('days')) === '89.9', { timeoutMs: 10_000, intervalMs: 100 });
+    expect(await cell('result')).toBe('ok 2030-01-02 03:04 UTC');
+    expect(await page.getAttribute(`#certificates ${row} td[data-col="days"]`, 'class')).not.toContain('bad');
+    expect(await page.$$eval('#certificates tr', (rows) => rows.length)).toBe(1);
     expect(problems).toEqual([]);
   });
 });

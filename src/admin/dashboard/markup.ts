@@ -1,5 +1,5 @@
-// The dashboard's markup: the cards, the backends table, the footer counters and the
-// token form, all filled in by script.ts (elements it finds by id).
+// The dashboard's markup: the cards, the backends table, the certificates table (shown
+// when ACME runs), the footer counters and the token form, all filled in by script.ts (elements it finds by id).
 export const pageBody = String.raw`
 <header>
   <div class="brand">
@@ -30,6 +30,15 @@ export const pageBody = String.raw`
       <tbody id="backends"></tbody>
     </table></div>
     <div class="empty" id="no-backends" hidden>No backends</div>
+  </section>
+  <section class="panel certificates" id="certificates-panel" hidden>
+    <h2>Certificates <small>ACME</small></h2>
+    <div class="table-wrap"><table>
+      <thead><tr>
+        <th>Names</th><th>Issuer</th><th class="n">Days left</th><th>Expires</th><th>Next attempt</th><th>Last result</th>
+      </tr></thead>
+      <tbody id="certificates"></tbody>
+    </table></div>
   </section>
   <footer>
     <span>Bad requests<b id="f-bad">0</b></span>

@@ -1,6 +1,7 @@
 // The dashboard's script, run in the browser: polls GET stats every second and shows, per
 // backend, the request rate, latency percentiles over the last few seconds, errors,
-// state, health and connections, with hand-drawn SVG sparklines. It asks for the admin
+// state, health and connections, with hand-drawn SVG sparklines; and, every few seconds,
+// GET certificates (the ACME certificates, when there are any). It asks for the admin
 // token when the API wants one, and says so when the token it sent was refused.
 //
 // The page gets the source text of these functions (dashboard-page.ts joins them into
@@ -34,6 +35,8 @@ export const pageSettings = {
   historyPoints: 60,
   /** Percentiles cover the last this many polls (once that many have been seen). */
   windowPolls: 5,
+  /** GET certificates is polled once every this many polls of GET stats (days change slowly). */
+  certificatesEveryPolls: 5,
   /** Where this browser tab keeps the token (session storage). */
   tokenKey: 'lb-native-admin-token',
 };
@@ -132,7 +135,52 @@ export function frameOf(samples: readonly Sample[]): Frame {
   };
 }
 
+/** One certificate as GET certificates gives it (AcmeCertificateStatus in JSON: dates as ISO strings). */
+export interface CertificateView {
+  domains: string[];
+  issuer?: string;
+  notAfter?: string;
+  daysLeft?: number;
+  nextAttemptAt?: string;
+  ordering: boolean;
+  failures: number;
+  lastResult?: { at: string; ok: boolean; error?: string };
+}
+
+/** The cells of a certificate's row, by column, each [text, title]; `bad` when it needs attention. */
+export function certificateCells(c: CertificateView): {
+  cells: Record<'names' | 'issuer' | 'days' | 'expires' | 'next' | 'result', [string, string]>;
+  bad: { days: boolean; result: boolean };
+} {
+  // The issuer is a distinguished name, one attribute a line: its CN says enough.
+  const issuerLines = (c.issuer ?? '').split('\n');
+  const cn = issuerLines.find((line) => line.startsWith('CN='));
+  const issuer = cn ? cn.slice(3) : (issuerLines[0] ?? '');
+  const result = c.lastResult;
+  const resultText = !result
+    ? dash()
+    : result.ok
+      ? `ok ${formatUtc(result.at)}`
+      : `failed${c.failures > 1 ? ` \u00d7${c.failures}` : ''}: ${result.error ?? 'unknown error'}`;
+  return {
+    cells: {
+      names: [c.domains.join(' '), ''],
+      issuer: [issuer || dash(), c.issuer ?? ''],
+      days: [c.daysLeft === undefined ? dash() : c.daysLeft.toFixed(1), ''],
+      expires: [c.notAfter ? formatUtc(c.notAfter) : dash(), c.notAfter ?? ''],
+      next: [c.ordering ? 'ordering now' : c.nextAttemptAt ? formatUtc(c.nextAttemptAt) : dash(), c.nextAttemptAt ?? ''],
+      result: [resultText.length > 60 ? `${resultText.slice(0, 59)}\u2026` : resultText, resultText],
+    },
+    bad: { days: c.daysLeft !== undefined && c.daysLeft <= 14, result: result !== undefined && !result.ok },
+  };
+}
+
 // ---- Formatting ---------------------------------------------------------------------------
+
+/** An ISO 8601 time as `YYYY-MM-DD HH:MM UTC`. */
+export function formatUtc(iso: string): string {
+  return `${iso.slice(0, 16).replace('T', ' ')} UTC`;
+}
 
 /** What the page shows where a number needs a second sample. */
 export function dash(): string {
@@ -185,6 +233,8 @@ interface Row {
 /** Everything the page keeps between polls. */
 interface PageState {
   token: string;
+  /** GET stats polls so far (GET certificates goes with every certificatesEveryPolls-th). */
+  polls: number;
   /** The newest samples, oldest first: windowPolls + 1 at most. */
   samples: Sample[];
   series: Record<'rate' | 'p99' | 'errors' | 'conns' | 'traffic', number[]>;
@@ -424,6 +474,43 @@ export function render(state: PageState, stats: BalancerStats, at: number): void
   setText(byId('updated'), `updated ${new Date().toLocaleTimeString('en-GB')}`);
 }
 
+/** The certificates table: one row per certificate, rebuilt each time (there are few); hidden when none. */
+export function renderCertificates(list: readonly CertificateView[]): void {
+  const tbody = byId('certificates');
+  while (tbody.children.length > 0) tbody.children[0]!.remove();
+  const classes: Record<string, string> = { names: 'addr', days: 'n' };
+  for (const certificate of list) {
+    const { cells, bad } = certificateCells(certificate);
+    const tr = document.createElement('tr');
+    tr.dataset.domains = certificate.domains.join(' ');
+    for (const [name, [text, title]] of Object.entries(cells)) {
+      const td = document.createElement('td');
+      const isBad = (name === 'days' && bad.days) || (name === 'result' && bad.result);
+      td.className = [classes[name] ?? '', isBad ? 'bad' : ''].join(' ').trim();
+      td.dataset.col = name;
+      td.textContent = text;
+      if (title) td.title = title;
+      tr.appendChild(td);
+    }
+    tbody.appendChild(tr);
+  }
+  byId('certificates-panel').hidden = list.length === 0;
+}
+
+/** GET certificates into the table; a failure leaves the table as it was (GET stats reports the connection). */
+export async function pollCertificates(state: PageState): Promise<void> {
+  try {
+    const res = await fetch('certificates', {
+      headers: state.token ? { Authorization: `Bearer ${state.token}` } : {},
+      cache: 'no-store',
+    });
+    if (!res.ok) return;
+    renderCertificates(((await res.json()) as { certificates: CertificateView[] }).certificates);
+  } catch {
+    // The next round tries again.
+  }
+}
+
 /** Shows or hides the token form; `refused` says the token this tab sent was turned down. */
 export function showAuth(show: boolean, refused: boolean): void {
   byId('auth').hidden = !show;
@@ -467,6 +554,8 @@ export async function poll(state: PageState): Promise<void> {
   showAuth(false, false);
   render(state, stats, performance.now());
   setStatus('live', 'Live');
+  if (state.polls % pageSettings.certificatesEveryPolls === 0) await pollCertificates(state);
+  state.polls += 1;
 }
 
 export function loop(state: PageState): void {
@@ -479,6 +568,7 @@ export function loop(state: PageState): void {
 export function start(): void {
   const state: PageState = {
     token: readToken(),
+    polls: 0,
     samples: [],
     series: { rate: [], p99: [], errors: [], conns: [], traffic: [] },
     rows: new Map(),

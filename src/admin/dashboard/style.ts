@@ -54,6 +54,7 @@ td.spark-cell svg { display: block; width: 120px; height: 28px; }
 .badge.down, .badge.ejected { color: var(--red); background: rgba(255, 107, 107, .12); border-color: rgba(255, 107, 107, .28); }
 .health { display: block; font-size: 11.5px; color: var(--muted); margin-top: 2px; }
 .health:empty { display: none; }
+section.certificates { margin-top: 16px; }
 .table-wrap { overflow-x: auto; }
 .empty { padding: 28px; text-align: center; color: var(--muted); }
 footer { display: flex; flex-wrap: wrap; gap: 8px 26px; margin-top: 16px; color: var(--muted); font-size: 12.5px; }
