@@ -19,14 +19,18 @@ export interface ServedCertificate {
  * Hands a certificate from ACME to the balancer's TLS listener, replacing the one it
  * serves for these names.
  *
- * TODO(tls-termination merge): this is where the hand-over goes. Once TLS termination is
- * merged, put `certificate` into the TLS listener's certificate list (as
- * `tls.certificates` entries are) and apply it with the balancer's update, as a reload
- * applies changed certificate files. Until then nothing serves TLS, so this only logs.
+ * Not connected yet: HTTP-01 is answered on a plain listener and the certificate is served
+ * on a TLS one, and a balancer has one listener today. Once `listeners: [...]` lands, the
+ * certificate joins the TLS listener's certificate list (as `tls.certificates` entries do)
+ * and is applied the way a reload applies changed certificate files. Until then it is
+ * stored (and listed by `lb-native certs`, GET /certificates and /metrics) but not served.
  */
 export function installCertificate(_balancer: Balancer, certificate: ServedCertificate, log: Logger): void {
   log.info(
-    { domains: certificate.domains, reason: 'TLS termination is not in this build yet; the certificate is stored only' },
+    {
+      domains: certificate.domains,
+      reason: 'a balancer has one listener, the plain one answering HTTP-01; served once several listeners land',
+    },
     'certificate-not-served',
   );
 }
