@@ -97,6 +97,31 @@ describe('configuration files: what is accepted', () => {
     expect(settingsFrom(etcd).discovery).toMatchObject({ source: 'etcd', owns: 'discovered' });
   });
 
+  it('tls takes certificate files, acme, or both: files make the listener TLS, acme goes to the service', () => {
+    const load = (...tls: string[]) => settingsFrom(parseConfigText('lb.yaml', yaml('backends: [10.0.0.5:80]', 'tls:', ...tls)));
+    const acme = '  acme: { email: ops@example.com, domains: [www.example.com], storage: /var/lib/lb-native/acme }';
+    const files = '  certificates: [{ cert: site.pem, key: site.key }]';
+
+    const onlyFiles = load(files, '  hsts: { maxAgeSeconds: 600 }');
+    expect(onlyFiles.balancer.tls).toEqual({
+      certificates: [{ cert: 'site.pem', key: 'site.key' }],
+      hsts: { maxAgeSeconds: 600, includeSubDomains: false },
+    });
+    expect(onlyFiles.acme).toBeUndefined();
+
+    const onlyAcme = load(acme);
+    expect(onlyAcme.balancer.tls).toBeUndefined();
+    expect(onlyAcme.acme?.config).toMatchObject({ email: 'ops@example.com', domains: ['www.example.com'] });
+
+    const both = load(files, acme);
+    expect(both.balancer.tls?.certificates).toHaveLength(1);
+    expect(both.acme?.config.domains).toEqual(['www.example.com']);
+
+    expect(problems('lb.yaml', yaml('backends: [10.0.0.5:80]', 'tls: {}'))).toEqual([
+      'lb.yaml:2: tls: expected certificates (files), acme, or both',
+    ]);
+  });
+
   it('discovered backends join the fixed ones once per address, validated where they enter', () => {
     const settings = settingsFrom(
       parseConfigText(
@@ -184,7 +209,7 @@ describe('configuration files: messages name the file, the line, the path and wh
       "lb.yaml:6: backends[0]: unknown option 'colour'; expected one of address, weight, state, publicUrl, healthCheck, maxConnections",
       "lb.yaml:8: timeouts.connectMs: expected an integer from 1 to 2147483647, got '5s'",
       "lb.yaml:9: logging.level: expected one of error, warn, info, debug, got 'loud'",
-      "lb.yaml:10: unknown option 'frobnicate'; expected one of listen, strategy, mode, redirectStatus, proxyProtocol, hashHeader, cookieName, workers, backlog, timeouts, limits, pool, bodies, forwarded, headers, outlierDetection, retries, healthCheck, backends, admin, logging, discovery, tls",
+      "lb.yaml:10: unknown option 'frobnicate'; expected one of listen, strategy, mode, redirectStatus, proxyProtocol, hashHeader, cookieName, workers, backlog, timeouts, limits, pool, bodies, forwarded, headers, outlierDetection, retries, healthCheck, protection, queue, tls, httpsRedirect, backends, admin, logging, discovery",
     ]);
   });
 
