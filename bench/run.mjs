@@ -11,6 +11,8 @@ import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuDeltaSec, cpuSnapshot, fdCount, loadSnapshot, otherLoad, rssKiB, sysBusy, sysCpuSample } from './lib/procfs.mjs';
 import { installCleanupHandlers, log, processTree, setNice, sleep, startChild, stopAll, stopChild, tail } from './lib/procs.mjs';
+import { makeCertificate } from './lib/certificate.mjs';
+import { fullHandshakeShim } from './lib/full-handshake.mjs';
 import { markdown, summarize, svgChart, table } from './lib/report.mjs';
 import { PROXIES, REPO_DIR, startBackends, stopInstance } from './lib/servers.mjs';
 import { probe } from './lib/probe.mjs';
@@ -69,11 +71,15 @@ const SCENARIOS = {
   body1m50: { id: 'body1m50', label: '1 MiB body c=50', kind: 'load', conns: 50, path: '/1m', bodyBytes: 1048576, direction: 'down' },
   upload1m: { id: 'upload1m', label: '1 MiB upload c=10', kind: 'load', conns: 10, path: '/upload', script: 'wrk-upload.lua', bodyBytes: 1048576, direction: 'up' },
   upload1mchunked: { id: 'upload1mchunked', label: '1 MiB chunked upload c=10', kind: 'load', conns: 10, path: '/upload', script: 'wrk-upload-chunked.lua', bodyBytes: 1048576, direction: 'up' },
+  tls50: { id: 'tls50', label: 'HTTPS keep-alive c=50', kind: 'load', conns: 50, variant: 'https' },
+  tlsclose: { id: 'tlsclose', label: 'HTTPS close resumed c=50', kind: 'load', conns: 50, headers: ['Connection: close'], variant: 'https', handshakes: true },
+  tlsfull: { id: 'tlsfull', label: 'HTTPS close full c=50', kind: 'load', conns: 50, headers: ['Connection: close'], variant: 'https', handshakes: true, fullHandshakes: true },
+  tls16k: { id: 'tls16k', label: 'HTTPS 16 KiB body c=50', kind: 'load', conns: 50, path: '/16k', bodyBytes: 16384, direction: 'down', variant: 'https' },
   redirect: { id: 'redirect', label: 'redirect 307 c=50', kind: 'load', conns: 50, variant: 'redirect' },
   idle: { id: 'idle', label: 'idle connections', kind: 'memory' },
 };
 /** @type {ProxyName[]} */
-const ALL_PROXIES = ['lb-native', 'haproxy', 'nginx', 'node-http-proxy', 'direct'];
+const ALL_PROXIES = ['lb-native', 'haproxy', 'nginx', 'caddy', 'node-http-proxy', 'direct'];
 /** @type {Record<string, string[]>} */
 const NEEDS = {
   haproxy: ['haproxy'],
@@ -84,7 +90,8 @@ const HELP = `usage: node bench/run.mjs [options]
   --quick                 ~1 min: scenarios ka50,close; 3 s runs; 1 repetition
   --only=a,b              proxies: ${ALL_PROXIES.join(', ')}
   --scenarios=a,b         scenarios: ${Object.keys(SCENARIOS).join(', ')}
-                          (body*: 16 KiB-1 MiB responses; upload1m*: 1 MiB POST bodies)
+                          (body*: 16 KiB-1 MiB responses; upload1m*: 1 MiB POST bodies;
+                          tls*: over TLS 1.3 with one ECDSA P-256 certificate for every proxy)
   --reps=N                repetitions (default 3, quick 1)
   --duration=S            seconds per measured run (default 4, quick 3)
   --warmup=S              warm-up seconds per proxy and scenario (default 1)
@@ -199,6 +206,7 @@ function versions(proxyIds) {
   const v = { node: process.version };
   if (proxyIds.includes('haproxy')) v.haproxy = /HA-?Proxy version (\S+)/i.exec(cmdOut('haproxy', ['-v']))?.[1] ?? '?';
   v.nginx = /nginx\/(\S+)/.exec(cmdOut('nginx', ['-v']))?.[1] ?? '?';
+  if (proxyIds.includes('caddy')) v.caddy = /v?(\d\S*)/.exec(cmdOut('caddy', ['version']))?.[1] ?? '?';
   v.wrk = /wrk (\S+)/.exec(cmdOut('wrk', ['--version']))?.[1]?.replace(/^debian\//, '') ?? '?';
   if (proxyIds.includes('node-http-proxy')) {
     try {
@@ -225,6 +233,8 @@ const required = new Set(['wrk', 'nginx']); // nginx is the backend for everyone
 for (const p of opts.proxyIds) for (const b of NEEDS[p] ?? []) required.add(b);
 if (opts.pin) required.add('taskset');
 if (opts.nice != null) required.add('nice');
+if (opts.scenarioIds.some((id) => SCENARIOS[id]?.variant === 'https')) required.add('openssl'); // the bench certificate
+if (opts.scenarioIds.some((id) => SCENARIOS[id]?.fullHandshakes)) required.add('cc'); // lib/wrk-full-handshake.c
 const missing = [...required].filter((b) => !which(b));
 if (missing.length) {
   die(
@@ -322,6 +332,14 @@ const ctx = {
   pool: opts.pool,
   lbStatus: results.proxyStatus['lb-native'],
   lbArgs: opts.lbArgs,
+  // one certificate for every proxy's TLS listener, made only when an HTTPS scenario runs
+  tls: results.scenarios.some((s) => s.variant === 'https')
+    ? await makeCertificate().catch((e) => die(`making the bench certificate failed: ${e.message}`))
+    : undefined,
+  // the LD_PRELOAD shim that keeps wrk from resuming sessions, built only when needed
+  fullHandshake: results.scenarios.some((s) => s.fullHandshakes)
+    ? await fullHandshakeShim().catch((e) => die(`building the full-handshake shim failed: ${e.message}`))
+    : undefined,
 };
 
 /**
@@ -336,6 +354,8 @@ function cellStatus(sc, p) {
     if (!st.redirect) return 'n/a (not implemented)';
   }
   if (sc.kind === 'memory' && p === 'direct') return 'n/a';
+  if (sc.variant === 'https' && !st.https) return 'n/a';
+  if (sc.variant !== 'https' && st.httpsOnly) return 'n/a (HTTPS rows only)';
   const failed = st.failedVariants?.[sc.variant ?? 'proxy'];
   if (failed) return failed;
   return 'ok';
@@ -367,7 +387,7 @@ async function getInstance(p, variant) {
     inst = /** @type {LiveInstance} */ (await PROXIES[p].start(variant, ctx));
     inst.warmed = new Set();
     instances.set(key, inst);
-    const problems = await probe(inst.port, p === 'direct' ? 'direct' : variant, backend.ports);
+    const problems = await probe(inst.port, p === 'direct' ? 'direct' : variant, backend.ports, ctx.tls?.certPem);
     if (p === 'direct') problems.splice(0, problems.length, ...problems.filter((x) => !/round-robin/.test(x)));
     results.probes[key] = problems;
     for (const x of problems) note(`${p} (${variant}) probe: ${x}`);
@@ -385,7 +405,7 @@ async function getInstance(p, variant) {
  * @param {number} seconds
  */
 function wrkArgs(sc, port, seconds) {
-  return { port, path: sc.path ?? '/', conns: /** @type {number} */ (sc.conns), seconds, headers: sc.headers ?? [], script: sc.script, pin: PIN_LOAD };
+  return { port, path: sc.path ?? '/', conns: /** @type {number} */ (sc.conns), seconds, headers: sc.headers ?? [], script: sc.script, tls: sc.variant === 'https', preload: sc.fullHandshakes ? ctx.fullHandshake : undefined, pin: PIN_LOAD };
 }
 
 /**

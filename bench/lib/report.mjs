@@ -9,7 +9,9 @@
  * @property {number} [conns]
  * @property {string[]} [headers]
  * @property {string} [path]
- * @property {'proxy' | 'redirect'} [variant]
+ * @property {'proxy' | 'redirect' | 'https'} [variant] `https`: the proxy on a TLS listener, wrk over TLS
+ * @property {boolean} [handshakes] one TLS handshake per request (new connection each): req/s is handshakes/s
+ * @property {boolean} [fullHandshakes] wrk never resumes a session (lib/wrk-full-handshake.c preloaded)
  * @property {string} [script] wrk request script under lib/ (uploads)
  * @property {number} [bodyBytes] body bytes per request (response or upload): MB/s and CPU per MB
  * @property {'down' | 'up'} [direction] which way the body goes
@@ -358,6 +360,7 @@ const COLORS = {
   'lb-native': '#d62728',
   haproxy: '#1f77b4',
   nginx: '#2ca02c',
+  caddy: '#17becf',
   'node-http-proxy': '#9467bd',
   direct: '#7f7f7f',
 };

@@ -30,6 +30,8 @@ const CONFIGS = join(BENCH_DIR, 'configs');
  * @property {string} [note]
  * @property {string} [addon]
  * @property {boolean} [redirect] it has a redirect mode
+ * @property {boolean} [https] it has an HTTPS listener (the `https` variant)
+ * @property {boolean} [httpsOnly] it runs the HTTPS scenarios only
  * @property {boolean} [noForwarded]
  * @property {boolean} [poolFlag]
  * @property {boolean} [idleFlag]
@@ -53,6 +55,7 @@ const CONFIGS = join(BENCH_DIR, 'configs');
  * @property {ProxyStatus} [lbStatus]
  * @property {string[]} [lbArgs]
  * @property {Backends} backendInfo
+ * @property {import('./certificate.mjs').BenchCertificate} [tls] the certificate for the `https` variant
  */
 
 /**
@@ -164,12 +167,22 @@ export async function startBackends({ workers = 1, pin } = {}) {
 
 // ---------------------------------------------------------------------------------------
 // Proxies. Each definition: check() -> {ok, status, note, ...}; start(variant, ctx) ->
-// {rec, pid, port}. variant is 'proxy' or 'redirect'.
+// {rec, pid, port}. variant is 'proxy', 'redirect' or 'https' (the proxy on a TLS listener
+// serving ctx.tls).
 
 const LB_CLI = join(REPO_DIR, 'dist', 'cli', 'main.js');
 const LB_ADDON = join(REPO_DIR, 'build', 'Release', 'lb_native.node');
 
-/** @type {Record<'lb-native' | 'haproxy' | 'nginx' | 'node-http-proxy' | 'direct', ProxyDefinition>} */
+/**
+ * The certificate files of an `https` start.
+ * @param {StartContext} ctx
+ */
+function certificateOf(ctx) {
+  if (!ctx.tls) throw new Error('the https variant needs the bench certificate (ctx.tls)');
+  return ctx.tls;
+}
+
+/** @type {Record<'lb-native' | 'haproxy' | 'nginx' | 'caddy' | 'node-http-proxy' | 'direct', ProxyDefinition>} */
 export const PROXIES = {
   'lb-native': {
     label: 'lb-native',
@@ -201,13 +214,15 @@ export const PROXIES = {
         ok: true,
         addon: `${found.slice(REPO_DIR.length)} (${st.size} bytes, ${st.mtime.toISOString().slice(0, 19)}Z)`,
         redirect: /--mode\b/.test(help),
+        https: /--tls-cert\b/.test(help),
         noForwarded: /--forwarded\b/.test(help),
         poolFlag: /--pool-max-idle\b/.test(help),
         idleFlag: /--backend-idle-timeout\b/.test(help),
         help,
       };
     },
-    async start(variant, { backends, workers, pin, pool, lbStatus, lbArgs }) {
+    async start(variant, ctx) {
+      const { backends, workers, pin, pool, lbStatus, lbArgs } = ctx;
       const [port] = /** @type {[number]} */ (await freePorts(1));
       const args = [LB_CLI, 'start', '--listen', `127.0.0.1:${port}`];
       for (const b of backends) args.push('--backend', `127.0.0.1:${b}`);
@@ -220,6 +235,10 @@ export const PROXIES = {
       // The same idle pool size the peers get (its surplus handling stays lb-native's default).
       if (lbStatus?.poolFlag) args.push('--pool-max-idle', String(pool));
       if (variant === 'redirect') args.push('--mode', 'redirect');
+      if (variant === 'https') {
+        const { cert, key } = certificateOf(ctx);
+        args.push('--tls-cert', cert, '--tls-key', key);
+      }
       args.push(...(lbArgs ?? []));
       const rec = startChild(process.execPath, args, { pin, name: `lb-native(${variant})` });
       await waitForPorts(rec, [port], 20000);
@@ -229,14 +248,14 @@ export const PROXIES = {
   haproxy: {
     label: 'HAProxy',
     async check() {
-      return { ok: true, redirect: true };
+      return { ok: true, redirect: true, https: true };
     },
     async start(variant, ctx) {
       const { backends, workers, pin } = ctx;
       const [port] = /** @type {[number]} */ (await freePorts(1));
       const dir = makeTmp('haproxy');
       const cfg = join(dir, 'haproxy.cfg');
-      const tpl = variant === 'redirect' ? 'haproxy-redirect.cfg' : 'haproxy-proxy.cfg';
+      const tpl = { redirect: 'haproxy-redirect.cfg', https: 'haproxy-https.cfg' }[variant] ?? 'haproxy-proxy.cfg';
       writeFileSync(
         cfg,
         render(tpl, {
@@ -246,6 +265,7 @@ export const PROXIES = {
           PORT: port,
           BACKEND1: backends[0],
           BACKEND2: backends[1],
+          PEM: variant === 'https' ? certificateOf(ctx).pem : '',
         }),
       );
       // -db: stay in the foreground, no master-worker: one process, `nbthread` threads.
@@ -257,15 +277,24 @@ export const PROXIES = {
   nginx: {
     label: 'nginx',
     async check() {
-      return { ok: true, redirect: true };
+      return { ok: true, redirect: true, https: true };
     },
     async start(variant, ctx) {
       const { backends, workers, pin } = ctx;
       const [port] = /** @type {[number]} */ (await freePorts(1));
-      const tpl = variant === 'redirect' ? 'nginx-redirect.conf' : 'nginx-proxy.conf';
+      const tpl = { redirect: 'nginx-redirect.conf', https: 'nginx-https.conf' }[variant] ?? 'nginx-proxy.conf';
+      const tls = variant === 'https' ? certificateOf(ctx) : null;
       const rec = await startNginx(
         tpl,
-        { WORKERS: workers, PORT: port, BACKEND1: backends[0], BACKEND2: backends[1], POOL: 2 * ctx.pool },
+        {
+          WORKERS: workers,
+          PORT: port,
+          BACKEND1: backends[0],
+          BACKEND2: backends[1],
+          POOL: 2 * ctx.pool,
+          CERT: tls?.cert ?? '',
+          KEY: tls?.key ?? '',
+        },
         { pin, name: `nginx(${variant})` },
       );
       try {
@@ -273,6 +302,40 @@ export const PROXIES = {
       } catch (e) {
         throw new Error(`${/** @type {Error} */ (e).message} ${errorLogTail(rec)}`, { cause: e });
       }
+      return { rec, pid: rec.pid, port };
+    },
+  },
+  caddy: {
+    label: 'Caddy',
+    async check() {
+      const r = await runCapture('caddy', ['version'], { timeoutMs: 10000 }).catch(() => null);
+      if (!r || r.code !== 0) return { ok: false, status: 'missing', note: 'caddy not installed (apt-get install caddy)' };
+      return { ok: true, redirect: false, https: true, httpsOnly: true };
+    },
+    // HTTPS only: a reverse proxy with the bench certificate, no automatic HTTPS, no admin
+    // endpoint, one Go scheduler thread (GOMAXPROCS=1) as the others get one worker.
+    async start(variant, ctx) {
+      const { backends, workers, pin } = ctx;
+      if (variant !== 'https') throw new Error(`caddy runs the https variant only, not ${variant}`);
+      const { cert, key } = certificateOf(ctx);
+      const [port] = /** @type {[number]} */ (await freePorts(1));
+      const dir = makeTmp('caddy');
+      const cfg = join(dir, 'caddy.json');
+      writeFileSync(
+        cfg,
+        render('caddy-https.json.template', {
+          DIR: dir,
+          PORT: port,
+          BACKEND1: backends[0],
+          BACKEND2: backends[1],
+          POOL: ctx.pool,
+          CERT: cert,
+          KEY: key,
+        }),
+      );
+      const env = { ...process.env, GOMAXPROCS: String(workers), HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir };
+      const rec = startChild('caddy', ['run', '--config', cfg], { pin, env, name: `caddy(${variant})` });
+      await waitForPorts(rec, [port]);
       return { rec, pid: rec.pid, port };
     },
   },

@@ -142,16 +142,31 @@ export function parseWrk(text) {
  * @param {number} options.seconds
  * @param {string[]} [options.headers]
  * @param {string} [options.script] a request script under lib/ (uploads), run before the report
+ * @param {boolean} [options.tls] https: wrk's OpenSSL client (no certificate check, no ALPN)
+ * @param {string} [options.preload] a shared object for LD_PRELOAD (lib/wrk-full-handshake.c)
  * @param {string | number | null} [options.pin]
  * @param {number} [options.timeoutSec]
  * @param {(rec: import('./procs.mjs').ChildRecord) => void} [options.onStarted]
  * @returns {Promise<WrkRun>}
  */
-export async function runWrk({ port, path = '/', conns, seconds, headers = [], script, pin, timeoutSec = 10, onStarted }) {
+export async function runWrk({
+  port,
+  path = '/',
+  conns,
+  seconds,
+  headers = [],
+  script,
+  tls = false,
+  preload,
+  pin,
+  timeoutSec = 10,
+  onStarted,
+}) {
   const args = ['-t1', `-c${conns}`, `-d${seconds}s`, '--latency', `--timeout`, `${timeoutSec}s`, '-s', scriptFor(script)];
   for (const h of headers) args.push('-H', h);
-  args.push(`http://127.0.0.1:${port}${path}`);
-  const rec = startChild('wrk', args, { pin, name: 'wrk', keepStdout: true });
+  args.push(`${tls ? 'https' : 'http'}://127.0.0.1:${port}${path}`);
+  const env = preload ? { ...process.env, LD_PRELOAD: preload } : undefined;
+  const rec = startChild('wrk', args, { pin, env, name: 'wrk', keepStdout: true });
   onStarted?.(rec);
   // wrk bounds itself by -d; this is the backstop if it wedges.
   const guard = setTimeout(() => stopChild(rec, 500), (seconds + timeoutSec + 10) * 1000);
