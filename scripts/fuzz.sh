@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (native/fuzz/*_fuzzer.cpp) with clang, AddressSanitizer and
+# Builds the libFuzzer targets (native/fuzz/*_fuzzer.cpp: each such file is a target, so a
+# new one is run here and in CI without being listed) with clang, AddressSanitizer and
 # UndefinedBehaviorSanitizer, then runs each for FUZZ_SECONDS seconds (default 60) with
-# its dictionary (native/fuzz/<name>.dict, else the HTTP/1 one). Each target works on a
-# copy of its seed corpus under .fuzz-work/
-# (git-ignored), so what it learns accumulates between runs without touching
-# native/fuzz/corpus. Exits non-zero if any target finds a crash, a sanitizer report or
-# a broken invariant; the input that did it is left in .fuzz-work/<target>/artifacts/.
+# its dictionary (native/fuzz/<name>.dict, else the HTTP/1 one) and its seeds
+# (native/fuzz/corpus/<name>/; client_tls's include ClientHellos from openssl s_client).
+# Each target works on a copy of its seed corpus under .fuzz-work/ (git-ignored), so what
+# it learns accumulates between runs without touching native/fuzz/corpus. Exits non-zero
+# if any target finds a crash, a sanitizer report or a broken invariant; the input that
+# did it is left in .fuzz-work/<target>/artifacts/.
 #
 #   FUZZ_SECONDS=600 scripts/fuzz.sh                      # all targets, 10 minutes each
 #   scripts/fuzz.sh chunked_decoder_fuzzer                # only the named targets
