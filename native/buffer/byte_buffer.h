@@ -1,8 +1,9 @@
 // A byte queue over one pooled block: bytes are appended at the end and consumed from
 // the front. The block is taken lazily on first write and returned when the queue
 // empties (release_if_empty), so idle connections hold none. While it holds no block it
-// may be pointed at another pool (larger blocks for a streaming body); releasing the
-// block points it back at its own pool.
+// may be switched to another pool (larger blocks for a streaming body): the switch takes
+// that pool's block at once, so a capped pool's blocks_in_use() counts every switched
+// buffer; releasing the block points it back at its own pool.
 #pragma once
 
 #include <cstddef>
@@ -28,11 +29,14 @@ class ByteBuffer {
     pool_ = pool;
     capacity_ = static_cast<uint32_t>(pool->block_size());
   }
-  // Takes its next block from `pool` (only while it holds none), until released.
+  // Takes a block from `pool` now (only while it holds none) and uses that pool until
+  // released. Taking it at the switch, not at the first write, is what lets a caller cap
+  // the pool by its blocks_in_use(): a switched but still empty buffer is counted.
   void use_pool(BufferPool* pool) {
     if (block_) return;
     pool_ = pool;
     capacity_ = static_cast<uint32_t>(pool->block_size());
+    block_ = pool->take();
   }
   size_t capacity() const { return capacity_; }
   bool uses_pool(const BufferPool* pool) const { return pool_ == pool; }

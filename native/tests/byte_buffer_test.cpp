@@ -56,8 +56,30 @@ TEST(byte_buffer_streams_through_a_larger_pool_until_released) {
   CHECK(buffer.uses_pool(&small));
   CHECK_EQ(buffer.write_space(), ByteBuffer::kCapacity);
   CHECK_EQ(large.blocks_in_use(), size_t{0});
-  // A switch that never took a block is undone the same way.
+  // A switch that was never written to is undone the same way, block and all.
   buffer.use_pool(&large);
   buffer.release_if_empty();
   CHECK(buffer.uses_pool(&small));
+  CHECK_EQ(large.blocks_in_use(), size_t{0});
+}
+
+// Regression: the stream-block cap (WorkerContext::kMaxStreamBlocks) is checked against
+// blocks_in_use() before switching; when the block was only taken at the first write, every
+// exchange waiting for its response head passed the check at ~0 and later each held one.
+TEST(byte_buffer_use_pool_counts_against_the_cap_before_any_write) {
+  BufferPool small;
+  BufferPool large(4, 64 * 1024);
+  constexpr size_t kCap = 2;
+  ByteBuffer buffers[5];
+  for (ByteBuffer& buffer : buffers) {
+    buffer.attach_pool(&small);
+    if (large.blocks_in_use() < kCap) buffer.use_pool(&large);
+  }
+  CHECK_EQ(large.blocks_in_use(), kCap);
+  for (ByteBuffer& buffer : buffers) CHECK(buffer.write_ptr() != nullptr);
+  CHECK_EQ(large.blocks_in_use(), kCap);
+  CHECK_EQ(small.blocks_in_use(), size_t{3});
+  for (ByteBuffer& buffer : buffers) buffer.release();
+  CHECK_EQ(large.blocks_in_use(), size_t{0});
+  CHECK_EQ(small.blocks_in_use(), size_t{0});
 }
