@@ -91,9 +91,11 @@ class ClientConnection final : public FrontendConnection, public upstream::Queue
   void acquire_backend();
   void connect_to(upstream::UpstreamBackend& backend);
   // maxConnections (client_limits.cpp): false when the request waits in the backend's
-  // queue or was answered 503; release_slot gives a held slot back.
+  // queue or was answered 503; release_slot gives a held slot back (and leaves the
+  // queue); leave_queue only ends a wait, for a request answered by the balancer.
   bool take_backend_slot(upstream::UpstreamBackend& backend);
   void release_slot();
+  void leave_queue();
   // The backend connection is ready to carry the request: count it on its backend.
   void count_request_sent();
   // exchanging

@@ -52,14 +52,21 @@ bool ClientConnection::take_backend_slot(upstream::UpstreamBackend& backend) {
   }
   exchange_->queued = true;
   if (state_ != ClientState::connecting) enter(ClientState::connecting);  // a retry waits too
+  // Nothing reads the body while the request waits: timing it would answer 408 to a client
+  // that sent it all. The queue's own timeout bounds the wait; the slot re-arms the timer.
+  if (timer_kind_ == TimerKind::body) arm_timer(TimerKind::none);
   return false;
 }
 
+void ClientConnection::leave_queue() {
+  if (!exchange_ || !exchange_->queued) return;
+  exchange_->queued = false;
+  context_.upstream.cancel_wait(*this);
+}
+
 void ClientConnection::release_slot() {
-  if (exchange_->queued) {
-    exchange_->queued = false;
-    context_.upstream.cancel_wait(*this);
-  }
+  if (!exchange_) return;
+  leave_queue();
   if (stats::BackendLoad* load = exchange_->slot_load) {
     exchange_->slot_load = nullptr;
     context_.upstream.give_slot(exchange_->slot_backend_id, *load);
@@ -73,6 +80,12 @@ bool ClientConnection::on_slot_granted(upstream::UpstreamBackend& backend) {
   if (backend.spec.max_connections > 0) {
     exchange_->slot_load = &backend.spec.counters->load();
     exchange_->slot_backend_id = backend.spec.id;
+  }
+  // The body is timed again from the grant (its wait in the queue was not its fault).
+  if (!exchange_->request_body.complete) {
+    const uint64_t total_ms = context_.config().timeouts.client_body_total_ms;
+    if (total_ms > 0) exchange_->body_deadline_ms = context_.loop.now_ms() + total_ms;
+    arm_timer(TimerKind::body);
   }
   connect_to(backend);
   return true;

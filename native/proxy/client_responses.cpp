@@ -202,6 +202,14 @@ void ClientConnection::abort_response(size_t ready) {
 }
 
 void ClientConnection::respond_locally(bool close_after) {
+  // An answer of ours ends a wait for a backend slot, and gives back a slot no backend
+  // connection uses, now rather than once the answer is flushed: a grant or a queue
+  // timeout arriving meanwhile must not answer (or send) the request again.
+  if (backend_) {
+    leave_queue();
+  } else {
+    release_slot();
+  }
   req_head_.release();
   resp_.release();
   close_after_response_ = close_after;

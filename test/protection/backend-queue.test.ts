@@ -8,6 +8,7 @@ import { startBalancer } from '../helpers/balancer.js';
 import { runCleanups } from '../helpers/cleanup.js';
 import { header } from '../helpers/http-message.js';
 import { type HttpBackend, startHttpBackend } from '../helpers/http-backend.js';
+import { RawClient } from '../helpers/raw-client.js';
 import { delay, waitUntil } from '../helpers/wait.js';
 import { connectFrom } from './support.js';
 
@@ -160,5 +161,57 @@ describe('maxConnections per backend', () => {
     // It reached the backend only once the three before it were answered.
     expect(answeredBeforeLate).toBe(3);
     expect(backend.peakInFlight).toBe(3);
+  });
+});
+
+describe('a queued request and the client body timeout', () => {
+  const post = 'POST /upload HTTP/1.1\r\nHost: h\r\nX-Request-Id: queued\r\nContent-Length: 5\r\n\r\nhello';
+
+  it('regression (queued request body timed): a queued POST with its whole body sent gets the backend answer, not 408', async () => {
+    const backend = await startHttpBackend('b1', { delayMs: (req) => (req.headers['x-request-id'] === 'slow' ? 1_200 : 0) });
+    const lb = await startBalancer({
+      workers: 1,
+      backends: [{ address: backend.address, maxConnections: 1 }],
+      queue: { timeoutMs: 10_000 },
+      timeouts: { clientBodyMs: 200 },
+    });
+    const slow = request(lb.port, 'slow');
+    await waitUntil('the slow request at the backend', () => backend.ids.length === 1);
+    const client = await RawClient.connect(lb.port);
+    await client.write(post);
+    await waitUntil('the POST queued', () => lb.stats().backends[0]!.queued === 1);
+    // Far longer than clientBodyMs: the wait in the queue is not the body's.
+    const answer = await client.readResponse({ timeoutMs: 8_000 });
+    expect(answer.status).toBe(200);
+    expect(answer.body.toString()).toBe('hello');
+    expect((await slow).status).toBe(200);
+    expect(backend.ids).toEqual(['slow', 'queued']);
+    const stats = lb.stats();
+    expect(stats.backends[0]!.queued).toBe(0);
+    expect(stats.backends[0]!.inFlight).toBe(0);
+    expect(stats.badRequests).toBe(0);
+  });
+
+  it('regression (queued request body timed): a queued POST past queue.timeoutMs gets the queue 503, not 408', async () => {
+    const backend = await startHttpBackend('b1', { delayMs: () => 1_500 });
+    const lb = await startBalancer({
+      workers: 1,
+      backends: [{ address: backend.address, maxConnections: 1 }],
+      queue: { timeoutMs: 600 },
+      timeouts: { clientBodyMs: 200 },
+    });
+    const slow = request(lb.port, 'slow');
+    await waitUntil('the slow request at the backend', () => backend.ids.length === 1);
+    const client = await RawClient.connect(lb.port);
+    await client.write(post);
+    const refused = await client.readResponse({ timeoutMs: 5_000 });
+    expect(refused.status).toBe(503);
+    expect(header(refused, 'retry-after')).toBe('1');
+    expect((await slow).status).toBe(200);
+    expect(backend.ids).toEqual(['slow']);
+    const stats = lb.stats();
+    expect(stats.backends[0]!.queueTimeouts).toBe(1);
+    expect(stats.backends[0]!.queued).toBe(0);
+    expect(stats.badRequests).toBe(0);
   });
 });
