@@ -285,9 +285,11 @@ void ClientConnection::on_events(uint32_t events) {
     return;
   }
   if ((events & (EPOLLRDHUP | EPOLLHUP)) && (state_ == ClientState::connecting || state_ == ClientState::exchanging) &&
-      exchange_->request_phase == RequestPhase::done) {
+      (exchange_->request_phase == RequestPhase::done || exchange_->queued)) {
     // The client closed while its request is being answered (nginx's 499): stop the
     // backend's work rather than finish it for nobody. Its connection is not pooled.
+    // A request still waiting for a backend slot (its body unread) leaves the queue the
+    // same way, so it never takes a slot or reaches the backend.
     close();
     return;
   }

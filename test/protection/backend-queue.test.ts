@@ -215,3 +215,35 @@ describe('a queued request and the client body timeout', () => {
     expect(stats.badRequests).toBe(0);
   });
 });
+
+describe('a queued request whose client goes away', () => {
+  it('regression (queued client close unnoticed): a client that closes while queued leaves the queue and never reaches the backend', async () => {
+    const backend = await startHttpBackend('b1', { delayMs: (req) => (req.headers['x-request-id'] === 'slow' ? 3_000 : 0) });
+    const lb = await startBalancer({
+      workers: 1,
+      backends: [{ address: backend.address, maxConnections: 1 }],
+      queue: { timeoutMs: 10_000 },
+    });
+    let slowAnswered = false;
+    const slow = request(lb.port, 'slow').then((response) => {
+      slowAnswered = true;
+      return response;
+    });
+    await waitUntil('the slow request at the backend', () => backend.ids.length === 1);
+    const client = await RawClient.connect(lb.port);
+    await client.write('POST /gone HTTP/1.1\r\nHost: h\r\nX-Request-Id: gone\r\nContent-Length: 5\r\n\r\nhello');
+    await waitUntil('the POST queued', () => lb.stats().backends[0]!.queued === 1);
+    client.end();
+    // It leaves the queue on its own, not because the slot freed.
+    await waitUntil('the queue empty again', () => lb.stats().backends[0]!.queued === 0);
+    expect(slowAnswered).toBe(false);
+    expect(await client.waitForServerClose(2_000)).toBe(true);
+    expect((await slow).status).toBe(200);
+    // A lull after the slot is free: the abandoned request must not take it.
+    await delay(300);
+    expect(backend.ids).toEqual(['slow']);
+    expect((await request(lb.port, 'after')).status).toBe(200);
+    expect(backend.ids).toEqual(['slow', 'after']);
+    await waitUntil('the slot free again', () => lb.stats().backends[0]!.inFlight === 0);
+  });
+});
