@@ -95,7 +95,8 @@ void BackendConnection::close() {
   enter(BackendConnState::closed);
   context_.loop.timers().disarm(timer_);
   owner_ = nullptr;
-  fd_.reset();  // closing the fd also removes it from epoll
+  context_.loop.remove(fd_.get());  // not left to close(): see ClientConnection::close
+  fd_.reset();
   closed_ = true;
   context_.upstream.connection_closed(*backend_);
   context_.loop.retire(this);

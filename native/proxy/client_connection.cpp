@@ -225,6 +225,10 @@ void ClientConnection::close() {
   context_.loop.timers().disarm(timer_);
   if (!reset_after_response_) transport_.close_notify();  // a reset must not look like a clean end
   transport_.release();
+  // Unregistered before the close: a child process forked this instant (Node spawns from
+  // its main thread) holds the socket until it execs, and the registration would outlive
+  // our close and report events naming this handler after it is freed.
+  context_.loop.remove(fd_.get());
   fd_.reset();
   closed_ = true;
   in_.release();

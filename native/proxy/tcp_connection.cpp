@@ -61,6 +61,7 @@ void TcpConnection::close() {
   }
   enter(TcpState::closed);
   context_.loop.timers().disarm(timer_);
+  context_.loop.remove(fd_.get());  // not left to close(): see ClientConnection::close
   fd_.reset();
   closed_ = true;
   upstream_buffer_.release();
