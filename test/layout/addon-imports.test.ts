@@ -9,8 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 // The addon this run loads (src/native.ts): the sanitizer runs name their build.
-const addonPath =
-  process.env.LB_NATIVE_ADDON ?? fileURLToPath(new URL('../../build/Release/lb_native.node', import.meta.url));
+const addonPath = process.env.LB_NATIVE_ADDON ?? fileURLToPath(new URL('../../build/Release/lb_native.node', import.meta.url));
 
 /** Dynamic symbols of an ELF file, as `nm -D` lists them (binutils comes with g++). */
 function dynamicSymbols(file: string, which: '--defined-only' | '--undefined-only'): Set<string> {
