@@ -414,6 +414,12 @@ export interface NativeBalancer {
    * null gives that path back to the backends. Kept across update() and start().
    */
   setAcmeChallenges(challenges: Record<string, string> | null): void;
+  /**
+   * Session ticket keys for TLS listeners: concatenated 80-byte keys (16-byte name,
+   * 32-byte HMAC key, 32-byte AES key), the first sealing new tickets, all accepted.
+   * Before start() they are kept for it. Throws LB_ERR_CONFIG for a malformed buffer.
+   */
+  setTicketKeys(keys: Buffer): void;
 }
 
 export interface NativeAddon {
