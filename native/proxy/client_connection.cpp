@@ -21,6 +21,7 @@
 #include "proxy/backend_connection.h"
 #include "proxy/body_splice.h"
 #include "proxy/socket_io.h"
+#include "proxy/tls_handshake_stats.h"
 #include "proxy/worker_context.h"
 
 namespace lb::proxy {
@@ -313,6 +314,7 @@ void ClientConnection::on_timer(reactor::Timer&) {
   switch (timer_kind_) {
     case TimerKind::handshake:
       // A client that connected and went quiet, or stopped mid-handshake.
+      context_.counters.tls.count_failure(stats::TlsHandshakeFailure::timeout);
       close();
       return;
     case TimerKind::head:
@@ -354,7 +356,9 @@ void ClientConnection::continue_handshake() {
     }
   }
   switch (transport_.handshake()) {
-    case tls::HandshakeStatus::done:
+    case tls::HandshakeStatus::done: {
+      const tls::TlsServerContext& server = *context_.config().tls.context;
+      count_established(*transport_.tls(), server.ktls_requested(), server.ktls_support(), context_.counters.tls);
       if (!context_.config().tls.client_subject_header.empty()) client_subject_ = transport_.tls()->peer_subject();
       enter(ClientState::reading_head);
       arm_timer(TimerKind::head);
@@ -362,10 +366,12 @@ void ClientConnection::continue_handshake() {
       readable_ = true;
       read_request_head();
       return;
+    }
     case tls::HandshakeStatus::want_read: readable_ = false; return;
     case tls::HandshakeStatus::want_write: writable_ = false; return;
     case tls::HandshakeStatus::failed: break;
   }
+  context_.counters.tls.count_failure(failure_kind_of(transport_.tls()->failure()));
   if (transport_.tls()->failure() == tls::HandshakeFailure::http_request) {
     answer_plain_http_on_tls_port();
     return;

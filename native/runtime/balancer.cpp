@@ -178,6 +178,11 @@ BalancerStats Balancer::stats() const {
     total.body_bytes_spliced += c.body_bytes_spliced.get();
     total.events_dropped += c.events_dropped.get();
     total.access_log_dropped += c.access_log_dropped.get();
+    total.tls.add(c.tls);
+  }
+  if (current_ && current_->tls.context) {
+    total.ktls_requested = current_->tls.context->ktls_requested();
+    total.ktls_support = current_->tls.context->ktls_support();
   }
   uint64_t now_ms = reactor::monotonic_ms();
   for (uint32_t id : current_backend_ids_) {

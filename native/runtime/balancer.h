@@ -15,6 +15,7 @@
 #include "protection/edge_stats.h"
 #include "proxy/proxy_config.h"
 #include "runtime/worker.h"
+#include "stats/tls_counters.h"
 #include "stats/worker_channels.h"
 
 namespace lb::runtime {
@@ -46,6 +47,10 @@ struct BalancerStats {
            events_dropped = 0, access_log_dropped = 0;
   std::vector<BackendStats> backends;
   protection::EdgeStats protection;
+  stats::TlsTotals tls;
+  // TLS listeners: whether kTLS was asked for and what this machine offers for it.
+  bool ktls_requested = false;
+  tls::KtlsSupport ktls_support;
 };
 
 class Balancer {

@@ -43,7 +43,9 @@ enum class HandshakeFailure : uint8_t {
   peer_closed,       // the peer closed (or reset) before the handshake finished
   peer_certificate,  // the peer's certificate is missing or did not verify
   alert_received,    // the peer refused us (e.g. "tlsv1 alert unknown ca")
-  protocol,          // nothing in common or a protocol error ("no shared cipher", ...)
+  version,           // no protocol version in common ("unsupported protocol")
+  no_shared_cipher,  // no cipher suite, group or signature algorithm in common
+  protocol,          // any other protocol error
   io_error,          // the socket failed (errno in failure_errno())
 };
 const char* to_string(HandshakeFailure failure);
@@ -91,6 +93,9 @@ class TlsStream {
   std::string_view alpn() const;         // "" when the client offered no ALPN: HTTP/1.1
   std::string_view server_name() const;  // the SNI name ("" when none was sent)
   bool resumed() const;
+  // OpenSSL handed the record layer (either direction) to the kernel (kTLS). Never with an
+  // OpenSSL built without kTLS, such as the one inside node.
+  bool kernel_record_layer() const;
   // The verified peer certificate's subject as RFC 2253 ("CN=client,O=Example"), or ""
   // when the peer sent none or it was not verified.
   std::string peer_subject() const;

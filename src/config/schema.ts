@@ -271,6 +271,8 @@ export interface ListenerTlsOptions {
   clientCertificates?: { ca: string; verify?: 'optional' | 'required'; subjectHeader?: string };
   /** Session ticket keys, shared by every worker: a new key every `rotateSeconds` (default 43200, 12 h), the `keepPrevious` before it (default 2) still resume. */
   sessionTickets?: { rotateSeconds?: number; keepPrevious?: number };
+  /** Opt-in kernel TLS: after the handshake the record layer goes to the kernel where it and OpenSSL can (stats.tls says which path each connection took). Default false. */
+  ktls?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -577,6 +579,7 @@ export const listenerTlsShape = {
     },
     'an object { rotateSeconds?, keepPrevious? }',
   ).optional(),
+  ktls: booleanSchema.optional(),
 };
 
 export const optionsShape = {
@@ -682,7 +685,7 @@ export const optionsShape = {
   ).prefault({}),
   tls: strictObject(
     listenerTlsShape,
-    'an object { certificates, hsts?, clientCertificates?, sessionTickets? }',
+    'an object { certificates, hsts?, clientCertificates?, sessionTickets?, ktls? }',
   ).optional(),
   httpsRedirect: strictObject(
     {
