@@ -852,8 +852,10 @@ bool ClientConnection::forward_response() {
 
   if (exchange_->response_phase == ResponsePhase::body && out_.empty()) {
     const BodyProgress& body = exchange_->response_body;
-    bool until_close_done =
-        body.kind == BodyKind::until_close && backend.peer_closed && !backend.readable && resp_.empty();
+    // A close-delimited body ends with the backend's clean close only: a reset (failed)
+    // cuts it, and the client must be told so (fail() below), not given a clean end.
+    bool until_close_done = body.kind == BodyKind::until_close && backend.peer_closed && !backend.failed &&
+                            !backend.readable && resp_.empty();
     if (until_close_done || (body.kind != BodyKind::until_close && body_fully_sent(body))) {
       exchange_->response_phase = ResponsePhase::done;
       count_body_path(body);
@@ -866,7 +868,8 @@ bool ClientConnection::forward_response() {
   bool backend_gone = backend.failed || (backend.peer_closed && !backend.readable);
   if (backend_gone && response_pipe_) return moved;  // body bytes in the pipe go out first
   if (backend_gone && exchange_->response_phase != ResponsePhase::done) {
-    if (exchange_->response_phase == ResponsePhase::body && exchange_->response_body.kind == BodyKind::until_close) {
+    if (exchange_->response_phase == ResponsePhase::body && exchange_->response_body.kind == BodyKind::until_close &&
+        !backend.failed) {
       return moved;  // still flushing what we have; the check above ends it
     }
     if (!exchange_->response_started && out_.empty() && try_replay()) return true;

@@ -237,6 +237,9 @@ TlsIoResult TlsStream::write(const iovec* parts, int count) {
     int result = SSL_write_ex(ssl_.get(), chunk, length, &written);
     if (result != 1) {
       int ssl_error = SSL_get_error(ssl_.get(), result);
+      // OpenSSL keeps the record it sealed from `chunk` (perhaps half sent) and must be
+      // offered at least as many bytes, the same ones, on the next call.
+      if (ssl_error == SSL_ERROR_WANT_WRITE || ssl_error == SSL_ERROR_WANT_READ) pending_write_bytes_ = length;
       // Report the bytes already sent; a lasting failure shows again on the next call.
       if (total > 0) {
         clear_errors();
@@ -245,6 +248,7 @@ TlsIoResult TlsStream::write(const iovec* parts, int count) {
       return io_failure(ssl_error, false);
     }
     total += written;
+    pending_write_bytes_ = 0;
     // Advance (index, offset) by `written` bytes.
     while (written > 0 && index < count) {
       size_t step = std::min(written, parts[index].iov_len - offset);

@@ -80,6 +80,11 @@ class TlsStream {
 
   TlsIoResult read(char* into, size_t capacity);
   TlsIoResult write(const iovec* parts, int count);
+  // After a write() that returned would_block (or progress short of what was offered):
+  // how many bytes from where it stopped OpenSSL has already sealed into a record, part
+  // of which may be on the wire. The next write() must offer at least these, unchanged;
+  // 0 when nothing is pending.
+  size_t pending_write_bytes() const { return pending_write_bytes_; }
   // Sends close_notify without waiting for the peer's.
   ShutdownStatus shutdown();
 
@@ -123,6 +128,7 @@ class TlsStream {
   Phase phase_ = Phase::handshaking;
   bool fatal_ = false;  // OpenSSL failed: no close_notify may be sent
   bool shutdown_sent_ = false;
+  size_t pending_write_bytes_ = 0;
   HandshakeFailure failure_ = HandshakeFailure::none;
   const char* failure_reason_ = "";
   int failure_errno_ = 0;
