@@ -41,6 +41,12 @@ import {
 import { type BackendStatus, type BalancerStats, toBalancerStats } from './stats.js';
 import { readCertificateFiles } from './tls/certificate-files.js';
 import { CertificateWatch } from './tls/certificate-watch.js';
+import {
+  TicketKeyRotation,
+  type TicketKeySchedule,
+  defaultTicketKeepPrevious,
+  defaultTicketRotateSeconds,
+} from './tls/ticket-key-rotation.js';
 
 /**
  * Where a balancer is in its life: `idle` (created, never started), `starting`, `running`,
@@ -88,6 +94,8 @@ interface Run {
   version: number;
   address: string;
   port: number;
+  /** TLS listeners: the session ticket keys shared by the workers, rotated on a schedule. */
+  ticketKeys?: TicketKeyRotation;
 }
 
 /**
@@ -230,10 +238,15 @@ export class Balancer {
     this.#workerErrors = 0;
     if (config.listen.port !== 0) await this.#checkPortFree(listenHost, config.listen.port, config.listen.text);
     const native = new addon.Balancer((events) => this.#onEvents(events));
+    const ticketKeys = config.tls
+      ? new TicketKeyRotation(ticketSchedule(config), (keys) => native.setTicketKeys(keys))
+      : undefined;
     try {
       if (this.#acmeChallenges) native.setAcmeChallenges(this.#acmeChallenges);
+      ticketKeys?.start(); // before start(): the first connections already use the shared keys
       native.start(nativeConfig);
     } catch (cause) {
+      ticketKeys?.stop();
       try {
         native.stop(0, () => {});
       } catch {
@@ -251,6 +264,7 @@ export class Balancer {
       version,
       address: listenHost,
       port: native.boundPort(),
+      ...(ticketKeys ? { ticketKeys } : {}),
     };
     return run;
   }
@@ -326,6 +340,8 @@ export class Balancer {
     run.health.stop();
     this.#certificateWatch?.close();
     this.#certificateWatch = undefined;
+    run.ticketKeys?.stop();
+    run.ticketKeys = undefined;
     // The counters as stop begins; replaced by the final ones if the addon still has them
     // once every worker has ended (it may already have released them).
     const beforeStop = this.#nativeStats(run);
@@ -711,6 +727,7 @@ export class Balancer {
     }
     this.#version += 1;
     if (run) this.#watchCertificates();
+    if (run) this.#scheduleTicketKeys(run);
 
     if (run) {
       for (const removal of removals) run.health.unwatch(removal.entry.id);
@@ -768,6 +785,31 @@ export class Balancer {
     if (this.#emitter.listenerCount('error') === 0) return;
     const lbError = error instanceof LbError ? error : new LbNativeError(String(error));
     this.#deliver(() => this.#emitter.emit('error', lbError));
+  }
+
+  /**
+   * Rotates the session ticket keys now (a new key seals new tickets; the kept previous
+   * keys still resume older ones). Rotation also runs on its own every
+   * `tls.sessionTickets.rotateSeconds`. Does nothing unless running with TLS.
+   */
+  rotateTicketKeys(): void {
+    try {
+      this.#run?.ticketKeys?.rotate();
+    } catch (cause) {
+      throw this.#fromNative(cause);
+    }
+  }
+
+  /** After a reconfigure: a TLS listener's ticket key schedule follows the options (keys made when TLS is switched on). */
+  #scheduleTicketKeys(run: Run): void {
+    if (!this.#config.tls) return; // the keys stay installed; no new connection uses them
+    const schedule = ticketSchedule(this.#config);
+    if (run.ticketKeys) {
+      run.ticketKeys.reschedule(schedule);
+      return;
+    }
+    run.ticketKeys = new TicketKeyRotation(schedule, (keys) => run.native.setTicketKeys(keys));
+    run.ticketKeys.start();
   }
 
   /** (Re)starts watching the certificate files of the current options, when running with TLS. */
@@ -1069,6 +1111,14 @@ function changedSettings(before: BalancerConfig, after: BalancerConfig): string[
   };
   walk(before, after, '');
   return paths;
+}
+
+function ticketSchedule(config: BalancerConfig): TicketKeySchedule {
+  const tickets = config.tls?.sessionTickets;
+  return {
+    rotateSeconds: tickets?.rotateSeconds ?? defaultTicketRotateSeconds,
+    keepPrevious: tickets?.keepPrevious ?? defaultTicketKeepPrevious,
+  };
 }
 
 function samePem(a: NativeTlsFiles, b: NativeTlsFiles | undefined): boolean {

@@ -218,6 +218,8 @@ export interface NativeListenerTls {
   clientCertificates?: { ca: string; verify: 'optional' | 'required'; subjectHeader?: string };
   /** The Strict-Transport-Security value for relayed responses, e.g. `max-age=31536000`. */
   hsts?: string;
+  /** Opt-in: hand the record layer to the kernel (kTLS) where it and OpenSSL can. */
+  ktls?: boolean;
 }
 
 /**
@@ -339,6 +341,38 @@ export interface NativeStats {
   backends: NativeBackendStats[];
   /** Absent in the zero stats of a balancer that never ran. */
   protection?: NativeProtectionStats;
+  /** TLS listeners: handshakes and record-layer paths. Absent in the zero stats of a balancer that never ran. */
+  tls?: NativeTlsStats;
+}
+
+/** Why a client's TLS handshake failed. */
+export interface NativeTlsHandshakeFailures {
+  /** Silent or stalled past the handshake timeout (timeouts.clientHeadMs). */
+  timeout: number;
+  /** No protocol version in common (a TLS 1.0/1.1 client). */
+  version: number;
+  /** No cipher suite, group or signature algorithm in common. */
+  noSharedCipher: number;
+  /** mTLS: the client certificate was missing or did not verify. */
+  clientCertificate: number;
+  /** Garbage or plain HTTP instead of a ClientHello. */
+  notTls: number;
+  /** The client closed or reset mid-handshake. */
+  closed: number;
+  /** Any other protocol error, alert or socket error. */
+  other: number;
+}
+
+export interface NativeTlsStats {
+  handshakesFull: number;
+  handshakesResumed: number;
+  handshakeFailures: NativeTlsHandshakeFailures;
+  /** Established connections whose record layer the kernel took (kTLS). */
+  recordLayerKtls: number;
+  /** Established connections whose record layer stayed in OpenSSL, by why. */
+  recordLayerUserspace: { ktlsOff: number; noKernelTls: number; opensslDeclined: number };
+  /** `tls.ktls` as configured, and what the kernel and the linked OpenSSL offer (detail: why not, in words). */
+  ktls: { requested: boolean; kernel: boolean; openssl: boolean; detail: string };
 }
 
 /**
@@ -414,6 +448,12 @@ export interface NativeBalancer {
    * null gives that path back to the backends. Kept across update() and start().
    */
   setAcmeChallenges(challenges: Record<string, string> | null): void;
+  /**
+   * Session ticket keys for TLS listeners: concatenated 80-byte keys (16-byte name,
+   * 32-byte HMAC key, 32-byte AES key), the first sealing new tickets, all accepted.
+   * Before start() they are kept for it. Throws LB_ERR_CONFIG for a malformed buffer.
+   */
+  setTicketKeys(keys: Buffer): void;
 }
 
 export interface NativeAddon {

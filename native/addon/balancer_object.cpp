@@ -39,6 +39,7 @@ Napi::Function BalancerObject::define(Napi::Env env) {
                          InstanceMethod<&BalancerObject::rebind>("rebind"),
                          InstanceMethod<&BalancerObject::clear_ejection>("clearEjection"),
                          InstanceMethod<&BalancerObject::set_acme_challenges>("setAcmeChallenges"),
+                         InstanceMethod<&BalancerObject::set_ticket_keys>("setTicketKeys"),
                      });
 }
 
@@ -70,6 +71,7 @@ Napi::Value BalancerObject::start(const Napi::CallbackInfo& info) {
   }
   workers_ = listen.workers;
   config.acme_challenges = acme_challenges_;
+  if (config.tls.context) config.tls.ticket_keys = ticket_keys_;
   // The limit is per balancer; each worker enforces its share.
   uint32_t& max_connections = config.limits.max_client_connections;
   if (max_connections > 0) max_connections = (max_connections + workers_ - 1) / workers_;
@@ -175,6 +177,24 @@ Napi::Value BalancerObject::set_acme_challenges(const Napi::CallbackInfo& info) 
   }
   acme_challenges_ = table;
   if (running_ && !stopping_) balancer_->set_acme_challenges(std::move(table));
+  return env.Undefined();
+}
+
+Napi::Value BalancerObject::set_ticket_keys(const Napi::CallbackInfo& info) {
+  // setTicketKeys(buffer): concatenated 80-byte keys (name, HMAC key, AES key), the first
+  // one sealing new tickets, every one accepted. Before start() they are kept for it.
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsBuffer()) {
+    return throw_error(env, "LB_ERR_CONFIG", "setTicketKeys: expected a Buffer of 80-byte keys");
+  }
+  Napi::Buffer<unsigned char> bytes = info[0].As<Napi::Buffer<unsigned char>>();
+  tls::TicketKeyRing ring;
+  std::string error;
+  if (!tls::TicketKeyRing::parse(bytes.Data(), bytes.Length(), ring, error)) {
+    return throw_error(env, "LB_ERR_CONFIG", "setTicketKeys: " + error);
+  }
+  ticket_keys_ = ring;
+  if (running_ && !stopping_) balancer_->set_ticket_keys(std::move(ring));
   return env.Undefined();
 }
 

@@ -36,6 +36,7 @@ class BalancerObject : public Napi::ObjectWrap<BalancerObject> {
   Napi::Value rebind(const Napi::CallbackInfo& info);
   Napi::Value clear_ejection(const Napi::CallbackInfo& info);
   Napi::Value set_acme_challenges(const Napi::CallbackInfo& info);
+  Napi::Value set_ticket_keys(const Napi::CallbackInfo& info);
 
   // Runs on the JavaScript thread for each thread-safe-function call. `stopped` is set
   // for the last call, made once every worker has ended.
@@ -56,6 +57,8 @@ class BalancerObject : public Napi::ObjectWrap<BalancerObject> {
   std::thread stopper_;
   // Kept here so that start() and every update() carry it into the new snapshot.
   std::shared_ptr<const http1::AcmeChallengeTable> acme_challenges_;
+  // The control plane's session ticket keys (empty: the balancer makes its own at start).
+  tls::TicketKeyRing ticket_keys_;
   uint32_t workers_ = 1;
   bool running_ = false;
   bool stopping_ = false;

@@ -288,6 +288,12 @@ bool read_listener_tls(const Napi::Object& object, bool& present, tls::TlsServer
     if (!read_string(item.As<Napi::Object>(), path.c_str(), "key", pem.key_pem, error)) return false;
     out.certificates.push_back(std::move(pem));
   }
+  Napi::Value ktls = tls_object.Get("ktls");
+  if (!ktls.IsUndefined() && !ktls.IsBoolean()) {
+    error = "tls.ktls: expected a boolean";
+    return false;
+  }
+  out.ktls = ktls.IsBoolean() && ktls.As<Napi::Boolean>().Value();
   Napi::Value client_value = tls_object.Get("clientCertificates");
   if (client_value.IsUndefined()) return true;
   Napi::Object client;

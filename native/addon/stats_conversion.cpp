@@ -66,6 +66,34 @@ Napi::Object to_js(Napi::Env env, const protection::EdgeStats& stats) {
   return out;
 }
 
+// TLS handshakes and record-layer paths (NativeTlsStats in src/native.ts).
+Napi::Object tls_to_js(Napi::Env env, const runtime::BalancerStats& stats) {
+  static constexpr const char* kFailureKeys[stats::kTlsHandshakeFailureKinds] = {
+      "timeout", "version", "noSharedCipher", "clientCertificate", "notTls", "closed", "other"};
+  static constexpr const char* kUserspaceKeys[stats::kTlsUserspaceReasons] = {"ktlsOff", "noKernelTls",
+                                                                              "opensslDeclined"};
+  const stats::TlsTotals& tls = stats.tls;
+  Napi::Object out = Napi::Object::New(env);
+  set(out, "handshakesFull", tls.handshakes_full);
+  set(out, "handshakesResumed", tls.handshakes_resumed);
+  Napi::Object failures = Napi::Object::New(env);
+  for (size_t i = 0; i < stats::kTlsHandshakeFailureKinds; ++i)
+    set(failures, kFailureKeys[i], tls.handshake_failures[i]);
+  out.Set("handshakeFailures", failures);
+  set(out, "recordLayerKtls", tls.record_layer_ktls);
+  Napi::Object userspace = Napi::Object::New(env);
+  for (size_t i = 0; i < stats::kTlsUserspaceReasons; ++i)
+    set(userspace, kUserspaceKeys[i], tls.record_layer_userspace[i]);
+  out.Set("recordLayerUserspace", userspace);
+  Napi::Object ktls = Napi::Object::New(env);
+  ktls.Set("requested", Napi::Boolean::New(env, stats.ktls_requested));
+  ktls.Set("kernel", Napi::Boolean::New(env, stats.ktls_support.kernel));
+  ktls.Set("openssl", Napi::Boolean::New(env, stats.ktls_support.openssl));
+  ktls.Set("detail", Napi::String::New(env, stats.ktls_support.detail));
+  out.Set("ktls", ktls);
+  return out;
+}
+
 Napi::Object to_js(Napi::Env env, const runtime::BalancerStats& stats) {
   Napi::Object out = Napi::Object::New(env);
   set(out, "workers", stats.workers);
@@ -121,6 +149,7 @@ Napi::Object to_js(Napi::Env env, const runtime::BalancerStats& stats) {
   }
   out.Set("backends", backends);
   out.Set("protection", to_js(env, stats.protection));
+  out.Set("tls", tls_to_js(env, stats));
   return out;
 }
 

@@ -21,6 +21,7 @@
 #include "proxy/backend_connection.h"
 #include "proxy/body_splice.h"
 #include "proxy/socket_io.h"
+#include "proxy/tls_handshake_stats.h"
 #include "proxy/worker_context.h"
 
 namespace lb::proxy {
@@ -313,6 +314,7 @@ void ClientConnection::on_timer(reactor::Timer&) {
   switch (timer_kind_) {
     case TimerKind::handshake:
       // A client that connected and went quiet, or stopped mid-handshake.
+      context_.counters.tls.count_failure(stats::TlsHandshakeFailure::timeout);
       close();
       return;
     case TimerKind::head:
@@ -354,7 +356,9 @@ void ClientConnection::continue_handshake() {
     }
   }
   switch (transport_.handshake()) {
-    case tls::HandshakeStatus::done:
+    case tls::HandshakeStatus::done: {
+      const tls::TlsServerContext& server = *context_.config().tls.context;
+      count_established(*transport_.tls(), server.ktls_requested(), server.ktls_support(), context_.counters.tls);
       if (!context_.config().tls.client_subject_header.empty()) client_subject_ = transport_.tls()->peer_subject();
       enter(ClientState::reading_head);
       arm_timer(TimerKind::head);
@@ -362,10 +366,12 @@ void ClientConnection::continue_handshake() {
       readable_ = true;
       read_request_head();
       return;
+    }
     case tls::HandshakeStatus::want_read: readable_ = false; return;
     case tls::HandshakeStatus::want_write: writable_ = false; return;
     case tls::HandshakeStatus::failed: break;
   }
+  context_.counters.tls.count_failure(failure_kind_of(transport_.tls()->failure()));
   if (transport_.tls()->failure() == tls::HandshakeFailure::http_request) {
     answer_plain_http_on_tls_port();
     return;
@@ -846,8 +852,10 @@ bool ClientConnection::forward_response() {
 
   if (exchange_->response_phase == ResponsePhase::body && out_.empty()) {
     const BodyProgress& body = exchange_->response_body;
-    bool until_close_done =
-        body.kind == BodyKind::until_close && backend.peer_closed && !backend.readable && resp_.empty();
+    // A close-delimited body ends with the backend's clean close only: a reset (failed)
+    // cuts it, and the client must be told so (fail() below), not given a clean end.
+    bool until_close_done = body.kind == BodyKind::until_close && backend.peer_closed && !backend.failed &&
+                            !backend.readable && resp_.empty();
     if (until_close_done || (body.kind != BodyKind::until_close && body_fully_sent(body))) {
       exchange_->response_phase = ResponsePhase::done;
       count_body_path(body);
@@ -860,7 +868,8 @@ bool ClientConnection::forward_response() {
   bool backend_gone = backend.failed || (backend.peer_closed && !backend.readable);
   if (backend_gone && response_pipe_) return moved;  // body bytes in the pipe go out first
   if (backend_gone && exchange_->response_phase != ResponsePhase::done) {
-    if (exchange_->response_phase == ResponsePhase::body && exchange_->response_body.kind == BodyKind::until_close) {
+    if (exchange_->response_phase == ResponsePhase::body && exchange_->response_body.kind == BodyKind::until_close &&
+        !backend.failed) {
       return moved;  // still flushing what we have; the check above ends it
     }
     if (!exchange_->response_started && out_.empty() && try_replay()) return true;

@@ -47,6 +47,9 @@ class ClientTransport {
   // Frees the TLS stream (its memory goes before the socket closes).
   void release() { tls_.reset(); }
 
+  // Bytes a TLS write left sealed in a pending record: the next write must offer them
+  // again, unchanged (see TlsStream::pending_write_bytes); always 0 for a plain socket.
+  size_t pending_write_bytes() const { return tls_ ? tls_->pending_write_bytes() : 0; }
   // After a short read (fewer bytes than asked for) the socket is drained: true for a
   // plain socket, never for TLS (only would_block says so).
   bool short_read_drains() const { return tls_ == nullptr; }

@@ -51,12 +51,17 @@ bool Balancer::start(const ListenSettings& listen, proxy::ProxyConfig config, st
     listeners.push_back(std::move(listener));
   }
 
-  // One ticket key for the balancer's life (rotation on a schedule is not done yet).
-  tls::TicketKey key;
-  std::string keys_error;
-  if (!tls::TicketKey::generate(key) || !tls::TicketKeyRing::from_keys({key}, ticket_keys_, keys_error)) {
-    error.message = "cannot make session ticket keys: " + (keys_error.empty() ? "no random bytes" : keys_error);
-    return false;
+  // The control plane's ticket keys if it gave some (it rotates them later through
+  // set_ticket_keys), else one random key for the balancer's life.
+  if (config.tls.ticket_keys.size() > 0) {
+    ticket_keys_ = config.tls.ticket_keys;
+  } else {
+    tls::TicketKey key;
+    std::string keys_error;
+    if (!tls::TicketKey::generate(key) || !tls::TicketKeyRing::from_keys({key}, ticket_keys_, keys_error)) {
+      error.message = "cannot make session ticket keys: " + (keys_error.empty() ? "no random bytes" : keys_error);
+      return false;
+    }
   }
   attach_ticket_keys(config);
   channels_ = std::make_unique<stats::WorkerChannels[]>(worker_count_);
@@ -115,6 +120,14 @@ void Balancer::set_acme_challenges(std::shared_ptr<const http1::AcmeChallengeTab
   publish(std::move(copy));
 }
 
+void Balancer::set_ticket_keys(tls::TicketKeyRing keys) {
+  ticket_keys_ = std::move(keys);
+  if (!running() || !current_ || !current_->tls.context) return;
+  auto copy = std::make_shared<proxy::ProxyConfig>(*current_);
+  attach_ticket_keys(*copy);
+  publish(std::move(copy));
+}
+
 void Balancer::publish(std::shared_ptr<const proxy::ProxyConfig> snapshot) {
   current_ = snapshot;
   for (auto& worker : workers_) worker->publish(snapshot);
@@ -165,6 +178,11 @@ BalancerStats Balancer::stats() const {
     total.body_bytes_spliced += c.body_bytes_spliced.get();
     total.events_dropped += c.events_dropped.get();
     total.access_log_dropped += c.access_log_dropped.get();
+    total.tls.add(c.tls);
+  }
+  if (current_ && current_->tls.context) {
+    total.ktls_requested = current_->tls.context->ktls_requested();
+    total.ktls_support = current_->tls.context->ktls_support();
   }
   uint64_t now_ms = reactor::monotonic_ms();
   for (uint32_t id : current_backend_ids_) {

@@ -15,6 +15,7 @@
 #include "protection/edge_stats.h"
 #include "proxy/proxy_config.h"
 #include "runtime/worker.h"
+#include "stats/tls_counters.h"
 #include "stats/worker_channels.h"
 
 namespace lb::runtime {
@@ -46,6 +47,10 @@ struct BalancerStats {
            events_dropped = 0, access_log_dropped = 0;
   std::vector<BackendStats> backends;
   protection::EdgeStats protection;
+  stats::TlsTotals tls;
+  // TLS listeners: whether kTLS was asked for and what this machine offers for it.
+  bool ktls_requested = false;
+  tls::KtlsSupport ktls_support;
 };
 
 class Balancer {
@@ -69,6 +74,9 @@ class Balancer {
   // Publishes the current configuration again with another ACME challenge table (null:
   // ACME off), through the same snapshot path as update().
   void set_acme_challenges(std::shared_ptr<const http1::AcmeChallengeTable> table);
+  // Replaces the session ticket keys (the control plane rotates them on a schedule) and
+  // publishes them through the same snapshot path: new connections seal with keys[0].
+  void set_ticket_keys(tls::TicketKeyRing keys);
   // Ends a passive ejection of `backend_id` on every worker that has it ejected (an
   // active health check passed). Returns how many workers were told.
   uint32_t clear_ejection(uint32_t backend_id);
@@ -87,8 +95,9 @@ class Balancer {
  private:
   // Gives every backend in `config` its counter set (one per id, kept across updates).
   void attach_counters(proxy::ProxyConfig& config);
-  // Gives the snapshot the balancer's session ticket keys (made at start, kept across
-  // updates so that tickets resume after a certificate swap).
+  // Gives the snapshot the balancer's session ticket keys (those of the start config, or
+  // made at start; replaced by set_ticket_keys, kept across updates so that tickets
+  // resume after a certificate swap).
   void attach_ticket_keys(proxy::ProxyConfig& config) const;
 
   void publish(std::shared_ptr<const proxy::ProxyConfig> snapshot);

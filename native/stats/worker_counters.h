@@ -7,6 +7,7 @@
 
 #include "stats/counter.h"
 #include "stats/latency_histogram.h"
+#include "stats/tls_counters.h"
 
 namespace lb::stats {
 
@@ -32,6 +33,7 @@ struct alignas(64) WorkerCounters {
   Counter body_bytes_spliced;
   Counter events_dropped;
   Counter access_log_dropped;
+  TlsCounters tls;  // TLS listeners: handshakes and record-layer paths
 
   void count_response(uint16_t status) {
     unsigned klass = status / 100;

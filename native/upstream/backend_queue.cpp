@@ -47,12 +47,25 @@ void UpstreamGroup::give_slot(uint32_t backend_id, stats::BackendLoad& load) {
   // any admission: a limit lowered meanwhile (or lifted) is respected, and the count
   // never holds a slot nobody owns.
   load.release();
+  if (serving_queue_) {
+    // Given back from inside a grant (its connect failed at once): the granting loop
+    // offers the slot to the next waiter, or the queue timer does within a tick, so the
+    // stack does not grow with the queue.
+    arm_queue_timer();
+    return;
+  }
   auto it = backends_.find(backend_id);
   if (it == backends_.end() || &it->second->spec.counters->load() != &load) return;
   if (!it->second->waiting.empty()) serve_queue(*it->second, loop_.now_ms());
 }
 
 void UpstreamGroup::serve_queue(UpstreamBackend& backend, uint64_t now_ms) {
+  struct Serving {
+    bool& flag;
+    const bool before = flag;
+    explicit Serving(bool& f) : flag(f) { flag = true; }
+    ~Serving() { flag = before; }
+  } serving(serving_queue_);
   stats::BackendLoad& load = backend.spec.counters->load();
   const uint64_t timeout = settings_->queue.timeout_ms;
   while (!backend.waiting.empty()) {

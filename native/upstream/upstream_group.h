@@ -123,6 +123,9 @@ class UpstreamGroup final : public reactor::TimerHandler {
   uint64_t panic_reported_ms_ = 0;  // panic-routing events: at most one a second
   // Requests of this worker waiting in backend queues, and the timer that looks at them.
   uint32_t waiting_ = 0;
+  // Set while serve_queue grants: a slot given back meanwhile (a grant whose connect
+  // failed at once) is left to that loop or the queue timer instead of recursing.
+  bool serving_queue_ = false;
   reactor::Timer queue_timer_{this};
 };
 

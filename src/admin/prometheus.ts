@@ -144,6 +144,7 @@ export function renderPrometheus(stats: BalancerStats, info: PrometheusInfo = {}
   );
   total('lb_worker_errors_total', 'counter', 'Errors reported by data-path workers.', stats.workerErrors);
   if (stats.protection) renderProtection(stats.protection, total);
+  if (stats.tls) renderTls(stats.tls, out);
 
   // ---- Per backend ----
   const backends = stats.backends;
@@ -299,6 +300,44 @@ function histogram(
       sample('_count', labels, cumulative);
     }
   });
+}
+
+/** TLS listeners (docs/tls.md): handshakes by kind, failures by reason, record-layer path by reason. */
+function renderTls(t: NonNullable<BalancerStats['tls']>, out: Exposition): void {
+  out.family('lb_tls_handshakes_total', 'counter', 'Client TLS handshakes completed, full or resumed.', (sample) => {
+    sample('', { kind: 'full' }, t.handshakesFull);
+    sample('', { kind: 'resumed' }, t.handshakesResumed);
+  });
+  out.family('lb_tls_handshake_failures_total', 'counter', 'Client TLS handshakes that failed, by reason.', (sample) => {
+    const f = t.handshakeFailures;
+    const reasons = {
+      timeout: f.timeout,
+      version: f.version,
+      no_shared_cipher: f.noSharedCipher,
+      client_certificate: f.clientCertificate,
+      not_tls: f.notTls,
+      closed: f.closed,
+      other: f.other,
+    };
+    for (const [reason, value] of Object.entries(reasons)) sample('', { reason }, value);
+  });
+  out.family(
+    'lb_tls_record_layer_total',
+    'counter',
+    'Established TLS connections by where their record layer ran (kernel kTLS or user space) and, for user space, why.',
+    (sample) => {
+      sample('', { path: 'ktls', reason: 'offloaded' }, t.recordLayerKtls);
+      sample('', { path: 'userspace', reason: 'ktls_off' }, t.recordLayerUserspace.ktlsOff);
+      sample('', { path: 'userspace', reason: 'no_kernel_tls' }, t.recordLayerUserspace.noKernelTls);
+      sample('', { path: 'userspace', reason: 'openssl_declined' }, t.recordLayerUserspace.opensslDeclined);
+    },
+  );
+  out.family(
+    'lb_tls_ktls_available',
+    'gauge',
+    'Whether kTLS is usable here: the kernel offers the tls ULP and OpenSSL has kTLS.',
+    (sample) => sample('', {}, t.ktls.kernel && t.ktls.openssl ? 1 : 0),
+  );
 }
 
 /** Edge protection (docs/protection.md); per-rule 429s are in GET /protection, by name. */

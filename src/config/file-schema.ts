@@ -204,7 +204,7 @@ const discoverySchema = strictObject(
  */
 const fileTlsSchema = strictObject(
   { ...listenerTlsShape, certificates: listenerTlsShape.certificates.optional(), acme: acmeSchema.optional() },
-  'an object { certificates?, acme?, hsts?, clientCertificates? }',
+  'an object { certificates?, acme?, hsts?, clientCertificates?, sessionTickets?, ktls? }',
 ).superRefine((tls, ctx) => {
   if (!tls.certificates && !tls.acme) {
     ctx.addIssue({ code: 'custom', message: 'expected certificates (files), acme, or both' });

@@ -269,6 +269,10 @@ export interface ListenerTlsOptions {
   hsts?: { maxAgeSeconds: number; includeSubDomains?: boolean };
   /** mTLS: client certificates, verified against `ca` (a PEM file); the verified subject is passed to backends in `subjectHeader` (a client's own copy is dropped). */
   clientCertificates?: { ca: string; verify?: 'optional' | 'required'; subjectHeader?: string };
+  /** Session ticket keys, shared by every worker: a new key every `rotateSeconds` (default 43200, 12 h), the `keepPrevious` before it (default 2) still resume. */
+  sessionTickets?: { rotateSeconds?: number; keepPrevious?: number };
+  /** Opt-in kernel TLS: after the handshake the record layer goes to the kernel where it and OpenSSL can (stats.tls says which path each connection took). Default false. */
+  ktls?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -568,6 +572,14 @@ export const listenerTlsShape = {
     },
     'an object { ca, verify?, subjectHeader? }',
   ).optional(),
+  sessionTickets: strictObject(
+    {
+      rotateSeconds: integer({ min: 1, max: 2_000_000 }).default(43_200),
+      keepPrevious: integer({ min: 0, max: 15 }).default(2),
+    },
+    'an object { rotateSeconds?, keepPrevious? }',
+  ).optional(),
+  ktls: booleanSchema.optional(),
 };
 
 export const optionsShape = {
@@ -671,7 +683,10 @@ export const optionsShape = {
     },
     'an object { maxPending?, timeoutMs? }',
   ).prefault({}),
-  tls: strictObject(listenerTlsShape, 'an object { certificates, hsts?, clientCertificates? }').optional(),
+  tls: strictObject(
+    listenerTlsShape,
+    'an object { certificates, hsts?, clientCertificates?, sessionTickets?, ktls? }',
+  ).optional(),
   httpsRedirect: strictObject(
     {
       status: redirectStatusSchema.default(308),

@@ -75,6 +75,7 @@ export function toNativeConfig(config: BalancerConfig, live: LiveState): NativeC
     }
     const hsts = config.tls.hsts;
     if (hsts) native.tls.hsts = `max-age=${hsts.maxAgeSeconds}${hsts.includeSubDomains ? '; includeSubDomains' : ''}`;
+    if (config.tls.ktls) native.tls.ktls = true;
   }
   if (config.httpsRedirect) native.httpsRedirect = { ...config.httpsRedirect };
   return native;
