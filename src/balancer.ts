@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 
 import { type BackendEntry, BackendSet, type Removal, refOf, statusOf } from './backend-set.js';
 import { addressKey, formatAddress, parseAddress, resolveHost } from './config/address.js';
+import { backendTlsPeer } from './config/backend-tls-schema.js';
 import { bounds, defaults } from './config/defaults.js';
 import {
   type BackendConfig,
@@ -849,6 +850,7 @@ export class Balancer {
       port: address.port,
       hostHeader: formatAddress(address.host, address.port),
       check,
+      ...(entry.config.tls ? { tls: backendTlsPeer(entry.config.tls, address.host) } : {}),
     });
   }
 
