@@ -8,7 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -277,6 +277,51 @@ describe('TLS towards backends', () => {
     expect(stats.bodiesSpliced).toBe(0);
     expect(stats.bodyBytesSpliced).toBe(0);
     expect(stats.bodiesCopied).toBeGreaterThanOrEqual(2);
+  });
+
+  it('relays a WebSocket upgrade to a TLS backend both ways', async () => {
+    const backend = await startTlsBackend('ws');
+    backend.server.on('upgrade', (_req, socket: TLSSocket) => {
+      socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
+      socket.on('data', (data) => socket.write(data)); // echo
+    });
+    const lb = await startBalancer({
+      workers: 1,
+      backends: [{ address: `127.0.0.1:${backend.port}`, tls: { ca: fixtures.ca.certFile } }],
+    });
+    const socket = net.connect({ host: '127.0.0.1', port: lb.port });
+    onCleanup(() => socket.destroy());
+    let received = '';
+    socket.on('data', (data: Buffer) => (received += data.toString()));
+    socket.write('GET /ws HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n');
+    await waitUntil('the 101', () => received.includes('\r\n\r\n'));
+    expect(received).toMatch(/^HTTP\/1\.1 101 Switching Protocols\r\n/);
+    const head = received.slice(0, received.indexOf('\r\n\r\n') + 4);
+    const big = 'w'.repeat(200_000);
+    socket.write(`ping-${big}`);
+    await waitUntil('the echo', () => received.length >= head.length + big.length + 5);
+    expect(received.slice(head.length)).toBe(`ping-${big}`);
+  });
+
+  it('a backend that accepts TCP but never finishes the handshake fails the connect after connectMs (counted, 502)', async () => {
+    // A TCP server that reads the ClientHello and says nothing.
+    const silent = net.createServer((socket) => socket.resume());
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    onCleanup(() => new Promise<void>((resolve) => silent.close(() => resolve())));
+    const port = (silent.address() as AddressInfo).port;
+    const lb = await startBalancer({
+      workers: 1,
+      retries: { maxTries: 1 },
+      timeouts: { connectMs: 300 },
+      backends: [{ address: `127.0.0.1:${port}`, tls: true }],
+    });
+    const started = Date.now();
+    const answer = await request(lb.port);
+    expect(answer.status).toBe(502);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    const stats = lb.stats().backends[0]!;
+    expect(stats.connectErrors).toBe(1);
+    expect(stats.tlsHandshakesFull + stats.tlsHandshakesResumed).toBe(0);
   });
 
   it('health checks speak TLS with the backend verify settings', async () => {
