@@ -181,6 +181,33 @@ describe('TLS towards backends', () => {
     expect(lb.stats().backends[0]!.tlsHandshakeFailures).toBe(1);
   });
 
+  it('a reconfiguration that changes the CA takes effect for new connections; one that does not keeps the sessions', async () => {
+    const backend = await startTlsBackend('switched', { close: true });
+    const address = `127.0.0.1:${backend.port}`;
+    const options = { listen: '127.0.0.1:0', workers: 1, retries: { maxTries: 1 } } as const;
+    const lb = await startBalancer({ ...options, backends: [{ address, tls: { ca: otherCa.certFile } }] });
+    expect((await request(lb.port)).status).toBe(502);
+    await lb.reconfigure({
+      ...options,
+      listen: `127.0.0.1:${lb.port}`,
+      backends: [{ address, tls: { ca: fixtures.ca.certFile } }],
+    });
+    expect((await request(lb.port)).status).toBe(200);
+    // A weight change: the same client context, so the kept session is still offered.
+    await lb.reconfigure({
+      ...options,
+      listen: `127.0.0.1:${lb.port}`,
+      backends: [{ address, weight: 2, tls: { ca: fixtures.ca.certFile } }],
+    });
+    await waitUntil('the closed connection', () => lb.stats().backends[0]!.activeConnections === 0);
+    expect((await request(lb.port)).status).toBe(200);
+    const stats = lb.stats().backends[0]!;
+    expect(stats.tlsHandshakeFailures).toBe(1);
+    expect(stats.tlsHandshakesFull).toBe(1);
+    expect(stats.tlsHandshakesResumed).toBe(1);
+    expect(backend.connections.map((c) => c.reused)).toEqual([false, true]);
+  });
+
   it('with verify off takes a certificate from any CA', async () => {
     const wrong = await startTlsBackend('unverified', { cert: otherLeaf });
     const lb = await startBalancer({
