@@ -146,6 +146,39 @@ describe('TLS towards backends', () => {
     expect(a.connections.length + b.connections.length).toBeLessThan(6);
   });
 
+  it("carries 400 requests, 20 at a time over keep-alive clients, on 2 workers: each answer is its own request's", async () => {
+    const backend = await startTlsBackend('busy');
+    backend.server.removeAllListeners('request');
+    backend.server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+      req.resume();
+      req.on('end', () => res.end(`answer to ${req.url}`));
+    });
+    const lb = await startBalancer({
+      workers: 2,
+      backends: [{ address: `127.0.0.1:${backend.port}`, tls: { ca: fixtures.ca.certFile } }],
+    });
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 20 });
+    onCleanup(() => agent.destroy());
+    const one = (i: number) =>
+      new Promise<string>((resolve, reject) => {
+        http
+          .get({ host: '127.0.0.1', port: lb.port, path: `/r${i}`, agent }, (res) => {
+            let body = '';
+            res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+            res.on('end', () => resolve(`${res.statusCode} ${body}`));
+          })
+          .on('error', reject);
+      });
+    const answers = await Promise.all(Array.from({ length: 400 }, (_, i) => one(i)));
+    answers.forEach((answer, i) => expect(answer).toBe(`200 answer to /r${i}`));
+    const stats = lb.stats().backends[0]!;
+    expect(stats.tlsHandshakeFailures).toBe(0);
+    expect(stats.backendErrors).toBe(0);
+    // Pooled: at most one TLS connection per request in flight per worker.
+    expect(backend.connections.length).toBeLessThanOrEqual(40);
+    expect(stats.tlsHandshakesFull + stats.tlsHandshakesResumed).toBe(backend.connections.length);
+  });
+
   it('answers 502 and counts the failure when the backend certificate is not from the configured CA', async () => {
     const wrong = await startTlsBackend('wrong', { cert: otherLeaf });
     const lb = await startBalancer({
