@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 
 import { type BackendEntry, BackendSet, type Removal, refOf, statusOf } from './backend-set.js';
 import { addressKey, formatAddress, parseAddress, resolveHost } from './config/address.js';
+import { backendTlsPeer } from './config/backend-tls-schema.js';
 import { bounds, defaults } from './config/defaults.js';
 import {
   type BackendConfig,
@@ -680,6 +681,7 @@ export class Balancer {
       })),
     };
     const checksBefore = new Map(entries.map((e) => [e.id, effectiveHealthCheck(prev.healthCheck, e.config.healthCheck)]));
+    const tlsBefore = new Map(entries.map((e) => [e.id, JSON.stringify(e.config.tls)]));
     const certificatesBefore = this.#certificates;
     this.#config = next;
     this.#strategy = next.strategy;
@@ -700,7 +702,7 @@ export class Balancer {
     for (const entry of this.#backends.list()) {
       if (!checksBefore.has(entry.id)) continue; // added just now
       const after = effectiveHealthCheck(next.healthCheck, entry.config.healthCheck);
-      if (sameCheck(checksBefore.get(entry.id), after)) continue;
+      if (sameCheck(checksBefore.get(entry.id), after) && tlsBefore.get(entry.id) === JSON.stringify(entry.config.tls)) continue;
       rewatch.push(entry);
       if (run) {
         entry.health = after ? 'up' : 'unchecked';
@@ -891,6 +893,7 @@ export class Balancer {
       port: address.port,
       hostHeader: formatAddress(address.host, address.port),
       check,
+      ...(entry.config.tls ? { tls: backendTlsPeer(entry.config.tls, address.host) } : {}),
     });
   }
 
@@ -1087,6 +1090,8 @@ function backendChanges(before: BackendConfig, after: BackendConfig): string[] {
   if (before.publicUrl !== after.publicUrl)
     changes.push(`publicUrl ${before.publicUrl ?? 'default'} -> ${after.publicUrl ?? 'default'}`);
   if (JSON.stringify(before.healthCheck) !== JSON.stringify(after.healthCheck)) changes.push('healthCheck');
+  // The CA file's contents are part of it: a reload that finds a new CA applies it.
+  if (JSON.stringify(before.tls) !== JSON.stringify(after.tls)) changes.push('tls');
   return changes;
 }
 

@@ -22,6 +22,8 @@ export interface NativeBackend {
   healthy?: boolean;
   /** Requests in flight on it at once for the whole process; more wait in its queue. 0 (default): no limit. */
   maxConnections?: number;
+  /** TLS towards it: verify the chain (against `ca`, PEM, or the system's store) and the name `serverName` (also sent as SNI when a DNS name). */
+  tls?: { verify: boolean; ca?: string; serverName?: string };
 }
 
 /** Requests waiting for a backend at its maxConnections. */
@@ -256,6 +258,10 @@ export interface NativeBackendStats {
   idleConnections: number;
   /** Backend connections opened since start. */
   connectionsOpened: number;
+  /** TLS backends: handshakes done in full, by resuming the last session, and failed (e.g. certificate not verified). */
+  tlsHandshakesFull: number;
+  tlsHandshakesResumed: number;
+  tlsHandshakeFailures: number;
   /**
    * Latency histograms, summed over workers: counts per bucket (not cumulative), bucket i
    * holding samples up to NativeStats.latencyBoundsMs[i] (the last bucket: everything

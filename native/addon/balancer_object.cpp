@@ -116,6 +116,8 @@ Napi::Value BalancerObject::update(const Napi::CallbackInfo& info) {
 
 bool BalancerObject::read_config(const Napi::Object& object, proxy::ProxyConfig& config, std::string& error) {
   if (!read_proxy_config(object, config, error)) return false;
+  if (!backend_tls_.read(object, config.mode == proxy::ProxyMode::tcp, config.upstream.backend_tls, error))
+    return false;
   bool has_tls = false;
   tls::TlsServerSettings settings;
   if (!read_listener_tls(object, has_tls, settings, error)) return false;

@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "addon/backend_tls_contexts.h"
 #include "addon/tls_context_cache.h"
 #include "runtime/balancer.h"
 
@@ -53,6 +54,7 @@ class BalancerObject : public Napi::ObjectWrap<BalancerObject> {
   std::vector<Napi::FunctionReference> on_stopped_;  // every stop() caller's callback
   std::unique_ptr<runtime::Balancer> balancer_;
   TlsContextCache tls_contexts_;
+  BackendTlsContexts backend_tls_;
   EventBridge bridge_;
   std::thread stopper_;
   // Kept here so that start() and every update() carry it into the new snapshot.

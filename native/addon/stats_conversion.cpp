@@ -133,6 +133,9 @@ Napi::Object to_js(Napi::Env env, const runtime::BalancerStats& stats) {
     set(backend, "activeConnections", b.active_connections);
     set(backend, "idleConnections", b.idle_connections);
     set(backend, "connectionsOpened", b.connections_opened);
+    set(backend, "tlsHandshakesFull", b.tls_handshakes_full);
+    set(backend, "tlsHandshakesResumed", b.tls_handshakes_resumed);
+    set(backend, "tlsHandshakeFailures", b.tls_handshake_failures);
     set(backend, "ejections", b.ejections);
     set(backend, "ejectedWorkers", b.ejected_workers);
     set(backend, "inFlight", b.in_flight);

@@ -720,7 +720,7 @@ bool ClientConnection::forward_request() {
       parts[count++] = {const_cast<char*>(req_head_.data()) + exchange_->request_head_sent, head_left};
     }
     if (ready > 0) parts[count++] = {const_cast<char*>(in_.data()), ready};
-    IoResult io = write_some(backend_->fd(), parts, count);
+    IoResult io = backend_->write(parts, count);
     if (io.status == IoStatus::progress) {
       size_t sent = io.bytes;
       size_t head_sent = std::min(sent, head_left);
@@ -772,11 +772,11 @@ bool ClientConnection::forward_response() {
     // backend's bytes wait in the kernel until the client reads).
     char* into = resp_.write_ptr();
     size_t space = resp_.contiguous_write_space();
-    IoResult io = read_some(backend.fd(), into, space);
+    IoResult io = backend.read(into, space);
     if (io.status == IoStatus::progress) {
       resp_.commit(io.bytes);
       backend.backend().counters->bytes_from_backend.add(io.bytes);
-      if (io.bytes < space && !backend.peer_closed) backend.readable = false;
+      if (io.bytes < space && !backend.peer_closed && backend.short_read_drains()) backend.readable = false;
       if (!exchange_->response_bytes_seen) {
         exchange_->response_bytes_seen = true;
         exchange_->retryable = false;  // no replay once the backend has answered
@@ -882,9 +882,10 @@ bool ClientConnection::forward_response() {
 // ---------------------------------------------------------------------------------------
 // exchanging: bodies by splice(2)
 
-// A TLS client's bytes must pass through OpenSSL, so only plain sockets splice.
+// TLS bytes (a TLS client's, or a TLS backend's) must pass through OpenSSL, so only
+// plain sockets at both ends splice.
 bool ClientConnection::may_splice() const {
-  return !transport_.is_tls() && context_.config().bodies.splice_min_bytes > 0;
+  return !transport_.is_tls() && !backend_->is_tls() && context_.config().bodies.splice_min_bytes > 0;
 }
 
 bool ClientConnection::wants_request_splice() const {

@@ -17,6 +17,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <string_view>
 
 #include "proxy/socket_io.h"
 #include "tls/tls_stream.h"
@@ -33,6 +35,11 @@ class ClientTransport {
 
   // Server side of a TLS connection on the socket; false when OpenSSL could not make one.
   bool start_tls(std::shared_ptr<const tls::TlsServerContext> context, const tls::TicketKeyRing* ring);
+  // Client side of a TLS connection on the socket: the same seam serves backend sockets
+  // (BackendConnection), so tunnels and relays speak to either end alike. False (and
+  // `error`) when OpenSSL could not make one.
+  bool start_tls_connect(std::shared_ptr<const tls::TlsClientContext> context, std::string_view server_name,
+                         SSL_SESSION* session, std::string& error);
   // The TLS stream is given up and the socket is spoken to in plain text (the answer to a
   // plain HTTP request on a TLS port, whose bytes are still unread).
   void fall_back_to_plain() { tls_.reset(); }

@@ -209,6 +209,9 @@ BalancerStats Balancer::stats() const {
       backend.active_connections += c.active_connections.get();
       backend.idle_connections += c.idle_connections.get();
       backend.connections_opened += c.connections_opened.get();
+      backend.tls_handshakes_full += c.tls_handshakes_full.get();
+      backend.tls_handshakes_resumed += c.tls_handshakes_resumed.get();
+      backend.tls_handshake_failures += c.tls_handshake_failures.get();
       backend.ejections += c.ejections.get();
       if (c.ejected_until_ms.get() > now_ms) backend.ejected_workers++;
       for (size_t b = 0; b < stats::LatencyHistogram::kBuckets; ++b) {

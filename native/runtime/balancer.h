@@ -35,6 +35,8 @@ struct BackendStats {
   uint64_t requests = 0, responses_by_class[6] = {}, connect_errors = 0, backend_errors = 0, retries = 0,
            bytes_to_backend = 0, bytes_from_backend = 0, active_connections = 0, idle_connections = 0,
            connections_opened = 0, ejections = 0, ejected_workers = 0;
+  // TLS backends: full and resumed handshakes, failed ones.
+  uint64_t tls_handshakes_full = 0, tls_handshakes_resumed = 0, tls_handshake_failures = 0;
   // maxConnections and its queue, for the whole process.
   uint64_t in_flight = 0, queued = 0, dequeued = 0, queue_wait_us_total = 0, queue_timeouts = 0, queue_full = 0;
 };

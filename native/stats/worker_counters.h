@@ -52,6 +52,12 @@ struct alignas(64) BackendWorkerCounters {
   Counter active_connections;  // gauge
   Counter idle_connections;    // gauge
   Counter connections_opened;
+  // TLS backends: handshakes completed in full or by resuming the saved session, and
+  // handshakes that failed (certificate not verified, refused, closed, timed out not
+  // included: that is a connect error).
+  Counter tls_handshakes_full;
+  Counter tls_handshakes_resumed;
+  Counter tls_handshake_failures;
   Counter ejections;
   Counter ejected_until_ms;  // monotonic ms; the backend is ejected on this worker until then
   // From the request head being parsed to the response head, and to the response's end.

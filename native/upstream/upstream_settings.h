@@ -8,6 +8,7 @@
 
 #include "balancing/backend.h"
 #include "balancing/strategy.h"
+#include "upstream/backend_tls.h"
 
 namespace lb::upstream {
 
@@ -38,6 +39,9 @@ struct QueueSettings {
 struct UpstreamSettings {
   balancing::StrategyKind strategy = balancing::StrategyKind::round_robin;
   std::vector<balancing::BackendSpec> backends;
+  // TLS towards backends, by position in `backends` (shorter, or empty: plain HTTP for
+  // the rest).
+  std::vector<BackendTls> backend_tls;
   double ewma_decay_ms = 10000;  // peak-EWMA time constant
   OutlierDetection outlier;
   RetryPolicy retries;

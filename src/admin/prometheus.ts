@@ -229,6 +229,27 @@ export function renderPrometheus(stats: BalancerStats, info: PrometheusInfo = {}
     backends,
     (b) => b.connectionsOpened,
   );
+  out.perBackend(
+    'lb_backend_tls_handshakes_total',
+    'counter',
+    'TLS handshakes with the backend done in full (no session resumed).',
+    backends,
+    (b) => b.tlsHandshakesFull,
+  );
+  out.perBackend(
+    'lb_backend_tls_resumed_handshakes_total',
+    'counter',
+    'TLS handshakes with the backend that resumed the last session.',
+    backends,
+    (b) => b.tlsHandshakesResumed,
+  );
+  out.perBackend(
+    'lb_backend_tls_handshake_failures_total',
+    'counter',
+    'TLS handshakes with the backend that failed (certificate not verified, refused, closed).',
+    backends,
+    (b) => b.tlsHandshakeFailures,
+  );
   out.perBackend('lb_backend_sent_bytes_total', 'counter', 'Bytes sent to the backend.', backends, (b) => b.bytesToBackend);
   out.perBackend(
     'lb_backend_received_bytes_total',

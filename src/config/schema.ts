@@ -4,6 +4,7 @@
 import { z } from 'zod';
 
 import { type ConfigIssue, LbConfigError } from '../errors.js';
+import { type BackendTlsOptions, backendTlsSchema } from './backend-tls-schema.js';
 import { parseExpectStatus } from './expect-status.js';
 import { type HostKind, addressKey, parseAddress, parsePublicUrl } from './address.js';
 import { bounds, defaults } from './defaults.js';
@@ -79,6 +80,8 @@ export interface BackendOptions {
    * `maxconn`); more wait in its queue (see `queue`). 0 (the default): no limit.
    */
   maxConnections?: number;
+  /** Speak TLS to it: `true` (verify against the system's CAs) or `{ verify?, ca?, sni? }`. Not in tcp mode. */
+  tls?: true | BackendTlsOptions;
 }
 
 /** Requests waiting for a backend at its maxConnections. Defaults in parentheses. */
@@ -474,8 +477,9 @@ const backendObjectSchema = strictObject(
       })
       .optional(),
     maxConnections: integer(nativeOption('backends[].maxConnections')).optional(),
+    tls: backendTlsSchema.optional(),
   },
-  'an address string or { address, weight?, state?, publicUrl?, healthCheck?, maxConnections? }',
+  'an address string or { address, weight?, state?, publicUrl?, healthCheck?, maxConnections?, tls? }',
 );
 
 /** One backend: an address string or an object. Also validates `addBackend`'s argument. */
@@ -766,6 +770,9 @@ export const balancerOptionsSchema = optionsObjectSchema.superRefine(refineOptio
 export function backendModeIssue(backend: BackendConfig, mode: ProxyMode): { path: string[]; message: string } | undefined {
   if (backend.publicUrl !== undefined && mode !== 'redirect') {
     return { path: ['publicUrl'], message: `only applies in redirect mode; mode is '${mode}'` };
+  }
+  if (backend.tls !== undefined && mode === 'tcp') {
+    return { path: ['tls'], message: "does not apply in tcp mode (bytes pass through untouched there); use mode 'http'" };
   }
   return undefined;
 }

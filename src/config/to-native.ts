@@ -4,6 +4,7 @@
 // object from here.
 import type { NativeBackend, NativeConfig, NativeTlsFiles } from '../native.js';
 import { formatAddress } from './address.js';
+import { backendTlsPeer } from './backend-tls-schema.js';
 import type { BackendConfig, BalancerConfig } from './schema.js';
 import type { Strategy } from './strategies.js';
 
@@ -96,6 +97,7 @@ function toNativeBackend(config: Pick<BalancerConfig, 'mode'>, backend: LiveBack
     healthy: backend.healthy,
   };
   if (backend.config.maxConnections !== undefined) native.maxConnections = backend.config.maxConnections;
+  if (backend.config.tls) native.tls = backendTlsPeer(backend.config.tls, backend.config.address.host);
   if (config.mode === 'redirect') native.publicUrl = publicUrlOf(backend.config);
   return native;
 }
