@@ -188,6 +188,10 @@ export interface NativeConfig {
   headers?: NativeHeaders;
   /** Edge protection; absent: none. */
   protection?: NativeProtection;
+  /** HTTP/2 over TLS (ALPN h2); absent: on. */
+  http2?: boolean;
+  /** h2c with prior knowledge on a plain listener; absent: off. */
+  http2c?: boolean;
   /** Backend queues (maxConnections); absent: the defaults (1024, 5000 ms). */
   queue?: NativeQueue;
   /** TLS on the listener (http and redirect modes); absent: plain. */

@@ -32,6 +32,18 @@ struct alignas(64) WorkerCounters {
   Counter body_bytes_spliced;
   Counter events_dropped;
   Counter access_log_dropped;
+  // HTTP/2 to clients (requests above count both protocols; h2_requests the h2 share).
+  Counter h2_connections;
+  Counter h2_requests;
+  Counter h2_streams_active;  // gauge
+  Counter h2_resets_by_client;
+  Counter h2_refused_streams;  // over max concurrent streams
+  Counter h2_malformed_requests;
+  Counter h2_stalled_streams_reset;
+  Counter h2_header_list_too_large;
+  Counter h2_connections_ended_by_defence;
+  Counter h2_rapid_reset_goaways;
+  Counter h2_exchanges_cancelled;  // backend exchanges cut short by a stream reset
 
   void count_response(uint16_t status) {
     unsigned klass = status / 100;

@@ -23,9 +23,9 @@ const mayInclude: Record<string, readonly string[]> = {
   balancing: ['net', 'stats'],
   protection: ['http1', 'buffer', 'stats'],
   upstream: ['balancing', 'reactor', 'net', 'stats'],
-  proxy: ['upstream', 'balancing', 'protection', 'http1', 'tls', 'reactor', 'net', 'buffer', 'stats'],
-  runtime: ['proxy', 'upstream', 'balancing', 'protection', 'http1', 'tls', 'reactor', 'net', 'buffer', 'stats'],
-  addon: ['runtime', 'proxy', 'upstream', 'balancing', 'protection', 'http1', 'tls', 'reactor', 'net', 'buffer', 'stats'],
+  proxy: ['upstream', 'balancing', 'protection', 'http1', 'http2', 'tls', 'reactor', 'net', 'buffer', 'stats'],
+  runtime: ['proxy', 'upstream', 'balancing', 'protection', 'http1', 'http2', 'tls', 'reactor', 'net', 'buffer', 'stats'],
+  addon: ['runtime', 'proxy', 'upstream', 'balancing', 'protection', 'http1', 'http2', 'tls', 'reactor', 'net', 'buffer', 'stats'],
 };
 const outsideTheHouse = new Set(['tests', 'fuzz']);
 
