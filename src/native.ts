@@ -307,6 +307,29 @@ export interface NativeProtectionStats {
   limitedByRule: number[];
 }
 
+/** HTTP/2 to clients, summed over workers. */
+export interface NativeHttp2Stats {
+  /** Client connections that spoke HTTP/2 (ALPN h2 or h2c). */
+  connections: number;
+  /** Requests that came as HTTP/2 streams (also counted in `requests`). */
+  requests: number;
+  streamsActive: number;
+  /** Streams reset by the client (RST_STREAM). */
+  resetsByClient: number;
+  /** Streams refused over the concurrent-stream limit. */
+  refusedStreams: number;
+  /** Streams reset for a malformed request (RFC 9113 §8). */
+  malformedRequests: number;
+  /** Streams reset after their client's window stayed shut too long. */
+  stalledStreamsReset: number;
+  /** Requests answered 431 (header list too large). */
+  headerListTooLarge: number;
+  /** Backend exchanges cut short because their stream went away. */
+  exchangesCancelled: number;
+  /** Connections ended by each defence (GOAWAY), by defence name. */
+  connectionsEndedBy: Record<string, number>;
+}
+
 export interface NativeStats {
   workers: number;
   acceptedConnections: number;
@@ -343,6 +366,8 @@ export interface NativeStats {
   backends: NativeBackendStats[];
   /** Absent in the zero stats of a balancer that never ran. */
   protection?: NativeProtectionStats;
+  /** Absent in the zero stats of a balancer that never ran. */
+  http2?: NativeHttp2Stats;
 }
 
 /**

@@ -356,7 +356,7 @@ void ClientConnection::continue_handshake() {
   switch (transport_.handshake()) {
     case tls::HandshakeStatus::done:
       if (!context_.config().tls.client_subject_header.empty()) client_subject_ = transport_.tls()->peer_subject();
-      if (context_.config().http2.enabled && transport_.tls()->alpn() == "h2") {
+      if (transport_.tls()->alpn() == "h2") {  // offered only while HTTP/2 is on (balancer_object.cpp)
         hand_off_to_http2();
         return;
       }

@@ -58,6 +58,10 @@ bool H2ClientConnection::start(std::string_view read_ahead) {
   in_session_ = false;
   if (!ok) return false;
   idle_since_ms_ = context_.loop.now_ms();
+  const ProxyConfig& config = context_.config();
+  tls_context_ = config.tls.context.get();
+  http2_enabled_ = config.http2.enabled;
+  http2_cleartext_ = config.http2.cleartext;
   arm_tick();
   if (!read_ahead.empty() && !feed({reinterpret_cast<const uint8_t*>(read_ahead.data()), read_ahead.size()})) {
     return state_ != H2ClientState::closed;
@@ -166,12 +170,14 @@ void H2ClientConnection::flush() {
       iovec part{const_cast<uint8_t*>(out.data()), out.size()};
       IoResult io = transport_.write(&part, 1);
       if (io.status == IoStatus::progress) {
+        write_blocked_since_ms_ = 0;
         session_->output_sent(io.bytes);
         context_.counters.bytes_to_clients.add(io.bytes);
         continue;
       }
       if (io.status == IoStatus::would_block) {
         writable_ = false;
+        if (write_blocked_since_ms_ == 0) write_blocked_since_ms_ = context_.loop.now_ms();
         break;
       }
       close();
@@ -189,15 +195,8 @@ void H2ClientConnection::add_session_counters() {
   counters.h2_malformed_requests.add(now.malformed_requests - counted_.malformed_requests);
   counters.h2_stalled_streams_reset.add(now.stalled_streams_reset - counted_.stalled_streams_reset);
   counters.h2_header_list_too_large.add(now.header_list_too_large - counted_.header_list_too_large);
-  uint64_t ended = 0;
-  for (size_t i = 1; i < std::size(now.connections_ended); ++i) ended += now.connections_ended[i];
-  uint64_t ended_before = 0;
-  for (size_t i = 1; i < std::size(counted_.connections_ended); ++i) ended_before += counted_.connections_ended[i];
-  if (ended > ended_before) {
-    counters.h2_connections_ended_by_defence.add(ended - ended_before);
-    if (now.ended_by(http2::Defence::rapid_reset) > counted_.ended_by(http2::Defence::rapid_reset)) {
-      counters.h2_rapid_reset_goaways.add();
-    }
+  for (size_t i = 1; i < std::size(now.connections_ended) && i < stats::WorkerCounters::kH2Defences; ++i) {
+    counters.h2_ended_by[i].add(now.connections_ended[i] - counted_.connections_ended[i]);
   }
   counted_ = now;
 }
@@ -205,6 +204,10 @@ void H2ClientConnection::add_session_counters() {
 void H2ClientConnection::on_timer(reactor::Timer&) {
   if (state_ == H2ClientState::closed) return;
   const uint64_t now = context_.loop.now_ms();
+  if (write_blocked_since_ms_ != 0 && now - write_blocked_since_ms_ >= context_.config().timeouts.keep_alive_ms) {
+    close();  // the client stopped reading altogether: nothing we queue can leave
+    return;
+  }
   in_session_ = true;
   session_->reset_stalled_streams(now);
   in_session_ = false;
@@ -213,9 +216,18 @@ void H2ClientConnection::on_timer(reactor::Timer&) {
       now - idle_since_ms_ >= context_.config().timeouts.keep_alive_ms) {
     begin_goaway();
   }
+  // A reload that changed the listener: the client is asked to go on over a new
+  // connection (new certificates, http2 options); streams in flight finish here.
+  if (state_ == H2ClientState::serving && listener_changed()) begin_goaway();
   if (state_ == H2ClientState::closed) return;
   flush();
   if (state_ != H2ClientState::closed) arm_tick();
+}
+
+bool H2ClientConnection::listener_changed() const {
+  const ProxyConfig& config = context_.config();
+  return config.tls.context.get() != tls_context_ || config.http2.enabled != http2_enabled_ ||
+         config.http2.cleartext != http2_cleartext_;
 }
 
 void H2ClientConnection::begin_goaway() {

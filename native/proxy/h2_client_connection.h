@@ -3,7 +3,8 @@
 // HTTP/1.1 exchange with a backend. A ClientConnection hands its socket over once it
 // knows the client speaks HTTP/2 (ClientConnection::hand_off_to_http2).
 //
-//   serving --stop/reload (drain), idle timeout--> goaway_sent --streams done--> closed
+//   serving --stop (drain), reload of the listener's TLS/h2 settings, idle timeout--> goaway_sent
+//   goaway_sent --streams done--> closed
 //   serving / goaway_sent --defence, protocol error, client gone--> closed
 //
 // Reads stop while our output to the client is blocked (the session's queues are bounded,
@@ -87,6 +88,7 @@ class H2ClientConnection final : public FrontendConnection, public http2::Sessio
   void begin_goaway();
   void add_session_counters();
   void arm_tick();
+  bool listener_changed() const;
 
   WorkerContext& context_;
   reactor::UniqueFd fd_;
@@ -103,8 +105,16 @@ class H2ClientConnection final : public FrontendConnection, public http2::Sessio
   bool peer_closed_ = false;
   bool in_session_ = false;  // inside a session call: flush() waits for it to return
   bool flush_wanted_ = false;
-  uint64_t idle_since_ms_ = 0;        // when the last stream closed (the idle timeout counts from it)
-  http2::DefenceCounters counted_{};  // what add_session_counters already added to the worker
+  // The listener settings this connection was made under: a reload that changes them
+  // (certificates, http2 options) sends GOAWAY so the client reconnects under the new ones.
+  const void* tls_context_ = nullptr;
+  bool http2_enabled_ = true;
+  bool http2_cleartext_ = false;
+  uint64_t idle_since_ms_ = 0;
+  // When our writes last stopped on EAGAIN with bytes left (0: not blocked): a client that
+  // stops reading altogether is closed after the keep-alive timeout.
+  uint64_t write_blocked_since_ms_ = 0;  // when the last stream closed (the idle timeout counts from it)
+  http2::DefenceCounters counted_{};     // what add_session_counters already added to the worker
 };
 
 }  // namespace lb::proxy

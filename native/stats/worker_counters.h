@@ -3,6 +3,7 @@
 // never write the same line.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "stats/counter.h"
@@ -41,9 +42,10 @@ struct alignas(64) WorkerCounters {
   Counter h2_malformed_requests;
   Counter h2_stalled_streams_reset;
   Counter h2_header_list_too_large;
-  Counter h2_connections_ended_by_defence;
-  Counter h2_rapid_reset_goaways;
   Counter h2_exchanges_cancelled;  // backend exchanges cut short by a stream reset
+  // Connections ended by each defence, indexed by http2::Defence (index 0, none, unused).
+  static constexpr size_t kH2Defences = 12;
+  Counter h2_ended_by[kH2Defences];
 
   void count_response(uint16_t status) {
     unsigned klass = status / 100;

@@ -4,6 +4,7 @@
 import http2 from 'node:http2';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
+import { renderPrometheus } from '../../src/admin/prometheus.js';
 import { startBalancer } from '../helpers/balancer.js';
 import { runCleanups } from '../helpers/cleanup.js';
 import {
@@ -85,6 +86,8 @@ describe('HTTP/2 defences through the listener', () => {
     await waitUntil('the attacker is disconnected', () => reader.closed, { timeoutMs: 5_000 });
     socket.destroy();
     expect(lb.stats().requests).toBeLessThan(1000);
+    expect(lb.stats().http2?.connectionsEndedBy.rapid_reset).toBe(1);
+    expect(renderPrometheus(lb.stats())).toContain('lb_h2_connections_ended_total{defence="rapid_reset"} 1');
   }, 20_000);
 
   it('CONTINUATION flood: a header block that never ends is a connection error', async () => {

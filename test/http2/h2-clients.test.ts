@@ -11,6 +11,7 @@ import tls from 'node:tls';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
+import { renderPrometheus } from '../../src/admin/prometheus.js';
 import { startBalancer } from '../helpers/balancer.js';
 import { runCleanups } from '../helpers/cleanup.js';
 import { externalProgramEnv } from '../helpers/external-env.js';
@@ -138,7 +139,13 @@ describe('HTTP/2 over TLS (ALPN h2)', () => {
       expect(backends[0]!.seen.size).toBeGreaterThan(0);
       expect(backends[1]!.seen.size).toBeGreaterThan(0);
       const stats = lb.stats();
-      expect(stats.requests).toBeGreaterThanOrEqual(1000);
+      expect(stats.requests).toBe(1000);
+      expect(stats.http2).toMatchObject({ connections: 20, requests: 1000 });
+      await waitUntil('every stream closed', () => lb.stats().http2?.streamsActive === 0);
+      const metrics = renderPrometheus(lb.stats());
+      expect(metrics).toContain('lb_requests_by_protocol_total{protocol="h1"} 0');
+      expect(metrics).toContain('lb_requests_by_protocol_total{protocol="h2"} 1000');
+      expect(metrics).toContain('lb_h2_streams_active 0');
     } finally {
       for (const session of sessions) session.close();
     }
@@ -221,6 +228,8 @@ describe('HTTP/2 over TLS (ALPN h2)', () => {
       expect(answer.body.toString().split('\n').filter(Boolean)).toHaveLength(20);
       expect(backend.completed.has('keep-me')).toBe(true);
       expect(backend.completed.has('reset-me')).toBe(false);
+      expect(lb.stats().http2).toMatchObject({ resetsByClient: 1, exchangesCancelled: 1 });
+      expect(renderPrometheus(lb.stats())).toContain('lb_h2_stream_resets_total{reason="client"} 1');
     } finally {
       session.close();
     }
@@ -315,6 +324,51 @@ describe('h2c with prior knowledge', () => {
     });
     expect(nghttp.stdout).toMatch(/200/);
     expect(backend.seen.get('nghttp-h2c')?.path).toBe('/n');
+  }, 20_000);
+
+  it('sends GOAWAY on a reload that changes the listener, with zero failed streams', async () => {
+    const backend = await startH2Backend();
+    const lb = await startBalancer({ backends: [`127.0.0.1:${backend.port}`], http2c: true, workers: 1 });
+    const session = await connect(`http://127.0.0.1:${lb.port}`);
+    const goaway = new Promise<number>((resolve) => session.once('goaway', (code) => resolve(code)));
+    const inFlight = Array.from({ length: 8 }, (_, i) => request(session, { ':path': '/slow', 'x-test-id': `reload-${i}` }));
+    await waitUntil('the backend has every stream', () => backend.seen.size === 8);
+    // One that changes its HTTP/2 options asks the client to reconnect.
+    await lb.reconfigure({
+      listen: lb.config.listen.text,
+      workers: 1,
+      backends: [`127.0.0.1:${backend.port}`],
+      http2c: true,
+      http2: false,
+    });
+    expect(await goaway).toBe(0);
+    const answers = await Promise.all(inFlight);
+    for (const answer of answers) {
+      expect(answer.status).toBe(200);
+      expect(answer.body.toString().split('\n').filter(Boolean)).toHaveLength(20);
+    }
+    session.destroy();
+    const again = await connect(`http://127.0.0.1:${lb.port}`);
+    try {
+      const answer = await request(again, { ':path': '/after-reload', 'x-test-id': 'after-reload' });
+      expect(answer.status).toBe(200);
+      // A reload that leaves the listener as it was (backends, timeouts) keeps the connection.
+      let goawaySeen = false;
+      again.on('goaway', () => (goawaySeen = true));
+      await lb.reconfigure({
+        listen: lb.config.listen.text,
+        workers: 1,
+        backends: [`127.0.0.1:${backend.port}`],
+        http2c: true,
+        http2: false,
+        timeouts: { responseMs: 30_000 },
+      });
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect(goawaySeen).toBe(false);
+      expect((await request(again, { ':path': '/still', 'x-test-id': 'still' })).status).toBe(200);
+    } finally {
+      again.close();
+    }
   }, 20_000);
 
   it('leaves a plain listener HTTP/1.1-only by default (the preface is a bad request)', async () => {
