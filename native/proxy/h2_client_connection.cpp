@@ -184,6 +184,7 @@ void H2ClientConnection::flush() {
       return;
     }
   } while (flush_wanted_ && writable_);
+  add_session_counters();  // some are counted as frames go out (refused streams)
   if (session_->finished()) close();
 }
 

@@ -107,6 +107,53 @@ describe('HTTP/2 defences through the listener', () => {
     socket.destroy();
   }, 20_000);
 
+  for (const [name, type, make] of [
+    ['PING', FrameType.ping, () => Buffer.alloc(8)],
+    ['SETTINGS', FrameType.settings, () => Buffer.alloc(0)],
+  ] as const) {
+    it(`${name} flood: past its budget, GOAWAY ENHANCE_YOUR_CALM`, async () => {
+      const { lb } = await startTlsBalancer();
+      const socket = await connectH2Tls(lb.port, fixtures.ca.certPem);
+      const reader = new FrameReader(socket);
+      socket.write(Buffer.concat(Array.from({ length: 200 }, () => frame(type, 0, 0, make()))));
+      await waitUntil('a GOAWAY', () => reader.goaway() !== undefined || reader.closed, { timeoutMs: 5_000 });
+      expect(goawayCode(reader.goaway()!)).toBe(ErrorCode.enhanceYourCalm);
+      await bystanderServed(lb.port, `after-${name}-flood`);
+      const ended = lb.stats().http2?.connectionsEndedBy ?? {};
+      expect(ended[`${name.toLowerCase()}_flood`]).toBe(1);
+      socket.destroy();
+    });
+  }
+
+  it('streams over the concurrent-stream limit are refused, the others answered', async () => {
+    const { lb, backend } = await startTlsBalancer();
+    const socket = await connectH2Tls(lb.port, fixtures.ca.certPem);
+    const reader = new FrameReader(socket);
+    const authority = `localhost:${lb.port}`;
+    // 101 streams whose responses take two seconds: the 101st is over the limit of 100.
+    const opens: Buffer[] = [];
+    for (let i = 0; i < 101; i++) {
+      opens.push(
+        frame(
+          FrameType.headers,
+          Flags.endStream | Flags.endHeaders,
+          1 + 2 * i,
+          headerBlock([...requestFields(authority, '/slow'), ['x-test-id', `limit-${i}`]]),
+        ),
+      );
+    }
+    socket.write(Buffer.concat(opens));
+    await waitUntil('a refused stream', () =>
+      reader.frames.some((f) => f.type === FrameType.rstStream && f.payload.readUInt32BE(0) === 0x7),
+    );
+    const refused = reader.frames.filter((f) => f.type === FrameType.rstStream).map((f) => f.streamId);
+    expect(refused).toEqual([201]);
+    expect(backend.seen.has('limit-100')).toBe(false);
+    expect(lb.stats().http2?.refusedStreams).toBe(1);
+    await bystanderServed(lb.port, 'beside-the-limit');
+    socket.destroy();
+  }, 20_000);
+
   it('a connection that chose h2 but does not send the HTTP/2 preface is closed', async () => {
     const { lb, backend } = await startTlsBalancer();
     const { default: tls } = await import('node:tls');
