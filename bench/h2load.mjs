@@ -12,6 +12,7 @@ import { installCleanupHandlers, log, processTree, runCapture, stopAll } from '.
 import { PROXIES, cleanupTmpDirs, startBackends, stopInstance } from './lib/servers.mjs';
 
 const args = process.argv.slice(2);
+/** @param {string} name @param {number} fallback */
 const option = (name, fallback) => {
   const i = args.indexOf(name);
   return i >= 0 ? Number(args[i + 1]) : fallback;
@@ -19,11 +20,13 @@ const option = (name, fallback) => {
 const seconds = Math.min(option('--seconds', 5), 20);
 const workers = option('--workers', 1);
 
+/** @param {number | undefined} rootPid */
 function cpuSeconds(rootPid) {
+  if (rootPid === undefined) return 0;
   let ticks = 0;
   for (const pid of processTree(rootPid)) {
     try {
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      const fields = (readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1] ?? '').split(' ');
       ticks += Number(fields[11]) + Number(fields[12]); // utime, stime
     } catch {
       // gone meanwhile
@@ -37,7 +40,7 @@ const backendInfo = await startBackends({ workers: 1 });
 const tls = await makeCertificate();
 const rows = [];
 try {
-  for (const name of ['lb-native', 'haproxy', 'nginx']) {
+  for (const name of /** @type {const} */ (['lb-native', 'haproxy', 'nginx'])) {
     const proxy = PROXIES[name];
     const status = await proxy.check();
     if (!status.ok) {
@@ -65,8 +68,9 @@ try {
         const rps = Number(/finished in [^,]+, ([\d.]+) req\/s/.exec(r.out)?.[1] ?? 0);
         const done = Number(/requests: \d+ total, \d+ started, (\d+) done/.exec(r.out)?.[1] ?? 0);
         const ok = Number(/status codes: (\d+) 2xx/.exec(r.out)?.[1] ?? 0);
-        rows.push({ proxy: name, path, rps, ok, done, cpuPer1k: done ? (cpu * 1000) / done : NaN });
-        log(`${name} ${path}: ${rps} req/s, ${ok}/${done} 2xx, ${rows.at(-1).cpuPer1k.toFixed(4)} CPU s per 1k`);
+        const row = { proxy: name, path, rps, ok, done, cpuPer1k: done ? (cpu * 1000) / done : NaN };
+        rows.push(row);
+        log(`${name} ${path}: ${rps} req/s, ${ok}/${done} 2xx, ${row.cpuPer1k.toFixed(4)} CPU s per 1k`);
       }
     } finally {
       await stopInstance(inst);
