@@ -190,6 +190,10 @@ export interface NativeConfig {
   headers?: NativeHeaders;
   /** Edge protection; absent: none. */
   protection?: NativeProtection;
+  /** HTTP/2 over TLS (ALPN h2); absent: on. */
+  http2?: boolean;
+  /** h2c with prior knowledge on a plain listener; absent: off. */
+  http2c?: boolean;
   /** Backend queues (maxConnections); absent: the defaults (1024, 5000 ms). */
   queue?: NativeQueue;
   /** TLS on the listener (http and redirect modes); absent: plain. */
@@ -311,6 +315,29 @@ export interface NativeProtectionStats {
   limitedByRule: number[];
 }
 
+/** HTTP/2 to clients, summed over workers. */
+export interface NativeHttp2Stats {
+  /** Client connections that spoke HTTP/2 (ALPN h2 or h2c). */
+  connections: number;
+  /** Requests that came as HTTP/2 streams (also counted in `requests`). */
+  requests: number;
+  streamsActive: number;
+  /** Streams reset by the client (RST_STREAM). */
+  resetsByClient: number;
+  /** Streams refused over the concurrent-stream limit. */
+  refusedStreams: number;
+  /** Streams reset for a malformed request (RFC 9113 §8). */
+  malformedRequests: number;
+  /** Streams reset after their client's window stayed shut too long. */
+  stalledStreamsReset: number;
+  /** Requests answered 431 (header list too large). */
+  headerListTooLarge: number;
+  /** Backend exchanges cut short because their stream went away. */
+  exchangesCancelled: number;
+  /** Connections ended by each defence (GOAWAY), by defence name. */
+  connectionsEndedBy: Record<string, number>;
+}
+
 export interface NativeStats {
   workers: number;
   acceptedConnections: number;
@@ -349,6 +376,8 @@ export interface NativeStats {
   protection?: NativeProtectionStats;
   /** TLS listeners: handshakes and record-layer paths. Absent in the zero stats of a balancer that never ran. */
   tls?: NativeTlsStats;
+  /** Absent in the zero stats of a balancer that never ran. */
+  http2?: NativeHttp2Stats;
 }
 
 /** Why a client's TLS handshake failed. */

@@ -122,6 +122,11 @@ bool BalancerObject::read_config(const Napi::Object& object, proxy::ProxyConfig&
   tls::TlsServerSettings settings;
   if (!read_listener_tls(object, has_tls, settings, error)) return false;
   if (!has_tls) return true;
+  // HTTP/2 is offered first (a client that speaks both gets it), in http mode: redirect
+  // mode answers every request itself, over HTTP/1.1.
+  const bool offer_h2 = config.http2.enabled && config.mode == proxy::ProxyMode::http;
+  settings.alpn_protocols =
+      offer_h2 ? std::vector<std::string>{"h2", "http/1.1"} : std::vector<std::string>{"http/1.1"};
   if (config.mode == proxy::ProxyMode::tcp) {
     error = "tls: not in tcp mode (TLS there passes through to the backends untouched)";
     return false;

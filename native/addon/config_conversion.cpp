@@ -365,12 +365,28 @@ static bool read_https_redirect(const Napi::Object& object, proxy::HttpsRedirect
   return true;
 }
 
+// http2 (ALPN h2 on TLS listeners, default on) and http2c (h2c prior knowledge on plain
+// listeners, default off): optional booleans.
+static bool read_http2(const Napi::Object& object, proxy::Http2Settings& out, std::string& error) {
+  for (const char* key : {"http2", "http2c"}) {
+    Napi::Value value = object.Get(key);
+    if (value.IsUndefined()) continue;
+    if (!value.IsBoolean()) {
+      error = std::string(key) + ": expected true or false";
+      return false;
+    }
+    (std::string_view(key) == "http2" ? out.enabled : out.cleartext) = value.As<Napi::Boolean>().Value();
+  }
+  return true;
+}
+
 bool read_proxy_config(const Napi::Object& object, proxy::ProxyConfig& out, std::string& error) {
   if (!read_mode(object, out, error) || !read_strategy(object, out, error) ||
       !read_backends(object, out.upstream.backends, error) || !read_proxy_options(object, out, error) ||
       !read_header_policies(object, out, error) || !read_protection(object, out.protection, error) ||
       !read_https_redirect(object, out.https_redirect, error) || !read_hsts(object, out.tls.hsts, error) ||
-      !read_client_subject_header(object, out.tls.client_subject_header, error)) {
+      !read_client_subject_header(object, out.tls.client_subject_header, error) ||
+      !read_http2(object, out.http2, error)) {
     return false;
   }
   // Responses come from our own backends: the same limits as requests.

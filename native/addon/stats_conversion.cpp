@@ -1,5 +1,7 @@
 #include "addon/stats_conversion.h"
 
+#include "http2/session_limits.h"
+
 namespace lb::addon {
 
 namespace {
@@ -46,6 +48,26 @@ EventShape shape_of(stats::EventType type) {
   return {"error", false, true, "message", false};
 }
 }  // namespace
+
+static Napi::Object to_js(Napi::Env env, const runtime::Http2Stats& stats) {
+  Napi::Object out = Napi::Object::New(env);
+  set(out, "connections", stats.connections);
+  set(out, "requests", stats.requests);
+  set(out, "streamsActive", stats.streams_active);
+  set(out, "resetsByClient", stats.resets_by_client);
+  set(out, "refusedStreams", stats.refused_streams);
+  set(out, "malformedRequests", stats.malformed_requests);
+  set(out, "stalledStreamsReset", stats.stalled_streams_reset);
+  set(out, "headerListTooLarge", stats.header_list_too_large);
+  set(out, "exchangesCancelled", stats.exchanges_cancelled);
+  // Connections ended by each defence, by its name (http2::to_string).
+  Napi::Object ended = Napi::Object::New(env);
+  for (size_t d = 1; d < stats::WorkerCounters::kH2Defences; ++d) {
+    set(ended, http2::to_string(static_cast<http2::Defence>(d)), stats.ended_by[d]);
+  }
+  out.Set("connectionsEndedBy", ended);
+  return out;
+}
 
 Napi::Object to_js(Napi::Env env, const protection::EdgeStats& stats) {
   Napi::Object out = Napi::Object::New(env);
@@ -153,6 +175,7 @@ Napi::Object to_js(Napi::Env env, const runtime::BalancerStats& stats) {
   out.Set("backends", backends);
   out.Set("protection", to_js(env, stats.protection));
   out.Set("tls", tls_to_js(env, stats));
+  out.Set("http2", to_js(env, stats.http2));
   return out;
 }
 

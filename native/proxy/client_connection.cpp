@@ -360,6 +360,10 @@ void ClientConnection::continue_handshake() {
       const tls::TlsServerContext& server = *context_.config().tls.context;
       count_established(*transport_.tls(), server.ktls_requested(), server.ktls_support(), context_.counters.tls);
       if (!context_.config().tls.client_subject_header.empty()) client_subject_ = transport_.tls()->peer_subject();
+      if (transport_.tls()->alpn() == "h2") {  // offered only while HTTP/2 is on (balancer_object.cpp)
+        hand_off_to_http2();
+        return;
+      }
       enter(ClientState::reading_head);
       arm_timer(TimerKind::head);
       // The request often travels with the client's last handshake flight.
@@ -385,7 +389,13 @@ void ClientConnection::continue_handshake() {
 void ClientConnection::read_request_head() {
   const http1::HeadLimits& limits = context_.config().limits.request_head;
   for (;;) {
-    if (!in_.empty()) {
+    // h2c with prior knowledge (client_h2_handoff.cpp): the preface decides.
+    const H2cPreface preface = in_.empty() ? H2cPreface::none : h2c_preface();
+    if (preface == H2cPreface::complete) {
+      hand_off_to_http2();
+      return;
+    }
+    if (!in_.empty() && preface == H2cPreface::none) {
       auto scan = http1::scan_head_end(in_.data(), in_.size(), head_scan_from_);
       head_scan_from_ = static_cast<uint32_t>(scan.next_from);
       bool buffer_full = in_.write_space() == 0;

@@ -13,6 +13,7 @@
 #include "http1/acme_challenge.h"
 #include "http1/head_writer.h"
 #include "http1/parser.h"
+#include "http2/session_limits.h"
 #include "net/socket_options.h"
 #include "protection/edge_rules.h"
 #include "tls/ticket_keys.h"
@@ -103,6 +104,15 @@ struct HttpsRedirect {
   uint16_t port = 443;  // 443 is left out of the Location
 };
 
+// HTTP/2 to clients: over TLS when the client's ALPN picks "h2" (offered while `enabled`),
+// and on plain listeners with prior knowledge when `cleartext` (h2c). Each stream is one
+// HTTP/1.1 exchange with a backend (proxy/h2_client_connection.h).
+struct Http2Settings {
+  bool enabled = true;
+  bool cleartext = false;
+  http2::SessionLimits limits;
+};
+
 struct ProxyConfig {
   ProxyMode mode = ProxyMode::http;
   uint16_t redirect_status = 307;                      // 301, 302, 303, 307 or 308
@@ -116,6 +126,7 @@ struct ProxyConfig {
   http1::ForwardedPolicy forwarded;
   http1::HeaderPolicy headers;
   ListenerTls tls;
+  Http2Settings http2;
   HttpsRedirect https_redirect;
   // header-hash: the header whose value is hashed; cookie: the sticky cookie's name.
   std::string hash_header = "x-session-id";

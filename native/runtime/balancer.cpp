@@ -179,6 +179,17 @@ BalancerStats Balancer::stats() const {
     total.events_dropped += c.events_dropped.get();
     total.access_log_dropped += c.access_log_dropped.get();
     total.tls.add(c.tls);
+    Http2Stats& h2 = total.http2;
+    h2.connections += c.h2_connections.get();
+    h2.requests += c.h2_requests.get();
+    h2.streams_active += c.h2_streams_active.get();
+    h2.resets_by_client += c.h2_resets_by_client.get();
+    h2.refused_streams += c.h2_refused_streams.get();
+    h2.malformed_requests += c.h2_malformed_requests.get();
+    h2.stalled_streams_reset += c.h2_stalled_streams_reset.get();
+    h2.header_list_too_large += c.h2_header_list_too_large.get();
+    h2.exchanges_cancelled += c.h2_exchanges_cancelled.get();
+    for (size_t d = 0; d < stats::WorkerCounters::kH2Defences; ++d) h2.ended_by[d] += c.h2_ended_by[d].get();
   }
   if (current_ && current_->tls.context) {
     total.ktls_requested = current_->tls.context->ktls_requested();

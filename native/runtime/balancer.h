@@ -41,6 +41,13 @@ struct BackendStats {
   uint64_t in_flight = 0, queued = 0, dequeued = 0, queue_wait_us_total = 0, queue_timeouts = 0, queue_full = 0;
 };
 
+// HTTP/2 to clients, summed over workers.
+struct Http2Stats {
+  uint64_t connections = 0, requests = 0, streams_active = 0, resets_by_client = 0, refused_streams = 0,
+           malformed_requests = 0, stalled_streams_reset = 0, header_list_too_large = 0, exchanges_cancelled = 0;
+  uint64_t ended_by[stats::WorkerCounters::kH2Defences] = {};  // indexed by http2::Defence
+};
+
 struct BalancerStats {
   uint32_t workers = 0;
   uint64_t accepted_connections = 0, active_client_connections = 0, requests = 0, responses_by_class[6] = {},
@@ -53,6 +60,7 @@ struct BalancerStats {
   // TLS listeners: whether kTLS was asked for and what this machine offers for it.
   bool ktls_requested = false;
   tls::KtlsSupport ktls_support;
+  Http2Stats http2;
 };
 
 class Balancer {

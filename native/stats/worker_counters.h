@@ -3,6 +3,7 @@
 // never write the same line.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "stats/counter.h"
@@ -34,6 +35,19 @@ struct alignas(64) WorkerCounters {
   Counter events_dropped;
   Counter access_log_dropped;
   TlsCounters tls;  // TLS listeners: handshakes and record-layer paths
+  // HTTP/2 to clients (requests above count both protocols; h2_requests the h2 share).
+  Counter h2_connections;
+  Counter h2_requests;
+  Counter h2_streams_active;  // gauge
+  Counter h2_resets_by_client;
+  Counter h2_refused_streams;  // over max concurrent streams
+  Counter h2_malformed_requests;
+  Counter h2_stalled_streams_reset;
+  Counter h2_header_list_too_large;
+  Counter h2_exchanges_cancelled;  // backend exchanges cut short by a stream reset
+  // Connections ended by each defence, indexed by http2::Defence (index 0, none, unused).
+  static constexpr size_t kH2Defences = 12;
+  Counter h2_ended_by[kH2Defences];
 
   void count_response(uint16_t status) {
     unsigned klass = status / 100;

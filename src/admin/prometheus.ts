@@ -145,6 +145,7 @@ export function renderPrometheus(stats: BalancerStats, info: PrometheusInfo = {}
   total('lb_worker_errors_total', 'counter', 'Errors reported by data-path workers.', stats.workerErrors);
   if (stats.protection) renderProtection(stats.protection, total);
   if (stats.tls) renderTls(stats.tls, out);
+  if (stats.http2) renderHttp2(stats.requests, stats.http2, total, out);
 
   // ---- Per backend ----
   const backends = stats.backends;
@@ -380,5 +381,41 @@ function renderProtection(
     'counter',
     'Live rate-limit keys forgotten to make room for new ones.',
     p.rateTableEvictions,
+  );
+}
+
+/** HTTP/2 to clients: requests by protocol, streams, resets by reason, defences. */
+function renderHttp2(
+  requests: number,
+  h2: NonNullable<BalancerStats['http2']>,
+  total: (name: string, type: 'counter' | 'gauge', help: string, value: number) => void,
+  out: Exposition,
+): void {
+  out.family('lb_requests_by_protocol_total', 'counter', 'Requests received from clients, by protocol.', (sample) => {
+    sample('', { protocol: 'h1' }, Math.max(0, requests - h2.requests));
+    sample('', { protocol: 'h2' }, h2.requests);
+  });
+  total('lb_h2_connections_total', 'counter', 'Client connections that spoke HTTP/2.', h2.connections);
+  total('lb_h2_streams_active', 'gauge', 'HTTP/2 streams open now.', h2.streamsActive);
+  out.family('lb_h2_stream_resets_total', 'counter', 'HTTP/2 streams reset, by reason.', (sample) => {
+    sample('', { reason: 'client' }, h2.resetsByClient);
+    sample('', { reason: 'refused' }, h2.refusedStreams);
+    sample('', { reason: 'malformed' }, h2.malformedRequests);
+    sample('', { reason: 'stalled' }, h2.stalledStreamsReset);
+  });
+  total(
+    'lb_h2_backend_exchanges_cancelled_total',
+    'counter',
+    'Backend exchanges cut short because their HTTP/2 stream went away.',
+    h2.exchangesCancelled,
+  );
+  total('lb_h2_header_list_too_large_total', 'counter', 'HTTP/2 requests answered 431.', h2.headerListTooLarge);
+  out.family(
+    'lb_h2_connections_ended_total',
+    'counter',
+    'HTTP/2 connections ended by a defence (GOAWAY), by defence.',
+    (sample) => {
+      for (const [defence, value] of Object.entries(h2.connectionsEndedBy)) sample('', { defence }, value);
+    },
   );
 }

@@ -70,6 +70,12 @@ export const startFlags: readonly FlagSpec[] = [
     path: 'httpsRedirect',
     help: 'a plain listener: answer every request with 308 to the same host over HTTPS (port 443; httpsRedirect in a config file sets status and port)',
   },
+  {
+    name: '--h2c',
+    path: 'http2c',
+    help: 'a plain listener also speaks HTTP/2 with prior knowledge (h2c); HTTP/1.1 keeps working on the same port',
+  },
+  { name: '--no-http2', path: 'http2', help: 'a TLS listener offers only HTTP/1.1 (ALPN); HTTP/2 is offered by default' },
   { name: '--demo', help: 'also start three demo backends on 127.0.0.1:9001-9003 (free ports if busy) and use them' },
   {
     name: '--mode',
@@ -612,6 +618,14 @@ function parseStart(argv: readonly string[]): StartArgs {
       case '--redirect-https':
         setPath(options, 'httpsRedirect', {});
         sources.push({ path: 'httpsRedirect', flag: name, value: undefined });
+        break;
+      case '--h2c':
+        setPath(options, 'http2c', true);
+        sources.push({ path: 'http2c', flag: name, value: undefined });
+        break;
+      case '--no-http2':
+        setPath(options, 'http2', false);
+        sources.push({ path: 'http2', flag: name, value: undefined });
         break;
       case '--trust-forwarded':
         setPath(options, 'forwarded.trustIncoming', true);

@@ -245,6 +245,10 @@ export interface BalancerOptions {
   queue?: QueueOptions;
   /** HTTPS on the listener (http and redirect modes); absent: plain HTTP. */
   tls?: ListenerTlsOptions;
+  /** HTTP/2 to clients on TLS listeners (ALPN offers h2, then http/1.1). Default true. */
+  http2?: boolean;
+  /** HTTP/2 with prior knowledge (h2c) on plain listeners, beside HTTP/1.1. Default false. */
+  http2c?: boolean;
   /** A plain listener that answers every request with a redirect to the same host over HTTPS (http mode). */
   httpsRedirect?: HttpsRedirectOptions;
 }
@@ -691,6 +695,8 @@ export const optionsShape = {
     listenerTlsShape,
     'an object { certificates, hsts?, clientCertificates?, sessionTickets?, ktls? }',
   ).optional(),
+  http2: booleanSchema.default(true),
+  http2c: booleanSchema.default(false),
   httpsRedirect: strictObject(
     {
       status: redirectStatusSchema.default(308),

@@ -61,6 +61,8 @@ export function toNativeConfig(config: BalancerConfig, live: LiveState): NativeC
       rateLimits: config.protection.rateLimits.map((rule) => ({ ...rule })),
     },
     queue: { ...config.queue },
+    http2: config.http2,
+    http2c: config.http2c,
   };
   if (config.mode === 'redirect') native.redirectStatus = config.redirectStatus;
   if (config.mode === 'tcp') native.proxyProtocol = config.proxyProtocol;
