@@ -140,6 +140,8 @@ export interface NativeRateLimit {
   rate: number;
   /** Bucket size: requests allowed at once after a lull. */
   burst: number;
+  /** Counted for the cluster and checked against the keys over the limit cluster-wide. */
+  cluster?: boolean;
 }
 
 /** Edge protection (native/protection). */
@@ -153,6 +155,19 @@ export interface NativeProtection {
   /** Each worker's bucket table size (keys), fixed memory. */
   rateLimitKeys: number;
   rateLimits: NativeRateLimit[];
+  /** Cluster-wide rate limits: the data path reads `prefix` (key names), `localShare` and `keys`. */
+  cluster?: { prefix: string; localShare: number; keys: number };
+}
+
+/** What the workers admitted under cluster rules since the last call (NativeBalancer.collectClusterCounts). */
+export interface NativeClusterCounts {
+  /** [rule position, key (16 hex digits, the same on every balancer), requests admitted], summed over workers. */
+  counts: Array<[rule: number, key: string, count: number]>;
+  /** 429s because a key was blocked cluster-wide, since start. */
+  limited: number;
+  /** Admissions not counted: a worker's count table had no room around the key. */
+  countsDropped: number;
+  memoryBytes: number;
 }
 
 export interface NativeConfig {
@@ -414,6 +429,14 @@ export interface NativeBalancer {
    * null gives that path back to the backends. Kept across update() and start().
    */
   setAcmeChallenges(challenges: Record<string, string> | null): void;
+  /** Cluster-wide rate limits (src/protection/cluster-limits.ts): takes the workers' counts. */
+  collectClusterCounts(): NativeClusterCounts;
+  /**
+   * Blocks each key for `waitMs` from now (in every worker, until then), after dropping
+   * the blocks that ended. `degraded`: Redis cannot be reached; lifts every block and the
+   * workers apply each cluster rule's local share until a call with false.
+   */
+  setClusterBlocks(blocks: Array<[key: string, waitMs: number]>, degraded: boolean): { blocked: number; dropped: number };
 }
 
 export interface NativeAddon {

@@ -1,5 +1,8 @@
 #include "addon/balancer_object.h"
 
+#include <algorithm>
+
+#include "addon/cluster_binding.h"
 #include "addon/config_conversion.h"
 #include "addon/stats_conversion.h"
 
@@ -39,6 +42,8 @@ Napi::Function BalancerObject::define(Napi::Env env) {
                          InstanceMethod<&BalancerObject::rebind>("rebind"),
                          InstanceMethod<&BalancerObject::clear_ejection>("clearEjection"),
                          InstanceMethod<&BalancerObject::set_acme_challenges>("setAcmeChallenges"),
+                         InstanceMethod<&BalancerObject::collect_cluster_counts>("collectClusterCounts"),
+                         InstanceMethod<&BalancerObject::set_cluster_blocks>("setClusterBlocks"),
                      });
 }
 
@@ -69,6 +74,8 @@ Napi::Value BalancerObject::start(const Napi::CallbackInfo& info) {
     return throw_error(env, "LB_ERR_CONFIG", error);
   }
   workers_ = listen.workers;
+  cluster_limits_.reset();
+  attach_cluster_limits(config);
   config.acme_challenges = acme_challenges_;
   // The limit is per balancer; each worker enforces its share.
   uint32_t& max_connections = config.limits.max_client_connections;
@@ -108,6 +115,7 @@ Napi::Value BalancerObject::update(const Napi::CallbackInfo& info) {
   uint32_t& max_connections = config.limits.max_client_connections;
   if (max_connections > 0) max_connections = (max_connections + workers_ - 1) / workers_;
   config.acme_challenges = acme_challenges_;
+  attach_cluster_limits(config);
   balancer_->update(std::move(config));
   return env.Undefined();
 }
@@ -128,6 +136,23 @@ bool BalancerObject::read_config(const Napi::Object& object, proxy::ProxyConfig&
     return false;
   }
   return true;
+}
+
+void BalancerObject::attach_cluster_limits(proxy::ProxyConfig& config) {
+  const protection::EdgeRules* rules = config.protection.rules.get();
+  if (!rules || !rules->has_cluster_rules()) return;
+  // Sized by the first configuration that asks; a later size applies from the next start.
+  if (!cluster_limits_)
+    cluster_limits_ = std::make_shared<protection::ClusterLimits>(std::max<uint32_t>(workers_, 1), rules->cluster_keys);
+  config.protection.cluster = cluster_limits_;
+}
+
+Napi::Value BalancerObject::collect_cluster_counts(const Napi::CallbackInfo& info) {
+  return addon::collect_cluster_counts(info.Env(), running_ ? cluster_limits_.get() : nullptr);
+}
+
+Napi::Value BalancerObject::set_cluster_blocks(const Napi::CallbackInfo& info) {
+  return addon::set_cluster_blocks(info, running_ ? cluster_limits_.get() : nullptr);
 }
 
 Napi::Value BalancerObject::stats(const Napi::CallbackInfo& info) {

@@ -36,6 +36,10 @@ class BalancerObject : public Napi::ObjectWrap<BalancerObject> {
   Napi::Value rebind(const Napi::CallbackInfo& info);
   Napi::Value clear_ejection(const Napi::CallbackInfo& info);
   Napi::Value set_acme_challenges(const Napi::CallbackInfo& info);
+  Napi::Value collect_cluster_counts(const Napi::CallbackInfo& info);
+  Napi::Value set_cluster_blocks(const Napi::CallbackInfo& info);
+  // Gives a snapshot with cluster rate limits the balancer's cluster state (made once).
+  void attach_cluster_limits(proxy::ProxyConfig& config);
 
   // Runs on the JavaScript thread for each thread-safe-function call. `stopped` is set
   // for the last call, made once every worker has ended.
@@ -56,6 +60,9 @@ class BalancerObject : public Napi::ObjectWrap<BalancerObject> {
   std::thread stopper_;
   // Kept here so that start() and every update() carry it into the new snapshot.
   std::shared_ptr<const http1::AcmeChallengeTable> acme_challenges_;
+  // Cluster-wide rate limits: counts and blocks kept across updates (null until a
+  // configuration has a cluster rule).
+  std::shared_ptr<protection::ClusterLimits> cluster_limits_;
   uint32_t workers_ = 1;
   bool running_ = false;
   bool stopping_ = false;

@@ -3,6 +3,7 @@
 // Latency histograms are cumulative (`le` in seconds, ending with `+Inf`), with `_sum`
 // and `_count`. Per-backend series carry `backend` (the id) and `address` labels.
 import { backendStates } from '../config/schema.js';
+import type { ClusterLimitsStats } from '../protection/cluster-limits.js';
 import type { BackendStats, BalancerStats } from '../stats.js';
 
 export const prometheusContentType = 'text/plain; version=0.0.4; charset=utf-8';
@@ -14,6 +15,8 @@ type MetricType = 'counter' | 'gauge' | 'histogram';
 export interface PrometheusInfo {
   /** The load-balancing strategy in use, exported as `lb_strategy_info{strategy=...} 1`. */
   strategy?: string;
+  /** Cluster-wide rate limits (protection.cluster), when running with a cluster rule. */
+  clusterLimits?: ClusterLimitsStats;
 }
 
 /** `\`, `"` and newline escaped, as label values need. */
@@ -144,6 +147,7 @@ export function renderPrometheus(stats: BalancerStats, info: PrometheusInfo = {}
   );
   total('lb_worker_errors_total', 'counter', 'Errors reported by data-path workers.', stats.workerErrors);
   if (stats.protection) renderProtection(stats.protection, total);
+  if (info.clusterLimits) renderClusterLimits(info.clusterLimits, total);
 
   // ---- Per backend ----
   const backends = stats.backends;
@@ -320,5 +324,27 @@ function renderProtection(
     'counter',
     'Live rate-limit keys forgotten to make room for new ones.',
     p.rateTableEvictions,
+  );
+}
+
+/** Cluster-wide rate limits on Redis (docs/protection.md, "Across balancers"). */
+function renderClusterLimits(
+  c: ClusterLimitsStats,
+  total: (name: string, type: 'counter' | 'gauge', help: string, value: number) => void,
+): void {
+  total(
+    'lb_protection_cluster_degraded',
+    'gauge',
+    'Redis cannot be reached: 1 while this balancer applies its local share of the cluster rate limits.',
+    c.degraded ? 1 : 0,
+  );
+  total('lb_protection_cluster_exchanges_total', 'counter', 'Exchanges with Redis that worked.', c.exchanges);
+  total('lb_protection_cluster_exchange_failures_total', 'counter', 'Exchanges with Redis that failed.', c.failures);
+  total('lb_protection_cluster_blocked_keys', 'gauge', 'Keys over their cluster-wide limit now.', c.blockedKeys);
+  total(
+    'lb_protection_cluster_limited_total',
+    'counter',
+    'Requests answered 429 because their key was over its cluster-wide limit.',
+    c.limited,
   );
 }
