@@ -155,6 +155,8 @@ export interface NativeProtection {
   /** Each worker's bucket table size (keys), fixed memory. */
   rateLimitKeys: number;
   rateLimits: NativeRateLimit[];
+  /** The pool's circuit breaker; absent: off. */
+  circuitBreaker?: { maxRequests: number; maxPendingRequests: number };
   /** Cluster-wide rate limits: the data path reads `prefix` (key names), `localShare` and `keys`. */
   cluster?: { prefix: string; localShare: number; keys: number };
 }
@@ -354,6 +356,15 @@ export interface NativeStats {
   backends: NativeBackendStats[];
   /** Absent in the zero stats of a balancer that never ran. */
   protection?: NativeProtectionStats;
+  /** The pool's circuit breaker (protection.circuitBreaker), whole process; absent before a run. */
+  circuitBreaker?: {
+    /** Requests holding one of its maxRequests slots now. */
+    active: number;
+    /** Requests waiting for one now (in backend queues). */
+    pending: number;
+    /** 503s: maxRequests in flight and maxPendingRequests waiting. */
+    overflow: number;
+  };
 }
 
 /**

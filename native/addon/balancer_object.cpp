@@ -4,6 +4,7 @@
 
 #include "addon/cluster_binding.h"
 #include "addon/config_conversion.h"
+#include "addon/protection_conversion.h"
 #include "addon/stats_conversion.h"
 
 namespace lb::addon {
@@ -122,6 +123,8 @@ Napi::Value BalancerObject::update(const Napi::CallbackInfo& info) {
 
 bool BalancerObject::read_config(const Napi::Object& object, proxy::ProxyConfig& config, std::string& error) {
   if (!read_proxy_config(object, config, error)) return false;
+  if (!read_circuit_breaker(object, config.upstream.breaker, error)) return false;
+  config.upstream.pool_load = pool_load_;
   bool has_tls = false;
   tls::TlsServerSettings settings;
   if (!read_listener_tls(object, has_tls, settings, error)) return false;
@@ -158,7 +161,16 @@ Napi::Value BalancerObject::set_cluster_blocks(const Napi::CallbackInfo& info) {
 Napi::Value BalancerObject::stats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!balancer_) return throw_error(env, "LB_ERR_STATE", "stats: the balancer is not running");
-  return to_js(env, balancer_->stats());
+  Napi::Value stats = to_js(env, balancer_->stats());
+  if (stats.IsObject()) {
+    Napi::Object breaker = Napi::Object::New(env);
+    breaker.Set("active", Napi::Number::New(env, pool_load_->active.load(std::memory_order_relaxed)));
+    breaker.Set("pending", Napi::Number::New(env, pool_load_->pending.load(std::memory_order_relaxed)));
+    breaker.Set("overflow",
+                Napi::Number::New(env, static_cast<double>(pool_load_->overflow.load(std::memory_order_relaxed))));
+    stats.As<Napi::Object>().Set("circuitBreaker", breaker);
+  }
+  return stats;
 }
 
 Napi::Value BalancerObject::clear_ejection(const Napi::CallbackInfo& info) {

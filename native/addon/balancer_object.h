@@ -63,6 +63,8 @@ class BalancerObject : public Napi::ObjectWrap<BalancerObject> {
   // Cluster-wide rate limits: counts and blocks kept across updates (null until a
   // configuration has a cluster rule).
   std::shared_ptr<protection::ClusterLimits> cluster_limits_;
+  // The pool circuit breaker's load for the whole process, kept across updates.
+  std::shared_ptr<upstream::PoolLoad> pool_load_ = std::make_shared<upstream::PoolLoad>();
   uint32_t workers_ = 1;
   bool running_ = false;
   bool stopping_ = false;

@@ -64,7 +64,7 @@ bool read_number(const Napi::Object& object, const std::string& path, const char
   double number = value.IsNumber() ? value.As<Napi::Number>().DoubleValue() : NAN;
   if (!std::isfinite(number) || number < min || number > max || (integer && std::floor(number) != number)) {
     error = path + key + ": expected " + (integer ? "an integer" : "a number") + " from " +
-            (min < 1 ? std::to_string(min) : std::to_string(static_cast<long long>(min))) + " to " +
+            (!integer && min < 1 ? std::to_string(min) : std::to_string(static_cast<long long>(min))) + " to " +
             std::to_string(static_cast<long long>(max));
     return false;
   }
@@ -187,6 +187,26 @@ bool read_protection(const Napi::Object& object, protection::EdgeProtection& out
   }
   if (!read_cluster(section, *rules, error)) return false;
   out.rules = std::move(rules);
+  return true;
+}
+
+bool read_circuit_breaker(const Napi::Object& object, upstream::CircuitBreaker& out, std::string& error) {
+  Napi::Value section = object.Get("protection");
+  if (!section.IsObject()) return true;
+  Napi::Value value = section.As<Napi::Object>().Get("circuitBreaker");
+  if (value.IsUndefined()) return true;
+  if (!value.IsObject()) {
+    error = "protection.circuitBreaker: expected an object";
+    return false;
+  }
+  Napi::Object breaker = value.As<Napi::Object>();
+  double max_requests = 0, max_pending = 0;
+  if (!read_number(breaker, "protection.circuitBreaker.", "maxRequests", 0, 1000000, true, max_requests, error) ||
+      !read_number(breaker, "protection.circuitBreaker.", "maxPendingRequests", 0, 1000000, true, max_pending, error)) {
+    return false;
+  }
+  out.max_requests = static_cast<uint32_t>(max_requests);
+  out.max_pending_requests = static_cast<uint32_t>(max_pending);
   return true;
 }
 

@@ -148,6 +148,17 @@ export function renderPrometheus(stats: BalancerStats, info: PrometheusInfo = {}
   total('lb_worker_errors_total', 'counter', 'Errors reported by data-path workers.', stats.workerErrors);
   if (stats.protection) renderProtection(stats.protection, total);
   if (info.clusterLimits) renderClusterLimits(info.clusterLimits, total);
+  if (stats.circuitBreaker) {
+    const c = stats.circuitBreaker;
+    total('lb_circuit_breaker_active', 'gauge', "Requests holding a slot of the pool's circuit breaker.", c.active);
+    total('lb_circuit_breaker_pending', 'gauge', "Requests waiting for a slot of the pool's circuit breaker.", c.pending);
+    total(
+      'lb_circuit_breaker_overflow_total',
+      'counter',
+      "503s from the pool's circuit breaker: maxRequests in flight and maxPendingRequests waiting.",
+      c.overflow,
+    );
+  }
 
   // ---- Per backend ----
   const backends = stats.backends;

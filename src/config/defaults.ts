@@ -234,6 +234,7 @@ export const bounds = {
   rateLimitRate: { min: 0.001, max: 1_000_000 },
   rateLimitBurst: { min: 1, max: 1_000_000 },
   clusterIntervalMs: { min: 20, max: 5_000 },
+  circuitBreakerRequests: { min: 0, max: 1_000_000 },
   clusterPeers: { min: 1, max: 1_000 },
   clusterKeys: { min: 64, max: 1_048_576 },
   clusterTimeoutMs: { min: 10, max: 60_000 },

@@ -66,6 +66,16 @@ export interface ProtectionOptions {
   rateLimits?: RateLimitOptions[];
   /** Redis for the rules with `cluster: true`. */
   cluster?: ClusterLimitsOptions;
+  /** The pool's circuit breaker (Envoy's names; 0 is off). */
+  circuitBreaker?: CircuitBreakerOptions;
+}
+
+/** The pool's circuit breaker, for the whole balancer (docs/protection.md). Defaults in parentheses. */
+export interface CircuitBreakerOptions {
+  /** Requests in flight across every backend at once; 0: no limit (0). */
+  maxRequests?: number;
+  /** With maxRequests reached, how many more may wait (in their backend's queue); beyond, 503 at once (0). */
+  maxPendingRequests?: number;
 }
 
 interface Range {
@@ -171,8 +181,15 @@ export function makeProtectionSchema({ integer, strictObject, describeValue }: S
       rateLimitKeys: integer(bounds.rateLimitKeys).default(p.rateLimitKeys),
       rateLimits: rules.default([]),
       cluster: cluster.optional(),
+      circuitBreaker: strictObject(
+        {
+          maxRequests: integer(bounds.circuitBreakerRequests).default(0),
+          maxPendingRequests: integer(bounds.circuitBreakerRequests).default(0),
+        },
+        'an object { maxRequests?, maxPendingRequests? }',
+      ).optional(),
     },
-    'an object { allow?, deny?, maxConnectionsPerClient?, rateLimitKeys?, rateLimits?, cluster? }',
+    'an object { allow?, deny?, maxConnectionsPerClient?, rateLimitKeys?, rateLimits?, cluster?, circuitBreaker? }',
   )
     .superRefine((section, ctx) => {
       if (section.cluster) return;

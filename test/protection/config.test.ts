@@ -152,9 +152,21 @@ describe('protection options', () => {
     expect(refusal({ ...rules, rateLimits: [clusterRule], cluster: { prefix: 'p:', localShare: 0, keys: 1024 } })).toBe(
       'protection.cluster.localShare: expected a number from 0.000001 to 1',
     );
+    expect(refusal({ ...rules, circuitBreaker: { maxRequests: -1, maxPendingRequests: 0 } })).toBe(
+      'protection.circuitBreaker.maxRequests: expected an integer from 0 to 1000000',
+    );
     expect(refusal({ ...rules, rateLimits: [{ ...clusterRule, cluster: 'yes' }] })).toBe(
       'protection.rateLimits[0].cluster: expected true or false',
     );
+  });
+
+  it('circuitBreaker: Envoy’s names, defaults 0 (off), bad values named', () => {
+    const config = validateOptions({ backends: ['127.0.0.1:9001'], protection: { circuitBreaker: { maxRequests: 10 } } });
+    expect(config.protection.circuitBreaker).toEqual({ maxRequests: 10, maxPendingRequests: 0 });
+    expect(issuesOf({ circuitBreaker: { maxRequests: 1.5, maxPending: 2 } }).map((issue) => issue.path)).toEqual([
+      'protection.circuitBreaker.maxRequests',
+      'protection.circuitBreaker',
+    ]);
   });
 
   it('cluster: defaults filled in (localShare 1 / peers), a cluster rule without it named, bad values named', () => {
