@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { parseCidr } from '../../src/config/cidr.js';
+import { redactConfig } from '../../src/config/redact.js';
 import { validateOptions } from '../../src/config/schema.js';
 import { LbConfigError } from '../../src/errors.js';
 import { loadNative } from '../../src/native.js';
@@ -186,6 +187,8 @@ describe('protection options', () => {
       keys: 16_384,
       timeoutMs: 1_000,
     });
+    // The URL may carry a password: never logged or echoed.
+    expect(redactConfig(config).protection.cluster?.redis).toBe('[redacted]');
     expect(issuesOf({ rateLimits: [{ key: 'client', rate: 1, burst: 1, cluster: true }] })).toEqual([
       { path: 'protection.rateLimits[0].cluster', message: 'needs protection.cluster (the Redis the balancers share)' },
     ]);
