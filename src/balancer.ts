@@ -39,6 +39,7 @@ import {
   type NativeStats,
   loadNative,
 } from './native.js';
+import { ClusterLimits, type ClusterLimitsStats } from './protection/cluster-limits.js';
 import { type BackendStatus, type BalancerStats, toBalancerStats } from './stats.js';
 import { readCertificateFiles } from './tls/certificate-files.js';
 import { CertificateWatch } from './tls/certificate-watch.js';
@@ -97,6 +98,8 @@ interface Run {
   port: number;
   /** TLS listeners: the session ticket keys shared by the workers, rotated on a schedule. */
   ticketKeys?: TicketKeyRotation;
+  /** Cluster-wide rate limits' exchanges with Redis (protection.cluster), while running. */
+  clusterLimits?: ClusterLimits;
 }
 
 /**
@@ -199,6 +202,7 @@ export class Balancer {
         this.#deliver(() => this.#emitter.emit('listening', { address: run.address, port: run.port }));
         this.#startHealthChecks(run);
         this.#watchCertificates();
+        this.#syncClusterLimits(run);
         return this;
       },
       (error: unknown) => {
@@ -343,6 +347,8 @@ export class Balancer {
     this.#certificateWatch = undefined;
     run.ticketKeys?.stop();
     run.ticketKeys = undefined;
+    await run.clusterLimits?.close();
+    run.clusterLimits = undefined;
     // The counters as stop begins; replaced by the final ones if the addon still has them
     // once every worker has ended (it may already have released them).
     const beforeStop = this.#nativeStats(run);
@@ -746,7 +752,32 @@ export class Balancer {
       const event = { address: run.address, port: run.port };
       this.#deliver(() => this.#emitter.emit('listening', event));
     }
+    if (run) this.#syncClusterLimits(run);
     return result;
+  }
+
+  /** Starts, updates or ends the exchanges with Redis to match `protection.cluster`. */
+  #syncClusterLimits(run: Run): void {
+    const { cluster, rateLimits } = this.#config.protection;
+    const wanted = cluster && rateLimits.some((rule) => rule.cluster) ? cluster : undefined;
+    if (run.clusterLimits && (!wanted || run.clusterLimits.redisUrl !== wanted.redis)) {
+      void run.clusterLimits.close();
+      run.clusterLimits = undefined;
+    }
+    if (!wanted) return;
+    if (run.clusterLimits) {
+      run.clusterLimits.update(wanted, rateLimits);
+      return;
+    }
+    run.clusterLimits = new ClusterLimits(run.native, wanted, rateLimits, {
+      degraded: (reason) => this.#deliver(() => this.#emitter.emit('cluster-limits-degraded', { reason })),
+      restored: () => this.#deliver(() => this.#emitter.emit('cluster-limits-restored', {})),
+    });
+  }
+
+  /** Cluster-wide rate limits' state (protection.cluster), while running with a cluster rule. */
+  clusterLimitsStats(): ClusterLimitsStats | undefined {
+    return this.#run?.clusterLimits?.stats();
   }
 
   /**

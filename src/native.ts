@@ -142,6 +142,8 @@ export interface NativeRateLimit {
   rate: number;
   /** Bucket size: requests allowed at once after a lull. */
   burst: number;
+  /** Counted for the cluster and checked against the keys over the limit cluster-wide. */
+  cluster?: boolean;
 }
 
 /** Edge protection (native/protection). */
@@ -155,6 +157,21 @@ export interface NativeProtection {
   /** Each worker's bucket table size (keys), fixed memory. */
   rateLimitKeys: number;
   rateLimits: NativeRateLimit[];
+  /** The pool's circuit breaker; absent: off. */
+  circuitBreaker?: { maxRequests: number; maxPendingRequests: number };
+  /** Cluster-wide rate limits: the data path reads `prefix` (key names), `localShare` and `keys`. */
+  cluster?: { prefix: string; localShare: number; keys: number };
+}
+
+/** What the workers admitted under cluster rules since the last call (NativeBalancer.collectClusterCounts). */
+export interface NativeClusterCounts {
+  /** [rule position, key (16 hex digits, the same on every balancer), requests admitted], summed over workers. */
+  counts: Array<[rule: number, key: string, count: number]>;
+  /** 429s because a key was blocked cluster-wide, since start. */
+  limited: number;
+  /** Admissions not counted: a worker's count table had no room around the key. */
+  countsDropped: number;
+  memoryBytes: number;
 }
 
 export interface NativeConfig {
@@ -378,6 +395,15 @@ export interface NativeStats {
   tls?: NativeTlsStats;
   /** Absent in the zero stats of a balancer that never ran. */
   http2?: NativeHttp2Stats;
+  /** The pool's circuit breaker (protection.circuitBreaker), whole process; absent before a run. */
+  circuitBreaker?: {
+    /** Requests holding one of its maxRequests slots now. */
+    active: number;
+    /** Requests waiting for one now (in backend queues). */
+    pending: number;
+    /** 503s: maxRequests in flight and maxPendingRequests waiting. */
+    overflow: number;
+  };
 }
 
 /** Why a client's TLS handshake failed. */
@@ -489,6 +515,14 @@ export interface NativeBalancer {
    * Before start() they are kept for it. Throws LB_ERR_CONFIG for a malformed buffer.
    */
   setTicketKeys(keys: Buffer): void;
+  /** Cluster-wide rate limits (src/protection/cluster-limits.ts): takes the workers' counts. */
+  collectClusterCounts(): NativeClusterCounts;
+  /**
+   * Blocks each key for `waitMs` from now (in every worker, until then), after dropping
+   * the blocks that ended. `degraded`: Redis cannot be reached; lifts every block and the
+   * workers apply each cluster rule's local share until a call with false.
+   */
+  setClusterBlocks(blocks: Array<[key: string, waitMs: number]>, degraded: boolean): { blocked: number; dropped: number };
 }
 
 export interface NativeAddon {

@@ -235,6 +235,23 @@ export const PROXIES = {
       // The same idle pool size the peers get (its surplus handling stays lb-native's default).
       if (lbStatus?.poolFlag) args.push('--pool-max-idle', String(pool));
       if (variant === 'redirect') args.push('--mode', 'redirect');
+      if (variant === 'ratelimit') {
+        // Two rules far above any load this machine makes: one per client address, one per
+        // value of the X-Tenant header the ka50rl row sends. Each request is checked by both.
+        const dir = makeTmp('lb-ratelimit');
+        const file = join(dir, 'protection.yaml');
+        writeFileSync(
+          file,
+          [
+            'protection:',
+            '  rateLimits:',
+            '    - { name: per-client, key: client, rate: 1000000, burst: 1000000 }',
+            '    - { name: per-tenant, key: header, header: x-tenant, rate: 1000000, burst: 1000000 }',
+            '',
+          ].join('\n'),
+        );
+        args.push('--config', file);
+      }
       if (variant === 'https' || variant === 'h2') {
         const { cert, key } = certificateOf(ctx);
         args.push('--tls-cert', cert, '--tls-key', key);

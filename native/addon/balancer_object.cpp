@@ -1,6 +1,10 @@
 #include "addon/balancer_object.h"
 
+#include <algorithm>
+
+#include "addon/cluster_binding.h"
 #include "addon/config_conversion.h"
+#include "addon/protection_conversion.h"
 #include "addon/stats_conversion.h"
 
 namespace lb::addon {
@@ -40,6 +44,8 @@ Napi::Function BalancerObject::define(Napi::Env env) {
                          InstanceMethod<&BalancerObject::clear_ejection>("clearEjection"),
                          InstanceMethod<&BalancerObject::set_acme_challenges>("setAcmeChallenges"),
                          InstanceMethod<&BalancerObject::set_ticket_keys>("setTicketKeys"),
+                         InstanceMethod<&BalancerObject::collect_cluster_counts>("collectClusterCounts"),
+                         InstanceMethod<&BalancerObject::set_cluster_blocks>("setClusterBlocks"),
                      });
 }
 
@@ -70,6 +76,8 @@ Napi::Value BalancerObject::start(const Napi::CallbackInfo& info) {
     return throw_error(env, "LB_ERR_CONFIG", error);
   }
   workers_ = listen.workers;
+  cluster_limits_.reset();
+  attach_cluster_limits(config);
   config.acme_challenges = acme_challenges_;
   if (config.tls.context) config.tls.ticket_keys = ticket_keys_;
   // The limit is per balancer; each worker enforces its share.
@@ -110,6 +118,7 @@ Napi::Value BalancerObject::update(const Napi::CallbackInfo& info) {
   uint32_t& max_connections = config.limits.max_client_connections;
   if (max_connections > 0) max_connections = (max_connections + workers_ - 1) / workers_;
   config.acme_challenges = acme_challenges_;
+  attach_cluster_limits(config);
   balancer_->update(std::move(config));
   return env.Undefined();
 }
@@ -118,6 +127,8 @@ bool BalancerObject::read_config(const Napi::Object& object, proxy::ProxyConfig&
   if (!read_proxy_config(object, config, error)) return false;
   if (!backend_tls_.read(object, config.mode == proxy::ProxyMode::tcp, config.upstream.backend_tls, error))
     return false;
+  if (!read_circuit_breaker(object, config.upstream.breaker, error)) return false;
+  config.upstream.pool_load = pool_load_;
   bool has_tls = false;
   tls::TlsServerSettings settings;
   if (!read_listener_tls(object, has_tls, settings, error)) return false;
@@ -139,10 +150,36 @@ bool BalancerObject::read_config(const Napi::Object& object, proxy::ProxyConfig&
   return true;
 }
 
+void BalancerObject::attach_cluster_limits(proxy::ProxyConfig& config) {
+  const protection::EdgeRules* rules = config.protection.rules.get();
+  if (!rules || !rules->has_cluster_rules()) return;
+  // Sized by the first configuration that asks; a later size applies from the next start.
+  if (!cluster_limits_)
+    cluster_limits_ = std::make_shared<protection::ClusterLimits>(std::max<uint32_t>(workers_, 1), rules->cluster_keys);
+  config.protection.cluster = cluster_limits_;
+}
+
+Napi::Value BalancerObject::collect_cluster_counts(const Napi::CallbackInfo& info) {
+  return addon::collect_cluster_counts(info.Env(), running_ ? cluster_limits_.get() : nullptr);
+}
+
+Napi::Value BalancerObject::set_cluster_blocks(const Napi::CallbackInfo& info) {
+  return addon::set_cluster_blocks(info, running_ ? cluster_limits_.get() : nullptr);
+}
+
 Napi::Value BalancerObject::stats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!balancer_) return throw_error(env, "LB_ERR_STATE", "stats: the balancer is not running");
-  return to_js(env, balancer_->stats());
+  Napi::Value stats = to_js(env, balancer_->stats());
+  if (stats.IsObject()) {
+    Napi::Object breaker = Napi::Object::New(env);
+    breaker.Set("active", Napi::Number::New(env, pool_load_->active.load(std::memory_order_relaxed)));
+    breaker.Set("pending", Napi::Number::New(env, pool_load_->pending.load(std::memory_order_relaxed)));
+    breaker.Set("overflow",
+                Napi::Number::New(env, static_cast<double>(pool_load_->overflow.load(std::memory_order_relaxed))));
+    stats.As<Napi::Object>().Set("circuitBreaker", breaker);
+  }
+  return stats;
 }
 
 Napi::Value BalancerObject::clear_ejection(const Napi::CallbackInfo& info) {

@@ -69,7 +69,7 @@ class ClientConnection final : public FrontendConnection, public upstream::Queue
   void on_backend_timeout() override;
   void drain() override;
   void close() override;
-  bool on_slot_granted(upstream::UpstreamBackend& backend) override;
+  bool on_slot_granted(upstream::UpstreamBackend& backend, bool pool_counted) override;
   void on_queue_timeout(uint64_t waited_ms) override;
 
   ClientState state() const { return state_; }

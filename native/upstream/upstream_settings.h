@@ -4,11 +4,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "balancing/backend.h"
 #include "balancing/strategy.h"
 #include "upstream/backend_tls.h"
+#include "upstream/pool_breaker.h"
 
 namespace lb::upstream {
 
@@ -46,6 +48,9 @@ struct UpstreamSettings {
   OutlierDetection outlier;
   RetryPolicy retries;
   QueueSettings queue;
+  // The pool's circuit breaker (pool_breaker.h) and its process-wide load (null: off).
+  CircuitBreaker breaker;
+  std::shared_ptr<PoolLoad> pool_load;
 };
 
 }  // namespace lb::upstream

@@ -3,6 +3,7 @@
 // Latency histograms are cumulative (`le` in seconds, ending with `+Inf`), with `_sum`
 // and `_count`. Per-backend series carry `backend` (the id) and `address` labels.
 import { backendStates } from '../config/schema.js';
+import type { ClusterLimitsStats } from '../protection/cluster-limits.js';
 import type { BackendStats, BalancerStats } from '../stats.js';
 
 export const prometheusContentType = 'text/plain; version=0.0.4; charset=utf-8';
@@ -14,6 +15,8 @@ type MetricType = 'counter' | 'gauge' | 'histogram';
 export interface PrometheusInfo {
   /** The load-balancing strategy in use, exported as `lb_strategy_info{strategy=...} 1`. */
   strategy?: string;
+  /** Cluster-wide rate limits (protection.cluster), when running with a cluster rule. */
+  clusterLimits?: ClusterLimitsStats;
 }
 
 /** `\`, `"` and newline escaped, as label values need. */
@@ -146,6 +149,18 @@ export function renderPrometheus(stats: BalancerStats, info: PrometheusInfo = {}
   if (stats.protection) renderProtection(stats.protection, total);
   if (stats.tls) renderTls(stats.tls, out);
   if (stats.http2) renderHttp2(stats.requests, stats.http2, total, out);
+  if (info.clusterLimits) renderClusterLimits(info.clusterLimits, total);
+  if (stats.circuitBreaker) {
+    const c = stats.circuitBreaker;
+    total('lb_circuit_breaker_active', 'gauge', "Requests holding a slot of the pool's circuit breaker.", c.active);
+    total('lb_circuit_breaker_pending', 'gauge', "Requests waiting for a slot of the pool's circuit breaker.", c.pending);
+    total(
+      'lb_circuit_breaker_overflow_total',
+      'counter',
+      "503s from the pool's circuit breaker: maxRequests in flight and maxPendingRequests waiting.",
+      c.overflow,
+    );
+  }
 
   // ---- Per backend ----
   const backends = stats.backends;
@@ -417,5 +432,27 @@ function renderHttp2(
     (sample) => {
       for (const [defence, value] of Object.entries(h2.connectionsEndedBy)) sample('', { defence }, value);
     },
+  );
+}
+
+/** Cluster-wide rate limits on Redis (docs/protection.md, "Across balancers"). */
+function renderClusterLimits(
+  c: ClusterLimitsStats,
+  total: (name: string, type: 'counter' | 'gauge', help: string, value: number) => void,
+): void {
+  total(
+    'lb_protection_cluster_degraded',
+    'gauge',
+    'Redis cannot be reached: 1 while this balancer applies its local share of the cluster rate limits.',
+    c.degraded ? 1 : 0,
+  );
+  total('lb_protection_cluster_exchanges_total', 'counter', 'Exchanges with Redis that worked.', c.exchanges);
+  total('lb_protection_cluster_exchange_failures_total', 'counter', 'Exchanges with Redis that failed.', c.failures);
+  total('lb_protection_cluster_blocked_keys', 'gauge', 'Keys over their cluster-wide limit now.', c.blockedKeys);
+  total(
+    'lb_protection_cluster_limited_total',
+    'counter',
+    'Requests answered 429 because their key was over its cluster-wide limit.',
+    c.limited,
   );
 }
