@@ -298,9 +298,11 @@ void H2StreamExchange::acquire_backend() {
     fail(exchange_->tries > 0 ? Outcome::tries_exhausted : Outcome::no_backend);
     return;
   }
-  switch (context_.upstream.take_slot(*backend)) {
-    case upstream::UpstreamGroup::Slot::admitted: break;
+  bool pool_counted = false;
+  switch (context_.upstream.take_slot(*backend, pool_counted)) {
+    case upstream::UpstreamGroup::Slot::admitted: exchange_->pool_counted = pool_counted; break;
     case upstream::UpstreamGroup::Slot::counted:
+      exchange_->pool_counted = pool_counted;
       exchange_->slot_load = &backend->spec.counters->load();
       exchange_->slot_backend_id = backend->spec.id;
       break;
@@ -316,9 +318,10 @@ void H2StreamExchange::acquire_backend() {
   connect_to(*backend);
 }
 
-bool H2StreamExchange::on_slot_granted(upstream::UpstreamBackend& backend) {
+bool H2StreamExchange::on_slot_granted(upstream::UpstreamBackend& backend, bool pool_counted) {
   if (state_ != H2StreamState::connecting || !exchange_ || !exchange_->queued || backend_) return false;
   exchange_->queued = false;
+  exchange_->pool_counted = pool_counted;
   if (backend.spec.max_connections > 0) {
     exchange_->slot_load = &backend.spec.counters->load();
     exchange_->slot_backend_id = backend.spec.id;
@@ -789,6 +792,10 @@ void H2StreamExchange::release_slot() {
   if (stats::BackendLoad* load = exchange_->slot_load) {
     exchange_->slot_load = nullptr;
     context_.upstream.give_slot(exchange_->slot_backend_id, *load);
+  }
+  if (exchange_->pool_counted) {
+    exchange_->pool_counted = false;
+    context_.upstream.give_pool_slot();
   }
 }
 

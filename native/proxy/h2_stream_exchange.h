@@ -61,7 +61,7 @@ class H2StreamExchange final : public FrontendConnection, public upstream::Queue
   void drain() override {}
   void close() override { on_stream_closed(false); }
   // upstream::QueueWaiter (maxConnections)
-  bool on_slot_granted(upstream::UpstreamBackend& backend) override;
+  bool on_slot_granted(upstream::UpstreamBackend& backend, bool pool_counted) override;
   void on_queue_timeout(uint64_t waited_ms) override;
 
   H2StreamState state() const { return state_; }
