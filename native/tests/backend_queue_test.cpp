@@ -54,7 +54,7 @@ TEST(backend_queue_grants_do_not_recurse_when_connects_fail_at_once) {
   CHECK(backend != nullptr);
   bool pool_counted = false;
   CHECK(group.take_slot(*backend, pool_counted) == UpstreamGroup::Slot::counted);  // the one slot, held
-  CHECK(!pool_counted);  // no pool circuit breaker here
+  CHECK(!pool_counted);                                                            // no pool circuit breaker here
 
   constexpr int kWaiters = 800;
   int depth = 0;
