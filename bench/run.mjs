@@ -63,7 +63,7 @@ const SCENARIOS = {
   ka50: { id: 'ka50', label: 'keep-alive c=50', kind: 'load', conns: 50 },
   // ka50 again on an lb-native whose rate limits never trip (lib/servers.mjs, variant
   // 'ratelimit'): the CPU per request of checking them, beside the plain ka50 row.
-  ka50rl: { id: 'ka50rl', label: 'keep-alive c=50, rate limits that never trip', kind: 'load', conns: 50, headers: ['X-Tenant: bench'], variant: 'ratelimit' },
+  ka50rl: { id: 'ka50rl', label: 'keep-alive c=50, rate-limited', kind: 'load', conns: 50, headers: ['X-Tenant: bench'], variant: 'ratelimit' },
   ka200: { id: 'ka200', label: 'keep-alive c=200', kind: 'load', conns: 200 },
   ka1000: { id: 'ka1000', label: 'keep-alive c=1000', kind: 'load', conns: 1000 },
   close: { id: 'close', label: 'Connection: close c=50', kind: 'load', conns: 50, headers: ['Connection: close'] },
