@@ -69,7 +69,10 @@ function collectProblems(page: Page): string[] {
   return problems;
 }
 
-/** A balancer with backends of different speeds, one in maintenance and one that refuses connections. */
+/**
+ * A balancer with backends of different speeds, one in maintenance and one that refuses
+ * connections; the slow one takes one request at a time, so requests queue for it.
+ */
 async function busyBalancer() {
   const fast = await startHttpBackend('fast', { delayMs: () => Math.random() * 2 });
   const medium = await startHttpBackend('medium', { delayMs: () => 4 + Math.random() * 8 });
@@ -81,7 +84,7 @@ async function busyBalancer() {
     backends: [
       { address: fast.address, weight: 3 },
       { address: medium.address, weight: 2 },
-      slow.address,
+      { address: slow.address, maxConnections: 1 },
       { address: idle.address, state: 'maint' },
       { address: refused, healthCheck: { type: 'tcp', intervalMs: 100, timeoutMs: 100, fall: 1, rise: 1 } },
     ],
@@ -146,6 +149,18 @@ describe('dashboard', () => {
     expect(p99).toBeGreaterThanOrEqual(p50!);
     expect(p99).toBeGreaterThan(0);
     expect(await page.textContent('#backends tr[data-backend-id="3"] .badge')).toBe('maint');
+    // The slow backend's queue: a count in the cell, and its history in the tooltip.
+    expect(await cell(2, 'queued')).toMatch(/^\d+$/);
+    const queueTitle = () => page.getAttribute('#backends tr[data-backend-id="2"] td[data-col="queued"]', 'title');
+    await waitUntil(
+      'requests that waited for the slow backend',
+      async () => /^[1-9][\d,]* waited/.test((await queueTitle()) ?? ''),
+      {
+        timeoutMs: 10_000,
+        intervalMs: 100,
+      },
+    );
+    expect(await queueTitle()).toMatch(/^[1-9][\d,]* waited for a slot since start, \d+\.\d ms on average; \d+ answered 503$/);
     await waitUntil(
       'backend 4 shown down',
       async () => (await page.textContent('#backends tr[data-backend-id="4"] .badge')) === 'down',

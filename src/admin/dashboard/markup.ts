@@ -25,7 +25,7 @@ export const pageBody = String.raw`
       <thead><tr>
         <th class="n">#</th><th>Backend</th><th>State</th><th class="n">Weight</th><th class="n">Req/s</th><th>Last 60 s</th>
         <th class="n">p50 ms</th><th class="n">p95 ms</th><th class="n">p99 ms</th><th class="n">Errors/s</th>
-        <th class="n">Active</th><th class="n">Idle</th><th class="n">Requests</th>
+        <th class="n">Active</th><th class="n">Idle</th><th class="n">Queue</th><th class="n">Requests</th>
       </tr></thead>
       <tbody id="backends"></tbody>
     </table></div>

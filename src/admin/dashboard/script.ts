@@ -332,10 +332,32 @@ export function stateOf(b: BackendStats, workers: number): [string, string] {
   return ['ready', 'ready'];
 }
 
+/** A backend's queue since start, in words: how many waited, how long on average, how many got 503. */
+export function queueSummary(b: BackendStats): string {
+  const refused = b.queueTimeouts + b.queueFull;
+  const average = b.dequeued > 0 ? (b.queueWaitUsTotal / b.dequeued / 1000).toFixed(1) : '0';
+  return `${formatInt(b.dequeued)} waited for a slot since start, ${average} ms on average; ${formatInt(refused)} answered 503`;
+}
+
 export function makeRow(b: BackendStats): Row {
   const tr = document.createElement('tr');
   tr.dataset.backendId = String(b.id);
-  const names = ['id', 'addr', 'state', 'weight', 'rate', 'spark', 'p50', 'p95', 'p99', 'errors', 'active', 'idle', 'requests'];
+  const names = [
+    'id',
+    'addr',
+    'state',
+    'weight',
+    'rate',
+    'spark',
+    'p50',
+    'p95',
+    'p99',
+    'errors',
+    'active',
+    'idle',
+    'queued',
+    'requests',
+  ];
   const classes: Record<string, string> = {
     id: 'id n',
     weight: 'n',
@@ -346,6 +368,7 @@ export function makeRow(b: BackendStats): Row {
     errors: 'n',
     active: 'n',
     idle: 'n',
+    queued: 'n',
     requests: 'n muted',
     spark: 'spark-cell',
     addr: 'addr',
@@ -368,7 +391,7 @@ export function makeRow(b: BackendStats): Row {
   health.className = 'health';
   cells.state!.appendChild(badge);
   cells.state!.appendChild(health);
-  const spark = sparkSvg('blue', 120, 28);
+  const spark = sparkSvg('blue', 96, 28);
   cells.spark!.appendChild(spark);
   return { tr, cells, address, host, badge, health, spark, rates: [] };
 }
@@ -448,6 +471,9 @@ export function render(state: PageState, stats: BalancerStats, at: number): void
       `${formatInt(b.backendErrors)} backend errors, ${formatInt(b.retries)} retries`;
     setText(row.cells.active!, formatInt(b.activeConnections));
     setText(row.cells.idle!, formatInt(b.idleConnections));
+    // Requests waiting for one of its maxConnections slots now; the tooltip has the history.
+    setText(row.cells.queued!, formatInt(b.queued));
+    row.cells.queued!.title = queueSummary(b);
     setText(row.cells.requests!, formatInt(b.requests));
     drawSpark(row.spark, row.rates);
   });

@@ -45,8 +45,8 @@ td.addr { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, monospace; font-
 td.addr .host { display: block; color: var(--faint); font-size: 11.5px; }
 td.muted, span.muted { color: var(--muted); }
 td.bad { color: var(--red); font-weight: 600; }
-td.spark-cell { width: 132px; padding-top: 4px; padding-bottom: 4px; }
-td.spark-cell svg { display: block; width: 120px; height: 28px; }
+td.spark-cell { width: 104px; padding-top: 4px; padding-bottom: 4px; }
+td.spark-cell svg { display: block; width: 96px; height: 28px; }
 .badge { display: inline-block; padding: 2px 9px; border-radius: 6px; font-size: 12px; font-weight: 600; border: 1px solid transparent; }
 .badge.ready { color: var(--green); background: rgba(62, 207, 142, .12); border-color: rgba(62, 207, 142, .25); }
 .badge.drain { color: var(--amber); background: rgba(242, 182, 75, .12); border-color: rgba(242, 182, 75, .25); }
