@@ -352,7 +352,13 @@ int TlsServerContext::on_ticket_key(SSL* ssl, unsigned char* key_name, unsigned 
                                     EVP_CIPHER_CTX* cipher_context, EVP_MAC_CTX* mac_context, int encrypt) {
   const auto* ring = static_cast<const TicketKeyRing*>(SSL_get_app_data(ssl));
   const auto* context = static_cast<const TlsServerContext*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
-  return apply_ticket_key(ring, context->ticket_cipher_.get(), key_name, iv, cipher_context, mac_context, encrypt);
+  const int result =
+      apply_ticket_key(ring, context->ticket_cipher_.get(), key_name, iv, cipher_context, mac_context, encrypt);
+  // TLS 1.3: a resumed connection gets a new ticket only when this asks for renewal (2).
+  // Clients keep one ticket per use (RFC 8446 advises against reusing one), so without a
+  // new ticket every other connection of theirs would be a full handshake.
+  if (encrypt == 0 && result == 1 && SSL_version(ssl) == TLS1_3_VERSION) return 2;
+  return result;
 }
 
 }  // namespace lb::tls

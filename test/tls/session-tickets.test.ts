@@ -94,6 +94,28 @@ describe('session tickets', () => {
     });
   }
 
+  // Regression: a resumed TLS 1.3 connection got no new ticket (the ticket callback did not
+  // ask for renewal), so a client that uses each ticket once (wrk, browsers, RFC 8446's
+  // advice) did a full handshake every other connection.
+  it('gives every resumed TLS 1.3 connection a new ticket, so a client using each ticket once keeps resuming', async () => {
+    const lb = await startTicketBalancer({ workers: 2 });
+    let visitResult = await visit(lb.port);
+    expect(visitResult).toMatchObject({ reused: false, status: 'HTTP/1.1 200 OK' });
+    const chain: Visit[] = [];
+    for (let i = 0; i < 12; i++) {
+      const ticket = visitResult.session;
+      expect(ticket).toBeDefined();
+      visitResult = await visit(lb.port, ticket);
+      chain.push(visitResult);
+    }
+    expect(chain.map((v) => v.status)).toEqual(chain.map(() => 'HTTP/1.1 200 OK'));
+    expect(chain.filter((v) => !v.reused)).toHaveLength(0);
+    expect(chain.filter((v) => v.session === undefined)).toHaveLength(0);
+    const counts = lb.stats().tls!;
+    expect(counts.handshakesFull).toBe(1);
+    expect(counts.handshakesResumed).toBe(12);
+  });
+
   it('openssl s_client -sess_out / -sess_in resumes on every reconnection', async () => {
     const lb = await startTicketBalancer({ workers: 2 });
     const folder = await mkdtemp(join(tmpdir(), 'lb-tickets-'));
