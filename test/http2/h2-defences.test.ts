@@ -64,6 +64,7 @@ interface Answer {
   status: number;
   body: Buffer;
   interim: number[];
+  rstCode: number | undefined;
 }
 
 /** One request on `session`; `body` is written only after a 100 Continue when `waitForContinue`. */
@@ -78,21 +79,21 @@ function request(
     const interim: number[] = [];
     const chunks: Buffer[] = [];
     let status = 0;
-    let continued = false;
     stream.on('headers', (h) => interim.push(Number(h[':status'])));
     stream.on('continue', () => {
-      continued = true;
       if (waitForContinue && body) stream.end(body);
     });
     if (body && !waitForContinue) stream.end(body);
-    stream.on('response', (h) => {
-      status = Number(h[':status']);
-      // A final answer instead of 100 Continue: the body is not sent; the client ends its
-      // side with RST_STREAM once the answer is read (as curl does).
-      if (waitForContinue && !continued) stream.on('end', () => stream.close(http2.constants.NGHTTP2_CANCEL));
-    });
+    stream.on('response', (h) => (status = Number(h[':status'])));
     stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    stream.on('end', () => resolve({ status, body: Buffer.concat(chunks), interim }));
+    let ended = false;
+    stream.on('end', () => (ended = true));
+    // Resolved once the stream is closed: by END_STREAM both ways, or by the server's
+    // RST_STREAM NO_ERROR after a complete response (rstCode 0).
+    stream.on('close', () => {
+      if (ended) resolve({ status, body: Buffer.concat(chunks), interim, rstCode: stream.rstCode });
+      else reject(new Error(`stream closed before its response ended (rstCode ${stream.rstCode})`));
+    });
     stream.on('error', reject);
   });
 }
@@ -111,6 +112,12 @@ async function bystanderServed(port: number, id: string): Promise<void> {
 
 function headersFrame(streamId: number, block: Buffer, endStream = true): Buffer {
   return frame(FrameType.headers, Flags.endHeaders | (endStream ? Flags.endStream : 0), streamId, block);
+}
+
+function windowUpdate(streamId: number, increment: number): Buffer {
+  const payload = Buffer.alloc(4);
+  payload.writeUInt32BE(increment);
+  return frame(FrameType.windowUpdate, 0, streamId, payload);
 }
 
 function resets(reader: FrameReader): ParsedFrame[] {
@@ -197,10 +204,8 @@ describe('HTTP/2 defences through the listener (more)', () => {
 
   it('WINDOW_UPDATE flood: past the budget, GOAWAY ENHANCE_YOUR_CALM', async () => {
     const { lb } = await startTlsBalancer();
-    const increment = Buffer.alloc(4);
-    increment.writeUInt32BE(1);
     await expectFloodEnded(lb, 'window_update_flood', () =>
-      Buffer.concat(Array.from({ length: 3000 }, () => frame(FrameType.windowUpdate, 0, 0, increment))),
+      Buffer.concat(Array.from({ length: 3000 }, () => windowUpdate(0, 1))),
     );
   }, 20_000);
 
@@ -237,6 +242,58 @@ describe('HTTP/2 defences through the listener (more)', () => {
     expect(renderPrometheus(lb.stats())).toContain('lb_h2_stream_resets_total{reason="stalled"} 1');
     // Only the stream went: the connection itself is still open.
     expect(reader.closed).toBe(false);
+    socket.destroy();
+  }, 20_000);
+
+  it('zero-window stall: a reader that keeps opening its window, however slowly, is not reset; once it stops, it is', async () => {
+    const { lb, backend } = await startTlsBalancer({ http2Limits: { stallTimeoutMs: 1_000 } });
+    const socket = await connectH2Tls(lb.port, fixtures.ca.certPem);
+    const reader = new FrameReader(socket);
+    const authority = `localhost:${lb.port}`;
+    socket.write(
+      Buffer.concat([
+        settingsFrame([[SETTINGS_INITIAL_WINDOW_SIZE, 0]]),
+        headersFrame(1, headerBlock([...requestFields(authority, '/endless'), ['x-test-id', 'trickle']])),
+      ]),
+    );
+    const received = () =>
+      reader.frames.filter((f) => f.type === FrameType.data && f.streamId === 1).reduce((n, f) => n + f.payload.length, 0);
+    // 4 KiB every 300 ms for 3.6 s: more than three stall timeouts in all, never one without progress.
+    for (let i = 0; i < 12; i++) {
+      socket.write(Buffer.concat([windowUpdate(1, 4096), windowUpdate(0, 4096)]));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    expect(resets(reader)).toEqual([]);
+    await waitUntil('every credit used', () => received() === 12 * 4096);
+    expect(backend.cut.has('trickle')).toBe(false);
+    // The reader stops: within the timeout and a tick, the stream is reset.
+    await waitUntil('the stalled stream reset', () => resets(reader).some((f) => f.streamId === 1), { timeoutMs: 6_000 });
+    expect(resets(reader)[0]!.payload.readUInt32BE(0)).toBe(ErrorCode.cancel);
+    await waitUntil('the backend connection closed', () => backend.cut.has('trickle'), { timeoutMs: 5_000 });
+    expect(lb.stats().http2?.stalledStreamsReset).toBe(1);
+    socket.destroy();
+  }, 20_000);
+
+  it('zero-window stall on the connection window: a client that never returns connection credit is reset too', async () => {
+    const { lb, backend } = await startTlsBalancer({ http2Limits: { stallTimeoutMs: 1_000 } });
+    const socket = await connectH2Tls(lb.port, fixtures.ca.certPem);
+    const reader = new FrameReader(socket);
+    const authority = `localhost:${lb.port}`;
+    // Stream windows as large as they go; the connection's stays at its first 65,535 bytes.
+    socket.write(
+      Buffer.concat([
+        settingsFrame([[SETTINGS_INITIAL_WINDOW_SIZE, 0x7fffffff]]),
+        headersFrame(1, headerBlock([...requestFields(authority, '/endless'), ['x-test-id', 'connection-stall']])),
+      ]),
+    );
+    const received = () =>
+      reader.frames.filter((f) => f.type === FrameType.data && f.streamId === 1).reduce((n, f) => n + f.payload.length, 0);
+    await waitUntil('the connection window used up', () => received() === 65_535);
+    await waitUntil('the stalled stream reset', () => resets(reader).some((f) => f.streamId === 1), { timeoutMs: 6_000 });
+    expect(resets(reader)[0]!.payload.readUInt32BE(0)).toBe(ErrorCode.cancel);
+    await waitUntil('the backend connection closed', () => backend.cut.has('connection-stall'), { timeoutMs: 5_000 });
+    await bystanderServed(lb.port, 'beside-the-connection-stall');
+    expect(lb.stats().http2?.stalledStreamsReset).toBe(1);
     socket.destroy();
   }, 20_000);
 
@@ -294,10 +351,46 @@ describe('100-continue over HTTP/2', () => {
     expect(answer.interim).not.toContain(100);
     expect(answer.status).toBe(413);
     expect(answer.body.toString()).toBe('too large');
+    // The server ended the stream (RST_STREAM NO_ERROR, RFC 9113 §8.1): the client need
+    // not send the body it was holding back, and no slot stays taken.
+    expect(answer.rstCode).toBe(http2.constants.NGHTTP2_NO_ERROR);
     expect(backend.seen.has('refused')).toBe(true);
+    await waitUntil('no stream left open', () => lb.stats().http2?.streamsActive === 0);
     // The connection goes on.
     expect((await request(session, { ':path': '/next', 'x-test-id': 'after-417' })).status).toBe(200);
     session.close();
+  }, 20_000);
+});
+
+describe('a complete response before the request ends', () => {
+  it('regression: the stream is closed with RST_STREAM NO_ERROR instead of staying open for the rest of the request', async () => {
+    const { lb, backend } = await startTlsBalancer({ http2Limits: { maxConcurrentStreams: 2 } });
+    const socket = await connectH2Tls(lb.port, fixtures.ca.certPem);
+    const reader = new FrameReader(socket);
+    const authority = `localhost:${lb.port}`;
+    // Three requests in turn that announce a body and never send it; the backend answers
+    // each at once. Were answered streams left open, the third would be refused.
+    for (const [i, id] of [1, 3, 5].entries()) {
+      const fields: [string, string][] = [
+        ...requestFields(authority, '/refuse-body', 'POST'),
+        ['expect', '100-continue'],
+        ['content-length', '5000'],
+        ['x-test-id', `early-${i}`],
+      ];
+      socket.write(headersFrame(id, headerBlock(fields), false));
+      await waitUntil(`stream ${id} reset`, () => resets(reader).some((f) => f.streamId === id));
+      const reset = resets(reader).find((f) => f.streamId === id)!;
+      expect(reset.payload.readUInt32BE(0)).toBe(ErrorCode.noError);
+      // The whole response (END_STREAM) went out before the reset.
+      const endIndex = reader.frames.findIndex((f) => f.streamId === id && (f.flags & Flags.endStream) !== 0);
+      expect(endIndex).toBeGreaterThanOrEqual(0);
+      expect(endIndex).toBeLessThan(reader.frames.indexOf(reset));
+    }
+    expect(resets(reader).every((f) => f.payload.readUInt32BE(0) === ErrorCode.noError)).toBe(true);
+    expect([0, 1, 2].every((i) => backend.seen.has(`early-${i}`))).toBe(true);
+    await waitUntil('no stream left open', () => lb.stats().http2?.streamsActive === 0);
+    expect(lb.stats().http2?.refusedStreams).toBe(0);
+    socket.destroy();
   }, 20_000);
 });
 
