@@ -213,6 +213,24 @@ describe('configuration files: messages name the file, the line, the path and wh
     ]);
   });
 
+  it('http2Limits: each field named with its line and range; unset fields keep their defaults', () => {
+    const { config } = parseConfigText(
+      'lb.yaml',
+      yaml('backends: [127.0.0.1:1]', 'http2Limits:', '  maxConcurrentStreams: 250', '  stallTimeoutMs: 0'),
+    );
+    expect(config.http2Limits).toMatchObject({ maxConcurrentStreams: 250, stallTimeoutMs: 0, pingBurst: 32 });
+    expect(
+      problems(
+        'lb.yaml',
+        yaml('backends: [127.0.0.1:1]', 'http2Limits:', '  maxConcurrentStreams: 0', '  pingsPerSecond: -1', '  maxStreams: 5'),
+      ),
+    ).toEqual([
+      'lb.yaml:3: http2Limits.maxConcurrentStreams: expected an integer from 1 to 100000, got 0',
+      'lb.yaml:4: http2Limits.pingsPerSecond: expected an integer from 0 to 1000000, got -1',
+      expect.stringMatching(/^lb\.yaml:5: http2Limits: unknown option 'maxStreams'; expected one of maxConcurrentStreams, /),
+    ]);
+  });
+
   it('mode conflicts, missing backends, duplicate addresses', () => {
     expect(problems('lb.yaml', yaml('mode: tcp', 'strategy: cookie', 'backends: [127.0.0.1:1]'))).toEqual([
       "lb.yaml:2: strategy: 'cookie' needs a cookie set on a proxied response, which tcp mode does not have",

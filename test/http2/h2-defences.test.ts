@@ -415,6 +415,50 @@ describe('http2Limits', () => {
     socket.destroy();
   }, 20_000);
 
+  it('a reload applies new limits to new connections; open ones keep theirs and are not interrupted', async () => {
+    const backend = await startH2Backend();
+    const tlsOptions = { certificates: [{ cert: fixtures.ecdsa.chainFile, key: fixtures.ecdsa.keyFile }] };
+    const lb = await startBalancer({
+      backends: [`127.0.0.1:${backend.port}`],
+      tls: tlsOptions,
+      http2Limits: { maxConcurrentStreams: 5 },
+    });
+    const authority = `localhost:${lb.port}`;
+    const openThree = (socket: Awaited<ReturnType<typeof connectH2Tls>>, tag: string) =>
+      socket.write(
+        Buffer.concat(
+          [1, 3, 5].map((id) =>
+            headersFrame(id, headerBlock([...requestFields(authority, '/slow'), ['x-test-id', `${tag}-${id}`]])),
+          ),
+        ),
+      );
+    const before = await connectH2Tls(lb.port, fixtures.ca.certPem);
+    const beforeReader = new FrameReader(before);
+    await waitUntil('the first SETTINGS', () => beforeReader.frames.some((f) => f.type === FrameType.settings));
+    await lb.reconfigure({
+      listen: lb.config.listen.text,
+      backends: [`127.0.0.1:${backend.port}`],
+      tls: tlsOptions,
+      http2Limits: { maxConcurrentStreams: 2 },
+    });
+    const after = await connectH2Tls(lb.port, fixtures.ca.certPem);
+    const afterReader = new FrameReader(after);
+    openThree(before, 'before');
+    openThree(after, 'after');
+    await waitUntil('the new connection refuses its third stream', () => resets(afterReader).length === 1);
+    expect(resets(afterReader)[0]!.streamId).toBe(5);
+    expect(resets(afterReader)[0]!.payload.readUInt32BE(0)).toBe(REFUSED_STREAM);
+    await waitUntil(
+      'the old connection completes its three',
+      () => [1, 3, 5].every((id) => backend.completed.has(`before-${id}`)),
+      { timeoutMs: 10_000 },
+    );
+    expect(resets(beforeReader)).toEqual([]);
+    expect(beforeReader.goaway()).toBeUndefined();
+    before.destroy();
+    after.destroy();
+  }, 20_000);
+
   it('a raised budget lets through what the default refuses (50 PINGs at once with pingBurst 100)', async () => {
     // 50, not more: nghttp2 also caps the ACKs queued unwritten at 64 (library_flood).
     const { lb } = await startTlsBalancer({ http2Limits: { pingBurst: 100 } });
