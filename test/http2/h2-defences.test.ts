@@ -20,6 +20,7 @@ import {
   indexedField,
   indexedLiteral,
   requestFields,
+  rstStream,
   settingsFrame,
   type ParsedFrame,
 } from '../helpers/h2-frames.js';
@@ -457,6 +458,29 @@ describe('http2Limits', () => {
     expect(beforeReader.goaway()).toBeUndefined();
     before.destroy();
     after.destroy();
+  }, 20_000);
+
+  it('a lowered rapid-reset budget: 30 opened-and-reset streams end a connection with streamResetBurst 10, not one with the default', async () => {
+    const openAndReset = (authority: string) =>
+      Buffer.concat(
+        Array.from({ length: 30 }, (_, i) => [
+          headersFrame(1 + 2 * i, headerBlock(requestFields(authority, `/r${i}`))),
+          rstStream(1 + 2 * i, ErrorCode.cancel),
+        ]).flat(),
+      );
+    const strict = await startTlsBalancer({ http2Limits: { streamResetBurst: 10, streamResetsPerSecond: 1 } });
+    await expectFloodEnded(strict.lb, 'rapid_reset', openAndReset);
+
+    const { lb } = await startTlsBalancer();
+    const socket = await connectH2Tls(lb.port, fixtures.ca.certPem);
+    const reader = new FrameReader(socket);
+    socket.write(openAndReset(`localhost:${lb.port}`));
+    // A PING after the resets: once it is answered, all 30 were read, and no GOAWAY came.
+    socket.write(frame(FrameType.ping, 0, 0, Buffer.alloc(8)));
+    await waitUntil('the PING answered', () => reader.frames.some((f) => f.type === FrameType.ping));
+    expect(reader.goaway()).toBeUndefined();
+    expect(lb.stats().http2?.connectionsEndedBy.rapid_reset ?? 0).toBe(0);
+    socket.destroy();
   }, 20_000);
 
   it('a raised budget lets through what the default refuses (50 PINGs at once with pingBurst 100)', async () => {
