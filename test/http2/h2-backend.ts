@@ -12,7 +12,7 @@ export interface H2Backend {
   port: number;
   /** Requests seen, by x-test-id. */
   seen: Map<string, { method: string; path: string; headers: http.IncomingHttpHeaders }>;
-  /** x-test-id of /slow responses whose connection closed before they ended. */
+  /** x-test-id of /slow and /endless responses whose connection closed before they ended. */
   cut: Set<string>;
   /** x-test-id of /slow responses that ended normally. */
   completed: Set<string>;
