@@ -27,6 +27,28 @@ export interface NativeBackend {
 }
 
 /** Requests waiting for a backend at its maxConnections. */
+/** HTTP/2 defences per client connection (docs/http2.md); see Http2LimitOptions. */
+export interface NativeHttp2Limits {
+  maxConcurrentStreams: number;
+  maxHeaderListBytes: number;
+  maxHeaderFields: number;
+  maxHeaderBlockBytes: number;
+  maxContinuationFrames: number;
+  stallTimeoutMs: number;
+  streamResetBurst: number;
+  streamResetsPerSecond: number;
+  settingsBurst: number;
+  settingsPerSecond: number;
+  pingBurst: number;
+  pingsPerSecond: number;
+  priorityBurst: number;
+  prioritiesPerSecond: number;
+  emptyDataBurst: number;
+  emptyDataPerSecond: number;
+  windowUpdateBurst: number;
+  windowUpdatesPerSecond: number;
+}
+
 export interface NativeQueue {
   /** Waiting requests per worker; beyond, 503 at once. */
   maxPending: number;
@@ -213,6 +235,8 @@ export interface NativeConfig {
   http2c?: boolean;
   /** Backend queues (maxConnections); absent: the defaults (1024, 5000 ms). */
   queue?: NativeQueue;
+  /** HTTP/2 defence limits (every field, as the schema fills them); absent: the defaults. */
+  http2Limits?: NativeHttp2Limits;
   /** TLS on the listener (http and redirect modes); absent: plain. */
   tls?: NativeListenerTls;
   /** A plain listener answering every request with a redirect to https://<host>[:port]<path>. */

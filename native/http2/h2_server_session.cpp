@@ -214,7 +214,7 @@ struct Callbacks {
     return 0;
   }
 
-  static int on_frame_send(nghttp2_session*, const nghttp2_frame* frame, void* user) {
+  static int on_frame_send(nghttp2_session* session, const nghttp2_frame* frame, void* user) {
     H2ServerSession& s = self(user);
     if (frame->hd.type == NGHTTP2_DATA) {
       s.gate_.data_frame_sent();
@@ -234,7 +234,16 @@ struct Callbacks {
     }
     if ((frame->hd.type == NGHTTP2_DATA || frame->hd.type == NGHTTP2_HEADERS) &&
         (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
-      if (H2ServerSession::Stream* stream = s.find(frame->hd.stream_id)) stream->response_complete = true;
+      if (H2ServerSession::Stream* stream = s.find(frame->hd.stream_id)) {
+        stream->response_complete = true;
+        // The whole response is out but the client is still sending its request (a final
+        // answer instead of 100 Continue, a 413, a 431): RFC 9113 §8.1 lets us tell it to
+        // stop without error, so the stream does not hold a concurrent-stream slot for as
+        // long as the client cares to keep its request open.
+        if (nghttp2_session_get_stream_remote_close(session, frame->hd.stream_id) == 0) {
+          nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_NO_ERROR);
+        }
+      }
     }
     return 0;
   }

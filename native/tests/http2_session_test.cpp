@@ -328,3 +328,25 @@ TEST(http2_session_library_memory_of_an_idle_connection_is_measured_and_bounded)
   // both HPACK contexts. The bound catches a change that makes idle connections dearer.
   CHECK(idle < 32 * 1024);
 }
+
+TEST(http2_session_complete_response_before_the_request_ends_closes_the_stream_without_error) {
+  // RFC 9113 §8.1: an upload answered early (413 here) is ended with RST_STREAM NO_ERROR
+  // once the response is out, so the stream stops holding a concurrent-stream slot.
+  Fixture f;
+  Fields request = {{":method", "POST"}, {":scheme", "https"}, {":authority", "example.test"}, {":path", "/up"}};
+  const int32_t id = f.client.request(request, std::string(200000, 'u'));
+  f.owner.held.insert(id);  // the backend reads nothing: the client's body stays blocked
+  CHECK(pump(f.client, *f.server));
+  CHECK(!f.owner.streams[id].head.empty());
+  CHECK(!f.client.streams[id].closed);
+  CHECK(f.respond(id, "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 4\r\n\r\n", "nope"));
+  CHECK(pump(f.client, *f.server));
+  CHECK_EQ(f.client.streams[id].status, 413);
+  CHECK_EQ(f.client.streams[id].body, std::string("nope"));
+  CHECK(f.client.streams[id].closed);
+  CHECK_EQ(f.client.streams[id].error_code, uint32_t{NGHTTP2_NO_ERROR});
+  CHECK(f.owner.streams[id].closed);
+  CHECK(f.owner.streams[id].completed);
+  CHECK_EQ(f.server->open_streams(), size_t{0});
+  CHECK_EQ(f.server->counters().streams_reset_by_client, uint64_t{0});
+}

@@ -158,6 +158,38 @@ export const defaults = {
     timeoutMs: 5_000,
   },
 
+  /**
+   * HTTP/2 defences per client connection (docs/http2.md, "Defences"): the limits of a
+   * public-facing listener. A budget is a token bucket: `*Burst` frames at most, refilled
+   * at `*PerSecond`; past it, GOAWAY ENHANCE_YOUR_CALM.
+   */
+  http2Limits: {
+    /** Streams open at once; more are refused (RST_STREAM REFUSED_STREAM). */
+    maxConcurrentStreams: 100,
+    /** Decoded request header list (name + value + 32 per field) and fields; over either: 431. */
+    maxHeaderListBytes: 16_384,
+    maxHeaderFields: 100,
+    /** Encoded header block (HEADERS + CONTINUATION) and CONTINUATION frames per block; over: GOAWAY. */
+    maxHeaderBlockBytes: 65_536,
+    maxContinuationFrames: 8,
+    /** A response held back by the client's shut flow-control window this long is reset; 0: never. */
+    stallTimeoutMs: 30_000,
+    /** Streams reset by the client, or by us for a malformed request (rapid reset). */
+    streamResetBurst: 200,
+    streamResetsPerSecond: 50,
+    settingsBurst: 32,
+    settingsPerSecond: 4,
+    pingBurst: 32,
+    pingsPerSecond: 4,
+    priorityBurst: 512,
+    prioritiesPerSecond: 128,
+    /** DATA frames without payload and without END_STREAM. */
+    emptyDataBurst: 64,
+    emptyDataPerSecond: 16,
+    windowUpdateBurst: 1_024,
+    windowUpdatesPerSecond: 256,
+  },
+
   /** Edge protection (docs/protection.md): nothing is limited unless asked. */
   protection: {
     /** Open connections per client address for the whole balancer; 0: no limit. */
@@ -241,6 +273,14 @@ export const bounds = {
   /** Requests in flight per backend (0: no limit), and waiting requests per worker. */
   maxConnections: { min: 0, max: 1_000_000 },
   queueMaxPending: { min: 0, max: 1_000_000 },
+  /** HTTP/2 defences (http2Limits). */
+  h2ConcurrentStreams: { min: 1, max: 100_000 },
+  h2HeaderListBytes: { min: 1_024, max: 1_048_576 },
+  h2HeaderBlockBytes: { min: 1_024, max: 1_048_576 },
+  /** nghttp2 1.61 and Debian's backports cap CONTINUATION frames at 8 whatever this says. */
+  h2ContinuationFrames: { min: 0, max: 64 },
+  h2Burst: { min: 1, max: 1_000_000 },
+  h2PerSecond: { min: 0, max: 1_000_000 },
   /** Rate-limit rules (each has its counter slot in every worker). */
   rateLimitRules: { min: 0, max: 32 },
 } as const;

@@ -32,6 +32,7 @@ const p = defaults.pool;
 const bd = defaults.bodies;
 const o = defaults.outlierDetection;
 const r = defaults.retries;
+const h2 = defaults.http2Limits;
 
 export const nativeOptions: readonly NativeOption[] = [
   row('backlog', bounds.backlog, defaults.backlog),
@@ -71,6 +72,24 @@ export const nativeOptions: readonly NativeOption[] = [
   row('backends[].maxConnections', bounds.maxConnections),
   row('queue.maxPending', bounds.queueMaxPending, defaults.queue.maxPending),
   row('queue.timeoutMs', bounds.timeoutMs, defaults.queue.timeoutMs),
+  row('http2Limits.maxConcurrentStreams', bounds.h2ConcurrentStreams, h2.maxConcurrentStreams),
+  row('http2Limits.maxHeaderListBytes', bounds.h2HeaderListBytes, h2.maxHeaderListBytes),
+  row('http2Limits.maxHeaderFields', bounds.maxHeaderCount, h2.maxHeaderFields),
+  row('http2Limits.maxHeaderBlockBytes', bounds.h2HeaderBlockBytes, h2.maxHeaderBlockBytes),
+  row('http2Limits.maxContinuationFrames', bounds.h2ContinuationFrames, h2.maxContinuationFrames),
+  row('http2Limits.stallTimeoutMs', bounds.optionalMs, h2.stallTimeoutMs),
+  row('http2Limits.streamResetBurst', bounds.h2Burst, h2.streamResetBurst),
+  row('http2Limits.streamResetsPerSecond', bounds.h2PerSecond, h2.streamResetsPerSecond),
+  row('http2Limits.settingsBurst', bounds.h2Burst, h2.settingsBurst),
+  row('http2Limits.settingsPerSecond', bounds.h2PerSecond, h2.settingsPerSecond),
+  row('http2Limits.pingBurst', bounds.h2Burst, h2.pingBurst),
+  row('http2Limits.pingsPerSecond', bounds.h2PerSecond, h2.pingsPerSecond),
+  row('http2Limits.priorityBurst', bounds.h2Burst, h2.priorityBurst),
+  row('http2Limits.prioritiesPerSecond', bounds.h2PerSecond, h2.prioritiesPerSecond),
+  row('http2Limits.emptyDataBurst', bounds.h2Burst, h2.emptyDataBurst),
+  row('http2Limits.emptyDataPerSecond', bounds.h2PerSecond, h2.emptyDataPerSecond),
+  row('http2Limits.windowUpdateBurst', bounds.h2Burst, h2.windowUpdateBurst),
+  row('http2Limits.windowUpdatesPerSecond', bounds.h2PerSecond, h2.windowUpdatesPerSecond),
 ];
 
 /** The row of `path`. Throws for a path the table does not have (the schema asks at load). */

@@ -92,6 +92,42 @@ export interface QueueOptions {
   timeoutMs?: number;
 }
 
+/**
+ * HTTP/2 defences per client connection (docs/http2.md). Defaults in parentheses. Budgets
+ * are token buckets: `*Burst` frames at most, refilled at `*PerSecond`; past one, the
+ * connection gets GOAWAY ENHANCE_YOUR_CALM.
+ */
+export interface Http2LimitOptions {
+  /** Streams open at once; more are refused with REFUSED_STREAM (100). */
+  maxConcurrentStreams?: number;
+  /** Decoded request header list, RFC 9113 accounting (16384), and fields (100); over: 431. */
+  maxHeaderListBytes?: number;
+  maxHeaderFields?: number;
+  /** Encoded header block bytes (65536) and CONTINUATION frames per block (8); over: GOAWAY. */
+  maxHeaderBlockBytes?: number;
+  maxContinuationFrames?: number;
+  /** A response the client's shut window holds back this long is reset; 0: never (30000). */
+  stallTimeoutMs?: number;
+  /** Rapid reset: client resets and resets for malformed requests (200, 50/s). */
+  streamResetBurst?: number;
+  streamResetsPerSecond?: number;
+  /** SETTINGS frames (32, 4/s). */
+  settingsBurst?: number;
+  settingsPerSecond?: number;
+  /** PING frames (32, 4/s). */
+  pingBurst?: number;
+  pingsPerSecond?: number;
+  /** PRIORITY frames (512, 128/s). */
+  priorityBurst?: number;
+  prioritiesPerSecond?: number;
+  /** DATA frames without payload and without END_STREAM (64, 16/s). */
+  emptyDataBurst?: number;
+  emptyDataPerSecond?: number;
+  /** WINDOW_UPDATE frames (1024, 256/s; each DATA frame sent earns 2 more). */
+  windowUpdateBurst?: number;
+  windowUpdatesPerSecond?: number;
+}
+
 /** Timeouts, in milliseconds. Defaults in parentheses. */
 export interface TimeoutOptions {
   /** Backend TCP connect; then 502 or the next backend (5000). */
@@ -249,6 +285,8 @@ export interface BalancerOptions {
   http2?: boolean;
   /** HTTP/2 with prior knowledge (h2c) on plain listeners, beside HTTP/1.1. Default false. */
   http2c?: boolean;
+  /** HTTP/2 defence limits per client connection (docs/http2.md); absent: the defaults. */
+  http2Limits?: Http2LimitOptions;
   /** A plain listener that answers every request with a redirect to the same host over HTTPS (http mode). */
   httpsRedirect?: HttpsRedirectOptions;
 }
@@ -697,6 +735,29 @@ export const optionsShape = {
   ).optional(),
   http2: booleanSchema.default(true),
   http2c: booleanSchema.default(false),
+  http2Limits: strictObject(
+    {
+      maxConcurrentStreams: nativeField('http2Limits.maxConcurrentStreams'),
+      maxHeaderListBytes: nativeField('http2Limits.maxHeaderListBytes'),
+      maxHeaderFields: nativeField('http2Limits.maxHeaderFields'),
+      maxHeaderBlockBytes: nativeField('http2Limits.maxHeaderBlockBytes'),
+      maxContinuationFrames: nativeField('http2Limits.maxContinuationFrames'),
+      stallTimeoutMs: nativeField('http2Limits.stallTimeoutMs'),
+      streamResetBurst: nativeField('http2Limits.streamResetBurst'),
+      streamResetsPerSecond: nativeField('http2Limits.streamResetsPerSecond'),
+      settingsBurst: nativeField('http2Limits.settingsBurst'),
+      settingsPerSecond: nativeField('http2Limits.settingsPerSecond'),
+      pingBurst: nativeField('http2Limits.pingBurst'),
+      pingsPerSecond: nativeField('http2Limits.pingsPerSecond'),
+      priorityBurst: nativeField('http2Limits.priorityBurst'),
+      prioritiesPerSecond: nativeField('http2Limits.prioritiesPerSecond'),
+      emptyDataBurst: nativeField('http2Limits.emptyDataBurst'),
+      emptyDataPerSecond: nativeField('http2Limits.emptyDataPerSecond'),
+      windowUpdateBurst: nativeField('http2Limits.windowUpdateBurst'),
+      windowUpdatesPerSecond: nativeField('http2Limits.windowUpdatesPerSecond'),
+    },
+    'an object of HTTP/2 defence limits (docs/http2.md)',
+  ).prefault({}),
   httpsRedirect: strictObject(
     {
       status: redirectStatusSchema.default(308),

@@ -63,6 +63,7 @@ export function toNativeConfig(config: BalancerConfig, live: LiveState): NativeC
     queue: { ...config.queue },
     http2: config.http2,
     http2c: config.http2c,
+    http2Limits: { ...config.http2Limits },
   };
   if (config.mode === 'redirect') native.redirectStatus = config.redirectStatus;
   if (config.mode === 'tcp') native.proxyProtocol = config.proxyProtocol;

@@ -209,7 +209,25 @@ describe('configuration files: messages name the file, the line, the path and wh
       "lb.yaml:6: backends[0]: unknown option 'colour'; expected one of address, weight, state, publicUrl, healthCheck, maxConnections, tls",
       "lb.yaml:8: timeouts.connectMs: expected an integer from 1 to 2147483647, got '5s'",
       "lb.yaml:9: logging.level: expected one of error, warn, info, debug, got 'loud'",
-      "lb.yaml:10: unknown option 'frobnicate'; expected one of listen, strategy, mode, redirectStatus, proxyProtocol, hashHeader, cookieName, workers, backlog, timeouts, limits, pool, bodies, forwarded, headers, outlierDetection, retries, healthCheck, protection, queue, tls, http2, http2c, httpsRedirect, backends, admin, logging, discovery",
+      "lb.yaml:10: unknown option 'frobnicate'; expected one of listen, strategy, mode, redirectStatus, proxyProtocol, hashHeader, cookieName, workers, backlog, timeouts, limits, pool, bodies, forwarded, headers, outlierDetection, retries, healthCheck, protection, queue, tls, http2, http2c, http2Limits, httpsRedirect, backends, admin, logging, discovery",
+    ]);
+  });
+
+  it('http2Limits: each field named with its line and range; unset fields keep their defaults', () => {
+    const { config } = parseConfigText(
+      'lb.yaml',
+      yaml('backends: [127.0.0.1:1]', 'http2Limits:', '  maxConcurrentStreams: 250', '  stallTimeoutMs: 0'),
+    );
+    expect(config.http2Limits).toMatchObject({ maxConcurrentStreams: 250, stallTimeoutMs: 0, pingBurst: 32 });
+    expect(
+      problems(
+        'lb.yaml',
+        yaml('backends: [127.0.0.1:1]', 'http2Limits:', '  maxConcurrentStreams: 0', '  pingsPerSecond: -1', '  maxStreams: 5'),
+      ),
+    ).toEqual([
+      'lb.yaml:3: http2Limits.maxConcurrentStreams: expected an integer from 1 to 100000, got 0',
+      'lb.yaml:4: http2Limits.pingsPerSecond: expected an integer from 0 to 1000000, got -1',
+      expect.stringMatching(/^lb\.yaml:5: http2Limits: unknown option 'maxStreams'; expected one of maxConcurrentStreams, /),
     ]);
   });
 

@@ -216,7 +216,7 @@ describe('validateOptions: errors name the exact path and what was expected', ()
       {
         path: '',
         message:
-          "unknown option 'workerz'; expected one of listen, backends, strategy, mode, redirectStatus, proxyProtocol, hashHeader, cookieName, workers, backlog, timeouts, limits, pool, bodies, forwarded, headers, outlierDetection, retries, healthCheck, accessLogSampleRate, protection, queue, tls, http2, http2c, httpsRedirect",
+          "unknown option 'workerz'; expected one of listen, backends, strategy, mode, redirectStatus, proxyProtocol, hashHeader, cookieName, workers, backlog, timeouts, limits, pool, bodies, forwarded, headers, outlierDetection, retries, healthCheck, accessLogSampleRate, protection, queue, tls, http2, http2c, http2Limits, httpsRedirect",
       },
     ]);
     expect(configError({ backends: ['127.0.0.1:1'], timeouts: { connect: 5 } }).message).toBe(

@@ -72,6 +72,26 @@ describe('toNativeConfig', () => {
       queue: { maxPending: 1024, timeoutMs: 5000 },
       http2: true,
       http2c: false,
+      http2Limits: {
+        maxConcurrentStreams: 100,
+        maxHeaderListBytes: 16384,
+        maxHeaderFields: 100,
+        maxHeaderBlockBytes: 65536,
+        maxContinuationFrames: 8,
+        stallTimeoutMs: 30000,
+        streamResetBurst: 200,
+        streamResetsPerSecond: 50,
+        settingsBurst: 32,
+        settingsPerSecond: 4,
+        pingBurst: 32,
+        pingsPerSecond: 4,
+        priorityBurst: 512,
+        prioritiesPerSecond: 128,
+        emptyDataBurst: 64,
+        emptyDataPerSecond: 16,
+        windowUpdateBurst: 1024,
+        windowUpdatesPerSecond: 256,
+      },
     });
     expect(native).not.toHaveProperty('xForwardedFor');
   });

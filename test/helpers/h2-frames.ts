@@ -55,6 +55,23 @@ export function headerBlock(fields: [string, string][]): Buffer {
   return Buffer.concat(parts);
 }
 
+/** A literal field with incremental indexing (RFC 7541 §6.2.1, new name): it enters the dynamic table. */
+export function indexedLiteral(name: string, value: string): Buffer {
+  return Buffer.concat([
+    Buffer.from([0x40]),
+    hpackLength(Buffer.byteLength(name)),
+    Buffer.from(name, 'latin1'),
+    hpackLength(Buffer.byteLength(value)),
+    Buffer.from(value, 'latin1'),
+  ]);
+}
+
+/** An indexed field (RFC 7541 §6.1): one byte for indexes below 127 (62 is the newest dynamic entry). */
+export function indexedField(index: number): Buffer {
+  if (index < 1 || index >= 127) throw new Error(`indexedField: ${index} needs a multi-byte integer`);
+  return Buffer.from([0x80 | index]);
+}
+
 export function requestFields(authority: string, path = '/', method = 'GET', scheme = 'https'): [string, string][] {
   return [
     [':method', method],

@@ -12,7 +12,7 @@ export interface H2Backend {
   port: number;
   /** Requests seen, by x-test-id. */
   seen: Map<string, { method: string; path: string; headers: http.IncomingHttpHeaders }>;
-  /** x-test-id of /slow responses whose connection closed before they ended. */
+  /** x-test-id of /slow and /endless responses whose connection closed before they ended. */
   cut: Set<string>;
   /** x-test-id of /slow responses that ended normally. */
   completed: Set<string>;
@@ -50,6 +50,17 @@ export async function startH2Backend(): Promise<H2Backend> {
       res.write('part two');
       res.addTrailers({ 'x-checksum': 'abc123' });
       res.end();
+      return;
+    }
+    if (url.pathname === '/endless') {
+      // A response that never ends: a piece every 50 ms until its connection closes.
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      const piece = Buffer.alloc(16_384, 0x61);
+      const timer = setInterval(() => res.write(piece), 50);
+      res.on('close', () => {
+        clearInterval(timer);
+        cut.add(id);
+      });
       return;
     }
     if (url.pathname === '/slow') {
@@ -92,6 +103,19 @@ export async function startH2Backend(): Promise<H2Backend> {
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-echo-id': id });
       res.end(body);
     });
+  });
+  // Expect: 100-continue. /refuse-body answers 413 at once without reading the body;
+  // every other path gets 100 Continue, then its usual answer.
+  server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const id = String(req.headers['x-test-id'] ?? '');
+    seen.set(id, { method: req.method ?? '', path: req.url ?? '', headers: req.headers });
+    if (req.url === '/refuse-body') {
+      res.writeHead(413, { 'content-type': 'text/plain', connection: 'close' });
+      res.end('too large');
+      return;
+    }
+    res.writeContinue();
+    server.emit('request', req, res);
   });
   server.keepAliveTimeout = 5000;
   server.on('connection', (socket) => {
