@@ -108,24 +108,38 @@ Napi::Value BalancerObject::update(const Napi::CallbackInfo& info) {
   uint32_t& max_connections = config.limits.max_client_connections;
   if (max_connections > 0) max_connections = (max_connections + workers_ - 1) / workers_;
   config.acme_challenges = acme_challenges_;
-  balancer_->update(std::move(config));
+  if (!balancer_->update(std::move(config), error)) return throw_error(env, "LB_ERR_CONFIG", error);
   return env.Undefined();
 }
 
 bool BalancerObject::read_config(const Napi::Object& object, proxy::ProxyConfig& config, std::string& error) {
   if (!read_proxy_config(object, config, error)) return false;
-  bool has_tls = false;
-  tls::TlsServerSettings settings;
-  if (!read_listener_tls(object, has_tls, settings, error)) return false;
-  if (!has_tls) return true;
-  if (config.mode == proxy::ProxyMode::tcp) {
-    error = "tls: not in tcp mode (TLS there passes through to the backends untouched)";
-    return false;
-  }
-  config.tls.context = tls_contexts_.resolve(settings, error);
-  if (!config.tls.context) {
-    error = "tls: " + error;
-    return false;
+  std::vector<ListenerReading> listeners;
+  if (!read_listeners(object, listeners, error)) return false;
+  // One context cache per listener. If a later listener fails, earlier caches may keep a
+  // context that is never published: the next configuration compares against it anyway.
+  if (tls_contexts_.size() < listeners.size()) tls_contexts_.resize(listeners.size());
+  for (size_t i = 0; i < listeners.size(); ++i) {
+    ListenerReading& reading = listeners[i];
+    const std::string path = "listeners[" + std::to_string(i) + "].";
+    if (reading.tls && config.mode == proxy::ProxyMode::tcp) {
+      error = path + "tls: not in tcp mode (TLS there passes through to the backends untouched)";
+      return false;
+    }
+    if (reading.policy.https_redirect.enabled && config.mode != proxy::ProxyMode::http) {
+      error = path + "httpsRedirect: only in http mode";
+      return false;
+    }
+    if (reading.tls && reading.tls_settings.certificates.empty()) {
+      reading.policy.tls.awaiting_certificate = true;  // closes what it accepts until one arrives
+    } else if (reading.tls) {
+      reading.policy.tls.context = tls_contexts_[i].resolve(reading.tls_settings, error);
+      if (!reading.policy.tls.context) {
+        error = path + "tls: " + error;
+        return false;
+      }
+    }
+    config.listeners.push_back(std::move(reading.policy));
   }
   return true;
 }
@@ -179,26 +193,29 @@ Napi::Value BalancerObject::set_acme_challenges(const Napi::CallbackInfo& info) 
 }
 
 Napi::Value BalancerObject::bound_port(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), balancer_ ? balancer_->bound_port() : 0);
+  // boundPort(listener = 0): that listener's port.
+  uint32_t listener = info.Length() >= 1 && info[0].IsNumber() ? info[0].As<Napi::Number>().Uint32Value() : 0;
+  return Napi::Number::New(info.Env(), balancer_ ? balancer_->bound_port(listener) : 0);
 }
 
 Napi::Value BalancerObject::rebind(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!running_ || stopping_) return throw_error(env, "LB_ERR_STATE", "rebind: the balancer is not running");
-  if (info.Length() < 1 || !info[0].IsObject()) {
-    return throw_error(env, "LB_ERR_CONFIG", "rebind: expected {listenHost, listenPort, backlog, workers}");
+  // rebind(listener, {listenHost, listenPort, backlog}): moves one listener.
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsObject()) {
+    return throw_error(env, "LB_ERR_CONFIG", "rebind: expected (listener index, {listenHost, listenPort, backlog})");
   }
-  runtime::ListenSettings listen;
+  uint32_t listener = info[0].As<Napi::Number>().Uint32Value();
+  Napi::Object object = info[1].As<Napi::Object>();
+  net::SocketAddress address;
   std::string error;
-  if (!read_listen_settings(info[0].As<Napi::Object>(), listen, error)) {
-    return throw_error(env, "LB_ERR_CONFIG", error);
-  }
-  if (listen.workers != workers_) {
-    return throw_error(env, "LB_ERR_CONFIG",
-                       "workers: cannot change while running (" + std::to_string(workers_) + " running)");
-  }
+  const std::string path = "listeners[" + std::to_string(listener) + "].";
+  if (!read_listen_address(object, path, address, error)) return throw_error(env, "LB_ERR_CONFIG", error);
+  Napi::Value backlog_value = object.Get("backlog");
+  int backlog = backlog_value.IsNumber() ? backlog_value.As<Napi::Number>().Int32Value() : 0;
+  if (backlog < 0 || backlog > 65535) return throw_error(env, "LB_ERR_CONFIG", "backlog: expected 0 to 65535");
   net::ListenError listen_error;
-  if (!balancer_->rebind(listen.address, listen.backlog, listen_error)) {
+  if (!balancer_->rebind(listener, address, backlog, listen_error)) {
     throw_listen_error(env, listen_error);
   }
   return env.Undefined();

@@ -81,19 +81,22 @@ enum class ProxyMode : uint8_t {
 
 enum class ProxyProtocol : uint8_t { none, v1, v2 };
 
-// TLS on the listener. A certificate change is a new snapshot with a new context: each
+// TLS on a listener. A certificate change is a new snapshot with a new context: each
 // connection keeps the context it was accepted with, new ones take the new one.
 struct ListenerTls {
-  std::shared_ptr<const tls::TlsServerContext> context;  // nullptr: a plain listener
-  // Session ticket keys, the same for every worker (a ticket resumes on any of them);
-  // each worker copies them into its own ring. Filled by the Balancer, not by the caller.
-  tls::TicketKeyRing ticket_keys;
+  // nullptr: a plain listener, unless `awaiting_certificate`.
+  std::shared_ptr<const tls::TlsServerContext> context;
+  // A TLS listener with no certificate yet (its only source is ACME, not issued so far):
+  // it is bound, and closes what it accepts until a certificate arrives (no placeholder).
+  bool awaiting_certificate = false;
   // The Strict-Transport-Security value added to relayed responses ("" for none); a
   // backend's own header is kept instead.
   std::string hsts;
   // mTLS: the request header that carries the verified client certificate's subject to
   // the backends ("" for none); a client's own copy is always dropped.
   std::string client_subject_header;
+
+  bool enabled() const { return context != nullptr || awaiting_certificate; }
 };
 
 // A plain listener that sends every request to the same host over HTTPS.
@@ -101,6 +104,13 @@ struct HttpsRedirect {
   bool enabled = false;
   uint16_t status = 308;
   uint16_t port = 443;  // 443 is left out of the Location
+};
+
+// What a connection accepted on one listener does at the protocol level: TLS or plain,
+// and whether a plain one redirects to HTTPS. Addresses live with the sockets (runtime).
+struct ListenerPolicy {
+  ListenerTls tls;
+  HttpsRedirect https_redirect;
 };
 
 struct ProxyConfig {
@@ -115,8 +125,12 @@ struct ProxyConfig {
   BodySettings bodies;
   http1::ForwardedPolicy forwarded;
   http1::HeaderPolicy headers;
-  ListenerTls tls;
-  HttpsRedirect https_redirect;
+  // One per listener, in configuration order; a connection keeps its listener's index.
+  // Their number is fixed for a balancer's run (a snapshot with another count is refused).
+  std::vector<ListenerPolicy> listeners;
+  // Session ticket keys, the same for every worker and listener (a ticket resumes on any
+  // of them); each worker copies them into its own ring. Filled by the Balancer.
+  tls::TicketKeyRing ticket_keys;
   // header-hash: the header whose value is hashed; cookie: the sticky cookie's name.
   std::string hash_header = "x-session-id";
   std::string cookie_name = "lb_backend";
