@@ -1,5 +1,8 @@
 #include "addon/balancer_object.h"
 
+#include <algorithm>
+#include <cctype>
+
 #include "addon/config_conversion.h"
 #include "addon/stats_conversion.h"
 
@@ -141,6 +144,27 @@ bool BalancerObject::read_config(const Napi::Object& object, proxy::ProxyConfig&
     }
     config.listeners.push_back(std::move(reading.policy));
   }
+  // The mTLS subject header is dropped from what clients send on every listener, not
+  // only on the one that verifies certificates: otherwise a client of a plain listener
+  // could send it and a backend would take it as verified. One name for all listeners.
+  std::string subject_header;
+  for (size_t i = 0; i < config.listeners.size(); ++i) {
+    const std::string& name = config.listeners[i].tls.client_subject_header;
+    if (name.empty()) continue;
+    auto same = [](const std::string& a, const std::string& b) {
+      return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+             });
+    };
+    if (!subject_header.empty() && !same(name, subject_header)) {
+      error = "listeners[" + std::to_string(i) +
+              "].tls.clientCertificates.subjectHeader: expected the same header as " + "the other listeners ('" +
+              subject_header + "'), got '" + name + "'";
+      return false;
+    }
+    subject_header = name;
+  }
+  for (proxy::ListenerPolicy& listener : config.listeners) listener.tls.client_subject_header = subject_header;
   return true;
 }
 

@@ -855,6 +855,22 @@ export function refineOptions(config: ModeDependent, ctx: z.RefinementCtx): void
       }
     }
   });
+  // The mTLS subject header is dropped from every listener's requests (a plain listener's
+  // client must not be able to send it), so all listeners name the same one.
+  let subjectHeader: { name: string; index: number } | undefined;
+  listenersOf(config).forEach(({ listener, path }, index) => {
+    const tls = listener.tls as { clientCertificates?: { subjectHeader?: string } } | undefined;
+    const name = tls?.clientCertificates?.subjectHeader?.toLowerCase();
+    if (name === undefined) return;
+    if (!subjectHeader) subjectHeader = { name, index };
+    else if (subjectHeader.name !== name) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [...path, 'tls', 'clientCertificates', 'subjectHeader'],
+        message: `expected the same header as listeners[${subjectHeader.index}] ('${subjectHeader.name}'): it is dropped from every listener's requests`,
+      });
+    }
+  });
   const conflict = strategyModeConflict(config.strategy, config.mode);
   if (conflict) ctx.addIssue({ code: 'custom', path: ['strategy'], message: conflict });
   (config.backends ?? []).forEach((backend, index) => {

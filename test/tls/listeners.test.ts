@@ -36,7 +36,8 @@ afterEach(async () => {
 /** A backend answering with the protocol the balancer said the client used. */
 async function startBackend(): Promise<number> {
   const server = http.createServer((req, res) => {
-    res.end(JSON.stringify({ proto: req.headers['x-forwarded-proto'], path: req.url }));
+    const subject = req.headers['x-client-subject'];
+    res.end(JSON.stringify({ proto: req.headers['x-forwarded-proto'], path: req.url, ...(subject ? { subject } : {}) }));
   });
   server.keepAliveTimeout = 30_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -212,6 +213,58 @@ describe('listeners', () => {
     await expect(refused).rejects.toThrow(LbConfigError);
     await expect(refused).rejects.toThrow('listeners: cannot add or remove listeners while running (2 running, got 3)');
     expect(lb.listeners.map((l) => l.port)).toEqual([plain!.port, spare]);
+  });
+
+  it('mtls-subject-header-forged-on-plain-listener: the verified-subject header is dropped on a plain listener too', async () => {
+    const backend = await startBackend();
+    const client = await fixtures.issue({ commonName: 'client one', clientAuth: true, fileName: 'listeners-client' });
+    const lb = await start({
+      listeners: [
+        { listen: '127.0.0.1:0' },
+        {
+          listen: '127.0.0.1:0',
+          tls: {
+            certificates: [{ cert: fixtures.ecdsa.chainFile, key: fixtures.ecdsa.keyFile }],
+            clientCertificates: { ca: fixtures.ca.certFile, verify: 'required', subjectHeader: 'X-Client-Subject' },
+          },
+        },
+      ],
+      backends: [`127.0.0.1:${backend}`],
+    });
+    const [plain, secure] = lb.listeners;
+    const forged = await new Promise<string>((resolve, reject) => {
+      http
+        .get(`${plain!.url}forged`, { headers: { 'x-client-subject': 'CN=admin' } }, (res) => {
+          let body = '';
+          res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          res.on('end', () => resolve(body));
+        })
+        .on('error', reject);
+    });
+    expect(JSON.parse(forged)).toEqual({ proto: 'http', path: '/forged' });
+    const verified = await new Promise<string>((resolve, reject) => {
+      https
+        .get(
+          `${secure!.url}verified`,
+          { ca: fixtures.ca.certPem, servername: 'localhost', cert: client.certPem, key: client.keyPem, agent: false },
+          (res) => {
+            let body = '';
+            res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+            res.on('end', () => resolve(body));
+          },
+        )
+        .on('error', reject);
+    });
+    expect(JSON.parse(verified)).toMatchObject({ proto: 'https', subject: expect.stringContaining('client one') });
+    expect(() =>
+      createBalancer({
+        listeners: [
+          { listen: '127.0.0.1:0', tls: { acmeCertificate: true, clientCertificates: { ca: 'a.pem', subjectHeader: 'x-a' } } },
+          { listen: '127.0.0.1:0', tls: { acmeCertificate: true, clientCertificates: { ca: 'a.pem', subjectHeader: 'x-b' } } },
+        ],
+        backends: ['127.0.0.1:1'],
+      }),
+    ).toThrow("listeners[1].tls.clientCertificates.subjectHeader: expected the same header as listeners[0] ('x-a')");
   });
 
   it('refuses listeners beside the one-listener form, naming the fields', () => {
