@@ -61,6 +61,9 @@ const RESULTS_DIR = join(BENCH_DIR, 'results');
 /** @type {Record<string, Scenario>} */
 const SCENARIOS = {
   ka50: { id: 'ka50', label: 'keep-alive c=50', kind: 'load', conns: 50 },
+  // ka50 again on an lb-native whose rate limits never trip (lib/servers.mjs, variant
+  // 'ratelimit'): the CPU per request of checking them, beside the plain ka50 row.
+  ka50rl: { id: 'ka50rl', label: 'keep-alive c=50, rate limits that never trip', kind: 'load', conns: 50, headers: ['X-Tenant: bench'], variant: 'ratelimit' },
   ka200: { id: 'ka200', label: 'keep-alive c=200', kind: 'load', conns: 200 },
   ka1000: { id: 'ka1000', label: 'keep-alive c=1000', kind: 'load', conns: 1000 },
   close: { id: 'close', label: 'Connection: close c=50', kind: 'load', conns: 50, headers: ['Connection: close'] },
@@ -354,6 +357,7 @@ function cellStatus(sc, p) {
     if (!st.redirect) return 'n/a (not implemented)';
   }
   if (sc.kind === 'memory' && p === 'direct') return 'n/a';
+  if (sc.variant === 'ratelimit' && p !== 'lb-native') return 'n/a';
   if (sc.variant === 'https' && !st.https) return 'n/a';
   if (sc.variant !== 'https' && st.httpsOnly) return 'n/a (HTTPS rows only)';
   const failed = st.failedVariants?.[sc.variant ?? 'proxy'];

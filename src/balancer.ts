@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 
 import { type BackendEntry, BackendSet, type Removal, refOf, statusOf } from './backend-set.js';
 import { addressKey, formatAddress, parseAddress, resolveHost } from './config/address.js';
+import { backendTlsPeer } from './config/backend-tls-schema.js';
 import { bounds, defaults } from './config/defaults.js';
 import {
   type BackendConfig,
@@ -40,9 +41,16 @@ import {
   type NativeStats,
   loadNative,
 } from './native.js';
+import { ClusterLimits, type ClusterLimitsStats } from './protection/cluster-limits.js';
 import { type BackendStatus, type BalancerStats, toBalancerStats } from './stats.js';
 import { readCertificateFiles } from './tls/certificate-files.js';
 import { CertificateWatch } from './tls/certificate-watch.js';
+import {
+  TicketKeyRotation,
+  type TicketKeySchedule,
+  defaultTicketKeepPrevious,
+  defaultTicketRotateSeconds,
+} from './tls/ticket-key-rotation.js';
 
 /**
  * Where a balancer is in its life: `idle` (created, never started), `starting`, `running`,
@@ -92,6 +100,10 @@ interface Run {
   version: number;
   /** Where each listener (config.listeners, in order) is bound: numeric address, real port. */
   listeners: Array<{ address: string; port: number }>;
+  /** TLS listeners: the session ticket keys shared by the workers, rotated on a schedule. */
+  ticketKeys?: TicketKeyRotation;
+  /** Cluster-wide rate limits' exchanges with Redis (protection.cluster), while running. */
+  clusterLimits?: ClusterLimits;
 }
 
 /** Where one listener accepts connections. */
@@ -224,6 +236,7 @@ export class Balancer {
         this.#deliver(() => this.#emitter.emit('listening', { address: first.address, port: first.port }));
         this.#startHealthChecks(run);
         this.#watchCertificates();
+        this.#syncClusterLimits(run);
         return this;
       },
       (error: unknown) => {
@@ -268,10 +281,15 @@ export class Balancer {
       if (port !== 0) await this.#checkPortFree(bound[i]!.address, port, listener.listen.text);
     }
     const native = new addon.Balancer((events) => this.#onEvents(events));
+    const ticketKeys = hasTls(config)
+      ? new TicketKeyRotation(ticketSchedule(config), (keys) => native.setTicketKeys(keys))
+      : undefined;
     try {
       if (this.#acmeChallenges) native.setAcmeChallenges(this.#acmeChallenges);
+      ticketKeys?.start(); // before start(): the first connections already use the shared keys
       native.start(nativeConfig);
     } catch (cause) {
+      ticketKeys?.stop();
       try {
         native.stop(0, () => {});
       } catch {
@@ -288,6 +306,7 @@ export class Balancer {
       ),
       version,
       listeners: bound.map((listener, i) => ({ address: listener.address, port: native.boundPort(i) })),
+      ...(ticketKeys ? { ticketKeys } : {}),
     };
     return run;
   }
@@ -362,6 +381,10 @@ export class Balancer {
     run.health.stop();
     this.#certificateWatch?.close();
     this.#certificateWatch = undefined;
+    run.ticketKeys?.stop();
+    run.ticketKeys = undefined;
+    await run.clusterLimits?.close();
+    run.clusterLimits = undefined;
     // The counters as stop begins; replaced by the final ones if the addon still has them
     // once every worker has ended (it may already have released them).
     const beforeStop = this.#nativeStats(run);
@@ -731,6 +754,7 @@ export class Balancer {
       })),
     };
     const checksBefore = new Map(entries.map((e) => [e.id, effectiveHealthCheck(prev.healthCheck, e.config.healthCheck)]));
+    const tlsBefore = new Map(entries.map((e) => [e.id, JSON.stringify(e.config.tls)]));
     const certificatesBefore = this.#certificates;
     this.#config = next;
     this.#strategy = next.strategy;
@@ -751,7 +775,7 @@ export class Balancer {
     for (const entry of this.#backends.list()) {
       if (!checksBefore.has(entry.id)) continue; // added just now
       const after = effectiveHealthCheck(next.healthCheck, entry.config.healthCheck);
-      if (sameCheck(checksBefore.get(entry.id), after)) continue;
+      if (sameCheck(checksBefore.get(entry.id), after) && tlsBefore.get(entry.id) === JSON.stringify(entry.config.tls)) continue;
       rewatch.push(entry);
       if (run) {
         entry.health = after ? 'up' : 'unchecked';
@@ -772,6 +796,7 @@ export class Balancer {
     }
     this.#version += 1;
     if (run) this.#watchCertificates();
+    if (run) this.#scheduleTicketKeys(run);
 
     if (run) {
       for (const removal of removals) run.health.unwatch(removal.entry.id);
@@ -788,6 +813,7 @@ export class Balancer {
       const event = { ...this.#first(run) };
       this.#deliver(() => this.#emitter.emit('listening', event));
     }
+    if (run) this.#syncClusterLimits(run);
     return result;
   }
 
@@ -824,6 +850,30 @@ export class Balancer {
     this.#acmeCertificate = certificate ? { cert: certificate.certPem, key: certificate.keyPem } : undefined;
     this.#publishOrRestore(() => (this.#acmeCertificate = before));
     return this.#config.listeners.filter((l) => l.tls?.acmeCertificate).length;
+  }
+
+  /** Starts, updates or ends the exchanges with Redis to match `protection.cluster`. */
+  #syncClusterLimits(run: Run): void {
+    const { cluster, rateLimits } = this.#config.protection;
+    const wanted = cluster && rateLimits.some((rule) => rule.cluster) ? cluster : undefined;
+    if (run.clusterLimits && (!wanted || run.clusterLimits.redisUrl !== wanted.redis)) {
+      void run.clusterLimits.close();
+      run.clusterLimits = undefined;
+    }
+    if (!wanted) return;
+    if (run.clusterLimits) {
+      run.clusterLimits.update(wanted, rateLimits);
+      return;
+    }
+    run.clusterLimits = new ClusterLimits(run.native, wanted, rateLimits, {
+      degraded: (reason) => this.#deliver(() => this.#emitter.emit('cluster-limits-degraded', { reason })),
+      restored: () => this.#deliver(() => this.#emitter.emit('cluster-limits-restored', {})),
+    });
+  }
+
+  /** Cluster-wide rate limits' state (protection.cluster), while running with a cluster rule. */
+  clusterLimitsStats(): ClusterLimitsStats | undefined {
+    return this.#run?.clusterLimits?.stats();
   }
 
   /**
@@ -864,6 +914,31 @@ export class Balancer {
     if (this.#emitter.listenerCount('error') === 0) return;
     const lbError = error instanceof LbError ? error : new LbNativeError(String(error));
     this.#deliver(() => this.#emitter.emit('error', lbError));
+  }
+
+  /**
+   * Rotates the session ticket keys now (a new key seals new tickets; the kept previous
+   * keys still resume older ones). Rotation also runs on its own every
+   * `tls.sessionTickets.rotateSeconds`. Does nothing unless running with TLS.
+   */
+  rotateTicketKeys(): void {
+    try {
+      this.#run?.ticketKeys?.rotate();
+    } catch (cause) {
+      throw this.#fromNative(cause);
+    }
+  }
+
+  /** After a reconfigure: a TLS listener's ticket key schedule follows the options (keys made when TLS is switched on). */
+  #scheduleTicketKeys(run: Run): void {
+    if (!hasTls(this.#config)) return; // the keys stay installed; no new connection uses them
+    const schedule = ticketSchedule(this.#config);
+    if (run.ticketKeys) {
+      run.ticketKeys.reschedule(schedule);
+      return;
+    }
+    run.ticketKeys = new TicketKeyRotation(schedule, (keys) => run.native.setTicketKeys(keys));
+    run.ticketKeys.start();
   }
 
   /** (Re)starts watching the certificate files of the current options, when running with TLS. */
@@ -945,6 +1020,7 @@ export class Balancer {
       port: address.port,
       hostHeader: formatAddress(address.host, address.port),
       check,
+      ...(entry.config.tls ? { tls: backendTlsPeer(entry.config.tls, address.host) } : {}),
     });
   }
 
@@ -1141,6 +1217,8 @@ function backendChanges(before: BackendConfig, after: BackendConfig): string[] {
   if (before.publicUrl !== after.publicUrl)
     changes.push(`publicUrl ${before.publicUrl ?? 'default'} -> ${after.publicUrl ?? 'default'}`);
   if (JSON.stringify(before.healthCheck) !== JSON.stringify(after.healthCheck)) changes.push('healthCheck');
+  // The CA file's contents are part of it: a reload that finds a new CA applies it.
+  if (JSON.stringify(before.tls) !== JSON.stringify(after.tls)) changes.push('tls');
   return changes;
 }
 
@@ -1187,6 +1265,20 @@ async function readAllCertificates(config: BalancerConfig): Promise<Array<Native
   if (issues.length > 0) throw new LbConfigError(issues);
   for (const r of results) if (r.status === 'rejected') throw r.reason;
   return results.map((r) => (r.status === 'fulfilled' ? r.value : undefined));
+}
+
+/** Whether any listener speaks TLS (one waiting for its ACME certificate included). */
+function hasTls(config: BalancerConfig): boolean {
+  return config.listeners.some((listener) => listener.tls !== undefined);
+}
+
+/** The ticket key schedule: the TLS listeners' (refineOptions holds them equal), else the defaults. */
+function ticketSchedule(config: BalancerConfig): TicketKeySchedule {
+  const tickets = config.listeners.find((listener) => listener.tls?.sessionTickets)?.tls?.sessionTickets;
+  return {
+    rotateSeconds: tickets?.rotateSeconds ?? defaultTicketRotateSeconds,
+    keepPrevious: tickets?.keepPrevious ?? defaultTicketKeepPrevious,
+  };
 }
 
 function samePem(a: NativeTlsFiles, b: NativeTlsFiles | undefined): boolean {

@@ -11,6 +11,8 @@
 //   backend and worker, the message counting those held back.
 // - 'backend-drained' / 'backend-removed': emitted once per backend, when every worker has
 //   reported that it has nothing in flight on it any more.
+// - 'cluster-limits-degraded' / '-restored': cluster-wide rate limits could not reach
+//   Redis (each balancer applies its local share), then could again; once per transition.
 // - 'access': one per sampled request (`accessLogSampleRate`), from whichever worker
 //   served it.
 import type { LbError } from './errors.js';
@@ -27,6 +29,8 @@ export const balancerEventNames = [
   'backend-drained',
   'backend-removed',
   'access',
+  'cluster-limits-degraded',
+  'cluster-limits-restored',
   'error',
 ] as const;
 
@@ -140,6 +144,12 @@ export interface AccessEvent {
   bytes: number;
 }
 
+/** Payload of 'cluster-limits-degraded': an exchange with Redis failed; local shares apply until one works. */
+export interface ClusterLimitsDegradedEvent {
+  /** Why, e.g. `Connection is closed.` or `Command timed out`. */
+  reason: string;
+}
+
 /** Listener arguments per event name. */
 export interface BalancerEventMap {
   listening: [event: ListeningEvent];
@@ -153,6 +163,9 @@ export interface BalancerEventMap {
   'backend-removed': [event: BackendRemovedEvent];
   /** A sampled request (only with `accessLogSampleRate` above 0). */
   access: [event: AccessEvent];
+  'cluster-limits-degraded': [event: ClusterLimitsDegradedEvent];
+  /** An exchange with Redis worked again: the cluster-wide limits apply again. */
+  'cluster-limits-restored': [event: Record<string, never>];
   /**
    * An error while running (a worker's LbWorkerError, or a configuration update the data
    * path refused after a health change). Emitted only when at least one 'error' listener

@@ -22,6 +22,8 @@ export interface NativeBackend {
   healthy?: boolean;
   /** Requests in flight on it at once for the whole process; more wait in its queue. 0 (default): no limit. */
   maxConnections?: number;
+  /** TLS towards it: verify the chain (against `ca`, PEM, or the system's store) and the name `serverName` (also sent as SNI when a DNS name). */
+  tls?: { verify: boolean; ca?: string; serverName?: string };
 }
 
 /** Requests waiting for a backend at its maxConnections. */
@@ -140,6 +142,8 @@ export interface NativeRateLimit {
   rate: number;
   /** Bucket size: requests allowed at once after a lull. */
   burst: number;
+  /** Counted for the cluster and checked against the keys over the limit cluster-wide. */
+  cluster?: boolean;
 }
 
 /** Edge protection (native/protection). */
@@ -153,6 +157,21 @@ export interface NativeProtection {
   /** Each worker's bucket table size (keys), fixed memory. */
   rateLimitKeys: number;
   rateLimits: NativeRateLimit[];
+  /** The pool's circuit breaker; absent: off. */
+  circuitBreaker?: { maxRequests: number; maxPendingRequests: number };
+  /** Cluster-wide rate limits: the data path reads `prefix` (key names), `localShare` and `keys`. */
+  cluster?: { prefix: string; localShare: number; keys: number };
+}
+
+/** What the workers admitted under cluster rules since the last call (NativeBalancer.collectClusterCounts). */
+export interface NativeClusterCounts {
+  /** [rule position, key (16 hex digits, the same on every balancer), requests admitted], summed over workers. */
+  counts: Array<[rule: number, key: string, count: number]>;
+  /** 429s because a key was blocked cluster-wide, since start. */
+  limited: number;
+  /** Admissions not counted: a worker's count table had no room around the key. */
+  countsDropped: number;
+  memoryBytes: number;
 }
 
 /** One listener: a numeric address, and what its connections speak. */
@@ -198,6 +217,10 @@ export interface NativeConfig {
   headers?: NativeHeaders;
   /** Edge protection; absent: none. */
   protection?: NativeProtection;
+  /** HTTP/2 over TLS (ALPN h2); absent: on. */
+  http2?: boolean;
+  /** h2c with prior knowledge on a plain listener; absent: off. */
+  http2c?: boolean;
   /** Backend queues (maxConnections); absent: the defaults (1024, 5000 ms). */
   queue?: NativeQueue;
 }
@@ -224,6 +247,8 @@ export interface NativeListenerTls {
   clientCertificates?: { ca: string; verify: 'optional' | 'required'; subjectHeader?: string };
   /** The Strict-Transport-Security value for relayed responses, e.g. `max-age=31536000`. */
   hsts?: string;
+  /** Opt-in: hand the record layer to the kernel (kTLS) where it and OpenSSL can. */
+  ktls?: boolean;
 }
 
 /**
@@ -260,6 +285,10 @@ export interface NativeBackendStats {
   idleConnections: number;
   /** Backend connections opened since start. */
   connectionsOpened: number;
+  /** TLS backends: handshakes done in full, by resuming the last session, and failed (e.g. certificate not verified). */
+  tlsHandshakesFull: number;
+  tlsHandshakesResumed: number;
+  tlsHandshakeFailures: number;
   /**
    * Latency histograms, summed over workers: counts per bucket (not cumulative), bucket i
    * holding samples up to NativeStats.latencyBoundsMs[i] (the last bucket: everything
@@ -309,6 +338,29 @@ export interface NativeProtectionStats {
   limitedByRule: number[];
 }
 
+/** HTTP/2 to clients, summed over workers. */
+export interface NativeHttp2Stats {
+  /** Client connections that spoke HTTP/2 (ALPN h2 or h2c). */
+  connections: number;
+  /** Requests that came as HTTP/2 streams (also counted in `requests`). */
+  requests: number;
+  streamsActive: number;
+  /** Streams reset by the client (RST_STREAM). */
+  resetsByClient: number;
+  /** Streams refused over the concurrent-stream limit. */
+  refusedStreams: number;
+  /** Streams reset for a malformed request (RFC 9113 §8). */
+  malformedRequests: number;
+  /** Streams reset after their client's window stayed shut too long. */
+  stalledStreamsReset: number;
+  /** Requests answered 431 (header list too large). */
+  headerListTooLarge: number;
+  /** Backend exchanges cut short because their stream went away. */
+  exchangesCancelled: number;
+  /** Connections ended by each defence (GOAWAY), by defence name. */
+  connectionsEndedBy: Record<string, number>;
+}
+
 export interface NativeStats {
   workers: number;
   acceptedConnections: number;
@@ -345,6 +397,49 @@ export interface NativeStats {
   backends: NativeBackendStats[];
   /** Absent in the zero stats of a balancer that never ran. */
   protection?: NativeProtectionStats;
+  /** TLS listeners: handshakes and record-layer paths. Absent in the zero stats of a balancer that never ran. */
+  tls?: NativeTlsStats;
+  /** Absent in the zero stats of a balancer that never ran. */
+  http2?: NativeHttp2Stats;
+  /** The pool's circuit breaker (protection.circuitBreaker), whole process; absent before a run. */
+  circuitBreaker?: {
+    /** Requests holding one of its maxRequests slots now. */
+    active: number;
+    /** Requests waiting for one now (in backend queues). */
+    pending: number;
+    /** 503s: maxRequests in flight and maxPendingRequests waiting. */
+    overflow: number;
+  };
+}
+
+/** Why a client's TLS handshake failed. */
+export interface NativeTlsHandshakeFailures {
+  /** Silent or stalled past the handshake timeout (timeouts.clientHeadMs). */
+  timeout: number;
+  /** No protocol version in common (a TLS 1.0/1.1 client). */
+  version: number;
+  /** No cipher suite, group or signature algorithm in common. */
+  noSharedCipher: number;
+  /** mTLS: the client certificate was missing or did not verify. */
+  clientCertificate: number;
+  /** Garbage or plain HTTP instead of a ClientHello. */
+  notTls: number;
+  /** The client closed or reset mid-handshake. */
+  closed: number;
+  /** Any other protocol error, alert or socket error. */
+  other: number;
+}
+
+export interface NativeTlsStats {
+  handshakesFull: number;
+  handshakesResumed: number;
+  handshakeFailures: NativeTlsHandshakeFailures;
+  /** Established connections whose record layer the kernel took (kTLS). */
+  recordLayerKtls: number;
+  /** Established connections whose record layer stayed in OpenSSL, by why. */
+  recordLayerUserspace: { ktlsOff: number; noKernelTls: number; opensslDeclined: number };
+  /** `tls.ktls` as configured, and what the kernel and the linked OpenSSL offer (detail: why not, in words). */
+  ktls: { requested: boolean; kernel: boolean; openssl: boolean; detail: string };
 }
 
 /**
@@ -423,6 +518,20 @@ export interface NativeBalancer {
    * null gives that path back to the backends. Kept across update() and start().
    */
   setAcmeChallenges(challenges: Record<string, string> | null): void;
+  /**
+   * Session ticket keys for TLS listeners: concatenated 80-byte keys (16-byte name,
+   * 32-byte HMAC key, 32-byte AES key), the first sealing new tickets, all accepted.
+   * Before start() they are kept for it. Throws LB_ERR_CONFIG for a malformed buffer.
+   */
+  setTicketKeys(keys: Buffer): void;
+  /** Cluster-wide rate limits (src/protection/cluster-limits.ts): takes the workers' counts. */
+  collectClusterCounts(): NativeClusterCounts;
+  /**
+   * Blocks each key for `waitMs` from now (in every worker, until then), after dropping
+   * the blocks that ended. `degraded`: Redis cannot be reached; lifts every block and the
+   * workers apply each cluster rule's local share until a call with false.
+   */
+  setClusterBlocks(blocks: Array<[key: string, waitMs: number]>, degraded: boolean): { blocked: number; dropped: number };
 }
 
 export interface NativeAddon {

@@ -9,7 +9,7 @@
  * @property {number} [conns]
  * @property {string[]} [headers]
  * @property {string} [path]
- * @property {'proxy' | 'redirect' | 'https'} [variant] `https`: the proxy on a TLS listener, wrk over TLS
+ * @property {'proxy' | 'redirect' | 'https' | 'ratelimit'} [variant] `https`: the proxy on a TLS listener, wrk over TLS; `ratelimit`: lb-native with rate limits that never trip
  * @property {boolean} [handshakes] one TLS handshake per request (new connection each): req/s is handshakes/s
  * @property {boolean} [fullHandshakes] wrk never resumes a session (lib/wrk-full-handshake.c preloaded)
  * @property {string} [script] wrk request script under lib/ (uploads)

@@ -167,8 +167,8 @@ export async function startBackends({ workers = 1, pin } = {}) {
 
 // ---------------------------------------------------------------------------------------
 // Proxies. Each definition: check() -> {ok, status, note, ...}; start(variant, ctx) ->
-// {rec, pid, port}. variant is 'proxy', 'redirect' or 'https' (the proxy on a TLS listener
-// serving ctx.tls).
+// {rec, pid, port}. variant is 'proxy', 'redirect', 'https' (the proxy on a TLS listener
+// serving ctx.tls) or 'h2' (the same with HTTP/2 to clients; lb-native offers it by default).
 
 const LB_CLI = join(REPO_DIR, 'dist', 'cli', 'main.js');
 const LB_ADDON = join(REPO_DIR, 'build', 'Release', 'lb_native.node');
@@ -235,7 +235,24 @@ export const PROXIES = {
       // The same idle pool size the peers get (its surplus handling stays lb-native's default).
       if (lbStatus?.poolFlag) args.push('--pool-max-idle', String(pool));
       if (variant === 'redirect') args.push('--mode', 'redirect');
-      if (variant === 'https') {
+      if (variant === 'ratelimit') {
+        // Two rules far above any load this machine makes: one per client address, one per
+        // value of the X-Tenant header the ka50rl row sends. Each request is checked by both.
+        const dir = makeTmp('lb-ratelimit');
+        const file = join(dir, 'protection.yaml');
+        writeFileSync(
+          file,
+          [
+            'protection:',
+            '  rateLimits:',
+            '    - { name: per-client, key: client, rate: 1000000, burst: 1000000 }',
+            '    - { name: per-tenant, key: header, header: x-tenant, rate: 1000000, burst: 1000000 }',
+            '',
+          ].join('\n'),
+        );
+        args.push('--config', file);
+      }
+      if (variant === 'https' || variant === 'h2') {
         const { cert, key } = certificateOf(ctx);
         args.push('--tls-cert', cert, '--tls-key', key);
       }
@@ -255,7 +272,8 @@ export const PROXIES = {
       const [port] = /** @type {[number]} */ (await freePorts(1));
       const dir = makeTmp('haproxy');
       const cfg = join(dir, 'haproxy.cfg');
-      const tpl = { redirect: 'haproxy-redirect.cfg', https: 'haproxy-https.cfg' }[variant] ?? 'haproxy-proxy.cfg';
+      const tpl =
+        { redirect: 'haproxy-redirect.cfg', https: 'haproxy-https.cfg', h2: 'haproxy-h2.cfg' }[variant] ?? 'haproxy-proxy.cfg';
       writeFileSync(
         cfg,
         render(tpl, {
@@ -265,7 +283,7 @@ export const PROXIES = {
           PORT: port,
           BACKEND1: backends[0],
           BACKEND2: backends[1],
-          PEM: variant === 'https' ? certificateOf(ctx).pem : '',
+          PEM: variant === 'https' || variant === 'h2' ? certificateOf(ctx).pem : '',
         }),
       );
       // -db: stay in the foreground, no master-worker: one process, `nbthread` threads.
@@ -282,8 +300,9 @@ export const PROXIES = {
     async start(variant, ctx) {
       const { backends, workers, pin } = ctx;
       const [port] = /** @type {[number]} */ (await freePorts(1));
-      const tpl = { redirect: 'nginx-redirect.conf', https: 'nginx-https.conf' }[variant] ?? 'nginx-proxy.conf';
-      const tls = variant === 'https' ? certificateOf(ctx) : null;
+      const tpl =
+        { redirect: 'nginx-redirect.conf', https: 'nginx-https.conf', h2: 'nginx-h2.conf' }[variant] ?? 'nginx-proxy.conf';
+      const tls = variant === 'https' || variant === 'h2' ? certificateOf(ctx) : null;
       const rec = await startNginx(
         tpl,
         {

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cctype>
 
+#include "addon/cluster_binding.h"
 #include "addon/config_conversion.h"
+#include "addon/protection_conversion.h"
 #include "addon/stats_conversion.h"
 
 namespace lb::addon {
@@ -42,6 +44,9 @@ Napi::Function BalancerObject::define(Napi::Env env) {
                          InstanceMethod<&BalancerObject::rebind>("rebind"),
                          InstanceMethod<&BalancerObject::clear_ejection>("clearEjection"),
                          InstanceMethod<&BalancerObject::set_acme_challenges>("setAcmeChallenges"),
+                         InstanceMethod<&BalancerObject::set_ticket_keys>("setTicketKeys"),
+                         InstanceMethod<&BalancerObject::collect_cluster_counts>("collectClusterCounts"),
+                         InstanceMethod<&BalancerObject::set_cluster_blocks>("setClusterBlocks"),
                      });
 }
 
@@ -72,7 +77,11 @@ Napi::Value BalancerObject::start(const Napi::CallbackInfo& info) {
     return throw_error(env, "LB_ERR_CONFIG", error);
   }
   workers_ = listen.workers;
+  cluster_limits_.reset();
+  attach_cluster_limits(config);
   config.acme_challenges = acme_challenges_;
+  // Every listener shares them (empty: the balancer makes its own at start).
+  config.ticket_keys = ticket_keys_;
   // The limit is per balancer; each worker enforces its share.
   uint32_t& max_connections = config.limits.max_client_connections;
   if (max_connections > 0) max_connections = (max_connections + workers_ - 1) / workers_;
@@ -111,6 +120,7 @@ Napi::Value BalancerObject::update(const Napi::CallbackInfo& info) {
   uint32_t& max_connections = config.limits.max_client_connections;
   if (max_connections > 0) max_connections = (max_connections + workers_ - 1) / workers_;
   config.acme_challenges = acme_challenges_;
+  attach_cluster_limits(config);
   if (!balancer_->update(std::move(config), error)) return throw_error(env, "LB_ERR_CONFIG", error);
   return env.Undefined();
 }
@@ -119,6 +129,13 @@ bool BalancerObject::read_config(const Napi::Object& object, proxy::ProxyConfig&
   if (!read_proxy_config(object, config, error)) return false;
   std::vector<ListenerReading> listeners;
   if (!read_listeners(object, listeners, error)) return false;
+  if (!backend_tls_.read(object, config.mode == proxy::ProxyMode::tcp, config.upstream.backend_tls, error))
+    return false;
+  if (!read_circuit_breaker(object, config.upstream.breaker, error)) return false;
+  config.upstream.pool_load = pool_load_;
+  // HTTP/2 is offered first on every TLS listener (a client that speaks both gets it), in
+  // http mode: redirect mode answers every request itself, over HTTP/1.1.
+  const bool offer_h2 = config.http2.enabled && config.mode == proxy::ProxyMode::http;
   // One context cache per listener. If a later listener fails, earlier caches may keep a
   // context that is never published: the next configuration compares against it anyway.
   if (tls_contexts_.size() < listeners.size()) tls_contexts_.resize(listeners.size());
@@ -136,6 +153,8 @@ bool BalancerObject::read_config(const Napi::Object& object, proxy::ProxyConfig&
     if (reading.tls && reading.tls_settings.certificates.empty()) {
       reading.policy.tls.awaiting_certificate = true;  // closes what it accepts until one arrives
     } else if (reading.tls) {
+      reading.tls_settings.alpn_protocols =
+          offer_h2 ? std::vector<std::string>{"h2", "http/1.1"} : std::vector<std::string>{"http/1.1"};
       reading.policy.tls.context = tls_contexts_[i].resolve(reading.tls_settings, error);
       if (!reading.policy.tls.context) {
         error = path + "tls: " + error;
@@ -168,10 +187,36 @@ bool BalancerObject::read_config(const Napi::Object& object, proxy::ProxyConfig&
   return true;
 }
 
+void BalancerObject::attach_cluster_limits(proxy::ProxyConfig& config) {
+  const protection::EdgeRules* rules = config.protection.rules.get();
+  if (!rules || !rules->has_cluster_rules()) return;
+  // Sized by the first configuration that asks; a later size applies from the next start.
+  if (!cluster_limits_)
+    cluster_limits_ = std::make_shared<protection::ClusterLimits>(std::max<uint32_t>(workers_, 1), rules->cluster_keys);
+  config.protection.cluster = cluster_limits_;
+}
+
+Napi::Value BalancerObject::collect_cluster_counts(const Napi::CallbackInfo& info) {
+  return addon::collect_cluster_counts(info.Env(), running_ ? cluster_limits_.get() : nullptr);
+}
+
+Napi::Value BalancerObject::set_cluster_blocks(const Napi::CallbackInfo& info) {
+  return addon::set_cluster_blocks(info, running_ ? cluster_limits_.get() : nullptr);
+}
+
 Napi::Value BalancerObject::stats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!balancer_) return throw_error(env, "LB_ERR_STATE", "stats: the balancer is not running");
-  return to_js(env, balancer_->stats());
+  Napi::Value stats = to_js(env, balancer_->stats());
+  if (stats.IsObject()) {
+    Napi::Object breaker = Napi::Object::New(env);
+    breaker.Set("active", Napi::Number::New(env, pool_load_->active.load(std::memory_order_relaxed)));
+    breaker.Set("pending", Napi::Number::New(env, pool_load_->pending.load(std::memory_order_relaxed)));
+    breaker.Set("overflow",
+                Napi::Number::New(env, static_cast<double>(pool_load_->overflow.load(std::memory_order_relaxed))));
+    stats.As<Napi::Object>().Set("circuitBreaker", breaker);
+  }
+  return stats;
 }
 
 Napi::Value BalancerObject::clear_ejection(const Napi::CallbackInfo& info) {
@@ -213,6 +258,24 @@ Napi::Value BalancerObject::set_acme_challenges(const Napi::CallbackInfo& info) 
   }
   acme_challenges_ = table;
   if (running_ && !stopping_) balancer_->set_acme_challenges(std::move(table));
+  return env.Undefined();
+}
+
+Napi::Value BalancerObject::set_ticket_keys(const Napi::CallbackInfo& info) {
+  // setTicketKeys(buffer): concatenated 80-byte keys (name, HMAC key, AES key), the first
+  // one sealing new tickets, every one accepted. Before start() they are kept for it.
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsBuffer()) {
+    return throw_error(env, "LB_ERR_CONFIG", "setTicketKeys: expected a Buffer of 80-byte keys");
+  }
+  Napi::Buffer<unsigned char> bytes = info[0].As<Napi::Buffer<unsigned char>>();
+  tls::TicketKeyRing ring;
+  std::string error;
+  if (!tls::TicketKeyRing::parse(bytes.Data(), bytes.Length(), ring, error)) {
+    return throw_error(env, "LB_ERR_CONFIG", "setTicketKeys: " + error);
+  }
+  ticket_keys_ = ring;
+  if (running_ && !stopping_) balancer_->set_ticket_keys(std::move(ring));
   return env.Undefined();
 }
 

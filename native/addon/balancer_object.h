@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "addon/backend_tls_contexts.h"
 #include "addon/tls_context_cache.h"
 #include "runtime/balancer.h"
 
@@ -36,6 +37,11 @@ class BalancerObject : public Napi::ObjectWrap<BalancerObject> {
   Napi::Value rebind(const Napi::CallbackInfo& info);
   Napi::Value clear_ejection(const Napi::CallbackInfo& info);
   Napi::Value set_acme_challenges(const Napi::CallbackInfo& info);
+  Napi::Value set_ticket_keys(const Napi::CallbackInfo& info);
+  Napi::Value collect_cluster_counts(const Napi::CallbackInfo& info);
+  Napi::Value set_cluster_blocks(const Napi::CallbackInfo& info);
+  // Gives a snapshot with cluster rate limits the balancer's cluster state (made once).
+  void attach_cluster_limits(proxy::ProxyConfig& config);
 
   // Runs on the JavaScript thread for each thread-safe-function call. `stopped` is set
   // for the last call, made once every worker has ended.
@@ -53,10 +59,18 @@ class BalancerObject : public Napi::ObjectWrap<BalancerObject> {
   std::unique_ptr<runtime::Balancer> balancer_;
   // One per listener, by index: each keeps its context while its TLS settings stay.
   std::vector<TlsContextCache> tls_contexts_;
+  BackendTlsContexts backend_tls_;
   EventBridge bridge_;
   std::thread stopper_;
   // Kept here so that start() and every update() carry it into the new snapshot.
   std::shared_ptr<const http1::AcmeChallengeTable> acme_challenges_;
+  // The control plane's session ticket keys (empty: the balancer makes its own at start).
+  tls::TicketKeyRing ticket_keys_;
+  // Cluster-wide rate limits: counts and blocks kept across updates (null until a
+  // configuration has a cluster rule).
+  std::shared_ptr<protection::ClusterLimits> cluster_limits_;
+  // The pool circuit breaker's load for the whole process, kept across updates.
+  std::shared_ptr<upstream::PoolLoad> pool_load_ = std::make_shared<upstream::PoolLoad>();
   uint32_t workers_ = 1;
   bool running_ = false;
   bool stopping_ = false;

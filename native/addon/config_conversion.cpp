@@ -309,6 +309,12 @@ bool read_listener_tls(const Napi::Object& tls_object, const std::string& path, 
     if (!read_string(item.As<Napi::Object>(), at.c_str(), "key", pem.key_pem, error)) return false;
     out.certificates.push_back(std::move(pem));
   }
+  Napi::Value ktls = tls_object.Get("ktls");
+  if (!ktls.IsUndefined() && !ktls.IsBoolean()) {
+    error = path + "ktls: expected a boolean";
+    return false;
+  }
+  out.ktls = ktls.IsBoolean() && ktls.As<Napi::Boolean>().Value();
   Napi::Value client_value = tls_object.Get("clientCertificates");
   if (client_value.IsUndefined()) return true;
   Napi::Object client;
@@ -380,6 +386,21 @@ bool read_https_redirect(const Napi::Object& object, const std::string& path, pr
   return true;
 }
 
+// http2 (ALPN h2 on TLS listeners, default on) and http2c (h2c prior knowledge on plain
+// listeners, default off): optional booleans.
+bool read_http2(const Napi::Object& object, proxy::Http2Settings& out, std::string& error) {
+  for (const char* key : {"http2", "http2c"}) {
+    Napi::Value value = object.Get(key);
+    if (value.IsUndefined()) continue;
+    if (!value.IsBoolean()) {
+      error = std::string(key) + ": expected true or false";
+      return false;
+    }
+    (std::string_view(key) == "http2" ? out.enabled : out.cleartext) = value.As<Napi::Boolean>().Value();
+  }
+  return true;
+}
+
 }  // namespace
 
 bool read_listen_settings(const Napi::Object& object, runtime::ListenSettings& out, std::string& error) {
@@ -424,7 +445,8 @@ bool read_listeners(const Napi::Object& object, std::vector<ListenerReading>& ou
 bool read_proxy_config(const Napi::Object& object, proxy::ProxyConfig& out, std::string& error) {
   if (!read_mode(object, out, error) || !read_strategy(object, out, error) ||
       !read_backends(object, out.upstream.backends, error) || !read_proxy_options(object, out, error) ||
-      !read_header_policies(object, out, error) || !read_protection(object, out.protection, error)) {
+      !read_header_policies(object, out, error) || !read_protection(object, out.protection, error) ||
+      !read_http2(object, out.http2, error)) {
     return false;
   }
   // Responses come from our own backends: the same limits as requests.

@@ -1,8 +1,10 @@
 #include "addon/protection_conversion.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "addon/config_table.h"
+#include "protection/key_hash.h"
 
 namespace lb::addon {
 
@@ -62,7 +64,7 @@ bool read_number(const Napi::Object& object, const std::string& path, const char
   double number = value.IsNumber() ? value.As<Napi::Number>().DoubleValue() : NAN;
   if (!std::isfinite(number) || number < min || number > max || (integer && std::floor(number) != number)) {
     error = path + key + ": expected " + (integer ? "an integer" : "a number") + " from " +
-            (min < 1 ? std::to_string(min) : std::to_string(static_cast<long long>(min))) + " to " +
+            (!integer && min < 1 ? std::to_string(min) : std::to_string(static_cast<long long>(min))) + " to " +
             std::to_string(static_cast<long long>(max));
     return false;
   }
@@ -98,6 +100,50 @@ bool read_rule(const Napi::Object& item, const std::string& path, protection::Ra
   if (!read_number(item, path, "burst", 1, kMaxBurst, true, burst, error)) return false;
   rule.rate.milli_per_second = static_cast<uint64_t>(std::llround(rate * 1000));
   rule.rate.burst = static_cast<uint64_t>(burst);
+  Napi::Value cluster = item.Get("cluster");
+  if (!cluster.IsUndefined() && !cluster.IsBoolean()) {
+    error = path + "cluster: expected true or false";
+    return false;
+  }
+  rule.cluster = !cluster.IsUndefined() && cluster.As<Napi::Boolean>().Value();
+  return true;
+}
+
+// A fixed seed for the cluster key hashes: every balancer must name a key alike.
+constexpr uint64_t kClusterSeed = 0x6c622d6e61746976ull;
+
+// `protection.cluster`: what the data path needs of it (the control plane keeps the rest).
+// Every cluster rule gets its seed (prefix and name) and its local share.
+bool read_cluster(const Napi::Object& section, protection::EdgeRules& rules, std::string& error) {
+  bool any = false;
+  for (const protection::RateRule& rule : rules.rate_limits) any = any || rule.cluster;
+  Napi::Value value = section.Get("cluster");
+  if (value.IsUndefined()) {
+    if (any) error = "protection.cluster: required by a rate limit with cluster: true";
+    return !any;
+  }
+  if (!value.IsObject()) {
+    error = "protection.cluster: expected an object";
+    return false;
+  }
+  Napi::Object cluster = value.As<Napi::Object>();
+  std::string prefix;
+  double share = 0;
+  double keys = 0;
+  if (!read_text(cluster, "protection.cluster.", "prefix", true, prefix, error) ||
+      !read_number(cluster, "protection.cluster.", "localShare", 0.000001, 1, false, share, error) ||
+      !read_number(cluster, "protection.cluster.", "keys", 64, 1048576, true, keys, error)) {
+    return false;
+  }
+  if (!any) return true;
+  rules.cluster_keys = static_cast<uint32_t>(keys);
+  for (protection::RateRule& rule : rules.rate_limits) {
+    if (!rule.cluster) continue;
+    rule.cluster_seed = protection::key_hash(kClusterSeed, prefix + '\0' + rule.name);
+    rule.local_rate.milli_per_second =
+        std::max<uint64_t>(1, static_cast<uint64_t>(std::llround(rule.rate.milli_per_second * share)));
+    rule.local_rate.burst = std::max<uint64_t>(1, static_cast<uint64_t>(std::llround(rule.rate.burst * share)));
+  }
   return true;
 }
 
@@ -139,7 +185,28 @@ bool read_protection(const Napi::Object& object, protection::EdgeProtection& out
       rules->rate_limits.push_back(std::move(rule));
     }
   }
+  if (!read_cluster(section, *rules, error)) return false;
   out.rules = std::move(rules);
+  return true;
+}
+
+bool read_circuit_breaker(const Napi::Object& object, upstream::CircuitBreaker& out, std::string& error) {
+  Napi::Value section = object.Get("protection");
+  if (!section.IsObject()) return true;
+  Napi::Value value = section.As<Napi::Object>().Get("circuitBreaker");
+  if (value.IsUndefined()) return true;
+  if (!value.IsObject()) {
+    error = "protection.circuitBreaker: expected an object";
+    return false;
+  }
+  Napi::Object breaker = value.As<Napi::Object>();
+  double max_requests = 0, max_pending = 0;
+  if (!read_number(breaker, "protection.circuitBreaker.", "maxRequests", 0, 1000000, true, max_requests, error) ||
+      !read_number(breaker, "protection.circuitBreaker.", "maxPendingRequests", 0, 1000000, true, max_pending, error)) {
+    return false;
+  }
+  out.max_requests = static_cast<uint32_t>(max_requests);
+  out.max_pending_requests = static_cast<uint32_t>(max_pending);
   return true;
 }
 

@@ -8,10 +8,14 @@
 #include <string>
 
 #include "protection/edge_rules.h"
+#include "upstream/pool_breaker.h"
 
 namespace lb::addon {
 
 // An absent section leaves `out.rules` null (nothing to check).
 bool read_protection(const Napi::Object& object, protection::EdgeProtection& out, std::string& error);
+
+// `protection.circuitBreaker` (absent: off) into the pool's breaker settings.
+bool read_circuit_breaker(const Napi::Object& object, upstream::CircuitBreaker& out, std::string& error);
 
 }  // namespace lb::addon

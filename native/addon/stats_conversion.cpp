@@ -1,5 +1,7 @@
 #include "addon/stats_conversion.h"
 
+#include "http2/session_limits.h"
+
 namespace lb::addon {
 
 namespace {
@@ -47,6 +49,26 @@ EventShape shape_of(stats::EventType type) {
 }
 }  // namespace
 
+static Napi::Object to_js(Napi::Env env, const runtime::Http2Stats& stats) {
+  Napi::Object out = Napi::Object::New(env);
+  set(out, "connections", stats.connections);
+  set(out, "requests", stats.requests);
+  set(out, "streamsActive", stats.streams_active);
+  set(out, "resetsByClient", stats.resets_by_client);
+  set(out, "refusedStreams", stats.refused_streams);
+  set(out, "malformedRequests", stats.malformed_requests);
+  set(out, "stalledStreamsReset", stats.stalled_streams_reset);
+  set(out, "headerListTooLarge", stats.header_list_too_large);
+  set(out, "exchangesCancelled", stats.exchanges_cancelled);
+  // Connections ended by each defence, by its name (http2::to_string).
+  Napi::Object ended = Napi::Object::New(env);
+  for (size_t d = 1; d < stats::WorkerCounters::kH2Defences; ++d) {
+    set(ended, http2::to_string(static_cast<http2::Defence>(d)), stats.ended_by[d]);
+  }
+  out.Set("connectionsEndedBy", ended);
+  return out;
+}
+
 Napi::Object to_js(Napi::Env env, const protection::EdgeStats& stats) {
   Napi::Object out = Napi::Object::New(env);
   set(out, "denied", stats.denied);
@@ -63,6 +85,34 @@ Napi::Object to_js(Napi::Env env, const protection::EdgeStats& stats) {
     by_rule.Set(static_cast<uint32_t>(r), Napi::Number::New(env, static_cast<double>(stats.rule_limited[r])));
   }
   out.Set("limitedByRule", by_rule);
+  return out;
+}
+
+// TLS handshakes and record-layer paths (NativeTlsStats in src/native.ts).
+Napi::Object tls_to_js(Napi::Env env, const runtime::BalancerStats& stats) {
+  static constexpr const char* kFailureKeys[stats::kTlsHandshakeFailureKinds] = {
+      "timeout", "version", "noSharedCipher", "clientCertificate", "notTls", "closed", "other"};
+  static constexpr const char* kUserspaceKeys[stats::kTlsUserspaceReasons] = {"ktlsOff", "noKernelTls",
+                                                                              "opensslDeclined"};
+  const stats::TlsTotals& tls = stats.tls;
+  Napi::Object out = Napi::Object::New(env);
+  set(out, "handshakesFull", tls.handshakes_full);
+  set(out, "handshakesResumed", tls.handshakes_resumed);
+  Napi::Object failures = Napi::Object::New(env);
+  for (size_t i = 0; i < stats::kTlsHandshakeFailureKinds; ++i)
+    set(failures, kFailureKeys[i], tls.handshake_failures[i]);
+  out.Set("handshakeFailures", failures);
+  set(out, "recordLayerKtls", tls.record_layer_ktls);
+  Napi::Object userspace = Napi::Object::New(env);
+  for (size_t i = 0; i < stats::kTlsUserspaceReasons; ++i)
+    set(userspace, kUserspaceKeys[i], tls.record_layer_userspace[i]);
+  out.Set("recordLayerUserspace", userspace);
+  Napi::Object ktls = Napi::Object::New(env);
+  ktls.Set("requested", Napi::Boolean::New(env, stats.ktls_requested));
+  ktls.Set("kernel", Napi::Boolean::New(env, stats.ktls_support.kernel));
+  ktls.Set("openssl", Napi::Boolean::New(env, stats.ktls_support.openssl));
+  ktls.Set("detail", Napi::String::New(env, stats.ktls_support.detail));
+  out.Set("ktls", ktls);
   return out;
 }
 
@@ -105,6 +155,9 @@ Napi::Object to_js(Napi::Env env, const runtime::BalancerStats& stats) {
     set(backend, "activeConnections", b.active_connections);
     set(backend, "idleConnections", b.idle_connections);
     set(backend, "connectionsOpened", b.connections_opened);
+    set(backend, "tlsHandshakesFull", b.tls_handshakes_full);
+    set(backend, "tlsHandshakesResumed", b.tls_handshakes_resumed);
+    set(backend, "tlsHandshakeFailures", b.tls_handshake_failures);
     set(backend, "ejections", b.ejections);
     set(backend, "ejectedWorkers", b.ejected_workers);
     set(backend, "inFlight", b.in_flight);
@@ -121,6 +174,8 @@ Napi::Object to_js(Napi::Env env, const runtime::BalancerStats& stats) {
   }
   out.Set("backends", backends);
   out.Set("protection", to_js(env, stats.protection));
+  out.Set("tls", tls_to_js(env, stats));
+  out.Set("http2", to_js(env, stats.http2));
   return out;
 }
 

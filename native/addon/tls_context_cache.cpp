@@ -12,7 +12,7 @@ bool same_settings(const tls::TlsServerSettings& a, const tls::TlsServerSettings
   }
   return a.alpn_protocols == b.alpn_protocols && a.client_ca_pem == b.client_ca_pem &&
          a.client_verify == b.client_verify && a.session_cache_size == b.session_cache_size &&
-         a.session_timeout_seconds == b.session_timeout_seconds;
+         a.session_timeout_seconds == b.session_timeout_seconds && a.ktls == b.ktls;
 }
 
 }  // namespace

@@ -78,17 +78,33 @@ uint64_t EdgeGuard::check_request(const EdgeProtection& protection, const http1:
       }
       case RateKey::path: key_bytes = rule.path_prefix; break;
     }
+    ClusterLimits* cluster = rule.cluster ? protection.cluster.get() : nullptr;
+    const bool degraded = cluster && cluster->degraded();
+    uint64_t cluster_key = 0;
+    if (cluster) {
+      cluster_key = key_hash(rule.cluster_seed, key_bytes);
+      if (const uint64_t blocked_ms = degraded ? 0 : cluster->blocks().blocked_for(cluster_key, now_ms)) {
+        cluster->counters(worker_index_).limited.add();
+        counters.rate_limited.add();
+        counters.rule_limited[index].add();
+        return blocked_ms;
+      }
+    }
+    const TokenRate& rate = degraded ? rule.local_rate : rule.rate;
     // The rule's position is part of the key: two rules on the same client keep two buckets.
     const uint64_t key = key_hash(seed ^ mix64(index + 1), key_bytes);
     bool evicted = false;
-    TokenBucket& bucket = table.find_or_add(key, rule.rate, now_ms, evicted);
+    TokenBucket& bucket = table.find_or_add(key, rate, now_ms, evicted);
     if (evicted) counters.rate_table_evictions.add();
     counters.rate_table_size.set(table.size());
-    const uint64_t wait_ms = bucket.take(rule.rate, now_ms);
+    const uint64_t wait_ms = bucket.take(rate, now_ms);
     if (wait_ms != 0) {
       counters.rate_limited.add();
       counters.rule_limited[index].add();
       return wait_ms;
+    }
+    if (cluster && !cluster->counts(worker_index_).add(cluster_key, static_cast<uint32_t>(index))) {
+      cluster->counters(worker_index_).counts_dropped.add();
     }
   }
   return 0;

@@ -11,6 +11,7 @@
 
 #include "protection/cidr_set.h"
 #include "protection/client_connection_table.h"
+#include "protection/cluster_limits.h"
 #include "protection/token_bucket.h"
 #include "stats/counter.h"
 
@@ -29,6 +30,13 @@ struct RateRule {
   std::string header;       // RateKey::header: the header's name
   std::string path_prefix;  // RateKey::path: the prefix; else, if set, only requests under it count
   TokenRate rate;
+  // Cluster-wide (docs/protection.md, "Across balancers"): counted for the control plane
+  // and checked against the keys it found over the limit. `cluster_seed` makes the key
+  // hash the same on every balancer (the rule's name and the cluster prefix, no
+  // per-process randomness); `local_rate` is the rate while Redis cannot be reached.
+  bool cluster = false;
+  uint64_t cluster_seed = 0;
+  TokenRate local_rate;
 };
 
 struct EdgeRules {
@@ -38,6 +46,9 @@ struct EdgeRules {
   uint32_t max_connections_per_client = 0;  // 0: no limit
   std::vector<RateRule> rate_limits;
   uint32_t rate_limit_keys = 65536;  // each worker's bucket table
+  uint32_t cluster_keys = 0;         // cluster rules: keys counted per worker and interval, and blocked keys; 0: none
+
+  bool has_cluster_rules() const { return cluster_keys > 0; }
 
   bool checks_accept() const { return !allow.empty() || !deny.empty() || max_connections_per_client > 0; }
 };
@@ -77,6 +88,8 @@ class EdgeShared {
 struct EdgeProtection {
   std::shared_ptr<const EdgeRules> rules;
   std::shared_ptr<EdgeShared> shared;
+  // Cluster-wide rate limits' state (null: no cluster rule), one per balancer.
+  std::shared_ptr<ClusterLimits> cluster;
 };
 
 }  // namespace lb::protection

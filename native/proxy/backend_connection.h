@@ -1,8 +1,14 @@
 // One TCP connection to a backend, and its state machine:
 //
-//   connecting --connected--> attached <--take/park--> idle
-//        |                       |                       |
-//        +-------- failed / timeout / EOF / error -------+--> closed
+//   connecting --connected--> [handshaking --done-->] attached <--take/park--> idle
+//        |                          |                    |                       |
+//        +------------- failed / timeout / EOF / error --+-----------------------+--> closed
+//
+// A TLS backend passes through `handshaking` (SSL_connect driven by the socket's edges;
+// the connect timeout covers connect and handshake together). A handshake that fails, a
+// certificate that does not verify included, is a connect failure for the owner. Every
+// byte to and from the backend goes through `transport()` (plain or TLS, proxy/
+// client_transport.h: the one seam for both ends).
 //
 // While attached it carries exactly one exchange for one client connection (its owner)
 // and only records readiness; the owner moves the bytes. While idle it sits in its
@@ -10,8 +16,12 @@
 // ERR) or sends bytes nobody asked for gets it dropped at once, never reused.
 #pragma once
 
+#include <sys/uio.h>
+
 #include <cstdint>
 
+#include "proxy/client_transport.h"
+#include "proxy/socket_io.h"
 #include "reactor/event_loop.h"
 #include "reactor/timer_wheel.h"
 #include "reactor/unique_fd.h"
@@ -22,8 +32,14 @@ namespace lb::proxy {
 class FrontendConnection;
 class WorkerContext;
 
-enum class BackendConnState : uint8_t { connecting, attached, idle, closed };
+enum class BackendConnState : uint8_t { connecting, handshaking, attached, idle, closed };
 const char* to_string(BackendConnState state);
+
+// An idle pooled TLS connection became readable. A post-handshake message (a late TLS 1.3
+// session ticket, a key update) is consumed inside OpenSSL and leaves it usable: true.
+// Application data, close_notify, EOF or an error: false, the connection must go. One
+// read, at most one byte taken (and then the connection is closed anyway).
+bool idle_tls_input_is_harmless(ClientTransport& transport);
 
 class BackendConnection final : public reactor::EventHandler,
                                 public reactor::TimerHandler,
@@ -49,6 +65,13 @@ class BackendConnection final : public reactor::EventHandler,
   void disarm_timer();
 
   int fd() const { return fd_.get(); }
+  bool is_tls() const { return transport_.is_tls(); }
+  ClientTransport& transport() { return transport_; }
+  IoResult read(char* into, size_t capacity) { return transport_.read(into, capacity); }
+  IoResult write(const iovec* parts, int count) { return transport_.write(parts, count); }
+  // After a short read the socket is drained (plain), or may not be (TLS: only
+  // would_block says so).
+  bool short_read_drains() const { return transport_.short_read_drains(); }
   BackendConnState state() const { return state_; }
   upstream::UpstreamBackend& backend() const { return *backend_; }
   bool reused() const { return reused_; }
@@ -65,10 +88,16 @@ class BackendConnection final : public reactor::EventHandler,
   ~BackendConnection() override;
   void enter(BackendConnState next);
   void on_connect_result(uint32_t events);
+  // Drives the TLS handshake; on success the owner is told it is connected.
+  void continue_handshake();
+  void connected(bool readable_now);
+  // Keeps the session of this TLS connection for the next one to the backend.
+  void save_session();
 
   WorkerContext& context_;
   upstream::UpstreamBackend* backend_;
   reactor::UniqueFd fd_;
+  ClientTransport transport_;
   FrontendConnection* owner_ = nullptr;
   reactor::Timer timer_;
   BackendConnState state_ = BackendConnState::connecting;

@@ -21,6 +21,7 @@
 #include "proxy/backend_connection.h"
 #include "proxy/body_splice.h"
 #include "proxy/socket_io.h"
+#include "proxy/tls_handshake_stats.h"
 #include "proxy/worker_context.h"
 
 namespace lb::proxy {
@@ -318,6 +319,7 @@ void ClientConnection::on_timer(reactor::Timer&) {
   switch (timer_kind_) {
     case TimerKind::handshake:
       // A client that connected and went quiet, or stopped mid-handshake.
+      context_.counters.tls.count_failure(stats::TlsHandshakeFailure::timeout);
       close();
       return;
     case TimerKind::head:
@@ -360,19 +362,30 @@ void ClientConnection::continue_handshake() {
     }
   }
   switch (transport_.handshake()) {
-    case tls::HandshakeStatus::done:
-      if (!context_.listener(listener_index_).tls.client_subject_header.empty())
-        client_subject_ = transport_.tls()->peer_subject();
+    case tls::HandshakeStatus::done: {
+      // The listener's context now: the one this handshake used unless a reload has just
+      // swapped it (or, for a listener made plain, dropped it); only its kTLS flags are read.
+      const ListenerTls& listener_tls = context_.listener(listener_index_).tls;
+      const tls::TlsServerContext* server = listener_tls.context.get();
+      count_established(*transport_.tls(), server && server->ktls_requested(),
+                        server ? server->ktls_support() : tls::KtlsSupport{}, context_.counters.tls);
+      if (!listener_tls.client_subject_header.empty()) client_subject_ = transport_.tls()->peer_subject();
+      if (transport_.tls()->alpn() == "h2") {  // offered only while HTTP/2 is on (balancer_object.cpp)
+        hand_off_to_http2();
+        return;
+      }
       enter(ClientState::reading_head);
       arm_timer(TimerKind::head);
       // The request often travels with the client's last handshake flight.
       readable_ = true;
       read_request_head();
       return;
+    }
     case tls::HandshakeStatus::want_read: readable_ = false; return;
     case tls::HandshakeStatus::want_write: writable_ = false; return;
     case tls::HandshakeStatus::failed: break;
   }
+  context_.counters.tls.count_failure(failure_kind_of(transport_.tls()->failure()));
   if (transport_.tls()->failure() == tls::HandshakeFailure::http_request) {
     answer_plain_http_on_tls_port();
     return;
@@ -386,7 +399,13 @@ void ClientConnection::continue_handshake() {
 void ClientConnection::read_request_head() {
   const http1::HeadLimits& limits = context_.config().limits.request_head;
   for (;;) {
-    if (!in_.empty()) {
+    // h2c with prior knowledge (client_h2_handoff.cpp): the preface decides.
+    const H2cPreface preface = in_.empty() ? H2cPreface::none : h2c_preface();
+    if (preface == H2cPreface::complete) {
+      hand_off_to_http2();
+      return;
+    }
+    if (!in_.empty() && preface == H2cPreface::none) {
       auto scan = http1::scan_head_end(in_.data(), in_.size(), head_scan_from_);
       head_scan_from_ = static_cast<uint32_t>(scan.next_from);
       bool buffer_full = in_.write_space() == 0;
@@ -722,7 +741,7 @@ bool ClientConnection::forward_request() {
       parts[count++] = {const_cast<char*>(req_head_.data()) + exchange_->request_head_sent, head_left};
     }
     if (ready > 0) parts[count++] = {const_cast<char*>(in_.data()), ready};
-    IoResult io = write_some(backend_->fd(), parts, count);
+    IoResult io = backend_->write(parts, count);
     if (io.status == IoStatus::progress) {
       size_t sent = io.bytes;
       size_t head_sent = std::min(sent, head_left);
@@ -774,11 +793,11 @@ bool ClientConnection::forward_response() {
     // backend's bytes wait in the kernel until the client reads).
     char* into = resp_.write_ptr();
     size_t space = resp_.contiguous_write_space();
-    IoResult io = read_some(backend.fd(), into, space);
+    IoResult io = backend.read(into, space);
     if (io.status == IoStatus::progress) {
       resp_.commit(io.bytes);
       backend.backend().counters->bytes_from_backend.add(io.bytes);
-      if (io.bytes < space && !backend.peer_closed) backend.readable = false;
+      if (io.bytes < space && !backend.peer_closed && backend.short_read_drains()) backend.readable = false;
       if (!exchange_->response_bytes_seen) {
         exchange_->response_bytes_seen = true;
         exchange_->retryable = false;  // no replay once the backend has answered
@@ -854,8 +873,10 @@ bool ClientConnection::forward_response() {
 
   if (exchange_->response_phase == ResponsePhase::body && out_.empty()) {
     const BodyProgress& body = exchange_->response_body;
-    bool until_close_done =
-        body.kind == BodyKind::until_close && backend.peer_closed && !backend.readable && resp_.empty();
+    // A close-delimited body ends with the backend's clean close only: a reset (failed)
+    // cuts it, and the client must be told so (fail() below), not given a clean end.
+    bool until_close_done = body.kind == BodyKind::until_close && backend.peer_closed && !backend.failed &&
+                            !backend.readable && resp_.empty();
     if (until_close_done || (body.kind != BodyKind::until_close && body_fully_sent(body))) {
       exchange_->response_phase = ResponsePhase::done;
       count_body_path(body);
@@ -868,7 +889,8 @@ bool ClientConnection::forward_response() {
   bool backend_gone = backend.failed || (backend.peer_closed && !backend.readable);
   if (backend_gone && response_pipe_) return moved;  // body bytes in the pipe go out first
   if (backend_gone && exchange_->response_phase != ResponsePhase::done) {
-    if (exchange_->response_phase == ResponsePhase::body && exchange_->response_body.kind == BodyKind::until_close) {
+    if (exchange_->response_phase == ResponsePhase::body && exchange_->response_body.kind == BodyKind::until_close &&
+        !backend.failed) {
       return moved;  // still flushing what we have; the check above ends it
     }
     if (!exchange_->response_started && out_.empty() && try_replay()) return true;
@@ -881,9 +903,10 @@ bool ClientConnection::forward_response() {
 // ---------------------------------------------------------------------------------------
 // exchanging: bodies by splice(2)
 
-// A TLS client's bytes must pass through OpenSSL, so only plain sockets splice.
+// TLS bytes (a TLS client's, or a TLS backend's) must pass through OpenSSL, so only
+// plain sockets at both ends splice.
 bool ClientConnection::may_splice() const {
-  return !transport_.is_tls() && context_.config().bodies.splice_min_bytes > 0;
+  return !transport_.is_tls() && !backend_->is_tls() && context_.config().bodies.splice_min_bytes > 0;
 }
 
 bool ClientConnection::wants_request_splice() const {

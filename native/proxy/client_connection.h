@@ -71,7 +71,7 @@ class ClientConnection final : public FrontendConnection, public upstream::Queue
   void on_backend_timeout() override;
   void drain() override;
   void close() override;
-  bool on_slot_granted(upstream::UpstreamBackend& backend) override;
+  bool on_slot_granted(upstream::UpstreamBackend& backend, bool pool_counted) override;
   void on_queue_timeout(uint64_t waited_ms) override;
 
   ClientState state() const { return state_; }
@@ -84,6 +84,11 @@ class ClientConnection final : public FrontendConnection, public upstream::Queue
   // handshaking
   void continue_handshake();
   void answer_plain_http_on_tls_port();
+  // HTTP/2 (client_h2_handoff.cpp): after ALPN "h2", or an h2c preface on a plain
+  // listener with http2c on, the socket goes to an H2ClientConnection.
+  enum class H2cPreface : uint8_t { none, partial, complete };
+  H2cPreface h2c_preface() const;
+  void hand_off_to_http2();
   // reading_head
   void read_request_head();
   void start_exchange(const http1::MessageHead& head);

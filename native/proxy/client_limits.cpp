@@ -38,9 +38,11 @@ void ClientConnection::refuse_over_rate(const http1::MessageHead& head, uint64_t
 }
 
 bool ClientConnection::take_backend_slot(upstream::UpstreamBackend& backend) {
-  switch (context_.upstream.take_slot(backend)) {
-    case upstream::UpstreamGroup::Slot::admitted: return true;
+  bool pool_counted = false;
+  switch (context_.upstream.take_slot(backend, pool_counted)) {
+    case upstream::UpstreamGroup::Slot::admitted: exchange_->pool_counted = pool_counted; return true;
     case upstream::UpstreamGroup::Slot::counted:
+      exchange_->pool_counted = pool_counted;
       exchange_->slot_load = &backend.spec.counters->load();
       exchange_->slot_backend_id = backend.spec.id;
       return true;
@@ -71,12 +73,17 @@ void ClientConnection::release_slot() {
     exchange_->slot_load = nullptr;
     context_.upstream.give_slot(exchange_->slot_backend_id, *load);
   }
+  if (exchange_->pool_counted) {
+    exchange_->pool_counted = false;
+    context_.upstream.give_pool_slot();
+  }
 }
 
-bool ClientConnection::on_slot_granted(upstream::UpstreamBackend& backend) {
+bool ClientConnection::on_slot_granted(upstream::UpstreamBackend& backend, bool pool_counted) {
   // Wanted only while still waiting for it (not answered, not closed meanwhile).
   if (state_ != ClientState::connecting || !exchange_ || !exchange_->queued || backend_) return false;
   exchange_->queued = false;
+  exchange_->pool_counted = pool_counted;
   if (backend.spec.max_connections > 0) {
     exchange_->slot_load = &backend.spec.counters->load();
     exchange_->slot_backend_id = backend.spec.id;

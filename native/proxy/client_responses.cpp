@@ -167,7 +167,10 @@ void ClientConnection::fail(Outcome outcome, size_t flushable) {
     backend.counters->backend_errors.add();
     context_.upstream.report_failure(backend, rule.backend_failure);
   }
-  if (!exchange_ || !exchange_->response_started) {
+  // Over TLS a relayed head can be on its way with no byte counted as sent: a write that
+  // would block leaves it sealed in a half-sent record, which must be finished as it is.
+  const bool response_on_wire = exchange_ && (exchange_->response_started || transport_.pending_write_bytes() > 0);
+  if (!response_on_wire) {
     // Not a byte of a response went out (a relayed head waiting in out_ is dropped): the
     // client gets a clean answer of ours.
     send_error(rule.status);
@@ -191,11 +194,18 @@ void ClientConnection::abort_response(size_t ready) {
   // Part of the response went out: flush the rest of its head and the body bytes already
   // validated, then close; the client's framing (a Content-Length not reached, no last
   // chunk) shows the response as truncated. Bytes after `ready` are not the client's.
+  // A TLS record already sealed from these bytes is finished first, whatever `ready`
+  // says, or the client would get half a record (a broken stream, not a short response).
   release_backend(false);
   req_head_.release();
+  const size_t sealed = transport_.pending_write_bytes();
+  if (sealed > out_.size()) ready = std::max(ready, std::min(resp_.size(), sealed - out_.size()));
   resp_.drop_back(resp_.size() - ready);
   close_after_response_ = true;
-  reset_after_response_ = exchange_->response_body.dechunk;
+  // A reset, not a clean end, when the client's framing cannot show the cut: a body
+  // delimited by the connection's end, or one we de-chunk into such a body.
+  const BodyProgress& body = exchange_->response_body;
+  reset_after_response_ = body.dechunk || body.kind == BodyKind::until_close;
   enter(ClientState::responding);
   arm_timer(TimerKind::lingering);  // bounded time to take what is left
   flush_local_response();

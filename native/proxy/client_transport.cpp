@@ -24,6 +24,12 @@ bool ClientTransport::start_tls(std::shared_ptr<const tls::TlsServerContext> con
   return tls_ != nullptr;
 }
 
+bool ClientTransport::start_tls_connect(std::shared_ptr<const tls::TlsClientContext> context,
+                                        std::string_view server_name, SSL_SESSION* session, std::string& error) {
+  tls_ = tls::TlsStream::connect(std::move(context), fd_, server_name, session, error);
+  return tls_ != nullptr;
+}
+
 tls::HandshakeStatus ClientTransport::handshake() {
   if (!tls_) return tls::HandshakeStatus::done;
   return tls_->handshake();

@@ -17,6 +17,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <string_view>
 
 #include "proxy/socket_io.h"
 #include "tls/tls_stream.h"
@@ -33,6 +35,11 @@ class ClientTransport {
 
   // Server side of a TLS connection on the socket; false when OpenSSL could not make one.
   bool start_tls(std::shared_ptr<const tls::TlsServerContext> context, const tls::TicketKeyRing* ring);
+  // Client side of a TLS connection on the socket: the same seam serves backend sockets
+  // (BackendConnection), so tunnels and relays speak to either end alike. False (and
+  // `error`) when OpenSSL could not make one.
+  bool start_tls_connect(std::shared_ptr<const tls::TlsClientContext> context, std::string_view server_name,
+                         SSL_SESSION* session, std::string& error);
   // The TLS stream is given up and the socket is spoken to in plain text (the answer to a
   // plain HTTP request on a TLS port, whose bytes are still unread).
   void fall_back_to_plain() { tls_.reset(); }
@@ -47,6 +54,9 @@ class ClientTransport {
   // Frees the TLS stream (its memory goes before the socket closes).
   void release() { tls_.reset(); }
 
+  // Bytes a TLS write left sealed in a pending record: the next write must offer them
+  // again, unchanged (see TlsStream::pending_write_bytes); always 0 for a plain socket.
+  size_t pending_write_bytes() const { return tls_ ? tls_->pending_write_bytes() : 0; }
   // After a short read (fewer bytes than asked for) the socket is drained: true for a
   // plain socket, never for TLS (only would_block says so).
   bool short_read_drains() const { return tls_ == nullptr; }

@@ -25,9 +25,9 @@ void ClientConnection::pump_tunnel() {
     return;
   }
   stats::BackendWorkerCounters& backend_counters = *backend_->backend().counters;
-  // Always the buffer relay: a TLS client's bytes must pass through OpenSSL.
+  // Always the buffer relay: a TLS client's (or TLS backend's) bytes must pass through OpenSSL.
   RelayEnd client{fd_.get(), readable_, writable_, nullptr, &transport_};
-  RelayEnd backend{backend_->fd(), backend_->readable, backend_->writable, nullptr};
+  RelayEnd backend{backend_->fd(), backend_->readable, backend_->writable, nullptr, &backend_->transport()};
   bool active = false;
   for (;;) {
     client.bytes = &context_.counters.bytes_from_clients;

@@ -83,6 +83,8 @@ struct Exchange {
   stats::BackendLoad* slot_load = nullptr;
   uint32_t slot_backend_id = 0;
   bool queued = false;
+  // The pool's circuit breaker: this request holds one of its maxRequests slots.
+  bool pool_counted = false;
 };
 
 }  // namespace lb::proxy

@@ -13,6 +13,7 @@
 #include "http1/acme_challenge.h"
 #include "http1/head_writer.h"
 #include "http1/parser.h"
+#include "http2/session_limits.h"
 #include "net/socket_options.h"
 #include "protection/edge_rules.h"
 #include "tls/ticket_keys.h"
@@ -106,6 +107,16 @@ struct HttpsRedirect {
   uint16_t port = 443;  // 443 is left out of the Location
 };
 
+// HTTP/2 to clients: over TLS when the client's ALPN picks "h2" (offered while `enabled`),
+// and on plain listeners with prior knowledge when `cleartext` (h2c). Each stream is one
+// HTTP/1.1 exchange with a backend (proxy/h2_client_connection.h). Balancer-wide: every
+// listener offers the same.
+struct Http2Settings {
+  bool enabled = true;
+  bool cleartext = false;
+  http2::SessionLimits limits;
+};
+
 // What a connection accepted on one listener does at the protocol level: TLS or plain,
 // and whether a plain one redirects to HTTPS. Addresses live with the sockets (runtime).
 struct ListenerPolicy {
@@ -131,6 +142,7 @@ struct ProxyConfig {
   // Session ticket keys, the same for every worker and listener (a ticket resumes on any
   // of them); each worker copies them into its own ring. Filled by the Balancer.
   tls::TicketKeyRing ticket_keys;
+  Http2Settings http2;
   // header-hash: the header whose value is hashed; cookie: the sticky cookie's name.
   std::string hash_header = "x-session-id";
   std::string cookie_name = "lb_backend";

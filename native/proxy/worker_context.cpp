@@ -97,6 +97,17 @@ void WorkerContext::release_client(FrontendConnection* connection) {
   loop.retire(connection);
 }
 
+void WorkerContext::replace_client(FrontendConnection* previous, FrontendConnection* next, int fd) {
+  loop.remove(fd);
+  loop.add(fd, next);  // a socket that was registered before cannot be refused now
+  size_t index = previous->tracking_index;
+  if (index < clients_.size() && clients_[index] == previous) {
+    clients_[index] = next;
+    next->tracking_index = index;
+  }
+  loop.retire(previous);
+}
+
 void WorkerContext::begin_drain() {
   draining_ = true;
   // drain() may close (and untrack) the connection: walk a copy.

@@ -58,6 +58,9 @@ class WorkerContext {
   // The other end of adopt_client, from the connection's close(): unlisted, uncounted,
   // and retired (deleted at the end of the loop iteration).
   void release_client(FrontendConnection* connection);
+  // A connection hands its socket to another (HTTP/1.1 to HTTP/2): `next` takes its place
+  // in the loop and the list, and `previous` (already marked closed) is retired.
+  void replace_client(FrontendConnection* previous, FrontendConnection* next, int fd);
   size_t client_count() const { return clients_.size(); }
   // Stops keep-alive: idle clients close now, busy ones after their response.
   void begin_drain();

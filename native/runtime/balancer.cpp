@@ -62,12 +62,17 @@ bool Balancer::start(const ListenSettings& listen, proxy::ProxyConfig config, st
     }
   }
 
-  // One ticket key for the balancer's life (rotation on a schedule is not done yet).
-  tls::TicketKey key;
-  std::string keys_error;
-  if (!tls::TicketKey::generate(key) || !tls::TicketKeyRing::from_keys({key}, ticket_keys_, keys_error)) {
-    error.message = "cannot make session ticket keys: " + (keys_error.empty() ? "no random bytes" : keys_error);
-    return false;
+  // The control plane's ticket keys if it gave some (it rotates them later through
+  // set_ticket_keys), else one random key for the balancer's life.
+  if (config.ticket_keys.size() > 0) {
+    ticket_keys_ = config.ticket_keys;
+  } else {
+    tls::TicketKey key;
+    std::string keys_error;
+    if (!tls::TicketKey::generate(key) || !tls::TicketKeyRing::from_keys({key}, ticket_keys_, keys_error)) {
+      error.message = "cannot make session ticket keys: " + (keys_error.empty() ? "no random bytes" : keys_error);
+      return false;
+    }
   }
   attach_ticket_keys(config);
   channels_ = std::make_unique<stats::WorkerChannels[]>(worker_count_);
@@ -137,6 +142,18 @@ void Balancer::set_acme_challenges(std::shared_ptr<const http1::AcmeChallengeTab
   publish(std::move(copy));
 }
 
+void Balancer::set_ticket_keys(tls::TicketKeyRing keys) {
+  ticket_keys_ = std::move(keys);
+  if (!running() || !current_) return;
+  // Every TLS listener seals with them, one still waiting for its certificate included.
+  bool any_tls = false;
+  for (const proxy::ListenerPolicy& listener : current_->listeners) any_tls = any_tls || listener.tls.enabled();
+  if (!any_tls) return;
+  auto copy = std::make_shared<proxy::ProxyConfig>(*current_);
+  attach_ticket_keys(*copy);
+  publish(std::move(copy));
+}
+
 void Balancer::publish(std::shared_ptr<const proxy::ProxyConfig> snapshot) {
   current_ = snapshot;
   for (auto& worker : workers_) worker->publish(snapshot);
@@ -187,6 +204,30 @@ BalancerStats Balancer::stats() const {
     total.body_bytes_spliced += c.body_bytes_spliced.get();
     total.events_dropped += c.events_dropped.get();
     total.access_log_dropped += c.access_log_dropped.get();
+    total.tls.add(c.tls);
+    Http2Stats& h2 = total.http2;
+    h2.connections += c.h2_connections.get();
+    h2.requests += c.h2_requests.get();
+    h2.streams_active += c.h2_streams_active.get();
+    h2.resets_by_client += c.h2_resets_by_client.get();
+    h2.refused_streams += c.h2_refused_streams.get();
+    h2.malformed_requests += c.h2_malformed_requests.get();
+    h2.stalled_streams_reset += c.h2_stalled_streams_reset.get();
+    h2.header_list_too_large += c.h2_header_list_too_large.get();
+    h2.exchanges_cancelled += c.h2_exchanges_cancelled.get();
+    for (size_t d = 0; d < stats::WorkerCounters::kH2Defences; ++d) h2.ended_by[d] += c.h2_ended_by[d].get();
+  }
+  // kTLS: asked for if any TLS listener asks; what the machine offers is the same for
+  // every context (probed when each was built), so the first one's answer stands.
+  bool have_support = false;
+  if (current_) {
+    for (const proxy::ListenerPolicy& listener : current_->listeners) {
+      const tls::TlsServerContext* context = listener.tls.context.get();
+      if (!context) continue;
+      total.ktls_requested = total.ktls_requested || context->ktls_requested();
+      if (!have_support) total.ktls_support = context->ktls_support();
+      have_support = true;
+    }
   }
   uint64_t now_ms = reactor::monotonic_ms();
   for (uint32_t id : current_backend_ids_) {
@@ -213,6 +254,9 @@ BalancerStats Balancer::stats() const {
       backend.active_connections += c.active_connections.get();
       backend.idle_connections += c.idle_connections.get();
       backend.connections_opened += c.connections_opened.get();
+      backend.tls_handshakes_full += c.tls_handshakes_full.get();
+      backend.tls_handshakes_resumed += c.tls_handshakes_resumed.get();
+      backend.tls_handshake_failures += c.tls_handshake_failures.get();
       backend.ejections += c.ejections.get();
       if (c.ejected_until_ms.get() > now_ms) backend.ejected_workers++;
       for (size_t b = 0; b < stats::LatencyHistogram::kBuckets; ++b) {

@@ -15,6 +15,7 @@
 #include "protection/edge_stats.h"
 #include "proxy/proxy_config.h"
 #include "runtime/worker.h"
+#include "stats/tls_counters.h"
 #include "stats/worker_channels.h"
 
 namespace lb::runtime {
@@ -36,8 +37,17 @@ struct BackendStats {
   uint64_t requests = 0, responses_by_class[6] = {}, connect_errors = 0, backend_errors = 0, retries = 0,
            bytes_to_backend = 0, bytes_from_backend = 0, active_connections = 0, idle_connections = 0,
            connections_opened = 0, ejections = 0, ejected_workers = 0;
+  // TLS backends: full and resumed handshakes, failed ones.
+  uint64_t tls_handshakes_full = 0, tls_handshakes_resumed = 0, tls_handshake_failures = 0;
   // maxConnections and its queue, for the whole process.
   uint64_t in_flight = 0, queued = 0, dequeued = 0, queue_wait_us_total = 0, queue_timeouts = 0, queue_full = 0;
+};
+
+// HTTP/2 to clients, summed over workers.
+struct Http2Stats {
+  uint64_t connections = 0, requests = 0, streams_active = 0, resets_by_client = 0, refused_streams = 0,
+           malformed_requests = 0, stalled_streams_reset = 0, header_list_too_large = 0, exchanges_cancelled = 0;
+  uint64_t ended_by[stats::WorkerCounters::kH2Defences] = {};  // indexed by http2::Defence
 };
 
 struct BalancerStats {
@@ -48,6 +58,11 @@ struct BalancerStats {
            events_dropped = 0, access_log_dropped = 0;
   std::vector<BackendStats> backends;
   protection::EdgeStats protection;
+  stats::TlsTotals tls;
+  // TLS listeners: whether kTLS was asked for and what this machine offers for it.
+  bool ktls_requested = false;
+  tls::KtlsSupport ktls_support;
+  Http2Stats http2;
 };
 
 class Balancer {
@@ -72,6 +87,9 @@ class Balancer {
   // Publishes the current configuration again with another ACME challenge table (null:
   // ACME off), through the same snapshot path as update().
   void set_acme_challenges(std::shared_ptr<const http1::AcmeChallengeTable> table);
+  // Replaces the session ticket keys (the control plane rotates them on a schedule) and
+  // publishes them through the same snapshot path: new connections seal with keys[0].
+  void set_ticket_keys(tls::TicketKeyRing keys);
   // Ends a passive ejection of `backend_id` on every worker that has it ejected (an
   // active health check passed). Returns how many workers were told.
   uint32_t clear_ejection(uint32_t backend_id);
@@ -92,8 +110,9 @@ class Balancer {
  private:
   // Gives every backend in `config` its counter set (one per id, kept across updates).
   void attach_counters(proxy::ProxyConfig& config);
-  // Gives the snapshot the balancer's session ticket keys (made at start, kept across
-  // updates so that tickets resume after a certificate swap).
+  // Gives the snapshot the balancer's session ticket keys (those of the start config, or
+  // made at start; replaced by set_ticket_keys, kept across updates so that tickets
+  // resume after a certificate swap).
   void attach_ticket_keys(proxy::ProxyConfig& config) const;
 
   void publish(std::shared_ptr<const proxy::ProxyConfig> snapshot);

@@ -3,10 +3,12 @@
 // never write the same line.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "stats/counter.h"
 #include "stats/latency_histogram.h"
+#include "stats/tls_counters.h"
 
 namespace lb::stats {
 
@@ -32,6 +34,20 @@ struct alignas(64) WorkerCounters {
   Counter body_bytes_spliced;
   Counter events_dropped;
   Counter access_log_dropped;
+  TlsCounters tls;  // TLS listeners: handshakes and record-layer paths
+  // HTTP/2 to clients (requests above count both protocols; h2_requests the h2 share).
+  Counter h2_connections;
+  Counter h2_requests;
+  Counter h2_streams_active;  // gauge
+  Counter h2_resets_by_client;
+  Counter h2_refused_streams;  // over max concurrent streams
+  Counter h2_malformed_requests;
+  Counter h2_stalled_streams_reset;
+  Counter h2_header_list_too_large;
+  Counter h2_exchanges_cancelled;  // backend exchanges cut short by a stream reset
+  // Connections ended by each defence, indexed by http2::Defence (index 0, none, unused).
+  static constexpr size_t kH2Defences = 12;
+  Counter h2_ended_by[kH2Defences];
 
   void count_response(uint16_t status) {
     unsigned klass = status / 100;
@@ -50,6 +66,12 @@ struct alignas(64) BackendWorkerCounters {
   Counter active_connections;  // gauge
   Counter idle_connections;    // gauge
   Counter connections_opened;
+  // TLS backends: handshakes completed in full or by resuming the saved session, and
+  // handshakes that failed (certificate not verified, refused, closed, timed out not
+  // included: that is a connect error).
+  Counter tls_handshakes_full;
+  Counter tls_handshakes_resumed;
+  Counter tls_handshake_failures;
   Counter ejections;
   Counter ejected_until_ms;  // monotonic ms; the backend is ejected on this worker until then
   // From the request head being parsed to the response head, and to the response's end.

@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tls/ktls_support.h"
 #include "tls/openssl_ptr.h"
 #include "tls/sni_table.h"
 #include "tls/ticket_keys.h"
@@ -49,6 +50,9 @@ struct TlsServerSettings {
   size_t session_cache_size = 20'000;
   // How long a session (cached or in a ticket) may be resumed.
   uint32_t session_timeout_seconds = 300;
+  // Opt-in: after the handshake, hand the record layer to the kernel (kTLS) where the
+  // kernel and the linked OpenSSL allow it (SSL_OP_ENABLE_KTLS); user space otherwise.
+  bool ktls = false;
 };
 
 class TlsServerContext {
@@ -73,6 +77,10 @@ class TlsServerContext {
 
   const BIO_METHOD* bio_method() const { return bio_method_.get(); }
 
+  bool ktls_requested() const { return ktls_requested_; }
+  // What the kernel and OpenSSL offer, probed when the context was built.
+  const KtlsSupport& ktls_support() const { return ktls_support_; }
+
  private:
   TlsServerContext() = default;
 
@@ -91,6 +99,8 @@ class TlsServerContext {
   // lock on every handshake.
   EvpCipherPtr ticket_cipher_;
   BioMethodPtr bio_method_;
+  bool ktls_requested_ = false;
+  KtlsSupport ktls_support_;
 };
 
 }  // namespace lb::tls

@@ -34,6 +34,8 @@ const char* to_string(HandshakeFailure failure) {
     case HandshakeFailure::peer_closed: return "peer_closed";
     case HandshakeFailure::peer_certificate: return "peer_certificate";
     case HandshakeFailure::alert_received: return "alert_received";
+    case HandshakeFailure::version: return "version";
+    case HandshakeFailure::no_shared_cipher: return "no_shared_cipher";
     case HandshakeFailure::protocol: return "protocol";
     case HandshakeFailure::io_error: return "io_error";
   }
@@ -177,6 +179,14 @@ HandshakeStatus TlsStream::fail_from_openssl(int ssl_error) {
         return fail(HandshakeFailure::peer_certificate,
                     X509_verify_cert_error_string(SSL_get_verify_result(ssl_.get())));
       case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE: return fail(HandshakeFailure::peer_certificate, reason);
+      case SSL_R_UNSUPPORTED_PROTOCOL:
+      case SSL_R_WRONG_VERSION_NUMBER:
+      case SSL_R_VERSION_TOO_LOW:
+      case SSL_R_TLSV1_ALERT_PROTOCOL_VERSION: return fail(HandshakeFailure::version, reason);
+      case SSL_R_NO_SHARED_CIPHER:
+      case SSL_R_NO_SHARED_GROUPS:
+      case SSL_R_NO_SHARED_SIGNATURE_ALGORITHMS:
+      case SSL_R_NO_SUITABLE_SIGNATURE_ALGORITHM: return fail(HandshakeFailure::no_shared_cipher, reason);
       default:
         if (why >= SSL_AD_REASON_OFFSET) return fail(HandshakeFailure::alert_received, reason);
         break;
@@ -227,6 +237,9 @@ TlsIoResult TlsStream::write(const iovec* parts, int count) {
     int result = SSL_write_ex(ssl_.get(), chunk, length, &written);
     if (result != 1) {
       int ssl_error = SSL_get_error(ssl_.get(), result);
+      // OpenSSL keeps the record it sealed from `chunk` (perhaps half sent) and must be
+      // offered at least as many bytes, the same ones, on the next call.
+      if (ssl_error == SSL_ERROR_WANT_WRITE || ssl_error == SSL_ERROR_WANT_READ) pending_write_bytes_ = length;
       // Report the bytes already sent; a lasting failure shows again on the next call.
       if (total > 0) {
         clear_errors();
@@ -235,6 +248,7 @@ TlsIoResult TlsStream::write(const iovec* parts, int count) {
       return io_failure(ssl_error, false);
     }
     total += written;
+    pending_write_bytes_ = 0;
     // Advance (index, offset) by `written` bytes.
     while (written > 0 && index < count) {
       size_t step = std::min(written, parts[index].iov_len - offset);
@@ -303,6 +317,14 @@ std::string_view TlsStream::alpn() const {
 std::string_view TlsStream::server_name() const {
   const char* name = SSL_get_servername(ssl_.get(), TLSEXT_NAMETYPE_host_name);
   return name == nullptr ? std::string_view() : std::string_view(name);
+}
+
+bool TlsStream::kernel_record_layer() const {
+#ifndef OPENSSL_NO_KTLS
+  return BIO_get_ktls_send(SSL_get_wbio(ssl_.get())) != 0 || BIO_get_ktls_recv(SSL_get_rbio(ssl_.get())) != 0;
+#else
+  return false;
+#endif
 }
 
 bool TlsStream::resumed() const { return SSL_session_reused(ssl_.get()) == 1; }

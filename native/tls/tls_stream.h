@@ -43,7 +43,9 @@ enum class HandshakeFailure : uint8_t {
   peer_closed,       // the peer closed (or reset) before the handshake finished
   peer_certificate,  // the peer's certificate is missing or did not verify
   alert_received,    // the peer refused us (e.g. "tlsv1 alert unknown ca")
-  protocol,          // nothing in common or a protocol error ("no shared cipher", ...)
+  version,           // no protocol version in common ("unsupported protocol")
+  no_shared_cipher,  // no cipher suite, group or signature algorithm in common
+  protocol,          // any other protocol error
   io_error,          // the socket failed (errno in failure_errno())
 };
 const char* to_string(HandshakeFailure failure);
@@ -78,6 +80,11 @@ class TlsStream {
 
   TlsIoResult read(char* into, size_t capacity);
   TlsIoResult write(const iovec* parts, int count);
+  // After a write() that returned would_block (or progress short of what was offered):
+  // how many bytes from where it stopped OpenSSL has already sealed into a record, part
+  // of which may be on the wire. The next write() must offer at least these, unchanged;
+  // 0 when nothing is pending.
+  size_t pending_write_bytes() const { return pending_write_bytes_; }
   // Sends close_notify without waiting for the peer's.
   ShutdownStatus shutdown();
 
@@ -91,6 +98,9 @@ class TlsStream {
   std::string_view alpn() const;         // "" when the client offered no ALPN: HTTP/1.1
   std::string_view server_name() const;  // the SNI name ("" when none was sent)
   bool resumed() const;
+  // OpenSSL handed the record layer (either direction) to the kernel (kTLS). Never with an
+  // OpenSSL built without kTLS, such as the one inside node.
+  bool kernel_record_layer() const;
   // The verified peer certificate's subject as RFC 2253 ("CN=client,O=Example"), or ""
   // when the peer sent none or it was not verified.
   std::string peer_subject() const;
@@ -118,6 +128,7 @@ class TlsStream {
   Phase phase_ = Phase::handshaking;
   bool fatal_ = false;  // OpenSSL failed: no close_notify may be sent
   bool shutdown_sent_ = false;
+  size_t pending_write_bytes_ = 0;
   HandshakeFailure failure_ = HandshakeFailure::none;
   const char* failure_reason_ = "";
   int failure_errno_ = 0;

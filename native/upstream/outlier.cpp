@@ -54,7 +54,9 @@ void UpstreamGroup::report_failure(UpstreamBackend& backend, const char* reason)
 
 void UpstreamGroup::report_connect_failure(UpstreamBackend& backend, int error_number) {
   backend.counters->connect_errors.add();
-  report_failure(backend, error_number == ETIMEDOUT ? "connect timeout" : "connect refused");
+  report_failure(backend, error_number == ETIMEDOUT                                         ? "connect timeout"
+                          : error_number == EPROTO && backend.tls_failure_reason != nullptr ? "TLS handshake failed"
+                                                                                            : "connect refused");
   uint64_t now = loop_.now_ms();
   if (backend.error_reported_ms != 0 && now - backend.error_reported_ms < 1000) {
     backend.errors_unreported++;
@@ -69,6 +71,9 @@ void UpstreamGroup::report_connect_failure(UpstreamBackend& backend, int error_n
   char message[160];
   if (error_number == ETIMEDOUT) {
     std::snprintf(message, sizeof(message), "connect to %s timed out (timeouts.connectMs)", backend.spec.label.c_str());
+  } else if (error_number == EPROTO && backend.tls_failure_reason != nullptr) {
+    std::snprintf(message, sizeof(message), "TLS handshake with %s failed: %s", backend.spec.label.c_str(),
+                  backend.tls_failure_reason);
   } else {
     std::snprintf(message, sizeof(message), "connect to %s failed: %s", backend.spec.label.c_str(),
                   std::strerror(error_number));

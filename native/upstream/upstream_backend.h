@@ -6,7 +6,9 @@
 #include <cstdint>
 
 #include "balancing/backend_runtime.h"
+#include "tls/openssl_ptr.h"
 #include "upstream/backend_queue.h"
+#include "upstream/backend_tls.h"
 #include "upstream/connection_pool.h"
 
 namespace lb::upstream {
@@ -20,6 +22,12 @@ struct UpstreamBackend : balancing::BackendRuntime {
   uint32_t errors_unreported = 0;
   // Requests of this worker waiting for a slot (spec.max_connections reached).
   BackendQueue waiting;
+  // TLS towards it (off when `tls.enabled()` is false), and the session of its last TLS
+  // connection on this worker, offered to the next one for resumption.
+  BackendTls tls;
+  tls::SslSessionPtr tls_session;
+  // Why the last TLS handshake with it failed (static text), for the backend-error event.
+  const char* tls_failure_reason = nullptr;
 };
 
 }  // namespace lb::upstream

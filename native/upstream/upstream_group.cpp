@@ -32,7 +32,10 @@ void UpstreamGroup::adopt(std::shared_ptr<const UpstreamSettings> settings) {
   std::unordered_map<uint32_t, std::unique_ptr<UpstreamBackend>> previous;
   previous.swap(backends_);
   ordered_.clear();
-  for (const balancing::BackendSpec& spec : settings->backends) {
+  for (size_t index = 0; index < settings->backends.size(); ++index) {
+    const balancing::BackendSpec& spec = settings->backends[index];
+    const BackendTls no_tls;
+    const BackendTls& tls = index < settings->backend_tls.size() ? settings->backend_tls[index] : no_tls;
     std::unique_ptr<UpstreamBackend> backend;
     auto it = previous.find(spec.id);
     if (it != previous.end() && same_address(it->second->spec.address, spec.address)) {
@@ -51,6 +54,13 @@ void UpstreamGroup::adopt(std::shared_ptr<const UpstreamSettings> settings) {
       backend->counters = &spec.counters->slot(worker_index_);
       backend->identity = balancing::hash_bytes(spec.label);
       backend->available_since_ms = loop_.now_ms();  // slow start applies to new backends too
+    }
+    if (!(backend->tls == tls)) {
+      // Another way of speaking to it (TLS on or off, another CA or name): pooled
+      // connections and the saved session belong to the old one.
+      backend->pool.close_all();
+      backend->tls = tls;
+      backend->tls_session.reset();
     }
     if (!backend->takes_new_requests()) backend->pool.close_all();
     ordered_.push_back(backend.get());

@@ -81,15 +81,19 @@ class UpstreamGroup final : public reactor::TimerHandler {
 
   // maxConnections (backend_queue.cpp). A request may go to `backend` now (`admitted`;
   // counted in its load when it has a limit: `counted`), or must wait for a slot.
+  // With the pool's circuit breaker on, `pool_counted` says the request holds one of its slots.
   enum class Slot : uint8_t { admitted, counted, full };
-  Slot take_slot(UpstreamBackend& backend);
-  // Queues `waiter` for `backend`; false if this worker's queue is full (counted).
+  Slot take_slot(UpstreamBackend& backend, bool& pool_counted);
+  // Queues `waiter` for `backend`; false if this worker's queue is full, or the pool
+  // breaker's pending requests are (both counted).
   bool wait_for_slot(UpstreamBackend& backend, QueueWaiter& waiter);
   // Takes `waiter` out of whatever queue it is in (it closed, or answered otherwise).
   void cancel_wait(QueueWaiter& waiter);
   // A counted request of backend `backend_id` ended: its slot goes to the next waiter of
   // this worker, or back to the process.
   void give_slot(uint32_t backend_id, stats::BackendLoad& load);
+  // A request holding a pool breaker slot ended: the slot goes to this worker's waiters.
+  void give_pool_slot();
   void on_timer(reactor::Timer& timer) override;
 
  private:
@@ -100,6 +104,9 @@ class UpstreamGroup final : public reactor::TimerHandler {
   // Every waiter of a backend that left the configuration: 503 now.
   void fail_queue(UpstreamBackend& backend);
   void arm_queue_timer();
+  // The pool's load when its circuit breaker limits requests (null: off).
+  PoolLoad* pool_limits() const;
+  void stop_pending(const QueueEntry& entry);
   // Ends an ejection (or the wait for a first success after one): traffic ramps up from
   // now and backend-recovered is reported with `why`.
   void readmit(UpstreamBackend& backend, const char* why);
@@ -123,6 +130,9 @@ class UpstreamGroup final : public reactor::TimerHandler {
   uint64_t panic_reported_ms_ = 0;  // panic-routing events: at most one a second
   // Requests of this worker waiting in backend queues, and the timer that looks at them.
   uint32_t waiting_ = 0;
+  // Set while serve_queue grants: a slot given back meanwhile (a grant whose connect
+  // failed at once) is left to that loop or the queue timer instead of recursing.
+  bool serving_queue_ = false;
   reactor::Timer queue_timer_{this};
 };
 

@@ -4,10 +4,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "balancing/backend.h"
 #include "balancing/strategy.h"
+#include "upstream/backend_tls.h"
+#include "upstream/pool_breaker.h"
 
 namespace lb::upstream {
 
@@ -38,10 +41,16 @@ struct QueueSettings {
 struct UpstreamSettings {
   balancing::StrategyKind strategy = balancing::StrategyKind::round_robin;
   std::vector<balancing::BackendSpec> backends;
+  // TLS towards backends, by position in `backends` (shorter, or empty: plain HTTP for
+  // the rest).
+  std::vector<BackendTls> backend_tls;
   double ewma_decay_ms = 10000;  // peak-EWMA time constant
   OutlierDetection outlier;
   RetryPolicy retries;
   QueueSettings queue;
+  // The pool's circuit breaker (pool_breaker.h) and its process-wide load (null: off).
+  CircuitBreaker breaker;
+  std::shared_ptr<PoolLoad> pool_load;
 };
 
 }  // namespace lb::upstream

@@ -3,6 +3,7 @@
 // Latency histograms are cumulative (`le` in seconds, ending with `+Inf`), with `_sum`
 // and `_count`. Per-backend series carry `backend` (the id) and `address` labels.
 import { backendStates } from '../config/schema.js';
+import type { ClusterLimitsStats } from '../protection/cluster-limits.js';
 import type { BackendStats, BalancerStats } from '../stats.js';
 
 export const prometheusContentType = 'text/plain; version=0.0.4; charset=utf-8';
@@ -14,6 +15,8 @@ type MetricType = 'counter' | 'gauge' | 'histogram';
 export interface PrometheusInfo {
   /** The load-balancing strategy in use, exported as `lb_strategy_info{strategy=...} 1`. */
   strategy?: string;
+  /** Cluster-wide rate limits (protection.cluster), when running with a cluster rule. */
+  clusterLimits?: ClusterLimitsStats;
 }
 
 /** `\`, `"` and newline escaped, as label values need. */
@@ -144,6 +147,20 @@ export function renderPrometheus(stats: BalancerStats, info: PrometheusInfo = {}
   );
   total('lb_worker_errors_total', 'counter', 'Errors reported by data-path workers.', stats.workerErrors);
   if (stats.protection) renderProtection(stats.protection, total);
+  if (stats.tls) renderTls(stats.tls, out);
+  if (stats.http2) renderHttp2(stats.requests, stats.http2, total, out);
+  if (info.clusterLimits) renderClusterLimits(info.clusterLimits, total);
+  if (stats.circuitBreaker) {
+    const c = stats.circuitBreaker;
+    total('lb_circuit_breaker_active', 'gauge', "Requests holding a slot of the pool's circuit breaker.", c.active);
+    total('lb_circuit_breaker_pending', 'gauge', "Requests waiting for a slot of the pool's circuit breaker.", c.pending);
+    total(
+      'lb_circuit_breaker_overflow_total',
+      'counter',
+      "503s from the pool's circuit breaker: maxRequests in flight and maxPendingRequests waiting.",
+      c.overflow,
+    );
+  }
 
   // ---- Per backend ----
   const backends = stats.backends;
@@ -228,6 +245,27 @@ export function renderPrometheus(stats: BalancerStats, info: PrometheusInfo = {}
     backends,
     (b) => b.connectionsOpened,
   );
+  out.perBackend(
+    'lb_backend_tls_handshakes_total',
+    'counter',
+    'TLS handshakes with the backend done in full (no session resumed).',
+    backends,
+    (b) => b.tlsHandshakesFull,
+  );
+  out.perBackend(
+    'lb_backend_tls_resumed_handshakes_total',
+    'counter',
+    'TLS handshakes with the backend that resumed the last session.',
+    backends,
+    (b) => b.tlsHandshakesResumed,
+  );
+  out.perBackend(
+    'lb_backend_tls_handshake_failures_total',
+    'counter',
+    'TLS handshakes with the backend that failed (certificate not verified, refused, closed).',
+    backends,
+    (b) => b.tlsHandshakeFailures,
+  );
   out.perBackend('lb_backend_sent_bytes_total', 'counter', 'Bytes sent to the backend.', backends, (b) => b.bytesToBackend);
   out.perBackend(
     'lb_backend_received_bytes_total',
@@ -301,6 +339,44 @@ function histogram(
   });
 }
 
+/** TLS listeners (docs/tls.md): handshakes by kind, failures by reason, record-layer path by reason. */
+function renderTls(t: NonNullable<BalancerStats['tls']>, out: Exposition): void {
+  out.family('lb_tls_handshakes_total', 'counter', 'Client TLS handshakes completed, full or resumed.', (sample) => {
+    sample('', { kind: 'full' }, t.handshakesFull);
+    sample('', { kind: 'resumed' }, t.handshakesResumed);
+  });
+  out.family('lb_tls_handshake_failures_total', 'counter', 'Client TLS handshakes that failed, by reason.', (sample) => {
+    const f = t.handshakeFailures;
+    const reasons = {
+      timeout: f.timeout,
+      version: f.version,
+      no_shared_cipher: f.noSharedCipher,
+      client_certificate: f.clientCertificate,
+      not_tls: f.notTls,
+      closed: f.closed,
+      other: f.other,
+    };
+    for (const [reason, value] of Object.entries(reasons)) sample('', { reason }, value);
+  });
+  out.family(
+    'lb_tls_record_layer_total',
+    'counter',
+    'Established TLS connections by where their record layer ran (kernel kTLS or user space) and, for user space, why.',
+    (sample) => {
+      sample('', { path: 'ktls', reason: 'offloaded' }, t.recordLayerKtls);
+      sample('', { path: 'userspace', reason: 'ktls_off' }, t.recordLayerUserspace.ktlsOff);
+      sample('', { path: 'userspace', reason: 'no_kernel_tls' }, t.recordLayerUserspace.noKernelTls);
+      sample('', { path: 'userspace', reason: 'openssl_declined' }, t.recordLayerUserspace.opensslDeclined);
+    },
+  );
+  out.family(
+    'lb_tls_ktls_available',
+    'gauge',
+    'Whether kTLS is usable here: the kernel offers the tls ULP and OpenSSL has kTLS.',
+    (sample) => sample('', {}, t.ktls.kernel && t.ktls.openssl ? 1 : 0),
+  );
+}
+
 /** Edge protection (docs/protection.md); per-rule 429s are in GET /protection, by name. */
 function renderProtection(
   p: NonNullable<BalancerStats['protection']>,
@@ -320,5 +396,63 @@ function renderProtection(
     'counter',
     'Live rate-limit keys forgotten to make room for new ones.',
     p.rateTableEvictions,
+  );
+}
+
+/** HTTP/2 to clients: requests by protocol, streams, resets by reason, defences. */
+function renderHttp2(
+  requests: number,
+  h2: NonNullable<BalancerStats['http2']>,
+  total: (name: string, type: 'counter' | 'gauge', help: string, value: number) => void,
+  out: Exposition,
+): void {
+  out.family('lb_requests_by_protocol_total', 'counter', 'Requests received from clients, by protocol.', (sample) => {
+    sample('', { protocol: 'h1' }, Math.max(0, requests - h2.requests));
+    sample('', { protocol: 'h2' }, h2.requests);
+  });
+  total('lb_h2_connections_total', 'counter', 'Client connections that spoke HTTP/2.', h2.connections);
+  total('lb_h2_streams_active', 'gauge', 'HTTP/2 streams open now.', h2.streamsActive);
+  out.family('lb_h2_stream_resets_total', 'counter', 'HTTP/2 streams reset, by reason.', (sample) => {
+    sample('', { reason: 'client' }, h2.resetsByClient);
+    sample('', { reason: 'refused' }, h2.refusedStreams);
+    sample('', { reason: 'malformed' }, h2.malformedRequests);
+    sample('', { reason: 'stalled' }, h2.stalledStreamsReset);
+  });
+  total(
+    'lb_h2_backend_exchanges_cancelled_total',
+    'counter',
+    'Backend exchanges cut short because their HTTP/2 stream went away.',
+    h2.exchangesCancelled,
+  );
+  total('lb_h2_header_list_too_large_total', 'counter', 'HTTP/2 requests answered 431.', h2.headerListTooLarge);
+  out.family(
+    'lb_h2_connections_ended_total',
+    'counter',
+    'HTTP/2 connections ended by a defence (GOAWAY), by defence.',
+    (sample) => {
+      for (const [defence, value] of Object.entries(h2.connectionsEndedBy)) sample('', { defence }, value);
+    },
+  );
+}
+
+/** Cluster-wide rate limits on Redis (docs/protection.md, "Across balancers"). */
+function renderClusterLimits(
+  c: ClusterLimitsStats,
+  total: (name: string, type: 'counter' | 'gauge', help: string, value: number) => void,
+): void {
+  total(
+    'lb_protection_cluster_degraded',
+    'gauge',
+    'Redis cannot be reached: 1 while this balancer applies its local share of the cluster rate limits.',
+    c.degraded ? 1 : 0,
+  );
+  total('lb_protection_cluster_exchanges_total', 'counter', 'Exchanges with Redis that worked.', c.exchanges);
+  total('lb_protection_cluster_exchange_failures_total', 'counter', 'Exchanges with Redis that failed.', c.failures);
+  total('lb_protection_cluster_blocked_keys', 'gauge', 'Keys over their cluster-wide limit now.', c.blockedKeys);
+  total(
+    'lb_protection_cluster_limited_total',
+    'counter',
+    'Requests answered 429 because their key was over its cluster-wide limit.',
+    c.limited,
   );
 }

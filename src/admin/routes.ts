@@ -42,6 +42,7 @@ export type AdminBalancer = Pick<
   | 'setMaxConnections'
   | 'strategy'
   | 'config'
+  | 'clusterLimitsStats'
 >;
 
 /** What a reload callback reports: whether the new configuration was applied, or why not. */
@@ -153,11 +154,16 @@ function getStats(ctx: RouteContext, _req: IncomingMessage, res: ServerResponse)
 }
 
 function getProtection(ctx: RouteContext, _req: IncomingMessage, res: ServerResponse): void {
-  sendJson(res, 200, protectionView(ctx.balancer.config.protection, runningStats(ctx).protection));
+  const view = protectionView(ctx.balancer.config.protection, runningStats(ctx).protection);
+  sendJson(res, 200, { ...view, clusterState: ctx.balancer.clusterLimitsStats() ?? null });
 }
 
 function getMetrics(ctx: RouteContext, _req: IncomingMessage, res: ServerResponse): void {
-  const balancer = renderPrometheus(runningStats(ctx), { strategy: ctx.balancer.strategy });
+  const clusterLimits = ctx.balancer.clusterLimitsStats();
+  const balancer = renderPrometheus(runningStats(ctx), {
+    strategy: ctx.balancer.strategy,
+    ...(clusterLimits ? { clusterLimits } : {}),
+  });
   sendText(res, 200, prometheusContentType, balancer + certificateMetrics(ctx.certificates()));
 }
 

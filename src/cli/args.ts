@@ -44,7 +44,7 @@ export const startFlags: readonly FlagSpec[] = [
     name: '--backend',
     value: 'HOST:PORT[,OPTION=VALUE...]',
     repeatable: true,
-    help: 'a backend (repeat for more); options weight=1-256, state=ready|drain|maint, public-url=URL (redirect mode); host names are resolved at start',
+    help: 'a backend (repeat for more); options weight=1-256, state=ready|drain|maint, public-url=URL (redirect mode), tls (verify against the system CAs), tls-ca=FILE, tls-sni=NAME, tls-verify=false; host names are resolved at start',
   },
   {
     name: '--tls-cert',
@@ -70,6 +70,12 @@ export const startFlags: readonly FlagSpec[] = [
     path: 'httpsRedirect',
     help: 'a plain listener: answer every request with 308 to the same host over HTTPS (port 443; httpsRedirect in a config file sets status and port)',
   },
+  {
+    name: '--h2c',
+    path: 'http2c',
+    help: 'a plain listener also speaks HTTP/2 with prior knowledge (h2c); HTTP/1.1 keeps working on the same port',
+  },
+  { name: '--no-http2', path: 'http2', help: 'a TLS listener offers only HTTP/1.1 (ALPN); HTTP/2 is offered by default' },
   { name: '--demo', help: 'also start three demo backends on 127.0.0.1:9001-9003 (free ports if busy) and use them' },
   {
     name: '--mode',
@@ -613,6 +619,14 @@ function parseStart(argv: readonly string[]): StartArgs {
         setPath(options, 'httpsRedirect', {});
         sources.push({ path: 'httpsRedirect', flag: name, value: undefined });
         break;
+      case '--h2c':
+        setPath(options, 'http2c', true);
+        sources.push({ path: 'http2c', flag: name, value: undefined });
+        break;
+      case '--no-http2':
+        setPath(options, 'http2', false);
+        sources.push({ path: 'http2', flag: name, value: undefined });
+        break;
       case '--trust-forwarded':
         setPath(options, 'forwarded.trustIncoming', true);
         sources.push({ path: 'forwarded.trustIncoming', flag: name, value: undefined });
@@ -688,29 +702,58 @@ function parseStart(argv: readonly string[]): StartArgs {
   return { command: 'start', options, configFile, demo, listenGiven: seen.has('--listen'), logLevel, logFormat, sources };
 }
 
-/** Backend options after the address, and the option each sets. */
-const backendKeys: Readonly<Record<string, string>> = { weight: 'weight', state: 'state', 'public-url': 'publicUrl' };
+/** Backend options after the address, and the option each sets (`tls.*`: inside the backend's `tls`). */
+const backendKeys: Readonly<Record<string, string>> = {
+  weight: 'weight',
+  state: 'state',
+  'public-url': 'publicUrl',
+  tls: 'tls',
+  'tls-ca': 'tls.ca',
+  'tls-sni': 'tls.sni',
+  'tls-verify': 'tls.verify',
+};
+const backendKeysHelp =
+  'weight=N, state=ready|drain|maint, public-url=URL, tls, tls-ca=FILE, tls-sni=NAME or tls-verify=true|false';
 
-/** `127.0.0.1:9003,weight=3,state=drain,public-url=URL` to `{ address, weight, state, publicUrl }`. */
+/**
+ * `127.0.0.1:9003,weight=3,state=drain,public-url=URL` to `{ address, weight, state, publicUrl }`;
+ * `backend.example:443,tls,tls-ca=ca.pem` to `{ address, tls: { ca } }` (any tls-* option implies tls).
+ */
 function parseBackend(text: string): string | Record<string, unknown> {
   const [address = '', ...parts] = text.split(',');
   if (parts.length === 0) return address;
   const backend: Record<string, unknown> = { address };
+  const tls: Record<string, unknown> = {};
+  let wantsTls = false;
   for (const part of parts) {
     const eq = part.indexOf('=');
     const key = eq === -1 ? part : part.slice(0, eq);
     const option = Object.hasOwn(backendKeys, key) ? backendKeys[key] : undefined;
-    if (option === undefined) {
-      throw new LbUsageError(
-        `--backend '${text}': unknown option '${key}'; expected weight=N, state=ready|drain|maint or public-url=URL`,
-      );
+    if (option === undefined) throw new LbUsageError(`--backend '${text}': unknown option '${key}'; expected ${backendKeysHelp}`);
+    if (option === 'tls') {
+      if (eq !== -1) throw new LbUsageError(`--backend '${text}': tls takes no value (use tls-ca=, tls-sni=, tls-verify=)`);
+      if (wantsTls) throw new LbUsageError(`--backend '${text}': tls given more than once`);
+      wantsTls = true;
+      continue;
     }
     if (eq === -1) throw new LbUsageError(`--backend '${text}': ${key}: expected ${key}=VALUE`);
-    if (option in backend) throw new LbUsageError(`--backend '${text}': ${key} given more than once`);
     const value = part.slice(eq + 1);
+    if (option.startsWith('tls.')) {
+      const field = option.slice(4);
+      if (field in tls) throw new LbUsageError(`--backend '${text}': ${key} given more than once`);
+      tls[field] = field === 'verify' ? toBoolean(value) : value;
+      continue;
+    }
+    if (option in backend) throw new LbUsageError(`--backend '${text}': ${key} given more than once`);
     backend[option] = key === 'weight' ? toNumber(value) : value;
   }
+  if (wantsTls || Object.keys(tls).length > 0) backend['tls'] = tls;
   return backend;
+}
+
+/** `true`/`false` as a boolean; anything else stays text for the schema to reject by name. */
+function toBoolean(text: string): boolean | string {
+  return text === 'true' ? true : text === 'false' ? false : text;
 }
 
 /** A decimal number as a number; anything else stays text for the schema to reject by name. */

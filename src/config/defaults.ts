@@ -164,6 +164,19 @@ export const defaults = {
     maxConnectionsPerClient: 0,
     /** Keys each worker's rate-limit table holds (32 bytes each: 2 MiB per worker). */
     rateLimitKeys: 65_536,
+    /** Cluster-wide rate limits on Redis (docs/protection.md, "Across balancers"). */
+    cluster: {
+      /** How often the counts go to Redis and the over-limit keys come back. */
+      intervalMs: 100,
+      /** Redis key prefix (several clusters can share one Redis). */
+      prefix: 'lb-native:rl:',
+      /** Balancers expected to share the limits; the local share defaults to 1 / peers. */
+      peers: 1,
+      /** Distinct keys each worker counts between two exchanges, and keys blocked at once (16 + 8 bytes each). */
+      keys: 16_384,
+      /** A Redis exchange that takes longer fails (then the local shares apply). */
+      timeoutMs: 1_000,
+    },
   },
 
   /** How long `stop()` lets in-flight requests finish before closing them. */
@@ -220,6 +233,11 @@ export const bounds = {
   /** Requests per second of a rate limit: one in 1000 s to a million a second. */
   rateLimitRate: { min: 0.001, max: 1_000_000 },
   rateLimitBurst: { min: 1, max: 1_000_000 },
+  clusterIntervalMs: { min: 20, max: 5_000 },
+  circuitBreakerRequests: { min: 0, max: 1_000_000 },
+  clusterPeers: { min: 1, max: 1_000 },
+  clusterKeys: { min: 64, max: 1_048_576 },
+  clusterTimeoutMs: { min: 10, max: 60_000 },
   /** Requests in flight per backend (0: no limit), and waiting requests per worker. */
   maxConnections: { min: 0, max: 1_000_000 },
   queueMaxPending: { min: 0, max: 1_000_000 },

@@ -210,7 +210,7 @@ const discoverySchema = strictObject(
 const { acmeCertificate: _acmeCertificate, ...fileTlsShape } = listenerTlsShape;
 const fileTlsSchema = strictObject(
   { ...fileTlsShape, acme: acmeSchema.optional() },
-  'an object { certificates?, acme?, hsts?, clientCertificates? }',
+  'an object { certificates?, acme?, hsts?, clientCertificates?, sessionTickets?, ktls? }',
 ).superRefine((tls, ctx) => {
   if (!tls.certificates && !tls.acme) {
     ctx.addIssue({ code: 'custom', message: 'expected certificates (files), acme, or both' });

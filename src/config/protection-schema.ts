@@ -31,6 +31,26 @@ export interface RateLimitOptions {
   rate: number;
   /** Requests allowed at once after a lull (the bucket size), 1 to 1000000. */
   burst: number;
+  /** Shared by every balancer on `protection.cluster`'s Redis (false: each balancer on its own). */
+  cluster?: boolean;
+}
+
+/** Cluster-wide rate limits (docs/protection.md, "Across balancers"). Defaults in parentheses. */
+export interface ClusterLimitsOptions {
+  /** `redis://[user:password@]host:port[/db]` (or `rediss://`). */
+  redis: string;
+  /** How often counts go to Redis and over-limit keys come back, 20 to 5000 (100). */
+  intervalMs?: number;
+  /** Redis key prefix ('lb-native:rl:'). */
+  prefix?: string;
+  /** Balancers sharing the limits (1). */
+  peers?: number;
+  /** Share of each cluster rule's rate (and burst) a balancer's workers apply while Redis cannot be reached (1 / peers). */
+  localShare?: number;
+  /** Distinct keys each worker counts between two exchanges, and keys blocked at once, 64 to 1048576 (16384). */
+  keys?: number;
+  /** A Redis exchange taking longer fails, 10 to 60000 (1000). */
+  timeoutMs?: number;
 }
 
 /** Edge protection. Defaults in parentheses. */
@@ -44,6 +64,18 @@ export interface ProtectionOptions {
   /** Keys each worker's rate-limit table holds, 32 bytes each (65536). */
   rateLimitKeys?: number;
   rateLimits?: RateLimitOptions[];
+  /** Redis for the rules with `cluster: true`. */
+  cluster?: ClusterLimitsOptions;
+  /** The pool's circuit breaker (Envoy's names; 0 is off). */
+  circuitBreaker?: CircuitBreakerOptions;
+}
+
+/** The pool's circuit breaker, for the whole balancer (docs/protection.md). Defaults in parentheses. */
+export interface CircuitBreakerOptions {
+  /** Requests in flight across every backend at once; 0: no limit (0). */
+  maxRequests?: number;
+  /** With maxRequests reached, how many more may wait (in their backend's queue); beyond, 503 at once (0). */
+  maxPendingRequests?: number;
 }
 
 interface Range {
@@ -92,8 +124,9 @@ export function makeProtectionSchema({ integer, strictObject, describeValue }: S
       pathPrefix: text("a path starting with '/' (no spaces)", /^\/[\x21-\x7e]*$/).optional(),
       rate,
       burst: integer(bounds.rateLimitBurst),
+      cluster: z.boolean({ error: (issue) => `expected true or false, got ${describeValue(issue.input)}` }).optional(),
     },
-    'an object { key, rate, burst, name?, header?, pathPrefix? }',
+    'an object { key, rate, burst, name?, header?, pathPrefix?, cluster? }',
   ).superRefine((r, ctx) => {
     if (r.key === 'header' && r.header === undefined) {
       ctx.addIssue({ code: 'custom', path: ['header'], message: "required for key 'header': the header to count by" });
@@ -117,6 +150,29 @@ export function makeProtectionSchema({ integer, strictObject, describeValue }: S
         else ctx.addIssue({ code: 'custom', path: [index, 'name'], message: `same name as rateLimits[${first}]` });
       });
     });
+  const c = p.cluster;
+  const share = z
+    .number({ error: (issue) => `expected a share above 0 and at most 1, got ${describeValue(issue.input)}` })
+    .refine((n) => Number.isFinite(n) && n > 0 && n <= 1, {
+      error: (issue) => `expected a share above 0 and at most 1, got ${describeValue(issue.input)}`,
+    });
+  const redisUrl = z
+    .string({ error: (issue) => `expected a URL like redis://127.0.0.1:6379, got ${describeValue(issue.input)}` })
+    .refine((value) => /^rediss?:\/\/[^\s/]+(\/\d{1,2})?$/.test(value) && URL.canParse(value), {
+      error: (issue) => `expected a URL like redis://127.0.0.1:6379, got ${describeValue(issue.input)}`,
+    });
+  const cluster = strictObject(
+    {
+      redis: redisUrl,
+      intervalMs: integer(bounds.clusterIntervalMs).default(c.intervalMs),
+      prefix: text('a key prefix of letters, digits, _ . : -', /^[A-Za-z0-9_.:-]+$/).default(c.prefix),
+      peers: integer(bounds.clusterPeers).default(c.peers),
+      localShare: share.optional(),
+      keys: integer(bounds.clusterKeys).default(c.keys),
+      timeoutMs: integer(bounds.clusterTimeoutMs).default(c.timeoutMs),
+    },
+    'an object { redis, intervalMs?, prefix?, peers?, localShare?, keys?, timeoutMs? }',
+  ).transform(({ localShare, ...rest }) => ({ ...rest, localShare: localShare ?? 1 / rest.peers }));
   return strictObject(
     {
       allow: cidrList.default([]),
@@ -124,9 +180,30 @@ export function makeProtectionSchema({ integer, strictObject, describeValue }: S
       maxConnectionsPerClient: integer(bounds.maxConnectionsPerClient).default(p.maxConnectionsPerClient),
       rateLimitKeys: integer(bounds.rateLimitKeys).default(p.rateLimitKeys),
       rateLimits: rules.default([]),
+      cluster: cluster.optional(),
+      circuitBreaker: strictObject(
+        {
+          maxRequests: integer(bounds.circuitBreakerRequests).default(0),
+          maxPendingRequests: integer(bounds.circuitBreakerRequests).default(0),
+        },
+        'an object { maxRequests?, maxPendingRequests? }',
+      ).optional(),
     },
-    'an object { allow?, deny?, maxConnectionsPerClient?, rateLimitKeys?, rateLimits? }',
-  ).prefault({});
+    'an object { allow?, deny?, maxConnectionsPerClient?, rateLimitKeys?, rateLimits?, cluster?, circuitBreaker? }',
+  )
+    .superRefine((section, ctx) => {
+      if (section.cluster) return;
+      section.rateLimits.forEach((r, index) => {
+        if (r.cluster) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['rateLimits', index, 'cluster'],
+            message: 'needs protection.cluster (the Redis the balancers share)',
+          });
+        }
+      });
+    })
+    .prefault({});
 }
 
 /** The validated section. */

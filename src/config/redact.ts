@@ -2,7 +2,13 @@
 // a copy safe to log.
 
 /** Paths of secret values (pino redaction syntax). */
-export const secretPaths = ['admin.token', 'discovery.etcd.auth.username', 'discovery.etcd.auth.password'] as const;
+export const secretPaths = [
+  'admin.token',
+  'discovery.etcd.auth.username',
+  'discovery.etcd.auth.password',
+  // May carry a password (redis://user:password@host:port).
+  'protection.cluster.redis',
+] as const;
 
 const censor = '[redacted]';
 

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 
 import { type ConfigIssue, LbConfigError } from '../errors.js';
+import { type BackendTlsOptions, backendTlsSchema } from './backend-tls-schema.js';
 import { parseExpectStatus } from './expect-status.js';
 import { type HostKind, addressKey, parseAddress, parsePublicUrl } from './address.js';
 import { bounds, defaults } from './defaults.js';
@@ -79,6 +80,8 @@ export interface BackendOptions {
    * `maxconn`); more wait in its queue (see `queue`). 0 (the default): no limit.
    */
   maxConnections?: number;
+  /** Speak TLS to it: `true` (verify against the system's CAs) or `{ verify?, ca?, sni? }`. Not in tcp mode. */
+  tls?: true | BackendTlsOptions;
 }
 
 /** Requests waiting for a backend at its maxConnections. Defaults in parentheses. */
@@ -254,6 +257,10 @@ export interface BalancerOptions {
   tls?: ListenerTlsOptions;
   /** A plain listener that answers every request with a redirect to the same host over HTTPS (http mode); `true` for the defaults. */
   httpsRedirect?: true | HttpsRedirectOptions;
+  /** HTTP/2 to clients on every TLS listener (ALPN offers h2, then http/1.1). Default true. */
+  http2?: boolean;
+  /** HTTP/2 with prior knowledge (h2c) on every plain listener, beside HTTP/1.1. Default false. */
+  http2c?: boolean;
 }
 
 /** One listener of `listeners`. */
@@ -296,6 +303,10 @@ export interface ListenerTlsOptions {
   hsts?: { maxAgeSeconds: number; includeSubDomains?: boolean };
   /** mTLS: client certificates, verified against `ca` (a PEM file); the verified subject is passed to backends in `subjectHeader` (a client's own copy is dropped). */
   clientCertificates?: { ca: string; verify?: 'optional' | 'required'; subjectHeader?: string };
+  /** Session ticket keys, shared by every worker and listener (listeners that give this give the same): a new key every `rotateSeconds` (default 43200, 12 h), the `keepPrevious` before it (default 2) still resume. */
+  sessionTickets?: { rotateSeconds?: number; keepPrevious?: number };
+  /** Opt-in kernel TLS: after the handshake the record layer goes to the kernel where it and OpenSSL can (stats.tls says which path each connection took). Default false. */
+  ktls?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -497,8 +508,9 @@ const backendObjectSchema = strictObject(
       })
       .optional(),
     maxConnections: integer(nativeOption('backends[].maxConnections')).optional(),
+    tls: backendTlsSchema.optional(),
   },
-  'an address string or { address, weight?, state?, publicUrl?, healthCheck?, maxConnections? }',
+  'an address string or { address, weight?, state?, publicUrl?, healthCheck?, maxConnections?, tls? }',
 );
 
 /** One backend: an address string or an object. Also validates `addBackend`'s argument. */
@@ -597,6 +609,14 @@ export const listenerTlsShape = {
     },
     'an object { ca, verify?, subjectHeader? }',
   ).optional(),
+  sessionTickets: strictObject(
+    {
+      rotateSeconds: integer({ min: 1, max: 2_000_000 }).default(43_200),
+      keepPrevious: integer({ min: 0, max: 15 }).default(2),
+    },
+    'an object { rotateSeconds?, keepPrevious? }',
+  ).optional(),
+  ktls: booleanSchema.optional(),
 };
 
 /** `httpsRedirect`: `true` or `{ status?, port? }`, always output as `{ status, port }`. */
@@ -617,7 +637,7 @@ const httpsRedirectSchema = z.union(
 /** A listener's `tls` (the library's; a configuration file's adds `acme`). */
 const listenerTlsSchema = strictObject(
   listenerTlsShape,
-  'an object { certificates?, acmeCertificate?, hsts?, clientCertificates? }',
+  'an object { certificates?, acmeCertificate?, hsts?, clientCertificates?, sessionTickets?, ktls? }',
 ).superRefine((tls, ctx) => {
   if (!tls.certificates && !tls.acmeCertificate) {
     ctx.addIssue({
@@ -752,6 +772,8 @@ export const optionsShape = {
     'an object { maxPending?, timeoutMs? }',
   ).prefault({}),
   tls: listenerTlsSchema.optional(),
+  http2: booleanSchema.default(true),
+  http2c: booleanSchema.default(false),
   httpsRedirect: httpsRedirectSchema.optional(),
 };
 
@@ -871,6 +893,22 @@ export function refineOptions(config: ModeDependent, ctx: z.RefinementCtx): void
       });
     }
   });
+  // Session ticket keys are the balancer's, shared by every TLS listener (a ticket resumes
+  // on any of them), so one rotation schedule: listeners that give one give the same.
+  let tickets: { key: string; index: number } | undefined;
+  listenersOf(config).forEach(({ listener, path }, index) => {
+    const given = (listener.tls as { sessionTickets?: unknown } | undefined)?.sessionTickets;
+    if (given === undefined) return;
+    const key = JSON.stringify(given);
+    if (!tickets) tickets = { key, index };
+    else if (tickets.key !== key) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [...path, 'tls', 'sessionTickets'],
+        message: `expected the same as listeners[${tickets.index}].tls.sessionTickets: the ticket keys are shared by every listener`,
+      });
+    }
+  });
   const conflict = strategyModeConflict(config.strategy, config.mode);
   if (conflict) ctx.addIssue({ code: 'custom', path: ['strategy'], message: conflict });
   (config.backends ?? []).forEach((backend, index) => {
@@ -935,6 +973,9 @@ export const balancerOptionsSchema = optionsObjectSchema.superRefine(refineOptio
 export function backendModeIssue(backend: BackendConfig, mode: ProxyMode): { path: string[]; message: string } | undefined {
   if (backend.publicUrl !== undefined && mode !== 'redirect') {
     return { path: ['publicUrl'], message: `only applies in redirect mode; mode is '${mode}'` };
+  }
+  if (backend.tls !== undefined && mode === 'tcp') {
+    return { path: ['tls'], message: "does not apply in tcp mode (bytes pass through untouched there); use mode 'http'" };
   }
   return undefined;
 }

@@ -4,6 +4,7 @@
 // object from here.
 import type { NativeBackend, NativeCertificate, NativeConfig, NativeListener, NativeTlsFiles } from '../native.js';
 import { formatAddress } from './address.js';
+import { backendTlsPeer } from './backend-tls-schema.js';
 import type { BackendConfig, BalancerConfig, ListenerConfig } from './schema.js';
 import type { Strategy } from './strategies.js';
 
@@ -67,6 +68,8 @@ export function toNativeConfig(config: BalancerConfig, live: LiveState): NativeC
       rateLimits: config.protection.rateLimits.map((rule) => ({ ...rule })),
     },
     queue: { ...config.queue },
+    http2: config.http2,
+    http2c: config.http2c,
   };
   if (config.mode === 'redirect') native.redirectStatus = config.redirectStatus;
   if (config.mode === 'tcp') native.proxyProtocol = config.proxyProtocol;
@@ -100,6 +103,7 @@ function toNativeListener(
     }
     const hsts = tls.hsts;
     if (hsts) native.tls.hsts = `max-age=${hsts.maxAgeSeconds}${hsts.includeSubDomains ? '; includeSubDomains' : ''}`;
+    if (tls.ktls) native.tls.ktls = true;
   }
   if (config.httpsRedirect) native.httpsRedirect = { ...config.httpsRedirect };
   return native;
@@ -120,6 +124,7 @@ function toNativeBackend(config: Pick<BalancerConfig, 'mode'>, backend: LiveBack
     healthy: backend.healthy,
   };
   if (backend.config.maxConnections !== undefined) native.maxConnections = backend.config.maxConnections;
+  if (backend.config.tls) native.tls = backendTlsPeer(backend.config.tls, backend.config.address.host);
   if (config.mode === 'redirect') native.publicUrl = publicUrlOf(backend.config);
   return native;
 }

@@ -7,6 +7,7 @@
 import type { HealthCheckConfig } from '../config/schema.js';
 import { type StatusRanges, parseExpectStatus } from '../config/expect-status.js';
 import { runProbe } from './probe.js';
+import type { ProbeTls } from './probe-target.js';
 import { RiseFall } from './rise-fall.js';
 
 /** A backend to check. */
@@ -18,6 +19,8 @@ export interface HealthTarget {
   /** The Host header of http checks unless the check sets one: the address as configured. */
   hostHeader: string;
   check: HealthCheckConfig;
+  /** A TLS backend: checks speak TLS, verified as the data path verifies it. */
+  tls?: ProbeTls;
 }
 
 /** A backend's health changed: after `fall` failures (healthy false) or `rise` passes (true). */
@@ -110,6 +113,7 @@ export class HealthChecker {
       timeoutMs: target.check.timeoutMs,
       hostHeader: target.hostHeader,
       signal: abort.signal,
+      ...(target.tls ? { tls: target.tls } : {}),
     });
     watched.abort = undefined;
     if (watched.stopped) return;

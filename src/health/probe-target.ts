@@ -12,6 +12,17 @@ export interface ProbeTarget {
   timeoutMs: number;
   /** Aborting destroys the check's socket at once (the result is then a failure). */
   signal?: AbortSignal;
+  /** A TLS backend: the check speaks TLS with the backend's own verify settings. */
+  tls?: ProbeTls;
+}
+
+/** How a check verifies a TLS backend: as the data path does (see backends[].tls). */
+export interface ProbeTls {
+  verify: boolean;
+  /** PEM CA certificates; absent: Node's default CAs (plus NODE_EXTRA_CA_CERTS). */
+  ca?: string;
+  /** The name checked in the certificate, and sent as SNI when it is a DNS name. */
+  serverName: string;
 }
 
 export interface HttpProbeTarget extends ProbeTarget {

@@ -114,6 +114,8 @@ export function logBalancerEvents(lb: Balancer, log: Logger, options: BalancerLo
   );
   on('backend-drained', ({ backend, state }) => log.info({ backend: backend.address, id: backend.id, state }, 'backend-drained'));
   on('backend-removed', ({ backend }) => log.info({ backend: backend.address, id: backend.id }, 'backend-removed'));
+  on('cluster-limits-degraded', ({ reason }) => log.warn({ reason }, 'cluster-limits-degraded'));
+  on('cluster-limits-restored', () => log.info({}, 'cluster-limits-restored'));
   on('error', (error) => log.error({ code: error.code, error: error.message }, 'error'));
   on('access', (event) =>
     log.info(

@@ -175,6 +175,18 @@ describe('parseArgs', () => {
     expect(() => start('--backend', 'a:1,weight=2,weight=3')).toThrow(
       "--backend 'a:1,weight=2,weight=3': weight given more than once",
     );
+    expect(() => start('--backend', 'a:1,tls=yes')).toThrow("--backend 'a:1,tls=yes': tls takes no value");
+    expect(() => start('--backend', 'a:1,tls-sni=x,tls-sni=y')).toThrow(
+      "--backend 'a:1,tls-sni=x,tls-sni=y': tls-sni given more than once",
+    );
+  });
+
+  it('reads TLS towards a backend: tls alone, or any tls-* option', () => {
+    const backends = (...flags: string[]) => start(...flags.flatMap((flag) => ['--backend', flag])).options.backends;
+    expect(backends('b.test:443,tls', 'c.test:443,tls-ca=ca.pem,tls-sni=c.example,tls-verify=false,weight=2')).toEqual([
+      { address: 'b.test:443', tls: {} },
+      { address: 'c.test:443', tls: { ca: 'ca.pem', sni: 'c.example', verify: false }, weight: 2 },
+    ]);
   });
 });
 

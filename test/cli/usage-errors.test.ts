@@ -58,7 +58,17 @@ const usageErrors: ReadonlyArray<readonly [string, readonly string[], string]> =
   [
     'unknown backend option',
     ['start', '--backend', `${ok},max=3`],
-    `--backend '${ok},max=3': unknown option 'max'; expected weight=N, state=ready|drain|maint or public-url=URL`,
+    `--backend '${ok},max=3': unknown option 'max'; expected weight=N, state=ready|drain|maint, public-url=URL, tls, tls-ca=FILE, tls-sni=NAME or tls-verify=true|false`,
+  ],
+  [
+    'bad tls-verify',
+    ['start', '--backend', `${ok},tls-verify=maybe`],
+    `--backend '${ok},tls-verify=maybe': tls-verify: expected true or false, got 'maybe'`,
+  ],
+  [
+    'unreadable tls-ca',
+    ['start', '--backend', `${ok},tls,tls-ca=no-such-ca.pem`],
+    `--backend '${ok},tls,tls-ca=no-such-ca.pem': tls-ca: no-such-ca.pem: cannot be read (ENOENT)`,
   ],
   ['duplicate backend', ['start', '--backend', ok, '--backend', ok], `--backend '${ok}': same address as --backend #1`],
   [

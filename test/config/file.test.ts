@@ -207,10 +207,10 @@ describe('configuration files: messages name the file, the line, the path and wh
       'lb.yaml:1: listen: port must be 0-65535, got 80800',
       "lb.yaml:2: strategy: expected one of round-robin, weighted-round-robin, least-connections, random, p2c, peak-ewma, ip-hash, header-hash, uri-hash, cookie, got 'fastest'",
       'lb.yaml:5: backends[0].weight: expected an integer from 1 to 256, got 0',
-      "lb.yaml:6: backends[0]: unknown option 'colour'; expected one of address, weight, state, publicUrl, healthCheck, maxConnections",
+      "lb.yaml:6: backends[0]: unknown option 'colour'; expected one of address, weight, state, publicUrl, healthCheck, maxConnections, tls",
       "lb.yaml:8: timeouts.connectMs: expected an integer from 1 to 2147483647, got '5s'",
       "lb.yaml:9: logging.level: expected one of error, warn, info, debug, got 'loud'",
-      "lb.yaml:10: unknown option 'frobnicate'; expected one of listen, listeners, strategy, mode, redirectStatus, proxyProtocol, hashHeader, cookieName, workers, backlog, timeouts, limits, pool, bodies, forwarded, headers, outlierDetection, retries, healthCheck, protection, queue, tls, httpsRedirect, backends, admin, logging, discovery",
+      "lb.yaml:10: unknown option 'frobnicate'; expected one of listen, listeners, strategy, mode, redirectStatus, proxyProtocol, hashHeader, cookieName, workers, backlog, timeouts, limits, pool, bodies, forwarded, headers, outlierDetection, retries, healthCheck, protection, queue, tls, http2, http2c, httpsRedirect, backends, admin, logging, discovery",
     ]);
   });
 

@@ -129,10 +129,10 @@ describe('validateOptions: errors name the exact path and what was expected', ()
       'backends[0].address: expected an address like 127.0.0.1:9001, got 9001',
     );
     expect(configError({ backends: [{ address: '127.0.0.1:1', wieght: 2 }] }).message).toBe(
-      "backends[0]: unknown option 'wieght'; expected one of address, weight, state, publicUrl, healthCheck, maxConnections",
+      "backends[0]: unknown option 'wieght'; expected one of address, weight, state, publicUrl, healthCheck, maxConnections, tls",
     );
     expect(configError({ backends: [42] }).message).toBe(
-      'backends[0]: expected an address string or { address, weight?, state?, publicUrl?, healthCheck?, maxConnections? }, got 42',
+      'backends[0]: expected an address string or { address, weight?, state?, publicUrl?, healthCheck?, maxConnections?, tls? }, got 42',
     );
   });
 
@@ -216,7 +216,7 @@ describe('validateOptions: errors name the exact path and what was expected', ()
       {
         path: '',
         message:
-          "unknown option 'workerz'; expected one of listen, listeners, backends, strategy, mode, redirectStatus, proxyProtocol, hashHeader, cookieName, workers, backlog, timeouts, limits, pool, bodies, forwarded, headers, outlierDetection, retries, healthCheck, accessLogSampleRate, protection, queue, tls, httpsRedirect",
+          "unknown option 'workerz'; expected one of listen, listeners, backends, strategy, mode, redirectStatus, proxyProtocol, hashHeader, cookieName, workers, backlog, timeouts, limits, pool, bodies, forwarded, headers, outlierDetection, retries, healthCheck, accessLogSampleRate, protection, queue, tls, http2, http2c, httpsRedirect",
       },
     ]);
     expect(configError({ backends: ['127.0.0.1:1'], timeouts: { connect: 5 } }).message).toBe(

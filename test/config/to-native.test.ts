@@ -68,6 +68,8 @@ describe('toNativeConfig', () => {
       accessLogSampleRate: 0,
       protection: { allow: [], deny: [], maxConnectionsPerClient: 0, rateLimitKeys: 65536, rateLimits: [] },
       queue: { maxPending: 1024, timeoutMs: 5000 },
+      http2: true,
+      http2c: false,
     });
     expect(native).not.toHaveProperty('xForwardedFor');
   });

@@ -22,10 +22,11 @@ const mayInclude: Record<string, readonly string[]> = {
   tls: [],
   balancing: ['net', 'stats'],
   protection: ['http1', 'buffer', 'stats'],
-  upstream: ['balancing', 'reactor', 'net', 'stats'],
-  proxy: ['upstream', 'balancing', 'protection', 'http1', 'tls', 'reactor', 'net', 'buffer', 'stats'],
-  runtime: ['proxy', 'upstream', 'balancing', 'protection', 'http1', 'tls', 'reactor', 'net', 'buffer', 'stats'],
-  addon: ['runtime', 'proxy', 'upstream', 'balancing', 'protection', 'http1', 'tls', 'reactor', 'net', 'buffer', 'stats'],
+  // upstream keeps each backend's TLS client context and its last session (tls is floor 1).
+  upstream: ['balancing', 'tls', 'reactor', 'net', 'stats'],
+  proxy: ['upstream', 'balancing', 'protection', 'http1', 'http2', 'tls', 'reactor', 'net', 'buffer', 'stats'],
+  runtime: ['proxy', 'upstream', 'balancing', 'protection', 'http1', 'http2', 'tls', 'reactor', 'net', 'buffer', 'stats'],
+  addon: ['runtime', 'proxy', 'upstream', 'balancing', 'protection', 'http1', 'http2', 'tls', 'reactor', 'net', 'buffer', 'stats'],
 };
 const outsideTheHouse = new Set(['tests', 'fuzz']);
 

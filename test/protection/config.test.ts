@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { parseCidr } from '../../src/config/cidr.js';
+import { redactConfig } from '../../src/config/redact.js';
 import { validateOptions } from '../../src/config/schema.js';
 import { LbConfigError } from '../../src/errors.js';
 import { loadNative } from '../../src/native.js';
@@ -67,7 +68,7 @@ describe('protection options', () => {
       { path: 'protection.rateLimits[1].pathPrefix', message: "required for key 'path': the prefix to limit" },
       {
         path: 'protection.rateLimits[2]',
-        message: "unknown option 'extra'; expected one of name, key, header, pathPrefix, rate, burst",
+        message: "unknown option 'extra'; expected one of name, key, header, pathPrefix, rate, burst, cluster",
       },
       { path: 'protection.rateLimits[2].header', message: "only applies to key 'header'; key is 'client'" },
     ]);
@@ -144,6 +145,59 @@ describe('protection options', () => {
     );
     expect(refusal({ ...rules, maxConnectionsPerClient: 65_536 })).toBe(
       'protection.maxConnectionsPerClient: expected an integer from 0 to 65535',
+    );
+    const clusterRule = { name: 'c', key: 'client', rate: 1, burst: 1, cluster: true };
+    expect(refusal({ ...rules, rateLimits: [clusterRule] })).toBe(
+      'protection.cluster: required by a rate limit with cluster: true',
+    );
+    expect(refusal({ ...rules, rateLimits: [clusterRule], cluster: { prefix: 'p:', localShare: 0, keys: 1024 } })).toBe(
+      'protection.cluster.localShare: expected a number from 0.000001 to 1',
+    );
+    expect(refusal({ ...rules, circuitBreaker: { maxRequests: -1, maxPendingRequests: 0 } })).toBe(
+      'protection.circuitBreaker.maxRequests: expected an integer from 0 to 1000000',
+    );
+    expect(refusal({ ...rules, rateLimits: [{ ...clusterRule, cluster: 'yes' }] })).toBe(
+      'protection.rateLimits[0].cluster: expected true or false',
+    );
+  });
+
+  it('circuitBreaker: Envoy’s names, defaults 0 (off), bad values named', () => {
+    const config = validateOptions({ backends: ['127.0.0.1:9001'], protection: { circuitBreaker: { maxRequests: 10 } } });
+    expect(config.protection.circuitBreaker).toEqual({ maxRequests: 10, maxPendingRequests: 0 });
+    expect(issuesOf({ circuitBreaker: { maxRequests: 1.5, maxPending: 2 } }).map((issue) => issue.path)).toEqual([
+      'protection.circuitBreaker.maxRequests',
+      'protection.circuitBreaker',
+    ]);
+  });
+
+  it('cluster: defaults filled in (localShare 1 / peers), a cluster rule without it named, bad values named', () => {
+    const config = validateOptions({
+      backends: ['127.0.0.1:9001'],
+      protection: {
+        rateLimits: [{ name: 'api', key: 'header', header: 'x-api-key', rate: 5, burst: 5, cluster: true }],
+        cluster: { redis: 'redis://127.0.0.1:6379', peers: 4 },
+      },
+    });
+    expect(config.protection.cluster).toEqual({
+      redis: 'redis://127.0.0.1:6379',
+      intervalMs: 100,
+      prefix: 'lb-native:rl:',
+      peers: 4,
+      localShare: 0.25,
+      keys: 16_384,
+      timeoutMs: 1_000,
+    });
+    // The URL may carry a password: never logged or echoed.
+    expect(redactConfig(config).protection.cluster?.redis).toBe('[redacted]');
+    expect(issuesOf({ rateLimits: [{ key: 'client', rate: 1, burst: 1, cluster: true }] })).toEqual([
+      { path: 'protection.rateLimits[0].cluster', message: 'needs protection.cluster (the Redis the balancers share)' },
+    ]);
+    expect(
+      issuesOf({ cluster: { redis: 'http://127.0.0.1:6379', intervalMs: 10, localShare: 1.5, surprise: 1 } }).map(
+        (issue) => issue.path,
+      ),
+    ).toEqual(
+      expect.arrayContaining(['protection.cluster.redis', 'protection.cluster.intervalMs', 'protection.cluster.localShare']),
     );
   });
 });

@@ -1,0 +1,847 @@
+#include "proxy/h2_stream_exchange.h"
+
+#include <sys/uio.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "balancing/hash.h"
+#include "http1/canned_response.h"
+#include "http1/cookie.h"
+#include "http1/head_writer.h"
+#include "net/socket_address.h"
+#include "protection/limit_response.h"
+#include "proxy/backend_connection.h"
+#include "proxy/h2_client_connection.h"
+#include "proxy/socket_io.h"
+#include "proxy/worker_context.h"
+
+namespace lb::proxy {
+
+using http1::BodyKind;
+using http1::Method;
+using http1::ParseStatus;
+
+namespace {
+
+// Request body bytes held for the backend before the client's window is given back: the
+// per-stream memory is this plus the stream window.
+constexpr size_t kRequestCreditLowWater = 16 * 1024;
+// NGHTTP2_INTERNAL_ERROR: the stream is reset when its response cannot be completed.
+constexpr uint32_t kInternalError = 0x2;
+
+bool is_idempotent(Method method) {
+  switch (method) {
+    case Method::get:
+    case Method::head:
+    case Method::put:
+    case Method::delete_:
+    case Method::options:
+    case Method::trace: return true;
+    default: return false;
+  }
+}
+
+bool has_header(const http1::MessageHead& head, std::string_view name) {
+  for (uint32_t i = 0; i < head.header_count; ++i) {
+    if (http1::equals_ignore_case(head.headers[i].name, name)) return true;
+  }
+  return false;
+}
+
+void add_header(http1::MessageHead& head, std::string_view name, std::string_view value) {
+  if (head.header_count >= http1::kMaxHeaderFields) return;
+  head.headers[head.header_count++] = http1::HeaderField{name, value, false};
+}
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
+}
+
+// The trailer fields of a chunked body, from the framing that followed its last data:
+// [CRLF] last-chunk line, trailer lines, CRLF (already validated by the decoder).
+std::vector<http1::HeaderField> parse_trailers(std::string_view framing) {
+  std::vector<http1::HeaderField> fields;
+  if (framing.starts_with("\r\n")) framing.remove_prefix(2);
+  size_t line_end = framing.find("\r\n");
+  if (line_end == std::string_view::npos) return fields;
+  framing.remove_prefix(line_end + 2);
+  while (!framing.empty()) {
+    line_end = framing.find("\r\n");
+    if (line_end == std::string_view::npos || line_end == 0) break;
+    std::string_view line = framing.substr(0, line_end);
+    framing.remove_prefix(line_end + 2);
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0) continue;
+    fields.push_back(http1::HeaderField{line.substr(0, colon), trim(line.substr(colon + 1)), false});
+  }
+  return fields;
+}
+
+}  // namespace
+
+const char* to_string(H2StreamState state) {
+  switch (state) {
+    case H2StreamState::receiving: return "receiving";
+    case H2StreamState::connecting: return "connecting";
+    case H2StreamState::exchanging: return "exchanging";
+    case H2StreamState::finished: return "finished";
+    case H2StreamState::cancelled: return "cancelled";
+  }
+  return "unknown";
+}
+
+H2StreamExchange::H2StreamExchange(H2ClientConnection& connection, int32_t stream_id)
+    : connection_(connection), context_(connection.context()), stream_id_(stream_id) {
+  req_head_.attach_pool(&context_.buffers);
+  resp_.attach_pool(&context_.buffers);
+}
+
+H2StreamExchange::~H2StreamExchange() = default;
+
+void H2StreamExchange::enter(H2StreamState next) {
+#ifdef LB_STATE_CHECKS
+  bool legal = false;
+  switch (state_) {
+    case H2StreamState::receiving: legal = next != H2StreamState::receiving && next != H2StreamState::exchanging; break;
+    case H2StreamState::connecting:
+      legal = next == H2StreamState::connecting || next == H2StreamState::exchanging ||
+              next == H2StreamState::finished || next == H2StreamState::cancelled;
+      break;
+    case H2StreamState::exchanging: legal = next != H2StreamState::receiving; break;
+    case H2StreamState::finished: legal = next == H2StreamState::cancelled; break;
+    case H2StreamState::cancelled: legal = false; break;
+  }
+  if (!legal) {
+    std::fprintf(stderr, "H2StreamExchange: illegal transition %s -> %s\n", to_string(state_), to_string(next));
+    std::abort();
+  }
+#endif
+  state_ = next;
+}
+
+// ---------------------------------------------------------------------------------------
+// receiving: the request head
+
+void H2StreamExchange::start(const http2::RequestHead& request) {
+  const ProxyConfig& config = context_.config();
+  exchange_ = context_.take_exchange();
+  context_.counters.requests.add();
+  context_.counters.h2_requests.add();
+  exchange_->started_us = context_.loop.now_us();
+  request_ended_ = !request.has_body;
+
+  // The translated head goes through the parser every HTTP/1.1 request goes through.
+  http1::MessageHead& head = context_.scratch_head;
+  auto parsed = http1::parse_request_head(request.http1.data(), request.http1.size(), config.limits.request_head, head);
+  if (parsed.status != ParseStatus::done) {
+    fail(parsed.status == ParseStatus::error ? outcome_of_request_status(http1::to_status(parsed.error))
+                                             : Outcome::head_too_large);
+    return;
+  }
+  exchange_->method = head.method;
+  exchange_->retryable = is_idempotent(head.method) && !request.has_body;
+  compute_pick_inputs(head);
+  if (context_.sample_access_log()) start_access_record(head);
+
+  if (config.limits.max_body_bytes > 0 && head.body == BodyKind::content_length &&
+      head.content_length > config.limits.max_body_bytes) {
+    fail(Outcome::body_too_large);
+    return;
+  }
+  if (http1::refuses_header_names(head, config.headers)) {
+    fail(Outcome::bad_request);
+    return;
+  }
+  const sockaddr* peer = reinterpret_cast<const sockaddr*>(&connection_.peer());
+  if (uint64_t wait_ms = context_.edge.check_request(config.protection, head, peer, context_.loop.now_ms())) {
+    context_.counters.bad_requests.add();
+    answer_locally(429, protection::retry_after_seconds(wait_ms));
+    return;
+  }
+
+  char client_ip[INET6_ADDRSTRLEN] = {};
+  size_t ip_length = 0;
+  if (config.forwarded.mode != http1::ForwardedPolicy::Mode::none) {
+    net::SocketAddress address;
+    std::memcpy(&address.storage, &connection_.peer(), sizeof(connection_.peer()));
+    ip_length = address.format_host(client_ip, sizeof(client_ip));
+  }
+  http1::RequestHeadOptions options;
+  options.forwarded = config.forwarded;
+  options.headers = config.headers;
+  options.client_ip = {client_ip, ip_length};
+  options.proto = connection_.is_tls() ? "https" : "http";
+  options.client_subject_header = connection_.listener().tls.client_subject_header;
+  options.client_subject = connection_.client_subject();
+  if (!http1::write_request_head(head, options, req_head_)) {
+    fail(Outcome::head_too_large);
+    return;
+  }
+  request_chunked_ = head.body == BodyKind::chunked;
+  exchange_->request_body.start(head.body, head.content_length);
+  enter(H2StreamState::connecting);
+  context_.upstream.on_request();  // its share of a retry, once per request
+  acquire_backend();
+}
+
+void H2StreamExchange::compute_pick_inputs(const http1::MessageHead& head) {
+  // The same inputs as ClientConnection::compute_pick_inputs, from the same head.
+  const ProxyConfig& config = context_.config();
+  switch (context_.upstream.strategy_key()) {
+    case balancing::StrategyKey::none: return;
+    case balancing::StrategyKey::client_address:
+      exchange_->pick_key =
+          balancing::hash_bytes(net::host_bytes(reinterpret_cast<const sockaddr*>(&connection_.peer())));
+      exchange_->has_pick_key = true;
+      return;
+    case balancing::StrategyKey::header:
+      for (uint32_t i = 0; i < head.header_count; ++i) {
+        if (http1::equals_ignore_case(head.headers[i].name, config.hash_header)) {
+          exchange_->pick_key = balancing::hash_bytes(head.headers[i].value);
+          exchange_->has_pick_key = true;
+          return;
+        }
+      }
+      return;
+    case balancing::StrategyKey::uri:
+      exchange_->pick_key = balancing::hash_bytes(head.target);
+      exchange_->has_pick_key = true;
+      return;
+    case balancing::StrategyKey::cookie:
+      for (uint32_t i = 0; i < head.header_count; ++i) {
+        if (!http1::equals_ignore_case(head.headers[i].name, "cookie")) continue;
+        std::string_view value = http1::find_cookie(head.headers[i].value, config.cookie_name);
+        uint64_t identity = 0;
+        auto parsed = std::from_chars(value.data(), value.data() + value.size(), identity, 16);
+        if (!value.empty() && parsed.ec == std::errc() && parsed.ptr == value.data() + value.size()) {
+          exchange_->sticky_identity = identity;
+          exchange_->has_sticky = true;
+          return;
+        }
+      }
+      return;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// The request body
+
+void H2StreamExchange::on_request_data(std::span<const uint8_t> bytes) {
+  if (state_ == H2StreamState::finished || state_ == H2StreamState::cancelled || !exchange_) {
+    // Answered already (early response, or an error of ours): the rest is not wanted.
+    connection_.session().consume_request_body(stream_id_, bytes.size());
+    return;
+  }
+  if (bytes.empty()) return;
+  BodyProgress& body = exchange_->request_body;
+  body.data_bytes += bytes.size();
+  uint64_t max_body = context_.config().limits.max_body_bytes;
+  if (max_body > 0 && body.data_bytes > max_body) {
+    connection_.session().consume_request_body(stream_id_, bytes.size());
+    fail(Outcome::body_too_large);
+    return;
+  }
+  if (request_chunked_) {
+    char size_line[24];
+    int n = std::snprintf(size_line, sizeof(size_line), "%zx\r\n", bytes.size());
+    req_body_.append(size_line, static_cast<size_t>(n));
+    req_body_.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    req_body_.append("\r\n");
+  } else {
+    req_body_.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  }
+  credit_owed_ += bytes.size();
+  exchange_->retryable = false;
+  if (state_ == H2StreamState::exchanging) pump();
+}
+
+void H2StreamExchange::on_request_end(std::string_view trailer_lines) {
+  if (request_ended_) return;
+  request_ended_ = true;
+  if (state_ == H2StreamState::finished || state_ == H2StreamState::cancelled || !exchange_) return;
+  if (request_chunked_) {
+    req_body_.append("0\r\n");
+    req_body_.append(trailer_lines);  // already "name: value\r\n" lines, checked by the translator
+    req_body_.append("\r\n");
+  }
+  if (state_ == H2StreamState::exchanging) pump();
+}
+
+void H2StreamExchange::give_request_credit() {
+  // The client may send more once what it sent is (nearly) with the backend.
+  if (credit_owed_ == 0 || req_body_.size() > kRequestCreditLowWater) return;
+  size_t credit = credit_owed_;
+  credit_owed_ = 0;
+  connection_.session().consume_request_body(stream_id_, credit);
+}
+
+// ---------------------------------------------------------------------------------------
+// connecting
+
+void H2StreamExchange::acquire_backend() {
+  balancing::PickRequest request;
+  request.tried = {exchange_->tried, exchange_->tries};
+  request.key = exchange_->pick_key;
+  request.has_key = exchange_->has_pick_key;
+  request.sticky_identity = exchange_->sticky_identity;
+  request.has_sticky = exchange_->has_sticky;
+  upstream::UpstreamBackend* backend = context_.upstream.pick(request);
+  if (!backend) {
+    fail(exchange_->tries > 0 ? Outcome::tries_exhausted : Outcome::no_backend);
+    return;
+  }
+  bool pool_counted = false;
+  switch (context_.upstream.take_slot(*backend, pool_counted)) {
+    case upstream::UpstreamGroup::Slot::admitted: exchange_->pool_counted = pool_counted; break;
+    case upstream::UpstreamGroup::Slot::counted:
+      exchange_->pool_counted = pool_counted;
+      exchange_->slot_load = &backend->spec.counters->load();
+      exchange_->slot_backend_id = backend->spec.id;
+      break;
+    case upstream::UpstreamGroup::Slot::full:
+      if (!context_.upstream.wait_for_slot(*backend, *this)) {
+        context_.counters.no_backend.add();
+        answer_locally(503, 1);
+        return;
+      }
+      exchange_->queued = true;
+      return;
+  }
+  connect_to(*backend);
+}
+
+bool H2StreamExchange::on_slot_granted(upstream::UpstreamBackend& backend, bool pool_counted) {
+  if (state_ != H2StreamState::connecting || !exchange_ || !exchange_->queued || backend_) return false;
+  exchange_->queued = false;
+  exchange_->pool_counted = pool_counted;
+  if (backend.spec.max_connections > 0) {
+    exchange_->slot_load = &backend.spec.counters->load();
+    exchange_->slot_backend_id = backend.spec.id;
+  }
+  connect_to(backend);
+  return true;
+}
+
+void H2StreamExchange::on_queue_timeout(uint64_t) {
+  if (!exchange_ || !exchange_->queued) return;
+  exchange_->queued = false;
+  context_.counters.no_backend.add();
+  answer_locally(503, protection::retry_after_seconds(context_.config().upstream.queue.timeout_ms));
+}
+
+void H2StreamExchange::connect_to(upstream::UpstreamBackend& backend) {
+  context_.upstream.begin_exchange(backend);
+  if (auto* pooled = static_cast<BackendConnection*>(backend.pool.take(context_.loop.iteration()))) {
+    backend_ = pooled;
+    pooled->attach(this);
+    count_request_sent();
+    enter(H2StreamState::exchanging);
+    pump();
+    return;
+  }
+  open_fresh_connection(backend);
+}
+
+bool H2StreamExchange::open_fresh_connection(upstream::UpstreamBackend& backend) {
+  int error = 0;
+  backend_ = BackendConnection::open(context_, backend, this, error);
+  if (!backend_) {
+    context_.upstream.end_exchange(backend);
+    attempt_failed(backend, "connect failed", error != 0 ? error : EIO);
+    return false;
+  }
+  if (state_ != H2StreamState::connecting) enter(H2StreamState::connecting);
+  return true;
+}
+
+void H2StreamExchange::attempt_failed(upstream::UpstreamBackend& backend, const char* reason, int connect_error) {
+  if (connect_error != 0) {
+    context_.upstream.report_connect_failure(backend, connect_error);
+  } else {
+    backend.counters->backend_errors.add();
+    context_.upstream.report_failure(backend, reason);
+  }
+  if (exchange_->tries < kMaxConnectTries) exchange_->tried[exchange_->tries++] = &backend;
+  uint32_t max_tries = std::min<uint32_t>(context_.config().upstream.retries.max_tries, kMaxConnectTries);
+  if (exchange_->tries >= max_tries || !context_.upstream.take_retry()) {
+    fail(Outcome::tries_exhausted);
+    return;
+  }
+  backend.counters->retries.add();
+  release_slot();
+  if (state_ != H2StreamState::connecting) enter(H2StreamState::connecting);
+  acquire_backend();
+}
+
+void H2StreamExchange::count_request_sent() {
+  upstream::UpstreamBackend& backend = backend_->backend();
+  if (exchange_->counted_on == &backend) return;
+  exchange_->counted_on = &backend;
+  backend.counters->requests.add();
+}
+
+void H2StreamExchange::on_backend_connected() {
+  count_request_sent();
+  enter(H2StreamState::exchanging);
+  pump();
+}
+
+void H2StreamExchange::on_backend_connect_failed(int error) {
+  upstream::UpstreamBackend& backend = backend_->backend();
+  release_backend(false);
+  attempt_failed(backend, "connect failed", error != 0 ? error : ECONNREFUSED);
+}
+
+void H2StreamExchange::on_backend_io() {
+  if (state_ == H2StreamState::exchanging) pump();
+}
+
+void H2StreamExchange::on_backend_timeout() {
+  if (state_ == H2StreamState::exchanging || state_ == H2StreamState::connecting) fail(Outcome::response_timeout);
+}
+
+// ---------------------------------------------------------------------------------------
+// exchanging
+
+void H2StreamExchange::pump() {
+  for (;;) {
+    if (state_ != H2StreamState::exchanging) break;
+    bool moved = forward_request();
+    if (state_ != H2StreamState::exchanging) break;
+    moved = forward_response() || moved;
+    if (!moved) break;
+  }
+  connection_.flush();
+}
+
+bool H2StreamExchange::forward_request() {
+  if (exchange_->request_phase == RequestPhase::done) return false;
+  bool moved = false;
+  size_t head_left = req_head_.size() - exchange_->request_head_sent;
+  if ((head_left > 0 || !req_body_.empty()) && backend_->writable) {
+    iovec parts[2];
+    int count = 0;
+    if (head_left > 0) parts[count++] = {const_cast<char*>(req_head_.data()) + exchange_->request_head_sent, head_left};
+    if (!req_body_.empty()) parts[count++] = {req_body_.data(), req_body_.size()};
+    IoResult io = write_some(backend_->fd(), parts, count);
+    if (io.status == IoStatus::progress) {
+      size_t sent = io.bytes;
+      size_t head_sent = std::min(sent, head_left);
+      exchange_->request_head_sent += static_cast<uint32_t>(head_sent);
+      size_t body_sent = sent - head_sent;
+      if (body_sent > 0) req_body_.erase(0, body_sent);
+      backend_->backend().counters->bytes_to_backend.add(sent);
+      if (sent < head_left + req_body_.size() + body_sent) backend_->writable = false;
+      moved = sent > 0;
+    } else if (io.status == IoStatus::would_block) {
+      backend_->writable = false;
+    } else {
+      backend_->failed = true;
+    }
+  }
+  give_request_credit();
+  if (exchange_->request_head_sent == req_head_.size() && req_body_.empty() && request_ended_) {
+    exchange_->request_phase = RequestPhase::done;
+    if (exchange_->request_body.has_bytes) context_.counters.bodies_copied.add();
+    backend_->arm_response_timer();
+    moved = true;
+  }
+  return moved;
+}
+
+bool H2StreamExchange::forward_response() {
+  bool moved = false;
+  BackendConnection& backend = *backend_;
+  if (backend.readable && !backend.failed && !session_full_ && resp_.write_space() > 0) {
+    char* into = resp_.write_ptr();
+    size_t space = resp_.contiguous_write_space();
+    IoResult io = read_some(backend.fd(), into, space);
+    if (io.status == IoStatus::progress) {
+      resp_.commit(io.bytes);
+      backend.backend().counters->bytes_from_backend.add(io.bytes);
+      if (io.bytes < space && !backend.peer_closed) backend.readable = false;
+      exchange_->response_bytes_seen = true;
+      if (exchange_->request_phase == RequestPhase::done) backend.arm_response_timer();
+      moved = true;
+    } else if (io.status == IoStatus::would_block) {
+      backend.readable = false;
+    } else if (io.status == IoStatus::eof) {
+      backend.peer_closed = true;
+      backend.readable = false;
+    } else {
+      backend.failed = true;
+    }
+  }
+  while (exchange_->response_phase == ResponsePhase::awaiting_head && !resp_.empty()) {
+    size_t before = resp_.size();
+    if (!parse_response_head()) return false;
+    if (state_ != H2StreamState::exchanging) return false;
+    if (resp_.size() == before) break;  // need more
+    moved = true;
+  }
+  if (exchange_->response_phase == ResponsePhase::body) {
+    if (!relay_response_body(moved)) return false;
+    if (state_ != H2StreamState::exchanging) return false;
+  }
+  if (exchange_->response_phase != ResponsePhase::done && (backend.failed || backend.peer_closed) &&
+      !backend.readable) {
+    if (exchange_->response_phase == ResponsePhase::body && exchange_->response_body.kind == BodyKind::until_close &&
+        resp_.empty() && !backend.failed) {
+      finish_response({});
+      return false;
+    }
+    if (exchange_->response_phase == ResponsePhase::body && resp_.size() > 0 && session_full_) return moved;
+    if (!exchange_->response_bytes_seen && try_replay()) return false;
+    fail(Outcome::backend_failed);
+    return false;
+  }
+  return moved;
+}
+
+bool H2StreamExchange::parse_response_head() {
+  auto scan = http1::scan_head_end(resp_.data(), resp_.size(), exchange_->response_scan_from);
+  exchange_->response_scan_from = static_cast<uint32_t>(scan.next_from);
+  const http1::HeadLimits& limits = context_.config().limits.response_head;
+  bool buffer_full = resp_.write_space() == 0;
+  if (scan.head_length == 0 && !scan.bare_lf && !buffer_full) return true;
+
+  http1::MessageHead& head = context_.scratch_head;
+  size_t length = scan.head_length > 0 ? scan.head_length : resp_.size();
+  auto result = http1::parse_response_head(resp_.data(), length, limits, exchange_->method, head);
+  if (result.status != ParseStatus::done || head.status == 101) {
+    fail(Outcome::bad_response);  // malformed, or a protocol switch nobody can ask for over HTTP/2
+    return false;
+  }
+  http2::H2ServerSession& session = connection_.session();
+  if (head.status < 200) {
+    // 100 Continue, 103 Early Hints: relayed, then the final response is awaited.
+    session.submit_response_head(stream_id_, head);
+    resp_.consume(head.head_bytes);
+    exchange_->response_scan_from = 0;
+    return true;
+  }
+  exchange_->status = head.status;
+  exchange_->backend_keep_alive = !head.connection_close && (head.version_minor == 1 || head.connection_keep_alive);
+  upstream::UpstreamBackend& runtime = backend_->backend();
+  const ProxyConfig& config = context_.config();
+  if (head.status >= 500) {
+    context_.upstream.report_failure(runtime, "5xx response");
+  } else {
+    context_.upstream.report_success(runtime);
+  }
+  uint64_t time_to_first_byte = context_.loop.now_us() - exchange_->started_us;
+  runtime.record_latency(time_to_first_byte, context_.loop.now_ms(), config.upstream.ewma_decay_ms);
+  runtime.counters->time_to_first_byte.record(time_to_first_byte);
+  if (stats::AccessRecord* record = exchange_->access) {
+    record->status = head.status;
+    record->backend_id = runtime.spec.id;
+    record->has_backend = true;
+    record->time_to_first_byte_us = static_cast<uint32_t>(std::min<uint64_t>(time_to_first_byte, UINT32_MAX));
+  }
+  // Headers of ours, as for HTTP/1.1: the sticky cookie, HSTS on TLS connections.
+  char cookie[128];
+  if (context_.upstream.strategy_key() == balancing::StrategyKey::cookie &&
+      (!exchange_->has_sticky || exchange_->sticky_identity != runtime.identity)) {
+    int n = std::snprintf(cookie, sizeof(cookie), "%.64s=%016llx; Path=/; HttpOnly", config.cookie_name.c_str(),
+                          static_cast<unsigned long long>(runtime.identity));
+    if (n > 0 && static_cast<size_t>(n) < sizeof(cookie)) add_header(head, "set-cookie", {cookie, size_t(n)});
+  }
+  const std::string& hsts = connection_.listener().tls.hsts;
+  if (connection_.is_tls() && !hsts.empty() && !has_header(head, "strict-transport-security")) {
+    add_header(head, "strict-transport-security", hsts);
+  }
+  if (!session.submit_response_head(stream_id_, head)) {
+    fail(Outcome::bad_response);
+    return false;
+  }
+  head_sent_ = true;
+  exchange_->response_started = true;
+  resp_.consume(head.head_bytes);
+  exchange_->response_body.start(head.body, head.content_length);
+  chunked_.reset();
+  chunk_framing_.clear();
+  exchange_->response_phase = ResponsePhase::body;
+  context_.counters.count_response(head.status);
+  runtime.counters->count_response(head.status);
+  return true;
+}
+
+bool H2StreamExchange::relay_response_body(bool& moved) {
+  BodyProgress& body = exchange_->response_body;
+  http2::H2ServerSession& session = connection_.session();
+  switch (body.kind) {
+    case BodyKind::none: finish_response({}); return false;
+    case BodyKind::chunked: return relay_chunked(moved);
+    case BodyKind::content_length:
+    case BodyKind::until_close: {
+      size_t ready = resp_.size();
+      if (body.kind == BodyKind::content_length) ready = static_cast<size_t>(std::min<uint64_t>(ready, body.remaining));
+      if (ready > 0 && !session_full_) {
+        size_t taken = session.send_response_body(stream_id_, {reinterpret_cast<const uint8_t*>(resp_.data()), ready});
+        if (taken < ready) session_full_ = true;
+        if (taken > 0) {
+          resp_.consume(taken);
+          exchange_->response_bytes += taken;
+          if (body.kind == BodyKind::content_length) body.remaining -= taken;
+          moved = true;
+        }
+      }
+      if (body.kind == BodyKind::content_length && body.remaining == 0) {
+        finish_response({});
+        return false;
+      }
+      return true;
+    }
+  }
+  return true;
+}
+
+bool H2StreamExchange::relay_chunked(bool& moved) {
+  http2::H2ServerSession& session = connection_.session();
+  while (!resp_.empty() && !session_full_) {
+    uint64_t in_chunk = chunked_.remaining_in_chunk();
+    if (in_chunk > 0) {
+      size_t n = static_cast<size_t>(std::min<uint64_t>(in_chunk, resp_.size()));
+      size_t taken = session.send_response_body(stream_id_, {reinterpret_cast<const uint8_t*>(resp_.data()), n});
+      if (taken < n) session_full_ = true;
+      if (taken == 0) break;
+      chunked_.feed(resp_.data(), taken);
+      resp_.consume(taken);
+      exchange_->response_bytes += taken;
+      moved = true;
+      continue;
+    }
+    // Framing, a byte at a time (it is short), kept to read the trailers at the end.
+    auto step = chunked_.feed(resp_.data(), 1);
+    if (step.error != http1::ChunkedError::none) {
+      fail(Outcome::bad_response);
+      return false;
+    }
+    if (step.consumed == 0) break;
+    chunk_framing_.push_back(resp_.data()[0]);
+    resp_.consume(1);
+    moved = true;
+    if (step.done) {
+      std::vector<http1::HeaderField> trailers = parse_trailers(chunk_framing_);
+      finish_response(trailers);
+      return false;
+    }
+    if (chunked_.remaining_in_chunk() > 0) chunk_framing_.clear();  // data starts
+  }
+  return true;
+}
+
+bool H2StreamExchange::try_replay() {
+  if (exchange_->response_bytes_seen || !exchange_->retryable) return false;
+  upstream::UpstreamBackend& backend = backend_->backend();
+  bool stale_pooled = backend_->reused() && !exchange_->replayed_fresh;
+  release_backend(false);
+  exchange_->request_head_sent = 0;
+  exchange_->request_phase = RequestPhase::sending;
+  exchange_->response_phase = ResponsePhase::awaiting_head;
+  exchange_->response_scan_from = 0;
+  resp_.clear();
+  enter(H2StreamState::connecting);
+  if (stale_pooled) {
+    exchange_->replayed_fresh = true;
+    backend.counters->retries.add();
+    context_.upstream.begin_exchange(backend);
+    open_fresh_connection(backend);
+    return true;
+  }
+  attempt_failed(backend, "failed before responding", 0);
+  return true;
+}
+
+void H2StreamExchange::finish_response(std::span<const http1::HeaderField> trailers) {
+  exchange_->response_phase = ResponsePhase::done;
+  if (exchange_->response_body.has_bytes) context_.counters.bodies_copied.add();
+  connection_.session().end_response(stream_id_, trailers);
+  if (backend_) backend_->backend().counters->total_time.record(context_.loop.now_us() - exchange_->started_us);
+  release_backend(backend_may_be_pooled());
+  finish_access_record(0);
+  release_exchange();
+  resp_.release();
+  req_head_.release();
+  enter(H2StreamState::finished);
+  connection_.flush();
+}
+
+bool H2StreamExchange::backend_may_be_pooled() const {
+  // The reasons of ClientConnection::backend_may_be_pooled (no splice here).
+  const BackendConnection& backend = *backend_;
+  if (backend.failed || backend.peer_closed) return false;
+  if (exchange_->response_phase != ResponsePhase::done) return false;
+  if (exchange_->request_phase != RequestPhase::done) return false;
+  if (!exchange_->backend_keep_alive) return false;
+  if (exchange_->response_body.kind == BodyKind::until_close) return false;
+  if (!resp_.empty()) return false;
+  const upstream::UpstreamBackend& runtime = backend.backend();
+  if (runtime.removed || runtime.spec.state != balancing::BackendState::ready) return false;
+  if (context_.draining()) return false;
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------
+// Endings
+
+void H2StreamExchange::fail(Outcome outcome) {
+  const OutcomeRule& rule = rule_of(outcome);
+  switch (rule.tally) {
+    case Tally::bad_requests: context_.counters.bad_requests.add(); break;
+    case Tally::no_backend: context_.counters.no_backend.add(); break;
+    case Tally::bad_gateway: context_.counters.bad_gateway.add(); break;
+    case Tally::gateway_timeout: context_.counters.gateway_timeout.add(); break;
+  }
+  if (backend_ && rule.backend_failure) {
+    upstream::UpstreamBackend& backend = backend_->backend();
+    backend.counters->backend_errors.add();
+    context_.upstream.report_failure(backend, rule.backend_failure);
+  }
+  if (!head_sent_) {
+    answer_locally(rule.status);
+    return;
+  }
+  // Mid-response: the stream is reset, so the client sees it incomplete.
+  release_backend(false);
+  finish_access_record(0);
+  release_exchange();
+  enter(H2StreamState::finished);
+  connection_.session().reset_stream(stream_id_, kInternalError);
+  connection_.flush();
+}
+
+void H2StreamExchange::answer_locally(uint16_t status, uint32_t retry_after_s) {
+  release_backend(false);
+  // The same bytes an HTTP/1.1 client would get, read back as a head and a body.
+  buffer::ByteBuffer limit_response;
+  limit_response.attach_pool(&context_.buffers);
+  std::string_view bytes = http1::canned_response(status);
+  if (retry_after_s > 0 && protection::write_limit_response(status, retry_after_s, false, limit_response)) {
+    bytes = {limit_response.data(), limit_response.size()};
+  }
+  http1::MessageHead& head = context_.scratch_head;
+  auto parsed = http1::parse_response_head(bytes.data(), bytes.size(), context_.config().limits.response_head,
+                                           exchange_ ? exchange_->method : Method::get, head);
+  http2::H2ServerSession& session = connection_.session();
+  context_.counters.count_response(status);
+  finish_access_record(status);
+  release_exchange();
+  enter(H2StreamState::finished);
+  head_sent_ = true;
+  if (parsed.status != ParseStatus::done || !session.submit_response_head(stream_id_, head)) {
+    session.reset_stream(stream_id_, kInternalError);
+  } else {
+    std::string_view body = bytes.substr(head.head_bytes);
+    if (head.body == BodyKind::content_length) body = body.substr(0, head.content_length);
+    session.send_response_body(stream_id_, {reinterpret_cast<const uint8_t*>(body.data()), body.size()});
+    session.end_response(stream_id_);
+  }
+  limit_response.release();
+  connection_.flush();
+}
+
+void H2StreamExchange::on_response_writable() {
+  session_full_ = false;
+  if (state_ == H2StreamState::exchanging) pump();
+}
+
+void H2StreamExchange::on_stream_closed(bool completed) {
+  if (state_ == H2StreamState::cancelled) return;
+  if (!completed && state_ != H2StreamState::finished) {
+    // Reset by the client (or the connection ended) while the backend works on it: its
+    // connection is closed, never pooled, and the backend's work stops there.
+    context_.counters.h2_exchanges_cancelled.add();
+  }
+  if (exchange_ && exchange_->queued) {
+    exchange_->queued = false;
+    context_.upstream.cancel_wait(*this);
+  }
+  release_backend(false);
+  finish_access_record(499);
+  release_exchange();
+  enter(H2StreamState::cancelled);
+  retire();
+}
+
+void H2StreamExchange::release_backend(bool reusable) {
+  if (!backend_) return;
+  BackendConnection* backend = backend_;
+  backend_ = nullptr;
+  context_.upstream.end_exchange(backend->backend());
+  if (reusable) {
+    backend->park();
+  } else {
+    backend->close();
+  }
+}
+
+void H2StreamExchange::release_slot() {
+  if (!exchange_) return;
+  if (exchange_->queued) {
+    exchange_->queued = false;
+    context_.upstream.cancel_wait(*this);
+  }
+  if (stats::BackendLoad* load = exchange_->slot_load) {
+    exchange_->slot_load = nullptr;
+    context_.upstream.give_slot(exchange_->slot_backend_id, *load);
+  }
+  if (exchange_->pool_counted) {
+    exchange_->pool_counted = false;
+    context_.upstream.give_pool_slot();
+  }
+}
+
+void H2StreamExchange::release_exchange() {
+  if (!exchange_) return;
+  release_slot();
+  finish_access_record(0);
+  context_.give_exchange(exchange_);
+  exchange_ = nullptr;
+}
+
+void H2StreamExchange::start_access_record(const http1::MessageHead& head) {
+  auto* record = new stats::AccessRecord();
+  net::SocketAddress peer;
+  std::memcpy(&peer.storage, &connection_.peer(), sizeof(connection_.peer()));
+  peer.format_host(record->client, sizeof(record->client) - 1);
+  size_t method_length = std::min(head.method_text.size(), sizeof(record->method) - 1);
+  std::memcpy(record->method, head.method_text.data(), method_length);
+  size_t target_length = std::min(head.target.size(), sizeof(record->target) - 1);
+  std::memcpy(record->target, head.target.data(), target_length);
+  record->worker = context_.worker_index;
+  exchange_->access = record;
+}
+
+void H2StreamExchange::finish_access_record(uint16_t status) {
+  stats::AccessRecord* record = exchange_ ? exchange_->access : nullptr;
+  if (!record) return;
+  exchange_->access = nullptr;
+  timespec now;
+  clock_gettime(CLOCK_REALTIME_COARSE, &now);
+  record->unix_ms = static_cast<uint64_t>(now.tv_sec) * 1000 + static_cast<uint64_t>(now.tv_nsec) / 1000000;
+  if (status != 0) record->status = status;
+  if (record->status == 0) record->status = exchange_->status;
+  record->total_us =
+      static_cast<uint32_t>(std::min<uint64_t>(context_.loop.now_us() - exchange_->started_us, UINT32_MAX));
+  record->bytes_to_client = exchange_->response_bytes;
+  context_.push_access_record(*record);
+  delete record;
+}
+
+void H2StreamExchange::retire() {
+  resp_.release();
+  req_head_.release();
+  closed_ = true;
+  context_.loop.retire(this);
+}
+
+}  // namespace lb::proxy

@@ -1,0 +1,115 @@
+// One HTTP/2 stream's exchange with a backend, over the same HTTP/1.1 pool, strategy,
+// retries, limits, forwarded headers, access log and counters as a ClientConnection's:
+//
+//   connecting --backend ready--> exchanging --response complete--> finished
+//   connecting --attempt failed, tries left--> connecting (another backend)
+//   connecting / exchanging --failed before a response head--> finished (our status)
+//   exchanging --failed mid-response--> finished (RST_STREAM)
+//   any --stream reset / connection gone--> cancelled (the backend connection is closed)
+//
+// The request arrives already translated to an HTTP/1.1 head (http2/request_translator)
+// and is parsed once more by http1's parser, so it is re-written for the backend by the
+// very code HTTP/1.1 requests go through. Flow control ties each stream to its buffers:
+// request body credit goes back to the client as the backend takes the bytes, and the
+// backend is read only while the session takes the response bytes, so a slow-reading
+// stream stops only its own backend.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "buffer/byte_buffer.h"
+#include "http1/chunked_decoder.h"
+#include "http2/request_translator.h"
+#include "proxy/exchange.h"
+#include "proxy/exchange_outcome.h"
+#include "proxy/frontend_connection.h"
+#include "upstream/backend_queue.h"
+
+namespace lb::proxy {
+
+class BackendConnection;
+class H2ClientConnection;
+class WorkerContext;
+
+enum class H2StreamState : uint8_t { receiving, connecting, exchanging, finished, cancelled };
+const char* to_string(H2StreamState state);
+
+class H2StreamExchange final : public FrontendConnection, public upstream::QueueWaiter {
+ public:
+  H2StreamExchange(H2ClientConnection& connection, int32_t stream_id);
+  ~H2StreamExchange() override;
+
+  // From the session, through the connection.
+  void start(const http2::RequestHead& head);
+  void on_request_data(std::span<const uint8_t> bytes);
+  void on_request_end(std::string_view trailer_lines);
+  void on_response_writable();
+  // The stream is gone (reset or connection closing, or done): closes a backend
+  // connection still attached (never pooled then) and retires this object.
+  void on_stream_closed(bool completed);
+
+  // FrontendConnection: reports of this stream's backend connection.
+  void on_events(uint32_t) override {}
+  void on_timer(reactor::Timer&) override {}
+  void on_backend_connected() override;
+  void on_backend_connect_failed(int error) override;
+  void on_backend_io() override;
+  void on_backend_timeout() override;
+  void drain() override {}
+  void close() override { on_stream_closed(false); }
+  // upstream::QueueWaiter (maxConnections)
+  bool on_slot_granted(upstream::UpstreamBackend& backend, bool pool_counted) override;
+  void on_queue_timeout(uint64_t waited_ms) override;
+
+  H2StreamState state() const { return state_; }
+
+ private:
+  void enter(H2StreamState next);
+  void compute_pick_inputs(const http1::MessageHead& head);
+  void acquire_backend();
+  void connect_to(upstream::UpstreamBackend& backend);
+  bool open_fresh_connection(upstream::UpstreamBackend& backend);
+  void attempt_failed(upstream::UpstreamBackend& backend, const char* reason, int connect_error);
+  void count_request_sent();
+  void pump();
+  bool forward_request();
+  bool forward_response();
+  bool parse_response_head();
+  bool relay_response_body(bool& moved);
+  bool relay_chunked(bool& moved);
+  bool try_replay();
+  void finish_response(std::span<const http1::HeaderField> trailers);
+  // Ends the exchange without the backend's full response (see ClientConnection::fail).
+  void fail(Outcome outcome);
+  void answer_locally(uint16_t status, uint32_t retry_after_s = 0);
+  void give_request_credit();
+  bool backend_may_be_pooled() const;
+  void release_backend(bool reusable);
+  void release_slot();
+  void start_access_record(const http1::MessageHead& head);
+  void finish_access_record(uint16_t status);
+  void release_exchange();
+  void retire();
+
+  H2ClientConnection& connection_;
+  WorkerContext& context_;
+  const int32_t stream_id_;
+  H2StreamState state_ = H2StreamState::receiving;
+  Exchange* exchange_ = nullptr;
+  BackendConnection* backend_ = nullptr;
+  buffer::ByteBuffer req_head_;  // the re-written head, kept for a replay until a response byte
+  std::string req_body_;         // body bytes (chunk-framed when chunked) not yet sent
+  size_t credit_owed_ = 0;       // request DATA bytes taken but not yet given back as window
+  bool request_chunked_ = false;
+  bool request_ended_ = false;  // END_STREAM seen
+  buffer::ByteBuffer resp_;     // bytes from the backend
+  http1::ChunkedDecoder chunked_;
+  std::string chunk_framing_;  // framing since the last chunk data: holds the trailers at the end
+  bool session_full_ = false;  // send_response_body refused bytes: wait for on_response_writable
+  bool head_sent_ = false;     // a final response head went to the client
+};
+
+}  // namespace lb::proxy

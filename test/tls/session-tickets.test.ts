@@ -1,0 +1,175 @@
+// Session resumption through the listener: the ticket keys are made by the control plane,
+// shared by every worker and rotated on a schedule. A ticket resumes whatever worker
+// accepts the reconnection; a ticket older than the kept keys gets a full handshake (and
+// the request still succeeds). Real clients: node:tls and openssl s_client.
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import http from 'node:http';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import tls from 'node:tls';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+import { createBalancer } from '../../src/index.js';
+import { LbConfigError } from '../../src/errors.js';
+import { startBalancer } from '../helpers/balancer.js';
+import { onCleanup, runCleanups } from '../helpers/cleanup.js';
+import { externalProgramEnv } from '../helpers/external-env.js';
+import { createTlsFixtures, type TlsFixtures } from '../helpers/tls-fixtures.js';
+
+let fixtures: TlsFixtures;
+
+beforeAll(async () => {
+  fixtures = await createTlsFixtures({ names: ['localhost'], ips: ['127.0.0.1'] });
+}, 60_000);
+
+afterAll(async () => {
+  await fixtures.cleanup();
+});
+
+afterEach(async () => {
+  await runCleanups();
+});
+
+async function startTicketBalancer(extra: Record<string, unknown> = {}, tlsExtra: Record<string, unknown> = {}) {
+  const server = http.createServer((_req, res) => res.end('ok'));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  onCleanup(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const port = (server.address() as net.AddressInfo).port;
+  return startBalancer({
+    backends: [`127.0.0.1:${port}`],
+    tls: { certificates: [{ cert: fixtures.ecdsa.chainFile, key: fixtures.ecdsa.keyFile }], ...tlsExtra },
+    ...extra,
+  });
+}
+
+interface Visit {
+  reused: boolean;
+  status: string;
+  session: Buffer | undefined;
+}
+
+/** One TLS connection, one request (Connection: close): whether the session resumed, and the last ticket it got. */
+function visit(port: number, session?: Buffer, maxVersion: tls.SecureVersion = 'TLSv1.3'): Promise<Visit> {
+  return new Promise((resolve, reject) => {
+    let newest: Buffer | undefined;
+    let response = '';
+    const socket = tls.connect({
+      host: '127.0.0.1',
+      port,
+      servername: 'localhost',
+      ca: fixtures.ca.certPem,
+      maxVersion,
+      session,
+    });
+    socket.on('session', (ticket: Buffer) => (newest = ticket));
+    let reused = false; // read while connected: after the close the answer is gone
+    socket.on('secureConnect', () => {
+      reused = socket.isSessionReused();
+      socket.write('GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+    });
+    socket.on('data', (data: Buffer) => (response += data.toString('latin1')));
+    socket.on('error', reject);
+    socket.on('close', () => resolve({ reused, status: response.split('\r\n')[0] ?? '', session: newest }));
+    socket.setTimeout(10_000, () => socket.destroy(new Error('no answer in 10 s')));
+  });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('session tickets', () => {
+  for (const version of ['TLSv1.3', 'TLSv1.2'] as const) {
+    it(`resumes one ticket on every reconnection across 2 workers (${version})`, async () => {
+      const lb = await startTicketBalancer({ workers: 2 });
+      const first = await visit(lb.port, undefined, version);
+      expect(first).toMatchObject({ reused: false, status: 'HTTP/1.1 200 OK' });
+      expect(first.session).toBeDefined();
+      // 40 reconnections from new source ports: SO_REUSEPORT spreads them over both
+      // workers (all on one worker would be a 2^-39 chance), and each must resume.
+      const visits: Visit[] = [];
+      for (let i = 0; i < 40; i++) visits.push(await visit(lb.port, first.session, version));
+      expect(visits.map((v) => v.status)).toEqual(visits.map(() => 'HTTP/1.1 200 OK'));
+      expect(visits.filter((v) => !v.reused)).toHaveLength(0);
+    });
+  }
+
+  it('openssl s_client -sess_out / -sess_in resumes on every reconnection', async () => {
+    const lb = await startTicketBalancer({ workers: 2 });
+    const folder = await mkdtemp(join(tmpdir(), 'lb-tickets-'));
+    onCleanup(() => rm(folder, { recursive: true, force: true }));
+    const sessionFile = join(folder, 'session.pem');
+    const sClient = (sessionArgs: string[]) =>
+      new Promise<string>((resolve, reject) => {
+        const child = execFile(
+          'openssl',
+          [
+            's_client',
+            '-connect',
+            `127.0.0.1:${lb.port}`,
+            '-servername',
+            'localhost',
+            '-CAfile',
+            fixtures.ca.certFile,
+            '-ign_eof',
+            ...sessionArgs,
+          ],
+          { env: externalProgramEnv(), timeout: 10_000 },
+          (error, stdout) => (error ? reject(error) : resolve(stdout)),
+        );
+        child.stdin?.end('GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+      });
+    const first = await sClient(['-sess_out', sessionFile]);
+    expect(first).toMatch(/^New, TLSv1\.3/m);
+    for (let i = 0; i < 8; i++) {
+      const again = await sClient(['-sess_in', sessionFile]);
+      expect(again).toMatch(/^Reused, TLSv1\.3/m);
+      expect(again).toContain('HTTP/1.1 200 OK');
+    }
+  });
+
+  it('keeps accepting tickets of the kept previous keys after a rotation, and not older ones (full handshake instead)', async () => {
+    const lb = await startTicketBalancer({ workers: 2 }, { sessionTickets: { rotateSeconds: 3600, keepPrevious: 1 } });
+    const old = await visit(lb.port);
+    lb.rotateTicketKeys(); // the key `old` was sealed with is now the previous one: still accepted
+    const afterOne = await visit(lb.port, old.session);
+    expect(afterOne).toMatchObject({ reused: true, status: 'HTTP/1.1 200 OK' });
+    lb.rotateTicketKeys(); // now it is gone
+    const afterTwo = await visit(lb.port, old.session);
+    expect(afterTwo).toMatchObject({ reused: false, status: 'HTTP/1.1 200 OK' });
+    // The full handshake handed out a ticket under the current key, which resumes.
+    expect(await visit(lb.port, afterTwo.session)).toMatchObject({ reused: true, status: 'HTTP/1.1 200 OK' });
+  });
+
+  it('rotates on its own every rotateSeconds: a ticket older than the kept keys is not resumed, the handshake still succeeds', async () => {
+    const lb = await startTicketBalancer({ workers: 2 }, { sessionTickets: { rotateSeconds: 1, keepPrevious: 1 } });
+    const old = await visit(lb.port);
+    // A fresh ticket resumes at once (two rotations would be needed in between to lose it).
+    expect(await visit(lb.port, old.session)).toMatchObject({ reused: true });
+    await sleep(3_500); // at least three rotations: the key of `old` is no longer kept
+    const later = await visit(lb.port, old.session);
+    expect(later).toMatchObject({ reused: false, status: 'HTTP/1.1 200 OK' });
+  });
+
+  it('refuses bad sessionTickets settings naming the field', () => {
+    const tlsOptions = (sessionTickets: unknown) => ({
+      backends: ['127.0.0.1:1'],
+      tls: { certificates: [{ cert: fixtures.ecdsa.chainFile, key: fixtures.ecdsa.keyFile }], sessionTickets },
+    });
+    const refused = (options: unknown) => {
+      try {
+        createBalancer(options as Parameters<typeof createBalancer>[0]);
+      } catch (error) {
+        return error;
+      }
+      return undefined;
+    };
+    const zero = refused(tlsOptions({ rotateSeconds: 0 }));
+    expect(zero).toBeInstanceOf(LbConfigError);
+    expect(String((zero as Error).message)).toMatch(/tls\.sessionTickets\.rotateSeconds.*expected an integer from 1/);
+    const many = refused(tlsOptions({ keepPrevious: 16 }));
+    expect(String((many as Error).message)).toMatch(/tls\.sessionTickets\.keepPrevious.*expected an integer from 0 to 15/);
+    const unknown = refused(tlsOptions({ every: 5 }));
+    expect(String((unknown as Error).message)).toMatch(/tls\.sessionTickets/);
+  });
+});
