@@ -26,7 +26,20 @@ const mayInclude: Record<string, readonly string[]> = {
   upstream: ['balancing', 'tls', 'reactor', 'net', 'stats'],
   proxy: ['upstream', 'balancing', 'protection', 'http1', 'http2', 'tls', 'reactor', 'net', 'buffer', 'stats'],
   runtime: ['proxy', 'upstream', 'balancing', 'protection', 'http1', 'http2', 'tls', 'reactor', 'net', 'buffer', 'stats'],
-  addon: ['runtime', 'proxy', 'upstream', 'balancing', 'protection', 'http1', 'http2', 'tls', 'reactor', 'net', 'buffer', 'stats'],
+  addon: [
+    'runtime',
+    'proxy',
+    'upstream',
+    'balancing',
+    'protection',
+    'http1',
+    'http2',
+    'tls',
+    'reactor',
+    'net',
+    'buffer',
+    'stats',
+  ],
 };
 const outsideTheHouse = new Set(['tests', 'fuzz']);
 
