@@ -23,7 +23,7 @@ struct RefusedWaiter final : lb::upstream::QueueWaiter {
   int* deepest = nullptr;
   bool granted = false;
 
-  bool on_slot_granted(UpstreamBackend& backend) override {
+  bool on_slot_granted(UpstreamBackend& backend, bool /*pool_counted: no breaker here*/) override {
     granted = true;
     ++*depth;
     if (*depth > *deepest) *deepest = *depth;
@@ -52,7 +52,8 @@ TEST(backend_queue_grants_do_not_recurse_when_connects_fail_at_once) {
 
   UpstreamBackend* backend = group.pick({});
   CHECK(backend != nullptr);
-  CHECK(group.take_slot(*backend) == UpstreamGroup::Slot::counted);  // the one slot, held
+  bool pool_counted = false;  // no pool circuit breaker in this test
+  CHECK(group.take_slot(*backend, pool_counted) == UpstreamGroup::Slot::counted);  // the one slot, held
 
   constexpr int kWaiters = 800;
   int depth = 0;
