@@ -18,6 +18,7 @@ import {
   backendSchema,
   backendStateSchema,
   effectiveHealthCheck,
+  listenerPrefix,
   parseOrThrow,
   strategySchema,
   maxConnectionsSchema,
@@ -33,6 +34,7 @@ import { type HealthChange, HealthChecker } from './health/health-checker.js';
 import {
   type NativeAddon,
   type NativeBalancer,
+  type NativeCertificate,
   type NativeTlsFiles,
   type NativeConfig,
   type NativeEvent,
@@ -81,8 +83,10 @@ export interface ReconfigureResult {
   changed: string[];
   /** Set when the strategy changed. */
   strategy?: { from: Strategy; to: Strategy };
-  /** Set when the balancer moved to another listen address (`to` has the bound port). */
+  /** Set when the first listener moved to another address (`to` has the bound port). */
   listen?: { from: string; to: string };
+  /** Every listener that moved (the first one too), by its index in `listeners`. */
+  listeners?: Array<{ index: number; from: string; to: string }>;
   /** Other option paths whose values changed, e.g. `timeouts.connectMs`. */
   settings: string[];
 }
@@ -94,12 +98,24 @@ interface Run {
   health: HealthChecker;
   /** `#version` when the configuration the workers started with was built. */
   version: number;
-  address: string;
-  port: number;
+  /** Where each listener (config.listeners, in order) is bound: numeric address, real port. */
+  listeners: Array<{ address: string; port: number }>;
   /** TLS listeners: the session ticket keys shared by the workers, rotated on a schedule. */
   ticketKeys?: TicketKeyRotation;
   /** Cluster-wide rate limits' exchanges with Redis (protection.cluster), while running. */
   clusterLimits?: ClusterLimits;
+}
+
+/** Where one listener accepts connections. */
+export interface ListenerAddress {
+  /** Numeric address, without brackets. */
+  address: string;
+  /** The bound port; the real one when the options said port 0. */
+  port: number;
+  /** True for a TLS listener. */
+  tls: boolean;
+  /** `http://host:port/` or `https://...`, with brackets for IPv6. */
+  url: string;
 }
 
 /**
@@ -131,8 +147,10 @@ export class Balancer {
   #reconfiguring: Promise<unknown> = Promise.resolve();
   /** ACME HTTP-01 answers (src/acme/), kept across stop and start. */
   #acmeChallenges: Record<string, string> | null = null;
-  /** TLS listeners: the certificates as last read from their files (kept when a new read fails). */
-  #certificates: NativeTlsFiles | undefined;
+  /** Per listener (config.listeners): its certificates as last read from their files (TLS listeners; kept when a new read fails). */
+  #certificates: Array<NativeTlsFiles | undefined> = [];
+  /** The certificate installed for listeners with `tls.acmeCertificate` (installCertificate). */
+  #acmeCertificate: NativeCertificate | undefined;
   /** TLS listeners, while running: reloads the certificates when their files change. */
   #certificateWatch: CertificateWatch | undefined;
 
@@ -164,20 +182,35 @@ export class Balancer {
     return this.#strategy;
   }
 
-  /** The numeric address the balancer listens on (no brackets). Throws LbStateError unless running. */
+  /** The numeric address the (first) listener listens on (no brackets). Throws LbStateError unless running. */
   get address(): string {
-    return this.#current('address').address;
+    return this.#first(this.#current('address')).address;
   }
 
-  /** The port the balancer listens on: the real one when the options said port 0. */
+  /** The port the (first) listener listens on: the real one when the options said port 0. */
   get port(): number {
-    return this.#current('port').port;
+    return this.#first(this.#current('port')).port;
   }
 
-  /** `http://host:port/` of the listener, with brackets for IPv6. */
+  /** `http://host:port/` of the (first) listener, with brackets for IPv6. */
   get url(): string {
-    const run = this.#current('url');
-    return `http://${formatAddress(run.address, run.port)}/`;
+    const first = this.#first(this.#current('url'));
+    return `http://${formatAddress(first.address, first.port)}/`;
+  }
+
+  /** Every listener, in configuration order: where it is bound and whether it is TLS. Throws LbStateError unless running. */
+  get listeners(): ListenerAddress[] {
+    const run = this.#current('listeners');
+    return run.listeners.map((bound, index) => {
+      const tls = this.#config.listeners[index]?.tls !== undefined;
+      return { ...bound, tls, url: `${tls ? 'https' : 'http'}://${formatAddress(bound.address, bound.port)}/` };
+    });
+  }
+
+  #first(run: Run): { address: string; port: number } {
+    const first = run.listeners[0];
+    if (!first) throw new LbStateError('no listener');
+    return first;
   }
 
   /**
@@ -199,7 +232,8 @@ export class Balancer {
         this.#state = 'running';
         // A change made while starting (an addBackend that was resolving, say) is published now.
         if (this.#version !== run.version) this.#publishOrReport();
-        this.#deliver(() => this.#emitter.emit('listening', { address: run.address, port: run.port }));
+        const first = this.#first(run);
+        this.#deliver(() => this.#emitter.emit('listening', { address: first.address, port: first.port }));
         this.#startHealthChecks(run);
         this.#watchCertificates();
         this.#syncClusterLimits(run);
@@ -215,7 +249,7 @@ export class Balancer {
 
   async #start(): Promise<Run> {
     const config = this.#config;
-    const listenHost = await resolveHost(config.listen.host, 'listen');
+    const listenHosts = await Promise.all(config.listeners.map((l, i) => resolveHost(l.listen.host, listenPath(config, i))));
     const entries = this.#backends.list();
     const hosts = await Promise.all(
       entries.map((entry) => resolveHost(entry.config.address.host, `backends[${entry.id}].address`)),
@@ -237,13 +271,17 @@ export class Balancer {
       });
     }
     const workers = config.workers ?? defaultWorkers(addon);
-    this.#certificates = config.tls ? await readCertificateFiles(config.tls) : undefined;
+    this.#certificates = await readAllCertificates(config);
     const version = this.#version;
-    const nativeConfig = this.#nativeConfig(listenHost, config.listen.port, workers);
+    const bound = config.listeners.map((l, i) => ({ address: listenHosts[i] ?? l.listen.host, port: l.listen.port }));
+    const nativeConfig = this.#nativeConfig(bound, workers);
     this.#workerErrors = 0;
-    if (config.listen.port !== 0) await this.#checkPortFree(listenHost, config.listen.port, config.listen.text);
+    for (const [i, listener] of config.listeners.entries()) {
+      const port = listener.listen.port;
+      if (port !== 0) await this.#checkPortFree(bound[i]!.address, port, listener.listen.text);
+    }
     const native = new addon.Balancer((events) => this.#onEvents(events));
-    const ticketKeys = config.tls
+    const ticketKeys = hasTls(config)
       ? new TicketKeyRotation(ticketSchedule(config), (keys) => native.setTicketKeys(keys))
       : undefined;
     try {
@@ -267,22 +305,20 @@ export class Balancer {
         (id) => this.#onHealthPass(id),
       ),
       version,
-      address: listenHost,
-      port: native.boundPort(),
+      listeners: bound.map((listener, i) => ({ address: listener.address, port: native.boundPort(i) })),
       ...(ticketKeys ? { ticketKeys } : {}),
     };
     return run;
   }
 
   /** The full native configuration: the options, strategy and backends as they are now. */
-  #nativeConfig(listenHost: string, listenPort: number, workers: number): NativeConfig {
+  #nativeConfig(listeners: ReadonlyArray<{ address: string; port: number }>, workers: number): NativeConfig {
     return toNativeConfig(this.#config, {
-      listenHost,
-      listenPort,
+      listeners: listeners.map((l, i) => ({ host: l.address, port: l.port, certificates: this.#certificates[i] })),
       workers,
       strategy: this.#strategy,
       backends: this.#backends.list().map((e) => ({ id: e.id, config: e.config, host: e.host, healthy: e.health !== 'down' })),
-      ...(this.#certificates ? { certificates: this.#certificates } : {}),
+      acmeCertificate: this.#acmeCertificate,
     });
   }
 
@@ -521,30 +557,38 @@ export class Balancer {
    * emits 'listening'). Rejects with LbConfigError (not an address), LbResolveError,
    * LbListenError (nothing changes) or LbStateError (not running).
    */
-  async rebind(listen: string): Promise<ListeningEvent> {
+  async rebind(listen: string, index = 0): Promise<ListeningEvent> {
+    const path = listenPath(this.#config, index);
     const parsed = parseAddress(typeof listen === 'string' ? listen : '', { allowPortZero: true });
-    if (!parsed.ok) throw new LbConfigError([{ path: 'listen', message: parsed.message }]);
+    if (!parsed.ok) throw new LbConfigError([{ path, message: parsed.message }]);
     if (this.#state !== 'running') throw new LbStateError(`rebind() called while ${this.#state}; start() first`);
-    const host = await resolveHost(parsed.address.host, 'listen');
+    if (!Number.isInteger(index) || index < 0 || index >= this.#config.listeners.length) {
+      throw new LbConfigError([
+        { path: 'listener', message: `expected a listener index from 0 to ${this.#config.listeners.length - 1}, got ${index}` },
+      ]);
+    }
+    const host = await resolveHost(parsed.address.host, path);
     if (parsed.address.port !== 0) await this.#checkPortFree(host, parsed.address.port, listen);
     const run = this.#current('rebind');
     if (this.#state !== 'running') throw new LbStateError(`stopped while rebinding to ${listen}`);
-    this.#moveListener(run, host, parsed.address.port, listen);
-    this.#config = { ...this.#config, listen: { text: listen, ...parsed.address } };
-    const event = { address: run.address, port: run.port };
+    this.#moveListener(run, index, host, parsed.address.port, listen);
+    const listeners = this.#config.listeners.map((l, i) =>
+      i === index ? { ...l, listen: { text: listen, ...parsed.address } } : l,
+    );
+    this.#config = { ...this.#config, listeners };
+    const event = { ...this.#first(run) };
     this.#deliver(() => this.#emitter.emit('listening', event));
-    return event;
+    return { ...run.listeners[index]! };
   }
 
-  /** Binds the new listeners, then lets go of the old ones. Throws LbListenError or LbConfigError. */
-  #moveListener(run: Run, host: string, port: number, text: string): void {
+  /** Binds listener `index`'s new sockets, then lets go of the old ones. Throws LbListenError or LbConfigError. */
+  #moveListener(run: Run, index: number, host: string, port: number, text: string): void {
     try {
-      run.native.rebind({ listenHost: host, listenPort: port, backlog: this.#config.backlog, workers: run.workers });
+      run.native.rebind(index, { listenHost: host, listenPort: port, backlog: this.#config.backlog });
     } catch (cause) {
       throw this.#fromNative(cause, text);
     }
-    run.address = host;
-    run.port = run.native.boundPort();
+    run.listeners[index] = { address: host, port: run.native.boundPort(index) };
   }
 
   /**
@@ -610,17 +654,24 @@ export class Balancer {
           message: `cannot change while running (running with ${prev.backlog}, got ${next.backlog}); ${restart}`,
         });
       }
+      if (next.listeners.length !== prev.listeners.length) {
+        issues.push({
+          path: 'listeners',
+          message: `cannot add or remove listeners while running (${prev.listeners.length} running, got ${next.listeners.length}); ${restart}`,
+        });
+      }
       if (issues.length > 0) throw new LbConfigError(issues);
     }
 
     // Everything that may fail or wait happens before anything changes.
-    let move: { host: string; port: number } | undefined;
-    if (run && next.listen.text !== prev.listen.text) {
-      const host = await resolveHost(next.listen.host, 'listen');
-      if (host !== run.address || next.listen.port !== run.port) {
-        if (next.listen.port !== 0) await this.#checkPortFree(host, next.listen.port, next.listen.text);
-        move = { host, port: next.listen.port };
-      }
+    const moves: Array<{ index: number; host: string; port: number; text: string }> = [];
+    for (const [index, listener] of run ? next.listeners.entries() : []) {
+      const bound = run?.listeners[index];
+      if (!bound || listener.listen.text === prev.listeners[index]?.listen.text) continue;
+      const host = await resolveHost(listener.listen.host, listenPath(next, index));
+      if (host === bound.address && listener.listen.port === bound.port) continue;
+      if (listener.listen.port !== 0) await this.#checkPortFree(host, listener.listen.port, listener.listen.text);
+      moves.push({ index, host, port: listener.listen.port, text: listener.listen.text });
     }
     const present = new Set(this.#backends.list().map((e) => addressKey(e.config.address)));
     const hosts = new Map<string, string>();
@@ -632,7 +683,7 @@ export class Balancer {
       }),
     );
     // Certificate files are read again on every reconfigure (a reload): a bad file refuses it.
-    const certificates = next.tls ? await readCertificateFiles(next.tls) : undefined;
+    const certificates = await readAllCertificates(next);
     if (this.#state !== stateAtStart || (run && this.#run !== run)) {
       throw new LbStateError(`the balancer changed state while reconfiguring (now ${this.#state}); try again`);
     }
@@ -666,15 +717,31 @@ export class Balancer {
       settings: changedSettings(prev, next),
     };
     if (next.strategy !== this.#strategy) result.strategy = { from: this.#strategy, to: next.strategy };
-    if (certificates && !result.settings.includes('tls.certificates') && !samePem(certificates, this.#certificates)) {
-      result.settings.push('tls.certificates (new file contents)');
-    }
+    certificates.forEach((files, index) => {
+      const path = `${listenerPrefix(next, index)}tls.certificates`;
+      if (files && !result.settings.includes(path) && !samePem(files, this.#certificates[index])) {
+        result.settings.push(`${path} (new file contents)`);
+      }
+    });
 
-    // Apply: the listener first (the one step likely to fail), then everything else in one update.
-    const oldListen = run ? { host: run.address, port: run.port, text: prev.listen.text } : undefined;
-    if (run && move) {
-      this.#moveListener(run, move.host, move.port, next.listen.text);
-      result.listen = { from: formatAddress(oldListen!.host, oldListen!.port), to: formatAddress(run.address, run.port) };
+    // Apply: the listeners first (the one step likely to fail), then everything else in one update.
+    const oldListeners = run ? run.listeners.map((l) => ({ ...l })) : [];
+    const moved: typeof moves = [];
+    try {
+      for (const move of moves) {
+        this.#moveListener(run!, move.index, move.host, move.port, move.text);
+        moved.push(move);
+      }
+    } catch (error) {
+      this.#moveBack(run, moved, oldListeners, prev);
+      throw error;
+    }
+    for (const move of moved) {
+      const from = oldListeners[move.index]!;
+      const to = run!.listeners[move.index]!;
+      const change = { index: move.index, from: formatAddress(from.address, from.port), to: formatAddress(to.address, to.port) };
+      (result.listeners ??= []).push(change);
+      if (move.index === 0) result.listen = { from: change.from, to: change.to };
     }
     const snapshot = {
       strategy: this.#strategy,
@@ -724,13 +791,7 @@ export class Balancer {
       this.#config = prev;
       this.#strategy = snapshot.strategy;
       this.#certificates = certificatesBefore;
-      if (run && move && oldListen) {
-        try {
-          this.#moveListener(run, oldListen.host, oldListen.port, oldListen.text);
-        } catch {
-          // The old address could not be bound again: the new one stays.
-        }
-      }
+      this.#moveBack(run, moved, oldListeners, prev);
       throw error;
     }
     this.#version += 1;
@@ -748,12 +809,47 @@ export class Balancer {
     for (const removal of removals) {
       if (!run || removal.entry.drain?.complete(run.workers)) this.#finishRemoval(removal);
     }
-    if (run && result.listen) {
-      const event = { address: run.address, port: run.port };
+    if (run && result.listeners) {
+      const event = { ...this.#first(run) };
       this.#deliver(() => this.#emitter.emit('listening', event));
     }
     if (run) this.#syncClusterLimits(run);
     return result;
+  }
+
+  /** Undoes listener moves of a refused reconfigure: each moved listener goes back to its old address. */
+  #moveBack(
+    run: Run | undefined,
+    moved: ReadonlyArray<{ index: number }>,
+    oldListeners: ReadonlyArray<{ address: string; port: number }>,
+    prev: BalancerConfig,
+  ): void {
+    if (!run) return;
+    for (const { index } of moved) {
+      const old = oldListeners[index];
+      if (!old) continue;
+      try {
+        this.#moveListener(run, index, old.address, old.port, prev.listeners[index]?.listen.text ?? '');
+      } catch {
+        // The old address could not be bound again: the new one stays.
+      }
+    }
+  }
+
+  /**
+   * Serves `certificate` (PEM leaf and chain, and its key) on every TLS listener whose
+   * options set `tls.acmeCertificate`, after its files' certificates; null takes it away.
+   * New connections get it at once, open ones keep the certificate they started with.
+   * An AcmeManager's issued and renewed certificates come here (service/certificates.ts).
+   * Kept across stop and start. Throws LbConfigError if the data path refuses it (a key
+   * that does not match, say): the previous one stays in service. Returns how many
+   * listeners serve it.
+   */
+  installCertificate(certificate: { certPem: string; keyPem: string } | null): number {
+    const before = this.#acmeCertificate;
+    this.#acmeCertificate = certificate ? { cert: certificate.certPem, key: certificate.keyPem } : undefined;
+    this.#publishOrRestore(() => (this.#acmeCertificate = before));
+    return this.#config.listeners.filter((l) => l.tls?.acmeCertificate).length;
   }
 
   /** Starts, updates or ends the exchanges with Redis to match `protection.cluster`. */
@@ -794,16 +890,16 @@ export class Balancer {
   }
 
   async #reloadCertificates(): Promise<void> {
-    const tls = this.#config.tls;
-    if (!tls) return;
-    let certificates: NativeTlsFiles;
+    const config = this.#config;
+    if (!config.listeners.some((l) => l.tls)) return;
+    let certificates: Array<NativeTlsFiles | undefined>;
     try {
-      certificates = await readCertificateFiles(tls);
+      certificates = await readAllCertificates(config);
     } catch (error) {
       this.#reportCertificateError(error);
       throw error;
     }
-    if (this.#config.tls !== tls) return; // a reconfigure read newer files meanwhile
+    if (this.#config !== config) return; // a reconfigure read newer files meanwhile
     const before = this.#certificates;
     this.#certificates = certificates;
     try {
@@ -835,7 +931,7 @@ export class Balancer {
 
   /** After a reconfigure: a TLS listener's ticket key schedule follows the options (keys made when TLS is switched on). */
   #scheduleTicketKeys(run: Run): void {
-    if (!this.#config.tls) return; // the keys stay installed; no new connection uses them
+    if (!hasTls(this.#config)) return; // the keys stay installed; no new connection uses them
     const schedule = ticketSchedule(this.#config);
     if (run.ticketKeys) {
       run.ticketKeys.reschedule(schedule);
@@ -849,8 +945,8 @@ export class Balancer {
   #watchCertificates(): void {
     this.#certificateWatch?.close();
     this.#certificateWatch = undefined;
-    const tls = this.#config.tls;
-    if (!tls || this.#state !== 'running') return;
+    const tls = this.#config.listeners.flatMap((l) => (l.tls?.certificates || l.tls?.clientCertificates ? [l.tls] : []));
+    if (tls.length === 0 || this.#state !== 'running') return;
     this.#certificateWatch = new CertificateWatch(tls, () => {
       this.reloadCertificates().catch(() => undefined); // reported as an 'error' event
     });
@@ -881,7 +977,7 @@ export class Balancer {
     const run = this.#run;
     if (!run || this.#state !== 'running') return;
     try {
-      run.native.update(this.#nativeConfig(run.address, run.port, run.workers));
+      run.native.update(this.#nativeConfig(run.listeners, run.workers));
     } catch (cause) {
       throw this.#fromNative(cause);
     }
@@ -1092,7 +1188,7 @@ export class Balancer {
    * Converts an error thrown by the addon to one of lb-native's classes; a listen failure
    * names `listen` (the address as configured), by default the current one.
    */
-  #fromNative(cause: unknown, listen = this.#config.listen.text): LbError {
+  #fromNative(cause: unknown, listen = this.#config.listeners[0]?.listen.text ?? ''): LbError {
     if (cause instanceof LbError) return cause;
     const code = (cause as { code?: unknown } | null)?.code;
     const message = cause instanceof Error ? cause.message : String(cause);
@@ -1130,10 +1226,10 @@ function sameCheck(a: HealthCheckConfig | undefined, b: HealthCheckConfig | unde
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
-/** Option paths (other than listen, backends and strategy) whose values differ. */
+/** Option paths (other than listen addresses, backends and strategy) whose values differ. */
 function changedSettings(before: BalancerConfig, after: BalancerConfig): string[] {
   const paths: string[] = [];
-  const skip = new Set(['listen', 'backends', 'strategy']);
+  const skip = new Set(['listeners', 'listenerForm', 'backends', 'strategy']);
   const walk = (a: unknown, b: unknown, path: string): void => {
     const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
     if (isObject(a) && isObject(b)) {
@@ -1146,11 +1242,39 @@ function changedSettings(before: BalancerConfig, after: BalancerConfig): string[
     if (JSON.stringify(a) !== JSON.stringify(b)) paths.push(path);
   };
   walk(before, after, '');
+  after.listeners.forEach((listener, index) => {
+    const prefix = listenerPrefix(after, index);
+    const old = before.listeners[index];
+    walk(old?.tls, listener.tls, `${prefix}tls`);
+    walk(old?.httpsRedirect, listener.httpsRedirect, `${prefix}httpsRedirect`);
+  });
   return paths;
 }
 
+/** The option path of listener `index`'s address: `listen`, or `listeners[1].listen`. */
+function listenPath(config: BalancerConfig, index: number): string {
+  return `${listenerPrefix(config, index)}listen`;
+}
+
+/** Every listener's certificate files (undefined for a plain one, or one with none), read; LbConfigError listing every problem. */
+async function readAllCertificates(config: BalancerConfig): Promise<Array<NativeTlsFiles | undefined>> {
+  const results = await Promise.allSettled(
+    config.listeners.map((l, i) => (l.tls ? readCertificateFiles(l.tls, listenerPrefix(config, i)) : undefined)),
+  );
+  const issues = results.flatMap((r) => (r.status === 'rejected' && r.reason instanceof LbConfigError ? r.reason.issues : []));
+  if (issues.length > 0) throw new LbConfigError(issues);
+  for (const r of results) if (r.status === 'rejected') throw r.reason;
+  return results.map((r) => (r.status === 'fulfilled' ? r.value : undefined));
+}
+
+/** Whether any listener speaks TLS (one waiting for its ACME certificate included). */
+function hasTls(config: BalancerConfig): boolean {
+  return config.listeners.some((listener) => listener.tls !== undefined);
+}
+
+/** The ticket key schedule: the TLS listeners' (refineOptions holds them equal), else the defaults. */
 function ticketSchedule(config: BalancerConfig): TicketKeySchedule {
-  const tickets = config.tls?.sessionTickets;
+  const tickets = config.listeners.find((listener) => listener.tls?.sessionTickets)?.tls?.sessionTickets;
   return {
     rotateSeconds: tickets?.rotateSeconds ?? defaultTicketRotateSeconds,
     keepPrevious: tickets?.keepPrevious ?? defaultTicketKeepPrevious,

@@ -196,10 +196,20 @@ export interface NativeClusterCounts {
   memoryBytes: number;
 }
 
-export interface NativeConfig {
-  /** Numeric listen address and port. */
+/** One listener: a numeric address, and what its connections speak. */
+export interface NativeListener {
+  /** Numeric listen address and port (0: any free port). */
   listenHost: string;
   listenPort: number;
+  /** TLS on this listener (http and redirect modes); absent: plain. No certificate: it closes connections until one comes. */
+  tls?: NativeListenerTls;
+  /** A plain listener answering every request with a redirect to https://<host>[:port]<path>. */
+  httpsRedirect?: { status: number; port: number };
+}
+
+export interface NativeConfig {
+  /** 1 to 64 listeners; every worker accepts on each. Their number cannot change while running. */
+  listeners: NativeListener[];
   /** listen() backlog; 0 means the kernel's somaxconn. */
   backlog: number;
   workers: number;
@@ -237,10 +247,6 @@ export interface NativeConfig {
   queue?: NativeQueue;
   /** HTTP/2 defence limits (every field, as the schema fills them); absent: the defaults. */
   http2Limits?: NativeHttp2Limits;
-  /** TLS on the listener (http and redirect modes); absent: plain. */
-  tls?: NativeListenerTls;
-  /** A plain listener answering every request with a redirect to https://<host>[:port]<path>. */
-  httpsRedirect?: { status: number; port: number };
 }
 
 /** One certificate of a TLS listener, as PEM (the control plane reads the files). */
@@ -504,13 +510,16 @@ export interface NativeBalancer {
    */
   start(config: NativeConfig): void;
   /**
-   * Moves to a new listen address without a gap (reload): the new listeners are bound
-   * first, each worker starts accepting on its new one, takes what is queued on the old
-   * one, then closes it. A failure to bind throws LB_ERR_LISTEN and changes nothing. The
-   * same address is a no-op; `workers` must equal the running count (LB_ERR_CONFIG).
+   * Moves listener `listener` to a new address without a gap (reload): the new sockets
+   * are bound first, each worker starts accepting on its new one, takes what is queued on
+   * the old one, then closes it. A failure to bind throws LB_ERR_LISTEN and changes
+   * nothing. The same address is a no-op.
    */
-  rebind(listen: Pick<NativeConfig, 'listenHost' | 'listenPort' | 'backlog' | 'workers'>): void;
-  /** Publishes a new configuration to every worker (backends, weights, strategy, timeouts). */
+  rebind(listener: number, listen: { listenHost: string; listenPort: number; backlog: number }): void;
+  /**
+   * Publishes a new configuration to every worker (backends, weights, strategy, timeouts,
+   * each listener's TLS and redirect). Another number of listeners: LB_ERR_CONFIG.
+   */
   update(config: NativeConfig): void;
   /** Sums every worker's counters; cheap, never stops a worker. Still readable after stop. */
   stats(): NativeStats;
@@ -520,8 +529,8 @@ export interface NativeBalancer {
    * call's `done` is called once the workers have ended (at once if not running).
    */
   stop(deadlineMs: number, done: () => void): void;
-  /** The port the first listener is bound to (useful with listenPort 0). */
-  boundPort(): number;
+  /** The port listener `listener` (default 0) is bound to (useful with listenPort 0). */
+  boundPort(listener?: number): number;
   /**
    * Ends a passive ejection of `backendId` on every worker that has it ejected (an active
    * health check passed); returns how many workers were told. 0 when not running.

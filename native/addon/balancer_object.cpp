@@ -1,6 +1,7 @@
 #include "addon/balancer_object.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include "addon/cluster_binding.h"
 #include "addon/config_conversion.h"
@@ -79,7 +80,8 @@ Napi::Value BalancerObject::start(const Napi::CallbackInfo& info) {
   cluster_limits_.reset();
   attach_cluster_limits(config);
   config.acme_challenges = acme_challenges_;
-  if (config.tls.context) config.tls.ticket_keys = ticket_keys_;
+  // Every listener shares them (empty: the balancer makes its own at start).
+  config.ticket_keys = ticket_keys_;
   // The limit is per balancer; each worker enforces its share.
   uint32_t& max_connections = config.limits.max_client_connections;
   if (max_connections > 0) max_connections = (max_connections + workers_ - 1) / workers_;
@@ -119,34 +121,69 @@ Napi::Value BalancerObject::update(const Napi::CallbackInfo& info) {
   if (max_connections > 0) max_connections = (max_connections + workers_ - 1) / workers_;
   config.acme_challenges = acme_challenges_;
   attach_cluster_limits(config);
-  balancer_->update(std::move(config));
+  if (!balancer_->update(std::move(config), error)) return throw_error(env, "LB_ERR_CONFIG", error);
   return env.Undefined();
 }
 
 bool BalancerObject::read_config(const Napi::Object& object, proxy::ProxyConfig& config, std::string& error) {
   if (!read_proxy_config(object, config, error)) return false;
+  std::vector<ListenerReading> listeners;
+  if (!read_listeners(object, listeners, error)) return false;
   if (!backend_tls_.read(object, config.mode == proxy::ProxyMode::tcp, config.upstream.backend_tls, error))
     return false;
   if (!read_circuit_breaker(object, config.upstream.breaker, error)) return false;
   config.upstream.pool_load = pool_load_;
-  bool has_tls = false;
-  tls::TlsServerSettings settings;
-  if (!read_listener_tls(object, has_tls, settings, error)) return false;
-  if (!has_tls) return true;
-  // HTTP/2 is offered first (a client that speaks both gets it), in http mode: redirect
-  // mode answers every request itself, over HTTP/1.1.
+  // HTTP/2 is offered first on every TLS listener (a client that speaks both gets it), in
+  // http mode: redirect mode answers every request itself, over HTTP/1.1.
   const bool offer_h2 = config.http2.enabled && config.mode == proxy::ProxyMode::http;
-  settings.alpn_protocols =
-      offer_h2 ? std::vector<std::string>{"h2", "http/1.1"} : std::vector<std::string>{"http/1.1"};
-  if (config.mode == proxy::ProxyMode::tcp) {
-    error = "tls: not in tcp mode (TLS there passes through to the backends untouched)";
-    return false;
+  // One context cache per listener. If a later listener fails, earlier caches may keep a
+  // context that is never published: the next configuration compares against it anyway.
+  if (tls_contexts_.size() < listeners.size()) tls_contexts_.resize(listeners.size());
+  for (size_t i = 0; i < listeners.size(); ++i) {
+    ListenerReading& reading = listeners[i];
+    const std::string path = "listeners[" + std::to_string(i) + "].";
+    if (reading.tls && config.mode == proxy::ProxyMode::tcp) {
+      error = path + "tls: not in tcp mode (TLS there passes through to the backends untouched)";
+      return false;
+    }
+    if (reading.policy.https_redirect.enabled && config.mode != proxy::ProxyMode::http) {
+      error = path + "httpsRedirect: only in http mode";
+      return false;
+    }
+    if (reading.tls && reading.tls_settings.certificates.empty()) {
+      reading.policy.tls.awaiting_certificate = true;  // closes what it accepts until one arrives
+    } else if (reading.tls) {
+      reading.tls_settings.alpn_protocols =
+          offer_h2 ? std::vector<std::string>{"h2", "http/1.1"} : std::vector<std::string>{"http/1.1"};
+      reading.policy.tls.context = tls_contexts_[i].resolve(reading.tls_settings, error);
+      if (!reading.policy.tls.context) {
+        error = path + "tls: " + error;
+        return false;
+      }
+    }
+    config.listeners.push_back(std::move(reading.policy));
   }
-  config.tls.context = tls_contexts_.resolve(settings, error);
-  if (!config.tls.context) {
-    error = "tls: " + error;
-    return false;
+  // The mTLS subject header is dropped from what clients send on every listener, not
+  // only on the one that verifies certificates: otherwise a client of a plain listener
+  // could send it and a backend would take it as verified. One name for all listeners.
+  std::string subject_header;
+  for (size_t i = 0; i < config.listeners.size(); ++i) {
+    const std::string& name = config.listeners[i].tls.client_subject_header;
+    if (name.empty()) continue;
+    auto same = [](const std::string& a, const std::string& b) {
+      return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+             });
+    };
+    if (!subject_header.empty() && !same(name, subject_header)) {
+      error = "listeners[" + std::to_string(i) +
+              "].tls.clientCertificates.subjectHeader: expected the same header as " + "the other listeners ('" +
+              subject_header + "'), got '" + name + "'";
+      return false;
+    }
+    subject_header = name;
   }
+  for (proxy::ListenerPolicy& listener : config.listeners) listener.tls.client_subject_header = subject_header;
   return true;
 }
 
@@ -243,26 +280,29 @@ Napi::Value BalancerObject::set_ticket_keys(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value BalancerObject::bound_port(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), balancer_ ? balancer_->bound_port() : 0);
+  // boundPort(listener = 0): that listener's port.
+  uint32_t listener = info.Length() >= 1 && info[0].IsNumber() ? info[0].As<Napi::Number>().Uint32Value() : 0;
+  return Napi::Number::New(info.Env(), balancer_ ? balancer_->bound_port(listener) : 0);
 }
 
 Napi::Value BalancerObject::rebind(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!running_ || stopping_) return throw_error(env, "LB_ERR_STATE", "rebind: the balancer is not running");
-  if (info.Length() < 1 || !info[0].IsObject()) {
-    return throw_error(env, "LB_ERR_CONFIG", "rebind: expected {listenHost, listenPort, backlog, workers}");
+  // rebind(listener, {listenHost, listenPort, backlog}): moves one listener.
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsObject()) {
+    return throw_error(env, "LB_ERR_CONFIG", "rebind: expected (listener index, {listenHost, listenPort, backlog})");
   }
-  runtime::ListenSettings listen;
+  uint32_t listener = info[0].As<Napi::Number>().Uint32Value();
+  Napi::Object object = info[1].As<Napi::Object>();
+  net::SocketAddress address;
   std::string error;
-  if (!read_listen_settings(info[0].As<Napi::Object>(), listen, error)) {
-    return throw_error(env, "LB_ERR_CONFIG", error);
-  }
-  if (listen.workers != workers_) {
-    return throw_error(env, "LB_ERR_CONFIG",
-                       "workers: cannot change while running (" + std::to_string(workers_) + " running)");
-  }
+  const std::string path = "listeners[" + std::to_string(listener) + "].";
+  if (!read_listen_address(object, path, address, error)) return throw_error(env, "LB_ERR_CONFIG", error);
+  Napi::Value backlog_value = object.Get("backlog");
+  int backlog = backlog_value.IsNumber() ? backlog_value.As<Napi::Number>().Int32Value() : 0;
+  if (backlog < 0 || backlog > 65535) return throw_error(env, "LB_ERR_CONFIG", "backlog: expected 0 to 65535");
   net::ListenError listen_error;
-  if (!balancer_->rebind(listen.address, listen.backlog, listen_error)) {
+  if (!balancer_->rebind(listener, address, backlog, listen_error)) {
     throw_listen_error(env, listen_error);
   }
   return env.Undefined();

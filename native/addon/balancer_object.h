@@ -57,7 +57,8 @@ class BalancerObject : public Napi::ObjectWrap<BalancerObject> {
   Napi::FunctionReference on_events_;
   std::vector<Napi::FunctionReference> on_stopped_;  // every stop() caller's callback
   std::unique_ptr<runtime::Balancer> balancer_;
-  TlsContextCache tls_contexts_;
+  // One per listener, by index: each keeps its context while its TLS settings stay.
+  std::vector<TlsContextCache> tls_contexts_;
   BackendTlsContexts backend_tls_;
   EventBridge bridge_;
   std::thread stopper_;

@@ -252,122 +252,143 @@ bool read_header_policies(const Napi::Object& object, proxy::ProxyConfig& out, s
 
 }  // namespace
 
-bool read_listen_settings(const Napi::Object& object, runtime::ListenSettings& out, std::string& error) {
+bool read_listen_address(const Napi::Object& object, const std::string& path, net::SocketAddress& out,
+                         std::string& error) {
   std::string host;
   uint16_t port = 0;
-  if (!read_string(object, "", "listenHost", host, error)) return false;
-  if (!read_uint(object, "", "listenPort", 0, 65535, port, error)) return false;
-  if (!net::SocketAddress::parse(host, port, out.address)) {
-    error = "listenHost: expected a numeric IPv4 or IPv6 address, got '" + host + "'";
+  if (!read_string(object, path.c_str(), "listenHost", host, error)) return false;
+  if (!read_uint(object, path.c_str(), "listenPort", 0, 65535, port, error)) return false;
+  if (!net::SocketAddress::parse(host, port, out)) {
+    error = path + "listenHost: expected a numeric IPv4 or IPv6 address, got '" + host + "'";
     return false;
   }
-  return read_listen_options(object, out, error);
+  return true;
 }
 
-bool read_listener_tls(const Napi::Object& object, bool& present, tls::TlsServerSettings& out, std::string& error) {
-  Napi::Value value = object.Get("tls");
-  present = !value.IsUndefined();
-  if (!present) return true;
-  Napi::Object tls_object;
-  if (!read_object(object, "", "tls", tls_object, error)) return false;
+namespace {
+
+// `listeners`: a non-empty array of objects (at most 64: a connection carries its index).
+bool read_listener_array(const Napi::Object& object, Napi::Array& out, std::string& error) {
+  Napi::Value value = object.Get("listeners");
+  if (!value.IsArray() || value.As<Napi::Array>().Length() == 0 || value.As<Napi::Array>().Length() > 64) {
+    error = "listeners: expected an array of 1 to 64 listeners";
+    return false;
+  }
+  out = value.As<Napi::Array>();
+  for (uint32_t i = 0; i < out.Length(); ++i) {
+    if (!out.Get(i).IsObject()) {
+      error = "listeners[" + std::to_string(i) + "]: expected an object";
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string listener_path(uint32_t index) { return "listeners[" + std::to_string(index) + "]."; }
+
+// tls: the certificates as PEM (the control plane read the files; none while the
+// listener waits for an ACME certificate) and the client CA.
+bool read_listener_tls(const Napi::Object& tls_object, const std::string& path, tls::TlsServerSettings& out,
+                       std::string& error) {
   Napi::Value certificates_value = tls_object.Get("certificates");
-  if (!certificates_value.IsArray() || certificates_value.As<Napi::Array>().Length() == 0) {
-    error = "tls.certificates: expected a non-empty array";
+  if (!certificates_value.IsArray()) {
+    error = path + "certificates: expected an array";
     return false;
   }
   Napi::Array certificates = certificates_value.As<Napi::Array>();
   for (uint32_t i = 0; i < certificates.Length(); ++i) {
-    std::string path = "tls.certificates[" + std::to_string(i) + "].";
+    std::string at = path + "certificates[" + std::to_string(i) + "]";
     Napi::Value item = certificates.Get(i);
     if (!item.IsObject()) {
-      error = "tls.certificates[" + std::to_string(i) + "]: expected an object";
+      error = at + ": expected an object";
       return false;
     }
     tls::TlsCertificatePem pem;
-    if (!read_string(item.As<Napi::Object>(), path.c_str(), "cert", pem.cert_chain_pem, error)) return false;
-    if (!read_string(item.As<Napi::Object>(), path.c_str(), "key", pem.key_pem, error)) return false;
+    at += ".";
+    if (!read_string(item.As<Napi::Object>(), at.c_str(), "cert", pem.cert_chain_pem, error)) return false;
+    if (!read_string(item.As<Napi::Object>(), at.c_str(), "key", pem.key_pem, error)) return false;
     out.certificates.push_back(std::move(pem));
   }
   Napi::Value ktls = tls_object.Get("ktls");
   if (!ktls.IsUndefined() && !ktls.IsBoolean()) {
-    error = "tls.ktls: expected a boolean";
+    error = path + "ktls: expected a boolean";
     return false;
   }
   out.ktls = ktls.IsBoolean() && ktls.As<Napi::Boolean>().Value();
   Napi::Value client_value = tls_object.Get("clientCertificates");
   if (client_value.IsUndefined()) return true;
   Napi::Object client;
-  if (!read_object(tls_object, "tls.", "clientCertificates", client, error)) return false;
+  if (!read_object(tls_object, path.c_str(), "clientCertificates", client, error)) return false;
+  std::string client_path = path + "clientCertificates.";
   std::string verify;
-  if (!read_string(client, "tls.clientCertificates.", "ca", out.client_ca_pem, error)) return false;
-  if (!read_string(client, "tls.clientCertificates.", "verify", verify, error)) return false;
+  if (!read_string(client, client_path.c_str(), "ca", out.client_ca_pem, error)) return false;
+  if (!read_string(client, client_path.c_str(), "verify", verify, error)) return false;
   if (verify == "optional") {
     out.client_verify = tls::ClientVerify::optional;
   } else if (verify == "required") {
     out.client_verify = tls::ClientVerify::required;
   } else {
-    error = "tls.clientCertificates.verify: expected optional or required, got '" + verify + "'";
+    error = client_path + "verify: expected optional or required, got '" + verify + "'";
     return false;
   }
   return true;
 }
 
 // tls.clientCertificates.subjectHeader: a header name ("" when absent).
-static bool read_client_subject_header(const Napi::Object& object, std::string& out, std::string& error) {
-  Napi::Value tls_value = object.Get("tls");
-  if (!tls_value.IsObject()) return true;
-  Napi::Value client = tls_value.As<Napi::Object>().Get("clientCertificates");
+bool read_client_subject_header(const Napi::Object& tls_object, const std::string& path, std::string& out,
+                                std::string& error) {
+  Napi::Value client = tls_object.Get("clientCertificates");
   if (!client.IsObject() || client.As<Napi::Object>().Get("subjectHeader").IsUndefined()) return true;
-  if (!read_string(client.As<Napi::Object>(), "tls.clientCertificates.", "subjectHeader", out, error)) return false;
+  std::string client_path = path + "clientCertificates.";
+  if (!read_string(client.As<Napi::Object>(), client_path.c_str(), "subjectHeader", out, error)) return false;
   bool token = !out.empty() && out.size() <= 64;
   for (char c : out) token = token && (std::isalnum(static_cast<unsigned char>(c)) || c == '-');
   if (!token) {
-    error = "tls.clientCertificates.subjectHeader: expected a header name (letters, digits, '-'; at most 64)";
+    error = client_path + "subjectHeader: expected a header name (letters, digits, '-'; at most 64)";
     return false;
   }
   return true;
 }
 
 // tls.hsts: the Strict-Transport-Security value ("" when absent).
-static bool read_hsts(const Napi::Object& object, std::string& out, std::string& error) {
-  Napi::Value tls_value = object.Get("tls");
-  if (!tls_value.IsObject()) return true;
-  Napi::Object tls_object = tls_value.As<Napi::Object>();
+bool read_hsts(const Napi::Object& tls_object, const std::string& path, std::string& out, std::string& error) {
   if (tls_object.Get("hsts").IsUndefined()) return true;
-  if (!read_string(tls_object, "tls.", "hsts", out, error)) return false;
+  if (!read_string(tls_object, path.c_str(), "hsts", out, error)) return false;
   // It goes into a header: printable ASCII, bounded.
   for (char c : out) {
     if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) {
-      error = "tls.hsts: expected printable ASCII (e.g. max-age=31536000)";
+      error = path + "hsts: expected printable ASCII (e.g. max-age=31536000)";
       return false;
     }
   }
   if (out.size() > 96) {
-    error = "tls.hsts: expected at most 96 characters";
+    error = path + "hsts: expected at most 96 characters";
     return false;
   }
   return true;
 }
 
 // httpsRedirect: { status, port }, when present.
-static bool read_https_redirect(const Napi::Object& object, proxy::HttpsRedirect& out, std::string& error) {
+bool read_https_redirect(const Napi::Object& object, const std::string& path, proxy::HttpsRedirect& out,
+                         std::string& error) {
   Napi::Value value = object.Get("httpsRedirect");
   if (value.IsUndefined()) return true;
   Napi::Object redirect;
-  if (!read_object(object, "", "httpsRedirect", redirect, error)) return false;
-  if (!read_uint(redirect, "httpsRedirect.", "status", 300, 399, out.status, error)) return false;
+  if (!read_object(object, path.c_str(), "httpsRedirect", redirect, error)) return false;
+  std::string at = path + "httpsRedirect.";
+  if (!read_uint(redirect, at.c_str(), "status", 300, 399, out.status, error)) return false;
   if (out.status != 301 && out.status != 302 && out.status != 303 && out.status != 307 && out.status != 308) {
-    error = "httpsRedirect.status: expected 301, 302, 303, 307 or 308, got " + std::to_string(out.status);
+    error = at + "status: expected 301, 302, 303, 307 or 308, got " + std::to_string(out.status);
     return false;
   }
-  if (!read_uint(redirect, "httpsRedirect.", "port", 1, 65535, out.port, error)) return false;
+  if (!read_uint(redirect, at.c_str(), "port", 1, 65535, out.port, error)) return false;
   out.enabled = true;
   return true;
 }
 
 // http2 (ALPN h2 on TLS listeners, default on) and http2c (h2c prior knowledge on plain
 // listeners, default off): optional booleans.
-static bool read_http2(const Napi::Object& object, proxy::Http2Settings& out, std::string& error) {
+bool read_http2(const Napi::Object& object, proxy::Http2Settings& out, std::string& error) {
   for (const char* key : {"http2", "http2c"}) {
     Napi::Value value = object.Get(key);
     if (value.IsUndefined()) continue;
@@ -380,12 +401,51 @@ static bool read_http2(const Napi::Object& object, proxy::Http2Settings& out, st
   return true;
 }
 
+}  // namespace
+
+bool read_listen_settings(const Napi::Object& object, runtime::ListenSettings& out, std::string& error) {
+  Napi::Array listeners;
+  if (!read_listener_array(object, listeners, error)) return false;
+  for (uint32_t i = 0; i < listeners.Length(); ++i) {
+    net::SocketAddress address;
+    if (!read_listen_address(listeners.Get(i).As<Napi::Object>(), listener_path(i), address, error)) return false;
+    out.addresses.push_back(address);
+  }
+  return read_listen_options(object, out, error);
+}
+
+bool read_listeners(const Napi::Object& object, std::vector<ListenerReading>& out, std::string& error) {
+  Napi::Array listeners;
+  if (!read_listener_array(object, listeners, error)) return false;
+  out.assign(listeners.Length(), ListenerReading{});
+  for (uint32_t i = 0; i < listeners.Length(); ++i) {
+    Napi::Object listener = listeners.Get(i).As<Napi::Object>();
+    std::string path = listener_path(i);
+    ListenerReading& reading = out[i];
+    if (!read_https_redirect(listener, path, reading.policy.https_redirect, error)) return false;
+    Napi::Value tls_value = listener.Get("tls");
+    if (tls_value.IsUndefined()) continue;
+    Napi::Object tls_object;
+    if (!read_object(listener, path.c_str(), "tls", tls_object, error)) return false;
+    std::string tls_path = path + "tls.";
+    reading.tls = true;
+    if (!read_listener_tls(tls_object, tls_path, reading.tls_settings, error) ||
+        !read_hsts(tls_object, tls_path, reading.policy.tls.hsts, error) ||
+        !read_client_subject_header(tls_object, tls_path, reading.policy.tls.client_subject_header, error)) {
+      return false;
+    }
+    if (reading.policy.https_redirect.enabled) {
+      error = path + "httpsRedirect: only on a plain listener; this one has tls";
+      return false;
+    }
+  }
+  return true;
+}
+
 bool read_proxy_config(const Napi::Object& object, proxy::ProxyConfig& out, std::string& error) {
   if (!read_mode(object, out, error) || !read_strategy(object, out, error) ||
       !read_backends(object, out.upstream.backends, error) || !read_proxy_options(object, out, error) ||
       !read_header_policies(object, out, error) || !read_protection(object, out.protection, error) ||
-      !read_https_redirect(object, out.https_redirect, error) || !read_hsts(object, out.tls.hsts, error) ||
-      !read_client_subject_header(object, out.tls.client_subject_header, error) ||
       !read_http2(object, out.http2, error)) {
     return false;
   }

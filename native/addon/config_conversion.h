@@ -8,6 +8,7 @@
 #include <napi.h>
 
 #include <string>
+#include <vector>
 
 #include "proxy/proxy_config.h"
 #include "runtime/balancer.h"
@@ -15,10 +16,22 @@
 
 namespace lb::addon {
 
+// `listeners[].listenHost/listenPort`, `backlog` and `workers`: what binding needs.
 bool read_listen_settings(const Napi::Object& object, runtime::ListenSettings& out, std::string& error);
+// One `{ listenHost, listenPort }` (error paths start with `path`, e.g. "listeners[1].").
+bool read_listen_address(const Napi::Object& object, const std::string& path, net::SocketAddress& out,
+                         std::string& error);
 bool read_proxy_config(const Napi::Object& object, proxy::ProxyConfig& out, std::string& error);
-// The listener's `tls` section, if there is one (`present` false: a plain listener): the
-// certificates as PEM, the control plane having read the files.
-bool read_listener_tls(const Napi::Object& object, bool& present, tls::TlsServerSettings& out, std::string& error);
+
+// One listener's protocol side as read: its policy without a TLS context, and the TLS
+// settings (certificates as PEM, the control plane having read the files) the caller
+// turns into one (addon/tls_context_cache.h). `tls` with no certificate: a listener
+// that waits for its first ACME certificate.
+struct ListenerReading {
+  bool tls = false;
+  tls::TlsServerSettings tls_settings;
+  proxy::ListenerPolicy policy;
+};
+bool read_listeners(const Napi::Object& object, std::vector<ListenerReading>& out, std::string& error);
 
 }  // namespace lb::addon

@@ -1,7 +1,7 @@
-// The listener's TLS context, built from the PEM the control plane passes with each
-// configuration. Every update() carries the whole configuration, certificates included,
-// so the last settings and their context are kept: an update that changes no TLS setting
-// (a backend weight, a health change) reuses the context, and with it the session-ID cache.
+// One listener's TLS context, built from the PEM the control plane passes with each
+// configuration (the balancer object keeps one cache per listener). Every update() carries the whole configuration,
+// certificates included, so the last settings and their context are kept: an update that changes no TLS setting (a
+// backend weight, a health change) reuses the context, and with it the session-ID cache.
 #pragma once
 
 #include <memory>

@@ -157,15 +157,20 @@ ClientConnection::ClientConnection(WorkerContext& context, reactor::UniqueFd fd)
 
 ClientConnection::~ClientConnection() = default;
 
-ClientConnection* ClientConnection::accept(WorkerContext& context, reactor::UniqueFd fd, const sockaddr_storage& peer) {
+ClientConnection* ClientConnection::accept(WorkerContext& context, reactor::UniqueFd fd, const sockaddr_storage& peer,
+                                           uint16_t listener_index) {
+  const ListenerTls& tls = context.listener(listener_index).tls;
+  // A TLS listener without a certificate yet (ACME has not issued one): closed at once.
+  if (tls.awaiting_certificate && !tls.context) return nullptr;
   auto* connection = new ClientConnection(context, std::move(fd));
+  connection->listener_index_ = listener_index;
   // sockaddr_in6 is large enough for either family; TCP_NODELAY came from the listener.
   std::memcpy(&connection->peer_, &peer, sizeof(connection->peer_));
   if (!context.adopt_client(connection, connection->fd_.get())) {
     delete connection;
     return nullptr;
   }
-  if (context.config().tls.context) {
+  if (tls.enabled()) {
     // The TLS stream (8 KiB of OpenSSL state) is made at the first readable edge: epoll
     // reports bytes that came with the connection at once, and a silent client costs
     // nothing but its socket until the handshake timeout.
@@ -349,7 +354,8 @@ void ClientConnection::on_timer(reactor::Timer&) {
 void ClientConnection::continue_handshake() {
   if (!transport_.is_tls()) {
     if (!readable_) return;  // a writable edge alone says nothing yet
-    const ListenerTls& tls = context_.config().tls;
+    // No context: a TLS listener still waiting for its first certificate (ACME).
+    const ListenerTls& tls = context_.listener(listener_index_).tls;
     if (!tls.context || !transport_.start_tls(tls.context, &context_.ticket_keys)) {
       close();
       return;
@@ -357,9 +363,13 @@ void ClientConnection::continue_handshake() {
   }
   switch (transport_.handshake()) {
     case tls::HandshakeStatus::done: {
-      const tls::TlsServerContext& server = *context_.config().tls.context;
-      count_established(*transport_.tls(), server.ktls_requested(), server.ktls_support(), context_.counters.tls);
-      if (!context_.config().tls.client_subject_header.empty()) client_subject_ = transport_.tls()->peer_subject();
+      // The listener's context now: the one this handshake used unless a reload has just
+      // swapped it (or, for a listener made plain, dropped it); only its kTLS flags are read.
+      const ListenerTls& listener_tls = context_.listener(listener_index_).tls;
+      const tls::TlsServerContext* server = listener_tls.context.get();
+      count_established(*transport_.tls(), server && server->ktls_requested(),
+                        server ? server->ktls_support() : tls::KtlsSupport{}, context_.counters.tls);
+      if (!listener_tls.client_subject_header.empty()) client_subject_ = transport_.tls()->peer_subject();
       if (transport_.tls()->alpn() == "h2") {  // offered only while HTTP/2 is on (balancer_object.cpp)
         hand_off_to_http2();
         return;
@@ -498,7 +508,8 @@ void ClientConnection::start_exchange(const http1::MessageHead& head) {
     ip_length = peer.format_host(client_ip, sizeof(client_ip));
   }
   if (config.acme_challenges && answer_acme_challenge(head)) return;
-  if (config.https_redirect.enabled && !transport_.is_tls()) {
+  const ListenerPolicy& listener = context_.listener(listener_index_);
+  if (listener.https_redirect.enabled && !transport_.is_tls()) {
     answer_https_redirect(head);
     return;
   }
@@ -513,7 +524,7 @@ void ClientConnection::start_exchange(const http1::MessageHead& head) {
   options.client_ip = {client_ip, ip_length};
   options.upgrade = exchange_->upgrade_requested;
   options.proto = transport_.is_tls() ? "https" : "http";
-  options.client_subject_header = config.tls.client_subject_header;
+  options.client_subject_header = listener.tls.client_subject_header;
   options.client_subject = client_subject_;
   req_head_.clear();
   if (!http1::write_request_head(head, options, req_head_)) {
@@ -1090,9 +1101,10 @@ ClientConnection::HeadOutcome ClientConnection::parse_response_head() {
                           config.cookie_name.c_str(), static_cast<unsigned long long>(runtime.identity));
     if (n > 0 && static_cast<size_t>(n) < sizeof(extra)) extra_length = static_cast<size_t>(n);
   }
-  if (transport_.is_tls() && !config.tls.hsts.empty() && !has_header(head, "strict-transport-security")) {
+  const std::string& hsts = context_.listener(listener_index_).tls.hsts;
+  if (transport_.is_tls() && !hsts.empty() && !has_header(head, "strict-transport-security")) {
     int n = std::snprintf(extra + extra_length, sizeof(extra) - extra_length, "Strict-Transport-Security: %.96s\r\n",
-                          config.tls.hsts.c_str());
+                          hsts.c_str());
     if (n > 0 && static_cast<size_t>(n) < sizeof(extra) - extra_length) extra_length += static_cast<size_t>(n);
   }
   if (extra_length > 0) options.extra_header = {extra, extra_length};

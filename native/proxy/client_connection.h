@@ -57,8 +57,10 @@ const char* to_string(ClientState state);
 
 class ClientConnection final : public FrontendConnection, public upstream::QueueWaiter {
  public:
-  // Takes an accepted socket and starts reading a request head.
-  static ClientConnection* accept(WorkerContext& context, reactor::UniqueFd fd, const sockaddr_storage& peer);
+  // Takes a socket accepted on listener `listener_index` (its TLS, its HTTPS redirect)
+  // and starts the handshake or reads a request head.
+  static ClientConnection* accept(WorkerContext& context, reactor::UniqueFd fd, const sockaddr_storage& peer,
+                                  uint16_t listener_index = 0);
 
   void on_events(uint32_t events) override;
   void on_timer(reactor::Timer& timer) override;
@@ -181,6 +183,7 @@ class ClientConnection final : public FrontendConnection, public upstream::Queue
   BackendConnection* backend_ = nullptr;
   Exchange* exchange_ = nullptr;  // from the worker's free list while a request is in flight
   sockaddr_in6 peer_{};           // large enough for IPv4 and IPv6 peers
+  uint16_t listener_index_ = 0;   // the listener it was accepted on (ProxyConfig::listeners)
   uint32_t head_scan_from_ = 0;
   http1::RequestLineCheck line_check_;  // the request line of the head being read
   ClientState state_ = ClientState::reading_head;

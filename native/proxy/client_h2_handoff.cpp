@@ -20,7 +20,7 @@ ClientConnection::H2cPreface ClientConnection::h2c_preface() const {
   // mode, HTTPS redirects, ACME challenges) keeps them on HTTP/1.1.
   const ProxyConfig& config = context_.config();
   if (!config.http2.cleartext || transport_.is_tls() || config.mode != ProxyMode::http ||
-      config.https_redirect.enabled || config.acme_challenges) {
+      context_.listener(listener_index_).https_redirect.enabled || config.acme_challenges) {
     return H2cPreface::none;
   }
   const size_t n = std::min(in_.size(), kPreface.size());
@@ -29,8 +29,8 @@ ClientConnection::H2cPreface ClientConnection::h2c_preface() const {
 }
 
 void ClientConnection::hand_off_to_http2() {
-  H2ClientConnection::Handoff handoff{std::move(fd_), std::move(transport_), peer_, std::move(client_subject_),
-                                      std::string(in_.data(), in_.size())};
+  H2ClientConnection::Handoff handoff{std::move(fd_),  std::move(transport_),      peer_,
+                                      listener_index_, std::move(client_subject_), std::string(in_.data(), in_.size())};
   context_.loop.timers().disarm(timer_);
   enter(ClientState::closed);
   closed_ = true;

@@ -89,7 +89,7 @@ bool ClientConnection::answer_acme_challenge(const http1::MessageHead& head) {
 void ClientConnection::answer_https_redirect(const http1::MessageHead& head) {
   // The same host (from Host, or an absolute-form target), over HTTPS: the client is
   // told where to go without a backend being asked.
-  const HttpsRedirect& redirect = context_.config().https_redirect;
+  const HttpsRedirect& redirect = context_.listener(listener_index_).https_redirect;
   std::string_view authority;
   std::string_view path;
   if (!http1::split_absolute_form(head.target, authority, path)) {

@@ -31,10 +31,13 @@ H2ClientConnection::H2ClientConnection(WorkerContext& context, Handoff handoff)
       fd_(std::move(handoff.fd)),
       transport_(std::move(handoff.transport)),
       peer_(handoff.peer),
+      listener_index_(handoff.listener_index),
       client_subject_(std::move(handoff.client_subject)),
       timer_(this) {}
 
 H2ClientConnection::~H2ClientConnection() = default;
+
+const ListenerPolicy& H2ClientConnection::listener() const { return context_.listener(listener_index_); }
 
 H2ClientConnection* H2ClientConnection::take_over(WorkerContext& context, FrontendConnection& previous,
                                                   Handoff handoff) {
@@ -59,7 +62,7 @@ bool H2ClientConnection::start(std::string_view read_ahead) {
   if (!ok) return false;
   idle_since_ms_ = context_.loop.now_ms();
   const ProxyConfig& config = context_.config();
-  tls_context_ = config.tls.context.get();
+  tls_context_ = listener().tls.context.get();
   http2_enabled_ = config.http2.enabled;
   http2_cleartext_ = config.http2.cleartext;
   arm_tick();
@@ -227,7 +230,7 @@ void H2ClientConnection::on_timer(reactor::Timer&) {
 
 bool H2ClientConnection::listener_changed() const {
   const ProxyConfig& config = context_.config();
-  return config.tls.context.get() != tls_context_ || config.http2.enabled != http2_enabled_ ||
+  return listener().tls.context.get() != tls_context_ || config.http2.enabled != http2_enabled_ ||
          config.http2.cleartext != http2_cleartext_;
 }
 

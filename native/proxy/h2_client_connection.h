@@ -30,6 +30,7 @@ namespace lb::proxy {
 
 class H2StreamExchange;
 class WorkerContext;
+struct ListenerPolicy;
 
 enum class H2ClientState : uint8_t { serving, goaway_sent, closed };
 const char* to_string(H2ClientState state);
@@ -37,11 +38,13 @@ const char* to_string(H2ClientState state);
 class H2ClientConnection final : public FrontendConnection, public http2::SessionOwner {
  public:
   // What a ClientConnection hands over: the socket, its transport (TLS state included),
-  // the peer, and bytes already read from the client (the h2c preface).
+  // the peer, the listener it was accepted on, and bytes already read from the client
+  // (the h2c preface).
   struct Handoff {
     reactor::UniqueFd fd;
     ClientTransport transport;
     sockaddr_in6 peer;
+    uint16_t listener_index = 0;
     std::string client_subject;
     std::string read_ahead;
   };
@@ -70,6 +73,8 @@ class H2ClientConnection final : public FrontendConnection, public http2::Sessio
   WorkerContext& context() { return context_; }
   http2::H2ServerSession& session() { return *session_; }
   const sockaddr_in6& peer() const { return peer_; }
+  // Its listener's policy in the current snapshot (TLS, HSTS, mTLS header).
+  const ListenerPolicy& listener() const;
   bool is_tls() const { return transport_.is_tls(); }
   const std::string& client_subject() const { return client_subject_; }
   bool is_closed() const { return state_ == H2ClientState::closed; }
@@ -94,6 +99,7 @@ class H2ClientConnection final : public FrontendConnection, public http2::Sessio
   reactor::UniqueFd fd_;
   ClientTransport transport_;
   sockaddr_in6 peer_{};
+  uint16_t listener_index_ = 0;
   std::string client_subject_;
   reactor::Timer timer_;
   // Declared before session_: the session (destroyed first) may still report streams.
@@ -105,8 +111,8 @@ class H2ClientConnection final : public FrontendConnection, public http2::Sessio
   bool peer_closed_ = false;
   bool in_session_ = false;  // inside a session call: flush() waits for it to return
   bool flush_wanted_ = false;
-  // The listener settings this connection was made under: a reload that changes them
-  // (certificates, http2 options) sends GOAWAY so the client reconnects under the new ones.
+  // The settings of its listener this connection was made under: a reload that changes
+  // them (that listener's certificates, the http2 options) sends GOAWAY so the client reconnects under the new ones.
   const void* tls_context_ = nullptr;
   bool http2_enabled_ = true;
   bool http2_cleartext_ = false;

@@ -179,7 +179,7 @@ void H2StreamExchange::start(const http2::RequestHead& request) {
   options.headers = config.headers;
   options.client_ip = {client_ip, ip_length};
   options.proto = connection_.is_tls() ? "https" : "http";
-  options.client_subject_header = config.tls.client_subject_header;
+  options.client_subject_header = connection_.listener().tls.client_subject_header;
   options.client_subject = connection_.client_subject();
   if (!http1::write_request_head(head, options, req_head_)) {
     fail(Outcome::head_too_large);
@@ -554,8 +554,9 @@ bool H2StreamExchange::parse_response_head() {
                           static_cast<unsigned long long>(runtime.identity));
     if (n > 0 && static_cast<size_t>(n) < sizeof(cookie)) add_header(head, "set-cookie", {cookie, size_t(n)});
   }
-  if (connection_.is_tls() && !config.tls.hsts.empty() && !has_header(head, "strict-transport-security")) {
-    add_header(head, "strict-transport-security", config.tls.hsts);
+  const std::string& hsts = connection_.listener().tls.hsts;
+  if (connection_.is_tls() && !hsts.empty() && !has_header(head, "strict-transport-security")) {
+    add_header(head, "strict-transport-security", hsts);
   }
   if (!session.submit_response_head(stream_id_, head)) {
     fail(Outcome::bad_response);

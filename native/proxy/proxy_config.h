@@ -82,19 +82,22 @@ enum class ProxyMode : uint8_t {
 
 enum class ProxyProtocol : uint8_t { none, v1, v2 };
 
-// TLS on the listener. A certificate change is a new snapshot with a new context: each
+// TLS on a listener. A certificate change is a new snapshot with a new context: each
 // connection keeps the context it was accepted with, new ones take the new one.
 struct ListenerTls {
-  std::shared_ptr<const tls::TlsServerContext> context;  // nullptr: a plain listener
-  // Session ticket keys, the same for every worker (a ticket resumes on any of them);
-  // each worker copies them into its own ring. Filled by the Balancer, not by the caller.
-  tls::TicketKeyRing ticket_keys;
+  // nullptr: a plain listener, unless `awaiting_certificate`.
+  std::shared_ptr<const tls::TlsServerContext> context;
+  // A TLS listener with no certificate yet (its only source is ACME, not issued so far):
+  // it is bound, and closes what it accepts until a certificate arrives (no placeholder).
+  bool awaiting_certificate = false;
   // The Strict-Transport-Security value added to relayed responses ("" for none); a
   // backend's own header is kept instead.
   std::string hsts;
   // mTLS: the request header that carries the verified client certificate's subject to
   // the backends ("" for none); a client's own copy is always dropped.
   std::string client_subject_header;
+
+  bool enabled() const { return context != nullptr || awaiting_certificate; }
 };
 
 // A plain listener that sends every request to the same host over HTTPS.
@@ -106,11 +109,19 @@ struct HttpsRedirect {
 
 // HTTP/2 to clients: over TLS when the client's ALPN picks "h2" (offered while `enabled`),
 // and on plain listeners with prior knowledge when `cleartext` (h2c). Each stream is one
-// HTTP/1.1 exchange with a backend (proxy/h2_client_connection.h).
+// HTTP/1.1 exchange with a backend (proxy/h2_client_connection.h). Balancer-wide: every
+// listener offers the same.
 struct Http2Settings {
   bool enabled = true;
   bool cleartext = false;
   http2::SessionLimits limits;
+};
+
+// What a connection accepted on one listener does at the protocol level: TLS or plain,
+// and whether a plain one redirects to HTTPS. Addresses live with the sockets (runtime).
+struct ListenerPolicy {
+  ListenerTls tls;
+  HttpsRedirect https_redirect;
 };
 
 struct ProxyConfig {
@@ -125,9 +136,13 @@ struct ProxyConfig {
   BodySettings bodies;
   http1::ForwardedPolicy forwarded;
   http1::HeaderPolicy headers;
-  ListenerTls tls;
+  // One per listener, in configuration order; a connection keeps its listener's index.
+  // Their number is fixed for a balancer's run (a snapshot with another count is refused).
+  std::vector<ListenerPolicy> listeners;
+  // Session ticket keys, the same for every worker and listener (a ticket resumes on any
+  // of them); each worker copies them into its own ring. Filled by the Balancer.
+  tls::TicketKeyRing ticket_keys;
   Http2Settings http2;
-  HttpsRedirect https_redirect;
   // header-hash: the header whose value is hashed; cookie: the sticky cookie's name.
   std::string hash_header = "x-session-id";
   std::string cookie_name = "lb_backend";

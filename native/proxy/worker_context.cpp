@@ -49,7 +49,7 @@ void WorkerContext::adopt(std::shared_ptr<const ProxyConfig> config) {
   // The group keeps the part it runs on alive through the snapshot's own count.
   upstream.adopt(std::shared_ptr<const upstream::UpstreamSettings>(config, &config->upstream));
   pipes.set_max_in_use(config->bodies.splice_min_bytes == 0 ? 0 : config->bodies.max_pipes);
-  ticket_keys = config->tls.ticket_keys;
+  ticket_keys = config->ticket_keys;
   config_ = std::move(config);
 }
 

@@ -36,6 +36,11 @@ class WorkerContext {
   // Exchanges in flight keep their backend.
   void adopt(std::shared_ptr<const ProxyConfig> config);
   const ProxyConfig& config() const { return *config_; }
+  // The policy of listener `index` in the current snapshot (a plain one if there is no
+  // such listener: a snapshot made without listeners, as some C++ tests make).
+  const ListenerPolicy& listener(uint16_t index) const {
+    return index < config_->listeners.size() ? config_->listeners[index] : plain_listener_;
+  }
 
   void emit_error(const char* code, const char* message);
 
@@ -84,13 +89,14 @@ class WorkerContext {
   // Parsed-head scratch space, big (header array): shared by every connection of this
   // worker because a head is parsed and re-written in one go, never kept.
   http1::MessageHead scratch_head;
-  // This worker's own copy of the listener's session ticket keys: the TLS connections it
+  // This worker's own copy of the listeners' session ticket keys: the TLS connections it
   // accepts point at it, so the ticket callback reads nothing another thread writes.
   tls::TicketKeyRing ticket_keys;
 
  private:
   void emit(const stats::Event& event);
   std::shared_ptr<const ProxyConfig> config_;
+  const ListenerPolicy plain_listener_{};
   std::vector<FrontendConnection*> clients_;
   bool draining_ = false;
   std::vector<Exchange*> free_exchanges_;

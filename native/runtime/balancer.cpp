@@ -3,6 +3,7 @@
 #include "reactor/clock.h"
 
 #include <cstring>
+#include <string>
 
 namespace lb::runtime {
 
@@ -22,9 +23,7 @@ void Balancer::attach_counters(proxy::ProxyConfig& config) {
   config.protection.shared = edge_shared_;
 }
 
-void Balancer::attach_ticket_keys(proxy::ProxyConfig& config) const {
-  if (config.tls.context) config.tls.ticket_keys = ticket_keys_;
-}
+void Balancer::attach_ticket_keys(proxy::ProxyConfig& config) const { config.ticket_keys = ticket_keys_; }
 
 bool Balancer::start(const ListenSettings& listen, proxy::ProxyConfig config, std::function<void()> notify_events,
                      net::ListenError& error) {
@@ -36,25 +35,37 @@ bool Balancer::start(const ListenSettings& listen, proxy::ProxyConfig config, st
   // HTTP clients speak first and get one answer per request; a TCP relay does not know
   // its protocol (the server may speak first). The mode cannot change while running.
   request_response_ = config.mode != proxy::ProxyMode::tcp;
-  // Bind every listener before starting any worker, so a bind failure leaves nothing
-  // running. With port 0, the first listener picks the port and the others share it.
-  std::vector<net::Listener> listeners;
-  listen_address_ = listen.address;
-  net::SocketAddress address = listen.address;
-  for (uint32_t i = 0; i < worker_count_; ++i) {
-    net::Listener listener = net::Listener::open(address, listen.backlog, request_response_, error);
-    if (!listener.valid()) return false;
-    if (i == 0) {
-      bound_port_ = listener.bound_port();
-      net::SocketAddress::set_port(address, bound_port_);
+  if (listen.addresses.empty()) {
+    error.message = "no listener configured";
+    return false;
+  }
+  if (!config.listeners.empty() && config.listeners.size() != listen.addresses.size()) {
+    error.message = "listener settings do not match the listen addresses";
+    return false;
+  }
+  // Bind every socket before starting any worker, so a bind failure leaves nothing
+  // running. With port 0, each listener's first socket picks its port and the other
+  // workers' sockets for that listener share it.
+  std::vector<std::vector<net::Listener>> per_worker(worker_count_);
+  listen_addresses_ = listen.addresses;
+  bound_ports_.assign(listen.addresses.size(), 0);
+  for (size_t slot = 0; slot < listen.addresses.size(); ++slot) {
+    net::SocketAddress address = listen.addresses[slot];
+    for (uint32_t i = 0; i < worker_count_; ++i) {
+      net::Listener listener = net::Listener::open(address, listen.backlog, request_response_, error);
+      if (!listener.valid()) return false;
+      if (i == 0) {
+        bound_ports_[slot] = listener.bound_port();
+        net::SocketAddress::set_port(address, bound_ports_[slot]);
+      }
+      per_worker[i].push_back(std::move(listener));
     }
-    listeners.push_back(std::move(listener));
   }
 
   // The control plane's ticket keys if it gave some (it rotates them later through
   // set_ticket_keys), else one random key for the balancer's life.
-  if (config.tls.ticket_keys.size() > 0) {
-    ticket_keys_ = config.tls.ticket_keys;
+  if (config.ticket_keys.size() > 0) {
+    ticket_keys_ = config.ticket_keys;
   } else {
     tls::TicketKey key;
     std::string keys_error;
@@ -73,20 +84,25 @@ bool Balancer::start(const ListenSettings& listen, proxy::ProxyConfig config, st
     channels_[i].events.set_notify(notify_events);
     channels_[i].access_log.set_notify(notify_events);
     workers_.push_back(
-        std::make_unique<Worker>(static_cast<uint16_t>(i), std::move(listeners[i]), snapshot, channels_[i]));
+        std::make_unique<Worker>(static_cast<uint16_t>(i), std::move(per_worker[i]), snapshot, channels_[i]));
   }
   for (auto& worker : workers_) worker->start();
   return true;
 }
 
-bool Balancer::rebind(const net::SocketAddress& address, int backlog, net::ListenError& error) {
+bool Balancer::rebind(size_t slot, const net::SocketAddress& address, int backlog, net::ListenError& error) {
   if (!running()) {
     error.message = "not running";
     return false;
   }
-  if (address.length == listen_address_.length &&
-      std::memcmp(&address.storage, &listen_address_.storage, address.length) == 0) {
-    return true;  // same address: the listeners stay as they are
+  if (slot >= listen_addresses_.size()) {
+    error.message =
+        "no listener " + std::to_string(slot) + " (" + std::to_string(listen_addresses_.size()) + " running)";
+    return false;
+  }
+  const net::SocketAddress& current = listen_addresses_[slot];
+  if (address.length == current.length && std::memcmp(&address.storage, &current.storage, address.length) == 0) {
+    return true;  // same address: the sockets stay as they are
   }
   std::vector<net::Listener> listeners;
   net::SocketAddress bound = address;
@@ -100,17 +116,23 @@ bool Balancer::rebind(const net::SocketAddress& address, int backlog, net::Liste
     }
     listeners.push_back(std::move(listener));
   }
-  for (size_t i = 0; i < workers_.size(); ++i) workers_[i]->replace_listener(std::move(listeners[i]));
-  listen_address_ = address;
-  bound_port_ = port;
+  for (size_t i = 0; i < workers_.size(); ++i) workers_[i]->replace_listener(slot, std::move(listeners[i]));
+  listen_addresses_[slot] = address;
+  bound_ports_[slot] = port;
   return true;
 }
 
-void Balancer::update(proxy::ProxyConfig config) {
-  if (!running()) return;
+bool Balancer::update(proxy::ProxyConfig config, std::string& error) {
+  if (!running()) return true;
+  if (!config.listeners.empty() && config.listeners.size() != listen_addresses_.size()) {
+    error = "listeners: cannot add or remove listeners while running (" + std::to_string(listen_addresses_.size()) +
+            " running, got " + std::to_string(config.listeners.size()) + "); restart to change them";
+    return false;
+  }
   attach_ticket_keys(config);
   attach_counters(config);
   publish(std::make_shared<const proxy::ProxyConfig>(std::move(config)));
+  return true;
 }
 
 void Balancer::set_acme_challenges(std::shared_ptr<const http1::AcmeChallengeTable> table) {
@@ -122,7 +144,11 @@ void Balancer::set_acme_challenges(std::shared_ptr<const http1::AcmeChallengeTab
 
 void Balancer::set_ticket_keys(tls::TicketKeyRing keys) {
   ticket_keys_ = std::move(keys);
-  if (!running() || !current_ || !current_->tls.context) return;
+  if (!running() || !current_) return;
+  // Every TLS listener seals with them, one still waiting for its certificate included.
+  bool any_tls = false;
+  for (const proxy::ListenerPolicy& listener : current_->listeners) any_tls = any_tls || listener.tls.enabled();
+  if (!any_tls) return;
   auto copy = std::make_shared<proxy::ProxyConfig>(*current_);
   attach_ticket_keys(*copy);
   publish(std::move(copy));
@@ -191,9 +217,17 @@ BalancerStats Balancer::stats() const {
     h2.exchanges_cancelled += c.h2_exchanges_cancelled.get();
     for (size_t d = 0; d < stats::WorkerCounters::kH2Defences; ++d) h2.ended_by[d] += c.h2_ended_by[d].get();
   }
-  if (current_ && current_->tls.context) {
-    total.ktls_requested = current_->tls.context->ktls_requested();
-    total.ktls_support = current_->tls.context->ktls_support();
+  // kTLS: asked for if any TLS listener asks; what the machine offers is the same for
+  // every context (probed when each was built), so the first one's answer stands.
+  bool have_support = false;
+  if (current_) {
+    for (const proxy::ListenerPolicy& listener : current_->listeners) {
+      const tls::TlsServerContext* context = listener.tls.context.get();
+      if (!context) continue;
+      total.ktls_requested = total.ktls_requested || context->ktls_requested();
+      if (!have_support) total.ktls_support = context->ktls_support();
+      have_support = true;
+    }
   }
   uint64_t now_ms = reactor::monotonic_ms();
   for (uint32_t id : current_backend_ids_) {

@@ -21,7 +21,9 @@
 namespace lb::runtime {
 
 struct ListenSettings {
-  net::SocketAddress address;
+  // One address per listener, in configuration order (ProxyConfig::listeners has the
+  // same order); port 0 picks a free port for that listener.
+  std::vector<net::SocketAddress> addresses;
   int backlog = 0;  // 0: somaxconn
   uint32_t workers = 1;
 };
@@ -70,17 +72,18 @@ class Balancer {
   Balancer(const Balancer&) = delete;
   Balancer& operator=(const Balancer&) = delete;
 
-  // Binds one listener per worker and starts them. `notify_events` is called from a
+  // Binds one socket per listener and worker (SO_REUSEPORT) and starts the workers. `notify_events` is called from a
   // worker thread when its event ring goes from empty to non-empty. False with `error`
   // set if a listener could not be bound.
   bool start(const ListenSettings& listen, proxy::ProxyConfig config, std::function<void()> notify_events,
              net::ListenError& error);
-  // Moves the workers to a new listen address without a gap: binds the new listeners
+  // Moves listener `listener` to a new address without a gap: binds the new sockets
   // first (false with `error` if that fails; nothing changes then), then each worker
   // swaps. Same address: nothing to do. The worker count cannot change while running.
-  bool rebind(const net::SocketAddress& address, int backlog, net::ListenError& error);
-  // Publishes a new configuration to every worker.
-  void update(proxy::ProxyConfig config);
+  bool rebind(size_t listener, const net::SocketAddress& address, int backlog, net::ListenError& error);
+  // Publishes a new configuration to every worker. False with `error` if its listener
+  // count differs from the running one (listeners cannot be added or removed live).
+  bool update(proxy::ProxyConfig config, std::string& error);
   // Publishes the current configuration again with another ACME challenge table (null:
   // ACME off), through the same snapshot path as update().
   void set_acme_challenges(std::shared_ptr<const http1::AcmeChallengeTable> table);
@@ -96,7 +99,9 @@ class Balancer {
   void join();
 
   bool running() const { return !workers_.empty(); }
-  uint16_t bound_port() const { return bound_port_; }
+  size_t listener_count() const { return listen_addresses_.size(); }
+  // The port listener `listener` is bound to (the real one when configured with 0).
+  uint16_t bound_port(size_t listener = 0) const { return listener < bound_ports_.size() ? bound_ports_[listener] : 0; }
   BalancerStats stats() const;
   // Drains every worker's event ring and access-log ring (consumer side).
   void drain_events(const std::function<void(const stats::Event&)>& visit);
@@ -122,9 +127,9 @@ class Balancer {
   std::vector<uint32_t> current_backend_ids_;
   tls::TicketKeyRing ticket_keys_;
   uint32_t worker_count_ = 0;
-  uint16_t bound_port_ = 0;
-  net::SocketAddress listen_address_;  // as configured (port 0 stays 0)
-  bool request_response_ = false;      // HTTP listeners: deferred accept, delayed ACK
+  std::vector<uint16_t> bound_ports_;                 // per listener
+  std::vector<net::SocketAddress> listen_addresses_;  // per listener, as configured (port 0 stays 0)
+  bool request_response_ = false;                     // HTTP listeners: deferred accept, delayed ACK
 };
 
 }  // namespace lb::runtime

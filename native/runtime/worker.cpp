@@ -17,15 +17,18 @@ namespace lb::runtime {
 // listener is level-triggered, so what is left is reported again next iteration).
 constexpr int kAcceptBatch = 8;
 
-// The listener's readiness, level-triggered: the accept loop takes a bounded batch per
+// One listener's readiness, level-triggered: the accept loop takes a bounded batch per
 // wake-up so one busy listener cannot starve the connections already open.
 class Worker::AcceptHandler final : public reactor::EventHandler {
  public:
-  explicit AcceptHandler(Worker& worker) : worker_(worker) {}
-  void on_events(uint32_t) override { worker_.accept_connections(worker_.listener_, kAcceptBatch); }
+  AcceptHandler(Worker& worker, uint16_t slot) : worker_(worker), slot_(slot) {}
+  void on_events(uint32_t) override {
+    worker_.accept_connections(worker_.listeners_[slot_].listener, slot_, kAcceptBatch);
+  }
 
  private:
   Worker& worker_;
+  const uint16_t slot_;
 };
 
 // A listener the worker has moved away from. Closing it at once would reset the
@@ -39,29 +42,35 @@ class Worker::RetiringListener final : public reactor::EventHandler, public reac
  public:
   static constexpr uint64_t kGraceMs = net::Listener::kDeferAcceptSeconds * 1000 + 1000;
 
-  RetiringListener(Worker& worker, net::Listener listener)
-      : worker_(worker), listener_(std::move(listener)), timer_(this) {}
+  RetiringListener(Worker& worker, uint16_t slot, net::Listener listener)
+      : worker_(worker), slot_(slot), listener_(std::move(listener)), timer_(this) {}
 
   net::Listener& listener() { return listener_; }
+  uint16_t slot() const { return slot_; }
   reactor::Timer& timer() { return timer_; }
-  void on_events(uint32_t) override { worker_.accept_connections(listener_, INT_MAX); }
+  void on_events(uint32_t) override { worker_.accept_connections(listener_, slot_, INT_MAX); }
   void on_timer(reactor::Timer&) override { worker_.finish_retiring(this); }
   // Stale events queued for it in this iteration become no-ops.
   void mark_closed() { closed_ = true; }
 
  private:
   Worker& worker_;
+  const uint16_t slot_;  // connections it still takes belong to this listener
   net::Listener listener_;
   reactor::Timer timer_;
 };
 
-Worker::Worker(uint16_t index, net::Listener listener, std::shared_ptr<const proxy::ProxyConfig> config,
+Worker::Worker(uint16_t index, std::vector<net::Listener> listeners, std::shared_ptr<const proxy::ProxyConfig> config,
                stats::WorkerChannels& channels)
     : index_(index),
-      listener_(std::move(listener)),
       initial_config_(std::move(config)),
       channels_(channels),
-      inbox_(std::make_unique<reactor::Inbox>()) {}
+      inbox_(std::make_unique<reactor::Inbox>()) {
+  for (size_t slot = 0; slot < listeners.size(); ++slot) {
+    listeners_.push_back(
+        ListenerSlot{std::move(listeners[slot]), std::make_unique<AcceptHandler>(*this, static_cast<uint16_t>(slot))});
+  }
+}
 
 Worker::~Worker() { join(); }
 
@@ -85,37 +94,37 @@ void Worker::clear_ejection(uint32_t backend_id) {
   });
 }
 
-void Worker::replace_listener(net::Listener listener) {
+void Worker::replace_listener(size_t slot, net::Listener listener) {
   {
     std::lock_guard<std::mutex> lock(pending_mutex_);
-    pending_listeners_.push_back(std::move(listener));
+    pending_listeners_.emplace_back(slot, std::move(listener));
   }
   inbox_->post([this] {
-    std::vector<net::Listener> listeners;
+    std::vector<std::pair<size_t, net::Listener>> listeners;
     {
       std::lock_guard<std::mutex> lock(pending_mutex_);
       listeners.swap(pending_listeners_);
     }
-    for (net::Listener& next : listeners) adopt_listener(std::move(next));
+    for (auto& [slot, next] : listeners) adopt_listener(slot, std::move(next));
   });
 }
 
-void Worker::adopt_listener(net::Listener listener) {
-  if (stopping_) return;
-  net::Listener old = std::move(listener_);
-  bool was_accepting = accepting_;
-  if (was_accepting) loop_->remove(old.fd());
-  accepting_ = false;
-  listener_ = std::move(listener);
-  set_accepting(true);
-  if (old.valid()) retire_listener(std::move(old));
+void Worker::adopt_listener(size_t slot, net::Listener listener) {
+  if (stopping_ || slot >= listeners_.size()) return;
+  ListenerSlot& entry = listeners_[slot];
+  net::Listener old = std::move(entry.listener);
+  if (accepting_ && old.valid()) loop_->remove(old.fd());
+  entry.listener = std::move(listener);
+  // Accepting (or full, waiting for a free slot): the new socket joins the others.
+  if (accepting_) loop_->add_level_read(entry.listener.fd(), entry.handler.get());
+  if (old.valid()) retire_listener(static_cast<uint16_t>(slot), std::move(old));
 }
 
-void Worker::retire_listener(net::Listener old) {
+void Worker::retire_listener(uint16_t slot, net::Listener old) {
   // Connections the kernel already queued on the old socket are taken first.
-  accept_connections(old, INT_MAX);
+  accept_connections(old, slot, INT_MAX);
   if (!old.defers_accept()) return;  // nothing held outside the queue: close now
-  auto retiring = std::make_unique<RetiringListener>(*this, std::move(old));
+  auto retiring = std::make_unique<RetiringListener>(*this, slot, std::move(old));
   if (!loop_->add(retiring->listener().fd(), retiring.get())) return;  // closes it
   loop_->timers().arm(retiring->timer(), RetiringListener::kGraceMs);
   retiring_.push_back(std::move(retiring));
@@ -125,7 +134,7 @@ void Worker::finish_retiring(RetiringListener* retiring) {
   auto it = std::find_if(retiring_.begin(), retiring_.end(),
                          [retiring](const auto& entry) { return entry.get() == retiring; });
   if (it == retiring_.end()) return;
-  accept_connections(retiring->listener(), INT_MAX);
+  accept_connections(retiring->listener(), retiring->slot(), INT_MAX);
   close_retiring(std::move(*it));
   retiring_.erase(it);
 }
@@ -145,7 +154,6 @@ void Worker::request_stop(uint32_t deadline_ms) {
 void Worker::run() {
   loop_ = std::make_unique<reactor::EventLoop>();
   context_ = std::make_unique<proxy::WorkerContext>(index_, *loop_, channels_, std::move(initial_config_));
-  accept_handler_ = std::make_unique<AcceptHandler>(*this);
   loop_->add_level_read(inbox_->fd(), inbox_.get());
   set_accepting(true);
 
@@ -166,11 +174,14 @@ void Worker::run() {
 }
 
 void Worker::set_accepting(bool accepting) {
-  if (accepting == accepting_ || !listener_.valid()) return;
-  if (accepting) {
-    loop_->add_level_read(listener_.fd(), accept_handler_.get());
-  } else {
-    loop_->remove(listener_.fd());
+  if (accepting == accepting_) return;
+  for (ListenerSlot& entry : listeners_) {
+    if (!entry.listener.valid()) continue;
+    if (accepting) {
+      loop_->add_level_read(entry.listener.fd(), entry.handler.get());
+    } else {
+      loop_->remove(entry.listener.fd());
+    }
   }
   accepting_ = accepting;
 }
@@ -180,13 +191,13 @@ void Worker::begin_stop(uint32_t deadline_ms) {
   stopping_ = true;
   stop_deadline_ms_ = loop_->now_ms() + deadline_ms;
   set_accepting(false);
-  listener_.close();
+  for (ListenerSlot& entry : listeners_) entry.listener.close();
   for (auto& retiring : retiring_) close_retiring(std::move(retiring));
   retiring_.clear();
   context_->begin_drain();
 }
 
-void Worker::accept_connections(net::Listener& listener, int max_batch) {
+void Worker::accept_connections(net::Listener& listener, uint16_t slot, int max_batch) {
   const uint32_t limit = context_->config().limits.max_client_connections;
   for (int batch = 0; batch < max_batch; ++batch) {
     if (limit > 0 && context_->client_count() >= limit) {
@@ -206,7 +217,7 @@ void Worker::accept_connections(net::Listener& listener, int max_batch) {
         if (context_->config().mode == proxy::ProxyMode::tcp) {
           connection = proxy::TcpConnection::accept(*context_, std::move(fd), peer);
         } else {
-          connection = proxy::ClientConnection::accept(*context_, std::move(fd), peer);
+          connection = proxy::ClientConnection::accept(*context_, std::move(fd), peer, slot);
         }
         if (connection) connection->client_ticket = std::move(ticket);
         continue;

@@ -99,12 +99,12 @@ lb::proxy::ProxyConfig make_config(uint16_t backend_port, uint32_t weight) {
 
 // Sends `count` keep-alive requests with unique targets; returns how many came back
 // with exactly their own target as the body.
-int run_client(std::atomic<uint16_t>& port, int id, int count) {
+int run_client(uint16_t port, int id, int count) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = htons(port.load());
+  address.sin_port = htons(port);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
     ::close(fd);
     return 0;
@@ -135,25 +135,32 @@ TEST(balancer_threads_control_plane_while_serving) {
   Backend backend;
   backend.run();
   lb::runtime::Balancer balancer;
+  // Two listeners, each with its own port 0: every worker accepts on both.
   lb::runtime::ListenSettings listen;
-  lb::net::SocketAddress::parse("127.0.0.1", 0, listen.address);
+  listen.addresses.resize(2);
+  lb::net::SocketAddress::parse("127.0.0.1", 0, listen.addresses[0]);
+  lb::net::SocketAddress::parse("127.0.0.1", 0, listen.addresses[1]);
   listen.workers = 2;
   std::atomic<int> notifications{0};
   lb::net::ListenError error;
   CHECK(balancer.start(
       listen, make_config(backend.port(), 1), [&] { notifications++; }, error));
-  std::atomic<uint16_t> port{balancer.bound_port()};
+  CHECK_EQ(balancer.listener_count(), size_t{2});
+  std::atomic<uint16_t> port{balancer.bound_port(0)};
+  const uint16_t second_port = balancer.bound_port(1);
+  CHECK(second_port != 0 && second_port != port.load());
 
   constexpr int kClients = 8;
   constexpr int kRequests = 200;
   std::atomic<int> correct{0};
   std::vector<std::thread> clients;
   for (int c = 0; c < kClients; ++c) {
-    clients.emplace_back([&, c] { correct += run_client(port, c, kRequests); });
+    clients.emplace_back([&, c] { correct += run_client(c % 2 == 0 ? port.load() : second_port, c, kRequests); });
   }
   // The control plane at work while requests flow.
   for (int round = 0; round < 50; ++round) {
-    balancer.update(make_config(backend.port(), 1 + round % 3));
+    std::string update_error;
+    CHECK(balancer.update(make_config(backend.port(), 1 + round % 3), update_error));
     lb::runtime::BalancerStats stats = balancer.stats();
     CHECK_EQ(stats.workers, 2u);
     balancer.drain_events([](const lb::stats::Event&) {});
@@ -168,9 +175,10 @@ TEST(balancer_threads_control_plane_while_serving) {
   uint16_t free_port = 0;
   ::close(listen_loopback(free_port));
   lb::net::SocketAddress::parse("127.0.0.1", free_port, next);
-  CHECK(balancer.rebind(next, 0, error));
-  port = balancer.bound_port();
+  CHECK(balancer.rebind(0, next, 0, error));
+  port = balancer.bound_port(0);
   CHECK_EQ(port.load(), free_port);
+  CHECK_EQ(balancer.bound_port(1), second_port);  // the other listener stays where it was
   CHECK_EQ(run_client(port, 99, 20), 20);
 
   lb::runtime::BalancerStats stats = balancer.stats();

@@ -112,7 +112,8 @@ struct TlsBalancer {
 
   explicit TlsBalancer(uint16_t backend_port) {
     lb::runtime::ListenSettings listen;
-    lb::net::SocketAddress::parse("127.0.0.1", 0, listen.address);
+    listen.addresses.resize(1);
+    lb::net::SocketAddress::parse("127.0.0.1", 0, listen.addresses[0]);
     listen.workers = 2;
     lb::proxy::ProxyConfig config;
     lb::balancing::BackendSpec spec;
@@ -121,7 +122,8 @@ struct TlsBalancer {
     spec.label = "backend";
     config.upstream.backends.push_back(spec);
     config.timeouts.client_head_ms = 300;
-    config.tls.context = lb::tls_testing::server_context({&fixtures().address});
+    config.listeners.resize(1);
+    config.listeners[0].tls.context = lb::tls_testing::server_context({&fixtures().address});
     lb::net::ListenError error;
     if (balancer.start(
             listen, std::move(config), [] {}, error))

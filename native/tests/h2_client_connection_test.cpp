@@ -121,7 +121,8 @@ struct H2cBalancer {
 
   explicit H2cBalancer(uint16_t backend_port) {
     lb::runtime::ListenSettings listen;
-    lb::net::SocketAddress::parse("127.0.0.1", 0, listen.address);
+    listen.addresses.resize(1);  // one plain listener; the config gives no policy: plain
+    lb::net::SocketAddress::parse("127.0.0.1", 0, listen.addresses[0]);
     listen.workers = 1;
     lb::proxy::ProxyConfig config;
     lb::balancing::BackendSpec spec;

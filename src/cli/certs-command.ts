@@ -12,7 +12,7 @@ export async function runCerts(args: CertsArgs, now = Date.now()): Promise<numbe
   let storage: string;
   try {
     const loaded = await loadConfigFile(args.file);
-    const acme = loaded.config.tls?.acme;
+    const acme = loaded.config.acme;
     if (!acme) {
       process.stderr.write(`${args.file}: tls.acme: missing: no ACME section, so no certificates to list\n`);
       return exitCodes.usage;

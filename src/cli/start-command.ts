@@ -84,11 +84,12 @@ export async function runStart(args: StartArgs): Promise<number> {
       const demoMayMove = args.demo && !args.listenGiven;
       if (!(demoMayMove && error instanceof LbListenError && error.reason === 'address in use')) throw error;
       log.info({ address: error.address }, 'address in use; the demo balancer takes a free port instead');
-      const listen = settings.balancer.listen;
-      settings = {
-        ...settings,
-        balancer: { ...settings.balancer, listen: { ...listen, text: formatAddress(listen.host, 0), port: 0 } },
-      };
+      // The demo runs the one-listener form: that listener moves to port 0.
+      const listeners = settings.balancer.listeners.map((listener) => ({
+        ...listener,
+        listen: { ...listener.listen, text: formatAddress(listener.listen.host, 0), port: 0 },
+      }));
+      settings = { ...settings, balancer: { ...settings.balancer, listeners } };
       service = await LbService.start(settings, options);
     }
     for (const b of demo?.backends ?? []) log.info({ name: b.name, address: b.address }, 'demo-backend');
@@ -143,7 +144,7 @@ function startFailure(
 function curlTarget(service: LbService): string {
   const lb = service.balancer;
   const host = lb.address === '0.0.0.0' ? '127.0.0.1' : lb.address === '::' ? '::1' : lb.address;
-  return `${lb.config.tls ? 'https' : 'http'}://${formatAddress(host, lb.port)}/`;
+  return `${lb.config.listeners[0]?.tls ? 'https' : 'http'}://${formatAddress(host, lb.port)}/`;
 }
 
 /** Demo hints are for a person at a terminal: stderr, so stdout stays JSON lines. */

@@ -7,7 +7,7 @@ import { isIP } from 'node:net';
 
 import { z } from 'zod';
 
-import { acmeSchema } from './acme-schema.js';
+import { type AcmeConfig, acmeSchema } from './acme-schema.js';
 import { logFormats } from './log-formats.js';
 import { logLevels } from './log-levels.js';
 import { isLoopback, parseAddress } from './address.js';
@@ -17,7 +17,12 @@ import {
   describeValue,
   finishOptions,
   integer,
+  type HttpsRedirectConfig,
+  type ListenAddress,
+  type ListenerConfig,
+  type ListenerTlsConfig,
   listenerTlsShape,
+  listenersSchema,
   oneOf,
   optionsShape,
   refineOptions,
@@ -202,14 +207,71 @@ const discoverySchema = strictObject(
  * `tls` in a file: the listener's certificates as files, certificates from an ACME server
  * (`acme`, src/acme/), or both.
  */
+const { acmeCertificate: _acmeCertificate, ...fileTlsShape } = listenerTlsShape;
 const fileTlsSchema = strictObject(
-  { ...listenerTlsShape, certificates: listenerTlsShape.certificates.optional(), acme: acmeSchema.optional() },
+  { ...fileTlsShape, acme: acmeSchema.optional() },
   'an object { certificates?, acme?, hsts?, clientCertificates?, sessionTickets?, ktls? }',
 ).superRefine((tls, ctx) => {
   if (!tls.certificates && !tls.acme) {
     ctx.addIssue({ code: 'custom', message: 'expected certificates (files), acme, or both' });
   }
 });
+type FileTls = z.output<typeof fileTlsSchema>;
+
+/**
+ * Takes the ACME section out of the listeners' tls: the balancer runs one AcmeManager
+ * (`acme` in the output), and each listener that named it serves what it issues
+ * (`acmeCertificate`). In the one-listener form, `tls: { acme }` without certificate
+ * files leaves that listener plain: it answers HTTP-01, and an issued certificate has no
+ * TLS listener to go to until `listeners` gives one.
+ */
+function splitAcme<
+  C extends {
+    tls?: FileTls | undefined;
+    listeners?:
+      Array<{ listen: ListenAddress; tls?: FileTls | undefined; httpsRedirect?: HttpsRedirectConfig | undefined }> | undefined;
+  },
+>(config: C): Omit<C, 'tls' | 'listeners'> & { tls?: ListenerTlsConfig; listeners?: ListenerConfig[]; acme?: AcmeConfig } {
+  let acme: AcmeConfig | undefined;
+  const served = (tls: FileTls): ListenerTlsConfig => {
+    const { acme: section, ...rest } = tls;
+    acme ??= section;
+    return section ? { ...rest, acmeCertificate: true } : rest;
+  };
+  const { tls, listeners, ...rest } = config;
+  const out: Omit<C, 'tls' | 'listeners'> & { tls?: ListenerTlsConfig; listeners?: ListenerConfig[]; acme?: AcmeConfig } = rest;
+  if (listeners) {
+    out.listeners = listeners.map(({ listen, tls: listenerTls, httpsRedirect }) => ({
+      listen,
+      ...(listenerTls ? { tls: served(listenerTls) } : {}),
+      ...(httpsRedirect ? { httpsRedirect } : {}),
+    }));
+  } else if (tls?.acme && !tls.certificates) {
+    acme = tls.acme;
+  } else if (tls) {
+    out.tls = served(tls);
+  }
+  if (acme) out.acme = acme;
+  return out;
+}
+
+/** Every listener that names `acme` must name the same one: a balancer runs one AcmeManager. */
+function refineAcme(listeners: ReadonlyArray<{ tls?: FileTls | undefined }> | undefined, ctx: z.RefinementCtx): void {
+  let first: { index: number; key: string } | undefined;
+  (listeners ?? []).forEach((listener, index) => {
+    const acme = listener.tls?.acme;
+    if (!acme) return;
+    const key = JSON.stringify(acme);
+    if (!first) first = { index, key };
+    else if (first.key !== key) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['listeners', index, 'tls', 'acme'],
+        message: `differs from listeners[${first.index}].tls.acme; a balancer runs one ACME account and certificate, so give the same section`,
+      });
+    }
+  });
+}
 
 // In a file, the access-log sample rate is `logging.access.sampleRate`.
 const { accessLogSampleRate: _sampleRate, backends: _backends, ...sharedShape } = optionsShape;
@@ -223,11 +285,13 @@ export const configFileSchema = strictObject(
     logging: loggingSchema.optional(),
     discovery: discoverySchema.optional(),
     tls: fileTlsSchema.optional(),
+    listeners: listenersSchema(fileTlsSchema).optional(),
   },
   'a mapping of options (listen, backends, ...)',
 )
   .superRefine((config, ctx) => {
     refineOptions(config, ctx);
+    refineAcme(config.listeners, ctx);
     // Host names are checked when the admin server starts (they must be resolved first).
     const admin = config.admin ? parseAddress(config.admin.listen, { allowPortZero: true }) : undefined;
     if (admin?.ok && admin.address.kind !== 'hostname' && !isLoopback(admin.address.host) && config.admin?.token === undefined) {
@@ -247,7 +311,7 @@ export const configFileSchema = strictObject(
       });
     }
   })
-  .transform(finishOptions);
+  .transform((config) => finishOptions(splitAcme(config)));
 
 export type ConfigFile = z.output<typeof configFileSchema>;
 export type DnsDiscoveryConfig = z.output<typeof dnsDiscoverySchema>;

@@ -14,7 +14,7 @@ import { parseAddress, resolveHost } from './address.js';
 import { coerceScalar, substitute } from './env.js';
 import { type ConfigFile, configFileSchema } from './file-schema.js';
 import { findJsonSyntaxError } from './json-syntax.js';
-import { formatPath } from './schema.js';
+import { formatPath, listenerPrefix } from './schema.js';
 
 /** Values set on the command line, which win over the file's. */
 export interface ConfigOverrides {
@@ -186,14 +186,17 @@ function parsePath(path: string): PropertyKey[] {
 }
 
 /**
- * Resolves every host name a loaded file names (listen, backends, admin.listen) as start
+ * Resolves every host name a loaded file names (listeners, backends, admin.listen) as start
  * will, all at once. Throws ConfigFileError with a problem (file, line, path) for each name
  * that does not resolve. Discovery sources are not queried.
  */
 export async function resolveFileHosts(loaded: LoadedConfig): Promise<void> {
   const { config } = loaded;
   const names: Array<{ path: string; host: string }> = [];
-  if (config.listen.kind === 'hostname') names.push({ path: 'listen', host: config.listen.host });
+  config.listeners.forEach((listener, i) => {
+    const path = `${listenerPrefix(config, i)}listen`;
+    if (listener.listen.kind === 'hostname') names.push({ path, host: listener.listen.host });
+  });
   (config.backends ?? []).forEach((backend, i) => {
     if (backend.address.kind === 'hostname') names.push({ path: `backends[${i}].address`, host: backend.address.host });
   });

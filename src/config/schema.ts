@@ -238,8 +238,18 @@ export interface RetryOptions {
 
 /** What `createBalancer` takes. Only `backends` is required. */
 export interface BalancerOptions {
-  /** `host:port` or `[ipv6]:port` to listen on; port 0 picks a free port. Default '127.0.0.1:8080'. */
+  /**
+   * `host:port` or `[ipv6]:port` to listen on; port 0 picks a free port. Default
+   * '127.0.0.1:8080'. The one-listener form (with `tls` and `httpsRedirect`); for several
+   * listeners give `listeners` instead.
+   */
   listen?: string;
+  /**
+   * Several listeners, e.g. a plain one that redirects to HTTPS and a TLS one:
+   * `[{ listen: '0.0.0.0:80', httpsRedirect: true }, { listen: '0.0.0.0:443', tls: {...} }]`.
+   * Every worker accepts on all of them. Not together with `listen`, `tls` or `httpsRedirect`.
+   */
+  listeners?: ListenerOptions[];
   /** At least one backend: an address string, or an object with weight, state, ... */
   backends: ReadonlyArray<string | BackendOptions>;
   /** Default 'round-robin' (see `strategies`). */
@@ -281,14 +291,24 @@ export interface BalancerOptions {
   queue?: QueueOptions;
   /** HTTPS on the listener (http and redirect modes); absent: plain HTTP. */
   tls?: ListenerTlsOptions;
-  /** HTTP/2 to clients on TLS listeners (ALPN offers h2, then http/1.1). Default true. */
+  /** A plain listener that answers every request with a redirect to the same host over HTTPS (http mode); `true` for the defaults. */
+  httpsRedirect?: true | HttpsRedirectOptions;
+  /** HTTP/2 to clients on every TLS listener (ALPN offers h2, then http/1.1). Default true. */
   http2?: boolean;
-  /** HTTP/2 with prior knowledge (h2c) on plain listeners, beside HTTP/1.1. Default false. */
+  /** HTTP/2 with prior knowledge (h2c) on every plain listener, beside HTTP/1.1. Default false. */
   http2c?: boolean;
   /** HTTP/2 defence limits per client connection (docs/http2.md); absent: the defaults. */
   http2Limits?: Http2LimitOptions;
-  /** A plain listener that answers every request with a redirect to the same host over HTTPS (http mode). */
-  httpsRedirect?: HttpsRedirectOptions;
+}
+
+/** One listener of `listeners`. */
+export interface ListenerOptions {
+  /** `host:port` or `[ipv6]:port`; port 0 picks a free port. */
+  listen: string;
+  /** HTTPS on this listener (http and redirect modes); absent: plain. */
+  tls?: ListenerTlsOptions;
+  /** A plain listener (http mode) that redirects every request to HTTPS; `true` for the defaults. */
+  httpsRedirect?: true | HttpsRedirectOptions;
 }
 
 /** Where `httpsRedirect` sends clients: `https://<the request's host>[:port]<path>`. */
@@ -309,12 +329,19 @@ export interface CertificateFileOptions {
 
 /** A TLS listener's certificates, chosen by SNI: exact names, then wildcards; the first serves clients that send no known name. */
 export interface ListenerTlsOptions {
-  certificates: CertificateFileOptions[];
+  /** Certificate files; may be left out when `acmeCertificate` is set. */
+  certificates?: CertificateFileOptions[];
+  /**
+   * Also serve the certificate installed with `Balancer.installCertificate` (what an
+   * AcmeManager issues), after the files. With no files, the listener closes the
+   * connections it accepts until one is installed. Default false.
+   */
+  acmeCertificate?: boolean;
   /** Strict-Transport-Security on relayed responses (unless the backend sent its own); absent: none. */
   hsts?: { maxAgeSeconds: number; includeSubDomains?: boolean };
   /** mTLS: client certificates, verified against `ca` (a PEM file); the verified subject is passed to backends in `subjectHeader` (a client's own copy is dropped). */
   clientCertificates?: { ca: string; verify?: 'optional' | 'required'; subjectHeader?: string };
-  /** Session ticket keys, shared by every worker: a new key every `rotateSeconds` (default 43200, 12 h), the `keepPrevious` before it (default 2) still resume. */
+  /** Session ticket keys, shared by every worker and listener (listeners that give this give the same): a new key every `rotateSeconds` (default 43200, 12 h), the `keepPrevious` before it (default 2) still resume. */
   sessionTickets?: { rotateSeconds?: number; keepPrevious?: number };
   /** Opt-in kernel TLS: after the handshake the record layer goes to the kernel where it and OpenSSL can (stats.tls says which path each connection took). Default false. */
   ktls?: boolean;
@@ -602,7 +629,9 @@ export const listenerTlsShape = {
     .array(strictObject({ cert: fileNameSchema, key: fileNameSchema }, 'an object { cert, key } of file names'), {
       error: (issue) => `expected an array of { cert, key }, got ${describeValue(issue.input)}`,
     })
-    .min(1, { error: 'expected at least one certificate' }),
+    .min(1, { error: 'expected at least one certificate' })
+    .optional(),
+  acmeCertificate: booleanSchema.optional(),
   hsts: strictObject(
     {
       maxAgeSeconds: integer({ min: 0, max: 2_147_483_647 }),
@@ -628,8 +657,59 @@ export const listenerTlsShape = {
   ktls: booleanSchema.optional(),
 };
 
+/** `httpsRedirect`: `true` or `{ status?, port? }`, always output as `{ status, port }`. */
+const httpsRedirectSchema = z.union(
+  [
+    z.literal(true).transform(() => ({ status: 308, port: 443 })),
+    strictObject(
+      {
+        status: redirectStatusSchema.default(308),
+        port: integer({ min: 1, max: 65535 }).default(443),
+      },
+      'true, or an object { status?, port? }',
+    ),
+  ],
+  { error: (issue) => `expected true, or an object { status?, port? }, got ${describeValue(issue.input)}` },
+);
+
+/** A listener's `tls` (the library's; a configuration file's adds `acme`). */
+const listenerTlsSchema = strictObject(
+  listenerTlsShape,
+  'an object { certificates?, acmeCertificate?, hsts?, clientCertificates?, sessionTickets?, ktls? }',
+).superRefine((tls, ctx) => {
+  if (!tls.certificates && !tls.acmeCertificate) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['certificates'],
+      message: 'expected at least one certificate (or acmeCertificate: true)',
+    });
+  }
+});
+
+/** `listeners`: 1 to 64 of `{ listen, tls?, httpsRedirect? }`, `tls` as `tlsSchema` takes it. */
+export function listenersSchema<T extends z.ZodType>(tlsSchema: T) {
+  return z
+    .array(
+      strictObject(
+        {
+          listen: address({ allowPortZero: true }),
+          tls: tlsSchema.optional(),
+          httpsRedirect: httpsRedirectSchema.optional(),
+        },
+        'an object { listen, tls?, httpsRedirect? }',
+      ),
+      { error: (issue) => `expected an array of { listen, tls?, httpsRedirect? }, got ${describeValue(issue.input)}` },
+    )
+    .min(1, { error: 'expected at least one listener' })
+    .max(64, { error: 'expected at most 64 listeners' });
+}
+
+/** The default listen address, parsed. */
+const defaultListen = address({ allowPortZero: true }).parse(defaults.listen);
+
 export const optionsShape = {
-  listen: address({ allowPortZero: true }).prefault(defaults.listen),
+  listen: address({ allowPortZero: true }).optional(),
+  listeners: listenersSchema(listenerTlsSchema).optional(),
   backends: backendsSchema(1),
   strategy: strategySchema.default(defaults.strategy),
   mode: oneOf(proxyModes).default(defaults.mode),
@@ -729,10 +809,7 @@ export const optionsShape = {
     },
     'an object { maxPending?, timeoutMs? }',
   ).prefault({}),
-  tls: strictObject(
-    listenerTlsShape,
-    'an object { certificates, hsts?, clientCertificates?, sessionTickets?, ktls? }',
-  ).optional(),
+  tls: listenerTlsSchema.optional(),
   http2: booleanSchema.default(true),
   http2c: booleanSchema.default(false),
   http2Limits: strictObject(
@@ -758,26 +835,45 @@ export const optionsShape = {
     },
     'an object of HTTP/2 defence limits (docs/http2.md)',
   ).prefault({}),
-  httpsRedirect: strictObject(
-    {
-      status: redirectStatusSchema.default(308),
-      port: integer({ min: 1, max: 65535 }).default(443),
-    },
-    'an object { status?, port? }',
-  ).optional(),
+  httpsRedirect: httpsRedirectSchema.optional(),
 };
 
 const optionsObjectSchema = strictObject(optionsShape, 'an options object');
 
+/** A parsed listen address. */
+export type ListenAddress = { text: string; host: string; port: number; kind: HostKind };
+/** `httpsRedirect`, with its defaults. */
+export type HttpsRedirectConfig = { status: number; port: number };
+
+/** One listener as `refineOptions` sees it (its tls: the library's, or a file's with `acme`). */
+interface ListenerShape {
+  listen: ListenAddress;
+  tls?: unknown;
+  httpsRedirect?: HttpsRedirectConfig | undefined;
+}
+
 /** What `refineOptions` looks at: the mode and what depends on it. */
 interface ModeDependent {
   mode: ProxyMode;
+  listen?: ListenAddress | undefined;
+  listeners?: readonly ListenerShape[] | undefined;
   tls?: unknown;
-  httpsRedirect?: unknown;
+  httpsRedirect?: HttpsRedirectConfig | undefined;
   strategy: Strategy;
   redirectStatus?: number | undefined;
   proxyProtocol?: ProxyProtocolVersion | undefined;
   backends?: readonly BackendConfig[] | undefined;
+}
+
+/** `listeners`, or the one listener `listen`/`tls`/`httpsRedirect` describe, with the path of each. */
+function listenersOf(config: ModeDependent): Array<{ listener: ListenerShape; path: PropertyKey[] }> {
+  if (config.listeners) return config.listeners.map((listener, index) => ({ listener, path: ['listeners', index] }));
+  const one: ListenerShape = {
+    listen: config.listen ?? defaultListen,
+    ...(config.tls === undefined ? {} : { tls: config.tls }),
+    ...(config.httpsRedirect === undefined ? {} : { httpsRedirect: config.httpsRedirect }),
+  };
+  return [{ listener: one, path: [] }];
 }
 
 /**
@@ -795,22 +891,85 @@ export function refineOptions(config: ModeDependent, ctx: z.RefinementCtx): void
   if (config.proxyProtocol !== undefined && config.proxyProtocol !== 'none' && config.mode !== 'tcp') {
     ctx.addIssue({ code: 'custom', path: ['proxyProtocol'], message: `only applies in tcp mode; mode is '${config.mode}'` });
   }
-  if (config.tls !== undefined && config.mode === 'tcp') {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['tls'],
-      message: "does not apply in tcp mode (TLS passes through to the backends there); use mode 'http'",
-    });
+  if (config.listeners) {
+    const oneListener = (['listen', 'tls', 'httpsRedirect'] as const).filter((key) => config[key] !== undefined);
+    if (oneListener.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['listeners'],
+        message: `give either listeners or the one-listener form (listen, tls, httpsRedirect), not both; found ${oneListener.join(', ')} beside listeners`,
+      });
+    }
   }
-  if (config.httpsRedirect !== undefined && config.mode !== 'http') {
-    ctx.addIssue({ code: 'custom', path: ['httpsRedirect'], message: `only applies in http mode; mode is '${config.mode}'` });
-  } else if (config.httpsRedirect !== undefined && config.tls !== undefined) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['httpsRedirect'],
-      message: 'only applies to a plain listener; this one has tls (it is HTTPS already)',
-    });
-  }
+  const seen = new Map<string, number>();
+  listenersOf(config).forEach(({ listener, path }, index) => {
+    if (listener.tls !== undefined && config.mode === 'tcp') {
+      ctx.addIssue({
+        code: 'custom',
+        path: [...path, 'tls'],
+        message: "does not apply in tcp mode (TLS passes through to the backends there); use mode 'http'",
+      });
+    }
+    if (listener.httpsRedirect !== undefined && config.mode !== 'http') {
+      ctx.addIssue({
+        code: 'custom',
+        path: [...path, 'httpsRedirect'],
+        message: `only applies in http mode; mode is '${config.mode}'`,
+      });
+    } else if (listener.httpsRedirect !== undefined && listener.tls !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [...path, 'httpsRedirect'],
+        message: 'only applies to a plain listener; this one has tls (it is HTTPS already)',
+      });
+    }
+    // Two listeners on one address would share its connections (SO_REUSEPORT): refused.
+    if (listener.listen.port !== 0) {
+      const key = addressKey(listener.listen);
+      const first = seen.get(key);
+      if (first !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [...path, 'listen'],
+          message: `same address as listeners[${first}] (${listener.listen.text})`,
+        });
+      } else {
+        seen.set(key, index);
+      }
+    }
+  });
+  // The mTLS subject header is dropped from every listener's requests (a plain listener's
+  // client must not be able to send it), so all listeners name the same one.
+  let subjectHeader: { name: string; index: number } | undefined;
+  listenersOf(config).forEach(({ listener, path }, index) => {
+    const tls = listener.tls as { clientCertificates?: { subjectHeader?: string } } | undefined;
+    const name = tls?.clientCertificates?.subjectHeader?.toLowerCase();
+    if (name === undefined) return;
+    if (!subjectHeader) subjectHeader = { name, index };
+    else if (subjectHeader.name !== name) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [...path, 'tls', 'clientCertificates', 'subjectHeader'],
+        message: `expected the same header as listeners[${subjectHeader.index}] ('${subjectHeader.name}'): it is dropped from every listener's requests`,
+      });
+    }
+  });
+  // Session ticket keys are the balancer's, shared by every TLS listener (a ticket resumes
+  // on any of them), so one rotation schedule: listeners that give one give the same.
+  let tickets: { key: string; index: number } | undefined;
+  listenersOf(config).forEach(({ listener, path }, index) => {
+    const given = (listener.tls as { sessionTickets?: unknown } | undefined)?.sessionTickets;
+    if (given === undefined) return;
+    const key = JSON.stringify(given);
+    if (!tickets) tickets = { key, index };
+    else if (tickets.key !== key) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [...path, 'tls', 'sessionTickets'],
+        message: `expected the same as listeners[${tickets.index}].tls.sessionTickets: the ticket keys are shared by every listener`,
+      });
+    }
+  });
   const conflict = strategyModeConflict(config.strategy, config.mode);
   if (conflict) ctx.addIssue({ code: 'custom', path: ['strategy'], message: conflict });
   (config.backends ?? []).forEach((backend, index) => {
@@ -819,12 +978,50 @@ export function refineOptions(config: ModeDependent, ctx: z.RefinementCtx): void
   });
 }
 
-/** Fills in the defaults that depend on the mode. */
-export function finishOptions<T extends ModeDependent>(
+/** How the options gave the listeners: `listen`/`tls`/`httpsRedirect`, or `listeners`. */
+export type ListenerForm = 'single' | 'list';
+
+/**
+ * The option path of listener `index`'s fields as the options wrote them: '' for the
+ * one-listener form (`listen`, `tls.certificates[0]`), `listeners[1].` otherwise.
+ */
+export function listenerPrefix(config: { listenerForm: ListenerForm }, index: number): string {
+  return config.listenerForm === 'single' ? '' : `listeners[${index}].`;
+}
+
+/** A validated listener's tls. */
+export type ListenerTlsConfig = z.output<typeof listenerTlsSchema>;
+
+/** One validated listener: its address, and its tls and httpsRedirect if any. */
+export interface ListenerConfig {
+  listen: ListenAddress;
+  tls?: ListenerTlsConfig;
+  httpsRedirect?: HttpsRedirectConfig;
+}
+
+/** What `finishOptions` takes: refined options whose listeners' tls is the library's (a file's `acme` taken out). */
+type Finishable = ModeDependent & {
+  tls?: ListenerTlsConfig | undefined;
+  listeners?: readonly ListenerConfig[] | undefined;
+};
+
+/**
+ * Fills in the defaults that depend on the mode, and turns the one-listener form
+ * (`listen`, `tls`, `httpsRedirect`) into `listeners`, the one form the balancer runs on.
+ */
+export function finishOptions<T extends Finishable>(
   config: T,
-): Omit<T, 'redirectStatus' | 'proxyProtocol'> & { redirectStatus: number; proxyProtocol: ProxyProtocolVersion } {
+): Omit<T, 'redirectStatus' | 'proxyProtocol' | 'listen' | 'tls' | 'httpsRedirect' | 'listeners'> & {
+  redirectStatus: number;
+  proxyProtocol: ProxyProtocolVersion;
+  listeners: ListenerConfig[];
+  listenerForm: ListenerForm;
+} {
+  const { listen: _listen, tls: _tls, httpsRedirect: _redirect, listeners: _listeners, ...rest } = config;
   return {
-    ...config,
+    ...(rest as Omit<T, 'redirectStatus' | 'proxyProtocol' | 'listen' | 'tls' | 'httpsRedirect' | 'listeners'>),
+    listeners: listenersOf(config).map(({ listener }) => listener as ListenerConfig),
+    listenerForm: config.listeners ? 'list' : 'single',
     redirectStatus: config.redirectStatus ?? defaults.redirectStatus,
     proxyProtocol: config.proxyProtocol ?? defaults.proxyProtocol,
   };

@@ -2,10 +2,10 @@
 // running balancer knows (the numeric listen address, the worker count, the strategy and
 // backends as they are now). Every call to the addon's start() and update() gets its
 // object from here.
-import type { NativeBackend, NativeConfig, NativeTlsFiles } from '../native.js';
+import type { NativeBackend, NativeCertificate, NativeConfig, NativeListener, NativeTlsFiles } from '../native.js';
 import { formatAddress } from './address.js';
 import { backendTlsPeer } from './backend-tls-schema.js';
-import type { BackendConfig, BalancerConfig } from './schema.js';
+import type { BackendConfig, BalancerConfig, ListenerConfig } from './schema.js';
 import type { Strategy } from './strategies.js';
 
 /** One backend as the balancer runs it. */
@@ -19,25 +19,32 @@ export interface LiveBackend {
   healthy: boolean;
 }
 
+/** One listener as the balancer runs it. */
+export interface LiveListener {
+  /** The numeric listen address, resolved. */
+  host: string;
+  /** The port to bind (the options' port) or bound. */
+  port: number;
+  /** Its certificates as last read from their files (TLS listeners only). */
+  certificates?: NativeTlsFiles | undefined;
+}
+
 /** What the native configuration takes besides the options. */
 export interface LiveState {
-  /** The numeric listen address, resolved. */
-  listenHost: string;
-  /** The port to bind (the options' port) or bound. */
-  listenPort: number;
+  /** One per `config.listeners` entry, in order. */
+  listeners: readonly LiveListener[];
   workers: number;
   /** The strategy in use now (it may differ from the options' after setStrategy). */
   strategy: Strategy;
   backends: readonly LiveBackend[];
-  /** The listener's certificates as last read from their files (TLS listeners only). */
-  certificates?: NativeTlsFiles;
+  /** The certificate installed for listeners with `tls.acmeCertificate` (Balancer.installCertificate). */
+  acmeCertificate?: NativeCertificate | undefined;
 }
 
 /** The native configuration; every field filled, every object fresh (never the config's own). */
 export function toNativeConfig(config: BalancerConfig, live: LiveState): NativeConfig {
   const native: NativeConfig = {
-    listenHost: live.listenHost,
-    listenPort: live.listenPort,
+    listeners: config.listeners.map((listener, index) => toNativeListener(listener, live.listeners[index], live.acmeCertificate)),
     backlog: config.backlog,
     workers: live.workers,
     mode: config.mode,
@@ -67,19 +74,37 @@ export function toNativeConfig(config: BalancerConfig, live: LiveState): NativeC
   };
   if (config.mode === 'redirect') native.redirectStatus = config.redirectStatus;
   if (config.mode === 'tcp') native.proxyProtocol = config.proxyProtocol;
-  if (config.tls && live.certificates) {
-    native.tls = { certificates: live.certificates.certificates.map((c) => ({ ...c })) };
-    const client = config.tls.clientCertificates;
-    if (client && live.certificates.clientCa !== undefined) {
+  return native;
+}
+
+/**
+ * One listener as the data path takes it. A TLS listener serves its files' certificates,
+ * then the ACME one if it names acme and one is installed; with neither it has no
+ * certificate, and closes what it accepts until one comes.
+ */
+function toNativeListener(
+  config: ListenerConfig,
+  live: LiveListener | undefined,
+  acmeCertificate: NativeCertificate | undefined,
+): NativeListener {
+  const native: NativeListener = { listenHost: live?.host ?? config.listen.host, listenPort: live?.port ?? config.listen.port };
+  const tls = config.tls;
+  if (tls) {
+    const certificates = (live?.certificates?.certificates ?? []).map((c) => ({ ...c }));
+    if (tls.acmeCertificate && acmeCertificate) certificates.push({ ...acmeCertificate });
+    native.tls = { certificates };
+    const client = tls.clientCertificates;
+    const clientCa = live?.certificates?.clientCa;
+    if (client && clientCa !== undefined) {
       native.tls.clientCertificates = {
-        ca: live.certificates.clientCa,
+        ca: clientCa,
         verify: client.verify,
         ...(client.subjectHeader === undefined ? {} : { subjectHeader: client.subjectHeader }),
       };
     }
-    const hsts = config.tls.hsts;
+    const hsts = tls.hsts;
     if (hsts) native.tls.hsts = `max-age=${hsts.maxAgeSeconds}${hsts.includeSubDomains ? '; includeSubDomains' : ''}`;
-    if (config.tls.ktls) native.tls.ktls = true;
+    if (tls.ktls) native.tls.ktls = true;
   }
   if (config.httpsRedirect) native.httpsRedirect = { ...config.httpsRedirect };
   return native;

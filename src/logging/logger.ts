@@ -46,15 +46,20 @@ function ms(value: number): number {
   return Math.round(value * 1000) / 1000;
 }
 
-/** The 'listening' line: where `lb` accepts connections, and how it balances. */
+/**
+ * The 'listening' line: where `lb` accepts connections (the first listener, and every
+ * listener when there are several), and how it balances.
+ */
 export function logListening(lb: Balancer, log: Logger, address = lb.address, port = lb.port): void {
   const { mode } = lb.config;
   const where = formatAddress(address, port);
+  const listeners = lb.state === 'running' && lb.config.listeners.length > 1 ? lb.listeners : undefined;
   log.info(
     {
       address: where,
       port,
-      url: mode === 'tcp' ? undefined : `${lb.config.tls ? 'https' : 'http'}://${where}/`,
+      url: mode === 'tcp' ? undefined : `${lb.config.listeners[0]?.tls ? 'https' : 'http'}://${where}/`,
+      listeners: listeners?.map((l) => (mode === 'tcp' ? formatAddress(l.address, l.port) : l.url)),
       mode,
       strategy: lb.strategy,
       backends: lb.backends().length,

@@ -1,6 +1,7 @@
 // Automatic certificates in a running lb-native: the AcmeManager for `tls.acme`, answering
 // HTTP-01 through the balancer's native responder, its events in the log, and the one
-// place an issued certificate is handed to TLS termination (installCertificate).
+// place an issued certificate is handed to TLS termination (installCertificate): the TLS
+// listeners whose tls names acme.
 import { checkAcmeConfig } from '../acme/acme-checks.js';
 import { AcmeManager } from '../acme/acme-manager.js';
 import type { Balancer } from '../balancer.js';
@@ -16,23 +17,30 @@ export interface ServedCertificate {
 }
 
 /**
- * Hands a certificate from ACME to the balancer's TLS listener, replacing the one it
- * serves for these names.
- *
- * Not connected yet: HTTP-01 is answered on a plain listener and the certificate is served
- * on a TLS one, and a balancer has one listener today. Once `listeners: [...]` lands, the
- * certificate joins the TLS listener's certificate list (as `tls.certificates` entries do)
- * and is applied the way a reload applies changed certificate files. Until then it is
- * stored (and listed by `lb-native certs`, GET /certificates and /metrics) but not served.
+ * Hands a certificate from ACME to every TLS listener whose tls names `acme`, replacing
+ * the one they served from it (Balancer.installCertificate): new connections get it at
+ * once, open ones keep their session. HTTP-01 goes on being answered on the plain
+ * listeners. With no such listener (the one-listener form with `tls: { acme }` alone
+ * keeps its listener plain for HTTP-01) it is stored and listed, not served, and the log
+ * says so. A certificate the data path refuses is logged; the one in service stays.
  */
-export function installCertificate(_balancer: Balancer, certificate: ServedCertificate, log: Logger): void {
-  log.info(
-    {
-      domains: certificate.domains,
-      reason: 'a balancer has one listener, the plain one answering HTTP-01; served once several listeners land',
-    },
-    'certificate-not-served',
-  );
+export function installCertificate(balancer: Balancer, certificate: ServedCertificate, log: Logger): void {
+  let listeners: number;
+  try {
+    listeners = balancer.installCertificate(certificate);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    log.error({ domains: certificate.domains, error: message }, 'certificate-refused');
+    return;
+  }
+  if (listeners === 0) {
+    log.info(
+      { domains: certificate.domains, reason: 'no TLS listener names acme (give listeners: [...] with tls.acme on one)' },
+      'certificate-not-served',
+    );
+    return;
+  }
+  log.info({ domains: certificate.domains, listeners }, 'certificate-served');
 }
 
 /** The AcmeManager a service runs, and the settings it runs with (to tell whether a reload changes it). */

@@ -19,7 +19,7 @@ import { Balancer, type ReconfigureResult } from '../balancer.js';
 import { addressKey } from '../config/address.js';
 import type { LoadedConfig } from '../config/file.js';
 import { ConfigFileError } from '../config/file.js';
-import type { BalancerConfig } from '../config/schema.js';
+import { type BalancerConfig, type ListenerForm, listenerPrefix } from '../config/schema.js';
 import type { DiscoveredBackend, Discovery } from '../discovery/index.js';
 import { LbConfigError, LbError, LbListenError, LbResolveError, formatIssue } from '../errors.js';
 import type { LogOutput } from '../logging/log-output.js';
@@ -186,7 +186,7 @@ export class LbService {
 
   async #tryReload(): Promise<ReloadOutcome> {
     if (this.#stopping) return refused(['stopping: no reload']);
-    if (!this.#load && this.balancer.config.tls) {
+    if (!this.#load && hasTls(this.balancer)) {
       // Started from flags with --tls-cert: a reload re-reads the certificate files.
       try {
         await this.balancer.reloadCertificates();
@@ -267,7 +267,7 @@ export class LbService {
     } else if (!next.discovery) {
       this.#discovered = new Set();
     }
-    const changes = describeChanges(result);
+    const changes = describeChanges(result, next.balancer.listenerForm);
     if (before.logLevel !== next.logLevel) changes.push(`logging.level: ${before.logLevel} -> ${next.logLevel}`);
     if (before.logFormat !== next.logFormat)
       changes.push(`logging.format: ${before.logFormat ?? 'default'} -> ${next.logFormat ?? 'default'}`);
@@ -326,7 +326,7 @@ export class LbService {
         ...(admin.token === undefined ? {} : { token: admin.token }),
         certificates: () => (this.#acme ? [this.#acme.manager.status()] : []),
         // Without a file to re-read, POST /reload answers 501.
-        ...(this.#load || this.balancer.config.tls ? { reload: () => this.reload() } : {}),
+        ...(this.#load || hasTls(this.balancer) ? { reload: () => this.reload() } : {}),
         onError: (error) => this.#log.error({ error: error instanceof Error ? error.message : String(error) }, 'admin-error'),
       });
     } catch (error) {
@@ -372,6 +372,11 @@ function adminChange(
   return undefined;
 }
 
+/** Whether any listener of `balancer` terminates TLS (its certificate files can be re-read). */
+function hasTls(balancer: Balancer): boolean {
+  return balancer.config.listeners.some((listener) => listener.tls);
+}
+
 function refused(errors: string[]): ReloadOutcome {
   return { ok: false, errors };
 }
@@ -389,9 +394,12 @@ export function errorLines(error: unknown, origin: string, lineOf?: (path: strin
   return [`${origin}: ${error instanceof Error ? error.message : String(error)}`];
 }
 
-function describeChanges(result: ReconfigureResult): string[] {
+function describeChanges(result: ReconfigureResult, form: ListenerForm): string[] {
   const changes: string[] = [];
-  if (result.listen) changes.push(`listen: ${result.listen.from} -> ${result.listen.to}`);
+  for (const moved of result.listeners ?? []) {
+    const path = `${listenerPrefix({ listenerForm: form }, moved.index)}listen`;
+    changes.push(`${path}: ${moved.from} -> ${moved.to}`);
+  }
   if (result.strategy) changes.push(`strategy: ${result.strategy.from} -> ${result.strategy.to}`);
   for (const address of result.added) changes.push(`backend added: ${address}`);
   for (const address of result.removed) changes.push(`backend removed (draining): ${address}`);

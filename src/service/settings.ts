@@ -59,15 +59,14 @@ export interface ServiceSettings {
 
 /** Splits a validated configuration into what the balancer, admin server, logger and discovery each take. */
 export function settingsFrom(loaded: LoadedConfig, origin = loaded.file): ServiceSettings {
-  const { admin, logging, discovery, backends, tls, ...options } = loaded.config;
+  // `acme` is the service's (the file schema took it out of the listeners' tls, marking
+  // each listener that serves its certificate with tls.acmeCertificate).
+  const { admin, logging, discovery, backends, acme, ...options } = loaded.config;
   const fixedBackends = backends ?? [];
-  // The listener is TLS when the file names certificate files; `acme` is the service's.
-  const { acme, certificates, ...listenerTls } = tls ?? {};
   const settings: ServiceSettings = {
     origin,
     balancer: {
       ...options,
-      ...(certificates ? { tls: { ...listenerTls, certificates } } : {}),
       accessLogSampleRate: logging?.access?.sampleRate ?? defaults.accessLogSampleRate,
     },
     fixedBackends,

@@ -13,9 +13,12 @@ import type { NativeCertificate, NativeTlsFiles } from '../native.js';
 const certificateBlock = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/;
 const keyBlock = /-----BEGIN (?:RSA |EC |)PRIVATE KEY-----[\s\S]*?-----END (?:RSA |EC |)PRIVATE KEY-----/;
 
-/** Reads every certificate (and the client CA file, for mTLS); throws LbConfigError listing every problem found. */
-export async function readCertificateFiles(tls: ListenerTlsOptions): Promise<NativeTlsFiles> {
-  const certificates: readonly CertificateFileOptions[] = tls.certificates;
+/**
+ * Reads every certificate (and the client CA file, for mTLS); throws LbConfigError listing
+ * every problem found, each path starting with `at` (e.g. `listeners[1].`).
+ */
+export async function readCertificateFiles(tls: ListenerTlsOptions, at = ''): Promise<NativeTlsFiles> {
+  const certificates: readonly CertificateFileOptions[] = tls.certificates ?? [];
   const issues: ConfigIssue[] = [];
   const read = async (path: string, file: string): Promise<string | undefined> => {
     try {
@@ -28,12 +31,12 @@ export async function readCertificateFiles(tls: ListenerTlsOptions): Promise<Nat
   const out: NativeCertificate[] = [];
   await Promise.all(
     certificates.map(async (files, index) => {
-      const at = `tls.certificates[${index}]`;
-      const [cert, key] = await Promise.all([read(`${at}.cert`, files.cert), read(`${at}.key`, files.key)]);
+      const path = `${at}tls.certificates[${index}]`;
+      const [cert, key] = await Promise.all([read(`${path}.cert`, files.cert), read(`${path}.key`, files.key)]);
       if (cert === undefined || key === undefined) return;
       const problem = pairProblem(files, cert, key);
       if (problem) {
-        issues.push({ path: `${at}.${problem.field}`, message: problem.message });
+        issues.push({ path: `${path}.${problem.field}`, message: problem.message });
         return;
       }
       out[index] = { cert, key };
@@ -42,10 +45,10 @@ export async function readCertificateFiles(tls: ListenerTlsOptions): Promise<Nat
   let clientCa: string | undefined;
   const client = tls.clientCertificates;
   if (client) {
-    clientCa = await read('tls.clientCertificates.ca', client.ca);
+    clientCa = await read(`${at}tls.clientCertificates.ca`, client.ca);
     if (clientCa !== undefined && !certificateBlock.test(clientCa)) {
       issues.push({
-        path: 'tls.clientCertificates.ca',
+        path: `${at}tls.clientCertificates.ca`,
         message: `${client.ca}: expected PEM CA certificates (-----BEGIN CERTIFICATE-----), found none`,
       });
     }

@@ -1,4 +1,4 @@
-// Watches a TLS listener's certificate and key files and calls back once they have
+// Watches the TLS listeners' certificate and key files and calls back once they have
 // settled after a change (a renewal writes two files, so a debounce). The files are
 // polled with stat (fs.watchFile) rather than watched with inotify: a file replaced by
 // rename or a symlink switched to a new target (certbot, an atomic mv) is seen the same
@@ -18,10 +18,12 @@ export class CertificateWatch {
   readonly #listener: (current: Stats, previous: Stats) => void;
   #timer: NodeJS.Timeout | undefined;
 
-  /** Starts watching; `onChange` runs once the files have been quiet for the debounce. */
-  constructor(tls: ListenerTlsOptions, onChange: () => void) {
-    const files = tls.certificates.flatMap((c) => [c.cert, c.key]);
-    if (tls.clientCertificates) files.push(tls.clientCertificates.ca);
+  /** Starts watching every listener's files; `onChange` runs once they have been quiet for the debounce. */
+  constructor(listeners: readonly ListenerTlsOptions[], onChange: () => void) {
+    const files = listeners.flatMap((tls) => [
+      ...(tls.certificates ?? []).flatMap((c) => [c.cert, c.key]),
+      ...(tls.clientCertificates ? [tls.clientCertificates.ca] : []),
+    ]);
     this.#files = [...new Set(files.map((file) => resolve(file)))];
     this.#listener = (current, previous) => {
       const changed = current.mtimeMs !== previous.mtimeMs || current.ino !== previous.ino || current.size !== previous.size;

@@ -61,7 +61,7 @@ describe('a backend is found by any spelling of its address', () => {
   it('reconfigure matches backends by address: another spelling is the same backend, kept with its id', async () => {
     const lb = await startBalancer({ backends: ['[::1]:9001', 'localhost:9002'], workers: 1 });
     const result = await lb.reconfigure({
-      listen: lb.config.listen.text,
+      listen: lb.config.listeners[0]!.listen.text,
       workers: 1,
       backends: [{ address: '[0:0::1]:9001', weight: 2 }, 'LocalHost.:9002'],
     });

@@ -103,18 +103,19 @@ describe('configuration files: what is accepted', () => {
     const files = '  certificates: [{ cert: site.pem, key: site.key }]';
 
     const onlyFiles = load(files, '  hsts: { maxAgeSeconds: 600 }');
-    expect(onlyFiles.balancer.tls).toEqual({
+    expect(onlyFiles.balancer.listeners[0]?.tls).toEqual({
       certificates: [{ cert: 'site.pem', key: 'site.key' }],
       hsts: { maxAgeSeconds: 600, includeSubDomains: false },
     });
     expect(onlyFiles.acme).toBeUndefined();
 
     const onlyAcme = load(acme);
-    expect(onlyAcme.balancer.tls).toBeUndefined();
+    expect(onlyAcme.balancer.listeners[0]?.tls).toBeUndefined();
     expect(onlyAcme.acme?.config).toMatchObject({ email: 'ops@example.com', domains: ['www.example.com'] });
 
     const both = load(files, acme);
-    expect(both.balancer.tls?.certificates).toHaveLength(1);
+    expect(both.balancer.listeners[0]?.tls?.certificates).toHaveLength(1);
+    expect(both.balancer.listeners[0]?.tls?.acmeCertificate).toBe(true);
     expect(both.acme?.config.domains).toEqual(['www.example.com']);
 
     expect(problems('lb.yaml', yaml('backends: [10.0.0.5:80]', 'tls: {}'))).toEqual([
@@ -155,7 +156,7 @@ describe('configuration files: what is accepted', () => {
 
   it('reads JSON, from a .json file strictly', () => {
     const { config } = parseConfigText('lb.json', '{\n\t"listen": "127.0.0.1:0",\n\t"backends": ["127.0.0.1:9001"]\n}\n');
-    expect(config.listen.port).toBe(0);
+    expect(config.listeners[0]?.listen.port).toBe(0);
     // The trailing comma itself is named (line 2), not the brace after it.
     expect(problems('lb.json', '{\n  "backends": ["127.0.0.1:9001"],\n}\n')).toEqual([
       "lb.json:2: not valid JSON: a comma before '}': JSON allows no trailing comma (column 33)",
@@ -209,7 +210,7 @@ describe('configuration files: messages name the file, the line, the path and wh
       "lb.yaml:6: backends[0]: unknown option 'colour'; expected one of address, weight, state, publicUrl, healthCheck, maxConnections, tls",
       "lb.yaml:8: timeouts.connectMs: expected an integer from 1 to 2147483647, got '5s'",
       "lb.yaml:9: logging.level: expected one of error, warn, info, debug, got 'loud'",
-      "lb.yaml:10: unknown option 'frobnicate'; expected one of listen, strategy, mode, redirectStatus, proxyProtocol, hashHeader, cookieName, workers, backlog, timeouts, limits, pool, bodies, forwarded, headers, outlierDetection, retries, healthCheck, protection, queue, tls, http2, http2c, http2Limits, httpsRedirect, backends, admin, logging, discovery",
+      "lb.yaml:10: unknown option 'frobnicate'; expected one of listen, listeners, strategy, mode, redirectStatus, proxyProtocol, hashHeader, cookieName, workers, backlog, timeouts, limits, pool, bodies, forwarded, headers, outlierDetection, retries, healthCheck, protection, queue, tls, http2, http2c, http2Limits, httpsRedirect, backends, admin, logging, discovery",
     ]);
   });
 
@@ -314,7 +315,7 @@ describe('environment variables', () => {
       ),
       { env },
     );
-    expect(config.listen.port).toBe(9443);
+    expect(config.listeners[0]?.listen.port).toBe(9443);
     expect(config.backends?.[0]?.address.text).toBe('127.0.0.1:9001');
     expect(config.admin).toEqual({ listen: '127.0.0.1:9100', token: 'tok-123' });
     expect(config.hashHeader).toBe('x-tenant');

@@ -46,8 +46,7 @@ function accepts(row: NativeOption, value: number): boolean {
 function nativeAtEnds(pick: 'min' | 'max'): NativeConfig {
   const config = validateOptions({ listen: '127.0.0.1:0', backends: ['127.0.0.1:1'] });
   const native = toNativeConfig(config, {
-    listenHost: '127.0.0.1',
-    listenPort: 0,
+    listeners: [{ host: '127.0.0.1', port: 0 }],
     workers: 1,
     strategy: config.strategy,
     backends: [{ id: 0, config: config.backends[0]!, host: '127.0.0.1', healthy: true }],

@@ -24,7 +24,7 @@ function configError(options: unknown): LbConfigError {
 describe('validateOptions: valid options', () => {
   it('fills every default from defaults.ts', () => {
     const config = validateOptions({ backends: ['127.0.0.1:9001'] });
-    expect(config.listen).toEqual({ text: '127.0.0.1:8080', host: '127.0.0.1', port: 8080, kind: 'ipv4' });
+    expect(config.listeners).toEqual([{ listen: { text: '127.0.0.1:8080', host: '127.0.0.1', port: 8080, kind: 'ipv4' } }]);
     expect(config.strategy).toBe('round-robin');
     expect(config.workers).toBeUndefined();
     expect(config.backlog).toBe(0);
@@ -87,7 +87,7 @@ describe('validateOptions: valid options', () => {
       forwarded: { mode: 'forwarded' },
     };
     const config = validateOptions(options);
-    expect(config.listen).toMatchObject({ host: '::1', port: 0, kind: 'ipv6' });
+    expect(config.listeners[0]?.listen).toMatchObject({ host: '::1', port: 0, kind: 'ipv6' });
     expect(config.backends.map((b) => [b.address.text, b.weight, b.state])).toEqual([
       ['127.0.0.1:9001', 1, 'ready'],
       ['127.0.0.1:9002', 3, 'ready'],
@@ -216,7 +216,7 @@ describe('validateOptions: errors name the exact path and what was expected', ()
       {
         path: '',
         message:
-          "unknown option 'workerz'; expected one of listen, backends, strategy, mode, redirectStatus, proxyProtocol, hashHeader, cookieName, workers, backlog, timeouts, limits, pool, bodies, forwarded, headers, outlierDetection, retries, healthCheck, accessLogSampleRate, protection, queue, tls, http2, http2c, http2Limits, httpsRedirect",
+          "unknown option 'workerz'; expected one of listen, listeners, backends, strategy, mode, redirectStatus, proxyProtocol, hashHeader, cookieName, workers, backlog, timeouts, limits, pool, bodies, forwarded, headers, outlierDetection, retries, healthCheck, accessLogSampleRate, protection, queue, tls, http2, http2c, http2Limits, httpsRedirect",
       },
     ]);
     expect(configError({ backends: ['127.0.0.1:1'], timeouts: { connect: 5 } }).message).toBe(

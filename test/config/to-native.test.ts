@@ -6,8 +6,7 @@ import { type LiveState, toNativeConfig } from '../../src/config/to-native.js';
 /** Live state for `config`'s backends, numbered by position, all healthy. */
 function live(config: BalancerConfig, listenHost: string, hosts: string[], workers: number): LiveState {
   return {
-    listenHost,
-    listenPort: config.listen.port,
+    listeners: config.listeners.map((l) => ({ host: listenHost, port: l.listen.port })),
     workers,
     strategy: config.strategy,
     backends: config.backends.map((b, id) => ({ id, config: b, host: hosts[id] ?? '', healthy: true })),
@@ -32,8 +31,7 @@ describe('toNativeConfig', () => {
     });
     const native = toNativeConfig(config, live(config, '0.0.0.0', ['127.0.0.1', '10.0.0.7'], 3));
     expect(native).toEqual({
-      listenHost: '0.0.0.0',
-      listenPort: 8080,
+      listeners: [{ listenHost: '0.0.0.0', listenPort: 8080 }],
       backlog: 128,
       bodies: { spliceMinBytes: 65536, maxPipes: 256 },
       workers: 3,
@@ -139,8 +137,7 @@ describe('toNativeConfig', () => {
     const config = validateOptions({ backends: ['127.0.0.1:9001', '127.0.0.1:9002'], strategy: 'random' });
     const [first, second] = config.backends;
     const native = toNativeConfig(config, {
-      listenHost: '127.0.0.1',
-      listenPort: 4321,
+      listeners: [{ host: '127.0.0.1', port: 4321 }],
       workers: 2,
       strategy: 'p2c',
       backends: [
@@ -149,7 +146,7 @@ describe('toNativeConfig', () => {
       ],
     });
     expect(native.strategy).toBe('p2c');
-    expect(native.listenPort).toBe(4321);
+    expect(native.listeners).toEqual([{ listenHost: '127.0.0.1', listenPort: 4321 }]);
     expect(native.backends.map((b) => [b.id, b.port, b.healthy])).toEqual([
       [7, 9002, false],
       [3, 9001, true],

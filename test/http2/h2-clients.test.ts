@@ -335,7 +335,7 @@ describe('h2c with prior knowledge', () => {
     await waitUntil('the backend has every stream', () => backend.seen.size === 8);
     // One that changes its HTTP/2 options asks the client to reconnect.
     await lb.reconfigure({
-      listen: lb.config.listen.text,
+      listen: lb.config.listeners[0]!.listen.text,
       workers: 1,
       backends: [`127.0.0.1:${backend.port}`],
       http2c: true,
@@ -356,7 +356,7 @@ describe('h2c with prior knowledge', () => {
       let goawaySeen = false;
       again.on('goaway', () => (goawaySeen = true));
       await lb.reconfigure({
-        listen: lb.config.listen.text,
+        listen: lb.config.listeners[0]!.listen.text,
         workers: 1,
         backends: [`127.0.0.1:${backend.port}`],
         http2c: true,

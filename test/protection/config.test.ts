@@ -105,8 +105,7 @@ describe('protection options', () => {
   it('the addon refuses a malformed block or rule by its path, should one get past the schema', () => {
     const addon = loadNative();
     const base = {
-      listenHost: '127.0.0.1',
-      listenPort: 0,
+      listeners: [{ listenHost: '127.0.0.1', listenPort: 0 }],
       backlog: 0,
       workers: 1,
       mode: 'http' as const,

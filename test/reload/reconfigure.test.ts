@@ -37,7 +37,7 @@ describe('reconfigure: backends by address', () => {
     expect(slowOnB).toBeDefined();
 
     const result = await lb.reconfigure({
-      listen: lb.config.listen.text,
+      listen: lb.config.listeners[0]!.listen.text,
       workers: 1,
       strategy: 'weighted-round-robin',
       backends: [{ address: a!.address, weight: 3 }, c!.address],
@@ -59,7 +59,7 @@ describe('reconfigure: backends by address', () => {
 
     // State: c to maint takes it out; back to ready brings it back.
     const maint = await lb.reconfigure({
-      listen: lb.config.listen.text,
+      listen: lb.config.listeners[0]!.listen.text,
       workers: 1,
       strategy: 'weighted-round-robin',
       backends: [
@@ -75,7 +75,7 @@ describe('reconfigure: backends by address', () => {
     const a = await startHttpBackend('a');
     const lb = await startBalancer({ backends: [a.address], workers: 1 });
     const result = await lb.reconfigure({
-      listen: lb.config.listen.text,
+      listen: lb.config.listeners[0]!.listen.text,
       workers: 1,
       backends: [a.address],
       strategy: 'least-connections',
@@ -110,7 +110,7 @@ describe('reconfigure: backends by address', () => {
     const lb = await startBalancer({ backends: [a.address], workers: 2 });
     const error = await lb
       .reconfigure({
-        listen: lb.config.listen.text,
+        listen: lb.config.listeners[0]!.listen.text,
         backends: [a.address, b.address],
         workers: 1,
         mode: 'tcp',
@@ -137,7 +137,11 @@ describe('reconfigure: backends by address', () => {
     const lb = await startBalancer({ backends: [a!.address], workers: 1 });
     await lb.addBackend({ address: b!.address, weight: 7 });
     const result = await lb.reconfigure(
-      { listen: lb.config.listen.text, workers: 1, backends: [a!.address, c!.address, { address: b!.address, weight: 1 }] },
+      {
+        listen: lb.config.listeners[0]!.listen.text,
+        workers: 1,
+        backends: [a!.address, c!.address, { address: b!.address, weight: 1 }],
+      },
       { managedElsewhere: (address) => address === b!.address },
     );
     expect(result).toMatchObject({ added: [c!.address], removed: [], changed: [] });
@@ -161,7 +165,7 @@ describe('reconfigure: backends by address', () => {
     const lb = await startBalancer({ backends: [flaky.address, sick], workers: 1 });
     expect(lb.backends().map((s) => s.health)).toEqual(['unchecked', 'unchecked']);
 
-    const base = { listen: lb.config.listen.text, workers: 1 };
+    const base = { listen: lb.config.listeners[0]!.listen.text, workers: 1 };
     await lb.reconfigure({
       ...base,
       backends: [flaky.address, sick],
@@ -210,7 +214,7 @@ describe('moving the listener', () => {
     expect(await lb.rebind(`127.0.0.1:${port}`)).toEqual({ address: '127.0.0.1', port });
     expect(moves).toEqual([{ address: '127.0.0.1', port }]);
     expect(lb.port).toBe(port);
-    expect(lb.config.listen.text).toBe(`127.0.0.1:${port}`);
+    expect(lb.config.listeners[0]!.listen.text).toBe(`127.0.0.1:${port}`);
     expect((await get(port)).status).toBe(200);
     // The connection accepted on the old listener still works.
     expect((await get(oldPort, '/', agent)).status).toBe(200);

@@ -173,6 +173,46 @@ describe('session tickets', () => {
     expect(later).toMatchObject({ reused: false, status: 'HTTP/1.1 200 OK' });
   });
 
+  it("resumes a ticket from one TLS listener on another: the keys are the balancer's, not a listener's", async () => {
+    const server = http.createServer((_req, res) => res.end('ok'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    onCleanup(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const certificates = [{ cert: fixtures.ecdsa.chainFile, key: fixtures.ecdsa.keyFile }];
+    const lb = createBalancer({
+      backends: [`127.0.0.1:${(server.address() as net.AddressInfo).port}`],
+      workers: 2,
+      listeners: [
+        { listen: '127.0.0.1:0', tls: { certificates } },
+        { listen: '127.0.0.1:0', tls: { certificates, hsts: { maxAgeSeconds: 60 } } },
+      ],
+    });
+    onCleanup(() => lb.stop({ deadlineMs: 1_000 }).then(() => undefined));
+    await lb.start();
+    const [first, second] = lb.listeners;
+    const issued = await visit(first!.port);
+    expect(issued).toMatchObject({ reused: false, status: 'HTTP/1.1 200 OK' });
+    const elsewhere = await visit(second!.port, issued.session);
+    expect(elsewhere).toMatchObject({ reused: true, status: 'HTTP/1.1 200 OK' });
+    // A rotation reaches every listener: the new key's tickets resume on both.
+    lb.rotateTicketKeys();
+    const fresh = await visit(second!.port);
+    expect((await visit(first!.port, fresh.session)).reused).toBe(true);
+  });
+
+  it('refuses listeners that give different sessionTickets, naming the one that differs', () => {
+    const certificates = [{ cert: fixtures.ecdsa.chainFile, key: fixtures.ecdsa.keyFile }];
+    expect(() =>
+      createBalancer({
+        backends: ['127.0.0.1:1'],
+        listeners: [
+          { listen: '127.0.0.1:0', tls: { certificates, sessionTickets: { rotateSeconds: 600 } } },
+          { listen: '127.0.0.1:0', tls: { certificates } },
+          { listen: '127.0.0.1:0', tls: { certificates, sessionTickets: { rotateSeconds: 60 } } },
+        ],
+      }),
+    ).toThrow(/listeners\[2\]\.tls\.sessionTickets.*same as listeners\[0\]\.tls\.sessionTickets/);
+  });
+
   it('refuses bad sessionTickets settings naming the field', () => {
     const tlsOptions = (sessionTickets: unknown) => ({
       backends: ['127.0.0.1:1'],
