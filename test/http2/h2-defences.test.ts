@@ -437,7 +437,7 @@ describe('http2Limits', () => {
     const beforeReader = new FrameReader(before);
     await waitUntil('the first SETTINGS', () => beforeReader.frames.some((f) => f.type === FrameType.settings));
     await lb.reconfigure({
-      listen: lb.config.listen.text,
+      listen: lb.config.listeners[0]!.listen.text,
       backends: [`127.0.0.1:${backend.port}`],
       tls: tlsOptions,
       http2Limits: { maxConcurrentStreams: 2 },
