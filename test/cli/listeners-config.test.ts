@@ -2,6 +2,7 @@
 // validate` describes the listeners, checks the certificates of each TLS one, and names
 // file, line and field for what it refuses (listeners beside the one-listener form, two
 // ACME sections that differ); `lb-native start` binds every listener.
+import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { configFiles } from '../helpers/config-files.js';
@@ -65,7 +66,7 @@ describe('listeners in a configuration file', () => {
       `        email: ${email}`,
       '        directory: https://127.0.0.1:14000/dir',
       '        domains: [shop.test]',
-      '        storage: /tmp/lb-listeners-acme',
+      `        storage: ${join(dirname(both), 'acme-storage')}`,
     ];
     const twoAcme = file('acme.yaml', [
       'backends: [127.0.0.1:9001]',
