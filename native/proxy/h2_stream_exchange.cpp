@@ -431,7 +431,7 @@ bool H2StreamExchange::forward_request() {
     int count = 0;
     if (head_left > 0) parts[count++] = {const_cast<char*>(req_head_.data()) + exchange_->request_head_sent, head_left};
     if (!req_body_.empty()) parts[count++] = {req_body_.data(), req_body_.size()};
-    IoResult io = write_some(backend_->fd(), parts, count);
+    IoResult io = backend_->write(parts, count);
     if (io.status == IoStatus::progress) {
       size_t sent = io.bytes;
       size_t head_sent = std::min(sent, head_left);
@@ -463,11 +463,12 @@ bool H2StreamExchange::forward_response() {
   if (backend.readable && !backend.failed && !session_full_ && resp_.write_space() > 0) {
     char* into = resp_.write_ptr();
     size_t space = resp_.contiguous_write_space();
-    IoResult io = read_some(backend.fd(), into, space);
+    IoResult io = backend.read(into, space);
     if (io.status == IoStatus::progress) {
       resp_.commit(io.bytes);
       backend.backend().counters->bytes_from_backend.add(io.bytes);
-      if (io.bytes < space && !backend.peer_closed) backend.readable = false;
+      // Over TLS a short read may leave a record inside OpenSSL: keep reading until it blocks.
+      if (io.bytes < space && !backend.peer_closed && backend.short_read_drains()) backend.readable = false;
       exchange_->response_bytes_seen = true;
       if (exchange_->request_phase == RequestPhase::done) backend.arm_response_timer();
       moved = true;
@@ -491,8 +492,10 @@ bool H2StreamExchange::forward_response() {
     if (!relay_response_body(moved)) return false;
     if (state_ != H2StreamState::exchanging) return false;
   }
-  if (exchange_->response_phase != ResponsePhase::done && (backend.failed || backend.peer_closed) &&
-      !backend.readable) {
+  // The backend is gone: failed (a reset comes with EPOLLIN set, so `readable` may stay
+  // true), or closed with nothing left to read.
+  const bool backend_gone = backend.failed || (backend.peer_closed && !backend.readable);
+  if (exchange_->response_phase != ResponsePhase::done && backend_gone) {
     if (exchange_->response_phase == ResponsePhase::body && exchange_->response_body.kind == BodyKind::until_close &&
         resp_.empty() && !backend.failed) {
       finish_response({});
