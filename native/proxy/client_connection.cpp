@@ -158,12 +158,13 @@ ClientConnection::ClientConnection(WorkerContext& context, reactor::UniqueFd fd)
 ClientConnection::~ClientConnection() = default;
 
 ClientConnection* ClientConnection::accept(WorkerContext& context, reactor::UniqueFd fd, const sockaddr_storage& peer,
-                                           uint16_t listener_index) {
+                                           uint16_t listener_index, protection::ConnectionTicket ticket) {
   const ListenerTls& tls = context.listener(listener_index).tls;
   // A TLS listener without a certificate yet (ACME has not issued one): closed at once.
   if (tls.awaiting_certificate && !tls.context) return nullptr;
   auto* connection = new ClientConnection(context, std::move(fd));
   connection->listener_index_ = listener_index;
+  connection->client_ticket = std::move(ticket);
   // sockaddr_in6 is large enough for either family; TCP_NODELAY came from the listener.
   std::memcpy(&connection->peer_, &peer, sizeof(connection->peer_));
   if (!context.adopt_client(connection, connection->fd_.get())) {
@@ -400,7 +401,7 @@ void ClientConnection::read_request_head() {
   const http1::HeadLimits& limits = context_.config().limits.request_head;
   for (;;) {
     // h2c with prior knowledge (client_h2_handoff.cpp): the preface decides.
-    const H2cPreface preface = in_.empty() ? H2cPreface::none : h2c_preface();
+    const H2cPreface preface = in_.empty() || spoke_http1_ ? H2cPreface::none : h2c_preface();
     if (preface == H2cPreface::complete) {
       hand_off_to_http2();
       return;
@@ -428,6 +429,7 @@ void ClientConnection::read_request_head() {
         size_t length = scan.head_length > 0 ? scan.head_length : in_.size();
         auto result = http1::parse_request_head(in_.data(), length, limits, head);
         if (result.status == ParseStatus::done) {
+          spoke_http1_ = true;
           start_exchange(head);
           return;
         }

@@ -58,9 +58,11 @@ const char* to_string(ClientState state);
 class ClientConnection final : public FrontendConnection, public upstream::QueueWaiter {
  public:
   // Takes a socket accepted on listener `listener_index` (its TLS, its HTTPS redirect)
-  // and starts the handshake or reads a request head.
+  // and starts the handshake or reads a request head. `ticket` (the client's place in the
+  // per-client connection count) is attached before the first read, so a hand-off to
+  // HTTP/2 during that read takes it along.
   static ClientConnection* accept(WorkerContext& context, reactor::UniqueFd fd, const sockaddr_storage& peer,
-                                  uint16_t listener_index = 0);
+                                  uint16_t listener_index, protection::ConnectionTicket ticket);
 
   void on_events(uint32_t events) override;
   void on_timer(reactor::Timer& timer) override;
@@ -195,6 +197,8 @@ class ClientConnection final : public FrontendConnection, public upstream::Queue
   // responding a truncated response whose client framing is the close itself (de-chunked
   // for an HTTP/1.0 client): a FIN would pass it off as complete, so it ends with a reset.
   bool reset_after_response_ = false;
+  // A request was read: the h2c preface can no longer come (RFC 9113: it opens the connection).
+  bool spoke_http1_ = false;
   SplicePipe* request_pipe_ = nullptr;   // client -> backend, while it holds body bytes
   SplicePipe* response_pipe_ = nullptr;  // backend -> client, while it holds body bytes
   // tunneling: client -> backend through in_, backend -> client through resp_.

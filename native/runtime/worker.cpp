@@ -213,13 +213,12 @@ void Worker::accept_connections(net::Listener& listener, uint16_t slot, int max_
         // Denied, or over its connections: closed at once (the fd closes here).
         protection::ConnectionTicket ticket;
         if (!context_->edge.admit(context_->config().protection, peer, ticket)) continue;
-        proxy::FrontendConnection* connection = nullptr;
         if (context_->config().mode == proxy::ProxyMode::tcp) {
-          connection = proxy::TcpConnection::accept(*context_, std::move(fd), peer);
+          proxy::FrontendConnection* connection = proxy::TcpConnection::accept(*context_, std::move(fd), peer);
+          if (connection) connection->client_ticket = std::move(ticket);
         } else {
-          connection = proxy::ClientConnection::accept(*context_, std::move(fd), peer, slot);
+          proxy::ClientConnection::accept(*context_, std::move(fd), peer, slot, std::move(ticket));
         }
-        if (connection) connection->client_ticket = std::move(ticket);
         continue;
       }
       case net::Listener::AcceptStatus::would_block: return;
