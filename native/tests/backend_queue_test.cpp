@@ -23,11 +23,16 @@ struct RefusedWaiter final : lb::upstream::QueueWaiter {
   int* deepest = nullptr;
   bool granted = false;
 
-  bool on_slot_granted(UpstreamBackend& backend, bool /*pool_counted*/) override {
+  bool on_slot_granted(UpstreamBackend& backend, bool pool_counted) override {
     granted = true;
     ++*depth;
     if (*depth > *deepest) *deepest = *depth;
-    group->give_slot(backend.spec.id, backend.spec.counters->load());
+    // The slot it holds goes back: the pool breaker's, or the backend's maxConnections one.
+    if (pool_counted) {
+      group->give_pool_slot();
+    } else {
+      group->give_slot(backend.spec.id, backend.spec.counters->load());
+    }
     --*depth;
     return true;
   }
@@ -76,4 +81,47 @@ TEST(backend_queue_grants_do_not_recurse_when_connects_fail_at_once) {
   CHECK_EQ(deepest, 1);
   CHECK_EQ(spec.counters->load().in_flight.load(), 0u);
   CHECK_EQ(spec.counters->load().queued.load(), 0u);
+}
+
+// The same with the pool's circuit breaker as the limit: a pool slot given back from inside
+// a grant used to start another round of grants inside it (give_pool_slot had no guard).
+TEST(pool_breaker_grants_do_not_recurse_when_connects_fail_at_once) {
+  lb::reactor::EventLoop loop;
+  lb::stats::WorkerChannels channels;
+  UpstreamGroup group(0, loop, channels);
+  auto settings = std::make_shared<lb::upstream::UpstreamSettings>();
+  lb::balancing::BackendSpec spec;
+  spec.id = 9;
+  spec.label = "127.0.0.1:1";
+  spec.counters = std::make_shared<lb::stats::BackendCounterSet>(1);
+  settings->backends.push_back(spec);
+  settings->queue.max_pending = 1000;
+  settings->breaker.max_requests = 1;
+  settings->breaker.max_pending_requests = 1000;
+  settings->pool_load = std::make_shared<lb::upstream::PoolLoad>();
+  group.adopt(settings);
+
+  UpstreamBackend* backend = group.pick({});
+  CHECK(backend != nullptr);
+  bool pool_counted = false;
+  CHECK(group.take_slot(*backend, pool_counted) == UpstreamGroup::Slot::admitted);  // the pool's one slot
+  CHECK(pool_counted);
+
+  constexpr int kWaiters = 800;
+  int depth = 0;
+  int deepest = 0;
+  std::vector<RefusedWaiter> waiters(kWaiters);
+  for (RefusedWaiter& waiter : waiters) {
+    waiter.group = &group;
+    waiter.depth = &depth;
+    waiter.deepest = &deepest;
+    CHECK(group.wait_for_slot(*backend, waiter));
+  }
+  group.give_pool_slot();
+  int granted = 0;
+  for (const RefusedWaiter& waiter : waiters) granted += waiter.granted ? 1 : 0;
+  CHECK_EQ(granted, kWaiters);
+  CHECK_EQ(deepest, 1);
+  CHECK_EQ(settings->pool_load->active.load(), 0u);
+  CHECK_EQ(settings->pool_load->pending.load(), 0u);
 }

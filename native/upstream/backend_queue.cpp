@@ -81,6 +81,12 @@ void UpstreamGroup::give_slot(uint32_t backend_id, stats::BackendLoad& load) {
 void UpstreamGroup::give_pool_slot() {
   if (!settings_->pool_load) return;
   settings_->pool_load->release();
+  if (serving_queue_) {
+    // Given back from inside a grant, as in give_slot: the granting loop or the queue
+    // timer offers it, so the stack does not grow with the queue.
+    arm_queue_timer();
+    return;
+  }
   // Offered to this worker's waiters at once (other workers' timers find it within a tick).
   const uint64_t now = loop_.now_ms();
   for (balancing::BackendRuntime* backend : ordered_) {
