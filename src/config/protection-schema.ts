@@ -156,10 +156,11 @@ export function makeProtectionSchema({ integer, strictObject, describeValue }: S
     .refine((n) => Number.isFinite(n) && n > 0 && n <= 1, {
       error: (issue) => `expected a share above 0 and at most 1, got ${describeValue(issue.input)}`,
     });
+  // The URL may carry a password: a refusal names the field and what was expected, never the value.
   const redisUrl = z
-    .string({ error: (issue) => `expected a URL like redis://127.0.0.1:6379, got ${describeValue(issue.input)}` })
+    .string({ error: (issue) => `expected a URL like redis://127.0.0.1:6379, got ${typeof issue.input}` })
     .refine((value) => /^rediss?:\/\/[^\s/]+(\/\d{1,2})?$/.test(value) && URL.canParse(value), {
-      error: (issue) => `expected a URL like redis://127.0.0.1:6379, got ${describeValue(issue.input)}`,
+      error: 'expected a URL like redis://[user:password@]host:port[/db] (not shown: it may carry a password)',
     });
   const cluster = strictObject(
     {

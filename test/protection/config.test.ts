@@ -198,6 +198,15 @@ describe('protection options', () => {
     ).toEqual(
       expect.arrayContaining(['protection.cluster.redis', 'protection.cluster.intervalMs', 'protection.cluster.localShare']),
     );
+    // Regression (redis-url-password-in-error): a refused URL is never echoed, it may carry a password.
+    const refused = issuesOf({ cluster: { redis: 'redis://ops:s3cret-pass@cache/with/slashes' } });
+    expect(refused).toEqual([
+      {
+        path: 'protection.cluster.redis',
+        message: 'expected a URL like redis://[user:password@]host:port[/db] (not shown: it may carry a password)',
+      },
+    ]);
+    expect(JSON.stringify(refused)).not.toContain('s3cret');
   });
 });
 
