@@ -46,6 +46,7 @@ BackendConnection* BackendConnection::open(WorkerContext& context, upstream::Ups
     return nullptr;
   }
   auto* connection = new BackendConnection(context, backend, std::move(fd));
+  connection->tls_ = backend.tls;
   if (backend.tls.enabled()) {
     // The ClientHello goes out once the TCP connect completes; the SSL object exists now
     // so that a context that cannot make one fails the connect at once.
@@ -89,6 +90,10 @@ void BackendConnection::attach(FrontendConnection* owner) {
 
 void BackendConnection::park() {
   owner_ = nullptr;
+  if (!speaks_current_tls()) {
+    close();  // opened under TLS settings a reload has replaced
+    return;
+  }
   if (transport_.is_tls()) {
     // Bytes decrypted and not yet asked for were never part of the response: unsolicited,
     // so the connection is not reused. TLS 1.3 tickets have arrived by now (they come
@@ -200,6 +205,7 @@ void BackendConnection::continue_handshake() {
 }
 
 void BackendConnection::save_session() {
+  if (!speaks_current_tls()) return;
   if (tls::SslSessionPtr session = transport_.tls()->resumable_session()) backend_->tls_session = std::move(session);
 }
 

@@ -91,13 +91,19 @@ class BackendConnection final : public reactor::EventHandler,
   // Drives the TLS handshake; on success the owner is told it is connected.
   void continue_handshake();
   void connected(bool readable_now);
-  // Keeps the session of this TLS connection for the next one to the backend.
+  // Keeps the session of this TLS connection for the next one to the backend, unless the
+  // backend's TLS settings changed since it was opened.
   void save_session();
+  // The backend is still spoken to as this connection was opened (TLS on or off, context, name).
+  bool speaks_current_tls() const { return tls_ == backend_->tls; }
 
   WorkerContext& context_;
   upstream::UpstreamBackend* backend_;
   reactor::UniqueFd fd_;
   ClientTransport transport_;
+  // How it was opened: a reload that changes the backend's TLS (CA, verify, name) must not
+  // see this connection pooled or its session offered, which would skip the new checks.
+  upstream::BackendTls tls_;
   FrontendConnection* owner_ = nullptr;
   reactor::Timer timer_;
   BackendConnState state_ = BackendConnState::connecting;

@@ -241,6 +241,39 @@ describe('TLS towards backends', () => {
     expect(backend.connections.map((c) => c.reused)).toEqual([false, true]);
   });
 
+  // Regression (tls-change-skipped-by-in-flight-connection): a connection opened before a
+  // reload that changes the CA was pooled (and its session kept) when its response ended,
+  // so the next request went out without being verified against the new CA.
+  it('a connection in flight across a CA change is neither pooled nor resumed afterwards', async () => {
+    const server = https.createServer({ cert: fixtures.ecdsa.chainPem, key: fixtures.ecdsa.keyPem }, (req, res) => {
+      req.resume();
+      setTimeout(() => res.end(`answer ${req.url}`), req.url === '/slow' ? 600 : 0);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    onCleanup(
+      () =>
+        new Promise<void>((resolve) => {
+          server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+    );
+    const address = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const options = { listen: '127.0.0.1:0', workers: 1, retries: { maxTries: 1 } } as const;
+    const lb = await startBalancer({ ...options, backends: [{ address, tls: { ca: fixtures.ca.certFile } }] });
+    expect((await request(lb.port)).status).toBe(200);
+    const slow = request(lb.port, '/slow');
+    await waitUntil('the slow request at the backend', () => lb.stats().backends[0]!.activeConnections === 1);
+    await lb.reconfigure({
+      ...options,
+      listen: `127.0.0.1:${lb.port}`,
+      backends: [{ address, tls: { ca: otherCa.certFile } }],
+    });
+    expect(await slow).toMatchObject({ status: 200 });
+    // The backend's certificate is not from the new CA: a new connection must fail its check.
+    expect((await request(lb.port)).status).toBe(502);
+    expect(lb.stats().backends[0]!.tlsHandshakeFailures).toBe(1);
+  });
+
   it('with verify off takes a certificate from any CA', async () => {
     const wrong = await startTlsBackend('unverified', { cert: otherLeaf });
     const lb = await startBalancer({
