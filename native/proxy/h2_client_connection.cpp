@@ -214,6 +214,13 @@ void H2ClientConnection::on_timer(reactor::Timer&) {
   }
   in_session_ = true;
   session_->reset_stalled_streams(now);
+  // Request bodies that stopped (slow-POST): by id, as ending one may close its stream.
+  body_check_ids_.clear();
+  for (const auto& [id, stream] : streams_) body_check_ids_.push_back(id);
+  for (int32_t id : body_check_ids_) {
+    auto found = streams_.find(id);
+    if (found != streams_.end()) found->second->check_body_timeout(now);
+  }
   in_session_ = false;
   add_session_counters();
   if (state_ == H2ClientState::serving && streams_.empty() &&

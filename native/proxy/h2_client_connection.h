@@ -19,6 +19,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "http2/h2_server_session.h"
 #include "proxy/client_transport.h"
@@ -104,6 +105,7 @@ class H2ClientConnection final : public FrontendConnection, public http2::Sessio
   reactor::Timer timer_;
   // Declared before session_: the session (destroyed first) may still report streams.
   std::unordered_map<int32_t, H2StreamExchange*> streams_;
+  std::vector<int32_t> body_check_ids_;  // the tick's scratch list (kept: no allocation per tick)
   std::unique_ptr<http2::H2ServerSession> session_;
   H2ClientState state_ = H2ClientState::serving;
   bool readable_ = true;

@@ -137,6 +137,7 @@ void H2StreamExchange::start(const http2::RequestHead& request) {
   context_.counters.h2_requests.add();
   exchange_->started_us = context_.loop.now_us();
   request_ended_ = !request.has_body;
+  body_started_ms_ = last_body_byte_ms_ = context_.loop.now_ms();
 
   // The translated head goes through the parser every HTTP/1.1 request goes through.
   http1::MessageHead& head = context_.scratch_head;
@@ -241,6 +242,7 @@ void H2StreamExchange::on_request_data(std::span<const uint8_t> bytes) {
     return;
   }
   if (bytes.empty()) return;
+  last_body_byte_ms_ = context_.loop.now_ms();
   BodyProgress& body = exchange_->request_body;
   body.data_bytes += bytes.size();
   uint64_t max_body = context_.config().limits.max_body_bytes;
@@ -273,6 +275,15 @@ void H2StreamExchange::on_request_end(std::string_view trailer_lines) {
     req_body_.append("\r\n");
   }
   if (state_ == H2StreamState::exchanging) pump();
+}
+
+void H2StreamExchange::check_body_timeout(uint64_t now_ms) {
+  if (request_ended_ || !exchange_ || exchange_->queued) return;
+  if (state_ != H2StreamState::connecting && state_ != H2StreamState::exchanging) return;
+  const Timeouts& timeouts = context_.config().timeouts;
+  const bool gap = timeouts.client_body_ms > 0 && now_ms - last_body_byte_ms_ >= timeouts.client_body_ms;
+  const bool total = timeouts.client_body_total_ms > 0 && now_ms - body_started_ms_ >= timeouts.client_body_total_ms;
+  if (gap || total) fail(Outcome::client_timeout);
 }
 
 void H2StreamExchange::give_request_credit() {

@@ -65,6 +65,10 @@ class H2StreamExchange final : public FrontendConnection, public upstream::Queue
   void on_queue_timeout(uint64_t waited_ms) override;
 
   H2StreamState state() const { return state_; }
+  // On the connection's tick: a request body that stopped arriving for timeouts.clientBodyMs,
+  // or is not all in after timeouts.clientBodyTotalMs, ends the stream with 408 (or a reset
+  // once a response has begun), as on HTTP/1.1; a request waiting for a backend slot is not timed.
+  void check_body_timeout(uint64_t now_ms);
 
  private:
   void enter(H2StreamState next);
@@ -104,8 +108,10 @@ class H2StreamExchange final : public FrontendConnection, public upstream::Queue
   std::string req_body_;         // body bytes (chunk-framed when chunked) not yet sent
   size_t credit_owed_ = 0;       // request DATA bytes taken but not yet given back as window
   bool request_chunked_ = false;
-  bool request_ended_ = false;  // END_STREAM seen
-  buffer::ByteBuffer resp_;     // bytes from the backend
+  bool request_ended_ = false;      // END_STREAM seen
+  uint64_t body_started_ms_ = 0;    // loop time the stream opened (the body's total clock)
+  uint64_t last_body_byte_ms_ = 0;  // loop time of the last request DATA (the body's gap clock)
+  buffer::ByteBuffer resp_;         // bytes from the backend
   http1::ChunkedDecoder chunked_;
   std::string chunk_framing_;  // framing since the last chunk data: holds the trailers at the end
   bool session_full_ = false;  // send_response_body refused bytes: wait for on_response_writable

@@ -2,7 +2,9 @@
 // - h2-stream-to-tls-backend-plaintext: streams wrote and read a TLS backend's raw socket;
 // - h2-backend-reset-stalls-stream: a backend reset left a stream waiting for the response timeout;
 // - h2c-escapes-per-client-limit: an h2c connection handed off at accept lost its per-client ticket;
-// - h2c-preface-after-http1-request: the preface was honoured after an HTTP/1.1 exchange.
+// - h2c-preface-after-http1-request: the preface was honoured after an HTTP/1.1 exchange;
+// - h2-slow-request-body-untimed: a stream whose request body stopped held its backend forever.
+import http from 'node:http';
 import http2 from 'node:http2';
 import https from 'node:https';
 import net, { type AddressInfo } from 'node:net';
@@ -151,6 +153,62 @@ describe('HTTP/2 regressions', () => {
     expect(text).toMatch(/^HTTP\/1\.1 (400|505) /);
   });
 });
+
+describe('HTTP/2 request bodies', () => {
+  it('h2-slow-request-body-untimed: a body that stops for clientBodyMs gets 408 and frees its backend; a steady one is served', async () => {
+    const lb = await startBalancer({
+      listen: '127.0.0.1:0',
+      http2c: true,
+      backends: [await bodyReadingBackend()],
+      timeouts: { clientBodyMs: 1000 },
+    });
+    const session = await connect(`http://127.0.0.1:${lb.port}`);
+    // Stream 1: a few bytes, then silence (the body is never ended).
+    const stalled = session.request({ ':method': 'POST', ':path': '/stalled', 'content-length': '100' }, { endStream: false });
+    stalled.write('only ten!!');
+    stalled.on('error', () => {});
+    const stalledStatus = new Promise<number>((resolve) => stalled.once('response', (h) => resolve(Number(h[':status']))));
+    const started = Date.now();
+    // Stream 2, beside it: a body that keeps coming for longer than clientBodyMs, in steps.
+    const steady = session.request({ ':method': 'POST', ':path': '/steady', 'content-length': '4' }, { endStream: false });
+    let steadyBody = '';
+    let steadyStatus = 0;
+    steady.on('response', (h) => (steadyStatus = Number(h[':status'])));
+    steady.setEncoding('utf8');
+    steady.on('data', (chunk: string) => (steadyBody += chunk));
+    const steadyDone = new Promise<void>((resolve) => steady.once('close', () => resolve()));
+    for (const part of ['a', 'b', 'c']) {
+      steady.write(part);
+      await new Promise((resolve) => setTimeout(resolve, 600));
+    }
+    steady.end('d');
+    expect(await stalledStatus).toBe(408);
+    expect(Date.now() - started).toBeLessThan(6_000);
+    stalled.close();
+    await steadyDone;
+    expect(steadyStatus).toBe(200);
+    expect(steadyBody).toBe('read 4 bytes for /steady');
+    await waitUntil('the stalled request let go of its backend connection', () => lb.stats().http2!.streamsActive === 0);
+  });
+});
+
+/** A backend that reads each request body to its end before answering how much it read. */
+async function bodyReadingBackend(): Promise<string> {
+  const server = http.createServer((req, res) => {
+    let length = 0;
+    req.on('data', (chunk: Buffer) => (length += chunk.length));
+    req.on('end', () => res.end(`read ${length} bytes for ${req.url}`));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  onCleanup(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
+  return `127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
 
 /** A plain HTTP/1.1 backend answering "plain backend <path>". */
 async function plainBackend(): Promise<string> {
