@@ -281,7 +281,11 @@ void H2StreamExchange::check_body_timeout(uint64_t now_ms) {
   if (request_ended_ || !exchange_ || exchange_->queued) return;
   if (state_ != H2StreamState::connecting && state_ != H2StreamState::exchanging) return;
   const Timeouts& timeouts = context_.config().timeouts;
-  const bool gap = timeouts.client_body_ms > 0 && now_ms - last_body_byte_ms_ >= timeouts.client_body_ms;
+  // The gap counts only while the client has window and nothing of its waits on our side
+  // (a slow backend holds its credit back, and then the pause is not the client's).
+  const bool waiting_on_client = req_body_.empty() && credit_owed_ == 0;
+  const bool gap =
+      waiting_on_client && timeouts.client_body_ms > 0 && now_ms - last_body_byte_ms_ >= timeouts.client_body_ms;
   const bool total = timeouts.client_body_total_ms > 0 && now_ms - body_started_ms_ >= timeouts.client_body_total_ms;
   if (gap || total) fail(Outcome::client_timeout);
 }
@@ -333,6 +337,8 @@ bool H2StreamExchange::on_slot_granted(upstream::UpstreamBackend& backend, bool 
   if (state_ != H2StreamState::connecting || !exchange_ || !exchange_->queued || backend_) return false;
   exchange_->queued = false;
   exchange_->pool_counted = pool_counted;
+  // The body is timed again from the grant (its wait in the queue was not its fault).
+  body_started_ms_ = last_body_byte_ms_ = context_.loop.now_ms();
   if (backend.spec.max_connections > 0) {
     exchange_->slot_load = &backend.spec.counters->load();
     exchange_->slot_backend_id = backend.spec.id;
