@@ -156,17 +156,7 @@ void ClientConnection::answer_plain_http_on_tls_port() {
 
 void ClientConnection::fail(Outcome outcome, size_t flushable) {
   const OutcomeRule& rule = rule_of(outcome);
-  switch (rule.tally) {
-    case Tally::bad_requests: context_.counters.bad_requests.add(); break;
-    case Tally::no_backend: context_.counters.no_backend.add(); break;
-    case Tally::bad_gateway: context_.counters.bad_gateway.add(); break;
-    case Tally::gateway_timeout: context_.counters.gateway_timeout.add(); break;
-  }
-  if (backend_ && rule.backend_failure) {
-    upstream::UpstreamBackend& backend = backend_->backend();
-    backend.counters->backend_errors.add();
-    context_.upstream.report_failure(backend, rule.backend_failure);
-  }
+  context_.count_failure(rule, backend_ ? &backend_->backend() : nullptr);
   // Over TLS a relayed head can be on its way with no byte counted as sent: a write that
   // would block leaves it sealed in a half-sent record, which must be finished as it is.
   const bool response_on_wire = exchange_ && (exchange_->response_started || transport_.pending_write_bytes() > 0);

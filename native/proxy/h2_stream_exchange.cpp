@@ -715,17 +715,7 @@ bool H2StreamExchange::backend_may_be_pooled() const {
 
 void H2StreamExchange::fail(Outcome outcome) {
   const OutcomeRule& rule = rule_of(outcome);
-  switch (rule.tally) {
-    case Tally::bad_requests: context_.counters.bad_requests.add(); break;
-    case Tally::no_backend: context_.counters.no_backend.add(); break;
-    case Tally::bad_gateway: context_.counters.bad_gateway.add(); break;
-    case Tally::gateway_timeout: context_.counters.gateway_timeout.add(); break;
-  }
-  if (backend_ && rule.backend_failure) {
-    upstream::UpstreamBackend& backend = backend_->backend();
-    backend.counters->backend_errors.add();
-    context_.upstream.report_failure(backend, rule.backend_failure);
-  }
+  context_.count_failure(rule, backend_ ? &backend_->backend() : nullptr);
   if (!head_sent_) {
     answer_locally(rule.status);
     return;

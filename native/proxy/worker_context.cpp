@@ -121,4 +121,17 @@ void WorkerContext::close_all_clients() {
   for (FrontendConnection* connection : snapshot) connection->close();
 }
 
+void WorkerContext::count_failure(const OutcomeRule& rule, upstream::UpstreamBackend* backend) {
+  switch (rule.tally) {
+    case Tally::bad_requests: counters.bad_requests.add(); break;
+    case Tally::no_backend: counters.no_backend.add(); break;
+    case Tally::bad_gateway: counters.bad_gateway.add(); break;
+    case Tally::gateway_timeout: counters.gateway_timeout.add(); break;
+  }
+  if (backend && rule.backend_failure) {
+    backend->counters->backend_errors.add();
+    upstream.report_failure(*backend, rule.backend_failure);
+  }
+}
+
 }  // namespace lb::proxy

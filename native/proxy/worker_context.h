@@ -13,6 +13,7 @@
 #include "http1/parser.h"
 #include "protection/edge_guard.h"
 #include "proxy/exchange.h"
+#include "proxy/exchange_outcome.h"
 #include "proxy/pipe_pool.h"
 #include "proxy/proxy_config.h"
 #include "reactor/event_loop.h"
@@ -43,6 +44,10 @@ class WorkerContext {
   }
 
   void emit_error(const char* code, const char* message);
+
+  // An exchange that ended in failure, counted once for HTTP/1 and HTTP/2 alike: the
+  // worker's tally, and the backend's errors and passive health when it was at fault.
+  void count_failure(const OutcomeRule& rule, upstream::UpstreamBackend* backend);
 
   // Access logs: whether to record this request (sampling), and the record's push.
   bool sample_access_log();
