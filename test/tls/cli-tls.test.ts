@@ -6,25 +6,22 @@ import http from 'node:http';
 import https from 'node:https';
 import { join } from 'node:path';
 import tls from 'node:tls';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { runCleanups } from '../helpers/cleanup.js';
 import { startHttpBackend } from '../helpers/http-backend.js';
-import { createTlsFixtures, type FixtureCertificate, type TlsFixtures } from '../helpers/tls-fixtures.js';
+import type { FixtureCertificate } from '../helpers/tls-fixtures.js';
+import { useTlsFixtures } from '../helpers/use-tls-fixtures.js';
 import { waitUntil } from '../helpers/wait.js';
 import { CliProcess, ensureBuilt, killSpawnedAfterEach, runCli } from '../helpers/cli.js';
 
-let fixtures: TlsFixtures;
+const fixtures = useTlsFixtures();
 let replacement: FixtureCertificate;
 
 beforeAll(async () => {
   await ensureBuilt();
-  fixtures = await createTlsFixtures({ names: ['localhost'], ips: ['127.0.0.1'] });
   replacement = await fixtures.issue({ names: ['localhost'], ips: ['127.0.0.1'], fileName: 'cli-replacement' });
 }, 150_000);
-afterAll(async () => {
-  await fixtures.cleanup();
-});
 killSpawnedAfterEach();
 afterEach(runCleanups);
 

@@ -12,34 +12,30 @@ import net from 'node:net';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { promisify } from 'node:util';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { LbConfigError } from '../../src/errors.js';
 import { startBalancer } from '../helpers/balancer.js';
 import { onCleanup, runCleanups } from '../helpers/cleanup.js';
 import { externalProgramEnv } from '../helpers/external-env.js';
 import { waitUntil } from '../helpers/wait.js';
-import { createTlsFixtures, type FixtureCertificate, type TlsFixtures } from '../helpers/tls-fixtures.js';
+import type { FixtureCertificate } from '../helpers/tls-fixtures.js';
+import { useTlsFixtures } from '../helpers/use-tls-fixtures.js';
 
 const run = promisify(execFile);
 
-let fixtures: TlsFixtures;
+const fixtures = useTlsFixtures({ names: ['localhost', 'example.test'], ips: ['127.0.0.1'] });
 let wildcard: FixtureCertificate;
 let fallback: FixtureCertificate;
 let replacement: FixtureCertificate;
 let clientCert: FixtureCertificate;
 
 beforeAll(async () => {
-  fixtures = await createTlsFixtures({ names: ['localhost', 'example.test'], ips: ['127.0.0.1'] });
   wildcard = await fixtures.issue({ names: ['*.wild.test'], fileName: 'wildcard' });
   fallback = await fixtures.issue({ names: ['default.test'], fileName: 'fallback' });
   clientCert = await fixtures.issue({ commonName: 'client one', clientAuth: true, fileName: 'client' });
   replacement = await fixtures.issue({ names: ['localhost', 'example.test'], ips: ['127.0.0.1'], fileName: 'replacement' });
 }, 60_000);
-
-afterAll(async () => {
-  await fixtures.cleanup();
-});
 
 afterEach(async () => {
   await runCleanups();
