@@ -6,7 +6,7 @@ import http from 'node:http';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { runCleanups } from '../helpers/cleanup.js';
-import { CliProcess, ensureBuilt, killSpawnedAfterEach, runCli, usageError } from '../helpers/cli.js';
+import { CliProcess, ensureBuilt, killSpawnedAfterEach, runCli, startArgs, usageError } from '../helpers/cli.js';
 import { configFiles } from '../helpers/config-files.js';
 import { startTlsBackend } from '../helpers/tls-backend.js';
 import { useTlsFixtures } from '../helpers/use-tls-fixtures.js';
@@ -23,15 +23,7 @@ afterEach(runCleanups);
 describe('lb-native and TLS backends', () => {
   it('start --backend HOST:PORT,tls,tls-ca=FILE,tls-sni=NAME proxies over verified TLS with that SNI', async () => {
     const backend = await startTlsBackend(fixtures.ecdsa, (_req, res) => res.end('over tls'));
-    const cli = new CliProcess([
-      'start',
-      '--listen',
-      '127.0.0.1:0',
-      '--workers',
-      '1',
-      '--backend',
-      `${backend.address},tls,tls-ca=${fixtures.ca.certFile},tls-sni=backend.test`,
-    ]);
+    const cli = new CliProcess(startArgs(`${backend.address},tls,tls-ca=${fixtures.ca.certFile},tls-sni=backend.test`));
     const listening = await cli.waitForLog('listening');
     const lbPort = Number(new URL(String(listening.url)).port);
     const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
