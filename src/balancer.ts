@@ -492,12 +492,7 @@ export class Balancer {
 
   /** Sets a backend's weight (1-256). Throws LbConfigError for an unknown backend or a bad weight. */
   setWeight(idOrAddress: number | string, weight: number): BackendStatus {
-    const value = parseOrThrow(weightSchema, weight, ['weight']);
-    const entry = this.#backends.find(idOrAddress);
-    const before = entry.config;
-    entry.config = { ...before, weight: value };
-    this.#publishOrRestore(() => (entry.config = before));
-    return statusOf(entry, this.#config.mode);
+    return this.#changeBackendConfig(idOrAddress, { weight: parseOrThrow(weightSchema, weight, ['weight']) });
   }
 
   /**
@@ -507,10 +502,16 @@ export class Balancer {
    * or a bad value.
    */
   setMaxConnections(idOrAddress: number | string, maxConnections: number): BackendStatus {
-    const value = parseOrThrow(maxConnectionsSchema, maxConnections, ['maxConnections']);
+    return this.#changeBackendConfig(idOrAddress, {
+      maxConnections: parseOrThrow(maxConnectionsSchema, maxConnections, ['maxConnections']),
+    });
+  }
+
+  /** Changes checked fields of one backend's configuration: published to the workers, or undone if that fails. */
+  #changeBackendConfig(idOrAddress: number | string, change: Partial<BackendConfig>): BackendStatus {
     const entry = this.#backends.find(idOrAddress);
     const before = entry.config;
-    entry.config = { ...before, maxConnections: value };
+    entry.config = { ...before, ...change };
     this.#publishOrRestore(() => (entry.config = before));
     return statusOf(entry, this.#config.mode);
   }
