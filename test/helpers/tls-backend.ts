@@ -1,12 +1,11 @@
 // A node:https backend on 127.0.0.1, for tests of TLS towards backends: the test says how
 // it answers and with which certificate; the helper records how each TLS connection came
-// (the SNI sent, whether a session was resumed) and closes everything after the test.
+// (the SNI sent, whether a session was resumed) and closes everything after the test (loopback-server.ts).
 import type http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 
-import { onCleanup } from './cleanup.js';
+import { listenOnLoopback } from './loopback-server.js';
 import type { FixtureCertificate } from './tls-fixtures.js';
 
 export interface TlsConnectionSeen {
@@ -40,14 +39,6 @@ export async function startTlsBackend(
   server.on('secureConnection', (socket: TLSSocket) => {
     connections.push({ servername: socket.servername, reused: socket.isSessionReused() });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  onCleanup(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
-  const port = (server.address() as AddressInfo).port;
+  const port = await listenOnLoopback(server);
   return { port, address: `127.0.0.1:${port}`, connections, server };
 }

@@ -7,7 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import http from 'node:http';
-import net, { type AddressInfo } from 'node:net';
+import net from 'node:net';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +16,7 @@ import type { BackendErrorEvent } from '../../src/events.js';
 import { LbConfigError } from '../../src/errors.js';
 import { startBalancer } from '../helpers/balancer.js';
 import { onCleanup, runCleanups } from '../helpers/cleanup.js';
+import { listenOnLoopback } from '../helpers/loopback-server.js';
 import { startTlsBackend, type TlsBackend } from '../helpers/tls-backend.js';
 import type { FixtureCa, FixtureCertificate } from '../helpers/tls-fixtures.js';
 import { useTlsFixtures } from '../helpers/use-tls-fixtures.js';
@@ -357,9 +358,7 @@ describe('TLS towards backends', () => {
   it('a backend that accepts TCP but never finishes the handshake fails the connect after connectMs (counted, 502)', async () => {
     // A TCP server that reads the ClientHello and says nothing.
     const silent = net.createServer((socket) => socket.resume());
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    onCleanup(() => new Promise<void>((resolve) => silent.close(() => resolve())));
-    const port = (silent.address() as AddressInfo).port;
+    const port = await listenOnLoopback(silent);
     const lb = await startBalancer({
       workers: 1,
       retries: { maxTries: 1 },

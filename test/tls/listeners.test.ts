@@ -14,6 +14,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createBalancer } from '../../src/index.js';
 import { LbConfigError } from '../../src/errors.js';
 import { onCleanup, runCleanups } from '../helpers/cleanup.js';
+import { listenOnLoopback } from '../helpers/loopback-server.js';
 import type { FixtureCertificate } from '../helpers/tls-fixtures.js';
 import { useTlsFixtures } from '../helpers/use-tls-fixtures.js';
 import { waitUntil, withTimeout } from '../helpers/wait.js';
@@ -36,12 +37,7 @@ async function startBackend(): Promise<number> {
     res.end(JSON.stringify({ proto: req.headers['x-forwarded-proto'], path: req.url, ...(subject ? { subject } : {}) }));
   });
   server.keepAliveTimeout = 30_000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  onCleanup(async () => {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  return (server.address() as net.AddressInfo).port;
+  return listenOnLoopback(server);
 }
 
 async function start(options: Parameters<typeof createBalancer>[0]) {

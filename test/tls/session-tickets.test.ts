@@ -4,8 +4,6 @@
 // the request still succeeds). Real clients: node:tls and openssl s_client.
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import http from 'node:http';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -15,7 +13,7 @@ import { LbConfigError } from '../../src/errors.js';
 import { onCleanup, runCleanups } from '../helpers/cleanup.js';
 import { externalProgramEnv } from '../helpers/external-env.js';
 import { useTlsFixtures } from '../helpers/use-tls-fixtures.js';
-import { startOkTlsBalancer } from './ok-tls-balancer.js';
+import { startOkBackend, startOkTlsBalancer } from './ok-backend.js';
 import { visit, type Visit } from './tls-visit.js';
 
 const fixtures = useTlsFixtures();
@@ -130,12 +128,10 @@ describe('session tickets', () => {
   });
 
   it("resumes a ticket from one TLS listener on another: the keys are the balancer's, not a listener's", async () => {
-    const server = http.createServer((_req, res) => res.end('ok'));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    onCleanup(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const backend = await startOkBackend();
     const certificates = [{ cert: fixtures.ecdsa.chainFile, key: fixtures.ecdsa.keyFile }];
     const lb = createBalancer({
-      backends: [`127.0.0.1:${(server.address() as net.AddressInfo).port}`],
+      backends: [backend],
       workers: 2,
       listeners: [
         { listen: '127.0.0.1:0', tls: { certificates } },

@@ -12,7 +12,7 @@ import { runCleanups } from '../helpers/cleanup.js';
 import { externalProgramEnv } from '../helpers/external-env.js';
 import { waitUntil } from '../helpers/wait.js';
 import { useTlsFixtures } from '../helpers/use-tls-fixtures.js';
-import { startOkTlsBalancer } from './ok-tls-balancer.js';
+import { startOkTlsBalancer } from './ok-backend.js';
 import { visit } from './tls-visit.js';
 
 const fixtures = useTlsFixtures();
