@@ -28,6 +28,7 @@ import {
 import type { Strategy } from './config/strategies.js';
 import { strategyModeConflict } from './config/strategies.js';
 import { toNativeConfig } from './config/to-native.js';
+import { deliverToListeners } from './deliver-to-listeners.js';
 import { LbConfigError, LbError, LbListenError, LbNativeError, LbStateError, LbWorkerError, errorCodes } from './errors.js';
 import type { AccessEvent, BalancerEventMap, BalancerEventName, BalancerListener, ListeningEvent } from './events.js';
 import { type HealthChange, HealthChecker } from './health/health-checker.js';
@@ -233,7 +234,7 @@ export class Balancer {
         // A change made while starting (an addBackend that was resolving, say) is published now.
         if (this.#version !== run.version) this.#publishOrReport();
         const first = this.#first(run);
-        this.#deliver(() => this.#emitter.emit('listening', { address: first.address, port: first.port }));
+        deliverToListeners(() => this.#emitter.emit('listening', { address: first.address, port: first.port }));
         this.#startHealthChecks(run);
         this.#watchCertificates();
         this.#syncClusterLimits(run);
@@ -491,12 +492,7 @@ export class Balancer {
 
   /** Sets a backend's weight (1-256). Throws LbConfigError for an unknown backend or a bad weight. */
   setWeight(idOrAddress: number | string, weight: number): BackendStatus {
-    const value = parseOrThrow(weightSchema, weight, ['weight']);
-    const entry = this.#backends.find(idOrAddress);
-    const before = entry.config;
-    entry.config = { ...before, weight: value };
-    this.#publishOrRestore(() => (entry.config = before));
-    return statusOf(entry, this.#config.mode);
+    return this.#changeBackendConfig(idOrAddress, { weight: parseOrThrow(weightSchema, weight, ['weight']) });
   }
 
   /**
@@ -506,10 +502,16 @@ export class Balancer {
    * or a bad value.
    */
   setMaxConnections(idOrAddress: number | string, maxConnections: number): BackendStatus {
-    const value = parseOrThrow(maxConnectionsSchema, maxConnections, ['maxConnections']);
+    return this.#changeBackendConfig(idOrAddress, {
+      maxConnections: parseOrThrow(maxConnectionsSchema, maxConnections, ['maxConnections']),
+    });
+  }
+
+  /** Changes checked fields of one backend's configuration: published to the workers, or undone if that fails. */
+  #changeBackendConfig(idOrAddress: number | string, change: Partial<BackendConfig>): BackendStatus {
     const entry = this.#backends.find(idOrAddress);
     const before = entry.config;
-    entry.config = { ...before, maxConnections: value };
+    entry.config = { ...before, ...change };
     this.#publishOrRestore(() => (entry.config = before));
     return statusOf(entry, this.#config.mode);
   }
@@ -532,7 +534,7 @@ export class Balancer {
       const drain = entry.drain;
       if (drain && !drain.announced) {
         drain.announced = true;
-        this.#deliver(() => this.#emitter.emit('backend-drained', { backend: refOf(entry), state: value }));
+        deliverToListeners(() => this.#emitter.emit('backend-drained', { backend: refOf(entry), state: value }));
       }
     }
     return statusOf(entry, this.#config.mode);
@@ -577,7 +579,7 @@ export class Balancer {
     );
     this.#config = { ...this.#config, listeners };
     const event = { ...this.#first(run) };
-    this.#deliver(() => this.#emitter.emit('listening', event));
+    deliverToListeners(() => this.#emitter.emit('listening', event));
     return { ...run.listeners[index]! };
   }
 
@@ -811,7 +813,7 @@ export class Balancer {
     }
     if (run && result.listeners) {
       const event = { ...this.#first(run) };
-      this.#deliver(() => this.#emitter.emit('listening', event));
+      deliverToListeners(() => this.#emitter.emit('listening', event));
     }
     if (run) this.#syncClusterLimits(run);
     return result;
@@ -866,8 +868,8 @@ export class Balancer {
       return;
     }
     run.clusterLimits = new ClusterLimits(run.native, wanted, rateLimits, {
-      degraded: (reason) => this.#deliver(() => this.#emitter.emit('cluster-limits-degraded', { reason })),
-      restored: () => this.#deliver(() => this.#emitter.emit('cluster-limits-restored', {})),
+      degraded: (reason) => deliverToListeners(() => this.#emitter.emit('cluster-limits-degraded', { reason })),
+      restored: () => deliverToListeners(() => this.#emitter.emit('cluster-limits-restored', {})),
     });
   }
 
@@ -913,7 +915,7 @@ export class Balancer {
   #reportCertificateError(error: unknown): void {
     if (this.#emitter.listenerCount('error') === 0) return;
     const lbError = error instanceof LbError ? error : new LbNativeError(String(error));
-    this.#deliver(() => this.#emitter.emit('error', lbError));
+    deliverToListeners(() => this.#emitter.emit('error', lbError));
   }
 
   /**
@@ -990,7 +992,7 @@ export class Balancer {
     } catch (error) {
       if (this.#emitter.listenerCount('error') > 0) {
         const lbError = error instanceof LbError ? error : new LbNativeError(String(error));
-        this.#deliver(() => this.#emitter.emit('error', lbError));
+        deliverToListeners(() => this.#emitter.emit('error', lbError));
       }
     }
   }
@@ -999,7 +1001,7 @@ export class Balancer {
     this.#backends.finishRemove(removal);
     const status = statusOf(removal.entry, this.#config.mode);
     removal.resolve(status);
-    this.#deliver(() => this.#emitter.emit('backend-removed', { backend: refOf(removal.entry) }));
+    deliverToListeners(() => this.#emitter.emit('backend-removed', { backend: refOf(removal.entry) }));
   }
 
   // ---- Health checks -----------------------------------------------------------------
@@ -1035,8 +1037,8 @@ export class Balancer {
     entry.healthReason = change.healthy ? undefined : change.reason;
     this.#publishOrReport();
     const backend = refOf(entry);
-    if (change.healthy) this.#deliver(() => this.#emitter.emit('backend-up', { backend }));
-    else this.#deliver(() => this.#emitter.emit('backend-down', { backend, reason: change.reason }));
+    if (change.healthy) deliverToListeners(() => this.#emitter.emit('backend-up', { backend }));
+    else deliverToListeners(() => this.#emitter.emit('backend-down', { backend, reason: change.reason }));
   }
 
   /**
@@ -1096,21 +1098,7 @@ export class Balancer {
 
   /** Native event batches arrive here, on the JavaScript thread. */
   #onEvents(events: NativeEvent[]): void {
-    for (const event of events) this.#deliver(() => this.#dispatch(event));
-  }
-
-  /**
-   * Runs listeners. One that throws must unwind neither into the addon nor into start():
-   * its error is rethrown on its own tick, where it is an ordinary uncaught exception.
-   */
-  #deliver(emit: () => void): void {
-    try {
-      emit();
-    } catch (error) {
-      process.nextTick(() => {
-        throw error;
-      });
-    }
+    for (const event of events) deliverToListeners(() => this.#dispatch(event));
   }
 
   #dispatch(event: NativeEvent): void {

@@ -1,8 +1,8 @@
 // The live dashboard served at GET /: one self-contained page (no external resources)
 // built from dashboard/: its markup, its style sheet and its script (script.ts, sent as
-// the source of its functions together with histogram.ts's, so the page's deltas and
-// percentiles are the ones `top` and the server use). With a token, open it as
-// `http://host:port/#token=SECRET`: the page keeps the token in session storage, removes
+// the source of its functions together with histogram.ts's and byte-units.ts's, so the
+// page's deltas, percentiles and byte counts are the ones `top` and the server use).
+// With a token, open it as `http://host:port/#token=SECRET`: the page keeps the token in session storage, removes
 // it from the address bar and sends it as `Authorization: Bearer`; without one it asks
 // for it when the API answers 401, and says so when the token it sent is refused.
 // The page is static (no data in it), so it is served without the token; everything it
@@ -15,8 +15,9 @@ import * as pageScript from './dashboard/script.js';
 import { pageStyle } from './dashboard/style.js';
 
 /**
- * The page's script: in one function scope, `maths` built from histogram.ts's functions,
- * `pageSettings`, then every function script.ts exports, and a call of its `start`.
+ * The page's script: in one function scope, `maths` built from histogram.ts's and
+ * byte-units.ts's functions, `pageSettings`, then every function script.ts exports, and
+ * a call of its `start`.
  */
 function assembleScript(): string {
   const { maths, pageSettings } = pageScript;

@@ -62,6 +62,11 @@ class Exposition {
     write((suffix, labels, value) => this.#lines.push(`${name}${suffix}${formatLabels(labels)} ${formatValue(value)}`));
   }
 
+  /** A family of one sample without labels. */
+  total(name: string, type: 'counter' | 'gauge', help: string, value: number): void {
+    this.family(name, type, help, (sample) => sample('', {}, value));
+  }
+
   /** One value per backend. */
   perBackend(
     name: string,
@@ -72,6 +77,21 @@ class Exposition {
   ): void {
     this.family(name, type, help, (sample) => {
       for (const b of backends) sample('', backendLabels(b), value(b));
+    });
+  }
+
+  /** A gauge per backend and value of `label`: 1 for the backend's current value, 0 for the others. */
+  perBackendOneOf(
+    name: string,
+    help: string,
+    label: string,
+    values: readonly string[],
+    backends: readonly BackendStats[],
+    current: (b: BackendStats) => string,
+  ): void {
+    this.family(name, 'gauge', help, (sample) => {
+      for (const b of backends)
+        for (const value of values) sample('', { ...backendLabels(b), [label]: value }, current(b) === value ? 1 : 0);
     });
   }
 
@@ -96,93 +116,85 @@ function responsesOf(
 /** Renders `stats` (from `balancer.stats()`) as a Prometheus text exposition. */
 export function renderPrometheus(stats: BalancerStats, info: PrometheusInfo = {}): string {
   const out = new Exposition();
-  const total = (name: string, type: 'counter' | 'gauge', help: string, value: number): void =>
-    out.family(name, type, help, (sample) => sample('', {}, value));
+  renderBalancer(stats, info, out);
+  if (stats.protection) renderProtection(stats.protection, out);
+  if (stats.tls) renderTls(stats.tls, out);
+  if (stats.http2) renderHttp2(stats.requests, stats.http2, out);
+  if (info.clusterLimits) renderClusterLimits(info.clusterLimits, out);
+  if (stats.circuitBreaker) renderCircuitBreaker(stats.circuitBreaker, out);
+  renderBackends(stats, out);
+  return out.text();
+}
 
-  // ---- The balancer as a whole ----
-  total('lb_workers', 'gauge', 'Data-path worker threads.', stats.workers);
+/** The balancer as a whole. */
+function renderBalancer(stats: BalancerStats, info: PrometheusInfo, out: Exposition): void {
+  out.total('lb_workers', 'gauge', 'Data-path worker threads.', stats.workers);
   if (info.strategy !== undefined) {
     const strategy = info.strategy;
     out.family('lb_strategy_info', 'gauge', 'The load-balancing strategy in use (always 1).', (sample) =>
       sample('', { strategy }, 1),
     );
   }
-  total('lb_accepted_connections_total', 'counter', 'Client connections accepted.', stats.acceptedConnections);
-  total('lb_active_client_connections', 'gauge', 'Client connections open now.', stats.activeClientConnections);
-  total('lb_requests_total', 'counter', 'Requests received from clients.', stats.requests);
+  out.total('lb_accepted_connections_total', 'counter', 'Client connections accepted.', stats.acceptedConnections);
+  out.total('lb_active_client_connections', 'gauge', 'Client connections open now.', stats.activeClientConnections);
+  out.total('lb_requests_total', 'counter', 'Requests received from clients.', stats.requests);
   out.family('lb_responses_total', 'counter', 'Responses sent to clients, by status class.', (sample) => {
     for (const code of statusClasses) sample('', { code }, responsesOf(stats, code));
   });
-  total(
+  out.total(
     'lb_bad_requests_total',
     'counter',
     'Malformed or over-limit requests answered 4xx by the balancer itself.',
     stats.badRequests,
   );
-  total('lb_no_backend_total', 'counter', 'Requests answered 503 because no backend could take them.', stats.noBackend);
-  total(
+  out.total('lb_no_backend_total', 'counter', 'Requests answered 503 because no backend could take them.', stats.noBackend);
+  out.total(
     'lb_panic_routed_total',
     'counter',
     'Requests sent to an ejected or down backend because no backend was eligible (panic routing).',
     stats.panicRouted,
   );
-  total('lb_bad_gateway_total', 'counter', 'Requests answered 502 by the balancer.', stats.badGateway);
-  total('lb_gateway_timeout_total', 'counter', 'Requests answered 504 by the balancer.', stats.gatewayTimeout);
-  total('lb_client_received_bytes_total', 'counter', 'Bytes received from clients.', stats.bytesFromClients);
-  total('lb_client_sent_bytes_total', 'counter', 'Bytes sent to clients.', stats.bytesToClients);
-  total('lb_bodies_copied_total', 'counter', 'Message bodies copied through user-space buffers.', stats.bodiesCopied);
-  total(
+  out.total('lb_bad_gateway_total', 'counter', 'Requests answered 502 by the balancer.', stats.badGateway);
+  out.total('lb_gateway_timeout_total', 'counter', 'Requests answered 504 by the balancer.', stats.gatewayTimeout);
+  out.total('lb_client_received_bytes_total', 'counter', 'Bytes received from clients.', stats.bytesFromClients);
+  out.total('lb_client_sent_bytes_total', 'counter', 'Bytes sent to clients.', stats.bytesToClients);
+  out.total('lb_bodies_copied_total', 'counter', 'Message bodies copied through user-space buffers.', stats.bodiesCopied);
+  out.total(
     'lb_bodies_spliced_total',
     'counter',
     'Large Content-Length bodies moved, at least partly, by splice(2) between two plain sockets.',
     stats.bodiesSpliced,
   );
-  total('lb_body_spliced_bytes_total', 'counter', 'Body bytes moved by splice(2).', stats.bodyBytesSpliced);
-  total('lb_events_dropped_total', 'counter', "Events dropped because a worker's event ring was full.", stats.eventsDropped);
-  total(
+  out.total('lb_body_spliced_bytes_total', 'counter', 'Body bytes moved by splice(2).', stats.bodyBytesSpliced);
+  out.total('lb_events_dropped_total', 'counter', "Events dropped because a worker's event ring was full.", stats.eventsDropped);
+  out.total(
     'lb_access_log_dropped_total',
     'counter',
     "Access-log records dropped because a worker's ring was full.",
     stats.accessLogDropped,
   );
-  total('lb_worker_errors_total', 'counter', 'Errors reported by data-path workers.', stats.workerErrors);
-  if (stats.protection) renderProtection(stats.protection, total);
-  if (stats.tls) renderTls(stats.tls, out);
-  if (stats.http2) renderHttp2(stats.requests, stats.http2, total, out);
-  if (info.clusterLimits) renderClusterLimits(info.clusterLimits, total);
-  if (stats.circuitBreaker) {
-    const c = stats.circuitBreaker;
-    total('lb_circuit_breaker_active', 'gauge', "Requests holding a slot of the pool's circuit breaker.", c.active);
-    total('lb_circuit_breaker_pending', 'gauge', "Requests waiting for a slot of the pool's circuit breaker.", c.pending);
-    total(
-      'lb_circuit_breaker_overflow_total',
-      'counter',
-      "503s from the pool's circuit breaker: maxRequests in flight and maxPendingRequests waiting.",
-      c.overflow,
-    );
-  }
+  out.total('lb_worker_errors_total', 'counter', 'Errors reported by data-path workers.', stats.workerErrors);
+}
 
-  // ---- Per backend ----
+/** Per backend: configuration, state, queue, traffic, connections, latency. */
+function renderBackends(stats: BalancerStats, out: Exposition): void {
   const backends = stats.backends;
   out.perBackend('lb_backend_weight', 'gauge', 'Configured weight.', backends, (b) => b.weight);
-  out.family(
+  out.perBackendOneOf(
     'lb_backend_state',
-    'gauge',
     'Administrative state: 1 for the current one (ready, drain, maint), 0 for the others.',
-    (sample) => {
-      for (const b of backends)
-        for (const state of backendStates) sample('', { ...backendLabels(b), state }, b.state === state ? 1 : 0);
-    },
+    'state',
+    backendStates,
+    backends,
+    (b) => b.state,
   );
-  out.family(
+  out.perBackendOneOf(
     'lb_backend_health',
-    'gauge',
     'Active health: 1 for the current one (up, down, unchecked), 0 for the others.',
-    (sample) => {
-      for (const b of backends)
-        for (const health of ['up', 'down', 'unchecked'] as const)
-          sample('', { ...backendLabels(b), health }, b.health === health ? 1 : 0);
-    },
+    'health',
+    ['up', 'down', 'unchecked'],
+    backends,
+    (b) => b.health,
   );
   out.perBackend('lb_backend_queued', 'gauge', 'Requests waiting for a slot (maxConnections) now.', backends, (b) => b.queued);
   out.perBackend(
@@ -310,7 +322,18 @@ export function renderPrometheus(stats: BalancerStats, info: PrometheusInfo = {}
     stats,
     (b) => [b.totalTime, b.totalTimeSumUs],
   );
-  return out.text();
+}
+
+/** The pool's circuit breaker (docs/protection.md). */
+function renderCircuitBreaker(c: NonNullable<BalancerStats['circuitBreaker']>, out: Exposition): void {
+  out.total('lb_circuit_breaker_active', 'gauge', "Requests holding a slot of the pool's circuit breaker.", c.active);
+  out.total('lb_circuit_breaker_pending', 'gauge', "Requests waiting for a slot of the pool's circuit breaker.", c.pending);
+  out.total(
+    'lb_circuit_breaker_overflow_total',
+    'counter',
+    "503s from the pool's circuit breaker: maxRequests in flight and maxPendingRequests waiting.",
+    c.overflow,
+  );
 }
 
 function histogram(
@@ -378,20 +401,17 @@ function renderTls(t: NonNullable<BalancerStats['tls']>, out: Exposition): void 
 }
 
 /** Edge protection (docs/protection.md); per-rule 429s are in GET /protection, by name. */
-function renderProtection(
-  p: NonNullable<BalancerStats['protection']>,
-  total: (name: string, type: 'counter' | 'gauge', help: string, value: number) => void,
-): void {
-  total('lb_protection_denied_total', 'counter', 'Connections closed at accept by the allow/deny lists.', p.denied);
-  total(
+function renderProtection(p: NonNullable<BalancerStats['protection']>, out: Exposition): void {
+  out.total('lb_protection_denied_total', 'counter', 'Connections closed at accept by the allow/deny lists.', p.denied);
+  out.total(
     'lb_protection_connections_limited_total',
     'counter',
     'Connections closed at accept: the client had maxConnectionsPerClient open.',
     p.connectionsLimited,
   );
-  total('lb_protection_rate_limited_total', 'counter', 'Requests answered 429 by a rate limit.', p.rateLimited);
-  total('lb_protection_rate_table_keys', 'gauge', "Keys in the workers' rate-limit tables.", p.rateTableKeys);
-  total(
+  out.total('lb_protection_rate_limited_total', 'counter', 'Requests answered 429 by a rate limit.', p.rateLimited);
+  out.total('lb_protection_rate_table_keys', 'gauge', "Keys in the workers' rate-limit tables.", p.rateTableKeys);
+  out.total(
     'lb_protection_rate_table_evictions_total',
     'counter',
     'Live rate-limit keys forgotten to make room for new ones.',
@@ -400,31 +420,26 @@ function renderProtection(
 }
 
 /** HTTP/2 to clients: requests by protocol, streams, resets by reason, defences. */
-function renderHttp2(
-  requests: number,
-  h2: NonNullable<BalancerStats['http2']>,
-  total: (name: string, type: 'counter' | 'gauge', help: string, value: number) => void,
-  out: Exposition,
-): void {
+function renderHttp2(requests: number, h2: NonNullable<BalancerStats['http2']>, out: Exposition): void {
   out.family('lb_requests_by_protocol_total', 'counter', 'Requests received from clients, by protocol.', (sample) => {
     sample('', { protocol: 'h1' }, Math.max(0, requests - h2.requests));
     sample('', { protocol: 'h2' }, h2.requests);
   });
-  total('lb_h2_connections_total', 'counter', 'Client connections that spoke HTTP/2.', h2.connections);
-  total('lb_h2_streams_active', 'gauge', 'HTTP/2 streams open now.', h2.streamsActive);
+  out.total('lb_h2_connections_total', 'counter', 'Client connections that spoke HTTP/2.', h2.connections);
+  out.total('lb_h2_streams_active', 'gauge', 'HTTP/2 streams open now.', h2.streamsActive);
   out.family('lb_h2_stream_resets_total', 'counter', 'HTTP/2 streams reset, by reason.', (sample) => {
     sample('', { reason: 'client' }, h2.resetsByClient);
     sample('', { reason: 'refused' }, h2.refusedStreams);
     sample('', { reason: 'malformed' }, h2.malformedRequests);
     sample('', { reason: 'stalled' }, h2.stalledStreamsReset);
   });
-  total(
+  out.total(
     'lb_h2_backend_exchanges_cancelled_total',
     'counter',
     'Backend exchanges cut short because their HTTP/2 stream went away.',
     h2.exchangesCancelled,
   );
-  total('lb_h2_header_list_too_large_total', 'counter', 'HTTP/2 requests answered 431.', h2.headerListTooLarge);
+  out.total('lb_h2_header_list_too_large_total', 'counter', 'HTTP/2 requests answered 431.', h2.headerListTooLarge);
   out.family(
     'lb_h2_connections_ended_total',
     'counter',
@@ -436,20 +451,17 @@ function renderHttp2(
 }
 
 /** Cluster-wide rate limits on Redis (docs/protection.md, "Across balancers"). */
-function renderClusterLimits(
-  c: ClusterLimitsStats,
-  total: (name: string, type: 'counter' | 'gauge', help: string, value: number) => void,
-): void {
-  total(
+function renderClusterLimits(c: ClusterLimitsStats, out: Exposition): void {
+  out.total(
     'lb_protection_cluster_degraded',
     'gauge',
     'Redis cannot be reached: 1 while this balancer applies its local share of the cluster rate limits.',
     c.degraded ? 1 : 0,
   );
-  total('lb_protection_cluster_exchanges_total', 'counter', 'Exchanges with Redis that worked.', c.exchanges);
-  total('lb_protection_cluster_exchange_failures_total', 'counter', 'Exchanges with Redis that failed.', c.failures);
-  total('lb_protection_cluster_blocked_keys', 'gauge', 'Keys over their cluster-wide limit now.', c.blockedKeys);
-  total(
+  out.total('lb_protection_cluster_exchanges_total', 'counter', 'Exchanges with Redis that worked.', c.exchanges);
+  out.total('lb_protection_cluster_exchange_failures_total', 'counter', 'Exchanges with Redis that failed.', c.failures);
+  out.total('lb_protection_cluster_blocked_keys', 'gauge', 'Keys over their cluster-wide limit now.', c.blockedKeys);
+  out.total(
     'lb_protection_cluster_limited_total',
     'counter',
     'Requests answered 429 because their key was over its cluster-wide limit.',

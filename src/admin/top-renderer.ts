@@ -2,6 +2,7 @@
 // previous one), a summary line and a table with a row per backend. Pure: the caller polls
 // GET /stats, clears the screen and prints what this returns.
 import type { BackendStats, BalancerStats } from '../stats.js';
+import { formatBytes } from './byte-units.js';
 import { histogramDelta, percentileMs } from './histogram.js';
 
 export interface TopOptions {
@@ -130,17 +131,6 @@ function rateBytes(current: number, before: number | undefined, seconds: number 
   if (seconds === undefined || before === undefined) return '-';
   const delta = current - before;
   return `${formatBytes((delta < 0 ? current : delta) / seconds)}/s`;
-}
-
-function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = n;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${value >= 100 || unit === 0 ? value.toFixed(0) : value.toFixed(1)} ${units[unit]}`;
 }
 
 function pad(text: string, width: number, align: 'left' | 'right'): string {

@@ -5,11 +5,12 @@
 import { z } from 'zod';
 
 import { addressKey } from '../config/address.js';
-import { DiscoveryError, DnsQueryError, LbConfigError } from '../errors.js';
+import { DiscoveryError, DnsQueryError } from '../errors.js';
 import { type BackendSyncOptions, BackendSync, type SyncTarget } from './backend-sync.js';
 import type { DiscoveredBackend } from './discovered-backend.js';
 import { type DnsAnswer, type DnsLookup, DnsResolver, parseDnsServer } from './dns-resolver.js';
 import { Discovery } from './handle.js';
+import { checkDiscoveryOptions } from './options-check.js';
 
 export interface DnsDiscoveryOptions extends DnsLookup, BackendSyncOptions {
   /** Never re-resolve sooner than this after a success, whatever the TTL (also the first retry delay after a failure). Default 1000. */
@@ -54,14 +55,7 @@ const optionsSchema = z
 
 /** Validates DNS discovery options; throws LbConfigError with paths under `discovery.dns`. */
 export function validateDnsDiscoveryOptions(options: DnsDiscoveryOptions): DnsDiscoveryOptions {
-  const parsed = optionsSchema.safeParse(options);
-  if (parsed.success) return options;
-  throw new LbConfigError(
-    parsed.error.issues.map((issue) => ({
-      path: ['discovery', 'dns', ...issue.path.map(String)].join('.'),
-      message: issue.message,
-    })),
-  );
+  return checkDiscoveryOptions(optionsSchema, options, 'dns');
 }
 
 /** Resolves the name once (for the initial backends of a balancer about to be created). */

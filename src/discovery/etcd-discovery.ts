@@ -12,10 +12,11 @@ import { Etcd3, type IKeyValue, type IOptions, type Watcher } from 'etcd3';
 import { z } from 'zod';
 
 import { addressKey } from '../config/address.js';
-import { DiscoveryError, LbConfigError } from '../errors.js';
+import { DiscoveryError } from '../errors.js';
 import { type BackendSyncOptions, BackendSync, type SyncTarget } from './backend-sync.js';
 import type { DiscoveredBackend } from './discovered-backend.js';
 import { Discovery } from './handle.js';
+import { checkDiscoveryOptions } from './options-check.js';
 
 export interface EtcdDiscoveryOptions extends BackendSyncOptions {
   /** etcd client URLs, e.g. `['http://10.0.0.5:2379']`. */
@@ -59,14 +60,7 @@ const optionsSchema = z
 
 /** Validates etcd discovery options; throws LbConfigError with paths under `discovery.etcd`. */
 export function validateEtcdDiscoveryOptions(options: EtcdDiscoveryOptions): EtcdDiscoveryOptions {
-  const parsed = optionsSchema.safeParse(options);
-  if (parsed.success) return options;
-  throw new LbConfigError(
-    parsed.error.issues.map((issue) => ({
-      path: ['discovery', 'etcd', ...issue.path.map(String)].join('.'),
-      message: issue.message,
-    })),
-  );
+  return checkDiscoveryOptions(optionsSchema, options, 'etcd');
 }
 
 const valueSchema = z.object({

@@ -3,6 +3,7 @@
 import { EventEmitter } from 'node:events';
 
 import type { DiscoveryError } from '../errors.js';
+import { deliverToListeners } from '../deliver-to-listeners.js';
 import type { DiscoveredBackend } from './discovered-backend.js';
 
 /** Payload of 'update': a discovered set was applied to the balancer. */
@@ -78,23 +79,12 @@ export abstract class Discovery {
 
   protected applied(update: DiscoveryUpdate): void {
     this.#current = update.backends.map((b) => ({ ...b }));
-    this.#deliver(() => this.#emitter.emit('update', update));
+    deliverToListeners(() => this.#emitter.emit('update', update));
   }
 
   protected failed(error: DiscoveryError): void {
     this.#errors += 1;
     this.#lastError = error;
-    if (this.#emitter.listenerCount('error') > 0) this.#deliver(() => this.#emitter.emit('error', error));
-  }
-
-  /** A listener that throws must not break the discovery loop: its error is rethrown on its own tick. */
-  #deliver(emit: () => void): void {
-    try {
-      emit();
-    } catch (error) {
-      process.nextTick(() => {
-        throw error;
-      });
-    }
+    if (this.#emitter.listenerCount('error') > 0) deliverToListeners(() => this.#emitter.emit('error', error));
   }
 }

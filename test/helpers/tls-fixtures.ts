@@ -6,6 +6,9 @@
 //   tls.ca.certFile, tls.rsa.keyFile, tls.ecdsa.chainFile, ...
 //   const expired = await tls.issue({ names: ['old.test'], notBefore: ..., notAfter: ... });
 //   await tls.cleanup();
+//
+// A test file that shares one set for all its tests takes it from useTlsFixtures()
+// (use-tls-fixtures.ts), which makes and removes it around the file.
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -2,7 +2,7 @@
 // defence fires (a GOAWAY with the code it must carry, the connection closed) while
 // another client on the same balancer is still served.
 import http2 from 'node:http2';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 
 import { renderPrometheus } from '../../src/admin/prometheus.js';
 import { startBalancer } from '../helpers/balancer.js';
@@ -19,19 +19,11 @@ import {
   requestFields,
   rstStream,
 } from '../helpers/h2-frames.js';
-import { createTlsFixtures, type TlsFixtures } from '../helpers/tls-fixtures.js';
+import { useTlsFixtures } from '../helpers/use-tls-fixtures.js';
 import { waitUntil } from '../helpers/wait.js';
 import { startH2Backend } from './h2-backend.js';
 
-let fixtures: TlsFixtures;
-
-beforeAll(async () => {
-  fixtures = await createTlsFixtures({ names: ['localhost'], ips: ['127.0.0.1'] });
-}, 60_000);
-
-afterAll(async () => {
-  await fixtures.cleanup();
-});
+const fixtures = useTlsFixtures();
 
 afterEach(async () => {
   await runCleanups();

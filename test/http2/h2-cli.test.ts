@@ -4,25 +4,20 @@
 import { execFile } from 'node:child_process';
 import tls from 'node:tls';
 import { promisify } from 'node:util';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { runCleanups } from '../helpers/cleanup.js';
 import { CliProcess, ensureBuilt, killSpawnedAfterEach, runCli, startArgs, usageError } from '../helpers/cli.js';
 import { externalProgramEnv } from '../helpers/external-env.js';
-import { createTlsFixtures, type TlsFixtures } from '../helpers/tls-fixtures.js';
+import { useTlsFixtures } from '../helpers/use-tls-fixtures.js';
 import { startH2Backend } from './h2-backend.js';
 
 const run = promisify(execFile);
-let fixtures: TlsFixtures;
+const fixtures = useTlsFixtures();
 
 beforeAll(async () => {
   await ensureBuilt();
-  fixtures = await createTlsFixtures({ names: ['localhost'], ips: ['127.0.0.1'] });
 }, 120_000);
-
-afterAll(async () => {
-  await fixtures.cleanup();
-});
 
 killSpawnedAfterEach();
 afterEach(async () => {

@@ -9,27 +9,19 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import tls from 'node:tls';
 import { promisify } from 'node:util';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 
 import { renderPrometheus } from '../../src/admin/prometheus.js';
 import { startBalancer } from '../helpers/balancer.js';
 import { runCleanups } from '../helpers/cleanup.js';
 import { externalProgramEnv } from '../helpers/external-env.js';
-import { createTlsFixtures, type TlsFixtures } from '../helpers/tls-fixtures.js';
+import { useTlsFixtures } from '../helpers/use-tls-fixtures.js';
 import { waitUntil } from '../helpers/wait.js';
 import { patternBytes, sha256, startH2Backend } from './h2-backend.js';
 
 const run = promisify(execFile);
 
-let fixtures: TlsFixtures;
-
-beforeAll(async () => {
-  fixtures = await createTlsFixtures({ names: ['localhost'], ips: ['127.0.0.1'] });
-}, 60_000);
-
-afterAll(async () => {
-  await fixtures.cleanup();
-});
+const fixtures = useTlsFixtures();
 
 afterEach(async () => {
   await runCleanups();

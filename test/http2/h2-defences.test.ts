@@ -3,7 +3,7 @@
 // zero-window stall, stream id exhaustion; 100-continue relayed; and the `http2Limits`
 // options taking effect. Each defence fires while another client is still served.
 import http2 from 'node:http2';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 
 import { renderPrometheus } from '../../src/admin/prometheus.js';
 import { startBalancer, type BalancerConfig } from '../helpers/balancer.js';
@@ -24,19 +24,11 @@ import {
   settingsFrame,
   type ParsedFrame,
 } from '../helpers/h2-frames.js';
-import { createTlsFixtures, type TlsFixtures } from '../helpers/tls-fixtures.js';
+import { useTlsFixtures } from '../helpers/use-tls-fixtures.js';
 import { waitUntil } from '../helpers/wait.js';
 import { startH2Backend } from './h2-backend.js';
 
-let fixtures: TlsFixtures;
-
-beforeAll(async () => {
-  fixtures = await createTlsFixtures({ names: ['localhost'], ips: ['127.0.0.1'] });
-}, 60_000);
-
-afterAll(async () => {
-  await fixtures.cleanup();
-});
+const fixtures = useTlsFixtures();
 
 afterEach(async () => {
   await runCleanups();

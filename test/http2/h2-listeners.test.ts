@@ -7,24 +7,20 @@ import { X509Certificate } from 'node:crypto';
 import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { createBalancer } from '../../src/index.js';
 import { onCleanup, runCleanups } from '../helpers/cleanup.js';
-import { createTlsFixtures, type FixtureCertificate, type TlsFixtures } from '../helpers/tls-fixtures.js';
+import type { FixtureCertificate } from '../helpers/tls-fixtures.js';
+import { useTlsFixtures } from '../helpers/use-tls-fixtures.js';
 import { withTimeout } from '../helpers/wait.js';
 
-let fixtures: TlsFixtures;
+const fixtures = useTlsFixtures();
 let second: FixtureCertificate;
 
 beforeAll(async () => {
-  fixtures = await createTlsFixtures({ names: ['localhost'], ips: ['127.0.0.1'] });
   second = await fixtures.issue({ names: ['localhost'], ips: ['127.0.0.1'], fileName: 'second' });
 }, 60_000);
-
-afterAll(async () => {
-  await fixtures.cleanup();
-});
 
 afterEach(async () => {
   await runCleanups();

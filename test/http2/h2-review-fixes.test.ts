@@ -6,26 +6,17 @@
 // - h2-slow-request-body-untimed: a stream whose request body stopped held its backend forever.
 import http from 'node:http';
 import http2 from 'node:http2';
-import https from 'node:https';
 import net, { type AddressInfo } from 'node:net';
-import type { TLSSocket } from 'node:tls';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 
 import { startBalancer } from '../helpers/balancer.js';
 import { onCleanup, runCleanups } from '../helpers/cleanup.js';
-import { createTlsFixtures, type TlsFixtures } from '../helpers/tls-fixtures.js';
+import { startTlsBackend } from '../helpers/tls-backend.js';
+import { useTlsFixtures } from '../helpers/use-tls-fixtures.js';
 import { waitUntil } from '../helpers/wait.js';
 import { connectH2c, FrameReader, FrameType } from '../helpers/h2-frames.js';
 
-let fixtures: TlsFixtures;
-
-beforeAll(async () => {
-  fixtures = await createTlsFixtures({ names: ['localhost'], ips: ['127.0.0.1'] });
-}, 60_000);
-
-afterAll(async () => {
-  await fixtures.cleanup();
-});
+const fixtures = useTlsFixtures();
 
 afterEach(async () => {
   await runCleanups();
@@ -57,32 +48,21 @@ function get(session: http2.ClientHttp2Session, path: string): Promise<{ status:
 
 describe('HTTP/2 regressions', () => {
   it('h2-stream-to-tls-backend-plaintext: h2 streams reach a TLS backend through TLS, pooled connections shared with HTTP/1', async () => {
-    const seen: boolean[] = [];
-    const server = https.createServer({ cert: fixtures.ecdsa.chainPem, key: fixtures.ecdsa.keyPem }, (req, res) => {
+    const backend = await startTlsBackend(fixtures.ecdsa, (req, res) => {
       req.resume();
       req.on('end', () => res.end(`tls backend ${req.url}`));
     });
-    server.on('secureConnection', (socket: TLSSocket) => seen.push(socket.isSessionReused()));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    onCleanup(
-      () =>
-        new Promise<void>((resolve) => {
-          server.closeAllConnections();
-          server.close(() => resolve());
-        }),
-    );
-    const port = (server.address() as AddressInfo).port;
     const lb = await startBalancer({
       listen: '127.0.0.1:0',
       tls: { certificates: [{ cert: fixtures.ecdsa.chainFile, key: fixtures.ecdsa.keyFile }] },
-      backends: [{ address: `127.0.0.1:${port}`, tls: { ca: fixtures.ca.certFile } }],
+      backends: [{ address: backend.address, tls: { ca: fixtures.ca.certFile } }],
     });
     const session = await connect(`https://localhost:${lb.port}`);
     const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => get(session, `/s${i}`)));
     expect(answers).toEqual(Array.from({ length: 20 }, (_, i) => ({ status: 200, body: `tls backend /s${i}` })));
     // Again, on the connections the first round pooled.
     expect(await get(session, '/again')).toEqual({ status: 200, body: 'tls backend /again' });
-    expect(seen.length).toBeGreaterThan(0);
+    expect(backend.connections.length).toBeGreaterThan(0);
     expect(lb.stats().backends[0]!.connectErrors).toBe(0);
   });
 

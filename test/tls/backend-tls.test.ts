@@ -7,60 +7,40 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import http from 'node:http';
-import https from 'node:https';
-import net, { type AddressInfo } from 'node:net';
+import net from 'node:net';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import type { BackendErrorEvent } from '../../src/events.js';
 import { LbConfigError } from '../../src/errors.js';
 import { startBalancer } from '../helpers/balancer.js';
 import { onCleanup, runCleanups } from '../helpers/cleanup.js';
-import { createTlsFixtures, type FixtureCa, type FixtureCertificate, type TlsFixtures } from '../helpers/tls-fixtures.js';
+import { listenOnLoopback } from '../helpers/loopback-server.js';
+import { startTlsBackend, type TlsBackend } from '../helpers/tls-backend.js';
+import type { FixtureCa, FixtureCertificate } from '../helpers/tls-fixtures.js';
+import { useTlsFixtures } from '../helpers/use-tls-fixtures.js';
 import { waitUntil } from '../helpers/wait.js';
 
-let fixtures: TlsFixtures;
+const fixtures = useTlsFixtures({ names: ['localhost', 'backend.test'], ips: ['127.0.0.1'] });
 let otherCa: FixtureCa;
 let otherLeaf: FixtureCertificate;
 
 beforeAll(async () => {
-  fixtures = await createTlsFixtures({ names: ['localhost', 'backend.test'], ips: ['127.0.0.1'] });
   otherCa = await fixtures.makeCa('Other Test CA');
   otherLeaf = await fixtures.issue({ issuer: otherCa, names: ['backend.test'], ips: ['127.0.0.1'], fileName: 'other' });
 }, 60_000);
-
-afterAll(async () => {
-  await fixtures.cleanup();
-});
 
 afterEach(async () => {
   await runCleanups();
 });
 
-interface Seen {
-  servername: string | false | null;
-  reused: boolean;
-}
-
-interface TlsBackend {
-  port: number;
-  /** One entry per TLS connection the backend accepted (after its handshake). */
-  connections: Seen[];
-  server: https.Server;
-}
-
-/**
- * A TLS backend: answers with its name, or for POST /echo echoes the body back; what each
- * TLS connection looked like (SNI, resumed) is recorded.
- */
-async function startTlsBackend(
+/** A TLS backend that answers with its name, or for POST /echo echoes the body back. */
+function startNamedTlsBackend(
   name: string,
-  options: { cert?: FixtureCertificate; keepAliveTimeout?: number; close?: boolean } = {},
+  options: { cert?: FixtureCertificate; keepAliveTimeoutMs?: number; close?: boolean } = {},
 ): Promise<TlsBackend> {
-  const cert = options.cert ?? fixtures.ecdsa;
-  const connections: Seen[] = [];
-  const server = https.createServer({ cert: cert.chainPem, key: cert.keyPem }, (req, res) => {
+  const answer: http.RequestListener = (req, res) => {
     if (options.close) res.setHeader('connection', 'close');
     if (req.method === 'POST' && req.url === '/echo') {
       res.setHeader('content-type', 'application/octet-stream');
@@ -69,20 +49,8 @@ async function startTlsBackend(
     }
     req.resume();
     req.on('end', () => res.end(`${name} ${req.headers['x-forwarded-proto'] ?? ''}`));
-  });
-  if (options.keepAliveTimeout !== undefined) server.keepAliveTimeout = options.keepAliveTimeout;
-  server.on('secureConnection', (socket: TLSSocket) => {
-    connections.push({ servername: socket.servername, reused: socket.isSessionReused() });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  onCleanup(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
-  return { port: (server.address() as AddressInfo).port, connections, server };
+  };
+  return startTlsBackend(options.cert ?? fixtures.ecdsa, answer, { keepAliveTimeoutMs: options.keepAliveTimeoutMs });
 }
 
 interface Answer {
@@ -118,8 +86,8 @@ const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex
 
 describe('TLS towards backends', () => {
   it('proxies to TLS backends verified against the configured CA, each answer from the backend it reached', async () => {
-    const a = await startTlsBackend('a');
-    const b = await startTlsBackend('b');
+    const a = await startNamedTlsBackend('a');
+    const b = await startNamedTlsBackend('b');
     const lb = await startBalancer({
       workers: 1,
       backends: [
@@ -147,7 +115,7 @@ describe('TLS towards backends', () => {
   });
 
   it("carries 400 requests, 20 at a time over keep-alive clients, on 2 workers: each answer is its own request's", async () => {
-    const backend = await startTlsBackend('busy');
+    const backend = await startNamedTlsBackend('busy');
     backend.server.removeAllListeners('request');
     backend.server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
       req.resume();
@@ -180,7 +148,7 @@ describe('TLS towards backends', () => {
   });
 
   it('answers 502 and counts the failure when the backend certificate is not from the configured CA', async () => {
-    const wrong = await startTlsBackend('wrong', { cert: otherLeaf });
+    const wrong = await startNamedTlsBackend('wrong', { cert: otherLeaf });
     const lb = await startBalancer({
       workers: 1,
       retries: { maxTries: 1 },
@@ -204,7 +172,7 @@ describe('TLS towards backends', () => {
 
   it('refuses a certificate that does not name the backend (verify on, default name is the IP address)', async () => {
     const unnamed = await fixtures.issue({ names: ['elsewhere.test'], fileName: 'unnamed' });
-    const backend = await startTlsBackend('unnamed', { cert: unnamed });
+    const backend = await startNamedTlsBackend('unnamed', { cert: unnamed });
     const lb = await startBalancer({
       workers: 1,
       retries: { maxTries: 1 },
@@ -215,7 +183,7 @@ describe('TLS towards backends', () => {
   });
 
   it('a reconfiguration that changes the CA takes effect for new connections; one that does not keeps the sessions', async () => {
-    const backend = await startTlsBackend('switched', { close: true });
+    const backend = await startNamedTlsBackend('switched', { close: true });
     const address = `127.0.0.1:${backend.port}`;
     const options = { listen: '127.0.0.1:0', workers: 1, retries: { maxTries: 1 } } as const;
     const lb = await startBalancer({ ...options, backends: [{ address, tls: { ca: otherCa.certFile } }] });
@@ -245,19 +213,10 @@ describe('TLS towards backends', () => {
   // reload that changes the CA was pooled (and its session kept) when its response ended,
   // so the next request went out without being verified against the new CA.
   it('a connection in flight across a CA change is neither pooled nor resumed afterwards', async () => {
-    const server = https.createServer({ cert: fixtures.ecdsa.chainPem, key: fixtures.ecdsa.keyPem }, (req, res) => {
+    const { address } = await startTlsBackend(fixtures.ecdsa, (req, res) => {
       req.resume();
       setTimeout(() => res.end(`answer ${req.url}`), req.url === '/slow' ? 600 : 0);
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    onCleanup(
-      () =>
-        new Promise<void>((resolve) => {
-          server.closeAllConnections();
-          server.close(() => resolve());
-        }),
-    );
-    const address = `127.0.0.1:${(server.address() as AddressInfo).port}`;
     const options = { listen: '127.0.0.1:0', workers: 1, retries: { maxTries: 1 } } as const;
     const lb = await startBalancer({ ...options, backends: [{ address, tls: { ca: fixtures.ca.certFile } }] });
     expect((await request(lb.port)).status).toBe(200);
@@ -275,7 +234,7 @@ describe('TLS towards backends', () => {
   });
 
   it('with verify off takes a certificate from any CA', async () => {
-    const wrong = await startTlsBackend('unverified', { cert: otherLeaf });
+    const wrong = await startNamedTlsBackend('unverified', { cert: otherLeaf });
     const lb = await startBalancer({
       workers: 1,
       backends: [{ address: `127.0.0.1:${wrong.port}`, tls: { verify: false } }],
@@ -287,8 +246,8 @@ describe('TLS towards backends', () => {
   });
 
   it('sends the configured SNI and verifies the certificate against it; no SNI for an IP address', async () => {
-    const named = await startTlsBackend('named');
-    const byIp = await startTlsBackend('by-ip');
+    const named = await startNamedTlsBackend('named');
+    const byIp = await startNamedTlsBackend('by-ip');
     const lb = await startBalancer({
       workers: 1,
       strategy: 'round-robin',
@@ -313,7 +272,7 @@ describe('TLS towards backends', () => {
 
   it('resumes the last session for new connections: counted by the balancer, seen by the backend', async () => {
     // The backend closes after every response, so every request needs a new TLS connection.
-    const backend = await startTlsBackend('closing', { close: true });
+    const backend = await startNamedTlsBackend('closing', { close: true });
     const lb = await startBalancer({
       workers: 1,
       backends: [{ address: `127.0.0.1:${backend.port}`, tls: { ca: fixtures.ca.certFile } }],
@@ -333,7 +292,7 @@ describe('TLS towards backends', () => {
   it('drops pooled TLS connections the backend closed after a lull, and the next request succeeds on a resumed one', async () => {
     // The backend's keep-alive timeout (300 ms) is shorter than the pool's idle timeout
     // and every other timeout in play: the backend sends close_notify while pooled.
-    const backend = await startTlsBackend('lull', { keepAliveTimeout: 300 });
+    const backend = await startNamedTlsBackend('lull', { keepAliveTimeoutMs: 300 });
     const lb = await startBalancer({
       workers: 1,
       timeouts: { backendIdleMs: 20_000 },
@@ -356,7 +315,7 @@ describe('TLS towards backends', () => {
   });
 
   it('carries large bodies both ways through a TLS backend intact (copied, never spliced)', async () => {
-    const backend = await startTlsBackend('echo');
+    const backend = await startNamedTlsBackend('echo');
     const lb = await startBalancer({
       workers: 1,
       backends: [{ address: `127.0.0.1:${backend.port}`, tls: { ca: fixtures.ca.certFile } }],
@@ -373,7 +332,7 @@ describe('TLS towards backends', () => {
   });
 
   it('relays a WebSocket upgrade to a TLS backend both ways', async () => {
-    const backend = await startTlsBackend('ws');
+    const backend = await startNamedTlsBackend('ws');
     backend.server.on('upgrade', (_req, socket: TLSSocket) => {
       socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
       socket.on('data', (data) => socket.write(data)); // echo
@@ -399,9 +358,7 @@ describe('TLS towards backends', () => {
   it('a backend that accepts TCP but never finishes the handshake fails the connect after connectMs (counted, 502)', async () => {
     // A TCP server that reads the ClientHello and says nothing.
     const silent = net.createServer((socket) => socket.resume());
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    onCleanup(() => new Promise<void>((resolve) => silent.close(() => resolve())));
-    const port = (silent.address() as AddressInfo).port;
+    const port = await listenOnLoopback(silent);
     const lb = await startBalancer({
       workers: 1,
       retries: { maxTries: 1 },
@@ -418,8 +375,8 @@ describe('TLS towards backends', () => {
   });
 
   it('health checks speak TLS with the backend verify settings', async () => {
-    const good = await startTlsBackend('good');
-    const wrong = await startTlsBackend('wrong', { cert: otherLeaf });
+    const good = await startNamedTlsBackend('good');
+    const wrong = await startNamedTlsBackend('wrong', { cert: otherLeaf });
     const lb = await startBalancer({
       workers: 1,
       healthCheck: { type: 'http', path: '/', intervalMs: 100, timeoutMs: 1_000, rise: 1, fall: 1 },
@@ -438,7 +395,7 @@ describe('TLS towards backends', () => {
   });
 
   it('refuses a CA file that cannot be read or holds no certificate, naming the field', async () => {
-    const backend = await startTlsBackend('any');
+    const backend = await startNamedTlsBackend('any');
     const missing = join(fixtures.dir, 'no-such-ca.pem');
     await expect(startBalancer({ backends: [{ address: `127.0.0.1:${backend.port}`, tls: { ca: missing } }] })).rejects.toThrow(
       new RegExp(`backends\\[0\\]\\.tls\\.ca: ${missing.replace(/[.]/g, '\\.')}: cannot be read \\(ENOENT\\)`),

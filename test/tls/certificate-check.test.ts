@@ -5,25 +5,21 @@ import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 
 import { checkCertificateFiles } from '../../src/tls/certificate-check.js';
-import { createTlsFixtures, type FixtureCa, type FixtureCertificate, type TlsFixtures } from '../helpers/tls-fixtures.js';
+import type { FixtureCa, FixtureCertificate } from '../helpers/tls-fixtures.js';
+import { useTlsFixtures } from '../helpers/use-tls-fixtures.js';
 
 const run = promisify(execFile);
 
-let tls: TlsFixtures;
+const tls = useTlsFixtures({ names: ['example.test', 'www.example.test'], ips: ['127.0.0.1'] });
 let intermediate: FixtureCa;
 let viaIntermediate: FixtureCertificate;
 
 beforeAll(async () => {
-  tls = await createTlsFixtures({ names: ['example.test', 'www.example.test'], ips: ['127.0.0.1'] });
   intermediate = await tls.makeCa('lb-native test intermediate', { issuer: tls.ca });
   viaIntermediate = await tls.issue({ issuer: intermediate, names: ['api.example.test'], keyType: 'rsa' });
-});
-
-afterAll(async () => {
-  await tls.cleanup();
 });
 
 async function file(name: string, content: string): Promise<string> {

@@ -6,25 +6,22 @@ import http from 'node:http';
 import https from 'node:https';
 import { join } from 'node:path';
 import tls from 'node:tls';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { runCleanups } from '../helpers/cleanup.js';
 import { startHttpBackend } from '../helpers/http-backend.js';
-import { createTlsFixtures, type FixtureCertificate, type TlsFixtures } from '../helpers/tls-fixtures.js';
+import type { FixtureCertificate } from '../helpers/tls-fixtures.js';
+import { useTlsFixtures } from '../helpers/use-tls-fixtures.js';
 import { waitUntil } from '../helpers/wait.js';
-import { CliProcess, ensureBuilt, killSpawnedAfterEach, runCli } from '../helpers/cli.js';
+import { CliProcess, ensureBuilt, killSpawnedAfterEach, runCli, startArgs } from '../helpers/cli.js';
 
-let fixtures: TlsFixtures;
+const fixtures = useTlsFixtures();
 let replacement: FixtureCertificate;
 
 beforeAll(async () => {
   await ensureBuilt();
-  fixtures = await createTlsFixtures({ names: ['localhost'], ips: ['127.0.0.1'] });
   replacement = await fixtures.issue({ names: ['localhost'], ips: ['127.0.0.1'], fileName: 'cli-replacement' });
 }, 150_000);
-afterAll(async () => {
-  await fixtures.cleanup();
-});
 killSpawnedAfterEach();
 afterEach(runCleanups);
 
@@ -46,19 +43,7 @@ describe('lb-native start --tls-cert --tls-key', () => {
     const key = join(fixtures.dir, 'cli.key.pem');
     await copyFile(fixtures.ecdsa.chainFile, cert);
     await copyFile(fixtures.ecdsa.keyFile, key);
-    const cli = new CliProcess([
-      'start',
-      '--listen',
-      '127.0.0.1:0',
-      '--workers',
-      '1',
-      '--backend',
-      backend.address,
-      '--tls-cert',
-      cert,
-      '--tls-key',
-      key,
-    ]);
+    const cli = new CliProcess(startArgs(backend.address, '--tls-cert', cert, '--tls-key', key));
     const listening = await cli.waitForLog('listening');
     expect(String(listening.url)).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/$/);
     const port = Number(new URL(String(listening.url)).port);
@@ -79,21 +64,9 @@ describe('lb-native start --tls-cert --tls-key', () => {
 
   it('--hsts adds Strict-Transport-Security; --redirect-https sends a plain listener to HTTPS', async () => {
     const backend = await startHttpBackend('a');
-    const tlsCli = new CliProcess([
-      'start',
-      '--listen',
-      '127.0.0.1:0',
-      '--workers',
-      '1',
-      '--backend',
-      backend.address,
-      '--tls-cert',
-      fixtures.ecdsa.chainFile,
-      '--tls-key',
-      fixtures.ecdsa.keyFile,
-      '--hsts',
-      '3600',
-    ]);
+    const tlsCli = new CliProcess(
+      startArgs(backend.address, '--tls-cert', fixtures.ecdsa.chainFile, '--tls-key', fixtures.ecdsa.keyFile, '--hsts', '3600'),
+    );
     const tlsPort = Number(new URL(String((await tlsCli.waitForLog('listening')).url)).port);
     const hsts = await new Promise<string | undefined>((resolve, reject) => {
       https
@@ -105,16 +78,7 @@ describe('lb-native start --tls-cert --tls-key', () => {
     });
     expect(hsts).toBe('max-age=3600');
 
-    const plainCli = new CliProcess([
-      'start',
-      '--listen',
-      '127.0.0.1:0',
-      '--workers',
-      '1',
-      '--backend',
-      backend.address,
-      '--redirect-https',
-    ]);
+    const plainCli = new CliProcess(startArgs(backend.address, '--redirect-https'));
     const plainPort = Number(new URL(String((await plainCli.waitForLog('listening')).url)).port);
     const answer = await new Promise<{ status?: number; location?: string }>((resolve, reject) => {
       http

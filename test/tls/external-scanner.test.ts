@@ -3,27 +3,21 @@
 // probes renegotiation, compression and Heartbleed. The listener must offer TLS 1.2 and
 // 1.3 only, forward secrecy on every suite, AEAD ciphers only, and no renegotiation.
 import { execFile } from 'node:child_process';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 
 import { startBalancer } from '../helpers/balancer.js';
-import { onCleanup, runCleanups } from '../helpers/cleanup.js';
+import { runCleanups } from '../helpers/cleanup.js';
 import { externalProgramEnv } from '../helpers/external-env.js';
-import { createTlsFixtures, type TlsFixtures } from '../helpers/tls-fixtures.js';
+import { useTlsFixtures } from '../helpers/use-tls-fixtures.js';
+import { startOkBackend } from './ok-backend.js';
 
 const run = promisify(execFile);
 
-let fixtures: TlsFixtures;
-
-beforeAll(async () => {
-  fixtures = await createTlsFixtures({ names: ['localhost'], ips: ['127.0.0.1'] });
-}, 60_000);
+const fixtures = useTlsFixtures();
 
 afterAll(async () => {
   await runCleanups();
-  await fixtures.cleanup();
 });
 
 interface ScanReport {
@@ -67,12 +61,9 @@ async function scan(port: number): Promise<ScanReport> {
 describe('sslscan against a TLS listener', () => {
   for (const keyType of ['ecdsa', 'rsa'] as const) {
     it(`${keyType} certificate: TLS 1.2 and 1.3 only, forward secrecy and AEAD everywhere, no renegotiation`, async () => {
-      const backend = http.createServer((_req, res) => res.end('ok'));
-      await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
-      onCleanup(() => new Promise<void>((resolve) => backend.close(() => resolve())));
       const certificate = fixtures[keyType];
       const lb = await startBalancer({
-        backends: [`127.0.0.1:${(backend.address() as AddressInfo).port}`],
+        backends: [await startOkBackend()],
         tls: { certificates: [{ cert: certificate.chainFile, key: certificate.keyFile }] },
       });
 

@@ -12,34 +12,31 @@ import net from 'node:net';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { promisify } from 'node:util';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { LbConfigError } from '../../src/errors.js';
 import { startBalancer } from '../helpers/balancer.js';
 import { onCleanup, runCleanups } from '../helpers/cleanup.js';
+import { listenOnLoopback } from '../helpers/loopback-server.js';
 import { externalProgramEnv } from '../helpers/external-env.js';
 import { waitUntil } from '../helpers/wait.js';
-import { createTlsFixtures, type FixtureCertificate, type TlsFixtures } from '../helpers/tls-fixtures.js';
+import type { FixtureCertificate } from '../helpers/tls-fixtures.js';
+import { useTlsFixtures } from '../helpers/use-tls-fixtures.js';
 
 const run = promisify(execFile);
 
-let fixtures: TlsFixtures;
+const fixtures = useTlsFixtures({ names: ['localhost', 'example.test'], ips: ['127.0.0.1'] });
 let wildcard: FixtureCertificate;
 let fallback: FixtureCertificate;
 let replacement: FixtureCertificate;
 let clientCert: FixtureCertificate;
 
 beforeAll(async () => {
-  fixtures = await createTlsFixtures({ names: ['localhost', 'example.test'], ips: ['127.0.0.1'] });
   wildcard = await fixtures.issue({ names: ['*.wild.test'], fileName: 'wildcard' });
   fallback = await fixtures.issue({ names: ['default.test'], fileName: 'fallback' });
   clientCert = await fixtures.issue({ commonName: 'client one', clientAuth: true, fileName: 'client' });
   replacement = await fixtures.issue({ names: ['localhost', 'example.test'], ips: ['127.0.0.1'], fileName: 'replacement' });
 }, 60_000);
-
-afterAll(async () => {
-  await fixtures.cleanup();
-});
 
 afterEach(async () => {
   await runCleanups();
@@ -47,7 +44,6 @@ afterEach(async () => {
 
 /** A backend that answers with what it saw: method, body size and hash, forwarded headers. WebSocket upgrades echo. */
 async function startEchoBackend(): Promise<{ port: number }> {
-  const sockets = new Set<net.Socket>();
   const server = http.createServer((req, res) => {
     const hash = createHash('sha256');
     let size = 0;
@@ -69,10 +65,6 @@ async function startEchoBackend(): Promise<{ port: number }> {
       );
     });
   });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
   server.on('upgrade', (req, socket) => {
     socket.write(
       'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
@@ -80,12 +72,7 @@ async function startEchoBackend(): Promise<{ port: number }> {
     );
     socket.on('data', (data) => socket.write(data)); // echo
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  onCleanup(async () => {
-    for (const socket of sockets) socket.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  return { port: (server.address() as net.AddressInfo).port };
+  return { port: await listenOnLoopback(server) };
 }
 
 async function startTlsBalancer(certificates: ReadonlyArray<{ cert: string; key: string }>, extra: Record<string, unknown> = {}) {

@@ -9,25 +9,22 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import tls from 'node:tls';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { createBalancer } from '../../src/index.js';
 import { LbConfigError } from '../../src/errors.js';
 import { onCleanup, runCleanups } from '../helpers/cleanup.js';
-import { createTlsFixtures, type FixtureCertificate, type TlsFixtures } from '../helpers/tls-fixtures.js';
+import { listenOnLoopback } from '../helpers/loopback-server.js';
+import type { FixtureCertificate } from '../helpers/tls-fixtures.js';
+import { useTlsFixtures } from '../helpers/use-tls-fixtures.js';
 import { waitUntil, withTimeout } from '../helpers/wait.js';
 
-let fixtures: TlsFixtures;
+const fixtures = useTlsFixtures({ names: ['localhost', 'example.test'], ips: ['127.0.0.1'] });
 let second: FixtureCertificate;
 
 beforeAll(async () => {
-  fixtures = await createTlsFixtures({ names: ['localhost', 'example.test'], ips: ['127.0.0.1'] });
   second = await fixtures.issue({ names: ['localhost', 'example.test'], ips: ['127.0.0.1'], fileName: 'second' });
 }, 60_000);
-
-afterAll(async () => {
-  await fixtures.cleanup();
-});
 
 afterEach(async () => {
   await runCleanups();
@@ -40,12 +37,7 @@ async function startBackend(): Promise<number> {
     res.end(JSON.stringify({ proto: req.headers['x-forwarded-proto'], path: req.url, ...(subject ? { subject } : {}) }));
   });
   server.keepAliveTimeout = 30_000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  onCleanup(async () => {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  return (server.address() as net.AddressInfo).port;
+  return listenOnLoopback(server);
 }
 
 async function start(options: Parameters<typeof createBalancer>[0]) {

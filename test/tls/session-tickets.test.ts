@@ -4,91 +4,37 @@
 // the request still succeeds). Real clients: node:tls and openssl s_client.
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import http from 'node:http';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import tls from 'node:tls';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 
 import { createBalancer } from '../../src/index.js';
 import { LbConfigError } from '../../src/errors.js';
-import { startBalancer } from '../helpers/balancer.js';
 import { onCleanup, runCleanups } from '../helpers/cleanup.js';
 import { externalProgramEnv } from '../helpers/external-env.js';
-import { createTlsFixtures, type TlsFixtures } from '../helpers/tls-fixtures.js';
+import { useTlsFixtures } from '../helpers/use-tls-fixtures.js';
+import { startOkBackend, startOkTlsBalancer } from './ok-backend.js';
+import { visit, type Visit } from './tls-visit.js';
 
-let fixtures: TlsFixtures;
-
-beforeAll(async () => {
-  fixtures = await createTlsFixtures({ names: ['localhost'], ips: ['127.0.0.1'] });
-}, 60_000);
-
-afterAll(async () => {
-  await fixtures.cleanup();
-});
+const fixtures = useTlsFixtures();
 
 afterEach(async () => {
   await runCleanups();
 });
-
-async function startTicketBalancer(extra: Record<string, unknown> = {}, tlsExtra: Record<string, unknown> = {}) {
-  const server = http.createServer((_req, res) => res.end('ok'));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  onCleanup(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  const port = (server.address() as net.AddressInfo).port;
-  return startBalancer({
-    backends: [`127.0.0.1:${port}`],
-    tls: { certificates: [{ cert: fixtures.ecdsa.chainFile, key: fixtures.ecdsa.keyFile }], ...tlsExtra },
-    ...extra,
-  });
-}
-
-interface Visit {
-  reused: boolean;
-  status: string;
-  session: Buffer | undefined;
-}
-
-/** One TLS connection, one request (Connection: close): whether the session resumed, and the last ticket it got. */
-function visit(port: number, session?: Buffer, maxVersion: tls.SecureVersion = 'TLSv1.3'): Promise<Visit> {
-  return new Promise((resolve, reject) => {
-    let newest: Buffer | undefined;
-    let response = '';
-    const socket = tls.connect({
-      host: '127.0.0.1',
-      port,
-      servername: 'localhost',
-      ca: fixtures.ca.certPem,
-      maxVersion,
-      session,
-    });
-    socket.on('session', (ticket: Buffer) => (newest = ticket));
-    let reused = false; // read while connected: after the close the answer is gone
-    socket.on('secureConnect', () => {
-      reused = socket.isSessionReused();
-      socket.write('GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
-    });
-    socket.on('data', (data: Buffer) => (response += data.toString('latin1')));
-    socket.on('error', reject);
-    socket.on('close', () => resolve({ reused, status: response.split('\r\n')[0] ?? '', session: newest }));
-    socket.setTimeout(10_000, () => socket.destroy(new Error('no answer in 10 s')));
-  });
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('session tickets', () => {
   for (const version of ['TLSv1.3', 'TLSv1.2'] as const) {
     it(`resumes one ticket on every reconnection across 2 workers (${version})`, async () => {
-      const lb = await startTicketBalancer({ workers: 2 });
-      const first = await visit(lb.port, undefined, version);
+      const lb = await startOkTlsBalancer(fixtures.ecdsa, {}, { workers: 2 });
+      const first = await visit(fixtures.ca, lb.port, undefined, version);
       expect(first).toMatchObject({ reused: false, status: 'HTTP/1.1 200 OK' });
       expect(first.session).toBeDefined();
       // 40 reconnections from new source ports: SO_REUSEPORT spreads them over both
       // workers (all on one worker would be a 2^-39 chance), and each must resume.
       const visits: Visit[] = [];
-      for (let i = 0; i < 40; i++) visits.push(await visit(lb.port, first.session, version));
+      for (let i = 0; i < 40; i++) visits.push(await visit(fixtures.ca, lb.port, first.session, version));
       expect(visits.map((v) => v.status)).toEqual(visits.map(() => 'HTTP/1.1 200 OK'));
       expect(visits.filter((v) => !v.reused)).toHaveLength(0);
     });
@@ -98,14 +44,14 @@ describe('session tickets', () => {
   // ask for renewal), so a client that uses each ticket once (wrk, browsers, RFC 8446's
   // advice) did a full handshake every other connection.
   it('gives every resumed TLS 1.3 connection a new ticket, so a client using each ticket once keeps resuming', async () => {
-    const lb = await startTicketBalancer({ workers: 2 });
-    let visitResult = await visit(lb.port);
+    const lb = await startOkTlsBalancer(fixtures.ecdsa, {}, { workers: 2 });
+    let visitResult = await visit(fixtures.ca, lb.port);
     expect(visitResult).toMatchObject({ reused: false, status: 'HTTP/1.1 200 OK' });
     const chain: Visit[] = [];
     for (let i = 0; i < 12; i++) {
       const ticket = visitResult.session;
       expect(ticket).toBeDefined();
-      visitResult = await visit(lb.port, ticket);
+      visitResult = await visit(fixtures.ca, lb.port, ticket);
       chain.push(visitResult);
     }
     expect(chain.map((v) => v.status)).toEqual(chain.map(() => 'HTTP/1.1 200 OK'));
@@ -117,7 +63,7 @@ describe('session tickets', () => {
   });
 
   it('openssl s_client -sess_out / -sess_in resumes on every reconnection', async () => {
-    const lb = await startTicketBalancer({ workers: 2 });
+    const lb = await startOkTlsBalancer(fixtures.ecdsa, {}, { workers: 2 });
     const folder = await mkdtemp(join(tmpdir(), 'lb-tickets-'));
     onCleanup(() => rm(folder, { recursive: true, force: true }));
     const sessionFile = join(folder, 'session.pem');
@@ -151,35 +97,41 @@ describe('session tickets', () => {
   });
 
   it('keeps accepting tickets of the kept previous keys after a rotation, and not older ones (full handshake instead)', async () => {
-    const lb = await startTicketBalancer({ workers: 2 }, { sessionTickets: { rotateSeconds: 3600, keepPrevious: 1 } });
-    const old = await visit(lb.port);
+    const lb = await startOkTlsBalancer(
+      fixtures.ecdsa,
+      { sessionTickets: { rotateSeconds: 3600, keepPrevious: 1 } },
+      { workers: 2 },
+    );
+    const old = await visit(fixtures.ca, lb.port);
     lb.rotateTicketKeys(); // the key `old` was sealed with is now the previous one: still accepted
-    const afterOne = await visit(lb.port, old.session);
+    const afterOne = await visit(fixtures.ca, lb.port, old.session);
     expect(afterOne).toMatchObject({ reused: true, status: 'HTTP/1.1 200 OK' });
     lb.rotateTicketKeys(); // now it is gone
-    const afterTwo = await visit(lb.port, old.session);
+    const afterTwo = await visit(fixtures.ca, lb.port, old.session);
     expect(afterTwo).toMatchObject({ reused: false, status: 'HTTP/1.1 200 OK' });
     // The full handshake handed out a ticket under the current key, which resumes.
-    expect(await visit(lb.port, afterTwo.session)).toMatchObject({ reused: true, status: 'HTTP/1.1 200 OK' });
+    expect(await visit(fixtures.ca, lb.port, afterTwo.session)).toMatchObject({ reused: true, status: 'HTTP/1.1 200 OK' });
   });
 
   it('rotates on its own every rotateSeconds: a ticket older than the kept keys is not resumed, the handshake still succeeds', async () => {
-    const lb = await startTicketBalancer({ workers: 2 }, { sessionTickets: { rotateSeconds: 1, keepPrevious: 1 } });
-    const old = await visit(lb.port);
+    const lb = await startOkTlsBalancer(
+      fixtures.ecdsa,
+      { sessionTickets: { rotateSeconds: 1, keepPrevious: 1 } },
+      { workers: 2 },
+    );
+    const old = await visit(fixtures.ca, lb.port);
     // A fresh ticket resumes at once (two rotations would be needed in between to lose it).
-    expect(await visit(lb.port, old.session)).toMatchObject({ reused: true });
+    expect(await visit(fixtures.ca, lb.port, old.session)).toMatchObject({ reused: true });
     await sleep(3_500); // at least three rotations: the key of `old` is no longer kept
-    const later = await visit(lb.port, old.session);
+    const later = await visit(fixtures.ca, lb.port, old.session);
     expect(later).toMatchObject({ reused: false, status: 'HTTP/1.1 200 OK' });
   });
 
   it("resumes a ticket from one TLS listener on another: the keys are the balancer's, not a listener's", async () => {
-    const server = http.createServer((_req, res) => res.end('ok'));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    onCleanup(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const backend = await startOkBackend();
     const certificates = [{ cert: fixtures.ecdsa.chainFile, key: fixtures.ecdsa.keyFile }];
     const lb = createBalancer({
-      backends: [`127.0.0.1:${(server.address() as net.AddressInfo).port}`],
+      backends: [backend],
       workers: 2,
       listeners: [
         { listen: '127.0.0.1:0', tls: { certificates } },
@@ -189,14 +141,14 @@ describe('session tickets', () => {
     onCleanup(() => lb.stop({ deadlineMs: 1_000 }).then(() => undefined));
     await lb.start();
     const [first, second] = lb.listeners;
-    const issued = await visit(first!.port);
+    const issued = await visit(fixtures.ca, first!.port);
     expect(issued).toMatchObject({ reused: false, status: 'HTTP/1.1 200 OK' });
-    const elsewhere = await visit(second!.port, issued.session);
+    const elsewhere = await visit(fixtures.ca, second!.port, issued.session);
     expect(elsewhere).toMatchObject({ reused: true, status: 'HTTP/1.1 200 OK' });
     // A rotation reaches every listener: the new key's tickets resume on both.
     lb.rotateTicketKeys();
-    const fresh = await visit(second!.port);
-    expect((await visit(first!.port, fresh.session)).reused).toBe(true);
+    const fresh = await visit(fixtures.ca, second!.port);
+    expect((await visit(fixtures.ca, first!.port, fresh.session)).reused).toBe(true);
   });
 
   it('refuses listeners that give different sessionTickets, naming the one that differs', () => {

@@ -4,62 +4,22 @@
 // kernel offers, and the same numbers in Prometheus' text.
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import http from 'node:http';
 import net from 'node:net';
-import tls from 'node:tls';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 
 import { renderPrometheus } from '../../src/admin/prometheus.js';
-import { startBalancer } from '../helpers/balancer.js';
-import { onCleanup, runCleanups } from '../helpers/cleanup.js';
+import { runCleanups } from '../helpers/cleanup.js';
 import { externalProgramEnv } from '../helpers/external-env.js';
 import { waitUntil } from '../helpers/wait.js';
-import { createTlsFixtures, type TlsFixtures } from '../helpers/tls-fixtures.js';
+import { useTlsFixtures } from '../helpers/use-tls-fixtures.js';
+import { startOkTlsBalancer } from './ok-backend.js';
+import { visit } from './tls-visit.js';
 
-let fixtures: TlsFixtures;
-
-beforeAll(async () => {
-  fixtures = await createTlsFixtures({ names: ['localhost'], ips: ['127.0.0.1'] });
-}, 60_000);
-
-afterAll(async () => {
-  await fixtures.cleanup();
-});
+const fixtures = useTlsFixtures();
 
 afterEach(async () => {
   await runCleanups();
 });
-
-async function startTlsBalancer(tlsExtra: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) {
-  const server = http.createServer((_req, res) => res.end('ok'));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  onCleanup(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  const port = (server.address() as net.AddressInfo).port;
-  return startBalancer({
-    backends: [`127.0.0.1:${port}`],
-    tls: { certificates: [{ cert: fixtures.ecdsa.chainFile, key: fixtures.ecdsa.keyFile }], ...tlsExtra },
-    ...extra,
-  });
-}
-
-/** One TLS connection and one request; resolves with the ticket it got and whether it resumed. */
-function visit(port: number, session?: Buffer): Promise<{ reused: boolean; session: Buffer | undefined; status: string }> {
-  return new Promise((resolve, reject) => {
-    let newest: Buffer | undefined;
-    let response = '';
-    const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: fixtures.ca.certPem, session });
-    socket.on('session', (ticket: Buffer) => (newest = ticket));
-    let reused = false; // read while connected: after the close the answer is gone
-    socket.on('secureConnect', () => {
-      reused = socket.isSessionReused();
-      socket.write('GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
-    });
-    socket.on('data', (data: Buffer) => (response += data.toString('latin1')));
-    socket.on('error', reject);
-    socket.on('close', () => resolve({ reused, session: newest, status: response.split('\r\n')[0] ?? '' }));
-    socket.setTimeout(10_000, () => socket.destroy(new Error('no answer in 10 s')));
-  });
-}
 
 /** openssl s_client with `args`; resolves once it exits, whatever its status. */
 function sClient(port: number, args: string[]): Promise<string> {
@@ -89,9 +49,9 @@ function raw(port: number, bytes?: Buffer, end = false): Promise<void> {
 
 describe('TLS stats', () => {
   it('counts full and resumed handshakes, and shows them in Prometheus text', async () => {
-    const lb = await startTlsBalancer();
-    const first = await visit(lb.port);
-    for (let i = 0; i < 5; i++) expect((await visit(lb.port, first.session)).reused).toBe(true);
+    const lb = await startOkTlsBalancer(fixtures.ecdsa);
+    const first = await visit(fixtures.ca, lb.port);
+    for (let i = 0; i < 5; i++) expect((await visit(fixtures.ca, lb.port, first.session)).reused).toBe(true);
     const stats = lb.stats();
     expect(stats.tls).toMatchObject({ handshakesFull: 1, handshakesResumed: 5 });
     const text = renderPrometheus(stats);
@@ -103,7 +63,7 @@ describe('TLS stats', () => {
 
   it('counts failed handshakes by reason', async () => {
     const clientCa = { ca: fixtures.ca.certFile, verify: 'required' };
-    const lb = await startTlsBalancer({ clientCertificates: clientCa }, { timeouts: { clientHeadMs: 300 } });
+    const lb = await startOkTlsBalancer(fixtures.ecdsa, { clientCertificates: clientCa }, { timeouts: { clientHeadMs: 300 } });
     // timeout: silent past the handshake timeout.
     await raw(lb.port);
     // version: a TLS 1.1 ClientHello (security level 0 so that the client offers it at all).
@@ -136,8 +96,8 @@ describe('TLS stats', () => {
   it("counts each connection's record-layer path against what the kernel offers (kTLS asked for)", async () => {
     const ulps = (await readFile('/proc/sys/net/ipv4/tcp_available_ulp', 'utf8').catch(() => '')).split(/\s+/);
     const kernelTls = ulps.includes('tls');
-    const lb = await startTlsBalancer({ ktls: true });
-    for (let i = 0; i < 4; i++) expect((await visit(lb.port)).status).toBe('HTTP/1.1 200 OK');
+    const lb = await startOkTlsBalancer(fixtures.ecdsa, { ktls: true });
+    for (let i = 0; i < 4; i++) expect((await visit(fixtures.ca, lb.port)).status).toBe('HTTP/1.1 200 OK');
     const t = lb.stats().tls!;
     expect(t.ktls.requested).toBe(true);
     // The probe loads nothing the list does not show: a kernel without the ULP in the list

@@ -8,21 +8,14 @@
 //   instead of a short, well-formed one.
 import net from 'node:net';
 import tls from 'node:tls';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 
 import { startBalancer } from '../helpers/balancer.js';
-import { onCleanup, runCleanups } from '../helpers/cleanup.js';
-import { createTlsFixtures, type TlsFixtures } from '../helpers/tls-fixtures.js';
+import { runCleanups } from '../helpers/cleanup.js';
+import { listenOnLoopback } from '../helpers/loopback-server.js';
+import { useTlsFixtures } from '../helpers/use-tls-fixtures.js';
 
-let fixtures: TlsFixtures;
-
-beforeAll(async () => {
-  fixtures = await createTlsFixtures({ names: ['localhost'], ips: ['127.0.0.1'] });
-}, 60_000);
-
-afterAll(async () => {
-  await fixtures.cleanup();
-});
+const fixtures = useTlsFixtures();
 
 afterEach(async () => {
   await runCleanups();
@@ -30,10 +23,7 @@ afterEach(async () => {
 
 /** A raw backend: `answer` runs with each connection once its request head arrived. */
 async function startRawBackend(answer: (socket: net.Socket) => void): Promise<number> {
-  const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => undefined);
     let head = '';
     socket.on('data', (data) => {
@@ -42,12 +32,7 @@ async function startRawBackend(answer: (socket: net.Socket) => void): Promise<nu
       if (head.includes('\r\n\r\n')) answer(socket);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  onCleanup(async () => {
-    for (const socket of sockets) socket.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  return (server.address() as net.AddressInfo).port;
+  return listenOnLoopback(server);
 }
 
 interface Ending {
@@ -141,9 +126,7 @@ describe('truncated responses', () => {
       upstream.on('error', () => client.destroy());
       client.on('error', () => upstream.destroy());
     });
-    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
-    onCleanup(() => new Promise<void>((resolve) => relay.close(() => resolve())));
-    const relayPort = (relay.address() as net.AddressInfo).port;
+    const relayPort = await listenOnLoopback(relay);
     const socket = tls.connect({ host: '127.0.0.1', port: relayPort, servername: 'localhost', ca: fixtures.ca.certPem });
     const ending = await collect(socket, 'secureConnect');
     const text = ending.received.toString('latin1');

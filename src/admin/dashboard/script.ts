@@ -5,12 +5,14 @@
 // token when the API wants one, and says so when the token it sent was refused.
 //
 // The page gets the source text of these functions (dashboard-page.ts joins them into
-// one inline script), so its histogram deltas and percentiles are histogram.ts's own.
+// one inline script), so its histogram deltas and percentiles are histogram.ts's own,
+// and its byte counts byte-units.ts's.
 // What makes that work: every function here is exported (the page gets them all) and
 // uses only its arguments, the other functions here, `maths`, `pageSettings` and the
 // browser globals declared below. An imported value may appear only in `maths`: a test
 // runner's module transform rewrites references to imports inside function bodies.
 import type { BackendStats, BalancerStats } from '../../stats.js';
+import { formatBytes as formatByteCount } from '../byte-units.js';
 import { histogramDelta, percentileMs, sumHistograms } from '../histogram.js';
 import type {
   PageDocument,
@@ -24,8 +26,8 @@ import type {
   PageSvg,
 } from './browser.js';
 
-/** histogram.ts's maths; the page defines `maths` from the same functions. */
-export const maths = { histogramDelta, percentileMs, sumHistograms };
+/** histogram.ts's maths and byte-units.ts's formatter; the page defines `maths` from the same functions. */
+export const maths = { histogramDelta, percentileMs, sumHistograms, formatBytes: formatByteCount };
 
 /** The page's constants; it gets them as JSON. */
 export const pageSettings = {
@@ -205,15 +207,7 @@ export function formatMs(ms: number | undefined, bounds: readonly number[]): str
 }
 
 export function formatBytes(n: number | null): string {
-  if (n === null) return dash();
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = n;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${unit === 0 || value >= 100 ? value.toFixed(0) : value.toFixed(1)} ${units[unit]}`;
+  return n === null ? dash() : maths.formatBytes(n);
 }
 
 // ---- The page -----------------------------------------------------------------------------
