@@ -4,7 +4,7 @@
 // checked by src/acme/acme-checks.ts, for `lb-native validate` and before ordering.
 import { z } from 'zod';
 
-import { describeValue, oneOf, strictObject } from './schema.js';
+import { type ListenerForm, describeValue, listenerPrefix, oneOf, strictObject } from './schema.js';
 
 // A DNS name as a certificate may carry it: letters, digits and hyphens in labels of at
 // most 63, at least two labels, 253 characters in all; a leading `*.` for a wildcard
@@ -92,3 +92,16 @@ export const acmeSchema = strictObject(
 
 export type AcmeConfig = z.output<typeof acmeSchema>;
 
+/**
+ * The option path the ACME section is written at, for messages with a line number:
+ * `listeners[i].tls.acme` on the first listener that names it (the listeners form),
+ * else `tls.acme` (the one-listener form).
+ */
+export function acmeSectionPath(config: {
+  listenerForm: ListenerForm;
+  listeners: ReadonlyArray<{ tls?: { acmeCertificate?: boolean | undefined } | undefined }>;
+}): string {
+  if (config.listenerForm === 'single') return 'tls.acme';
+  const index = config.listeners.findIndex((listener) => listener.tls?.acmeCertificate);
+  return index < 0 ? 'tls.acme' : `${listenerPrefix(config, index)}tls.acme`;
+}

@@ -142,6 +142,30 @@ describe.concurrent('lb-native validate: tls.acme', () => {
     expect(await runCli(['validate', onTls])).toMatchObject({ code: 0, stderr: '' });
   });
 
+  it('issue 18: a storage folder it cannot write, in the listeners form, is named with its line by validate and start', async ({ expect }) => {
+    const notAFolder = join(dir, 'plain-file-listeners');
+    writeFileSync(notAFolder, 'x');
+    const storage = join(notAFolder, 'acme');
+    const bad = file('storage-listeners.yaml', [
+      'backends: [127.0.0.1:9001]',
+      'listeners:',
+      '  - listen: 127.0.0.1:0',
+      '  - listen: 127.0.0.1:0',
+      '    tls:',
+      '      acme:',
+      '        email: ops@example.com',
+      '        domains: [example.com]',
+      `        storage: ${storage}`,
+    ]);
+    const expected = `${bad}:9: listeners[1].tls.acme.storage: expected a folder lb-native can create and write (keys and certificates go there), got "${storage}": ENOTDIR`;
+    const validated = await runCli(['validate', bad]);
+    expect(validated.code).toBe(2);
+    expect(validated.stderr).toBe(`${expected}\n`);
+    const started = await runCli(['start', '--config', bad]);
+    expect(started.code).toBe(1);
+    expect(started.stderr).toBe(`lb-native: ${expected}\n`);
+  });
+
   it('lb-native certs: exit 2 for a file without tls.acme, and says when the storage holds none', async ({ expect }) => {
     const none = file('no-acme.yaml', ['backends: [127.0.0.1:9001]']);
     expect(await runCli(['certs', none])).toMatchObject({
