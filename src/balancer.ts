@@ -148,6 +148,8 @@ export class Balancer {
   #reconfiguring: Promise<unknown> = Promise.resolve();
   /** ACME HTTP-01 answers (src/acme/), kept across stop and start. */
   #acmeChallenges: Record<string, string> | null = null;
+  /** ACME TLS-ALPN-01 challenge certificates, by name (src/acme/), kept across stop and start. */
+  #acmeAlpnChallenges: Record<string, { cert: string; key: string }> | null = null;
   /** Per listener (config.listeners): its certificates as last read from their files (TLS listeners; kept when a new read fails). */
   #certificates: Array<NativeTlsFiles | undefined> = [];
   /** The certificate installed for listeners with `tls.acmeCertificate` (installCertificate). */
@@ -287,6 +289,7 @@ export class Balancer {
       : undefined;
     try {
       if (this.#acmeChallenges) native.setAcmeChallenges(this.#acmeChallenges);
+      if (this.#acmeAlpnChallenges) native.setAcmeAlpnChallenges(this.#acmeAlpnChallenges);
       ticketKeys?.start(); // before start(): the first connections already use the shared keys
       native.start(nativeConfig);
     } catch (cause) {
@@ -1065,6 +1068,28 @@ export class Balancer {
       throw this.#fromNative(cause);
     }
     this.#acmeChallenges = table;
+  }
+
+  /**
+   * ACME TLS-ALPN-01 challenges (RFC 8737), DNS name -> its challenge certificate (PEM,
+   * self-signed, with the acmeIdentifier extension) and key; an AcmeManager sets them.
+   * Every TLS listener, one still waiting for its first certificate included, answers a
+   * ClientHello offering ALPN `acme-tls/1` for such a name with that certificate, selects
+   * acme-tls/1 and closes after the handshake; for other names acme-tls/1 is refused.
+   * null or {}: none pending. Throws LB_ERR_CONFIG for a name, certificate or key that
+   * cannot serve (the previous ones stay).
+   */
+  setAcmeAlpnChallenges(challenges: Record<string, { certPem: string; keyPem: string }> | null): void {
+    const table =
+      challenges === null
+        ? null
+        : Object.fromEntries(Object.entries(challenges).map(([name, c]) => [name, { cert: c.certPem, key: c.keyPem }]));
+    try {
+      this.#run?.native.setAcmeAlpnChallenges(table);
+    } catch (cause) {
+      throw this.#fromNative(cause);
+    }
+    this.#acmeAlpnChallenges = table;
   }
 
   // ---- Events ------------------------------------------------------------------------

@@ -543,6 +543,13 @@ export interface NativeBalancer {
    */
   setAcmeChallenges(challenges: Record<string, string> | null): void;
   /**
+   * ACME TLS-ALPN-01 challenge certificates (RFC 8737): DNS name -> self-signed PEM
+   * certificate with the acmeIdentifier extension, and its key. Every TLS listener shows
+   * one to a client offering ALPN acme-tls/1 for that name, then closes. null or {}:
+   * none pending. Kept across update() and start(). Throws LB_ERR_CONFIG for a bad entry.
+   */
+  setAcmeAlpnChallenges(challenges: Record<string, { cert: string; key: string }> | null): void;
+  /**
    * Session ticket keys for TLS listeners: concatenated 80-byte keys (16-byte name,
    * 32-byte HMAC key, 32-byte AES key), the first sealing new tickets, all accepted.
    * Before start() they are kept for it. Throws LB_ERR_CONFIG for a malformed buffer.

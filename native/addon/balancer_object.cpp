@@ -44,6 +44,7 @@ Napi::Function BalancerObject::define(Napi::Env env) {
                          InstanceMethod<&BalancerObject::rebind>("rebind"),
                          InstanceMethod<&BalancerObject::clear_ejection>("clearEjection"),
                          InstanceMethod<&BalancerObject::set_acme_challenges>("setAcmeChallenges"),
+                         InstanceMethod<&BalancerObject::set_acme_alpn_challenges>("setAcmeAlpnChallenges"),
                          InstanceMethod<&BalancerObject::set_ticket_keys>("setTicketKeys"),
                          InstanceMethod<&BalancerObject::collect_cluster_counts>("collectClusterCounts"),
                          InstanceMethod<&BalancerObject::set_cluster_blocks>("setClusterBlocks"),
@@ -80,6 +81,7 @@ Napi::Value BalancerObject::start(const Napi::CallbackInfo& info) {
   cluster_limits_.reset();
   attach_cluster_limits(config);
   config.acme_challenges = acme_challenges_;
+  config.acme_alpn_challenges = acme_alpn_challenges_;
   // Every listener shares them (empty: the balancer makes its own at start).
   config.ticket_keys = ticket_keys_;
   // The limit is per balancer; each worker enforces its share.
@@ -120,6 +122,7 @@ Napi::Value BalancerObject::update(const Napi::CallbackInfo& info) {
   uint32_t& max_connections = config.limits.max_client_connections;
   if (max_connections > 0) max_connections = (max_connections + workers_ - 1) / workers_;
   config.acme_challenges = acme_challenges_;
+  config.acme_alpn_challenges = acme_alpn_challenges_;
   attach_cluster_limits(config);
   if (!balancer_->update(std::move(config), error)) return throw_error(env, "LB_ERR_CONFIG", error);
   return env.Undefined();
@@ -150,9 +153,11 @@ bool BalancerObject::read_config(const Napi::Object& object, proxy::ProxyConfig&
       error = path + "httpsRedirect: only in http mode";
       return false;
     }
-    if (reading.tls && reading.tls_settings.certificates.empty()) {
-      reading.policy.tls.awaiting_certificate = true;  // closes what it accepts until one arrives
-    } else if (reading.tls) {
+    if (reading.tls) {
+      // No certificate yet: it closes what it accepts until one arrives, but answers
+      // TLS-ALPN-01 challenges meanwhile (a context with no certificate of its own).
+      reading.tls_settings.awaiting_certificate = reading.tls_settings.certificates.empty();
+      reading.policy.tls.awaiting_certificate = reading.tls_settings.awaiting_certificate;
       reading.tls_settings.alpn_protocols =
           offer_h2 ? std::vector<std::string>{"h2", "http/1.1"} : std::vector<std::string>{"http/1.1"};
       reading.policy.tls.context = tls_contexts_[i].resolve(reading.tls_settings, error);
@@ -258,6 +263,39 @@ Napi::Value BalancerObject::set_acme_challenges(const Napi::CallbackInfo& info) 
   }
   acme_challenges_ = table;
   if (running_ && !stopping_) balancer_->set_acme_challenges(std::move(table));
+  return env.Undefined();
+}
+
+Napi::Value BalancerObject::set_acme_alpn_challenges(const Napi::CallbackInfo& info) {
+  // setAcmeAlpnChallenges({name: {cert, key}, ...}): the TLS-ALPN-01 challenge
+  // certificates every TLS listener shows to a validator offering acme-tls/1; null or an
+  // empty object: none pending. Kept for start() and every update(), like the HTTP-01 table.
+  Napi::Env env = info.Env();
+  const char* usage = "setAcmeAlpnChallenges: expected an object of name: { cert, key } (PEM), or null";
+  if (info.Length() < 1 || !(info[0].IsObject() || info[0].IsNull())) return throw_error(env, "LB_ERR_CONFIG", usage);
+  std::shared_ptr<const tls::AcmeAlpnChallenges> challenges;
+  if (info[0].IsObject()) {
+    Napi::Object object = info[0].As<Napi::Object>();
+    Napi::Array names = object.GetPropertyNames();
+    std::vector<tls::AcmeAlpnChallenge> entries;
+    for (uint32_t i = 0; i < names.Length(); ++i) {
+      std::string name = names.Get(i).ToString().Utf8Value();
+      Napi::Value value = object.Get(name);
+      Napi::Value cert = value.IsObject() ? value.As<Napi::Object>().Get("cert") : env.Undefined();
+      Napi::Value key = value.IsObject() ? value.As<Napi::Object>().Get("key") : env.Undefined();
+      if (!cert.IsString() || !key.IsString()) {
+        return throw_error(env, "LB_ERR_CONFIG",
+                           "setAcmeAlpnChallenges: '" + name + "': expected { cert, key } as PEM strings");
+      }
+      entries.push_back({name, cert.As<Napi::String>().Utf8Value(), key.As<Napi::String>().Utf8Value()});
+    }
+    std::string error;
+    challenges = tls::AcmeAlpnChallenges::create(entries, error);
+    if (!challenges) return throw_error(env, "LB_ERR_CONFIG", "setAcmeAlpnChallenges: " + error);
+    if (challenges->empty()) challenges = nullptr;
+  }
+  acme_alpn_challenges_ = challenges;
+  if (running_ && !stopping_) balancer_->set_acme_alpn_challenges(std::move(challenges));
   return env.Undefined();
 }
 

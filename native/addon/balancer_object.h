@@ -37,6 +37,7 @@ class BalancerObject : public Napi::ObjectWrap<BalancerObject> {
   Napi::Value rebind(const Napi::CallbackInfo& info);
   Napi::Value clear_ejection(const Napi::CallbackInfo& info);
   Napi::Value set_acme_challenges(const Napi::CallbackInfo& info);
+  Napi::Value set_acme_alpn_challenges(const Napi::CallbackInfo& info);
   Napi::Value set_ticket_keys(const Napi::CallbackInfo& info);
   Napi::Value collect_cluster_counts(const Napi::CallbackInfo& info);
   Napi::Value set_cluster_blocks(const Napi::CallbackInfo& info);
@@ -64,6 +65,7 @@ class BalancerObject : public Napi::ObjectWrap<BalancerObject> {
   std::thread stopper_;
   // Kept here so that start() and every update() carry it into the new snapshot.
   std::shared_ptr<const http1::AcmeChallengeTable> acme_challenges_;
+  std::shared_ptr<const tls::AcmeAlpnChallenges> acme_alpn_challenges_;
   // The control plane's session ticket keys (empty: the balancer makes its own at start).
   tls::TicketKeyRing ticket_keys_;
   // Cluster-wide rate limits: counts and blocks kept across updates (null until a

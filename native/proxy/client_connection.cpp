@@ -23,6 +23,7 @@
 #include "proxy/socket_io.h"
 #include "proxy/tls_handshake_stats.h"
 #include "proxy/worker_context.h"
+#include "tls/alpn.h"
 
 namespace lb::proxy {
 
@@ -160,8 +161,10 @@ ClientConnection::~ClientConnection() = default;
 ClientConnection* ClientConnection::accept(WorkerContext& context, reactor::UniqueFd fd, const sockaddr_storage& peer,
                                            uint16_t listener_index, protection::ConnectionTicket ticket) {
   const ListenerTls& tls = context.listener(listener_index).tls;
-  // A TLS listener without a certificate yet (ACME has not issued one): closed at once.
-  if (tls.awaiting_certificate && !tls.context) return nullptr;
+  // A TLS listener without a certificate yet (ACME has not issued one): closed at once,
+  // unless a TLS-ALPN-01 challenge is pending, which its handshake may be for.
+  const auto& challenges = context.config().acme_alpn_challenges;
+  if (tls.awaiting_certificate && (!tls.context || !challenges || challenges->empty())) return nullptr;
   auto* connection = new ClientConnection(context, std::move(fd));
   connection->listener_index_ = listener_index;
   connection->client_ticket = std::move(ticket);
@@ -357,7 +360,8 @@ void ClientConnection::continue_handshake() {
     if (!readable_) return;  // a writable edge alone says nothing yet
     // No context: a TLS listener still waiting for its first certificate (ACME).
     const ListenerTls& tls = context_.listener(listener_index_).tls;
-    if (!tls.context || !transport_.start_tls(tls.context, &context_.ticket_keys)) {
+    if (!tls.context ||
+        !transport_.start_tls(tls.context, &context_.ticket_keys, context_.config().acme_alpn_challenges)) {
       close();
       return;
     }
@@ -370,6 +374,11 @@ void ClientConnection::continue_handshake() {
       const tls::TlsServerContext* server = listener_tls.context.get();
       count_established(*transport_.tls(), server && server->ktls_requested(),
                         server ? server->ktls_support() : tls::KtlsSupport{}, context_.counters.tls);
+      // RFC 8737: the validator has seen the challenge certificate, and no data follows.
+      if (transport_.tls()->alpn() == tls::acme_tls_protocol) {
+        close();
+        return;
+      }
       if (!listener_tls.client_subject_header.empty()) client_subject_ = transport_.tls()->peer_subject();
       if (transport_.tls()->alpn() == "h2") {  // offered only while HTTP/2 is on (balancer_object.cpp)
         hand_off_to_http2();

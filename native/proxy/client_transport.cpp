@@ -19,8 +19,9 @@ IoResult from_tls(const tls::TlsIoResult& io) {
 
 }  // namespace
 
-bool ClientTransport::start_tls(std::shared_ptr<const tls::TlsServerContext> context, const tls::TicketKeyRing* ring) {
-  tls_ = tls::TlsStream::accept(std::move(context), fd_, ring);
+bool ClientTransport::start_tls(std::shared_ptr<const tls::TlsServerContext> context, const tls::TicketKeyRing* ring,
+                                std::shared_ptr<const tls::AcmeAlpnChallenges> challenges) {
+  tls_ = tls::TlsStream::accept(std::move(context), fd_, ring, std::move(challenges));
   return tls_ != nullptr;
 }
 

@@ -34,7 +34,8 @@ class ClientTransport {
   tls::TlsStream* tls() const { return tls_.get(); }
 
   // Server side of a TLS connection on the socket; false when OpenSSL could not make one.
-  bool start_tls(std::shared_ptr<const tls::TlsServerContext> context, const tls::TicketKeyRing* ring);
+  bool start_tls(std::shared_ptr<const tls::TlsServerContext> context, const tls::TicketKeyRing* ring,
+                 std::shared_ptr<const tls::AcmeAlpnChallenges> challenges = nullptr);
   // Client side of a TLS connection on the socket: the same seam serves backend sockets
   // (BackendConnection), so tunnels and relays speak to either end alike. False (and
   // `error`) when OpenSSL could not make one.

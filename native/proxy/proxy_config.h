@@ -88,7 +88,9 @@ struct ListenerTls {
   // nullptr: a plain listener, unless `awaiting_certificate`.
   std::shared_ptr<const tls::TlsServerContext> context;
   // A TLS listener with no certificate yet (its only source is ACME, not issued so far):
-  // it is bound, and closes what it accepts until a certificate arrives (no placeholder).
+  // it is bound, and closes what it accepts until a certificate arrives (no placeholder),
+  // except while TLS-ALPN-01 challenges are pending: its `context` (certificate-less)
+  // then answers those, so the first certificate can be validated through it.
   bool awaiting_certificate = false;
   // The Strict-Transport-Security value added to relayed responses ("" for none); a
   // backend's own header is kept instead.
@@ -152,6 +154,10 @@ struct ProxyConfig {
   // owns /.well-known/acme-challenge/ and answers 404 for tokens it does not know.
   // Null: that path is proxied like any other.
   std::shared_ptr<const http1::AcmeChallengeTable> acme_challenges;
+  // ACME TLS-ALPN-01 challenges (RFC 8737), for every TLS listener: a connection whose
+  // ClientHello offers acme-tls/1 for a name in the table gets that name's challenge
+  // certificate and is closed after the handshake. Null or empty: none pending.
+  std::shared_ptr<const tls::AcmeAlpnChallenges> acme_alpn_challenges;
   // Allow/deny lists, connections per client, rate limits (native/protection).
   protection::EdgeProtection protection;
 };

@@ -142,6 +142,13 @@ void Balancer::set_acme_challenges(std::shared_ptr<const http1::AcmeChallengeTab
   publish(std::move(copy));
 }
 
+void Balancer::set_acme_alpn_challenges(std::shared_ptr<const tls::AcmeAlpnChallenges> challenges) {
+  if (!running() || !current_) return;
+  auto copy = std::make_shared<proxy::ProxyConfig>(*current_);
+  copy->acme_alpn_challenges = std::move(challenges);
+  publish(std::move(copy));
+}
+
 void Balancer::set_ticket_keys(tls::TicketKeyRing keys) {
   ticket_keys_ = std::move(keys);
   if (!running() || !current_) return;

@@ -87,6 +87,8 @@ class Balancer {
   // Publishes the current configuration again with another ACME challenge table (null:
   // ACME off), through the same snapshot path as update().
   void set_acme_challenges(std::shared_ptr<const http1::AcmeChallengeTable> table);
+  // The same for the TLS-ALPN-01 challenges every TLS listener answers (null: none).
+  void set_acme_alpn_challenges(std::shared_ptr<const tls::AcmeAlpnChallenges> challenges);
   // Replaces the session ticket keys (the control plane rotates them on a schedule) and
   // publishes them through the same snapshot path: new connections seal with keys[0].
   void set_ticket_keys(tls::TicketKeyRing keys);

@@ -51,4 +51,18 @@ AlpnChoice select_alpn(std::string_view server_wire, std::string_view client_wir
   return found ? AlpnChoice::selected : AlpnChoice::no_overlap;
 }
 
+bool extension_offers(std::string_view extension, std::string_view protocol) {
+  if (extension.size() < 2) return false;
+  size_t length =
+      (static_cast<size_t>(static_cast<unsigned char>(extension[0])) << 8) | static_cast<unsigned char>(extension[1]);
+  std::string_view list = extension.substr(2);
+  if (length != list.size() || list.empty()) return false;
+  bool offered = false;
+  bool well_formed = for_each_protocol(list, [&](std::string_view theirs) {
+    offered = theirs == protocol;
+    return offered;
+  });
+  return well_formed && offered;
+}
+
 }  // namespace lb::tls

@@ -21,4 +21,12 @@ enum class AlpnChoice {
 // client also offered (so the client's order never overrides the server's).
 AlpnChoice select_alpn(std::string_view server_wire, std::string_view client_wire, std::string_view& selected);
 
+// RFC 8737: the protocol an ACME validator asks for to see a TLS-ALPN-01 challenge
+// certificate. Never in a listener's own list: only a pending challenge selects it.
+inline constexpr std::string_view acme_tls_protocol = "acme-tls/1";
+
+// Whether a ClientHello's ALPN extension body (RFC 7301: a two-byte length, then the
+// protocol list in wire format) offers `protocol`. False when the body is malformed.
+bool extension_offers(std::string_view extension, std::string_view protocol);
+
 }  // namespace lb::tls

@@ -36,6 +36,15 @@ const char* supported_key_type_name(int key_type) {
   }
 }
 
+// The SSL's slot for the TLS-ALPN-01 challenges it may be answered from: set at accept
+// when challenges are pending, cleared by the ClientHello callback unless the client
+// offers acme-tls/1, and read once by the server name callback. One index for the
+// process, taken on first use (OpenSSL's ex_data indexes are process-wide by design).
+int challenge_slot() {
+  static const int slot = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return slot;
+}
+
 std::string certificate_label(size_t index) { return "certificate " + std::to_string(index); }
 
 bool holds(const std::vector<std::string>& names, std::string_view name) {
@@ -62,7 +71,7 @@ class TlsServerContextBuilder {
   }
 
   bool check_settings() {
-    if (settings_.certificates.empty()) return fail("no certificate given");
+    if (settings_.certificates.empty() && !settings_.awaiting_certificate) return fail("no certificate given");
     std::string alpn_error;
     if (!encode_alpn(settings_.alpn_protocols, out_.alpn_wire_, alpn_error)) return fail(alpn_error);
     if (settings_.session_timeout_seconds == 0) return fail("the session timeout must be at least 1 second");
@@ -178,6 +187,10 @@ class TlsServerContextBuilder {
   }
 
   bool make_contexts() {
+    if (certificates_.empty()) {  // awaiting its first certificate: ACME challenges only
+      size_t ignored = 0;
+      return context_index_for({}, ignored);
+    }
     // The default context first, so that it is contexts_[0].
     const LoadedCertificate& first = certificates_.front();
     std::vector<size_t> default_set =
@@ -274,6 +287,7 @@ class TlsServerContextBuilder {
       SSL_CTX_set_client_CA_list(ctx, names);  // takes ownership
     }
     SSL_CTX_set_app_data(ctx, &out_);
+    SSL_CTX_set_client_hello_cb(ctx, &TlsServerContext::on_client_hello, &out_);
     SSL_CTX_set_tlsext_servername_callback(ctx, &TlsServerContext::on_server_name);
     SSL_CTX_set_tlsext_servername_arg(ctx, &out_);
     SSL_CTX_set_alpn_select_cb(ctx, &TlsServerContext::on_alpn, &out_);
@@ -303,12 +317,15 @@ std::shared_ptr<const TlsServerContext> TlsServerContext::create(const TlsServer
   return context;
 }
 
-SslPtr TlsServerContext::new_connection(const TicketKeyRing* ring) const {
+SslPtr TlsServerContext::new_connection(const TicketKeyRing* ring, const AcmeAlpnChallenges* challenges) const {
   SslPtr ssl(SSL_new(default_context()));
   if (!ssl) return nullptr;
   SSL_set_accept_state(ssl.get());
   // The ticket callback finds the worker's ring here (the SSL's application-data slot).
   SSL_set_app_data(ssl.get(), const_cast<TicketKeyRing*>(ring));
+  if (challenges != nullptr && !challenges->empty() && challenge_slot() >= 0) {
+    SSL_set_ex_data(ssl.get(), challenge_slot(), const_cast<AcmeAlpnChallenges*>(challenges));
+  }
   return ssl;
 }
 
@@ -317,12 +334,43 @@ SSL_CTX* TlsServerContext::context_for(std::string_view server_name) const {
   return contexts_[index.value_or(0)].get();
 }
 
+// First of the callbacks, before any extension is acted on: only a connection whose
+// client offers acme-tls/1 keeps its pending challenges for on_server_name (OpenSSL
+// gives the raw ALPN extension here; SSL_get_servername is not set yet).
+int TlsServerContext::on_client_hello(SSL* ssl, int*, void*) {
+  if (challenge_slot() < 0 || SSL_get_ex_data(ssl, challenge_slot()) == nullptr) return SSL_CLIENT_HELLO_SUCCESS;
+  const unsigned char* data = nullptr;
+  size_t length = 0;
+  bool offered =
+      SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_application_layer_protocol_negotiation, &data, &length) == 1 &&
+      extension_offers(std::string_view(reinterpret_cast<const char*>(data), length), acme_tls_protocol);
+  if (!offered) SSL_set_ex_data(ssl, challenge_slot(), nullptr);
+  return SSL_CLIENT_HELLO_SUCCESS;
+}
+
 // Called for every ClientHello (with or without SNI) once OpenSSL has parsed and
 // checked the server_name extension, so no hand-written parsing of client bytes is
 // needed; the context switch keeps the session cache and ticket keys of the default
 // context (OpenSSL's session_ctx), so resumption works whatever name was asked for.
+// A client offering acme-tls/1 for a name with a pending TLS-ALPN-01 challenge is
+// switched to that challenge's context (its certificate, ALPN acme-tls/1, no tickets);
+// for any other name it goes on as an ordinary client, and acme-tls/1 is never selected.
 int TlsServerContext::on_server_name(SSL* ssl, int* alert, void* self) {
   const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+  if (challenge_slot() >= 0) {
+    const auto* challenges = static_cast<const AcmeAlpnChallenges*>(SSL_get_ex_data(ssl, challenge_slot()));
+    SSL_set_ex_data(ssl, challenge_slot(), nullptr);  // decided once
+    SSL_CTX* challenge = challenges != nullptr && name != nullptr ? challenges->context_for(name) : nullptr;
+    if (challenge != nullptr) {
+      if (SSL_set_SSL_CTX(ssl, challenge) == nullptr) {
+        *alert = SSL_AD_INTERNAL_ERROR;
+        return SSL_TLSEXT_ERR_ALERT_FATAL;
+      }
+      SSL_set_num_tickets(ssl, 0);
+      SSL_set_options(ssl, SSL_OP_NO_TICKET);
+      return SSL_TLSEXT_ERR_OK;
+    }
+  }
   if (name == nullptr) return SSL_TLSEXT_ERR_OK;
   const auto* context = static_cast<const TlsServerContext*>(self);
   std::optional<size_t> index = context->sni_.find(name);

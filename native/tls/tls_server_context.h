@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tls/acme_alpn_challenges.h"
 #include "tls/ktls_support.h"
 #include "tls/openssl_ptr.h"
 #include "tls/sni_table.h"
@@ -42,6 +43,9 @@ struct TlsCertificatePem {
 
 struct TlsServerSettings {
   std::vector<TlsCertificatePem> certificates;  // the first is the default certificate
+  // A listener waiting for its first ACME certificate: built with no certificate, it
+  // completes only the handshakes of TLS-ALPN-01 challenges (acme_alpn_challenges.h).
+  bool awaiting_certificate = false;
   // Offered in this order of preference; a client that offers none speaks HTTP/1.1.
   std::vector<std::string> alpn_protocols{"http/1.1"};
   std::string client_ca_pem;  // the CAs client certificates must chain to (mTLS)
@@ -66,8 +70,9 @@ class TlsServerContext {
 
   // A server-side SSL for one accepted connection. Session tickets are sealed and opened
   // with `ring` (the accepting worker's own copy, which must outlive the SSL); with
-  // nullptr the connection issues no tickets.
-  SslPtr new_connection(const TicketKeyRing* ring) const;
+  // nullptr the connection issues no tickets. `challenges` (which must outlive the SSL;
+  // nullptr for none) are the TLS-ALPN-01 challenges pending when it was accepted.
+  SslPtr new_connection(const TicketKeyRing* ring, const AcmeAlpnChallenges* challenges = nullptr) const;
 
   // The SSL_CTX a client asking for `server_name` is served from (the default one for an
   // unknown name). For tests and diagnostics: connections switch in the SNI callback.
@@ -84,6 +89,7 @@ class TlsServerContext {
  private:
   TlsServerContext() = default;
 
+  static int on_client_hello(SSL* ssl, int* alert, void* self);
   static int on_server_name(SSL* ssl, int* alert, void* self);
   static int on_alpn(SSL* ssl, const unsigned char** out, unsigned char* out_length, const unsigned char* in,
                      unsigned int in_length, void* self);

@@ -43,14 +43,16 @@ const char* to_string(HandshakeFailure failure) {
 }
 
 std::unique_ptr<TlsStream> TlsStream::accept(std::shared_ptr<const TlsServerContext> context, int fd,
-                                             const TicketKeyRing* ring) {
+                                             const TicketKeyRing* ring,
+                                             std::shared_ptr<const AcmeAlpnChallenges> challenges) {
   std::unique_ptr<TlsStream> stream(new TlsStream());
-  SslPtr ssl = context->new_connection(ring);
+  SslPtr ssl = context->new_connection(ring, challenges.get());
   if (!ssl || !stream->attach(std::move(ssl), context->bio_method(), fd)) {
     clear_errors();
     return nullptr;
   }
   stream->context_ = std::move(context);
+  stream->challenges_ = std::move(challenges);
   stream->phase_ = Phase::classifying;
   return stream;
 }

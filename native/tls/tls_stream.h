@@ -59,9 +59,12 @@ enum class ShutdownStatus : uint8_t {
 class TlsStream {
  public:
   // A server-side connection on accepted socket `fd`. Tickets use `ring` (the worker's own,
-  // outliving the stream; nullptr: no tickets). nullptr only when out of memory.
+  // outliving the stream; nullptr: no tickets). `challenges`: the TLS-ALPN-01 challenges
+  // pending now (kept alive for the handshake; nullptr for none). nullptr only when out
+  // of memory.
   static std::unique_ptr<TlsStream> accept(std::shared_ptr<const TlsServerContext> context, int fd,
-                                           const TicketKeyRing* ring);
+                                           const TicketKeyRing* ring,
+                                           std::shared_ptr<const AcmeAlpnChallenges> challenges = nullptr);
   // A client-side connection on connected (or connecting) socket `fd`; see
   // TlsClientContext::new_connection for `server_name` and `session`.
   static std::unique_ptr<TlsStream> connect(std::shared_ptr<const TlsClientContext> context, int fd,
@@ -123,6 +126,8 @@ class TlsStream {
 
   // Keeps the context (and so the callbacks' data and the BIO method) alive.
   std::shared_ptr<const void> context_;
+  // The challenges the server name callback may switch to, while the handshake runs.
+  std::shared_ptr<const AcmeAlpnChallenges> challenges_;
   SocketBioState socket_;
   SslPtr ssl_;
   Phase phase_ = Phase::handshaking;

@@ -6,7 +6,7 @@
 // service because an order failed. The TLS listeners take its 'certificate' events.
 import { EventEmitter } from 'node:events';
 
-import type { AcmeConfig } from '../config/acme-schema.js';
+import type { AcmeChallengeType, AcmeConfig } from '../config/acme-schema.js';
 import type { AcmeEventMap } from './acme-events.js';
 import { AcmeStorage, type StoredCertificate } from './acme-storage.js';
 import { type CertificateFacts, certificateFacts, coversDomains } from './certificate-facts.js';
@@ -25,10 +25,22 @@ import {
 export interface ChallengeResponder {
   /** The whole table each time; null gives the challenge path back to the backends. */
   setAcmeChallenges(challenges: Record<string, string> | null): void;
+  /**
+   * TLS-ALPN-01 (config `challenge: tls-alpn-01`): DNS name -> its challenge certificate
+   * and key, the whole table each time; null when the manager stops.
+   */
+  setAcmeAlpnChallenges?(challenges: Record<string, AlpnChallengeCertificate> | null): void;
+}
+
+/** A TLS-ALPN-01 challenge certificate (RFC 8737): self-signed, with the acmeIdentifier extension. */
+export interface AlpnChallengeCertificate {
+  certPem: string;
+  keyPem: string;
 }
 
 export interface AcmeManagerOptions {
-  config: AcmeConfig;
+  /** The `tls.acme` section; `challenge` defaults to http-01. */
+  config: Omit<AcmeConfig, 'challenge'> & { challenge?: AcmeChallengeType | undefined };
   responder: ChallengeResponder;
   /**
    * PEM certificates the ACME server's own HTTPS certificate chains to, beyond Node's
@@ -74,6 +86,7 @@ export class AcmeManager extends EventEmitter {
   readonly #backoff: Backoff;
   readonly #fraction: number;
   readonly #challenges = new Map<string, string>();
+  readonly #alpnChallenges = new Map<string, AlpnChallengeCertificate>();
   #current: InService | undefined;
   #nextAttemptAt = 0;
   #failures = 0;
@@ -85,9 +98,12 @@ export class AcmeManager extends EventEmitter {
 
   constructor(options: AcmeManagerOptions) {
     super();
-    this.#config = options.config;
+    this.#config = { ...options.config, challenge: options.config.challenge ?? 'http-01' };
     this.domains = [...options.config.domains];
     this.#responder = options.responder;
+    if (this.#config.challenge === 'tls-alpn-01' && !this.#responder.setAcmeAlpnChallenges) {
+      throw new Error('tls.acme.challenge tls-alpn-01 needs a responder that answers TLS-ALPN-01 (setAcmeAlpnChallenges)');
+    }
     this.#storage = new AcmeStorage(options.config.storage);
     if (options.directoryCa !== undefined) trustDirectoryCa(options.directoryCa);
     this.#backoff = options.backoff ?? defaultBackoff;
@@ -133,7 +149,9 @@ export class AcmeManager extends EventEmitter {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#challenges.clear();
+    this.#alpnChallenges.clear();
     this.#responder.setAcmeChallenges(null);
+    this.#responder.setAcmeAlpnChallenges?.(null);
   }
 
   /** Orders now (or joins the order under way). True if a new certificate is in service. */
@@ -231,6 +249,10 @@ export class AcmeManager extends EventEmitter {
     if (this.#running) this.#responder.setAcmeChallenges(Object.fromEntries(this.#challenges));
   }
 
+  #publishAlpnChallenges(): void {
+    if (this.#running) this.#responder.setAcmeAlpnChallenges?.(Object.fromEntries(this.#alpnChallenges));
+  }
+
   async #order(): Promise<boolean> {
     try {
       const issued = await this.#issue();
@@ -251,6 +273,10 @@ export class AcmeManager extends EventEmitter {
     } finally {
       this.#challenges.clear();
       this.#publishChallenges();
+      if (this.#alpnChallenges.size > 0) {
+        this.#alpnChallenges.clear();
+        this.#publishAlpnChallenges();
+      }
     }
   }
 
@@ -279,16 +305,36 @@ export class AcmeManager extends EventEmitter {
       csr,
       email: this.#config.email,
       termsOfServiceAgreed: true,
-      challengePriority: ['http-01'],
+      challengePriority: [this.#config.challenge],
       // acme-client would first fetch the token itself through public DNS; the ACME
       // server's own check is the one that counts, and hairpin NAT often fails ours.
       skipChallengeVerification: true,
-      challengeCreateFn: async (_authz, challenge, keyAuthorization) => {
-        if (challenge.type !== 'http-01') throw new Error(`challenge type ${challenge.type} is not answered`);
+      challengeCreateFn: async (authz, challenge, keyAuthorization) => {
+        // acme-client's types list only http-01 and dns-01; the server offers tls-alpn-01 too.
+        const type: string = challenge.type;
+        if (type === 'tls-alpn-01' && this.#config.challenge === 'tls-alpn-01') {
+          // RFC 8737: a certificate for the name, carrying the SHA-256 of the key authorization.
+          const [keyPem, certPem] = await acme.crypto.createAlpnCertificate(
+            authz,
+            keyAuthorization,
+            await acme.crypto.createPrivateEcdsaKey(),
+          );
+          this.#alpnChallenges.set(authz.identifier.value, { certPem: certPem.toString(), keyPem: keyPem.toString() });
+          this.#publishAlpnChallenges();
+          return;
+        }
+        if (type !== 'http-01' || this.#config.challenge !== 'http-01') {
+          throw new Error(`challenge type ${type} is not answered`);
+        }
         this.#challenges.set(challenge.token, keyAuthorization);
         this.#publishChallenges();
       },
-      challengeRemoveFn: async (_authz, challenge) => {
+      challengeRemoveFn: async (authz, challenge) => {
+        if ((challenge.type as string) === 'tls-alpn-01') {
+          this.#alpnChallenges.delete(authz.identifier.value);
+          this.#publishAlpnChallenges();
+          return;
+        }
         this.#challenges.delete(challenge.token);
         this.#publishChallenges();
       },

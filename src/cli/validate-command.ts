@@ -6,6 +6,7 @@
 // order and complete, and each certificate's days left are printed. The ACME section's
 // storage folder is created (0700) and written to; the ACME server is not contacted.
 import { checkAcmeConfig } from '../acme/acme-checks.js';
+import { acmeSectionPath } from '../config/acme-schema.js';
 import { ConfigFileError, loadConfigFile, resolveFileHosts } from '../config/file.js';
 import { type ListenerConfig, listenerPrefix } from '../config/schema.js';
 import { checkCertificateFiles } from '../tls/certificate-check.js';
@@ -19,7 +20,7 @@ export async function runValidate(args: ValidateArgs): Promise<number> {
     const { config } = loaded;
     const acme = config.acme;
     if (acme) {
-      const problems = await checkAcmeConfig(acme);
+      const problems = await checkAcmeConfig(acme, acmeSectionPath(config));
       if (problems.length > 0) {
         throw new ConfigFileError(
           args.file,

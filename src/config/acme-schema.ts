@@ -4,7 +4,7 @@
 // checked by src/acme/acme-checks.ts, for `lb-native validate` and before ordering.
 import { z } from 'zod';
 
-import { describeValue, strictObject } from './schema.js';
+import { type ListenerForm, describeValue, listenerPrefix, oneOf, strictObject } from './schema.js';
 
 // A DNS name as a certificate may carry it: letters, digits and hyphens in labels of at
 // most 63, at least two labels, 253 characters in all; a leading `*.` for a wildcard
@@ -59,6 +59,16 @@ const storageSchema = z
 /** Let's Encrypt's production directory, the default. */
 export const defaultAcmeDirectory = 'https://acme-v02.api.letsencrypt.org/directory';
 
+/**
+ * How the ACME server is to check that the balancer holds the names: HTTP-01 on a plain
+ * listener (port 80), or TLS-ALPN-01 (RFC 8737) on a TLS listener that names acme (port
+ * 443). One type, not a preference list: ACME servers offer every type for a name, so
+ * only the first of a list would ever be tried, and a failed check is not retried with
+ * another type.
+ */
+export const acmeChallengeTypes = ['http-01', 'tls-alpn-01'] as const;
+export type AcmeChallengeType = (typeof acmeChallengeTypes)[number];
+
 /** `tls.acme`. */
 export const acmeSchema = strictObject(
   {
@@ -69,8 +79,9 @@ export const acmeSchema = strictObject(
       .min(1, { error: 'expected at least one DNS name' })
       .max(100, { error: 'at most 100 names fit one certificate' }),
     storage: storageSchema,
+    challenge: oneOf(acmeChallengeTypes).default('http-01'),
   },
-  'an object { email, directory?, domains, storage }',
+  'an object { email, directory?, domains, storage, challenge? }',
 ).superRefine((acme, ctx) => {
   const seen = new Set<string>();
   acme.domains.forEach((name, index) => {
@@ -80,3 +91,17 @@ export const acmeSchema = strictObject(
 });
 
 export type AcmeConfig = z.output<typeof acmeSchema>;
+
+/**
+ * The option path the ACME section is written at, for messages with a line number:
+ * `listeners[i].tls.acme` on the first listener that names it (the listeners form),
+ * else `tls.acme` (the one-listener form).
+ */
+export function acmeSectionPath(config: {
+  listenerForm: ListenerForm;
+  listeners: ReadonlyArray<{ tls?: { acmeCertificate?: boolean | undefined } | undefined }>;
+}): string {
+  if (config.listenerForm === 'single') return 'tls.acme';
+  const index = config.listeners.findIndex((listener) => listener.tls?.acmeCertificate);
+  return index < 0 ? 'tls.acme' : `${listenerPrefix(config, index)}tls.acme`;
+}

@@ -255,8 +255,24 @@ function splitAcme<
   return out;
 }
 
-/** Every listener that names `acme` must name the same one: a balancer runs one AcmeManager. */
-function refineAcme(listeners: ReadonlyArray<{ tls?: FileTls | undefined }> | undefined, ctx: z.RefinementCtx): void {
+/**
+ * Every listener that names `acme` must name the same one: a balancer runs one AcmeManager.
+ * TLS-ALPN-01 needs a TLS listener that names it (the one-listener form with `tls: { acme }`
+ * alone keeps its listener plain).
+ */
+function refineAcme(
+  config: { tls?: FileTls | undefined; listeners?: ReadonlyArray<{ tls?: FileTls | undefined }> | undefined },
+  ctx: z.RefinementCtx,
+): void {
+  const { listeners } = config;
+  if (!listeners && config.tls?.acme?.challenge === 'tls-alpn-01' && !config.tls.certificates) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['tls', 'acme', 'challenge'],
+      message:
+        'tls-alpn-01 is answered on a TLS listener, and tls: { acme } alone keeps this one plain; use http-01, or give listeners: [...] with a TLS listener naming acme',
+    });
+  }
   let first: { index: number; key: string } | undefined;
   (listeners ?? []).forEach((listener, index) => {
     const acme = listener.tls?.acme;
@@ -291,7 +307,7 @@ export const configFileSchema = strictObject(
 )
   .superRefine((config, ctx) => {
     refineOptions(config, ctx);
-    refineAcme(config.listeners, ctx);
+    refineAcme(config, ctx);
     // Host names are checked when the admin server starts (they must be resolved first).
     const admin = config.admin ? parseAddress(config.admin.listen, { allowPortZero: true }) : undefined;
     if (admin?.ok && admin.address.kind !== 'hostname' && !isLoopback(admin.address.host) && config.admin?.token === undefined) {

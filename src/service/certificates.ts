@@ -77,9 +77,13 @@ export async function startAcme(balancer: Balancer, settings: AcmeSettings, log:
   return { settings, manager };
 }
 
-/** Throws LbConfigError naming `tls.acme.storage` if the storage folder cannot be created and written. */
+/**
+ * Throws LbConfigError naming the storage option where the file writes it
+ * (`tls.acme.storage`, or `listeners[i].tls.acme.storage`, so the message gets its line)
+ * if the storage folder cannot be created and written.
+ */
 export async function checkAcmeStorage(settings: AcmeSettings): Promise<void> {
-  const problems = await checkAcmeConfig(settings.config);
+  const problems = await checkAcmeConfig(settings.config, settings.path);
   if (problems.length > 0) throw new LbConfigError(problems);
 }
 

@@ -6,7 +6,7 @@
 // validation); config/to-native.ts builds the addon's object from it.
 import { readFileSync } from 'node:fs';
 
-import type { AcmeConfig } from '../config/acme-schema.js';
+import { type AcmeConfig, acmeSectionPath } from '../config/acme-schema.js';
 import { addressKey } from '../config/address.js';
 import { defaults } from '../config/defaults.js';
 import type { LoadedConfig } from '../config/file.js';
@@ -30,6 +30,8 @@ export interface DiscoverySettings {
 
 export interface AcmeSettings {
   config: AcmeConfig;
+  /** Where the section is written (`tls.acme`, `listeners[1].tls.acme`), for messages. */
+  path: string;
   /** Equal for two settings that run the same AcmeManager: a reload keeps it when equal. */
   key: string;
 }
@@ -74,7 +76,7 @@ export function settingsFrom(loaded: LoadedConfig, origin = loaded.file): Servic
     logLevel: logging?.level ?? 'info',
     logFormat: logging?.format,
     discovery: undefined,
-    acme: acme ? { config: acme, key: JSON.stringify(acme) } : undefined,
+    acme: acme ? { config: acme, path: acmeSectionPath(loaded.config), key: JSON.stringify(acme) } : undefined,
     redacted: redactConfig(loaded.raw),
     ...(loaded.lineOf ? { lineOf: loaded.lineOf } : {}),
   };

@@ -77,7 +77,7 @@ describe.concurrent('lb-native validate: tls.acme', () => {
     const result = await runCli(['validate', bad]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(
-      `${bad}:5: tls.acme: unknown option 'domain'; expected one of email, directory, domains, storage`,
+      `${bad}:5: tls.acme: unknown option 'domain'; expected one of email, directory, domains, storage, challenge`,
     );
   });
 
@@ -97,6 +97,73 @@ describe.concurrent('lb-native validate: tls.acme', () => {
     expect(result.stderr).toBe(
       `${bad}:6: tls.acme.storage: expected a folder lb-native can create and write (keys and certificates go there), got "${join(notAFolder, 'acme')}": ENOTDIR\n`,
     );
+  });
+
+  it('checks tls.acme.challenge: one of http-01 and tls-alpn-01, and tls-alpn-01 only where a TLS listener names acme', async ({ expect }) => {
+    const unknown = file('challenge-unknown.yaml', [
+      'backends: [127.0.0.1:9001]',
+      'tls:',
+      '  acme:',
+      '    email: ops@example.com',
+      '    domains: [example.com]',
+      `    storage: ${join(dir, 'c1')}`,
+      '    challenge: dns-01',
+    ]);
+    const unknownResult = await runCli(['validate', unknown]);
+    expect(unknownResult.code).toBe(2);
+    expect(unknownResult.stderr).toBe(`${unknown}:7: tls.acme.challenge: expected one of http-01, tls-alpn-01, got 'dns-01'\n`);
+
+    const plainOnly = file('challenge-plain.yaml', [
+      'backends: [127.0.0.1:9001]',
+      'tls:',
+      '  acme:',
+      '    email: ops@example.com',
+      '    domains: [example.com]',
+      `    storage: ${join(dir, 'c2')}`,
+      '    challenge: tls-alpn-01',
+    ]);
+    const plainResult = await runCli(['validate', plainOnly]);
+    expect(plainResult.code).toBe(2);
+    expect(plainResult.stderr).toBe(
+      `${plainOnly}:7: tls.acme.challenge: tls-alpn-01 is answered on a TLS listener, and tls: { acme } alone keeps this one plain; use http-01, or give listeners: [...] with a TLS listener naming acme\n`,
+    );
+
+    const onTls = file('challenge-tls.yaml', [
+      'backends: [127.0.0.1:9001]',
+      'listeners:',
+      '  - listen: 127.0.0.1:0',
+      '    tls:',
+      '      acme:',
+      '        email: ops@example.com',
+      '        domains: [example.com]',
+      `        storage: ${join(dir, 'c3')}`,
+      '        challenge: tls-alpn-01',
+    ]);
+    expect(await runCli(['validate', onTls])).toMatchObject({ code: 0, stderr: '' });
+  });
+
+  it('issue 18: a storage folder it cannot write, in the listeners form, is named with its line by validate and start', async ({ expect }) => {
+    const notAFolder = join(dir, 'plain-file-listeners');
+    writeFileSync(notAFolder, 'x');
+    const storage = join(notAFolder, 'acme');
+    const bad = file('storage-listeners.yaml', [
+      'backends: [127.0.0.1:9001]',
+      'listeners:',
+      '  - listen: 127.0.0.1:0',
+      '  - listen: 127.0.0.1:0',
+      '    tls:',
+      '      acme:',
+      '        email: ops@example.com',
+      '        domains: [example.com]',
+      `        storage: ${storage}`,
+    ]);
+    const expected = `${bad}:9: listeners[1].tls.acme.storage: expected a folder lb-native can create and write (keys and certificates go there), got "${storage}": ENOTDIR`;
+    const validated = await runCli(['validate', bad]);
+    expect(validated.code).toBe(2);
+    expect(validated.stderr).toBe(`${expected}\n`);
+    const started = await runCli(['start', '--config', bad]);
+    expect(started.code).toBe(1);
+    expect(started.stderr).toBe(`lb-native: ${expected}\n`);
   });
 
   it('lb-native certs: exit 2 for a file without tls.acme, and says when the storage holds none', async ({ expect }) => {

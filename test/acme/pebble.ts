@@ -25,6 +25,8 @@ export interface Pebble {
 export interface PebbleOptions {
   /** The port pebble validates HTTP-01 on: the balancer's plain listener. */
   httpPort: number;
+  /** The port pebble validates TLS-ALPN-01 on: the balancer's TLS listener (httpPort when left out). */
+  tlsPort?: number;
   /** Lifetime of the certificates it issues, in seconds. */
   validitySeconds?: number;
 }
@@ -93,7 +95,7 @@ export async function startPebble(options: PebbleOptions): Promise<Pebble> {
         certificate: tls.ecdsa.chainFile,
         privateKey: tls.ecdsa.keyFile,
         httpPort: options.httpPort,
-        tlsPort: options.httpPort,
+        tlsPort: options.tlsPort ?? options.httpPort,
         ocspResponderURL: '',
         externalAccountBindingRequired: false,
         ...(options.validitySeconds === undefined ? {} : { certificateValidityPeriod: options.validitySeconds }),
