@@ -77,7 +77,7 @@ describe.concurrent('lb-native validate: tls.acme', () => {
     const result = await runCli(['validate', bad]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(
-      `${bad}:5: tls.acme: unknown option 'domain'; expected one of email, directory, domains, storage`,
+      `${bad}:5: tls.acme: unknown option 'domain'; expected one of email, directory, domains, storage, cluster`,
     );
   });
 
