@@ -4,7 +4,8 @@
 // answers from the challenges it watches; both serve the issued certificate on their TLS
 // listener. Then the orderer is SIGKILLed by PID in the middle of its renewal (right after
 // it published the challenge in etcd, before it told pebble to validate), and the other
-// takes over through the lease, renews, and serves the renewed certificate.
+// takes over through the lease, renews, and serves the renewed certificate. A third
+// balancer started then takes the certificate from etcd without ordering.
 import { X509Certificate, randomBytes } from 'node:crypto';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -201,6 +202,21 @@ describe('ACME cluster: two balancers, one etcd, pebble', () => {
       certPem: string;
     };
     expect(new X509Certificate(renewedInEtcd.certPem).serialNumber).toBe(renewedSerial);
+
+    // A balancer that joins while etcd holds a good certificate takes it without ordering.
+    const joiner = await start('c');
+    const joined = await joiner.cli.waitForLog('certificate', () => true, 20_000);
+    expect(joined).toMatchObject({ source: 'storage', notAfter: renewed.notAfter });
+    await waitUntil(
+      'the joiner to serve the renewed certificate',
+      async () => (await servedSerial(joiner.tlsPort)) === renewedSerial,
+      {
+        timeoutMs: 10_000,
+        intervalMs: 100,
+      },
+    );
+    expect(joiner.cli.logsOf('acme-leader')).toEqual([]);
+    expect(joiner.cli.logsOf('certificate').filter(issued)).toEqual([]);
 
     // Pebble issued twice in all (the killed order was never finalized), to one account:
     // the follower ordered with the account key the leader had shared.
