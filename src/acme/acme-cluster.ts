@@ -52,7 +52,8 @@ interface SharedCertificate {
 const electionName = 'orderer';
 const challengesPrefix = 'challenges/';
 const certificatesPrefix = 'certificates/';
-const campaignRetryMs = 1_000;
+const campaignRetryMinMs = 1_000;
+const campaignRetryMaxMs = 30_000;
 const challengeSeenTimeoutMs = 10_000;
 
 function errorOf(caught: unknown): Error {
@@ -79,6 +80,7 @@ export class AcmeCluster extends EventEmitter implements OrderCoordinator {
   #leader = false;
   #running = true;
   #certificatesRevision = '0';
+  #campaignRetryMs = campaignRetryMinMs;
 
   constructor(options: AcmeClusterOptions) {
     super();
@@ -146,12 +148,12 @@ export class AcmeCluster extends EventEmitter implements OrderCoordinator {
   /** After the manager started: takes shared certificates as they come, and campaigns. */
   run(manager: AcmeManager): void {
     this.#manager = manager;
-    const watcher = this.#namespace
-      .watch()
-      .key(this.certificateKey)
-      .startRevision((BigInt(this.#certificatesRevision) + 1n).toString())
-      .watcher();
+    const builder = this.#namespace.watch().key(this.certificateKey);
+    const known = this.#certificatesRevision !== '0';
+    const watcher = (known ? builder.startRevision((BigInt(this.#certificatesRevision) + 1n).toString()) : builder).watcher();
     watcher.on('put', (kv) => void this.#take(kv.value.toString()));
+    // Not read at start (etcd was unreachable): read once the watch is connected.
+    if (!known) watcher.once('connected', () => void this.#readShared());
     watcher.on('error', (error) => this.#report(error, 'watching certificates'));
     this.#watchers.push(watcher);
     this.#startCampaign();
@@ -241,6 +243,7 @@ export class AcmeCluster extends EventEmitter implements OrderCoordinator {
         .then((key) => {
           if (this.#campaign !== campaign || !this.#running) return;
           this.#leaseId = key.slice(key.lastIndexOf('/') + 1);
+          this.#campaignRetryMs = campaignRetryMinMs;
           this.#setLeader(true);
         })
         .catch((error: unknown) => this.#report(error, 'reading the campaign lease'));
@@ -251,7 +254,9 @@ export class AcmeCluster extends EventEmitter implements OrderCoordinator {
       this.#setLeader(false);
       this.#report(error, 'campaigning to order');
       void campaign.resign().catch(() => undefined);
-      setTimeout(() => this.#startCampaign(), campaignRetryMs).unref();
+      // etcd away: try again, doubling the wait (1 s to 30 s) so the log is not flooded.
+      setTimeout(() => this.#startCampaign(), this.#campaignRetryMs).unref();
+      this.#campaignRetryMs = Math.min(this.#campaignRetryMs * 2, campaignRetryMaxMs);
     });
   }
 
@@ -319,6 +324,15 @@ export class AcmeCluster extends EventEmitter implements OrderCoordinator {
       return !stored || certificateFacts(stored.certPem).notAfter < facts.notAfter;
     } catch {
       return true;
+    }
+  }
+
+  async #readShared(): Promise<void> {
+    try {
+      const text = await this.#namespace.get(this.certificateKey).string();
+      if (text !== null) await this.#take(text);
+    } catch (error) {
+      this.#report(error, 'reading the shared certificate');
     }
   }
 
