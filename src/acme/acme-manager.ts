@@ -153,7 +153,9 @@ export class AcmeManager extends EventEmitter {
    * here. Ignored when it is the one in service, older, or not for these names.
    */
   async takeCertificate(certPem: string, keyPem: string): Promise<boolean> {
-    if (this.#ordering) return false; // our own order brings a newer one (or is this one)
+    // An order under way first: this may be its own echo (then the same serial, ignored),
+    // and if it fails this one still counts.
+    await this.#ordering;
     const facts = certificateFacts(certPem);
     const current = this.#current;
     if (!coversDomains(facts, this.domains) || facts.notAfter <= Date.now()) return false;

@@ -5,20 +5,25 @@
 // listener. Then the orderer is SIGKILLed by PID in the middle of its renewal (right after
 // it published the challenge in etcd, before it told pebble to validate), and the other
 // takes over through the lease, renews, and serves the renewed certificate. A third
-// balancer started then takes the certificate from etcd without ordering.
+// balancer started then takes the certificate from etcd without ordering. And a balancer
+// started while etcd is down starts anyway, then refuses a shared key sealed with another
+// cluster key and serves a good shared certificate once etcd is back.
 import { X509Certificate, randomBytes } from 'node:crypto';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, type Socket, createServer } from 'node:net';
 import { join } from 'node:path';
 import tls from 'node:tls';
 
 import { Etcd3 } from 'etcd3';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
+import { sealKey } from '../../src/acme/sealed-key.js';
 import { startEtcd } from '../discovery/support.js';
 import { onCleanup, runCleanups } from '../helpers/cleanup.js';
 import { CliProcess, type LogLine, ensureBuilt, killSpawnedAfterEach } from '../helpers/cli.js';
 import { freePort } from '../helpers/free-port.js';
 import { startHttpBackend } from '../helpers/http-backend.js';
+import { createTlsFixtures } from '../helpers/tls-fixtures.js';
 import { waitUntil } from '../helpers/wait.js';
 import { pebbleHttps, startPebble } from './pebble.js';
 import { domains, storageDir } from './support.js';
@@ -227,4 +232,97 @@ describe('ACME cluster: two balancers, one etcd, pebble', () => {
     expect(await follower.cli.waitForExit(10_000)).toMatchObject({ code: 0, signal: null });
     expect(follower.cli.logs().filter((line) => line.level === 'error' || line.level === 'fatal')).toEqual([]);
   }, 180_000);
+  it('starts while etcd is down; once etcd is back, refuses a tampered shared key, and takes a good one even while its own order is under way (and then fails)', async () => {
+    const etcd = await startEtcd();
+    await etcd.kill();
+    const backend = await startHttpBackend('app');
+    const folder = join(storageDir(), '..');
+    const keyFile = join(folder, 'cluster.key');
+    const clusterKey = randomBytes(32);
+    writeFileSync(keyFile, clusterKey);
+    chmodSync(keyFile, 0o600);
+    const tlsPort = await freePort();
+    const configFile = join(folder, 'lb.yaml');
+    // The "ACME server" holds every connection until the test lets go, then closes it: the
+    // balancer's own order is under way while the shared certificate arrives, then fails.
+    const held = new Set<Socket>();
+    const directoryServer = createServer((socket) => {
+      held.add(socket);
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => directoryServer.listen(0, '127.0.0.1', resolve));
+    onCleanup(() => {
+      for (const socket of held) socket.destroy();
+      directoryServer.close();
+    });
+    const directoryPort = (directoryServer.address() as AddressInfo).port;
+    writeFileSync(
+      configFile,
+      [
+        'workers: 1',
+        `backends: [${backend.address}]`,
+        'listeners:',
+        '  - listen: 127.0.0.1:0',
+        `  - listen: 127.0.0.1:${tlsPort}`,
+        '    tls:',
+        '      acme:',
+        '        email: ops@shop.test',
+        `        directory: https://127.0.0.1:${directoryPort}/dir`,
+        `        domains: [${domains.join(', ')}]`,
+        `        storage: ${join(folder, 'storage')}`,
+        '        cluster:',
+        `          etcd: { endpoints: [${etcd.endpoint}], prefix: ${prefix}, timeoutMs: 1000, leaseTtlSeconds: 3 }`,
+        `          keyFile: ${keyFile}`,
+        '',
+      ].join('\n'),
+    );
+    const cli = new CliProcess(['start', '--config', configFile]);
+    await cli.waitForLog('listening', () => true, 20_000);
+    expect(cli.logsOf('acme-cluster-error')[0]).toMatchObject({ level: 'warn', during: 'reading the shared certificate' });
+
+    const fixtures = await createTlsFixtures({ names: domains });
+    onCleanup(() => fixtures.cleanup());
+    const leaf = fixtures.ecdsa;
+    const shared = (keyCipher: string): string =>
+      JSON.stringify({ domains, certPem: leaf.chainPem, keyCipher, notAfter: new Date(Date.now() + 86_400_000).toISOString() });
+    await etcd.restart();
+    const client = new Etcd3({ hosts: etcd.endpoint });
+    onCleanup(() => client.close());
+    const namespace = client.namespace(`${prefix}/`);
+    const key = `certificates/${domains[0]}`;
+
+    // Sealed with another cluster key: refused, said so, nothing served.
+    await namespace
+      .put(key)
+      .value(shared(sealKey(leaf.keyPem, randomBytes(32), domains[0] ?? '')))
+      .exec();
+    const refused = await cli.waitForLog('acme-cluster-error', (line) => String(line.error).includes('does not open'), 20_000);
+    expect(refused.error).toBe(
+      `the sealed key for ${domains[0]} does not open: the cluster key differs from the one that sealed it, the data was changed, or it was sealed for another name`,
+    );
+    expect(await servedSerial(tlsPort)).toBe('');
+
+    // Regression (a shared certificate that arrived during the orderer's own order was
+    // dropped when that order failed): sealed with ours, put while the order is held.
+    await cli.waitForLog('acme-leader', (line) => line.won === true, 30_000);
+    await waitUntil('the balancer to order', () => held.size > 0, { timeoutMs: 10_000 });
+    await namespace
+      .put(key)
+      .value(shared(sealKey(leaf.keyPem, clusterKey, domains[0] ?? '')))
+      .exec();
+    for (const socket of held) socket.destroy();
+    await cli.waitForLog('certificate', (line) => line.source === 'cluster', 10_000);
+    const msgs = cli.logs().map((line) => line.msg);
+    expect(msgs.indexOf('certificate-failed')).toBeGreaterThan(-1);
+    expect(msgs.indexOf('certificate-failed')).toBeLessThan(msgs.indexOf('certificate'));
+    const expected = new X509Certificate(leaf.certPem).serialNumber;
+    await waitUntil('the shared certificate to be served', async () => (await servedSerial(tlsPort)) === expected, {
+      timeoutMs: 10_000,
+      intervalMs: 100,
+    });
+    expect(readFileSync(join(folder, 'storage', 'certificates', domains[0] ?? '', 'private-key.pem'), 'utf8')).toBe(leaf.keyPem);
+
+    cli.signal('SIGTERM');
+    expect(await cli.waitForExit(10_000)).toMatchObject({ code: 0, signal: null });
+  }, 120_000);
 });
