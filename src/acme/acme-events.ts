@@ -15,8 +15,8 @@ export interface CertificateEvent {
   certPem: string;
   keyPem: string;
   notAfter: Date;
-  /** 'storage': loaded at start, still good; 'issued': a new order. */
-  source: 'storage' | 'issued';
+  /** 'storage': loaded at start, still good; 'issued': a new order; 'cluster': issued by another balancer. */
+  source: 'storage' | 'issued' | 'cluster';
 }
 
 /** Payload of 'certificate-renewed': a new certificate replaced one that was in service. */

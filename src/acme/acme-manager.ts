@@ -7,10 +7,11 @@
 import { EventEmitter } from 'node:events';
 
 import type { AcmeChallengeType, AcmeConfig } from '../config/acme-schema.js';
-import type { AcmeEventMap } from './acme-events.js';
+import type { AcmeEventMap, CertificateEvent } from './acme-events.js';
 import { AcmeStorage, type StoredCertificate } from './acme-storage.js';
 import { type CertificateFacts, certificateFacts, coversDomains } from './certificate-facts.js';
 import { loadAcmeClient, trustDirectoryCa } from './acme-client-settings.js';
+import type { OrderCoordinator } from './order-coordinator.js';
 import {
   type Backoff,
   daysLeft,
@@ -50,6 +51,8 @@ export interface AcmeManagerOptions {
   backoff?: Backoff;
   /** Share of the lifetime after which to renew; 2/3 unless a test wants it otherwise. */
   renewalFraction?: number;
+  /** With other balancers (tls.acme.cluster): who orders, where challenges and certificates go. */
+  coordinator?: OrderCoordinator;
 }
 
 /** One certificate's state, for the admin API, metrics and `lb-native certs`. */
@@ -85,6 +88,7 @@ export class AcmeManager extends EventEmitter {
   readonly #storage: AcmeStorage;
   readonly #backoff: Backoff;
   readonly #fraction: number;
+  readonly #coordinator: OrderCoordinator | undefined;
   readonly #challenges = new Map<string, string>();
   readonly #alpnChallenges = new Map<string, AlpnChallengeCertificate>();
   #current: InService | undefined;
@@ -108,6 +112,7 @@ export class AcmeManager extends EventEmitter {
     if (options.directoryCa !== undefined) trustDirectoryCa(options.directoryCa);
     this.#backoff = options.backoff ?? defaultBackoff;
     this.#fraction = options.renewalFraction ?? renewalFraction;
+    this.#coordinator = options.coordinator;
   }
 
   override emit<E extends keyof AcmeEventMap>(event: E, payload: AcmeEventMap[E]): boolean {
@@ -152,6 +157,34 @@ export class AcmeManager extends EventEmitter {
     this.#alpnChallenges.clear();
     this.#responder.setAcmeChallenges(null);
     this.#responder.setAcmeAlpnChallenges?.(null);
+    this.#coordinator?.close();
+  }
+
+  /** The coordinator's answer to mayOrder() changed: order now if one is due. */
+  reconsider(): void {
+    this.#wake();
+  }
+
+  /**
+   * A certificate another balancer issued (through the coordinator): stored here and put
+   * in service ('certificate' with source 'cluster'), its renewal scheduled as if issued
+   * here. Ignored when it is the one in service, older, or not for these names.
+   */
+  async takeCertificate(certPem: string, keyPem: string): Promise<boolean> {
+    // An order under way first: this may be its own echo (then the same serial, ignored),
+    // and if it fails this one still counts.
+    await this.#ordering;
+    const facts = certificateFacts(certPem);
+    const current = this.#current;
+    if (!coversDomains(facts, this.domains) || facts.notAfter <= Date.now()) return false;
+    if (current && (current.facts.serialNumber === facts.serialNumber || current.facts.notAfter > facts.notAfter)) return false;
+    await this.#storage.writeCertificate({ domains: this.domains, certPem, keyPem });
+    if (!this.#running) return false;
+    this.#failures = 0;
+    this.#nextAttemptAt = renewalTime(facts, this.#fraction);
+    this.#adopt({ certPem, keyPem, facts }, 'cluster');
+    this.#wake();
+    return true;
   }
 
   /** Orders now (or joins the order under way). True if a new certificate is in service. */
@@ -202,7 +235,7 @@ export class AcmeManager extends EventEmitter {
     return { certPem: stored.certPem, keyPem: stored.keyPem, facts };
   }
 
-  #adopt(next: InService, source: 'storage' | 'issued'): void {
+  #adopt(next: InService, source: CertificateEvent['source']): void {
     const previous = this.#current;
     this.#current = next;
     this.emit('certificate', {
@@ -212,7 +245,7 @@ export class AcmeManager extends EventEmitter {
       notAfter: new Date(next.facts.notAfter),
       source,
     });
-    if (previous && source === 'issued') {
+    if (previous && source !== 'storage') {
       this.emit('certificate-renewed', {
         domains: [...this.domains],
         notAfter: new Date(next.facts.notAfter),
@@ -228,11 +261,13 @@ export class AcmeManager extends EventEmitter {
     this.#checkExpiring();
     if (this.#ordering) return; // renewNow's finally wakes again
     const wait = this.#nextAttemptAt - Date.now();
-    if (wait <= 0) {
+    // Not the orderer: the certificate comes from the one that is (reconsider() wakes us).
+    const mayOrder = this.#coordinator?.mayOrder() ?? true;
+    if (wait <= 0 && mayOrder) {
       void this.renewNow();
       return;
     }
-    this.#timer = setTimeout(() => this.#wake(), Math.min(wait, maxSleepMs));
+    this.#timer = setTimeout(() => this.#wake(), mayOrder ? Math.min(wait, maxSleepMs) : maxSleepMs);
     this.#timer.unref();
   }
 
@@ -257,6 +292,9 @@ export class AcmeManager extends EventEmitter {
     try {
       const issued = await this.#issue();
       await this.#storage.writeCertificate({ domains: this.domains, certPem: issued.certPem, keyPem: issued.keyPem });
+      // Not shared is not done: the order counts as failed and is retried, so the
+      // balancers do not drift apart.
+      await this.#coordinator?.shareCertificate({ domains: this.domains, certPem: issued.certPem, keyPem: issued.keyPem });
       this.#failures = 0;
       this.#lastResult = { at: new Date(), ok: true };
       this.#nextAttemptAt = renewalTime(issued.facts, this.#fraction);
@@ -280,7 +318,13 @@ export class AcmeManager extends EventEmitter {
     }
   }
 
-  async #accountKey(): Promise<string> {
+  #accountKey(): Promise<string> {
+    const coordinator = this.#coordinator;
+    if (!coordinator) return this.#localAccountKey();
+    return coordinator.accountKey(this.#config.directory, () => this.#localAccountKey());
+  }
+
+  async #localAccountKey(): Promise<string> {
     const { directory, email } = this.#config;
     const stored = await this.#storage.readAccountKey(directory);
     if (stored !== undefined) return stored;
@@ -326,6 +370,7 @@ export class AcmeManager extends EventEmitter {
         if (type !== 'http-01' || this.#config.challenge !== 'http-01') {
           throw new Error(`challenge type ${type} is not answered`);
         }
+        if (this.#coordinator) return this.#coordinator.publishChallenge(challenge.token, keyAuthorization);
         this.#challenges.set(challenge.token, keyAuthorization);
         this.#publishChallenges();
       },
@@ -335,6 +380,7 @@ export class AcmeManager extends EventEmitter {
           this.#publishAlpnChallenges();
           return;
         }
+        if (this.#coordinator) return this.#coordinator.withdrawChallenge(challenge.token);
         this.#challenges.delete(challenge.token);
         this.#publishChallenges();
       },

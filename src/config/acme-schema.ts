@@ -4,7 +4,8 @@
 // checked by src/acme/acme-checks.ts, for `lb-native validate` and before ordering.
 import { z } from 'zod';
 
-import { type ListenerForm, describeValue, listenerPrefix, oneOf, strictObject } from './schema.js';
+import { etcdEndpointsSchema, etcdTlsSchema } from './etcd-schema.js';
+import { type ListenerForm, describeValue, integer, listenerPrefix, oneOf, strictObject } from './schema.js';
 
 // A DNS name as a certificate may carry it: letters, digits and hyphens in labels of at
 // most 63, at least two labels, 253 characters in all; a leading `*.` for a wildcard
@@ -56,6 +57,45 @@ const storageSchema = z
   .string({ error: (issue) => `expected the path of a folder for keys and certificates, got ${describeValue(issue.input)}` })
   .min(1, { error: 'expected the path of a folder for keys and certificates, got an empty string' });
 
+/** The etcd prefix of a cluster that gives none. */
+export const defaultAcmeClusterPrefix = '/lb-native/acme';
+
+/**
+ * `tls.acme.cluster`: balancers that share one certificate through etcd (docs/acme.md,
+ * "Cluster mode"). The key file's contents (32 bytes, mode 0600) are checked by
+ * src/acme/acme-checks.ts, which needs the machine.
+ */
+export const acmeClusterSchema = strictObject(
+  {
+    etcd: strictObject(
+      {
+        endpoints: etcdEndpointsSchema,
+        prefix: z
+          .string({ error: (issue) => `expected a key prefix like /lb-native/acme, got ${describeValue(issue.input)}` })
+          .regex(/^[^\s]+$/, {
+            error: (issue) => `expected a key prefix like /lb-native/acme, got ${describeValue(issue.input)}`,
+          })
+          .transform((prefix) => prefix.replace(/\/+$/, ''))
+          .refine((prefix) => prefix.length > 0, { error: 'expected a key prefix like /lb-native/acme, got only slashes' })
+          .default(defaultAcmeClusterPrefix),
+        tls: etcdTlsSchema.optional(),
+        timeoutMs: integer({ min: 100, max: 600_000 }).optional(),
+        /** How long the orderer's lease outlives it: the longest a dead orderer blocks the others. */
+        leaseTtlSeconds: integer({ min: 2, max: 600 }).default(10),
+      },
+      'an object { endpoints, prefix?, tls?, timeoutMs?, leaseTtlSeconds? }',
+    ),
+    keyFile: z
+      .string({
+        error: (issue) => `expected the path of the cluster key file (32 bytes, mode 0600), got ${describeValue(issue.input)}`,
+      })
+      .min(1, { error: 'expected the path of the cluster key file (32 bytes, mode 0600), got an empty string' }),
+  },
+  'an object { etcd: { endpoints, prefix? }, keyFile }',
+);
+
+export type AcmeClusterConfig = z.output<typeof acmeClusterSchema>;
+
 /** Let's Encrypt's production directory, the default. */
 export const defaultAcmeDirectory = 'https://acme-v02.api.letsencrypt.org/directory';
 
@@ -80,14 +120,25 @@ export const acmeSchema = strictObject(
       .max(100, { error: 'at most 100 names fit one certificate' }),
     storage: storageSchema,
     challenge: oneOf(acmeChallengeTypes).default('http-01'),
+    cluster: acmeClusterSchema.optional(),
   },
-  'an object { email, directory?, domains, storage, challenge? }',
+  'an object { email, directory?, domains, storage, challenge?, cluster? }',
 ).superRefine((acme, ctx) => {
   const seen = new Set<string>();
   acme.domains.forEach((name, index) => {
     if (seen.has(name)) ctx.addIssue({ code: 'custom', path: ['domains', index], message: `${name} is listed twice` });
     seen.add(name);
   });
+  // Cluster balancers share HTTP-01 tokens through etcd; TLS-ALPN-01 answers are
+  // certificates made per order, not shared yet.
+  if (acme.cluster && acme.challenge === 'tls-alpn-01') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['challenge'],
+      message:
+        "expected 'http-01' with tls.acme.cluster (TLS-ALPN-01 answers are not shared between balancers), got 'tls-alpn-01'",
+    });
+  }
 });
 
 export type AcmeConfig = z.output<typeof acmeSchema>;

@@ -8,6 +8,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 
 import { type AcmeConfig, acmeSchema } from './acme-schema.js';
+import { etcdEndpointsSchema, etcdTlsSchema } from './etcd-schema.js';
 import { logFormats } from './log-formats.js';
 import { logLevels } from './log-levels.js';
 import { isLoopback, parseAddress } from './address.js';
@@ -140,43 +141,18 @@ export const dnsDiscoverySchema = strictObject(
   }
 });
 
-const endpoint = z
-  .string({ error: (issue) => `expected an etcd URL like http://127.0.0.1:2379, got ${describeValue(issue.input)}` })
-  .refine((url) => /^(https?:\/\/)?[^\s/]+(:\d+)?\/?$/.test(url), {
-    error: (issue) => `expected an etcd URL like http://127.0.0.1:2379, got ${describeValue(issue.input)}`,
-  });
-
 const retryMs = integer({ min: 10, max: 600_000 });
 
 /** `discovery.etcd`: the pool follows an etcd key prefix (see docs/deployment-ha.md). */
 export const etcdDiscoverySchema = strictObject(
   {
-    endpoints: z
-      .array(endpoint, { error: (issue) => `expected a list of etcd URLs, got ${describeValue(issue.input)}` })
-      .min(1, { error: 'expected at least one etcd URL' }),
+    endpoints: etcdEndpointsSchema,
     prefix: text('a key prefix like /lb/pools/web/'),
     auth: strictObject(
       { username: secretString('a user name'), password: secretString('a password') },
       'an object { username, password }',
     ).optional(),
-    tls: strictObject(
-      {
-        ca: text('the path of a PEM file'),
-        cert: text('the path of a PEM file').optional(),
-        key: text('the path of a PEM file').optional(),
-      },
-      'an object { ca, cert?, key? } of PEM file paths',
-    )
-      .superRefine((tls, ctx) => {
-        if ((tls.cert === undefined) !== (tls.key === undefined)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: [tls.cert === undefined ? 'cert' : 'key'],
-            message: 'cert and key go together: give both or neither',
-          });
-        }
-      })
-      .optional(),
+    tls: etcdTlsSchema.optional(),
     timeoutMs: integer({ min: 100, max: 600_000 }).optional(),
     retryMinMs: retryMs.optional(),
     retryMaxMs: retryMs.optional(),

@@ -2,8 +2,13 @@
 // HTTP-01 through the balancer's native responder, its events in the log, and the one
 // place an issued certificate is handed to TLS termination (installCertificate): the TLS
 // listeners whose tls names acme.
+import { readFileSync } from 'node:fs';
+
 import { checkAcmeConfig } from '../acme/acme-checks.js';
+import { AcmeCluster } from '../acme/acme-cluster.js';
 import { AcmeManager } from '../acme/acme-manager.js';
+import { readClusterKey } from '../acme/cluster-key.js';
+import type { AcmeClusterConfig, AcmeConfig } from '../config/acme-schema.js';
 import type { Balancer } from '../balancer.js';
 import { LbConfigError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
@@ -57,7 +62,14 @@ export interface RunningAcme {
  */
 export async function startAcme(balancer: Balancer, settings: AcmeSettings, log: Logger): Promise<RunningAcme> {
   await checkAcmeStorage(settings);
-  const manager = new AcmeManager({ config: settings.config, responder: balancer });
+  const cluster = settings.config.cluster
+    ? await startCluster({ ...settings.config, cluster: settings.config.cluster }, settings.path, log)
+    : undefined;
+  const manager = new AcmeManager({
+    config: settings.config,
+    responder: cluster?.responderFor(balancer) ?? balancer,
+    ...(cluster ? { coordinator: cluster } : {}),
+  });
   const domains = settings.config.domains;
   manager.on('certificate', (event) => {
     log.info({ domains, source: event.source, notAfter: event.notAfter.toISOString() }, 'certificate');
@@ -73,8 +85,50 @@ export async function startAcme(balancer: Balancer, settings: AcmeSettings, log:
     log.warn({ domains, failures: event.failures, error: event.error.message, retryInMs: event.retryInMs }, 'certificate-failed'),
   );
   await manager.start();
-  log.info({ domains, directory: settings.config.directory, storage: settings.config.storage }, 'acme-started');
+  cluster?.run(manager);
+  const clusterFields = settings.config.cluster ? { cluster: settings.config.cluster.etcd.prefix } : {};
+  log.info({ domains, directory: settings.config.directory, storage: settings.config.storage, ...clusterFields }, 'acme-started');
   return { settings, manager };
+}
+
+/**
+ * tls.acme.cluster: the coordinator, with its events logged (`acme-leader` with won,
+ * `acme-cluster-error` as a warning), the shared certificate (if any) already in storage.
+ */
+async function startCluster(
+  config: AcmeConfig & { cluster: AcmeClusterConfig },
+  path: string,
+  log: Logger,
+): Promise<AcmeCluster> {
+  const tls = config.cluster.etcd.tls;
+  const read = (file: string, key: string): Buffer => {
+    try {
+      return readFileSync(file);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? String(error);
+      throw new LbConfigError([{ path: `${path}.cluster.etcd.tls.${key}`, message: `cannot read '${file}': ${code}` }]);
+    }
+  };
+  const cluster = new AcmeCluster({
+    config,
+    key: await readClusterKey(config.cluster.keyFile),
+    ...(tls
+      ? {
+          credentials: {
+            rootCertificate: read(tls.ca, 'ca'),
+            ...(tls.cert ? { certChain: read(tls.cert, 'cert') } : {}),
+            ...(tls.key ? { privateKey: read(tls.key, 'key') } : {}),
+          },
+        }
+      : {}),
+  });
+  const domains = config.domains;
+  cluster.on('acme-leader', (event) => log.info({ domains, won: event.won, identity: event.identity }, 'acme-leader'));
+  cluster.on('acme-cluster-error', (event) =>
+    log.warn({ domains, during: event.during, error: event.error.message }, 'acme-cluster-error'),
+  );
+  await cluster.prepare();
+  return cluster;
 }
 
 /**

@@ -77,7 +77,7 @@ describe.concurrent('lb-native validate: tls.acme', () => {
     const result = await runCli(['validate', bad]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(
-      `${bad}:5: tls.acme: unknown option 'domain'; expected one of email, directory, domains, storage, challenge`,
+      `${bad}:5: tls.acme: unknown option 'domain'; expected one of email, directory, domains, storage, challenge, cluster`,
     );
   });
 
@@ -99,7 +99,9 @@ describe.concurrent('lb-native validate: tls.acme', () => {
     );
   });
 
-  it('checks tls.acme.challenge: one of http-01 and tls-alpn-01, and tls-alpn-01 only where a TLS listener names acme', async ({ expect }) => {
+  it('checks tls.acme.challenge: one of http-01 and tls-alpn-01, and tls-alpn-01 only where a TLS listener names acme', async ({
+    expect,
+  }) => {
     const unknown = file('challenge-unknown.yaml', [
       'backends: [127.0.0.1:9001]',
       'tls:',
@@ -142,7 +144,9 @@ describe.concurrent('lb-native validate: tls.acme', () => {
     expect(await runCli(['validate', onTls])).toMatchObject({ code: 0, stderr: '' });
   });
 
-  it('issue 18: a storage folder it cannot write, in the listeners form, is named with its line by validate and start', async ({ expect }) => {
+  it('issue 18: a storage folder it cannot write, in the listeners form, is named with its line by validate and start', async ({
+    expect,
+  }) => {
     const notAFolder = join(dir, 'plain-file-listeners');
     writeFileSync(notAFolder, 'x');
     const storage = join(notAFolder, 'acme');

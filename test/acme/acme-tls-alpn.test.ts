@@ -101,6 +101,9 @@ describe('ACME over TLS-ALPN-01 (pebble)', () => {
     expect(new Set(results.map((r) => r.alpn))).toEqual(new Set(['h2', 'http/1.1']));
     const renewedSerial = new X509Certificate(service.acme!.certificate()!.certPem).serialNumber;
     expect(renewedSerial).not.toBe(issuedSerial);
-    await waitUntil('the renewed certificate served', async () => (await http1Get(tlsPort, domains[0]!, '/r')).serial === renewedSerial);
+    await waitUntil(
+      'the renewed certificate served',
+      async () => (await http1Get(tlsPort, domains[0]!, '/r')).serial === renewedSerial,
+    );
   }, 90_000);
 });

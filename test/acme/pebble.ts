@@ -29,6 +29,19 @@ export interface PebbleOptions {
   tlsPort?: number;
   /** Lifetime of the certificates it issues, in seconds. */
   validitySeconds?: number;
+  /** The port of its directory, when a configuration must name it before pebble starts; a free one otherwise. */
+  port?: number;
+  /** Pebble's own HTTPS certificate, when its CA must be known before pebble starts; made here otherwise. */
+  https?: PebbleHttps;
+}
+
+export type PebbleHttps = Awaited<ReturnType<typeof createTlsFixtures>>;
+
+/** An HTTPS certificate for pebble on 127.0.0.1, removed after the test. */
+export async function pebbleHttps(): Promise<PebbleHttps> {
+  const tls = await createTlsFixtures({ names: ['localhost'], ips: ['127.0.0.1'] });
+  onCleanup(() => tls.cleanup());
+  return tls;
 }
 
 async function startChallTestSrv(): Promise<string> {
@@ -80,10 +93,9 @@ function directoryAnswers(url: string, caPem: string): Promise<boolean> {
 export async function startPebble(options: PebbleOptions): Promise<Pebble> {
   const program = requireProgram('pebble');
   const dir = tempDir('pebble');
-  const tls = await createTlsFixtures({ names: ['localhost'], ips: ['127.0.0.1'] });
-  onCleanup(() => tls.cleanup());
+  const tls = options.https ?? (await pebbleHttps());
   const dns = await startChallTestSrv();
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const managementPort = await freePort();
   const configFile = join(dir, 'pebble.json');
   writeFileSync(

@@ -66,7 +66,15 @@ export function http1Get(port: number, servername: string, path: string): Promis
   return new Promise((resolve, reject) => {
     const req = https.get(
       // ALPN offered explicitly, as a browser does: the listener must choose http/1.1.
-      { host: '127.0.0.1', port, path, servername, rejectUnauthorized: false, agent: false, ALPNProtocols: ['http/1.1'] } as https.RequestOptions,
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        servername,
+        rejectUnauthorized: false,
+        agent: false,
+        ALPNProtocols: ['http/1.1'],
+      } as https.RequestOptions,
       (res) => {
         const socket = res.socket as tls.TLSSocket;
         const alpn = String(socket.alpnProtocol);
@@ -80,4 +88,3 @@ export function http1Get(port: number, servername: string, path: string): Promis
     req.on('error', reject);
   });
 }
-

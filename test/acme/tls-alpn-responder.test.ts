@@ -57,7 +57,10 @@ describe('TLS-ALPN-01 on a TLS listener', () => {
     expect(new X509Certificate(answered.certPem!).subjectAltName).toBe('DNS:shop.test');
 
     // Another name (one the listener serves): refused, never the ordinary certificate with acme-tls/1.
-    expect(await probe(port, 'www.shop.test')).toMatchObject({ ok: false, error: expect.stringMatching(/no application protocol/i) });
+    expect(await probe(port, 'www.shop.test')).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/no application protocol/i),
+    });
 
     // Ordinary clients of the same listener and name, while the challenge is pending.
     const during = await Promise.all([h2Get(port, 'shop.test', '/h2'), http1Get(port, 'shop.test', '/h1')]);
@@ -67,10 +70,13 @@ describe('TLS-ALPN-01 on a TLS listener', () => {
     ]);
     for (const response of during) expect(response.body).toContain('app');
     const shown = await new Promise<string>((resolve, reject) => {
-      const socket = tls.connect({ host: '127.0.0.1', port, servername: 'shop.test', ALPNProtocols: ['h2', 'http/1.1'], rejectUnauthorized: false }, () => {
-        resolve(socket.getPeerX509Certificate()?.serialNumber ?? '');
-        socket.end();
-      });
+      const socket = tls.connect(
+        { host: '127.0.0.1', port, servername: 'shop.test', ALPNProtocols: ['h2', 'http/1.1'], rejectUnauthorized: false },
+        () => {
+          resolve(socket.getPeerX509Certificate()?.serialNumber ?? '');
+          socket.end();
+        },
+      );
       socket.on('error', reject);
     });
     expect(shown).toBe(ordinarySerial);
