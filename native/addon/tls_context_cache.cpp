@@ -10,9 +10,10 @@ bool same_settings(const tls::TlsServerSettings& a, const tls::TlsServerSettings
     if (a.certificates[i].cert_chain_pem != b.certificates[i].cert_chain_pem) return false;
     if (a.certificates[i].key_pem != b.certificates[i].key_pem) return false;
   }
-  return a.awaiting_certificate == b.awaiting_certificate && a.alpn_protocols == b.alpn_protocols && a.client_ca_pem == b.client_ca_pem &&
-         a.client_verify == b.client_verify && a.session_cache_size == b.session_cache_size &&
-         a.session_timeout_seconds == b.session_timeout_seconds && a.ktls == b.ktls;
+  return a.awaiting_certificate == b.awaiting_certificate && a.alpn_protocols == b.alpn_protocols &&
+         a.client_ca_pem == b.client_ca_pem && a.client_verify == b.client_verify &&
+         a.session_cache_size == b.session_cache_size && a.session_timeout_seconds == b.session_timeout_seconds &&
+         a.ktls == b.ktls;
 }
 
 }  // namespace

@@ -54,8 +54,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   bool offered = lb::tls::extension_offers(input, protocol);
   if (offered) {
     FUZZ_CHECK(input.size() >= 3);
-    size_t declared = (static_cast<size_t>(static_cast<unsigned char>(input[0])) << 8) |
-                      static_cast<unsigned char>(input[1]);
+    size_t declared =
+        (static_cast<size_t>(static_cast<unsigned char>(input[0])) << 8) | static_cast<unsigned char>(input[1]);
     FUZZ_CHECK(declared == input.size() - 2);
     // The protocol is a whole entry, reached through well-formed entries before it.
     std::vector<std::string_view> entries;
@@ -66,8 +66,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } else if (input.size() >= 2) {
     std::vector<std::string_view> entries;
     std::string_view list = input.substr(2);
-    size_t declared = (static_cast<size_t>(static_cast<unsigned char>(input[0])) << 8) |
-                      static_cast<unsigned char>(input[1]);
+    size_t declared =
+        (static_cast<size_t>(static_cast<unsigned char>(input[0])) << 8) | static_cast<unsigned char>(input[1]);
     if (declared == list.size() && !list.empty() && entries_of(list, entries)) {
       for (std::string_view entry : entries) FUZZ_CHECK(entry != protocol);
     }
