@@ -31,6 +31,8 @@ namespace {
 constexpr size_t kRequestCreditLowWater = 16 * 1024;
 // NGHTTP2_INTERNAL_ERROR: the stream is reset when its response cannot be completed.
 constexpr uint32_t kInternalError = 0x2;
+// Interim responses (1xx) relayed on one stream at the most.
+constexpr uint32_t kMaxInterimResponses = 8;
 
 bool has_header(const http1::MessageHead& head, std::string_view name) {
   for (uint32_t i = 0; i < head.header_count; ++i) {
@@ -403,7 +405,14 @@ bool H2StreamExchange::parse_response_head() {
   }
   http2::H2ServerSession& session = connection_.session();
   if (head.status < 200) {
-    // 100 Continue, 103 Early Hints: relayed, then the final response is awaited.
+    // 100 Continue, 103 Early Hints: relayed, then the final response is awaited. Each
+    // is queued in the session as its own HEADERS: a backend sending them without end
+    // would grow the stream's output for ever, so past a few it is a bad response.
+    if (interim_relayed_ >= kMaxInterimResponses) {
+      fail(Outcome::bad_response);
+      return false;
+    }
+    ++interim_relayed_;
     session.submit_response_head(stream_id_, head);
     resp_.consume(head.head_bytes);
     exchange_->response_scan_from = 0;

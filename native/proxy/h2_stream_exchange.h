@@ -107,9 +107,10 @@ class H2StreamExchange final : public FrontendConnection, public UpstreamOwner {
   uint64_t last_body_byte_ms_ = 0;  // loop time of the last request DATA (the body's gap clock)
   buffer::ByteBuffer resp_;         // bytes from the backend
   http1::ChunkedDecoder chunked_;
-  std::string chunk_framing_;  // framing since the last chunk data: holds the trailers at the end
-  bool session_full_ = false;  // send_response_body refused bytes: wait for on_response_writable
-  bool head_sent_ = false;     // a final response head went to the client
+  std::string chunk_framing_;     // framing since the last chunk data: holds the trailers at the end
+  bool session_full_ = false;     // send_response_body refused bytes: wait for on_response_writable
+  bool head_sent_ = false;        // a final response head went to the client
+  uint32_t interim_relayed_ = 0;  // 1xx responses relayed (bounded: kMaxInterimResponses)
 };
 
 }  // namespace lb::proxy
