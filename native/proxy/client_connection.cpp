@@ -619,33 +619,11 @@ bool ClientConnection::forward_request() {
     return false;
   }
 
-  size_t head_left = req_head_.size() - exchange_->request_head_sent;
-  if ((head_left > 0 || ready > 0) && upstream_side_.backend()->writable) {
-    iovec parts[2];
-    int count = 0;
-    if (head_left > 0) {
-      parts[count++] = {const_cast<char*>(req_head_.data()) + exchange_->request_head_sent, head_left};
-    }
-    if (ready > 0) parts[count++] = {const_cast<char*>(in_.data()), ready};
-    IoResult io = upstream_side_.backend()->write(parts, count);
-    if (io.status == IoStatus::progress) {
-      size_t sent = io.bytes;
-      size_t head_sent = std::min(sent, head_left);
-      exchange_->request_head_sent += static_cast<uint32_t>(head_sent);
-      size_t body_sent = sent - head_sent;
-      if (body_sent > 0) {
-        in_.consume(body_sent);
-        body_bytes_sent(body, body_sent);
-        exchange_->retryable = false;  // body bytes are gone: never replay
-      }
-      upstream_side_.backend()->backend().counters->bytes_to_backend.add(sent);
-      if (sent < head_left + ready) upstream_side_.backend()->writable = false;
-      moved = moved || sent > 0;
-    } else if (io.status == IoStatus::would_block) {
-      upstream_side_.backend()->writable = false;
-    } else {
-      upstream_side_.backend()->failed = true;
-    }
+  const size_t body_sent = upstream_side_.send_request(req_head_, {in_.data(), ready}, moved);
+  if (body_sent > 0) {
+    in_.consume(body_sent);
+    body_bytes_sent(body, body_sent);
+    exchange_->retryable = false;  // body bytes are gone: never replay
   }
 
   if (!request_pipe_ && exchange_->request_head_sent == req_head_.size()) stream_through_large_block(in_, body);
@@ -674,34 +652,13 @@ bool ClientConnection::forward_response() {
   if (!response_pipe_ && wants_response_splice()) response_pipe_ = context_.pipes.take();
   if (response_pipe_) {
     if (!splice_response_body(moved)) return false;
-  } else if (backend.readable && !backend.failed && resp_.write_space() > 0) {
-    // Read from the backend while there is room (a full buffer is the backpressure: the
-    // backend's bytes wait in the kernel until the client reads).
-    char* into = resp_.write_ptr();
-    size_t space = resp_.contiguous_write_space();
-    IoResult io = backend.read(into, space);
-    if (io.status == IoStatus::progress) {
-      resp_.commit(io.bytes);
-      backend.backend().counters->bytes_from_backend.add(io.bytes);
-      if (io.bytes < space && !backend.peer_closed && backend.short_read_drains()) backend.readable = false;
-      if (!exchange_->response_bytes_seen) {
-        exchange_->response_bytes_seen = true;
-        exchange_->retryable = false;  // no replay once the backend has answered
-        if (exchange_->request_head_sent == req_head_.size()) {
-          req_head_.release();
-          exchange_->request_head_sent = 0;
-        }
-      }
-      if (exchange_->request_phase == RequestPhase::done) backend.arm_response_timer();
-      moved = true;
-    } else if (io.status == IoStatus::would_block) {
-      backend.readable = false;
-    } else if (io.status == IoStatus::eof) {
-      backend.readable = false;
-      backend.peer_closed = true;
-    } else {
-      backend.readable = false;
-      backend.failed = true;
+  } else if (upstream_side_.receive_response(resp_, moved)) {
+    // Read while there is room (a full buffer is the backpressure: the backend's bytes
+    // wait in the kernel until the client reads). After its first bytes no replay.
+    exchange_->retryable = false;
+    if (exchange_->request_head_sent == req_head_.size()) {
+      req_head_.release();
+      exchange_->request_head_sent = 0;
     }
   }
 

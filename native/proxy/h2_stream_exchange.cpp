@@ -305,28 +305,8 @@ void H2StreamExchange::pump() {
 bool H2StreamExchange::forward_request() {
   if (exchange_->request_phase == RequestPhase::done) return false;
   bool moved = false;
-  size_t head_left = req_head_.size() - exchange_->request_head_sent;
-  if ((head_left > 0 || !req_body_.empty()) && upstream_side_.backend()->writable) {
-    iovec parts[2];
-    int count = 0;
-    if (head_left > 0) parts[count++] = {const_cast<char*>(req_head_.data()) + exchange_->request_head_sent, head_left};
-    if (!req_body_.empty()) parts[count++] = {req_body_.data(), req_body_.size()};
-    IoResult io = upstream_side_.backend()->write(parts, count);
-    if (io.status == IoStatus::progress) {
-      size_t sent = io.bytes;
-      size_t head_sent = std::min(sent, head_left);
-      exchange_->request_head_sent += static_cast<uint32_t>(head_sent);
-      size_t body_sent = sent - head_sent;
-      if (body_sent > 0) req_body_.erase(0, body_sent);
-      upstream_side_.backend()->backend().counters->bytes_to_backend.add(sent);
-      if (sent < head_left + req_body_.size() + body_sent) upstream_side_.backend()->writable = false;
-      moved = sent > 0;
-    } else if (io.status == IoStatus::would_block) {
-      upstream_side_.backend()->writable = false;
-    } else {
-      upstream_side_.backend()->failed = true;
-    }
-  }
+  const size_t body_sent = upstream_side_.send_request(req_head_, req_body_, moved);
+  if (body_sent > 0) req_body_.erase(0, body_sent);
   give_request_credit();
   if (exchange_->request_head_sent == req_head_.size() && req_body_.empty() && request_ended_) {
     exchange_->request_phase = RequestPhase::done;
@@ -340,27 +320,7 @@ bool H2StreamExchange::forward_request() {
 bool H2StreamExchange::forward_response() {
   bool moved = false;
   BackendConnection& backend = *upstream_side_.backend();
-  if (backend.readable && !backend.failed && !session_full_ && resp_.write_space() > 0) {
-    char* into = resp_.write_ptr();
-    size_t space = resp_.contiguous_write_space();
-    IoResult io = backend.read(into, space);
-    if (io.status == IoStatus::progress) {
-      resp_.commit(io.bytes);
-      backend.backend().counters->bytes_from_backend.add(io.bytes);
-      // Over TLS a short read may leave a record inside OpenSSL: keep reading until it blocks.
-      if (io.bytes < space && !backend.peer_closed && backend.short_read_drains()) backend.readable = false;
-      exchange_->response_bytes_seen = true;
-      if (exchange_->request_phase == RequestPhase::done) backend.arm_response_timer();
-      moved = true;
-    } else if (io.status == IoStatus::would_block) {
-      backend.readable = false;
-    } else if (io.status == IoStatus::eof) {
-      backend.peer_closed = true;
-      backend.readable = false;
-    } else {
-      backend.failed = true;
-    }
-  }
+  if (!session_full_) upstream_side_.receive_response(resp_, moved);
   while (exchange_->response_phase == ResponsePhase::awaiting_head && !resp_.empty()) {
     size_t before = resp_.size();
     if (!parse_response_head()) return false;

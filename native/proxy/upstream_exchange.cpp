@@ -1,5 +1,7 @@
 #include "proxy/upstream_exchange.h"
 
+#include <sys/uio.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
@@ -189,6 +191,64 @@ void UpstreamExchange::count_request_sent() {
   if (exchange_->counted_on == &backend) return;
   exchange_->counted_on = &backend;
   backend.counters->requests.add();
+}
+
+// ---------------------------------------------------------------------------------------
+// The bytes
+
+size_t UpstreamExchange::send_request(const buffer::ByteBuffer& head, std::string_view body, bool& moved) {
+  BackendConnection& backend = *backend_;
+  const size_t head_left = head.size() - exchange_->request_head_sent;
+  if ((head_left == 0 && body.empty()) || !backend.writable) return 0;
+  iovec parts[2];
+  int count = 0;
+  if (head_left > 0) parts[count++] = {const_cast<char*>(head.data()) + exchange_->request_head_sent, head_left};
+  if (!body.empty()) parts[count++] = {const_cast<char*>(body.data()), body.size()};
+  IoResult io = backend.write(parts, count);
+  if (io.status == IoStatus::progress) {
+    const size_t sent = io.bytes;
+    const size_t head_sent = std::min(sent, head_left);
+    exchange_->request_head_sent += static_cast<uint32_t>(head_sent);
+    backend.backend().counters->bytes_to_backend.add(sent);
+    if (sent < head_left + body.size()) backend.writable = false;
+    if (sent > 0) moved = true;
+    return sent - head_sent;
+  }
+  if (io.status == IoStatus::would_block) {
+    backend.writable = false;
+  } else {
+    backend.failed = true;
+  }
+  return 0;
+}
+
+bool UpstreamExchange::receive_response(buffer::ByteBuffer& into, bool& moved) {
+  BackendConnection& backend = *backend_;
+  if (!backend.readable || backend.failed || into.write_space() == 0) return false;
+  char* to = into.write_ptr();
+  const size_t space = into.contiguous_write_space();
+  IoResult io = backend.read(to, space);
+  if (io.status == IoStatus::progress) {
+    into.commit(io.bytes);
+    backend.backend().counters->bytes_from_backend.add(io.bytes);
+    // Over TLS a short read may leave a record inside OpenSSL: keep reading until it blocks.
+    if (io.bytes < space && !backend.peer_closed && backend.short_read_drains()) backend.readable = false;
+    const bool first = !exchange_->response_bytes_seen;
+    exchange_->response_bytes_seen = true;
+    if (exchange_->request_phase == RequestPhase::done) backend.arm_response_timer();
+    moved = true;
+    return first;
+  }
+  if (io.status == IoStatus::would_block) {
+    backend.readable = false;
+  } else if (io.status == IoStatus::eof) {
+    backend.readable = false;
+    backend.peer_closed = true;
+  } else {
+    backend.readable = false;
+    backend.failed = true;
+  }
+  return false;
 }
 
 // ---------------------------------------------------------------------------------------

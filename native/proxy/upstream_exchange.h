@@ -17,8 +17,10 @@
 #include <sys/socket.h>
 
 #include <cstdint>
+#include <string_view>
 
 #include "balancing/strategy.h"
+#include "buffer/byte_buffer.h"
 #include "http1/parser.h"
 #include "proxy/exchange.h"
 #include "proxy/exchange_outcome.h"
@@ -67,6 +69,14 @@ class UpstreamExchange final : public upstream::QueueWaiter {
   // The attached connection's connect (or TLS handshake) result.
   void on_connected();
   void on_connect_failed(int error);
+
+  // Writes what is left of the request head (`head`, the re-written one) and then `body`
+  // to the backend, in one write. Returns how many of `body`'s bytes went; `moved` is set
+  // when any byte did. A write that would block or failed is noted on the connection.
+  size_t send_request(const buffer::ByteBuffer& head, std::string_view body, bool& moved);
+  // Reads what the backend sent into the free space of `into`; `moved` is set when bytes
+  // came. True for the exchange's first response bytes (no replay after them).
+  bool receive_response(buffer::ByteBuffer& into, bool& moved);
 
   // A replay is allowed: idempotent, no body, and no byte of a response seen yet.
   bool may_replay() const;
