@@ -459,10 +459,7 @@ void ClientConnection::read_request_head() {
 
 void ClientConnection::start_exchange(const http1::MessageHead& head) {
   const ProxyConfig& config = context_.config();
-  if (!exchange_) {
-    exchange_ = context_.take_exchange();
-    upstream_side_.bind(exchange_);
-  }
+  if (!exchange_) exchange_ = upstream_side_.open_exchange();
   exchange_->method = head.method;
   exchange_->request_version_minor = head.version_minor;
   exchange_->client_wants_close = head.connection_close || (head.version_minor == 0 && !head.connection_keep_alive);
@@ -986,12 +983,8 @@ bool ClientConnection::request_body_unread() const {
 }
 
 void ClientConnection::release_exchange() {
-  if (!exchange_) return;
-  upstream_side_.release_slot();
-  upstream_side_.finish_access_record(0);
-  context_.give_exchange(exchange_);
+  upstream_side_.close_exchange();
   exchange_ = nullptr;
-  upstream_side_.bind(nullptr);
 }
 
 void ClientConnection::finish_exchange() {

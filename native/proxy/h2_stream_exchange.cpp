@@ -122,8 +122,7 @@ void H2StreamExchange::enter(H2StreamState next) {
 
 void H2StreamExchange::start(const http2::RequestHead& request) {
   const ProxyConfig& config = context_.config();
-  exchange_ = context_.take_exchange();
-  upstream_side_.bind(exchange_);
+  exchange_ = upstream_side_.open_exchange();
   context_.counters.requests.add();
   context_.counters.h2_requests.add();
   exchange_->started_us = context_.loop.now_us();
@@ -571,12 +570,8 @@ void H2StreamExchange::on_stream_closed(bool completed) {
 }
 
 void H2StreamExchange::release_exchange() {
-  if (!exchange_) return;
-  upstream_side_.release_slot();
-  upstream_side_.finish_access_record(0);
-  context_.give_exchange(exchange_);
+  upstream_side_.close_exchange();
   exchange_ = nullptr;
-  upstream_side_.bind(nullptr);
 }
 
 void H2StreamExchange::retire() {

@@ -33,6 +33,19 @@ bool is_idempotent(http1::Method method) {
 UpstreamExchange::UpstreamExchange(WorkerContext& context, UpstreamOwner& owner, FrontendConnection& frontend)
     : context_(context), owner_(owner), frontend_(frontend) {}
 
+Exchange* UpstreamExchange::open_exchange() {
+  exchange_ = context_.take_exchange();
+  return exchange_;
+}
+
+void UpstreamExchange::close_exchange() {
+  if (!exchange_) return;
+  release_slot();
+  finish_access_record(0);
+  context_.give_exchange(exchange_);
+  exchange_ = nullptr;
+}
+
 void UpstreamExchange::compute_pick_inputs(const http1::MessageHead& head, const sockaddr* peer) {
   const ProxyConfig& config = context_.config();
   switch (context_.upstream.strategy_key()) {

@@ -57,8 +57,10 @@ class UpstreamExchange final : public upstream::QueueWaiter {
   // `frontend` is who the backend connection reports its readiness to (the owner).
   UpstreamExchange(WorkerContext& context, UpstreamOwner& owner, FrontendConnection& frontend);
 
-  // The exchange whose backend side this is (null between exchanges).
-  void bind(Exchange* exchange) { exchange_ = exchange; }
+  // The exchange whose backend side this is, from the worker's free list, and its end:
+  // the slots given back, the access record written, the exchange returned.
+  Exchange* open_exchange();
+  void close_exchange();
   BackendConnection* backend() const { return backend_; }
 
   // What the strategy needs from a request head, computed once (the head is not kept).
