@@ -8,14 +8,11 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
-#include "balancing/hash.h"
 #include "http1/canned_response.h"
-#include "http1/cookie.h"
 #include "http1/head_writer.h"
 #include "net/socket_address.h"
 #include "proxy/backend_connection.h"
@@ -52,18 +49,6 @@ bool has_header(const http1::MessageHead& head, std::string_view name) {
     if (http1::equals_ignore_case(head.headers[i].name, name)) return true;
   }
   return false;
-}
-
-bool is_idempotent(Method method) {
-  switch (method) {
-    case Method::get:
-    case Method::head:
-    case Method::put:
-    case Method::delete_:
-    case Method::options:
-    case Method::trace: return true;
-    default: return false;
-  }
 }
 
 // Walks the not-yet-validated bytes of a chunked body, counting data bytes (limits count
@@ -149,7 +134,11 @@ bool body_fully_sent(const BodyProgress& body) {
 // Lifetime
 
 ClientConnection::ClientConnection(WorkerContext& context, reactor::UniqueFd fd)
-    : context_(context), fd_(std::move(fd)), transport_(fd_.get()), timer_(this) {
+    : context_(context),
+      fd_(std::move(fd)),
+      transport_(fd_.get()),
+      timer_(this),
+      upstream_side_(context, *this, *this) {
   in_.attach_pool(&context_.buffers);
   out_.attach_pool(&context_.buffers);
   req_head_.attach_pool(&context_.buffers);
@@ -230,7 +219,7 @@ void ClientConnection::enter(ClientState next) {
 void ClientConnection::close() {
   if (state_ == ClientState::closed) return;
   release_pipes();
-  if (backend_) release_backend(false);
+  release_backend(false);
   enter(ClientState::closed);
   context_.loop.timers().disarm(timer_);
   if (!reset_after_response_) transport_.close_notify();  // a reset must not look like a clean end
@@ -479,7 +468,7 @@ void ClientConnection::read_request_head() {
 
 void ClientConnection::start_exchange(const http1::MessageHead& head) {
   const ProxyConfig& config = context_.config();
-  if (!exchange_) exchange_ = context_.take_exchange();
+  if (!exchange_) exchange_ = upstream_side_.open_exchange();
   exchange_->method = head.method;
   exchange_->request_version_minor = head.version_minor;
   exchange_->client_wants_close = head.connection_close || (head.version_minor == 0 && !head.connection_keep_alive);
@@ -487,8 +476,10 @@ void ClientConnection::start_exchange(const http1::MessageHead& head) {
   exchange_->retryable = is_idempotent(head.method) && head.body == BodyKind::none;
   exchange_->upgrade_requested = head.version_minor == 1 && head.connection_upgrade && head.has_upgrade_header;
   exchange_->started_us = context_.loop.now_us();
-  compute_pick_inputs(head);
-  if (context_.sample_access_log()) start_access_record(head);
+  upstream_side_.compute_pick_inputs(head, reinterpret_cast<const sockaddr*>(&peer_));
+  if (context_.sample_access_log()) {
+    upstream_side_.start_access_record(head, reinterpret_cast<const sockaddr*>(&peer_), sizeof(peer_));
+  }
   context_.counters.requests.add();
 
   if (head.method == Method::connect) {
@@ -554,134 +545,24 @@ void ClientConnection::start_exchange(const http1::MessageHead& head) {
   arm_timer(exchange_->request_body.complete ? TimerKind::none : TimerKind::body);
   enter(ClientState::connecting);
   context_.upstream.on_request();  // its share of a retry, once per request
-  acquire_backend();
-}
-
-void ClientConnection::compute_pick_inputs(const http1::MessageHead& head) {
-  const ProxyConfig& config = context_.config();
-  switch (context_.upstream.strategy_key()) {
-    case balancing::StrategyKey::none: return;
-    case balancing::StrategyKey::client_address:
-      exchange_->pick_key = balancing::hash_bytes(net::host_bytes(reinterpret_cast<const sockaddr*>(&peer_)));
-      exchange_->has_pick_key = true;
-      return;
-    case balancing::StrategyKey::header:
-      for (uint32_t i = 0; i < head.header_count; ++i) {
-        if (http1::equals_ignore_case(head.headers[i].name, config.hash_header)) {
-          exchange_->pick_key = balancing::hash_bytes(head.headers[i].value);
-          exchange_->has_pick_key = true;
-          return;
-        }
-      }
-      return;  // no header: the fallback strategy picks
-    case balancing::StrategyKey::uri:
-      exchange_->pick_key = balancing::hash_bytes(head.target);
-      exchange_->has_pick_key = true;
-      return;
-    case balancing::StrategyKey::cookie:
-      for (uint32_t i = 0; i < head.header_count; ++i) {
-        if (!http1::equals_ignore_case(head.headers[i].name, "cookie")) continue;
-        std::string_view value = http1::find_cookie(head.headers[i].value, config.cookie_name);
-        uint64_t identity = 0;
-        auto parsed = std::from_chars(value.data(), value.data() + value.size(), identity, 16);
-        if (!value.empty() && parsed.ec == std::errc() && parsed.ptr == value.data() + value.size()) {
-          exchange_->sticky_identity = identity;
-          exchange_->has_sticky = true;
-          return;
-        }
-      }
-      return;
-  }
-}
-
-balancing::PickRequest ClientConnection::pick_request() const {
-  balancing::PickRequest request;
-  request.tried = {exchange_->tried, exchange_->tries};
-  request.key = exchange_->pick_key;
-  request.has_key = exchange_->has_pick_key;
-  request.sticky_identity = exchange_->sticky_identity;
-  request.has_sticky = exchange_->has_sticky;
-  return request;
+  upstream_side_.acquire_backend();
 }
 
 // ---------------------------------------------------------------------------------------
-// connecting
+// connecting: what the upstream side reports (proxy/upstream_exchange.h)
 
-void ClientConnection::acquire_backend() {
-  upstream::UpstreamBackend* backend = context_.upstream.pick(pick_request());
-  if (!backend) {
-    fail(exchange_->tries > 0 ? Outcome::tries_exhausted : Outcome::no_backend);
-    return;
-  }
-  if (!take_backend_slot(*backend)) return;  // waits in its queue, or was refused
-  connect_to(*backend);
-}
-
-void ClientConnection::connect_to(upstream::UpstreamBackend& backend) {
-  context_.upstream.begin_exchange(backend);
-  if (auto* pooled = static_cast<BackendConnection*>(backend.pool.take(context_.loop.iteration()))) {
-    backend_ = pooled;
-    pooled->attach(this);
-    count_request_sent();
-    enter(ClientState::exchanging);
-    pump();
-    return;
-  }
-  open_fresh_connection(backend);
-}
-
-bool ClientConnection::open_fresh_connection(upstream::UpstreamBackend& backend) {
-  int error = 0;
-  backend_ = BackendConnection::open(context_, backend, this, error);
-  if (!backend_) {
-    context_.upstream.end_exchange(backend);
-    attempt_failed(backend, "connect failed", error != 0 ? error : EIO);
-    return false;
-  }
-  enter(ClientState::connecting);
-  return true;
-}
-
-void ClientConnection::attempt_failed(upstream::UpstreamBackend& backend, const char* reason, int connect_error) {
-  // An attempt failed before any response byte: count it against the backend, then try
-  // another one if the request's tries and the worker's retry budget allow.
-  if (connect_error != 0) {
-    context_.upstream.report_connect_failure(backend, connect_error);
-  } else {
-    backend.counters->backend_errors.add();
-    context_.upstream.report_failure(backend, reason);
-  }
-  if (exchange_->tries < kMaxConnectTries) exchange_->tried[exchange_->tries++] = &backend;
-  uint32_t max_tries = std::min<uint32_t>(context_.config().upstream.retries.max_tries, kMaxConnectTries);
-  if (exchange_->tries >= max_tries || !context_.upstream.take_retry()) {
-    fail(Outcome::tries_exhausted);
-    return;
-  }
-  backend.counters->retries.add();
-  release_slot();  // the next try takes a slot on the backend it goes to
-  acquire_backend();
-}
-
-void ClientConnection::on_backend_connected() {
-  count_request_sent();
+void ClientConnection::on_upstream_ready() {
   enter(ClientState::exchanging);
   pump();
 }
 
-void ClientConnection::count_request_sent() {
-  // A backend's request count is the requests it was given: not connects that failed, and
-  // a replay on a fresh connection to the same backend is still the same request.
-  upstream::UpstreamBackend& backend = backend_->backend();
-  if (exchange_->counted_on == &backend) return;
-  exchange_->counted_on = &backend;
-  backend.counters->requests.add();
-}
+void ClientConnection::on_upstream_connecting() { enter(ClientState::connecting); }
 
-void ClientConnection::on_backend_connect_failed(int error) {
-  upstream::UpstreamBackend& backend = backend_->backend();
-  release_backend(false);
-  attempt_failed(backend, "connect failed", error != 0 ? error : ECONNREFUSED);
-}
+void ClientConnection::on_upstream_failed(Outcome outcome) { fail(outcome); }
+
+void ClientConnection::on_backend_connected() { upstream_side_.on_connected(); }
+
+void ClientConnection::on_backend_connect_failed(int error) { upstream_side_.on_connect_failed(error); }
 
 // ---------------------------------------------------------------------------------------
 // exchanging
@@ -744,33 +625,11 @@ bool ClientConnection::forward_request() {
     return false;
   }
 
-  size_t head_left = req_head_.size() - exchange_->request_head_sent;
-  if ((head_left > 0 || ready > 0) && backend_->writable) {
-    iovec parts[2];
-    int count = 0;
-    if (head_left > 0) {
-      parts[count++] = {const_cast<char*>(req_head_.data()) + exchange_->request_head_sent, head_left};
-    }
-    if (ready > 0) parts[count++] = {const_cast<char*>(in_.data()), ready};
-    IoResult io = backend_->write(parts, count);
-    if (io.status == IoStatus::progress) {
-      size_t sent = io.bytes;
-      size_t head_sent = std::min(sent, head_left);
-      exchange_->request_head_sent += static_cast<uint32_t>(head_sent);
-      size_t body_sent = sent - head_sent;
-      if (body_sent > 0) {
-        in_.consume(body_sent);
-        body_bytes_sent(body, body_sent);
-        exchange_->retryable = false;  // body bytes are gone: never replay
-      }
-      backend_->backend().counters->bytes_to_backend.add(sent);
-      if (sent < head_left + ready) backend_->writable = false;
-      moved = moved || sent > 0;
-    } else if (io.status == IoStatus::would_block) {
-      backend_->writable = false;
-    } else {
-      backend_->failed = true;
-    }
+  const size_t body_sent = upstream_side_.send_request(req_head_, {in_.data(), ready}, moved);
+  if (body_sent > 0) {
+    in_.consume(body_sent);
+    body_bytes_sent(body, body_sent);
+    exchange_->retryable = false;  // body bytes are gone: never replay
   }
 
   if (!request_pipe_ && exchange_->request_head_sent == req_head_.size()) stream_through_large_block(in_, body);
@@ -779,7 +638,7 @@ bool ClientConnection::forward_request() {
     exchange_->request_phase = RequestPhase::done;
     count_body_path(body);
     if (timer_kind_ == TimerKind::body) arm_timer(TimerKind::none);
-    backend_->arm_response_timer();
+    upstream_side_.backend()->arm_response_timer();
     moved = true;
   }
   return moved;
@@ -787,7 +646,7 @@ bool ClientConnection::forward_request() {
 
 bool ClientConnection::forward_response() {
   bool moved = false;
-  BackendConnection& backend = *backend_;
+  BackendConnection& backend = *upstream_side_.backend();
 
   // A response's first read goes into a stream block while there are some to spare: a
   // head with a 16 KiB body then arrives in one read and leaves in one write (a 16 KiB
@@ -799,34 +658,13 @@ bool ClientConnection::forward_response() {
   if (!response_pipe_ && wants_response_splice()) response_pipe_ = context_.pipes.take();
   if (response_pipe_) {
     if (!splice_response_body(moved)) return false;
-  } else if (backend.readable && !backend.failed && resp_.write_space() > 0) {
-    // Read from the backend while there is room (a full buffer is the backpressure: the
-    // backend's bytes wait in the kernel until the client reads).
-    char* into = resp_.write_ptr();
-    size_t space = resp_.contiguous_write_space();
-    IoResult io = backend.read(into, space);
-    if (io.status == IoStatus::progress) {
-      resp_.commit(io.bytes);
-      backend.backend().counters->bytes_from_backend.add(io.bytes);
-      if (io.bytes < space && !backend.peer_closed && backend.short_read_drains()) backend.readable = false;
-      if (!exchange_->response_bytes_seen) {
-        exchange_->response_bytes_seen = true;
-        exchange_->retryable = false;  // no replay once the backend has answered
-        if (exchange_->request_head_sent == req_head_.size()) {
-          req_head_.release();
-          exchange_->request_head_sent = 0;
-        }
-      }
-      if (exchange_->request_phase == RequestPhase::done) backend.arm_response_timer();
-      moved = true;
-    } else if (io.status == IoStatus::would_block) {
-      backend.readable = false;
-    } else if (io.status == IoStatus::eof) {
-      backend.readable = false;
-      backend.peer_closed = true;
-    } else {
-      backend.readable = false;
-      backend.failed = true;
+  } else if (upstream_side_.receive_response(resp_, moved)) {
+    // Read while there is room (a full buffer is the backpressure: the backend's bytes
+    // wait in the kernel until the client reads). After its first bytes no replay.
+    exchange_->retryable = false;
+    if (exchange_->request_head_sent == req_head_.size()) {
+      req_head_.release();
+      exchange_->request_head_sent = 0;
     }
   }
 
@@ -917,7 +755,7 @@ bool ClientConnection::forward_response() {
 // TLS bytes (a TLS client's, or a TLS backend's) must pass through OpenSSL, so only
 // plain sockets at both ends splice.
 bool ClientConnection::may_splice() const {
-  return !transport_.is_tls() && !backend_->is_tls() && context_.config().bodies.splice_min_bytes > 0;
+  return !transport_.is_tls() && !upstream_side_.backend()->is_tls() && context_.config().bodies.splice_min_bytes > 0;
 }
 
 bool ClientConnection::wants_request_splice() const {
@@ -933,15 +771,15 @@ bool ClientConnection::wants_response_splice() const {
   // Only after the response head (in out_) and the body bytes read with it are written.
   const BodyProgress& body = exchange_->response_body;
   return exchange_->response_phase == ResponsePhase::body && body.kind == BodyKind::content_length && !body.complete &&
-         backend_->readable && !backend_->failed && resp_.empty() && out_.empty() && may_splice() &&
-         body.remaining >= context_.config().bodies.splice_min_bytes;
+         upstream_side_.backend()->readable && !upstream_side_.backend()->failed && resp_.empty() && out_.empty() &&
+         may_splice() && body.remaining >= context_.config().bodies.splice_min_bytes;
 }
 
 bool ClientConnection::splice_request_body(bool& moved) {
   BodyProgress& body = exchange_->request_body;
   SplicePipe& pipe = *request_pipe_;
-  SpliceStep step =
-      splice_body_step(pipe, fd_.get(), readable_, body.remaining - pipe.held, backend_->fd(), backend_->writable);
+  SpliceStep step = splice_body_step(pipe, fd_.get(), readable_, body.remaining - pipe.held,
+                                     upstream_side_.backend()->fd(), upstream_side_.backend()->writable);
   if (step.in > 0) {
     context_.counters.bytes_from_clients.add(step.in);
     arm_timer(TimerKind::body);
@@ -953,7 +791,7 @@ bool ClientConnection::splice_request_body(bool& moved) {
     body_bytes_sent(body, step.out);
     body.spliced = true;
     exchange_->retryable = false;  // body bytes are gone: never replay
-    backend_->backend().counters->bytes_to_backend.add(step.out);
+    upstream_side_.backend()->backend().counters->bytes_to_backend.add(step.out);
     context_.counters.body_bytes_spliced.add(step.out);
     moved = true;
   }
@@ -962,7 +800,7 @@ bool ClientConnection::splice_request_body(bool& moved) {
     close();
     return false;
   }
-  if (step.sink_failed) backend_->failed = true;
+  if (step.sink_failed) upstream_side_.backend()->failed = true;
   if (pipe.held == 0) {
     context_.pipes.give(request_pipe_);
     request_pipe_ = nullptr;
@@ -971,7 +809,7 @@ bool ClientConnection::splice_request_body(bool& moved) {
 }
 
 bool ClientConnection::splice_response_body(bool& moved) {
-  BackendConnection& backend = *backend_;
+  BackendConnection& backend = *upstream_side_.backend();
   BodyProgress& body = exchange_->response_body;
   SplicePipe& pipe = *response_pipe_;
   SpliceStep step =
@@ -1057,8 +895,7 @@ ClientConnection::HeadOutcome ClientConnection::parse_response_head() {
       }
       resp_.consume(head.head_bytes);
       exchange_->status = 101;
-      context_.counters.count_response(101);
-      backend_->backend().counters->count_response(101);
+      upstream_side_.count_response(101);
       enter_tunnel();
       return HeadOutcome::left_exchange;
     }
@@ -1085,28 +922,13 @@ ClientConnection::HeadOutcome ClientConnection::parse_response_head() {
   options.close_client = exchange_->close_client;
   options.client_keep_alive_10 = !exchange_->close_client && exchange_->client_keep_alive_10;
   options.omit_framing = dechunk;
-  upstream::UpstreamBackend& runtime = backend_->backend();
+  upstream::UpstreamBackend& runtime = upstream_side_.backend()->backend();
   const ProxyConfig& config = context_.config();
-  if (head.status >= 500) {
-    context_.upstream.report_failure(runtime, "5xx response");
-  } else {
-    context_.upstream.report_success(runtime);
-  }
-  // Time to the response head: for latency-aware strategies, the histograms, the log.
-  uint64_t time_to_first_byte = context_.loop.now_us() - exchange_->started_us;
-  runtime.record_latency(time_to_first_byte, context_.loop.now_ms(), config.upstream.ewma_decay_ms);
-  runtime.counters->time_to_first_byte.record(time_to_first_byte);
-  if (stats::AccessRecord* record = exchange_->access) {
-    record->status = head.status;
-    record->backend_id = runtime.spec.id;
-    record->has_backend = true;
-    record->time_to_first_byte_us = static_cast<uint32_t>(std::min<uint64_t>(time_to_first_byte, UINT32_MAX));
-  }
+  upstream_side_.note_response_head(head.status);
   // Headers of ours: the sticky cookie, HSTS on TLS connections.
   char extra[256];
   size_t extra_length = 0;
-  if (context_.upstream.strategy_key() == balancing::StrategyKey::cookie &&
-      (!exchange_->has_sticky || exchange_->sticky_identity != runtime.identity)) {
+  if (upstream_side_.wants_sticky_cookie()) {
     // New client, or its backend went away: pin it to the one that answered.
     int n = std::snprintf(extra, sizeof(extra), "Set-Cookie: %.64s=%016llx; Path=/; HttpOnly\r\n",
                           config.cookie_name.c_str(), static_cast<unsigned long long>(runtime.identity));
@@ -1126,8 +948,7 @@ ClientConnection::HeadOutcome ClientConnection::parse_response_head() {
   exchange_->response_body.start(head.body, head.content_length);
   exchange_->response_body.dechunk = dechunk;
   exchange_->response_phase = ResponsePhase::body;
-  context_.counters.count_response(head.status);
-  backend_->backend().counters->count_response(head.status);
+  upstream_side_.count_response(head.status);
   return HeadOutcome::parsed;
 }
 
@@ -1139,60 +960,27 @@ ClientConnection::HeadOutcome ClientConnection::refuse_response() {
 }
 
 bool ClientConnection::try_replay() {
-  // Only requests that can be sent again unchanged (idempotent, no body) and only before
-  // any response byte: after that, a retry could show the client two answers.
-  if (exchange_->response_bytes_seen || !exchange_->retryable) return false;
-  upstream::UpstreamBackend& backend = backend_->backend();
-  // A reused pooled connection that fails at once most likely raced the backend closing
-  // it while idle: that is no fault of the backend, so replay once on a fresh connection
-  // to the same backend.
-  bool stale_pooled = backend_->reused() && !exchange_->replayed_fresh;
-  release_backend(false);
-  exchange_->request_head_sent = 0;
-  exchange_->request_phase = RequestPhase::sending;
-  exchange_->response_phase = ResponsePhase::awaiting_head;
-  exchange_->response_scan_from = 0;
+  if (!upstream_side_.may_replay()) return false;
+  release_pipes();  // they move bytes between this client and this backend only
   resp_.clear();
-  if (stale_pooled) {
-    exchange_->replayed_fresh = true;
-    backend.counters->retries.add();
-    context_.upstream.begin_exchange(backend);
-    open_fresh_connection(backend);
-    return true;
-  }
-  attempt_failed(backend, "failed before responding", 0);
+  upstream_side_.replay();
   return true;
 }
 
 bool ClientConnection::backend_may_be_pooled() const {
-  // Every reason not to reuse a backend connection, in one place.
-  const BackendConnection& backend = *backend_;
-  if (backend.failed || backend.peer_closed) return false;             // broken or closing
-  if (exchange_->response_phase != ResponsePhase::done) return false;  // response not fully read
-  if (exchange_->request_phase != RequestPhase::done) return false;    // request not fully sent
-  if (!exchange_->backend_keep_alive) return false;                    // the backend said close
-  if (exchange_->response_body.kind == BodyKind::until_close) return false;
+  // Every reason not to reuse a backend connection: the upstream side's, then the
+  // bytes this connection holds or left in the socket.
+  if (!upstream_side_.backend_may_be_pooled()) return false;
   if (!resp_.empty()) return false;  // unsolicited bytes after the response
   // A spliced body took exactly its own bytes: anything after it is still in the socket.
-  if (exchange_->response_body.spliced && input_pending(backend.fd())) return false;
-  const upstream::UpstreamBackend& runtime = backend.backend();
-  if (runtime.removed || runtime.spec.state != balancing::BackendState::ready) return false;
-  if (context_.draining()) return false;
+  if (exchange_->response_body.spliced && input_pending(upstream_side_.backend()->fd())) return false;
   return true;
 }
 
 void ClientConnection::release_backend(bool reusable) {
   // Pipes move bytes between this client and this backend only.
   release_pipes();
-  if (!backend_) return;
-  BackendConnection* backend = backend_;
-  backend_ = nullptr;
-  context_.upstream.end_exchange(backend->backend());
-  if (reusable) {
-    backend->park();
-  } else {
-    backend->close();
-  }
+  upstream_side_.release_backend(reusable);
 }
 
 bool ClientConnection::request_body_unread() const {
@@ -1204,45 +992,13 @@ bool ClientConnection::request_body_unread() const {
 }
 
 void ClientConnection::release_exchange() {
-  if (!exchange_) return;
-  release_slot();
-  finish_access_record(0);
-  context_.give_exchange(exchange_);
+  upstream_side_.close_exchange();
   exchange_ = nullptr;
 }
 
-void ClientConnection::start_access_record(const http1::MessageHead& head) {
-  auto* record = new stats::AccessRecord();
-  net::SocketAddress peer;
-  std::memcpy(&peer.storage, &peer_, sizeof(peer_));
-  peer.format_host(record->client, sizeof(record->client) - 1);
-  size_t method_length = std::min(head.method_text.size(), sizeof(record->method) - 1);
-  std::memcpy(record->method, head.method_text.data(), method_length);
-  size_t target_length = std::min(head.target.size(), sizeof(record->target) - 1);
-  std::memcpy(record->target, head.target.data(), target_length);
-  record->worker = context_.worker_index;
-  exchange_->access = record;
-}
-
-void ClientConnection::finish_access_record(uint16_t status) {
-  stats::AccessRecord* record = exchange_ ? exchange_->access : nullptr;
-  if (!record) return;
-  exchange_->access = nullptr;
-  timespec now;
-  clock_gettime(CLOCK_REALTIME_COARSE, &now);
-  record->unix_ms = static_cast<uint64_t>(now.tv_sec) * 1000 + static_cast<uint64_t>(now.tv_nsec) / 1000000;
-  if (status != 0) record->status = status;  // a response of our own replaced the backend's
-  if (record->status == 0) record->status = exchange_->status;
-  record->total_us =
-      static_cast<uint32_t>(std::min<uint64_t>(context_.loop.now_us() - exchange_->started_us, UINT32_MAX));
-  record->bytes_to_client = exchange_->response_bytes;
-  context_.push_access_record(*record);
-  delete record;
-}
-
 void ClientConnection::finish_exchange() {
-  if (backend_) backend_->backend().counters->total_time.record(context_.loop.now_us() - exchange_->started_us);
-  release_backend(backend_may_be_pooled());
+  upstream_side_.record_total_time();
+  release_backend(upstream_side_.backend() && backend_may_be_pooled());
   resp_.clear();
   resp_.release();
   req_head_.release();

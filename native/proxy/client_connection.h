@@ -34,6 +34,7 @@
 #include "proxy/frontend_connection.h"
 #include "proxy/pipe_pool.h"
 #include "proxy/relay.h"
+#include "proxy/upstream_exchange.h"
 #include "reactor/timer_wheel.h"
 #include "reactor/unique_fd.h"
 #include "upstream/backend_queue.h"
@@ -55,7 +56,7 @@ enum class ClientState : uint8_t {
 };
 const char* to_string(ClientState state);
 
-class ClientConnection final : public FrontendConnection, public upstream::QueueWaiter {
+class ClientConnection final : public FrontendConnection, public UpstreamOwner {
  public:
   // Takes a socket accepted on listener `listener_index` (its TLS, its HTTPS redirect)
   // and starts the handshake or reads a request head. `ticket` (the client's place in the
@@ -73,8 +74,6 @@ class ClientConnection final : public FrontendConnection, public upstream::Queue
   void on_backend_timeout() override;
   void drain() override;
   void close() override;
-  bool on_slot_granted(upstream::UpstreamBackend& backend, bool pool_counted) override;
-  void on_queue_timeout(uint64_t waited_ms) override;
 
   ClientState state() const { return state_; }
 
@@ -94,19 +93,14 @@ class ClientConnection final : public FrontendConnection, public upstream::Queue
   // reading_head
   void read_request_head();
   void start_exchange(const http1::MessageHead& head);
-  void compute_pick_inputs(const http1::MessageHead& head);
-  balancing::PickRequest pick_request() const;
-  // connecting
-  void acquire_backend();
-  void connect_to(upstream::UpstreamBackend& backend);
-  // maxConnections (client_limits.cpp): false when the request waits in the backend's
-  // queue or was answered 503; release_slot gives a held slot back (and leaves the
-  // queue); leave_queue only ends a wait, for a request answered by the balancer.
-  bool take_backend_slot(upstream::UpstreamBackend& backend);
-  void release_slot();
-  void leave_queue();
-  // The backend connection is ready to carry the request: count it on its backend.
-  void count_request_sent();
+  // connecting: the upstream side's reports (UpstreamOwner); the maxConnections ones
+  // (queued, slot granted, refused) are in client_limits.cpp.
+  void on_upstream_ready() override;
+  void on_upstream_connecting() override;
+  void on_upstream_queued() override;
+  void on_upstream_slot_granted() override;
+  void on_upstream_refused(uint32_t retry_after_s) override;
+  void on_upstream_failed(Outcome outcome) override;
   // exchanging
   void pump();
   bool forward_request();
@@ -137,16 +131,9 @@ class ClientConnection final : public FrontendConnection, public upstream::Queue
   // then closes, so the client's framing shows the response as truncated.
   void abort_response(size_t ready);
   bool try_replay();
-  // An attempt failed before any response byte. `connect_error` is the errno of a failed
-  // connect (0: the backend failed after connecting).
-  void attempt_failed(upstream::UpstreamBackend& backend, const char* reason, int connect_error);
-  bool open_fresh_connection(upstream::UpstreamBackend& backend);
   void finish_exchange();
   bool request_body_unread() const;
   void release_exchange();
-  void start_access_record(const http1::MessageHead& head);
-  // Ends the sampled access-log record of this exchange (if any) with `status`.
-  void finish_access_record(uint16_t status);
   bool backend_may_be_pooled() const;
   void release_backend(bool reusable);
   // responding
@@ -182,10 +169,10 @@ class ClientConnection final : public FrontendConnection, public upstream::Queue
   buffer::ByteBuffer req_head_;  // the re-written request head, kept until a response byte arrives
   buffer::ByteBuffer resp_;      // bytes from the backend
   reactor::Timer timer_;
-  BackendConnection* backend_ = nullptr;
-  Exchange* exchange_ = nullptr;  // from the worker's free list while a request is in flight
-  sockaddr_in6 peer_{};           // large enough for IPv4 and IPv6 peers
-  uint16_t listener_index_ = 0;   // the listener it was accepted on (ProxyConfig::listeners)
+  Exchange* exchange_ = nullptr;    // from the worker's free list while a request is in flight
+  UpstreamExchange upstream_side_;  // the backend side of exchange_: backend, slots, connection
+  sockaddr_in6 peer_{};             // large enough for IPv4 and IPv6 peers
+  uint16_t listener_index_ = 0;     // the listener it was accepted on (ProxyConfig::listeners)
   uint32_t head_scan_from_ = 0;
   http1::RequestLineCheck line_check_;  // the request line of the head being read
   ClientState state_ = ClientState::reading_head;

@@ -16,7 +16,7 @@ void ClientConnection::refuse_over_rate(const http1::MessageHead& head, uint64_t
   constexpr uint16_t kStatus = 429;
   context_.counters.bad_requests.add();
   context_.counters.count_response(kStatus);
-  finish_access_record(kStatus);
+  upstream_side_.finish_access_record(kStatus);
   const bool has_body = head.body == http1::BodyKind::chunked || head.body == http1::BodyKind::until_close ||
                         (head.body == http1::BodyKind::content_length && head.content_length > 0);
   // The response has a body: after a HEAD, only a close keeps the client's framing right.
@@ -37,78 +37,29 @@ void ClientConnection::refuse_over_rate(const http1::MessageHead& head, uint64_t
   respond_locally(close_after);
 }
 
-bool ClientConnection::take_backend_slot(upstream::UpstreamBackend& backend) {
-  bool pool_counted = false;
-  switch (context_.upstream.take_slot(backend, pool_counted)) {
-    case upstream::UpstreamGroup::Slot::admitted: exchange_->pool_counted = pool_counted; return true;
-    case upstream::UpstreamGroup::Slot::counted:
-      exchange_->pool_counted = pool_counted;
-      exchange_->slot_load = &backend.spec.counters->load();
-      exchange_->slot_backend_id = backend.spec.id;
-      return true;
-    case upstream::UpstreamGroup::Slot::full: break;
-  }
-  if (!context_.upstream.wait_for_slot(backend, *this)) {
-    refuse_unavailable(1);
-    return false;
-  }
-  exchange_->queued = true;
+void ClientConnection::on_upstream_queued() {
   if (state_ != ClientState::connecting) enter(ClientState::connecting);  // a retry waits too
   // Nothing reads the body while the request waits: timing it would answer 408 to a client
   // that sent it all. The queue's own timeout bounds the wait; the slot re-arms the timer.
   if (timer_kind_ == TimerKind::body) arm_timer(TimerKind::none);
-  return false;
 }
 
-void ClientConnection::leave_queue() {
-  if (!exchange_ || !exchange_->queued) return;
-  exchange_->queued = false;
-  context_.upstream.cancel_wait(*this);
-}
-
-void ClientConnection::release_slot() {
-  if (!exchange_) return;
-  leave_queue();
-  if (stats::BackendLoad* load = exchange_->slot_load) {
-    exchange_->slot_load = nullptr;
-    context_.upstream.give_slot(exchange_->slot_backend_id, *load);
-  }
-  if (exchange_->pool_counted) {
-    exchange_->pool_counted = false;
-    context_.upstream.give_pool_slot();
-  }
-}
-
-bool ClientConnection::on_slot_granted(upstream::UpstreamBackend& backend, bool pool_counted) {
-  // Wanted only while still waiting for it (not answered, not closed meanwhile).
-  if (state_ != ClientState::connecting || !exchange_ || !exchange_->queued || backend_) return false;
-  exchange_->queued = false;
-  exchange_->pool_counted = pool_counted;
-  if (backend.spec.max_connections > 0) {
-    exchange_->slot_load = &backend.spec.counters->load();
-    exchange_->slot_backend_id = backend.spec.id;
-  }
+void ClientConnection::on_upstream_slot_granted() {
   // The body is timed again from the grant (its wait in the queue was not its fault).
   if (!exchange_->request_body.complete) {
     const uint64_t total_ms = context_.config().timeouts.client_body_total_ms;
     if (total_ms > 0) exchange_->body_deadline_ms = context_.loop.now_ms() + total_ms;
     arm_timer(TimerKind::body);
   }
-  connect_to(backend);
-  return true;
 }
 
-void ClientConnection::on_queue_timeout(uint64_t) {
-  if (!exchange_ || !exchange_->queued) return;
-  exchange_->queued = false;
-  refuse_unavailable(protection::retry_after_seconds(context_.config().upstream.queue.timeout_ms));
-}
+void ClientConnection::on_upstream_refused(uint32_t retry_after_s) { refuse_unavailable(retry_after_s); }
 
 void ClientConnection::refuse_unavailable(uint32_t retry_after_s) {
   constexpr uint16_t kStatus = 503;
   context_.counters.no_backend.add();
   context_.counters.count_response(kStatus);
-  finish_access_record(kStatus);
+  upstream_side_.finish_access_record(kStatus);
   // The head was consumed; a body not read to the end makes the connection close after.
   const bool close_after = exchange_->client_wants_close || !exchange_->request_body.complete ||
                            exchange_->method == http1::Method::head || context_.draining();

@@ -27,7 +27,7 @@ using http1::BodyKind;
 void ClientConnection::answer_redirect(const http1::MessageHead& head) {
   // Redirect mode: the balancer only reads the head, picks a backend and points the
   // client at that backend's public URL. No backend connection is made.
-  upstream::UpstreamBackend* backend = context_.upstream.pick(pick_request());
+  upstream::UpstreamBackend* backend = context_.upstream.pick(upstream_side_.pick_request());
   if (!backend) {
     fail(Outcome::no_backend);
     return;
@@ -41,7 +41,7 @@ void ClientConnection::answer_redirect(const http1::MessageHead& head) {
     record->backend_id = backend->spec.id;
     record->has_backend = true;
   }
-  finish_access_record(status);
+  upstream_side_.finish_access_record(status);
 
   // A request body we would have to read and discard ends the connection instead.
   bool has_body = head.body == BodyKind::chunked || (head.body == BodyKind::content_length && head.content_length > 0);
@@ -69,7 +69,7 @@ bool ClientConnection::answer_acme_challenge(const http1::MessageHead& head) {
   std::optional<std::string_view> key_authorization = context_.config().acme_challenges->find(*token);
   uint16_t status = key_authorization ? 200 : 404;
   context_.counters.count_response(status);
-  finish_access_record(status);
+  upstream_side_.finish_access_record(status);
   bool has_body = head.body == BodyKind::chunked || (head.body == BodyKind::content_length && head.content_length > 0);
   bool close_after = exchange_->client_wants_close || has_body || context_.draining();
   out_.clear();
@@ -124,7 +124,7 @@ void ClientConnection::answer_https_redirect(const http1::MessageHead& head) {
   bool has_body = head.body == BodyKind::chunked || (head.body == BodyKind::content_length && head.content_length > 0);
   bool close_after = exchange_->client_wants_close || has_body || context_.draining();
   context_.counters.count_response(redirect.status);
-  finish_access_record(redirect.status);
+  upstream_side_.finish_access_record(redirect.status);
   out_.clear();
   bool ok = n > 0 && static_cast<size_t>(n) < sizeof(base) &&
             http1::write_redirect(redirect.status, {base, static_cast<size_t>(n)}, path, close_after,
@@ -156,7 +156,7 @@ void ClientConnection::answer_plain_http_on_tls_port() {
 
 void ClientConnection::fail(Outcome outcome, size_t flushable) {
   const OutcomeRule& rule = rule_of(outcome);
-  context_.count_failure(rule, backend_ ? &backend_->backend() : nullptr);
+  context_.count_failure(rule, upstream_side_.backend() ? &upstream_side_.backend()->backend() : nullptr);
   // Over TLS a relayed head can be on its way with no byte counted as sent: a write that
   // would block leaves it sealed in a half-sent record, which must be finished as it is.
   const bool response_on_wire = exchange_ && (exchange_->response_started || transport_.pending_write_bytes() > 0);
@@ -172,8 +172,8 @@ void ClientConnection::fail(Outcome outcome, size_t flushable) {
 }
 
 void ClientConnection::send_error(uint16_t status) {
-  if (backend_) release_backend(false);
-  finish_access_record(status);
+  release_backend(false);
+  upstream_side_.finish_access_record(status);
   context_.counters.count_response(status);
   out_.clear();
   out_.append(http1::canned_response(status));
@@ -205,10 +205,10 @@ void ClientConnection::respond_locally(bool close_after) {
   // An answer of ours ends a wait for a backend slot, and gives back a slot no backend
   // connection uses, now rather than once the answer is flushed: a grant or a queue
   // timeout arriving meanwhile must not answer (or send) the request again.
-  if (backend_) {
-    leave_queue();
+  if (upstream_side_.backend()) {
+    upstream_side_.leave_queue();
   } else {
-    release_slot();
+    upstream_side_.release_slot();
   }
   req_head_.release();
   resp_.release();

@@ -13,21 +13,22 @@ namespace lb::proxy {
 void ClientConnection::enter_tunnel() {
   // From here the bytes are not HTTP: whatever followed the 101 head in resp_ and
   // whatever the client sent after its request in in_ belong to the new protocol.
-  backend_->disarm_timer();
+  upstream_side_.backend()->disarm_timer();
   enter(ClientState::tunneling);
   arm_timer(TimerKind::tunnel_idle);
   pump_tunnel();
 }
 
 void ClientConnection::pump_tunnel() {
-  if (backend_->failed) {
+  if (upstream_side_.backend()->failed) {
     close();  // a reset on either side ends both
     return;
   }
-  stats::BackendWorkerCounters& backend_counters = *backend_->backend().counters;
+  stats::BackendWorkerCounters& backend_counters = *upstream_side_.backend()->backend().counters;
   // Always the buffer relay: a TLS client's (or TLS backend's) bytes must pass through OpenSSL.
   RelayEnd client{fd_.get(), readable_, writable_, nullptr, &transport_};
-  RelayEnd backend{backend_->fd(), backend_->readable, backend_->writable, nullptr, &backend_->transport()};
+  RelayEnd backend{upstream_side_.backend()->fd(), upstream_side_.backend()->readable,
+                   upstream_side_.backend()->writable, nullptr, &upstream_side_.backend()->transport()};
   bool active = false;
   for (;;) {
     client.bytes = &context_.counters.bytes_from_clients;

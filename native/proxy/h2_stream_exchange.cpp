@@ -4,15 +4,12 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
 
-#include "balancing/hash.h"
 #include "http1/canned_response.h"
-#include "http1/cookie.h"
 #include "http1/head_writer.h"
 #include "net/socket_address.h"
 #include "protection/limit_response.h"
@@ -34,18 +31,8 @@ namespace {
 constexpr size_t kRequestCreditLowWater = 16 * 1024;
 // NGHTTP2_INTERNAL_ERROR: the stream is reset when its response cannot be completed.
 constexpr uint32_t kInternalError = 0x2;
-
-bool is_idempotent(Method method) {
-  switch (method) {
-    case Method::get:
-    case Method::head:
-    case Method::put:
-    case Method::delete_:
-    case Method::options:
-    case Method::trace: return true;
-    default: return false;
-  }
-}
+// Interim responses (1xx) relayed on one stream at the most.
+constexpr uint32_t kMaxInterimResponses = 8;
 
 bool has_header(const http1::MessageHead& head, std::string_view name) {
   for (uint32_t i = 0; i < head.header_count; ++i) {
@@ -99,7 +86,10 @@ const char* to_string(H2StreamState state) {
 }
 
 H2StreamExchange::H2StreamExchange(H2ClientConnection& connection, int32_t stream_id)
-    : connection_(connection), context_(connection.context()), stream_id_(stream_id) {
+    : connection_(connection),
+      context_(connection.context()),
+      stream_id_(stream_id),
+      upstream_side_(connection.context(), *this, *this) {
   req_head_.attach_pool(&context_.buffers);
   resp_.attach_pool(&context_.buffers);
 }
@@ -132,7 +122,7 @@ void H2StreamExchange::enter(H2StreamState next) {
 
 void H2StreamExchange::start(const http2::RequestHead& request) {
   const ProxyConfig& config = context_.config();
-  exchange_ = context_.take_exchange();
+  exchange_ = upstream_side_.open_exchange();
   context_.counters.requests.add();
   context_.counters.h2_requests.add();
   exchange_->started_us = context_.loop.now_us();
@@ -149,8 +139,9 @@ void H2StreamExchange::start(const http2::RequestHead& request) {
   }
   exchange_->method = head.method;
   exchange_->retryable = is_idempotent(head.method) && !request.has_body;
-  compute_pick_inputs(head);
-  if (context_.sample_access_log()) start_access_record(head);
+  const sockaddr* peer = reinterpret_cast<const sockaddr*>(&connection_.peer());
+  upstream_side_.compute_pick_inputs(head, peer);
+  if (context_.sample_access_log()) upstream_side_.start_access_record(head, peer, sizeof(connection_.peer()));
 
   if (config.limits.max_body_bytes > 0 && head.body == BodyKind::content_length &&
       head.content_length > config.limits.max_body_bytes) {
@@ -161,7 +152,6 @@ void H2StreamExchange::start(const http2::RequestHead& request) {
     fail(Outcome::bad_request);
     return;
   }
-  const sockaddr* peer = reinterpret_cast<const sockaddr*>(&connection_.peer());
   if (uint64_t wait_ms = context_.edge.check_request(config.protection, head, peer, context_.loop.now_ms())) {
     context_.counters.bad_requests.add();
     answer_locally(429, protection::retry_after_seconds(wait_ms));
@@ -190,46 +180,7 @@ void H2StreamExchange::start(const http2::RequestHead& request) {
   exchange_->request_body.start(head.body, head.content_length);
   enter(H2StreamState::connecting);
   context_.upstream.on_request();  // its share of a retry, once per request
-  acquire_backend();
-}
-
-void H2StreamExchange::compute_pick_inputs(const http1::MessageHead& head) {
-  // The same inputs as ClientConnection::compute_pick_inputs, from the same head.
-  const ProxyConfig& config = context_.config();
-  switch (context_.upstream.strategy_key()) {
-    case balancing::StrategyKey::none: return;
-    case balancing::StrategyKey::client_address:
-      exchange_->pick_key =
-          balancing::hash_bytes(net::host_bytes(reinterpret_cast<const sockaddr*>(&connection_.peer())));
-      exchange_->has_pick_key = true;
-      return;
-    case balancing::StrategyKey::header:
-      for (uint32_t i = 0; i < head.header_count; ++i) {
-        if (http1::equals_ignore_case(head.headers[i].name, config.hash_header)) {
-          exchange_->pick_key = balancing::hash_bytes(head.headers[i].value);
-          exchange_->has_pick_key = true;
-          return;
-        }
-      }
-      return;
-    case balancing::StrategyKey::uri:
-      exchange_->pick_key = balancing::hash_bytes(head.target);
-      exchange_->has_pick_key = true;
-      return;
-    case balancing::StrategyKey::cookie:
-      for (uint32_t i = 0; i < head.header_count; ++i) {
-        if (!http1::equals_ignore_case(head.headers[i].name, "cookie")) continue;
-        std::string_view value = http1::find_cookie(head.headers[i].value, config.cookie_name);
-        uint64_t identity = 0;
-        auto parsed = std::from_chars(value.data(), value.data() + value.size(), identity, 16);
-        if (!value.empty() && parsed.ec == std::errc() && parsed.ptr == value.data() + value.size()) {
-          exchange_->sticky_identity = identity;
-          exchange_->has_sticky = true;
-          return;
-        }
-      }
-      return;
-  }
+  upstream_side_.acquire_backend();
 }
 
 // ---------------------------------------------------------------------------------------
@@ -301,121 +252,32 @@ void H2StreamExchange::give_request_credit() {
 // ---------------------------------------------------------------------------------------
 // connecting
 
-void H2StreamExchange::acquire_backend() {
-  balancing::PickRequest request;
-  request.tried = {exchange_->tried, exchange_->tries};
-  request.key = exchange_->pick_key;
-  request.has_key = exchange_->has_pick_key;
-  request.sticky_identity = exchange_->sticky_identity;
-  request.has_sticky = exchange_->has_sticky;
-  upstream::UpstreamBackend* backend = context_.upstream.pick(request);
-  if (!backend) {
-    fail(exchange_->tries > 0 ? Outcome::tries_exhausted : Outcome::no_backend);
-    return;
-  }
-  bool pool_counted = false;
-  switch (context_.upstream.take_slot(*backend, pool_counted)) {
-    case upstream::UpstreamGroup::Slot::admitted: exchange_->pool_counted = pool_counted; break;
-    case upstream::UpstreamGroup::Slot::counted:
-      exchange_->pool_counted = pool_counted;
-      exchange_->slot_load = &backend->spec.counters->load();
-      exchange_->slot_backend_id = backend->spec.id;
-      break;
-    case upstream::UpstreamGroup::Slot::full:
-      if (!context_.upstream.wait_for_slot(*backend, *this)) {
-        context_.counters.no_backend.add();
-        answer_locally(503, 1);
-        return;
-      }
-      exchange_->queued = true;
-      return;
-  }
-  connect_to(*backend);
-}
-
-bool H2StreamExchange::on_slot_granted(upstream::UpstreamBackend& backend, bool pool_counted) {
-  if (state_ != H2StreamState::connecting || !exchange_ || !exchange_->queued || backend_) return false;
-  exchange_->queued = false;
-  exchange_->pool_counted = pool_counted;
-  // The body is timed again from the grant (its wait in the queue was not its fault).
-  body_started_ms_ = last_body_byte_ms_ = context_.loop.now_ms();
-  if (backend.spec.max_connections > 0) {
-    exchange_->slot_load = &backend.spec.counters->load();
-    exchange_->slot_backend_id = backend.spec.id;
-  }
-  connect_to(backend);
-  return true;
-}
-
-void H2StreamExchange::on_queue_timeout(uint64_t) {
-  if (!exchange_ || !exchange_->queued) return;
-  exchange_->queued = false;
-  context_.counters.no_backend.add();
-  answer_locally(503, protection::retry_after_seconds(context_.config().upstream.queue.timeout_ms));
-}
-
-void H2StreamExchange::connect_to(upstream::UpstreamBackend& backend) {
-  context_.upstream.begin_exchange(backend);
-  if (auto* pooled = static_cast<BackendConnection*>(backend.pool.take(context_.loop.iteration()))) {
-    backend_ = pooled;
-    pooled->attach(this);
-    count_request_sent();
-    enter(H2StreamState::exchanging);
-    pump();
-    return;
-  }
-  open_fresh_connection(backend);
-}
-
-bool H2StreamExchange::open_fresh_connection(upstream::UpstreamBackend& backend) {
-  int error = 0;
-  backend_ = BackendConnection::open(context_, backend, this, error);
-  if (!backend_) {
-    context_.upstream.end_exchange(backend);
-    attempt_failed(backend, "connect failed", error != 0 ? error : EIO);
-    return false;
-  }
-  if (state_ != H2StreamState::connecting) enter(H2StreamState::connecting);
-  return true;
-}
-
-void H2StreamExchange::attempt_failed(upstream::UpstreamBackend& backend, const char* reason, int connect_error) {
-  if (connect_error != 0) {
-    context_.upstream.report_connect_failure(backend, connect_error);
-  } else {
-    backend.counters->backend_errors.add();
-    context_.upstream.report_failure(backend, reason);
-  }
-  if (exchange_->tries < kMaxConnectTries) exchange_->tried[exchange_->tries++] = &backend;
-  uint32_t max_tries = std::min<uint32_t>(context_.config().upstream.retries.max_tries, kMaxConnectTries);
-  if (exchange_->tries >= max_tries || !context_.upstream.take_retry()) {
-    fail(Outcome::tries_exhausted);
-    return;
-  }
-  backend.counters->retries.add();
-  release_slot();
-  if (state_ != H2StreamState::connecting) enter(H2StreamState::connecting);
-  acquire_backend();
-}
-
-void H2StreamExchange::count_request_sent() {
-  upstream::UpstreamBackend& backend = backend_->backend();
-  if (exchange_->counted_on == &backend) return;
-  exchange_->counted_on = &backend;
-  backend.counters->requests.add();
-}
-
-void H2StreamExchange::on_backend_connected() {
-  count_request_sent();
+void H2StreamExchange::on_upstream_ready() {
   enter(H2StreamState::exchanging);
   pump();
 }
 
-void H2StreamExchange::on_backend_connect_failed(int error) {
-  upstream::UpstreamBackend& backend = backend_->backend();
-  release_backend(false);
-  attempt_failed(backend, "connect failed", error != 0 ? error : ECONNREFUSED);
+void H2StreamExchange::on_upstream_connecting() {
+  if (state_ != H2StreamState::connecting) enter(H2StreamState::connecting);
 }
+
+void H2StreamExchange::on_upstream_queued() {}
+
+void H2StreamExchange::on_upstream_slot_granted() {
+  // The body is timed again from the grant (its wait in the queue was not its fault).
+  body_started_ms_ = last_body_byte_ms_ = context_.loop.now_ms();
+}
+
+void H2StreamExchange::on_upstream_refused(uint32_t retry_after_s) {
+  context_.counters.no_backend.add();
+  answer_locally(503, retry_after_s);
+}
+
+void H2StreamExchange::on_upstream_failed(Outcome outcome) { fail(outcome); }
+
+void H2StreamExchange::on_backend_connected() { upstream_side_.on_connected(); }
+
+void H2StreamExchange::on_backend_connect_failed(int error) { upstream_side_.on_connect_failed(error); }
 
 void H2StreamExchange::on_backend_io() {
   if (state_ == H2StreamState::exchanging) pump();
@@ -442,33 +304,13 @@ void H2StreamExchange::pump() {
 bool H2StreamExchange::forward_request() {
   if (exchange_->request_phase == RequestPhase::done) return false;
   bool moved = false;
-  size_t head_left = req_head_.size() - exchange_->request_head_sent;
-  if ((head_left > 0 || !req_body_.empty()) && backend_->writable) {
-    iovec parts[2];
-    int count = 0;
-    if (head_left > 0) parts[count++] = {const_cast<char*>(req_head_.data()) + exchange_->request_head_sent, head_left};
-    if (!req_body_.empty()) parts[count++] = {req_body_.data(), req_body_.size()};
-    IoResult io = backend_->write(parts, count);
-    if (io.status == IoStatus::progress) {
-      size_t sent = io.bytes;
-      size_t head_sent = std::min(sent, head_left);
-      exchange_->request_head_sent += static_cast<uint32_t>(head_sent);
-      size_t body_sent = sent - head_sent;
-      if (body_sent > 0) req_body_.erase(0, body_sent);
-      backend_->backend().counters->bytes_to_backend.add(sent);
-      if (sent < head_left + req_body_.size() + body_sent) backend_->writable = false;
-      moved = sent > 0;
-    } else if (io.status == IoStatus::would_block) {
-      backend_->writable = false;
-    } else {
-      backend_->failed = true;
-    }
-  }
+  const size_t body_sent = upstream_side_.send_request(req_head_, req_body_, moved);
+  if (body_sent > 0) req_body_.erase(0, body_sent);
   give_request_credit();
   if (exchange_->request_head_sent == req_head_.size() && req_body_.empty() && request_ended_) {
     exchange_->request_phase = RequestPhase::done;
     if (exchange_->request_body.has_bytes) context_.counters.bodies_copied.add();
-    backend_->arm_response_timer();
+    upstream_side_.backend()->arm_response_timer();
     moved = true;
   }
   return moved;
@@ -476,28 +318,8 @@ bool H2StreamExchange::forward_request() {
 
 bool H2StreamExchange::forward_response() {
   bool moved = false;
-  BackendConnection& backend = *backend_;
-  if (backend.readable && !backend.failed && !session_full_ && resp_.write_space() > 0) {
-    char* into = resp_.write_ptr();
-    size_t space = resp_.contiguous_write_space();
-    IoResult io = backend.read(into, space);
-    if (io.status == IoStatus::progress) {
-      resp_.commit(io.bytes);
-      backend.backend().counters->bytes_from_backend.add(io.bytes);
-      // Over TLS a short read may leave a record inside OpenSSL: keep reading until it blocks.
-      if (io.bytes < space && !backend.peer_closed && backend.short_read_drains()) backend.readable = false;
-      exchange_->response_bytes_seen = true;
-      if (exchange_->request_phase == RequestPhase::done) backend.arm_response_timer();
-      moved = true;
-    } else if (io.status == IoStatus::would_block) {
-      backend.readable = false;
-    } else if (io.status == IoStatus::eof) {
-      backend.peer_closed = true;
-      backend.readable = false;
-    } else {
-      backend.failed = true;
-    }
-  }
+  BackendConnection& backend = *upstream_side_.backend();
+  if (!session_full_) upstream_side_.receive_response(resp_, moved);
   while (exchange_->response_phase == ResponsePhase::awaiting_head && !resp_.empty()) {
     size_t before = resp_.size();
     if (!parse_response_head()) return false;
@@ -542,7 +364,14 @@ bool H2StreamExchange::parse_response_head() {
   }
   http2::H2ServerSession& session = connection_.session();
   if (head.status < 200) {
-    // 100 Continue, 103 Early Hints: relayed, then the final response is awaited.
+    // 100 Continue, 103 Early Hints: relayed, then the final response is awaited. Each
+    // is queued in the session as its own HEADERS: a backend sending them without end
+    // would grow the stream's output for ever, so past a few it is a bad response.
+    if (interim_relayed_ >= kMaxInterimResponses) {
+      fail(Outcome::bad_response);
+      return false;
+    }
+    ++interim_relayed_;
     session.submit_response_head(stream_id_, head);
     resp_.consume(head.head_bytes);
     exchange_->response_scan_from = 0;
@@ -550,26 +379,12 @@ bool H2StreamExchange::parse_response_head() {
   }
   exchange_->status = head.status;
   exchange_->backend_keep_alive = !head.connection_close && (head.version_minor == 1 || head.connection_keep_alive);
-  upstream::UpstreamBackend& runtime = backend_->backend();
+  upstream::UpstreamBackend& runtime = upstream_side_.backend()->backend();
   const ProxyConfig& config = context_.config();
-  if (head.status >= 500) {
-    context_.upstream.report_failure(runtime, "5xx response");
-  } else {
-    context_.upstream.report_success(runtime);
-  }
-  uint64_t time_to_first_byte = context_.loop.now_us() - exchange_->started_us;
-  runtime.record_latency(time_to_first_byte, context_.loop.now_ms(), config.upstream.ewma_decay_ms);
-  runtime.counters->time_to_first_byte.record(time_to_first_byte);
-  if (stats::AccessRecord* record = exchange_->access) {
-    record->status = head.status;
-    record->backend_id = runtime.spec.id;
-    record->has_backend = true;
-    record->time_to_first_byte_us = static_cast<uint32_t>(std::min<uint64_t>(time_to_first_byte, UINT32_MAX));
-  }
+  upstream_side_.note_response_head(head.status);
   // Headers of ours, as for HTTP/1.1: the sticky cookie, HSTS on TLS connections.
   char cookie[128];
-  if (context_.upstream.strategy_key() == balancing::StrategyKey::cookie &&
-      (!exchange_->has_sticky || exchange_->sticky_identity != runtime.identity)) {
+  if (upstream_side_.wants_sticky_cookie()) {
     int n = std::snprintf(cookie, sizeof(cookie), "%.64s=%016llx; Path=/; HttpOnly", config.cookie_name.c_str(),
                           static_cast<unsigned long long>(runtime.identity));
     if (n > 0 && static_cast<size_t>(n) < sizeof(cookie)) add_header(head, "set-cookie", {cookie, size_t(n)});
@@ -589,8 +404,7 @@ bool H2StreamExchange::parse_response_head() {
   chunked_.reset();
   chunk_framing_.clear();
   exchange_->response_phase = ResponsePhase::body;
-  context_.counters.count_response(head.status);
-  runtime.counters->count_response(head.status);
+  upstream_side_.count_response(head.status);
   return true;
 }
 
@@ -660,24 +474,10 @@ bool H2StreamExchange::relay_chunked(bool& moved) {
 }
 
 bool H2StreamExchange::try_replay() {
-  if (exchange_->response_bytes_seen || !exchange_->retryable) return false;
-  upstream::UpstreamBackend& backend = backend_->backend();
-  bool stale_pooled = backend_->reused() && !exchange_->replayed_fresh;
-  release_backend(false);
-  exchange_->request_head_sent = 0;
-  exchange_->request_phase = RequestPhase::sending;
-  exchange_->response_phase = ResponsePhase::awaiting_head;
-  exchange_->response_scan_from = 0;
+  if (!upstream_side_.may_replay()) return false;
   resp_.clear();
   enter(H2StreamState::connecting);
-  if (stale_pooled) {
-    exchange_->replayed_fresh = true;
-    backend.counters->retries.add();
-    context_.upstream.begin_exchange(backend);
-    open_fresh_connection(backend);
-    return true;
-  }
-  attempt_failed(backend, "failed before responding", 0);
+  upstream_side_.replay();
   return true;
 }
 
@@ -685,9 +485,9 @@ void H2StreamExchange::finish_response(std::span<const http1::HeaderField> trail
   exchange_->response_phase = ResponsePhase::done;
   if (exchange_->response_body.has_bytes) context_.counters.bodies_copied.add();
   connection_.session().end_response(stream_id_, trailers);
-  if (backend_) backend_->backend().counters->total_time.record(context_.loop.now_us() - exchange_->started_us);
-  release_backend(backend_may_be_pooled());
-  finish_access_record(0);
+  upstream_side_.record_total_time();
+  upstream_side_.release_backend(upstream_side_.backend() && backend_may_be_pooled());
+  upstream_side_.finish_access_record(0);
   release_exchange();
   resp_.release();
   req_head_.release();
@@ -696,18 +496,8 @@ void H2StreamExchange::finish_response(std::span<const http1::HeaderField> trail
 }
 
 bool H2StreamExchange::backend_may_be_pooled() const {
-  // The reasons of ClientConnection::backend_may_be_pooled (no splice here).
-  const BackendConnection& backend = *backend_;
-  if (backend.failed || backend.peer_closed) return false;
-  if (exchange_->response_phase != ResponsePhase::done) return false;
-  if (exchange_->request_phase != RequestPhase::done) return false;
-  if (!exchange_->backend_keep_alive) return false;
-  if (exchange_->response_body.kind == BodyKind::until_close) return false;
-  if (!resp_.empty()) return false;
-  const upstream::UpstreamBackend& runtime = backend.backend();
-  if (runtime.removed || runtime.spec.state != balancing::BackendState::ready) return false;
-  if (context_.draining()) return false;
-  return true;
+  // The upstream side's reasons, and no unsolicited bytes after the response.
+  return upstream_side_.backend_may_be_pooled() && resp_.empty();
 }
 
 // ---------------------------------------------------------------------------------------
@@ -715,14 +505,14 @@ bool H2StreamExchange::backend_may_be_pooled() const {
 
 void H2StreamExchange::fail(Outcome outcome) {
   const OutcomeRule& rule = rule_of(outcome);
-  context_.count_failure(rule, backend_ ? &backend_->backend() : nullptr);
+  context_.count_failure(rule, upstream_side_.backend() ? &upstream_side_.backend()->backend() : nullptr);
   if (!head_sent_) {
     answer_locally(rule.status);
     return;
   }
   // Mid-response: the stream is reset, so the client sees it incomplete.
-  release_backend(false);
-  finish_access_record(0);
+  upstream_side_.release_backend(false);
+  upstream_side_.finish_access_record(0);
   release_exchange();
   enter(H2StreamState::finished);
   connection_.session().reset_stream(stream_id_, kInternalError);
@@ -730,7 +520,7 @@ void H2StreamExchange::fail(Outcome outcome) {
 }
 
 void H2StreamExchange::answer_locally(uint16_t status, uint32_t retry_after_s) {
-  release_backend(false);
+  upstream_side_.release_backend(false);
   // The same bytes an HTTP/1.1 client would get, read back as a head and a body.
   buffer::ByteBuffer limit_response;
   limit_response.attach_pool(&context_.buffers);
@@ -743,7 +533,7 @@ void H2StreamExchange::answer_locally(uint16_t status, uint32_t retry_after_s) {
                                            exchange_ ? exchange_->method : Method::get, head);
   http2::H2ServerSession& session = connection_.session();
   context_.counters.count_response(status);
-  finish_access_record(status);
+  upstream_side_.finish_access_record(status);
   release_exchange();
   enter(H2StreamState::finished);
   head_sent_ = true;
@@ -771,80 +561,17 @@ void H2StreamExchange::on_stream_closed(bool completed) {
     // connection is closed, never pooled, and the backend's work stops there.
     context_.counters.h2_exchanges_cancelled.add();
   }
-  if (exchange_ && exchange_->queued) {
-    exchange_->queued = false;
-    context_.upstream.cancel_wait(*this);
-  }
-  release_backend(false);
-  finish_access_record(499);
+  upstream_side_.leave_queue();
+  upstream_side_.release_backend(false);
+  upstream_side_.finish_access_record(499);
   release_exchange();
   enter(H2StreamState::cancelled);
   retire();
 }
 
-void H2StreamExchange::release_backend(bool reusable) {
-  if (!backend_) return;
-  BackendConnection* backend = backend_;
-  backend_ = nullptr;
-  context_.upstream.end_exchange(backend->backend());
-  if (reusable) {
-    backend->park();
-  } else {
-    backend->close();
-  }
-}
-
-void H2StreamExchange::release_slot() {
-  if (!exchange_) return;
-  if (exchange_->queued) {
-    exchange_->queued = false;
-    context_.upstream.cancel_wait(*this);
-  }
-  if (stats::BackendLoad* load = exchange_->slot_load) {
-    exchange_->slot_load = nullptr;
-    context_.upstream.give_slot(exchange_->slot_backend_id, *load);
-  }
-  if (exchange_->pool_counted) {
-    exchange_->pool_counted = false;
-    context_.upstream.give_pool_slot();
-  }
-}
-
 void H2StreamExchange::release_exchange() {
-  if (!exchange_) return;
-  release_slot();
-  finish_access_record(0);
-  context_.give_exchange(exchange_);
+  upstream_side_.close_exchange();
   exchange_ = nullptr;
-}
-
-void H2StreamExchange::start_access_record(const http1::MessageHead& head) {
-  auto* record = new stats::AccessRecord();
-  net::SocketAddress peer;
-  std::memcpy(&peer.storage, &connection_.peer(), sizeof(connection_.peer()));
-  peer.format_host(record->client, sizeof(record->client) - 1);
-  size_t method_length = std::min(head.method_text.size(), sizeof(record->method) - 1);
-  std::memcpy(record->method, head.method_text.data(), method_length);
-  size_t target_length = std::min(head.target.size(), sizeof(record->target) - 1);
-  std::memcpy(record->target, head.target.data(), target_length);
-  record->worker = context_.worker_index;
-  exchange_->access = record;
-}
-
-void H2StreamExchange::finish_access_record(uint16_t status) {
-  stats::AccessRecord* record = exchange_ ? exchange_->access : nullptr;
-  if (!record) return;
-  exchange_->access = nullptr;
-  timespec now;
-  clock_gettime(CLOCK_REALTIME_COARSE, &now);
-  record->unix_ms = static_cast<uint64_t>(now.tv_sec) * 1000 + static_cast<uint64_t>(now.tv_nsec) / 1000000;
-  if (status != 0) record->status = status;
-  if (record->status == 0) record->status = exchange_->status;
-  record->total_us =
-      static_cast<uint32_t>(std::min<uint64_t>(context_.loop.now_us() - exchange_->started_us, UINT32_MAX));
-  record->bytes_to_client = exchange_->response_bytes;
-  context_.push_access_record(*record);
-  delete record;
 }
 
 void H2StreamExchange::retire() {

@@ -26,7 +26,7 @@
 #include "proxy/exchange.h"
 #include "proxy/exchange_outcome.h"
 #include "proxy/frontend_connection.h"
-#include "upstream/backend_queue.h"
+#include "proxy/upstream_exchange.h"
 
 namespace lb::proxy {
 
@@ -37,7 +37,7 @@ class WorkerContext;
 enum class H2StreamState : uint8_t { receiving, connecting, exchanging, finished, cancelled };
 const char* to_string(H2StreamState state);
 
-class H2StreamExchange final : public FrontendConnection, public upstream::QueueWaiter {
+class H2StreamExchange final : public FrontendConnection, public UpstreamOwner {
  public:
   H2StreamExchange(H2ClientConnection& connection, int32_t stream_id);
   ~H2StreamExchange() override;
@@ -60,9 +60,6 @@ class H2StreamExchange final : public FrontendConnection, public upstream::Queue
   void on_backend_timeout() override;
   void drain() override {}
   void close() override { on_stream_closed(false); }
-  // upstream::QueueWaiter (maxConnections)
-  bool on_slot_granted(upstream::UpstreamBackend& backend, bool pool_counted) override;
-  void on_queue_timeout(uint64_t waited_ms) override;
 
   H2StreamState state() const { return state_; }
   // On the connection's tick: a request body that stopped arriving for timeouts.clientBodyMs,
@@ -72,12 +69,13 @@ class H2StreamExchange final : public FrontendConnection, public upstream::Queue
 
  private:
   void enter(H2StreamState next);
-  void compute_pick_inputs(const http1::MessageHead& head);
-  void acquire_backend();
-  void connect_to(upstream::UpstreamBackend& backend);
-  bool open_fresh_connection(upstream::UpstreamBackend& backend);
-  void attempt_failed(upstream::UpstreamBackend& backend, const char* reason, int connect_error);
-  void count_request_sent();
+  // connecting: the upstream side's reports (UpstreamOwner)
+  void on_upstream_ready() override;
+  void on_upstream_connecting() override;
+  void on_upstream_queued() override;
+  void on_upstream_slot_granted() override;
+  void on_upstream_refused(uint32_t retry_after_s) override;
+  void on_upstream_failed(Outcome outcome) override;
   void pump();
   bool forward_request();
   bool forward_response();
@@ -91,10 +89,6 @@ class H2StreamExchange final : public FrontendConnection, public upstream::Queue
   void answer_locally(uint16_t status, uint32_t retry_after_s = 0);
   void give_request_credit();
   bool backend_may_be_pooled() const;
-  void release_backend(bool reusable);
-  void release_slot();
-  void start_access_record(const http1::MessageHead& head);
-  void finish_access_record(uint16_t status);
   void release_exchange();
   void retire();
 
@@ -103,19 +97,20 @@ class H2StreamExchange final : public FrontendConnection, public upstream::Queue
   const int32_t stream_id_;
   H2StreamState state_ = H2StreamState::receiving;
   Exchange* exchange_ = nullptr;
-  BackendConnection* backend_ = nullptr;
-  buffer::ByteBuffer req_head_;  // the re-written head, kept for a replay until a response byte
-  std::string req_body_;         // body bytes (chunk-framed when chunked) not yet sent
-  size_t credit_owed_ = 0;       // request DATA bytes taken but not yet given back as window
+  UpstreamExchange upstream_side_;  // the backend side of exchange_: backend, slots, connection
+  buffer::ByteBuffer req_head_;     // the re-written head, kept for a replay until a response byte
+  std::string req_body_;            // body bytes (chunk-framed when chunked) not yet sent
+  size_t credit_owed_ = 0;          // request DATA bytes taken but not yet given back as window
   bool request_chunked_ = false;
   bool request_ended_ = false;      // END_STREAM seen
   uint64_t body_started_ms_ = 0;    // loop time the stream opened (the body's total clock)
   uint64_t last_body_byte_ms_ = 0;  // loop time of the last request DATA (the body's gap clock)
   buffer::ByteBuffer resp_;         // bytes from the backend
   http1::ChunkedDecoder chunked_;
-  std::string chunk_framing_;  // framing since the last chunk data: holds the trailers at the end
-  bool session_full_ = false;  // send_response_body refused bytes: wait for on_response_writable
-  bool head_sent_ = false;     // a final response head went to the client
+  std::string chunk_framing_;     // framing since the last chunk data: holds the trailers at the end
+  bool session_full_ = false;     // send_response_body refused bytes: wait for on_response_writable
+  bool head_sent_ = false;        // a final response head went to the client
+  uint32_t interim_relayed_ = 0;  // 1xx responses relayed (bounded: kMaxInterimResponses)
 };
 
 }  // namespace lb::proxy
