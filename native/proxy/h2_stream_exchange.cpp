@@ -796,6 +796,8 @@ void H2StreamExchange::release_backend(bool reusable) {
 
 void H2StreamExchange::release_slot() {
   if (!exchange_) return;
+  // A slot given back may go at once to a sibling stream: its writes wait for ours.
+  H2ClientConnection::OutputHold hold(connection_);
   if (exchange_->queued) {
     exchange_->queued = false;
     context_.upstream.cancel_wait(*this);
