@@ -16,11 +16,8 @@ constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 }  // namespace
 
 ClientConnection::H2cPreface ClientConnection::h2c_preface() const {
-  // h2c carries proxied requests only: a listener that answers some itself (redirect
-  // mode, HTTPS redirects, ACME challenges) keeps them on HTTP/1.1.
-  const ProxyConfig& config = context_.config();
-  if (!config.http2.cleartext || transport_.is_tls() || config.mode != ProxyMode::http ||
-      context_.listener(listener_index_).https_redirect.enabled || config.acme_challenges) {
+  // ACME challenges are answered on h2c streams as on HTTP/1.1 (H2ClientConnection).
+  if (transport_.is_tls() || !listener_takes_h2c(context_.config(), context_.listener(listener_index_))) {
     return H2cPreface::none;
   }
   const size_t n = std::min(in_.size(), kPreface.size());

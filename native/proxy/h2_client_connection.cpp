@@ -5,7 +5,9 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 
+#include "http1/acme_challenge.h"
 #include "proxy/h2_stream_exchange.h"
 #include "proxy/worker_context.h"
 
@@ -15,7 +17,14 @@ namespace {
 // The tick that checks for stalled streams and the idle timeout.
 constexpr uint64_t kTickMs = 1000;
 constexpr size_t kReadChunk = 16 * 1024;
+// NGHTTP2_INTERNAL_ERROR
+constexpr uint32_t kInternalError = 0x2;
 }  // namespace
+
+bool listener_takes_h2c(const ProxyConfig& config, const ListenerPolicy& listener) {
+  return config.http2.cleartext && config.mode == ProxyMode::http && !listener.https_redirect.enabled &&
+         !listener.tls.enabled();
+}
 
 const char* to_string(H2ClientState state) {
   switch (state) {
@@ -61,10 +70,9 @@ bool H2ClientConnection::start(std::string_view read_ahead) {
   in_session_ = false;
   if (!ok) return false;
   idle_since_ms_ = context_.loop.now_ms();
-  const ProxyConfig& config = context_.config();
-  tls_context_ = listener().tls.context.get();
-  http2_enabled_ = config.http2.enabled;
-  http2_cleartext_ = config.http2.cleartext;
+  // The context the handshake used, not the listener's now: a reload between the
+  // handshake and this hand-off has already replaced it.
+  tls_context_ = transport_.is_tls() ? transport_.tls()->context() : nullptr;
   arm_tick();
   if (!read_ahead.empty() && !feed({reinterpret_cast<const uint8_t*>(read_ahead.data()), read_ahead.size()})) {
     return state_ != H2ClientState::closed;
@@ -158,7 +166,7 @@ bool H2ClientConnection::feed(std::span<const uint8_t> bytes) {
 
 void H2ClientConnection::flush() {
   if (state_ == H2ClientState::closed) return;
-  if (in_session_) {
+  if (in_session_ || output_holds_ > 0) {
     flush_wanted_ = true;
     return;
   }
@@ -223,10 +231,11 @@ void H2ClientConnection::on_timer(reactor::Timer&) {
   }
   in_session_ = false;
   add_session_counters();
-  if (state_ == H2ClientState::serving && streams_.empty() &&
-      now - idle_since_ms_ >= context_.config().timeouts.keep_alive_ms) {
-    begin_goaway();
-  }
+  // A connection that never opened a stream is timed like an HTTP/1.1 connection that
+  // sent no request yet (clientHeadMs), not like one idle between requests.
+  const Timeouts& timeouts = context_.config().timeouts;
+  const uint64_t idle_limit_ms = stream_seen_ ? timeouts.keep_alive_ms : timeouts.client_head_ms;
+  if (state_ == H2ClientState::serving && streams_.empty() && now - idle_since_ms_ >= idle_limit_ms) begin_goaway();
   // A reload that changed the listener: the client is asked to go on over a new
   // connection (new certificates, http2 options); streams in flight finish here.
   if (state_ == H2ClientState::serving && listener_changed()) begin_goaway();
@@ -236,9 +245,14 @@ void H2ClientConnection::on_timer(reactor::Timer&) {
 }
 
 bool H2ClientConnection::listener_changed() const {
+  // What matters is what this connection was made under: its listener's certificates
+  // (or the listener turning TLS or plain), and the option that lets this kind of
+  // connection speak HTTP/2 (ALPN h2 for TLS, prior knowledge for h2c); not the other
+  // kind's option, nor another listener's certificates.
   const ProxyConfig& config = context_.config();
-  return listener().tls.context.get() != tls_context_ || config.http2.enabled != http2_enabled_ ||
-         config.http2.cleartext != http2_cleartext_;
+  const ListenerPolicy& policy = listener();
+  if (policy.tls.context.get() != tls_context_) return true;
+  return is_tls() ? !config.http2.enabled : !listener_takes_h2c(config, policy);
 }
 
 void H2ClientConnection::begin_goaway() {
@@ -260,6 +274,7 @@ void H2ClientConnection::close() {
   if (state_ == H2ClientState::closed) return;
   enter(H2ClientState::closed);
   // Every stream's backend work ends with the connection.
+  withdraw_waiting_streams();
   auto streams = std::move(streams_);
   streams_.clear();
   for (auto& [id, stream] : streams) stream->on_stream_closed(false);
@@ -276,8 +291,18 @@ void H2ClientConnection::close() {
 // ---------------------------------------------------------------------------------------
 // SessionOwner
 
+void H2ClientConnection::withdraw_waiting_streams() {
+  // Out of the backend queues first: a slot one of them gives back while the others are
+  // cancelled then goes to another connection's waiter (the queue passes it on), instead
+  // of being granted to a sibling that would connect, maybe send its request on a pooled
+  // connection, and be cancelled a moment later.
+  for (auto& [id, stream] : streams_) stream->leave_backend_queue();
+}
+
 void H2ClientConnection::on_request_head(int32_t stream_id, const http2::RequestHead& head) {
   if (state_ == H2ClientState::closed) return;
+  stream_seen_ = true;
+  if (answer_acme_challenge(stream_id, head)) return;
   auto* stream = new H2StreamExchange(*this, stream_id);
   streams_[stream_id] = stream;
   context_.counters.h2_streams_active.add();
@@ -303,9 +328,51 @@ void H2ClientConnection::on_stream_closed(int32_t stream_id, bool completed, uin
   if (found == streams_.end()) return;
   H2StreamExchange* stream = found->second;
   streams_.erase(found);
+  // The session is ending and cancels every stream, one after the other.
+  if (!completed && !streams_.empty() && (session_->ended_by() != http2::Defence::none || session_->finished())) {
+    withdraw_waiting_streams();
+  }
   context_.counters.h2_streams_active.sub();
   if (streams_.empty()) idle_since_ms_ = context_.loop.now_ms();
   stream->on_stream_closed(completed);
+}
+
+bool H2ClientConnection::answer_acme_challenge(int32_t stream_id, const http2::RequestHead& head) {
+  const ProxyConfig& config = context_.config();
+  if (!config.acme_challenges) return false;
+  // The target of the translated request line, "METHOD target HTTP/1.1".
+  std::string_view line(head.http1);
+  line = line.substr(0, line.find("\r\n"));
+  const size_t first = line.find(' ');
+  const size_t last = line.rfind(' ');
+  if (first == std::string_view::npos || last <= first) return false;
+  std::optional<std::string_view> token = http1::acme_challenge_token(line.substr(first + 1, last - first - 1));
+  if (!token) return false;
+  std::optional<std::string_view> key_authorization = config.acme_challenges->find(*token);
+  const uint16_t status = key_authorization ? 200 : 404;
+  context_.counters.requests.add();
+  context_.counters.h2_requests.add();
+  context_.counters.count_response(status);
+  // The bytes an HTTP/1.1 client gets, read back as a head and a body (one home for them).
+  buffer::ByteBuffer bytes;
+  bytes.attach_pool(&context_.buffers);
+  http1::MessageHead& response = context_.scratch_head;
+  const http1::Method method = head.is_head ? http1::Method::head : http1::Method::get;
+  bool ok = http1::write_acme_challenge_response(key_authorization, head.is_head, false, false, bytes) &&
+            http1::parse_response_head(bytes.data(), bytes.size(), config.limits.response_head, method, response)
+                    .status == http1::ParseStatus::done &&
+            session_->submit_response_head(stream_id, response);
+  if (ok) {
+    std::string_view body = std::string_view(bytes.data(), bytes.size()).substr(response.head_bytes);
+    if (response.body == http1::BodyKind::content_length) body = body.substr(0, response.content_length);
+    session_->send_response_body(stream_id, {reinterpret_cast<const uint8_t*>(body.data()), body.size()});
+    session_->end_response(stream_id);
+  } else {
+    session_->reset_stream(stream_id, kInternalError);
+  }
+  bytes.release();
+  flush();
+  return true;
 }
 
 void H2ClientConnection::on_response_writable(int32_t stream_id) {

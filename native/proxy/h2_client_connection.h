@@ -4,6 +4,8 @@
 // knows the client speaks HTTP/2 (ClientConnection::hand_off_to_http2).
 //
 //   serving --stop (drain), reload of the listener's TLS/h2 settings, idle timeout--> goaway_sent
+//     (the idle timeout is timeouts.clientHeadMs until the first stream, as for an HTTP/1.1
+//     connection that sent no request yet, then timeouts.keepAliveMs)
 //   goaway_sent --streams done--> closed
 //   serving / goaway_sent --defence, protocol error, client gone--> closed
 //
@@ -32,6 +34,12 @@ namespace lb::proxy {
 class H2StreamExchange;
 class WorkerContext;
 struct ListenerPolicy;
+struct ProxyConfig;
+
+// Whether a plain listener takes HTTP/2 with prior knowledge now: h2c carries proxied
+// requests only, so not a listener that answers every request itself (redirect mode, a
+// redirect to HTTPS). ACME challenges are answered on h2 streams too (see below).
+bool listener_takes_h2c(const ProxyConfig& config, const ListenerPolicy& listener);
 
 enum class H2ClientState : uint8_t { serving, goaway_sent, closed };
 const char* to_string(H2ClientState state);
@@ -79,8 +87,22 @@ class H2ClientConnection final : public FrontendConnection, public http2::Sessio
   bool is_tls() const { return transport_.is_tls(); }
   const std::string& client_subject() const { return client_subject_; }
   bool is_closed() const { return state_ == H2ClientState::closed; }
-  // Writes what the session queued (deferred while the session is calling us).
+  // Writes what the session queued (deferred while the session is calling us, or while
+  // an OutputHold lasts).
   void flush();
+  // While a stream gives its backend slots back: a slot may be granted at once to a
+  // sibling stream whose flush() would end the first stream under its own feet (nghttp2
+  // closes a stream as its last frame goes out). The giving stream flushes afterwards.
+  class OutputHold {
+   public:
+    explicit OutputHold(H2ClientConnection& connection) : connection_(connection) { ++connection_.output_holds_; }
+    ~OutputHold() { --connection_.output_holds_; }
+    OutputHold(const OutputHold&) = delete;
+    OutputHold& operator=(const OutputHold&) = delete;
+
+   private:
+    H2ClientConnection& connection_;
+  };
 
   H2ClientState state() const { return state_; }
 
@@ -95,6 +117,12 @@ class H2ClientConnection final : public FrontendConnection, public http2::Sessio
   void add_session_counters();
   void arm_tick();
   bool listener_changed() const;
+  // Answers an ACME HTTP-01 challenge request itself (as HTTP/1.1 does), so no stream
+  // takes the challenge path to a backend while the responder is on. True if it did.
+  bool answer_acme_challenge(int32_t stream_id, const http2::RequestHead& head);
+  // Before a connection's streams are cancelled together: none of them may be granted a
+  // slot another frees meanwhile (it would start backend work only to drop it).
+  void withdraw_waiting_streams();
 
   WorkerContext& context_;
   reactor::UniqueFd fd_;
@@ -113,12 +141,13 @@ class H2ClientConnection final : public FrontendConnection, public http2::Sessio
   bool peer_closed_ = false;
   bool in_session_ = false;  // inside a session call: flush() waits for it to return
   bool flush_wanted_ = false;
-  // The settings of its listener this connection was made under: a reload that changes
-  // them (that listener's certificates, the http2 options) sends GOAWAY so the client reconnects under the new ones.
+  uint32_t output_holds_ = 0;  // OutputHolds alive: flush() waits for the holder's own
+  // The TLS context its handshake used (kept alive by the TLS stream, so the address
+  // cannot be reused), nullptr for h2c: a reload that replaces its listener's context
+  // sends GOAWAY so the client reconnects under the new certificates.
   const void* tls_context_ = nullptr;
-  bool http2_enabled_ = true;
-  bool http2_cleartext_ = false;
   uint64_t idle_since_ms_ = 0;
+  bool stream_seen_ = false;  // the idle timeout is clientHeadMs until the first stream
   // When our writes last stopped on EAGAIN with bytes left (0: not blocked): a client that
   // stops reading altogether is closed after the keep-alive timeout.
   uint64_t write_blocked_since_ms_ = 0;  // when the last stream closed (the idle timeout counts from it)

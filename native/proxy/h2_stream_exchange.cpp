@@ -570,6 +570,8 @@ void H2StreamExchange::on_stream_closed(bool completed) {
 }
 
 void H2StreamExchange::release_exchange() {
+  // A slot given back may go at once to a sibling stream: its writes wait for ours.
+  H2ClientConnection::OutputHold hold(connection_);
   upstream_side_.close_exchange();
   exchange_ = nullptr;
 }

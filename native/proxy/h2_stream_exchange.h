@@ -50,6 +50,9 @@ class H2StreamExchange final : public FrontendConnection, public UpstreamOwner {
   // The stream is gone (reset or connection closing, or done): closes a backend
   // connection still attached (never pooled then) and retires this object.
   void on_stream_closed(bool completed);
+  // The connection is going: out of its backend's queue, so a slot freed meanwhile goes
+  // to another connection's waiter.
+  void leave_backend_queue() { upstream_side_.leave_queue(); }
 
   // FrontendConnection: reports of this stream's backend connection.
   void on_events(uint32_t) override {}

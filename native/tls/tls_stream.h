@@ -113,6 +113,9 @@ class TlsStream {
   // nullptr. With TLS 1.3 the server's ticket arrives after the handshake, so ask once the
   // first response has been read.
   SslSessionPtr resumable_session() const;
+  // The context (TlsServerContext or TlsClientContext) it was made from, alive as long
+  // as the stream: a reload that replaced it is seen by comparing addresses.
+  const void* context() const { return context_.get(); }
 
  private:
   enum class Phase : uint8_t { classifying, handshaking, established, failed };

@@ -325,13 +325,12 @@ describe('h2c with prior knowledge', () => {
     const goaway = new Promise<number>((resolve) => session.once('goaway', (code) => resolve(code)));
     const inFlight = Array.from({ length: 8 }, (_, i) => request(session, { ':path': '/slow', 'x-test-id': `reload-${i}` }));
     await waitUntil('the backend has every stream', () => backend.seen.size === 8);
-    // One that changes its HTTP/2 options asks the client to reconnect.
+    // One that turns h2c off asks the client to reconnect (over HTTP/1.1 now).
     await lb.reconfigure({
       listen: lb.config.listeners[0]!.listen.text,
       workers: 1,
       backends: [`127.0.0.1:${backend.port}`],
-      http2c: true,
-      http2: false,
+      http2c: false,
     });
     expect(await goaway).toBe(0);
     const answers = await Promise.all(inFlight);
@@ -340,11 +339,18 @@ describe('h2c with prior knowledge', () => {
       expect(answer.body.toString().split('\n').filter(Boolean)).toHaveLength(20);
     }
     session.destroy();
+    await lb.reconfigure({
+      listen: lb.config.listeners[0]!.listen.text,
+      workers: 1,
+      backends: [`127.0.0.1:${backend.port}`],
+      http2c: true,
+    });
     const again = await connect(`http://127.0.0.1:${lb.port}`);
     try {
       const answer = await request(again, { ':path': '/after-reload', 'x-test-id': 'after-reload' });
       expect(answer.status).toBe(200);
-      // A reload that leaves the listener as it was (backends, timeouts) keeps the connection.
+      // A reload that leaves the listener as it was (backends, timeouts, and `http2`, which
+      // is ALPN on TLS listeners) keeps the connection.
       let goawaySeen = false;
       again.on('goaway', () => (goawaySeen = true));
       await lb.reconfigure({
