@@ -32,6 +32,7 @@ const CONFIGS = join(BENCH_DIR, 'configs');
  * @property {boolean} [redirect] it has a redirect mode
  * @property {boolean} [https] it has an HTTPS listener (the `https` variant)
  * @property {boolean} [httpsOnly] it runs the HTTPS scenarios only
+ * @property {boolean} [h2] it serves HTTP/2 to clients, over TLS and as h2c (the `h2` and `h2c` variants)
  * @property {boolean} [noForwarded]
  * @property {boolean} [poolFlag]
  * @property {boolean} [idleFlag]
@@ -168,7 +169,8 @@ export async function startBackends({ workers = 1, pin } = {}) {
 // ---------------------------------------------------------------------------------------
 // Proxies. Each definition: check() -> {ok, status, note, ...}; start(variant, ctx) ->
 // {rec, pid, port}. variant is 'proxy', 'redirect', 'https' (the proxy on a TLS listener
-// serving ctx.tls) or 'h2' (the same with HTTP/2 to clients; lb-native offers it by default).
+// serving ctx.tls), 'h2' (the same with HTTP/2 to clients; lb-native offers it by default) or
+// 'h2c' (a plain listener speaking HTTP/2 with prior knowledge).
 
 const LB_CLI = join(REPO_DIR, 'dist', 'cli', 'main.js');
 const LB_ADDON = join(REPO_DIR, 'build', 'Release', 'lb_native.node');
@@ -215,6 +217,7 @@ export const PROXIES = {
         addon: `${found.slice(REPO_DIR.length)} (${st.size} bytes, ${st.mtime.toISOString().slice(0, 19)}Z)`,
         redirect: /--mode\b/.test(help),
         https: /--tls-cert\b/.test(help),
+        h2: /--h2c\b/.test(help),
         noForwarded: /--forwarded\b/.test(help),
         poolFlag: /--pool-max-idle\b/.test(help),
         idleFlag: /--backend-idle-timeout\b/.test(help),
@@ -256,6 +259,7 @@ export const PROXIES = {
         const { cert, key } = certificateOf(ctx);
         args.push('--tls-cert', cert, '--tls-key', key);
       }
+      if (variant === 'h2c') args.push('--h2c');
       args.push(...(lbArgs ?? []));
       const rec = startChild(process.execPath, args, { pin, name: `lb-native(${variant})` });
       await waitForPorts(rec, [port], 20000);
@@ -265,7 +269,7 @@ export const PROXIES = {
   haproxy: {
     label: 'HAProxy',
     async check() {
-      return { ok: true, redirect: true, https: true };
+      return { ok: true, redirect: true, https: true, h2: true };
     },
     async start(variant, ctx) {
       const { backends, workers, pin } = ctx;
@@ -273,7 +277,7 @@ export const PROXIES = {
       const dir = makeTmp('haproxy');
       const cfg = join(dir, 'haproxy.cfg');
       const tpl =
-        { redirect: 'haproxy-redirect.cfg', https: 'haproxy-https.cfg', h2: 'haproxy-h2.cfg' }[variant] ?? 'haproxy-proxy.cfg';
+        { redirect: 'haproxy-redirect.cfg', https: 'haproxy-https.cfg', h2: 'haproxy-h2.cfg', h2c: 'haproxy-h2c.cfg' }[variant] ?? 'haproxy-proxy.cfg';
       writeFileSync(
         cfg,
         render(tpl, {
@@ -295,13 +299,13 @@ export const PROXIES = {
   nginx: {
     label: 'nginx',
     async check() {
-      return { ok: true, redirect: true, https: true };
+      return { ok: true, redirect: true, https: true, h2: true };
     },
     async start(variant, ctx) {
       const { backends, workers, pin } = ctx;
       const [port] = /** @type {[number]} */ (await freePorts(1));
       const tpl =
-        { redirect: 'nginx-redirect.conf', https: 'nginx-https.conf', h2: 'nginx-h2.conf' }[variant] ?? 'nginx-proxy.conf';
+        { redirect: 'nginx-redirect.conf', https: 'nginx-https.conf', h2: 'nginx-h2.conf', h2c: 'nginx-h2c.conf' }[variant] ?? 'nginx-proxy.conf';
       const tls = variant === 'https' || variant === 'h2' ? certificateOf(ctx) : null;
       const rec = await startNginx(
         tpl,
