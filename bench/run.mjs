@@ -125,9 +125,8 @@ const HELP = `usage: node bench/run.mjs [options]
   --nice=N                run every child under nice -n N (e.g. -10 as root, to win the CPU
                           over other jobs on a shared machine)
   --write-latest          also write results/latest.md|svg for a quick or filtered run
-Results: bench/results/latest.md + latest.svg (full unfiltered runs; latest-pinned.* with --pin;
-latest-h2[-pinned].* for a run of exactly the h2 scenarios against lb-native, HAProxy and nginx),
-raw JSON in bench/results/raw/.`;
+Results: bench/results/latest.md + latest.svg (full unfiltered runs; latest-pinned.* with --pin),
+raw JSON in bench/results/raw/ (merge-results.mjs joins runs, e.g. the h2 group in pieces).`;
 
 /**
  * @param {string[]} argv
@@ -686,16 +685,9 @@ const rawPath = join(RESULTS_DIR, 'raw', `${stamp}${opts.quick ? '-quick' : ''}.
 writeFileSync(rawPath, JSON.stringify(results, null, 2) + '\n');
 const md = markdown(results, rows);
 const svg = svgChart(results, rows);
-// A run of exactly the h2 group against lb-native and both peers keeps its own latest files.
-const h2Group = groupOf('h2');
-const h2Run =
-  !opts.quick &&
-  opts.scenarioIds.length === h2Group.length &&
-  h2Group.every((id) => opts.scenarioIds.includes(id)) &&
-  ['lb-native', 'haproxy', 'nginx'].every((p) => opts.proxyIds.includes(/** @type {ProxyName} */ (p)));
-const latest = (!opts.quick && !opts.filtered) || h2Run || opts.writeLatest;
+const latest = (!opts.quick && !opts.filtered) || opts.writeLatest;
 // Pinned runs measure another CPU layout: they keep their own latest files.
-const latestName = `latest${h2Run ? '-h2' : ''}${opts.pin ? '-pinned' : ''}`;
+const latestName = opts.pin ? 'latest-pinned' : 'latest';
 // The markdown links its chart by file name, next to it.
 const outBase = latest ? join(RESULTS_DIR, latestName) : rawPath.replace(/\.json$/, '');
 writeFileSync(`${outBase}.md`, md.replace('(latest.svg)', `(${basename(outBase)}.svg)`));

@@ -22,7 +22,8 @@ function toUs(text) {
  */
 export function parseH2load(text) {
   const finished = /finished in ([\d.]+)s, ([\d.]+) req\/s/.exec(text);
-  const req = /requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/.exec(text);
+  const req =
+    /requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/.exec(text);
   const codes = /status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx/.exec(text);
   if (!finished || !req || !codes) return null;
   const data = /traffic: .*?, \S+ \((\d+)\) data/.exec(text);
@@ -72,7 +73,16 @@ export function parseH2load(text) {
  * @returns {Promise<WrkRun>}
  */
 export async function runH2load({ port, path = '/', conns, streams, seconds, tls = false, pin, onStarted }) {
-  const args = ['-t1', '-c', String(conns), '-m', String(streams), '-D', String(seconds), `${tls ? 'https' : 'http'}://127.0.0.1:${port}${path}`];
+  const args = [
+    '-t1',
+    '-c',
+    String(conns),
+    '-m',
+    String(streams),
+    '-D',
+    String(seconds),
+    `${tls ? 'https' : 'http'}://127.0.0.1:${port}${path}`,
+  ];
   const rec = startChild('h2load', args, { pin, name: 'h2load', keepStdout: true });
   onStarted?.(rec);
   // h2load bounds itself by -D; this is the backstop if it wedges.

@@ -16,7 +16,8 @@ const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
   const k = /** @type {string} */ (argv[i]).replace(/^--/, '').replace(/-(\w)/g, (_, c) => c.toUpperCase());
   // Flags as given: --path and --protocol take text, the others numbers.
-  /** @type {Record<string, string | number | undefined>} */ (opts)[k] = k === 'path' || k === 'protocol' ? argv[++i] : Number(argv[++i]);
+  /** @type {Record<string, string | number | undefined>} */ (opts)[k] =
+    k === 'path' || k === 'protocol' ? argv[++i] : Number(argv[++i]);
 }
 if (!opts.port) {
   console.error('--port is required');
@@ -104,7 +105,10 @@ function one() {
 function oneH2() {
   return new Promise((resolve) => {
     const tls = opts.protocol === 'h2';
-    const session = http2.connect(`${tls ? 'https' : 'http'}://127.0.0.1:${opts.port}`, tls ? { rejectUnauthorized: false, servername: 'localhost' } : {});
+    const session = http2.connect(
+      `${tls ? 'https' : 'http'}://127.0.0.1:${opts.port}`,
+      tls ? { rejectUnauthorized: false, servername: 'localhost' } : {},
+    );
     let settled = false;
     let counted = false;
     let wasOk = false;

@@ -250,7 +250,7 @@ export function markdown(results, rows) {
     `- Settings: ${m.quick ? 'quick' : 'full'} run, ${m.reps} repetition(s) × ${m.duration}s per run (median shown), ` +
       `wrk -t1${results.scenarios.some((s) => s.client === 'h2load') ? ' (h2load -t1 for the HTTP/2 rows, which reports no percentiles)' : ''}, ${m.workers} worker/thread per proxy, one nginx backend worker serving 2 ports, ` +
       `${m.pin ? 'pinned (wrk on CPU 0; proxy and backend on CPU 1)' : 'no CPU pinning'}${m.nice != null ? `, every process at nice ${m.nice}` : ''}, ` +
-      `idle upstream pool ${m.pool}/backend, strace window ${m.straceSeconds ?? 'off'}s`,
+      `idle upstream pool ${m.pool}/backend, strace window ${m.straceSeconds != null ? `${m.straceSeconds}s` : 'off'}`,
   );
   const lb = results.proxyStatus['lb-native'];
   if (lb?.addon) L.push(`- lb-native addon: ${lb.addon}${lb.redirect ? ', redirect mode available' : ''}`);

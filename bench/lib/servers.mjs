@@ -277,7 +277,8 @@ export const PROXIES = {
       const dir = makeTmp('haproxy');
       const cfg = join(dir, 'haproxy.cfg');
       const tpl =
-        { redirect: 'haproxy-redirect.cfg', https: 'haproxy-https.cfg', h2: 'haproxy-h2.cfg', h2c: 'haproxy-h2c.cfg' }[variant] ?? 'haproxy-proxy.cfg';
+        { redirect: 'haproxy-redirect.cfg', https: 'haproxy-https.cfg', h2: 'haproxy-h2.cfg', h2c: 'haproxy-h2c.cfg' }[variant] ??
+        'haproxy-proxy.cfg';
       writeFileSync(
         cfg,
         render(tpl, {
@@ -305,7 +306,8 @@ export const PROXIES = {
       const { backends, workers, pin } = ctx;
       const [port] = /** @type {[number]} */ (await freePorts(1));
       const tpl =
-        { redirect: 'nginx-redirect.conf', https: 'nginx-https.conf', h2: 'nginx-h2.conf', h2c: 'nginx-h2c.conf' }[variant] ?? 'nginx-proxy.conf';
+        { redirect: 'nginx-redirect.conf', https: 'nginx-https.conf', h2: 'nginx-h2.conf', h2c: 'nginx-h2c.conf' }[variant] ??
+        'nginx-proxy.conf';
       const tls = variant === 'https' || variant === 'h2' ? certificateOf(ctx) : null;
       const rec = await startNginx(
         tpl,

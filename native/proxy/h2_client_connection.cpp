@@ -227,6 +227,7 @@ void H2ClientConnection::on_timer(reactor::Timer&) {
       now - idle_since_ms_ >= context_.config().timeouts.keep_alive_ms) {
     begin_goaway();
   }
+  if (state_ == H2ClientState::serving && streams_.empty()) session_->release_idle_memory();
   // A reload that changed the listener: the client is asked to go on over a new
   // connection (new certificates, http2 options); streams in flight finish here.
   if (state_ == H2ClientState::serving && listener_changed()) begin_goaway();
