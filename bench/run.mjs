@@ -41,6 +41,8 @@ import { runWrk } from './lib/wrk.mjs';
  * @property {boolean} strace
  * @property {number} idleConns
  * @property {number} idleH2Conns
+ * @property {number} h2StreamConns
+ * @property {number} h2Streams
  * @property {number} workers
  * @property {number} pool
  * @property {string[]} lbArgs
@@ -53,8 +55,9 @@ import { runWrk } from './lib/wrk.mjs';
  */
 
 /**
- * What idle-clients.mjs prints after READY and COUNT.
- * @typedef {{ open: number, ok: number, failed: number, badStatus: number, closedAfterOk: number, ms: number, firstErrors: string[] }} IdleClientState
+ * What idle-clients.mjs prints after READY and COUNT (stalled-streams.mjs: `open` counts
+ * streams, and it adds sessionsOpen, answered and closedAfterHeaders).
+ * @typedef {{ open: number, ok: number, failed: number, badStatus: number, closedAfterOk: number, ms: number, firstErrors: string[], sessionsOpen: number, answered: number, closedAfterHeaders: number }} IdleClientState
  */
 
 const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
@@ -90,6 +93,10 @@ const SCENARIOS = {
   idle: { id: 'idle', label: 'idle connections', kind: 'memory' },
   idleh2: { id: 'idleh2', label: 'idle h2 (TLS) connections', kind: 'memory', variant: 'h2', group: 'h2' },
   idleh2c: { id: 'idleh2c', label: 'idle h2c connections', kind: 'memory', variant: 'h2c', group: 'h2' },
+  // Memory per open stream: C sessions x S streams whose 1 MiB responses the client never
+  // reads (lib/stalled-streams.mjs), so every stream stays open at the proxy.
+  streamsh2: { id: 'streamsh2', label: 'stalled h2 (TLS) streams', kind: 'memory', client: 'stalled-streams', path: '/1m', variant: 'h2', group: 'h2' },
+  streamsh2c: { id: 'streamsh2c', label: 'stalled h2c streams', kind: 'memory', client: 'stalled-streams', path: '/1m', variant: 'h2c', group: 'h2' },
 };
 /**
  * The scenarios of a group (`--scenarios=h2` names them all).
@@ -110,13 +117,16 @@ const HELP = `usage: node bench/run.mjs [options]
   --scenarios=a,b         scenarios: ${Object.keys(SCENARIOS).join(', ')}
                           (body*: 16 KiB-1 MiB responses; upload1m*: 1 MiB POST bodies;
                           tls*: over TLS 1.3 with one ECDSA P-256 certificate for every proxy;
-                          h2*, idleh2*: HTTP/2 to clients with h2load; \`h2\` names all of them)
+                          h2*, idleh2*, streamsh2*: HTTP/2 to clients; \`h2\` names all of them)
   --reps=N                repetitions (default 3, quick 1)
   --duration=S            seconds per measured run (default 4, quick 3)
   --warmup=S              warm-up seconds per proxy and scenario (default 1)
   --strace-seconds=S      syscall-count window (default 2, quick 1); --no-strace to skip
   --idle-conns=N          idle connections for the memory scenario (default 10000)
   --idle-h2-conns=N       idle HTTP/2 sessions for idleh2 and idleh2c (default 2000)
+  --h2-stream-conns=N     HTTP/2 sessions for streamsh2 and streamsh2c (default 20)
+  --h2-streams=N          stalled streams per session there (default 100; each proxy's
+                          max-concurrent-streams is raised to N where its default is lower)
   --workers=N             workers/threads per proxy (default 1)
   --pool=N                idle upstream connections kept per backend, every proxy (default 64,
                           lb-native's built-in default; lb-native gets --pool-max-idle N)
@@ -135,7 +145,7 @@ raw JSON in bench/results/raw/ (merge-results.mjs joins runs, e.g. the h2 group 
 function parseArgs(argv) {
   // reps, duration and straceSeconds are null until given or defaulted below.
   /** @type {Omit<Options, 'reps' | 'duration' | 'straceSeconds' | 'scenarioIds' | 'proxyIds' | 'filtered'> & { reps: number | null, duration: number | null, straceSeconds: number | null } & Partial<Pick<Options, 'scenarioIds' | 'proxyIds' | 'filtered'>>} */
-  const o = { quick: false, only: null, scenarios: null, reps: null, duration: null, warmup: 1, straceSeconds: null, strace: true, idleConns: 10000, idleH2Conns: 2000, workers: 1, pool: 64, lbArgs: [], nice: null, pin: false, writeLatest: false };
+  const o = { quick: false, only: null, scenarios: null, reps: null, duration: null, warmup: 1, straceSeconds: null, strace: true, idleConns: 10000, idleH2Conns: 2000, h2StreamConns: 20, h2Streams: 100, workers: 1, pool: 64, lbArgs: [], nice: null, pin: false, writeLatest: false };
   for (const a of argv) {
     const [k, v] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, null];
     // The options that split v are given as --name=value.
@@ -156,6 +166,8 @@ function parseArgs(argv) {
       case '--no-strace': o.strace = false; break;
       case '--idle-conns': o.idleConns = Math.round(num()); break;
       case '--idle-h2-conns': o.idleH2Conns = Math.round(num()); break;
+      case '--h2-stream-conns': o.h2StreamConns = Math.round(num()); break;
+      case '--h2-streams': o.h2Streams = Math.round(num()); break;
       case '--workers': o.workers = Math.round(num()); break;
       case '--pool': o.pool = Math.round(num()); break;
       case '--lb-args': o.lbArgs = text.split(/\s+/).filter(Boolean); break;
@@ -296,6 +308,8 @@ const results = {
     nice: opts.nice,
     idleConns: opts.idleConns,
     idleH2Conns: opts.idleH2Conns,
+    h2StreamConns: opts.h2StreamConns,
+    h2Streams: opts.h2Streams,
     machine: machineInfo(),
     versions: versions(opts.proxyIds),
   },
@@ -305,6 +319,7 @@ const results = {
   // (parseArgs checked every scenario id.)
   scenarios: opts.scenarioIds.map((id) => {
     const sc = /** @type {Scenario} */ (SCENARIOS[id]);
+    if (sc.client === 'stalled-streams') return { ...sc, conns: opts.h2StreamConns, streams: opts.h2Streams };
     return sc.kind === 'memory' ? { ...sc, conns: sc.variant ? opts.idleH2Conns : opts.idleConns } : { ...sc };
   }),
   cells: {}, // "scenario|proxy" -> {status}
@@ -358,6 +373,9 @@ const ctx = {
   pool: opts.pool,
   lbStatus: results.proxyStatus['lb-native'],
   lbArgs: opts.lbArgs,
+  // every proxy's max-concurrent-streams allows the streams scenarios' S (raised only when a
+  // streams scenario runs and S is above a proxy's default)
+  h2Streams: results.scenarios.some((s) => s.client === 'stalled-streams') ? opts.h2Streams : undefined,
   // one certificate for every proxy's TLS listener, made only when an HTTPS scenario runs
   tls: results.scenarios.some((s) => s.variant === 'https' || s.variant === 'h2')
     ? await makeCertificate().catch((e) => die(`making the bench certificate failed: ${e.message}`))
@@ -541,6 +559,9 @@ async function straceRun(sc, p) {
 }
 
 /**
+ * A memory scenario for one proxy on a fresh instance: idle connections (idle-clients.mjs),
+ * or with `client: 'stalled-streams'` open streams whose responses are never read
+ * (stalled-streams.mjs). RSS growth per connection held, or per stream held.
  * @param {Scenario} sc
  * @param {ProxyName} p
  */
@@ -558,25 +579,35 @@ async function idleRun(sc, p) {
   // Its figures are filled in below, in order.
   const m = /** @type {Required<MemoryRow>} */ ({ scenario: sc.id, proxy: p, status: 'ok', requested: sc.conns ?? opts.idleConns });
   const h2 = variant === 'h2' || variant === 'h2c';
+  const streams = sc.client === 'stalled-streams';
+  if (streams) m.streams_requested = m.requested * /** @type {number} */ (sc.streams);
   let client;
   try {
-    // warm-up: first connections, upstream pool, allocator arenas
+    // warm-up: first connections, upstream pool, allocator arenas. The streams scenarios warm
+    // up with one stream at a time: 50 x 10 would leave buffers for 500 streams in each
+    // proxy's pools, and those streams' memory would not show as growth.
     await (h2
-      ? runH2load({ port: inst.port, conns: 50, streams: 10, seconds: 1, tls: variant === 'h2', pin: PIN_LOAD })
+      ? runH2load({ port: inst.port, conns: streams ? 1 : 50, streams: streams ? 1 : 10, seconds: 1, tls: variant === 'h2', pin: PIN_LOAD })
       : runWrk({ port: inst.port, path: '/', conns: 50, seconds: 1, pin: PIN_LOAD })
     ).catch(() => {});
     await sleep(1000);
     const pid = /** @type {number} */ (inst.pid);
     m.rss_before_kib = rssKiB(pid);
     m.fds_before = fdCount(pid);
-    client = startChild(
-      process.execPath,
-      [join(BENCH_DIR, 'lib', 'idle-clients.mjs'), '--port', String(inst.port), '--count', String(m.requested), '--concurrency', '50', '--max-seconds', '150', '--protocol', h2 ? variant : 'h1'],
-      { pin: PIN_LOAD, name: 'idle-clients', keepStdout: true, stdin: 'pipe' },
-    );
-    const ready = await waitLine(client, 'READY ', 120_000);
+    client = streams
+      ? startChild(
+          process.execPath,
+          [join(BENCH_DIR, 'lib', 'stalled-streams.mjs'), '--port', String(inst.port), '--conns', String(m.requested), '--streams', String(sc.streams), '--path', sc.path ?? '/1m', '--max-seconds', '60', '--protocol', variant],
+          { pin: PIN_LOAD, name: 'stalled-streams', keepStdout: true, stdin: 'pipe' },
+        )
+      : startChild(
+          process.execPath,
+          [join(BENCH_DIR, 'lib', 'idle-clients.mjs'), '--port', String(inst.port), '--count', String(m.requested), '--concurrency', '50', '--max-seconds', '150', '--protocol', h2 ? variant : 'h1'],
+          { pin: PIN_LOAD, name: 'idle-clients', keepStdout: true, stdin: 'pipe' },
+        );
+    const ready = await waitLine(client, 'READY ', streams ? 30_000 : 120_000);
     m.open_ms = ready.ms;
-    m.ok = ready.ok;
+    m.ok = streams ? ready.answered : ready.ok;
     m.failed = ready.failed;
     m.bad_status = ready.badStatus;
     await sleep(2000);
@@ -585,14 +616,29 @@ async function idleRun(sc, p) {
     // Started with stdin 'pipe'.
     /** @type {import('node:stream').Writable} */ (client.child.stdin).write('count\n');
     const c = await waitLine(client, 'COUNT ', 10_000);
-    m.held = c.open;
-    m.closed_by_peer = c.closedAfterOk;
-    m.kib_per_conn = m.held > 0 ? (m.rss_after_kib - m.rss_before_kib) / m.held : null;
+    const growth = m.rss_after_kib - m.rss_before_kib;
+    if (streams) {
+      m.held = c.sessionsOpen;
+      m.streams_held = c.open;
+      m.closed_by_peer = c.closedAfterHeaders;
+      m.kib_per_stream = m.streams_held > 0 ? growth / m.streams_held : null;
+      m.kib_per_conn = null;
+    } else {
+      m.held = c.open;
+      m.closed_by_peer = c.closedAfterOk;
+      m.kib_per_conn = m.held > 0 ? growth / m.held : null;
+    }
     log(
       `${sc.id.padEnd(8)} ${p.padEnd(16)} RSS ${m.rss_before_kib} -> ${m.rss_after_kib} KiB, held ${m.held}/${m.requested} (failed ${m.failed}), ` +
-        `${m.kib_per_conn?.toFixed(2)} KiB/conn, fds ${m.fds_before} -> ${m.fds_after}`,
+        (streams ? `streams ${m.streams_held}/${m.streams_requested}, ${m.kib_per_stream?.toFixed(2)} KiB/stream` : `${m.kib_per_conn?.toFixed(2)} KiB/conn`) +
+        `, fds ${m.fds_before} -> ${m.fds_after}`,
     );
-    if (m.failed || m.held < m.requested) {
+    if (streams && (m.failed || m.streams_held < m.streams_requested)) {
+      note(
+        `${p} ${sc.id} test: ${m.streams_held} of ${m.streams_requested} streams still open at measurement (${m.failed} failed before their response headers` +
+          `${ready.firstErrors?.length ? `: ${ready.firstErrors.join(', ')}` : ''}; ${m.closed_by_peer} closed after their headers)`,
+      );
+    } else if (!streams && (m.failed || m.held < m.requested)) {
       note(
         `${p} ${sc.id} test: ${m.held} of ${m.requested} connections still open at measurement (${m.failed} failed to get a response` +
           `${ready.firstErrors?.length ? `: ${ready.firstErrors.join(', ')}` : ''}; ${m.closed_by_peer} closed by the proxy after answering)`,

@@ -57,7 +57,19 @@ const CONFIGS = join(BENCH_DIR, 'configs');
  * @property {string[]} [lbArgs]
  * @property {Backends} backendInfo
  * @property {import('./certificate.mjs').BenchCertificate} [tls] the certificate for the `https` variant
+ * @property {number} [h2Streams] streams one HTTP/2 client opens at once (the streams scenarios):
+ *   each proxy's max-concurrent-streams is raised to it where its default is lower
  */
+
+// Each proxy's own default SETTINGS_MAX_CONCURRENT_STREAMS (lb-native's http2Limits,
+// HAProxy's tune.h2.max-concurrent-streams, nginx's http2_max_concurrent_streams).
+const H2_DEFAULT_STREAMS = { 'lb-native': 100, haproxy: 100, nginx: 128 };
+/**
+ * The max-concurrent-streams a proxy gets: its default, or more when a scenario needs more.
+ * @param {keyof typeof H2_DEFAULT_STREAMS} proxy
+ * @param {StartContext} ctx
+ */
+const h2MaxStreams = (proxy, ctx) => Math.max(H2_DEFAULT_STREAMS[proxy], ctx.h2Streams ?? 0);
 
 /**
  * A started proxy (`shared`: the backend itself, not to be stopped with the proxy).
@@ -260,6 +272,13 @@ export const PROXIES = {
         args.push('--tls-cert', cert, '--tls-key', key);
       }
       if (variant === 'h2c') args.push('--h2c');
+      if ((variant === 'h2' || variant === 'h2c') && h2MaxStreams('lb-native', ctx) > H2_DEFAULT_STREAMS['lb-native']) {
+        // no flag for it: the limit goes in a config file (the flags above still apply)
+        const dir = makeTmp('lb-h2');
+        const file = join(dir, 'h2.yaml');
+        writeFileSync(file, `http2Limits:\n  maxConcurrentStreams: ${h2MaxStreams('lb-native', ctx)}\n`);
+        args.push('--config', file);
+      }
       args.push(...(lbArgs ?? []));
       const rec = startChild(process.execPath, args, { pin, name: `lb-native(${variant})` });
       await waitForPorts(rec, [port], 20000);
@@ -289,6 +308,7 @@ export const PROXIES = {
           BACKEND1: backends[0],
           BACKEND2: backends[1],
           PEM: variant === 'https' || variant === 'h2' ? certificateOf(ctx).pem : '',
+          H2_MAX_STREAMS: h2MaxStreams('haproxy', ctx),
         }),
       );
       // -db: stay in the foreground, no master-worker: one process, `nbthread` threads.
@@ -319,6 +339,7 @@ export const PROXIES = {
           POOL: 2 * ctx.pool,
           CERT: tls?.cert ?? '',
           KEY: tls?.key ?? '',
+          H2_MAX_STREAMS: h2MaxStreams('nginx', ctx),
         },
         { pin, name: `nginx(${variant})` },
       );
