@@ -17,6 +17,7 @@ import { markdown, summarize, svgChart, table } from './lib/report.mjs';
 import { PROXIES, REPO_DIR, startBackends, stopInstance } from './lib/servers.mjs';
 import { probe } from './lib/probe.mjs';
 import { straceCount } from './lib/strace.mjs';
+import { runH2load } from './lib/h2load.mjs';
 import { runWrk } from './lib/wrk.mjs';
 
 /** @typedef {import('./lib/report.mjs').BenchResults} BenchResults */
@@ -39,6 +40,9 @@ import { runWrk } from './lib/wrk.mjs';
  * @property {number} straceSeconds
  * @property {boolean} strace
  * @property {number} idleConns
+ * @property {number} idleH2Conns
+ * @property {number} h2StreamConns
+ * @property {number} h2Streams
  * @property {number} workers
  * @property {number} pool
  * @property {string[]} lbArgs
@@ -51,8 +55,9 @@ import { runWrk } from './lib/wrk.mjs';
  */
 
 /**
- * What idle-clients.mjs prints after READY and COUNT.
- * @typedef {{ open: number, ok: number, failed: number, badStatus: number, closedAfterOk: number, ms: number, firstErrors: string[] }} IdleClientState
+ * What idle-clients.mjs prints after READY and COUNT (stalled-streams.mjs: `open` counts
+ * streams, and it adds sessionsOpen, answered and closedAfterHeaders).
+ * @typedef {{ open: number, ok: number, failed: number, badStatus: number, closedAfterOk: number, ms: number, firstErrors: string[], sessionsOpen: number, answered: number, closedAfterHeaders: number }} IdleClientState
  */
 
 const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
@@ -79,8 +84,25 @@ const SCENARIOS = {
   tlsfull: { id: 'tlsfull', label: 'HTTPS close full c=50', kind: 'load', conns: 50, headers: ['Connection: close'], variant: 'https', handshakes: true, fullHandshakes: true },
   tls16k: { id: 'tls16k', label: 'HTTPS 16 KiB body c=50', kind: 'load', conns: 50, path: '/16k', bodyBytes: 16384, direction: 'down', variant: 'https' },
   redirect: { id: 'redirect', label: 'redirect 307 c=50', kind: 'load', conns: 50, variant: 'redirect' },
+  // HTTP/2 to clients (h2load: 50 connections x 10 concurrent streams), pooled HTTP/1.1 to the
+  // backends: over TLS (ALPN h2) and in clear text with prior knowledge (h2c).
+  h2tls: { id: 'h2tls', label: 'h2 TLS 50x10', kind: 'load', client: 'h2load', conns: 50, streams: 10, variant: 'h2', group: 'h2' },
+  h2tls16k: { id: 'h2tls16k', label: 'h2 TLS 16 KiB 50x10', kind: 'load', client: 'h2load', conns: 50, streams: 10, path: '/16k', bodyBytes: 16384, direction: 'down', variant: 'h2', group: 'h2' },
+  h2c: { id: 'h2c', label: 'h2c 50x10', kind: 'load', client: 'h2load', conns: 50, streams: 10, variant: 'h2c', group: 'h2' },
+  h2c16k: { id: 'h2c16k', label: 'h2c 16 KiB 50x10', kind: 'load', client: 'h2load', conns: 50, streams: 10, path: '/16k', bodyBytes: 16384, direction: 'down', variant: 'h2c', group: 'h2' },
   idle: { id: 'idle', label: 'idle connections', kind: 'memory' },
+  idleh2: { id: 'idleh2', label: 'idle h2 (TLS) connections', kind: 'memory', variant: 'h2', group: 'h2' },
+  idleh2c: { id: 'idleh2c', label: 'idle h2c connections', kind: 'memory', variant: 'h2c', group: 'h2' },
+  // Memory per open stream: C sessions x S streams whose 1 MiB responses the client never
+  // reads (lib/stalled-streams.mjs), so every stream stays open at the proxy.
+  streamsh2: { id: 'streamsh2', label: 'stalled h2 (TLS) streams', kind: 'memory', client: 'stalled-streams', path: '/1m', variant: 'h2', group: 'h2' },
+  streamsh2c: { id: 'streamsh2c', label: 'stalled h2c streams', kind: 'memory', client: 'stalled-streams', path: '/1m', variant: 'h2c', group: 'h2' },
 };
+/**
+ * The scenarios of a group (`--scenarios=h2` names them all).
+ * @param {string} group
+ */
+const groupOf = (group) => Object.values(SCENARIOS).filter((s) => s.group === group).map((s) => s.id);
 /** @type {ProxyName[]} */
 const ALL_PROXIES = ['lb-native', 'haproxy', 'nginx', 'caddy', 'node-http-proxy', 'direct'];
 /** @type {Record<string, string[]>} */
@@ -94,12 +116,17 @@ const HELP = `usage: node bench/run.mjs [options]
   --only=a,b              proxies: ${ALL_PROXIES.join(', ')}
   --scenarios=a,b         scenarios: ${Object.keys(SCENARIOS).join(', ')}
                           (body*: 16 KiB-1 MiB responses; upload1m*: 1 MiB POST bodies;
-                          tls*: over TLS 1.3 with one ECDSA P-256 certificate for every proxy)
+                          tls*: over TLS 1.3 with one ECDSA P-256 certificate for every proxy;
+                          h2*, idleh2*, streamsh2*: HTTP/2 to clients; \`h2\` names all of them)
   --reps=N                repetitions (default 3, quick 1)
   --duration=S            seconds per measured run (default 4, quick 3)
   --warmup=S              warm-up seconds per proxy and scenario (default 1)
   --strace-seconds=S      syscall-count window (default 2, quick 1); --no-strace to skip
   --idle-conns=N          idle connections for the memory scenario (default 10000)
+  --idle-h2-conns=N       idle HTTP/2 sessions for idleh2 and idleh2c (default 2000)
+  --h2-stream-conns=N     HTTP/2 sessions for streamsh2 and streamsh2c (default 20)
+  --h2-streams=N          stalled streams per session there (default 100; each proxy's
+                          max-concurrent-streams is raised to N where its default is lower)
   --workers=N             workers/threads per proxy (default 1)
   --pool=N                idle upstream connections kept per backend, every proxy (default 64,
                           lb-native's built-in default; lb-native gets --pool-max-idle N)
@@ -109,7 +136,7 @@ const HELP = `usage: node bench/run.mjs [options]
                           over other jobs on a shared machine)
   --write-latest          also write results/latest.md|svg for a quick or filtered run
 Results: bench/results/latest.md + latest.svg (full unfiltered runs; latest-pinned.* with --pin),
-raw JSON in bench/results/raw/.`;
+raw JSON in bench/results/raw/ (merge-results.mjs joins runs, e.g. the h2 group in pieces).`;
 
 /**
  * @param {string[]} argv
@@ -118,7 +145,7 @@ raw JSON in bench/results/raw/.`;
 function parseArgs(argv) {
   // reps, duration and straceSeconds are null until given or defaulted below.
   /** @type {Omit<Options, 'reps' | 'duration' | 'straceSeconds' | 'scenarioIds' | 'proxyIds' | 'filtered'> & { reps: number | null, duration: number | null, straceSeconds: number | null } & Partial<Pick<Options, 'scenarioIds' | 'proxyIds' | 'filtered'>>} */
-  const o = { quick: false, only: null, scenarios: null, reps: null, duration: null, warmup: 1, straceSeconds: null, strace: true, idleConns: 10000, workers: 1, pool: 64, lbArgs: [], nice: null, pin: false, writeLatest: false };
+  const o = { quick: false, only: null, scenarios: null, reps: null, duration: null, warmup: 1, straceSeconds: null, strace: true, idleConns: 10000, idleH2Conns: 2000, h2StreamConns: 20, h2Streams: 100, workers: 1, pool: 64, lbArgs: [], nice: null, pin: false, writeLatest: false };
   for (const a of argv) {
     const [k, v] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, null];
     // The options that split v are given as --name=value.
@@ -131,13 +158,16 @@ function parseArgs(argv) {
     switch (k) {
       case '--quick': o.quick = true; break;
       case '--only': o.only = text.split(',').map((s) => s.trim()).filter(Boolean); break;
-      case '--scenarios': o.scenarios = text.split(',').map((s) => s.trim()).filter(Boolean); break;
+      case '--scenarios': o.scenarios = text.split(',').map((s) => s.trim()).filter(Boolean).flatMap((s) => (s === 'h2' ? groupOf('h2') : [s])); break;
       case '--reps': o.reps = Math.round(num()); break;
       case '--duration': o.duration = Math.round(num()); break;
       case '--warmup': o.warmup = v === '0' ? 0 : Math.round(num()); break;
       case '--strace-seconds': o.straceSeconds = Math.round(num()); break;
       case '--no-strace': o.strace = false; break;
       case '--idle-conns': o.idleConns = Math.round(num()); break;
+      case '--idle-h2-conns': o.idleH2Conns = Math.round(num()); break;
+      case '--h2-stream-conns': o.h2StreamConns = Math.round(num()); break;
+      case '--h2-streams': o.h2Streams = Math.round(num()); break;
       case '--workers': o.workers = Math.round(num()); break;
       case '--pool': o.pool = Math.round(num()); break;
       case '--lb-args': o.lbArgs = text.split(/\s+/).filter(Boolean); break;
@@ -236,13 +266,14 @@ const required = new Set(['wrk', 'nginx']); // nginx is the backend for everyone
 for (const p of opts.proxyIds) for (const b of NEEDS[p] ?? []) required.add(b);
 if (opts.pin) required.add('taskset');
 if (opts.nice != null) required.add('nice');
-if (opts.scenarioIds.some((id) => SCENARIOS[id]?.variant === 'https')) required.add('openssl'); // the bench certificate
+if (opts.scenarioIds.some((id) => SCENARIOS[id]?.variant === 'https' || SCENARIOS[id]?.variant === 'h2')) required.add('openssl'); // the bench certificate
+if (opts.scenarioIds.some((id) => SCENARIOS[id]?.group === 'h2')) required.add('h2load'); // HTTP/2 load and warm-up
 if (opts.scenarioIds.some((id) => SCENARIOS[id]?.fullHandshakes)) required.add('cc'); // lib/wrk-full-handshake.c
 const missing = [...required].filter((b) => !which(b));
 if (missing.length) {
   die(
     `missing required program(s): ${missing.join(', ')}\n` +
-      `  install them with: sudo bash scripts/install-bench-deps.sh   (Debian packages: ${missing.map((m) => (m === 'taskset' ? 'util-linux' : m)).join(' ')})\n` +
+      `  install them with: sudo bash scripts/install-bench-deps.sh   (Debian packages: ${missing.map((m) => ({ taskset: 'util-linux', h2load: 'nghttp2-client' })[m] ?? m).join(' ')})\n` +
       `  or leave a proxy out with --only=...`,
   );
 }
@@ -276,6 +307,9 @@ const results = {
     pin: opts.pin,
     nice: opts.nice,
     idleConns: opts.idleConns,
+    idleH2Conns: opts.idleH2Conns,
+    h2StreamConns: opts.h2StreamConns,
+    h2Streams: opts.h2Streams,
     machine: machineInfo(),
     versions: versions(opts.proxyIds),
   },
@@ -283,7 +317,11 @@ const results = {
   proxyLabels: Object.fromEntries(ALL_PROXIES.map((p) => [p, PROXIES[p].label])),
   proxyStatus: {},
   // (parseArgs checked every scenario id.)
-  scenarios: opts.scenarioIds.map((id) => ({ .../** @type {Scenario} */ (SCENARIOS[id]), ...(id === 'idle' ? { conns: opts.idleConns } : {}) })),
+  scenarios: opts.scenarioIds.map((id) => {
+    const sc = /** @type {Scenario} */ (SCENARIOS[id]);
+    if (sc.client === 'stalled-streams') return { ...sc, conns: opts.h2StreamConns, streams: opts.h2Streams };
+    return sc.kind === 'memory' ? { ...sc, conns: sc.variant ? opts.idleH2Conns : opts.idleConns } : { ...sc };
+  }),
   cells: {}, // "scenario|proxy" -> {status}
   runs: [],
   strace: [],
@@ -335,8 +373,11 @@ const ctx = {
   pool: opts.pool,
   lbStatus: results.proxyStatus['lb-native'],
   lbArgs: opts.lbArgs,
+  // every proxy's max-concurrent-streams allows the streams scenarios' S (raised only when a
+  // streams scenario runs and S is above a proxy's default)
+  h2Streams: results.scenarios.some((s) => s.client === 'stalled-streams') ? opts.h2Streams : undefined,
   // one certificate for every proxy's TLS listener, made only when an HTTPS scenario runs
-  tls: results.scenarios.some((s) => s.variant === 'https')
+  tls: results.scenarios.some((s) => s.variant === 'https' || s.variant === 'h2')
     ? await makeCertificate().catch((e) => die(`making the bench certificate failed: ${e.message}`))
     : undefined,
   // the LD_PRELOAD shim that keeps wrk from resuming sessions, built only when needed
@@ -359,6 +400,7 @@ function cellStatus(sc, p) {
   if (sc.kind === 'memory' && p === 'direct') return 'n/a';
   if (sc.variant === 'ratelimit' && p !== 'lb-native') return 'n/a';
   if (sc.variant === 'https' && !st.https) return 'n/a';
+  if ((sc.variant === 'h2' || sc.variant === 'h2c') && !st.h2) return 'n/a';
   if (sc.variant !== 'https' && st.httpsOnly) return 'n/a (HTTPS rows only)';
   const failed = st.failedVariants?.[sc.variant ?? 'proxy'];
   if (failed) return failed;
@@ -404,12 +446,17 @@ async function getInstance(p, variant) {
 }
 
 /**
+ * One run of a load scenario's client: h2load for the HTTP/2 rows, wrk for the others.
  * @param {Scenario} sc a load scenario (they all have conns)
  * @param {number} port
  * @param {number} seconds
  */
-function wrkArgs(sc, port, seconds) {
-  return { port, path: sc.path ?? '/', conns: /** @type {number} */ (sc.conns), seconds, headers: sc.headers ?? [], script: sc.script, tls: sc.variant === 'https', preload: sc.fullHandshakes ? ctx.fullHandshake : undefined, pin: PIN_LOAD };
+function loadRun(sc, port, seconds) {
+  const conns = /** @type {number} */ (sc.conns);
+  if (sc.client === 'h2load') {
+    return runH2load({ port, path: sc.path ?? '/', conns, streams: sc.streams ?? 1, seconds, tls: sc.variant === 'h2', pin: PIN_LOAD });
+  }
+  return runWrk({ port, path: sc.path ?? '/', conns, seconds, headers: sc.headers ?? [], script: sc.script, tls: sc.variant === 'https', preload: sc.fullHandshakes ? ctx.fullHandshake : undefined, pin: PIN_LOAD });
 }
 
 /**
@@ -421,7 +468,7 @@ async function measuredRun(sc, p, rep) {
   const inst = await getInstance(p, sc.variant ?? 'proxy');
   if (!inst) return;
   if (opts.warmup && !inst.warmed.has(sc.id)) {
-    await runWrk(wrkArgs(sc, inst.port, opts.warmup)).catch((e) => note(`${p} ${sc.id} warm-up: ${e.message}`));
+    await loadRun(sc, inst.port, opts.warmup).catch((e) => note(`${p} ${sc.id} warm-up: ${e.message}`));
     inst.warmed.add(sc.id);
   }
   // Started children have their pids.
@@ -431,7 +478,7 @@ async function measuredRun(sc, p, rep) {
   const fa = loadSnapshot();
   let r;
   try {
-    r = await runWrk(wrkArgs(sc, inst.port, opts.duration));
+    r = await loadRun(sc, inst.port, opts.duration);
   } catch (e) {
     const { message } = /** @type {Error} */ (e);
     note(`${p} ${sc.id} rep ${rep + 1}: ${message}`);
@@ -496,7 +543,7 @@ async function straceRun(sc, p) {
   if (!inst) return;
   const pids = processTree(/** @type {number} */ (inst.pid));
   try {
-    const s = await straceCount(pids, () => runWrk(wrkArgs(sc, inst.port, opts.straceSeconds)));
+    const s = await straceCount(pids, () => loadRun(sc, inst.port, opts.straceSeconds));
     results.strace.push({ scenario: sc.id, proxy: p, per_req: s.per_req, calls: s.calls, requests: s.requests, top: s.top, rps_under_strace: s.wrk.rps });
     log(`strace   ${sc.id.padEnd(8)} ${p.padEnd(16)} ${s.per_req?.toFixed(2)} syscalls/req (${s.calls} calls, ${s.requests} requests; top: ${s.top.slice(0, 4).map((t) => `${t.name} ${t.per_req?.toFixed(2)}`).join(', ')})`);
     if (s.wrk.errors) note(`${p} ${sc.label} under strace: ${s.wrk.errors} errors in ${s.wrk.requests} requests`);
@@ -512,36 +559,55 @@ async function straceRun(sc, p) {
 }
 
 /**
+ * A memory scenario for one proxy on a fresh instance: idle connections (idle-clients.mjs),
+ * or with `client: 'stalled-streams'` open streams whose responses are never read
+ * (stalled-streams.mjs). RSS growth per connection held, or per stream held.
  * @param {Scenario} sc
  * @param {ProxyName} p
  */
 async function idleRun(sc, p) {
+  const variant = sc.variant ?? 'proxy';
   let inst;
   try {
-    log(`starting fresh ${p} for the idle-connection test`);
-    inst = await PROXIES[p].start('proxy', ctx);
+    log(`starting fresh ${p} (${variant}) for the ${sc.label} test`);
+    inst = await PROXIES[p].start(variant, ctx);
   } catch (e) {
-    results.memory.push({ proxy: p, status: 'failed to start' });
-    note(`${p} (idle test) failed to start: ${/** @type {Error} */ (e).message}`);
+    results.memory.push({ scenario: sc.id, proxy: p, status: 'failed to start' });
+    note(`${p} (${sc.id} test) failed to start: ${/** @type {Error} */ (e).message}`);
     return;
   }
   // Its figures are filled in below, in order.
-  const m = /** @type {Required<MemoryRow>} */ ({ proxy: p, status: 'ok', requested: opts.idleConns });
+  const m = /** @type {Required<MemoryRow>} */ ({ scenario: sc.id, proxy: p, status: 'ok', requested: sc.conns ?? opts.idleConns });
+  const h2 = variant === 'h2' || variant === 'h2c';
+  const streams = sc.client === 'stalled-streams';
+  if (streams) m.streams_requested = m.requested * /** @type {number} */ (sc.streams);
   let client;
   try {
-    await runWrk({ port: inst.port, path: '/', conns: 50, seconds: 1, pin: PIN_LOAD }).catch(() => {});
+    // warm-up: first connections, upstream pool, allocator arenas. The streams scenarios warm
+    // up with one stream at a time: 50 x 10 would leave buffers for 500 streams in each
+    // proxy's pools, and those streams' memory would not show as growth.
+    await (h2
+      ? runH2load({ port: inst.port, conns: streams ? 1 : 50, streams: streams ? 1 : 10, seconds: 1, tls: variant === 'h2', pin: PIN_LOAD })
+      : runWrk({ port: inst.port, path: '/', conns: 50, seconds: 1, pin: PIN_LOAD })
+    ).catch(() => {});
     await sleep(1000);
     const pid = /** @type {number} */ (inst.pid);
     m.rss_before_kib = rssKiB(pid);
     m.fds_before = fdCount(pid);
-    client = startChild(
-      process.execPath,
-      [join(BENCH_DIR, 'lib', 'idle-clients.mjs'), '--port', String(inst.port), '--count', String(opts.idleConns), '--concurrency', '50', '--max-seconds', '150'],
-      { pin: PIN_LOAD, name: 'idle-clients', keepStdout: true, stdin: 'pipe' },
-    );
-    const ready = await waitLine(client, 'READY ', 120_000);
+    client = streams
+      ? startChild(
+          process.execPath,
+          [join(BENCH_DIR, 'lib', 'stalled-streams.mjs'), '--port', String(inst.port), '--conns', String(m.requested), '--streams', String(sc.streams), '--path', sc.path ?? '/1m', '--max-seconds', '60', '--protocol', variant],
+          { pin: PIN_LOAD, name: 'stalled-streams', keepStdout: true, stdin: 'pipe' },
+        )
+      : startChild(
+          process.execPath,
+          [join(BENCH_DIR, 'lib', 'idle-clients.mjs'), '--port', String(inst.port), '--count', String(m.requested), '--concurrency', '50', '--max-seconds', '150', '--protocol', h2 ? variant : 'h1'],
+          { pin: PIN_LOAD, name: 'idle-clients', keepStdout: true, stdin: 'pipe' },
+        );
+    const ready = await waitLine(client, 'READY ', streams ? 30_000 : 120_000);
     m.open_ms = ready.ms;
-    m.ok = ready.ok;
+    m.ok = streams ? ready.answered : ready.ok;
     m.failed = ready.failed;
     m.bad_status = ready.badStatus;
     await sleep(2000);
@@ -550,26 +616,41 @@ async function idleRun(sc, p) {
     // Started with stdin 'pipe'.
     /** @type {import('node:stream').Writable} */ (client.child.stdin).write('count\n');
     const c = await waitLine(client, 'COUNT ', 10_000);
-    m.held = c.open;
-    m.closed_by_peer = c.closedAfterOk;
-    m.kib_per_conn = m.held > 0 ? (m.rss_after_kib - m.rss_before_kib) / m.held : null;
+    const growth = m.rss_after_kib - m.rss_before_kib;
+    if (streams) {
+      m.held = c.sessionsOpen;
+      m.streams_held = c.open;
+      m.closed_by_peer = c.closedAfterHeaders;
+      m.kib_per_stream = m.streams_held > 0 ? growth / m.streams_held : null;
+      m.kib_per_conn = null;
+    } else {
+      m.held = c.open;
+      m.closed_by_peer = c.closedAfterOk;
+      m.kib_per_conn = m.held > 0 ? growth / m.held : null;
+    }
     log(
-      `idle     ${p.padEnd(16)} RSS ${m.rss_before_kib} -> ${m.rss_after_kib} KiB, held ${m.held}/${m.requested} (failed ${m.failed}), ` +
-        `${m.kib_per_conn?.toFixed(2)} KiB/conn, fds ${m.fds_before} -> ${m.fds_after}`,
+      `${sc.id.padEnd(8)} ${p.padEnd(16)} RSS ${m.rss_before_kib} -> ${m.rss_after_kib} KiB, held ${m.held}/${m.requested} (failed ${m.failed}), ` +
+        (streams ? `streams ${m.streams_held}/${m.streams_requested}, ${m.kib_per_stream?.toFixed(2)} KiB/stream` : `${m.kib_per_conn?.toFixed(2)} KiB/conn`) +
+        `, fds ${m.fds_before} -> ${m.fds_after}`,
     );
-    if (m.failed || m.held < m.requested) {
+    if (streams && (m.failed || m.streams_held < m.streams_requested)) {
       note(
-        `${p} idle test: ${m.held} of ${m.requested} connections still open at measurement (${m.failed} failed to get a response` +
+        `${p} ${sc.id} test: ${m.streams_held} of ${m.streams_requested} streams still open at measurement (${m.failed} failed before their response headers` +
+          `${ready.firstErrors?.length ? `: ${ready.firstErrors.join(', ')}` : ''}; ${m.closed_by_peer} closed after their headers)`,
+      );
+    } else if (!streams && (m.failed || m.held < m.requested)) {
+      note(
+        `${p} ${sc.id} test: ${m.held} of ${m.requested} connections still open at measurement (${m.failed} failed to get a response` +
           `${ready.firstErrors?.length ? `: ${ready.firstErrors.join(', ')}` : ''}; ${m.closed_by_peer} closed by the proxy after answering)`,
       );
     }
-    if (m.bad_status) note(`${p} idle test: ${m.bad_status} non-2xx/3xx responses`);
+    if (m.bad_status) note(`${p} ${sc.id} test: ${m.bad_status} non-2xx/3xx responses`);
   } catch (e) {
     m.status = 'failed';
-    note(`${p} idle test: ${/** @type {Error} */ (e).message}`);
+    note(`${p} ${sc.id} test: ${/** @type {Error} */ (e).message}`);
   } finally {
     if (client) await stopChild(client, 1000);
-    if (inst.rec.exited) note(`${p} exited during the idle test: ${tail(inst.rec, 400)}`);
+    if (inst.rec.exited) note(`${p} exited during the ${sc.id} test: ${tail(inst.rec, 400)}`);
     await stopInstance(inst);
   }
   results.memory.push(m);
@@ -632,8 +713,9 @@ for (const [key, inst] of instances) {
   await stopInstance(inst);
 }
 instances.clear();
-const idle = results.scenarios.find((s) => s.kind === 'memory');
-if (idle) for (const p of opts.proxyIds) if (cellStatus(idle, p) === 'ok') await idleRun(idle, p);
+for (const idle of results.scenarios.filter((s) => s.kind === 'memory')) {
+  for (const p of opts.proxyIds) if (cellStatus(idle, p) === 'ok') await idleRun(idle, p);
+}
 
 // ---- refresh statuses (a proxy may have failed mid-run), write out
 for (const sc of results.scenarios) for (const p of opts.proxyIds) results.cells[`${sc.id}|${p}`] = { status: cellStatus(sc, p) };

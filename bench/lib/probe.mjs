@@ -2,7 +2,9 @@
 // connection, checking status, body and (for proxies) that both backends answer. Over TLS
 // it also checks the version (TLS 1.3) and that a second connection offering the first one's
 // session resumes it (wrk offers its last session on every new connection: see README).
+// HTTP/2 variants (`h2`, `h2c`) are probed with node:http2, a new session per request.
 import http from 'node:http';
+import http2 from 'node:http2';
 import https from 'node:https';
 import { BODY_FILES } from './servers.mjs';
 
@@ -53,11 +55,46 @@ function get(port, path, tls) {
 }
 
 /**
+ * One GET on a new HTTP/2 session (over TLS with ALPN h2 when `ca` is given, else h2c with
+ * prior knowledge), closed after the answer.
+ * @param {number} port
+ * @param {string} path
+ * @param {string} [ca]
+ * @returns {Promise<ProbeAnswer>}
+ */
+function getH2(port, path, ca) {
+  return new Promise((resolve) => {
+    const session = http2.connect(`${ca ? 'https' : 'http'}://127.0.0.1:${port}`, ca ? { ca, servername: 'localhost' } : {});
+    const timer = setTimeout(() => session.destroy(new Error('timeout')), 5000);
+    /** @param {ProbeAnswer} a */
+    const done = (a) => {
+      clearTimeout(timer);
+      session.close();
+      resolve(a);
+    };
+    session.on('error', (e) => done(/** @type {ProbeAnswer} */ ({ error: e.message })));
+    const req = session.request({ ':path': path });
+    let status = 0;
+    /** @type {import('node:http').IncomingHttpHeaders} */
+    let headers = {};
+    let body = '';
+    req.on('response', (h) => {
+      status = Number(h[':status']);
+      headers = /** @type {import('node:http').IncomingHttpHeaders} */ (h);
+    });
+    req.setEncoding('latin1');
+    req.on('data', (d) => (body += d));
+    req.on('end', () => done({ status, headers, body }));
+    req.on('error', (e) => done(/** @type {ProbeAnswer} */ ({ error: e.message })));
+  });
+}
+
+/**
  * Returns a list of problems (empty when the proxy behaves).
  * @param {number} port
  * @param {string} variant
  * @param {number[]} backendPorts
- * @param {string} [ca] the certificate a TLS listener serves (variant `https`)
+ * @param {string} [ca] the certificate a TLS listener serves (variants `https` and `h2`)
  * @returns {Promise<string[]>}
  */
 export async function probe(port, variant, backendPorts, ca) {
@@ -65,10 +102,16 @@ export async function probe(port, variant, backendPorts, ca) {
   const problems = [];
   const bodies = new Set();
   const tls = variant === 'https' && ca ? { ca } : undefined;
+  const h2 = variant === 'h2' || variant === 'h2c';
+  /**
+   * @param {string} path
+   * @param {ProbeTls} [t]
+   */
+  const fetchOne = (path, t) => (h2 ? getH2(port, path, variant === 'h2' ? ca : undefined) : get(port, path, t));
   /** @type {Buffer | undefined} */
   let session;
   for (let i = 0; i < 4; i++) {
-    const r = await get(port, '/', tls && { ...tls, session });
+    const r = await fetchOne('/', tls && { ...tls, session });
     if (r.error) {
       problems.push(`request ${i + 1}: ${r.error}`);
       continue;
@@ -94,7 +137,7 @@ export async function probe(port, variant, backendPorts, ca) {
     problems.push('4 requests all went to the same backend (no round-robin)');
   if (variant !== 'redirect') {
     for (const [name, size] of BODY_FILES) {
-      const r = await get(port, `/${name}`, tls);
+      const r = await fetchOne(`/${name}`, tls);
       if (r.error) problems.push(`/${name}: ${r.error}`);
       else if (r.status !== 200 || r.body.length !== size)
         problems.push(`/${name}: status ${r.status}, ${r.body.length} bytes (expected 200, ${size})`);

@@ -9,7 +9,10 @@
  * @property {number} [conns]
  * @property {string[]} [headers]
  * @property {string} [path]
- * @property {'proxy' | 'redirect' | 'https' | 'ratelimit'} [variant] `https`: the proxy on a TLS listener, wrk over TLS; `ratelimit`: lb-native with rate limits that never trip
+ * @property {'proxy' | 'redirect' | 'https' | 'ratelimit' | 'h2' | 'h2c'} [variant] `https`: the proxy on a TLS listener, wrk over TLS; `ratelimit`: lb-native with rate limits that never trip; `h2`/`h2c`: HTTP/2 to clients over TLS / with prior knowledge
+ * @property {'h2load' | 'stalled-streams'} [client] the load client when not wrk; `stalled-streams`: a memory scenario of open HTTP/2 streams whose responses are never read
+ * @property {number} [streams] concurrent streams per connection (h2load -m; stalled streams per session)
+ * @property {'h2'} [group] scenarios run together (`--scenarios=h2`)
  * @property {boolean} [handshakes] one TLS handshake per request (new connection each): req/s is handshakes/s
  * @property {boolean} [fullHandshakes] wrk never resumes a session (lib/wrk-full-handshake.c preloaded)
  * @property {string} [script] wrk request script under lib/ (uploads)
@@ -58,8 +61,9 @@
  */
 
 /**
- * The idle-connections scenario for one proxy.
+ * An idle-connections scenario for one proxy.
  * @typedef {object} MemoryRow
+ * @property {string} [scenario] `idle`, `idleh2`, `idleh2c`, `streamsh2`, `streamsh2c` (absent in runs before the h2 ones: `idle`)
  * @property {string} proxy
  * @property {string} status
  * @property {number} [requested]
@@ -74,6 +78,9 @@
  * @property {number} [held]
  * @property {number} [closed_by_peer]
  * @property {number | null} [kib_per_conn]
+ * @property {number} [streams_requested] streams scenarios: sessions x streams asked for (`held` counts sessions)
+ * @property {number} [streams_held] streams with their response headers and still open at measurement
+ * @property {number | null} [kib_per_stream] RSS growth / streams held
  */
 
 /**
@@ -91,6 +98,9 @@
  * @property {boolean} pin
  * @property {number | null} nice
  * @property {number} idleConns
+ * @property {number} [idleH2Conns]
+ * @property {number} [h2StreamConns]
+ * @property {number} [h2Streams]
  * @property {{ nproc: number, cpu: string, kernel: string, memGiB: number }} machine
  * @property {Record<string, string>} versions
  * @property {number} [loadavg1_at_start]
@@ -243,9 +253,9 @@ export function markdown(results, rows) {
   L.push(`- Versions: ${Object.entries(m.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   L.push(
     `- Settings: ${m.quick ? 'quick' : 'full'} run, ${m.reps} repetition(s) × ${m.duration}s per run (median shown), ` +
-      `wrk -t1, ${m.workers} worker/thread per proxy, one nginx backend worker serving 2 ports, ` +
+      `wrk -t1${results.scenarios.some((s) => s.client === 'h2load') ? ' (h2load -t1 for the HTTP/2 rows, which reports no percentiles)' : ''}, ${m.workers} worker/thread per proxy, one nginx backend worker serving 2 ports, ` +
       `${m.pin ? 'pinned (wrk on CPU 0; proxy and backend on CPU 1)' : 'no CPU pinning'}${m.nice != null ? `, every process at nice ${m.nice}` : ''}, ` +
-      `idle upstream pool ${m.pool}/backend, strace window ${m.straceSeconds ?? 'off'}s`,
+      `idle upstream pool ${m.pool}/backend, strace window ${m.straceSeconds != null ? `${m.straceSeconds}s` : 'off'}`,
   );
   const lb = results.proxyStatus['lb-native'];
   if (lb?.addon) L.push(`- lb-native addon: ${lb.addon}${lb.redirect ? ', redirect mode available' : ''}`);
@@ -282,20 +292,51 @@ export function markdown(results, rows) {
       );
     }
   }
-  if (results.memory.length || results.scenarios.some((s) => s.id === 'idle')) {
-    const sc = results.scenarios.find((s) => s.id === 'idle');
-    L.push('', `## Idle keep-alive connections (${fmtInt(sc?.conns ?? m.idleConns)} clients, one request each, then idle)`, '');
-    L.push('| Proxy | RSS before | RSS after | connections held | RSS growth per connection |');
-    L.push('|---|--:|--:|--:|--:|');
+  const memoryTitles = {
+    idle: 'Idle keep-alive connections',
+    idleh2: 'Idle HTTP/2 connections over TLS',
+    idleh2c: 'Idle h2c connections',
+  };
+  for (const sc of results.scenarios.filter((s) => s.kind === 'memory' && s.client !== 'stalled-streams')) {
+    const title = memoryTitles[/** @type {keyof typeof memoryTitles} */ (sc.id)] ?? sc.label;
+    L.push('', `## ${title} (${fmtInt(sc.conns ?? m.idleConns)} clients, one request each, then idle)`, '');
+    L.push('| Proxy | RSS before | RSS after | connections held | RSS growth per connection | bytes per connection |');
+    L.push('|---|--:|--:|--:|--:|--:|');
     for (const px of results.proxyOrder) {
-      if (px === 'direct') continue;
-      const mm = results.memory.find((x) => x.proxy === px);
+      const mm = results.memory.find((x) => (x.scenario ?? 'idle') === sc.id && x.proxy === px);
+      const status = mm?.status ?? results.cells[`${sc.id}|${px}`]?.status ?? 'not run';
+      if (!mm && status.startsWith('n/a')) continue;
       const label = results.proxyLabels[px] ?? px;
       if (!mm || mm.status !== 'ok') {
-        L.push(`| ${label} | ${mm?.status ?? results.cells[`idle|${px}`]?.status ?? 'not run'} | | | |`);
+        L.push(`| ${label} | ${status} | | | | |`);
         continue;
       }
-      L.push(`| ${label} | ${fmtKiB(mm.rss_before_kib)} | ${fmtKiB(mm.rss_after_kib)} | ${fmtInt(mm.held)} of ${fmtInt(mm.requested)} | ${fmtNum(mm.kib_per_conn, 2)} KiB |`);
+      L.push(
+        `| ${label} | ${fmtKiB(mm.rss_before_kib)} | ${fmtKiB(mm.rss_after_kib)} | ${fmtInt(mm.held)} of ${fmtInt(mm.requested)} | ${fmtNum(mm.kib_per_conn, 2)} KiB | ${fmtInt(mm.kib_per_conn == null ? null : mm.kib_per_conn * 1024)} |`,
+      );
+    }
+  }
+  const streamTitles = {
+    streamsh2: 'Open HTTP/2 streams over TLS',
+    streamsh2c: 'Open h2c streams',
+  };
+  for (const sc of results.scenarios.filter((s) => s.client === 'stalled-streams')) {
+    const title = streamTitles[/** @type {keyof typeof streamTitles} */ (sc.id)] ?? sc.label;
+    L.push('', `## ${title} (${fmtInt(sc.conns)} sessions × ${fmtInt(sc.streams)} streams of ${sc.path ?? '/1m'}, responses never read)`, '');
+    L.push('| Proxy | RSS before | RSS after | sessions held | streams held | RSS growth per stream | bytes per stream |');
+    L.push('|---|--:|--:|--:|--:|--:|--:|');
+    for (const px of results.proxyOrder) {
+      const mm = results.memory.find((x) => x.scenario === sc.id && x.proxy === px);
+      const status = mm?.status ?? results.cells[`${sc.id}|${px}`]?.status ?? 'not run';
+      if (!mm && status.startsWith('n/a')) continue;
+      const label = results.proxyLabels[px] ?? px;
+      if (!mm || mm.status !== 'ok') {
+        L.push(`| ${label} | ${status} | | | | | |`);
+        continue;
+      }
+      L.push(
+        `| ${label} | ${fmtKiB(mm.rss_before_kib)} | ${fmtKiB(mm.rss_after_kib)} | ${fmtInt(mm.held)} of ${fmtInt(mm.requested)} | ${fmtInt(mm.streams_held)} of ${fmtInt(mm.streams_requested)} | ${fmtNum(mm.kib_per_stream, 2)} KiB | ${fmtInt(mm.kib_per_stream == null ? null : mm.kib_per_stream * 1024)} |`,
+      );
     }
   }
   L.push('', '![requests per second by scenario](latest.svg)', '');
@@ -348,8 +389,9 @@ export function table(results, rows) {
   for (const mm of results.memory) {
     out.push(
       mm.status === 'ok'
-        ? `idle ${mm.proxy}: RSS ${fmtKiB(mm.rss_before_kib)} -> ${fmtKiB(mm.rss_after_kib)}, held ${mm.held}/${mm.requested}, ${fmtNum(mm.kib_per_conn, 2)} KiB/conn`
-        : `idle ${mm.proxy}: ${mm.status}`,
+        ? `${mm.scenario ?? 'idle'} ${mm.proxy}: RSS ${fmtKiB(mm.rss_before_kib)} -> ${fmtKiB(mm.rss_after_kib)}, held ${mm.held}/${mm.requested}, ` +
+          (mm.streams_requested ? `streams ${mm.streams_held}/${mm.streams_requested}, ${fmtNum(mm.kib_per_stream, 2)} KiB/stream` : `${fmtNum(mm.kib_per_conn, 2)} KiB/conn`)
+        : `${mm.scenario ?? 'idle'} ${mm.proxy}: ${mm.status}`,
     );
   }
   return out.join('\n');

@@ -32,6 +32,7 @@ const CONFIGS = join(BENCH_DIR, 'configs');
  * @property {boolean} [redirect] it has a redirect mode
  * @property {boolean} [https] it has an HTTPS listener (the `https` variant)
  * @property {boolean} [httpsOnly] it runs the HTTPS scenarios only
+ * @property {boolean} [h2] it serves HTTP/2 to clients, over TLS and as h2c (the `h2` and `h2c` variants)
  * @property {boolean} [noForwarded]
  * @property {boolean} [poolFlag]
  * @property {boolean} [idleFlag]
@@ -56,7 +57,19 @@ const CONFIGS = join(BENCH_DIR, 'configs');
  * @property {string[]} [lbArgs]
  * @property {Backends} backendInfo
  * @property {import('./certificate.mjs').BenchCertificate} [tls] the certificate for the `https` variant
+ * @property {number} [h2Streams] streams one HTTP/2 client opens at once (the streams scenarios):
+ *   each proxy's max-concurrent-streams is raised to it where its default is lower
  */
+
+// Each proxy's own default SETTINGS_MAX_CONCURRENT_STREAMS (lb-native's http2Limits,
+// HAProxy's tune.h2.max-concurrent-streams, nginx's http2_max_concurrent_streams).
+const H2_DEFAULT_STREAMS = { 'lb-native': 100, haproxy: 100, nginx: 128 };
+/**
+ * The max-concurrent-streams a proxy gets: its default, or more when a scenario needs more.
+ * @param {keyof typeof H2_DEFAULT_STREAMS} proxy
+ * @param {StartContext} ctx
+ */
+const h2MaxStreams = (proxy, ctx) => Math.max(H2_DEFAULT_STREAMS[proxy], ctx.h2Streams ?? 0);
 
 /**
  * A started proxy (`shared`: the backend itself, not to be stopped with the proxy).
@@ -168,7 +181,8 @@ export async function startBackends({ workers = 1, pin } = {}) {
 // ---------------------------------------------------------------------------------------
 // Proxies. Each definition: check() -> {ok, status, note, ...}; start(variant, ctx) ->
 // {rec, pid, port}. variant is 'proxy', 'redirect', 'https' (the proxy on a TLS listener
-// serving ctx.tls) or 'h2' (the same with HTTP/2 to clients; lb-native offers it by default).
+// serving ctx.tls), 'h2' (the same with HTTP/2 to clients; lb-native offers it by default) or
+// 'h2c' (a plain listener speaking HTTP/2 with prior knowledge).
 
 const LB_CLI = join(REPO_DIR, 'dist', 'cli', 'main.js');
 const LB_ADDON = join(REPO_DIR, 'build', 'Release', 'lb_native.node');
@@ -215,6 +229,7 @@ export const PROXIES = {
         addon: `${found.slice(REPO_DIR.length)} (${st.size} bytes, ${st.mtime.toISOString().slice(0, 19)}Z)`,
         redirect: /--mode\b/.test(help),
         https: /--tls-cert\b/.test(help),
+        h2: /--h2c\b/.test(help),
         noForwarded: /--forwarded\b/.test(help),
         poolFlag: /--pool-max-idle\b/.test(help),
         idleFlag: /--backend-idle-timeout\b/.test(help),
@@ -256,6 +271,14 @@ export const PROXIES = {
         const { cert, key } = certificateOf(ctx);
         args.push('--tls-cert', cert, '--tls-key', key);
       }
+      if (variant === 'h2c') args.push('--h2c');
+      if ((variant === 'h2' || variant === 'h2c') && h2MaxStreams('lb-native', ctx) > H2_DEFAULT_STREAMS['lb-native']) {
+        // no flag for it: the limit goes in a config file (the flags above still apply)
+        const dir = makeTmp('lb-h2');
+        const file = join(dir, 'h2.yaml');
+        writeFileSync(file, `http2Limits:\n  maxConcurrentStreams: ${h2MaxStreams('lb-native', ctx)}\n`);
+        args.push('--config', file);
+      }
       args.push(...(lbArgs ?? []));
       const rec = startChild(process.execPath, args, { pin, name: `lb-native(${variant})` });
       await waitForPorts(rec, [port], 20000);
@@ -265,7 +288,7 @@ export const PROXIES = {
   haproxy: {
     label: 'HAProxy',
     async check() {
-      return { ok: true, redirect: true, https: true };
+      return { ok: true, redirect: true, https: true, h2: true };
     },
     async start(variant, ctx) {
       const { backends, workers, pin } = ctx;
@@ -273,7 +296,8 @@ export const PROXIES = {
       const dir = makeTmp('haproxy');
       const cfg = join(dir, 'haproxy.cfg');
       const tpl =
-        { redirect: 'haproxy-redirect.cfg', https: 'haproxy-https.cfg', h2: 'haproxy-h2.cfg' }[variant] ?? 'haproxy-proxy.cfg';
+        { redirect: 'haproxy-redirect.cfg', https: 'haproxy-https.cfg', h2: 'haproxy-h2.cfg', h2c: 'haproxy-h2c.cfg' }[variant] ??
+        'haproxy-proxy.cfg';
       writeFileSync(
         cfg,
         render(tpl, {
@@ -284,6 +308,7 @@ export const PROXIES = {
           BACKEND1: backends[0],
           BACKEND2: backends[1],
           PEM: variant === 'https' || variant === 'h2' ? certificateOf(ctx).pem : '',
+          H2_MAX_STREAMS: h2MaxStreams('haproxy', ctx),
         }),
       );
       // -db: stay in the foreground, no master-worker: one process, `nbthread` threads.
@@ -295,13 +320,14 @@ export const PROXIES = {
   nginx: {
     label: 'nginx',
     async check() {
-      return { ok: true, redirect: true, https: true };
+      return { ok: true, redirect: true, https: true, h2: true };
     },
     async start(variant, ctx) {
       const { backends, workers, pin } = ctx;
       const [port] = /** @type {[number]} */ (await freePorts(1));
       const tpl =
-        { redirect: 'nginx-redirect.conf', https: 'nginx-https.conf', h2: 'nginx-h2.conf' }[variant] ?? 'nginx-proxy.conf';
+        { redirect: 'nginx-redirect.conf', https: 'nginx-https.conf', h2: 'nginx-h2.conf', h2c: 'nginx-h2c.conf' }[variant] ??
+        'nginx-proxy.conf';
       const tls = variant === 'https' || variant === 'h2' ? certificateOf(ctx) : null;
       const rec = await startNginx(
         tpl,
@@ -313,6 +339,7 @@ export const PROXIES = {
           POOL: 2 * ctx.pool,
           CERT: tls?.cert ?? '',
           KEY: tls?.key ?? '',
+          H2_MAX_STREAMS: h2MaxStreams('nginx', ctx),
         },
         { pin, name: `nginx(${variant})` },
       );

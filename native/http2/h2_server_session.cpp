@@ -392,11 +392,22 @@ std::span<const uint8_t> H2ServerSession::pending_output() {
   output_ = data;
   output_size_ = static_cast<size_t>(n);
   output_offset_ = 0;
+  if (n > 0) idle_memory_released_ = false;
   if (writable_pending_) notify_writable();
   return {output_, output_size_};
 }
 
 void H2ServerSession::output_sent(size_t bytes) { output_offset_ = std::min(output_size_, output_offset_ + bytes); }
+
+size_t H2ServerSession::release_idle_memory() {
+  // With output pending, or a frame nghttp2 has not finished with, the buffer is in use.
+  if (broken_ || idle_memory_released_ || !streams_.empty() || output_offset_ < output_size_ ||
+      nghttp2_session_want_write(session_.get()) != 0) {
+    return 0;
+  }
+  idle_memory_released_ = true;
+  return memory_.discard_large_blocks();
+}
 
 void H2ServerSession::consume_request_body(int32_t stream_id, size_t bytes) {
   if (broken_ || bytes == 0) return;

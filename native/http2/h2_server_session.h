@@ -66,6 +66,11 @@ class H2ServerSession {
   // client's flow-control window for stall_timeout_ms; returns how many. Call it from a
   // timer (every few seconds): a client that stops reading cannot pin them forever.
   size_t reset_stalled_streams(uint64_t now_ms);
+  // An idle connection (no stream, nothing queued or waiting to be written) hands the
+  // pages of nghttp2's outbound frame buffer back to the kernel: scratch between frames,
+  // and most of what an idle connection would otherwise keep resident. Once per idle
+  // spell (until the next output); returns the bytes handed back. Call it from a timer.
+  size_t release_idle_memory();
 
   // --- state ---
   bool finished() const;
@@ -107,7 +112,8 @@ class H2ServerSession {
   size_t output_size_ = 0;
   size_t output_offset_ = 0;
   size_t queued_response_bytes_ = 0;
-  bool writable_pending_ = false;  // some stream's owner waits for on_response_writable
+  bool writable_pending_ = false;      // some stream's owner waits for on_response_writable
+  bool idle_memory_released_ = false;  // no output since release_idle_memory() last ran
 };
 
 }  // namespace lb::http2

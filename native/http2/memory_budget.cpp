@@ -1,5 +1,8 @@
 #include "http2/memory_budget.h"
 
+#include <sys/mman.h>
+
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -7,8 +10,12 @@ namespace lb::http2 {
 
 namespace {
 
-// Each block carries its size in front, kept at malloc's alignment.
+// Each ordinary block carries its size in front, kept at malloc's alignment.
 constexpr size_t kPrefix = alignof(std::max_align_t);
+// Large blocks (their size kept in a slot, not in front): page-aligned, so whole pages of
+// them can be discarded.
+constexpr size_t kLargeBlock = 16 * 1024;
+constexpr size_t kPage = 4096;
 
 size_t block_size(void* user_ptr) {
   size_t size = 0;
@@ -41,8 +48,42 @@ bool MemoryBudget::charge(size_t bytes) {
   return true;
 }
 
+MemoryBudget::LargeBlock* MemoryBudget::find_large(void* ptr) {
+  for (LargeBlock& block : large_) {
+    if (block.ptr == ptr) return &block;
+  }
+  return nullptr;
+}
+
+void* MemoryBudget::allocate_large(size_t size) {
+  LargeBlock* slot = find_large(nullptr);
+  if (!slot) return nullptr;
+  if (!charge(size)) return nullptr;
+  void* ptr = nullptr;
+  if (posix_memalign(&ptr, kPage, size) != 0) {
+    in_use_ -= size;
+    return nullptr;
+  }
+  *slot = {ptr, size};
+  return ptr;
+}
+
+size_t MemoryBudget::discard_large_blocks() {
+  size_t bytes = 0;
+  for (const LargeBlock& block : large_) {
+    const size_t whole_pages = block.size / kPage * kPage;
+    if (!block.ptr || whole_pages == 0) continue;
+    if (madvise(block.ptr, whole_pages, MADV_DONTNEED) == 0) bytes += whole_pages;
+  }
+  return bytes;
+}
+
 void* MemoryBudget::allocate(size_t size, void* self_ptr) {
   auto* self = static_cast<MemoryBudget*>(self_ptr);
+  if (size >= kLargeBlock) {
+    if (void* large = self->allocate_large(size)) return large;
+    // No free slot (or no page-aligned memory): an ordinary block, not discardable.
+  }
   if (size > SIZE_MAX - kPrefix || !self->charge(size + kPrefix)) return nullptr;
   void* block = std::malloc(size + kPrefix);
   if (!block) {
@@ -55,6 +96,12 @@ void* MemoryBudget::allocate(size_t size, void* self_ptr) {
 void MemoryBudget::release(void* ptr, void* self_ptr) {
   if (!ptr) return;
   auto* self = static_cast<MemoryBudget*>(self_ptr);
+  if (LargeBlock* large = self->find_large(ptr)) {
+    self->in_use_ -= large->size;
+    *large = {};
+    std::free(ptr);
+    return;
+  }
   self->in_use_ -= block_size(ptr) + kPrefix;
   std::free(static_cast<char*>(ptr) - kPrefix);
 }
@@ -69,6 +116,16 @@ void* MemoryBudget::allocate_zeroed(size_t count, size_t size, void* self_ptr) {
 void* MemoryBudget::reallocate(void* ptr, size_t size, void* self_ptr) {
   if (!ptr) return allocate(size, self_ptr);
   auto* self = static_cast<MemoryBudget*>(self_ptr);
+  LargeBlock* large = self->find_large(ptr);
+  if (large || size >= kLargeBlock) {
+    // Into or out of a large block: a new block, the bytes copied over.
+    const size_t old_size = large ? large->size : block_size(ptr);
+    void* moved = allocate(size, self_ptr);
+    if (!moved) return nullptr;
+    std::memcpy(moved, ptr, std::min(old_size, size));
+    release(ptr, self_ptr);
+    return moved;
+  }
   const size_t old_size = block_size(ptr);
   if (size > old_size) {
     if (size > SIZE_MAX - kPrefix || !self->charge(size - old_size)) return nullptr;

@@ -3,6 +3,11 @@
 // over the budget fails, nghttp2 reports NGHTTP2_ERR_NOMEM, and the session ends the
 // connection (Defence::memory_budget). Also what the bench reads for "bytes per h2
 // connection".
+//
+// Blocks of 16 KiB and more (nghttp2's outbound frame buffer, held for the session's whole
+// life) are page-aligned, so that an idle connection can hand their pages back to the
+// kernel (discard_large_blocks): the buffer is scratch between frames, and an idle h2
+// connection then keeps no resident page of it.
 #pragma once
 
 #include <nghttp2/nghttp2.h>
@@ -21,6 +26,11 @@ class MemoryBudget {
   // The allocator to hand to nghttp2; valid as long as this object.
   nghttp2_mem* allocator() { return &mem_; }
 
+  // Gives the pages of the large blocks back to the kernel (madvise MADV_DONTNEED: they
+  // read as zeros when next touched). Only while nghttp2 holds nothing in them: no output
+  // pending. Returns the bytes handed back.
+  size_t discard_large_blocks();
+
   size_t in_use() const { return in_use_; }
   size_t peak() const { return peak_; }
   bool refused_any() const { return refused_ > 0; }
@@ -32,12 +42,23 @@ class MemoryBudget {
   static void* reallocate(void* ptr, size_t size, void* self);
 
   bool charge(size_t bytes);
+  void* allocate_large(size_t size);
+  // The large block at `ptr`, or nullptr when `ptr` is an ordinary (size-prefixed) one.
+  struct LargeBlock {
+    void* ptr = nullptr;
+    size_t size = 0;
+  };
+  LargeBlock* find_large(void* ptr);
+  // nghttp2 keeps one frame buffer (a few while a frame is larger); beyond these slots a
+  // large block is allocated as an ordinary one.
+  static constexpr size_t kLargeSlots = 4;
 
   nghttp2_mem mem_;
   size_t limit_;
   size_t in_use_ = 0;
   size_t peak_ = 0;
   uint64_t refused_ = 0;
+  LargeBlock large_[kLargeSlots];
 };
 
 }  // namespace lb::http2

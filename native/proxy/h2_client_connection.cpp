@@ -236,6 +236,7 @@ void H2ClientConnection::on_timer(reactor::Timer&) {
   const Timeouts& timeouts = context_.config().timeouts;
   const uint64_t idle_limit_ms = stream_seen_ ? timeouts.keep_alive_ms : timeouts.client_head_ms;
   if (state_ == H2ClientState::serving && streams_.empty() && now - idle_since_ms_ >= idle_limit_ms) begin_goaway();
+  if (state_ == H2ClientState::serving && streams_.empty()) session_->release_idle_memory();
   // A reload that changed the listener: the client is asked to go on over a new
   // connection (new certificates, http2 options); streams in flight finish here.
   if (state_ == H2ClientState::serving && listener_changed()) begin_goaway();

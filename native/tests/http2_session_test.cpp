@@ -1,10 +1,12 @@
 // H2ServerSession against a real nghttp2 client in the same process: requests become
 // HTTP/1.1 heads, bodies and trailers travel both ways, flow control keeps memory bounded
 // with a slow consumer, and GOAWAY stops a connection gracefully.
+#include <cstring>
 #include <string>
 
 #include "http1/parser.h"
 #include "http2/h2_server_session.h"
+#include "http2/memory_budget.h"
 #include "tests/http2_test_support.h"
 #include "tests/test_framework.h"
 
@@ -327,6 +329,54 @@ TEST(http2_session_library_memory_of_an_idle_connection_is_measured_and_bounded)
   // 1.52 measured 25,992 bytes: nghttp2's 16 KiB outbound frame buffer, the session and
   // both HPACK contexts. The bound catches a change that makes idle connections dearer.
   CHECK(idle < 32 * 1024);
+}
+
+TEST(http2_session_idle_connection_hands_its_frame_buffer_pages_back_once_per_idle_spell) {
+  Fixture f;
+  const int32_t id = f.client.request(get("/"));
+  CHECK(pump(f.client, *f.server));
+  // A stream is open: nothing is handed back.
+  CHECK_EQ(f.server->release_idle_memory(), size_t{0});
+  CHECK(f.respond(id, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n", "ok"));
+  CHECK(pump(f.client, *f.server));
+  CHECK(f.owner.streams[id].completed);
+  // Idle: the 16 KiB frame buffer's whole pages go back, and only once until the next output.
+  CHECK(f.server->release_idle_memory() >= 16 * 1024);
+  CHECK_EQ(f.server->release_idle_memory(), size_t{0});
+  // The buffer serves the next exchange (its pages come back zeroed) and is handed back again.
+  const int32_t second = f.client.request(get("/again"));
+  CHECK(pump(f.client, *f.server));
+  CHECK(f.respond(second, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", "again"));
+  // Output queued and not yet written: the buffer is in use.
+  CHECK_EQ(f.server->release_idle_memory(), size_t{0});
+  CHECK(pump(f.client, *f.server));
+  CHECK(f.owner.streams[second].completed);
+  CHECK_EQ(f.client.streams[second].body, std::string("again"));
+  CHECK(f.server->release_idle_memory() >= 16 * 1024);
+}
+
+TEST(http2_memory_budget_large_blocks_keep_their_bytes_and_charge_through_realloc) {
+  MemoryBudget budget(1 << 20);
+  nghttp2_mem* mem = budget.allocator();
+  auto* small = static_cast<char*>(mem->malloc(100, mem->mem_user_data));
+  CHECK(small != nullptr);
+  std::memset(small, 'a', 100);
+  // Growing past 16 KiB moves it into a page-aligned block, bytes kept.
+  auto* large = static_cast<char*>(mem->realloc(small, 20000, mem->mem_user_data));
+  CHECK(large != nullptr);
+  CHECK_EQ(reinterpret_cast<uintptr_t>(large) % 4096, uintptr_t{0});
+  CHECK(large[0] == 'a' && large[99] == 'a');
+  std::memset(large, 'b', 20000);
+  auto* larger = static_cast<char*>(mem->realloc(large, 40000, mem->mem_user_data));
+  CHECK(larger != nullptr && larger[19999] == 'b');
+  CHECK(budget.in_use() >= 40000 && budget.in_use() < 40000 + 64);
+  CHECK_EQ(budget.discard_large_blocks(), size_t{36864});  // 9 whole pages of 40,000 bytes
+  CHECK(larger[0] == 0);                                   // discarded pages read as zeros
+  auto* shrunk = static_cast<char*>(mem->realloc(larger, 50, mem->mem_user_data));
+  CHECK(shrunk != nullptr);
+  mem->free(shrunk, mem->mem_user_data);
+  CHECK_EQ(budget.in_use(), size_t{0});
+  CHECK_EQ(budget.discard_large_blocks(), size_t{0});
 }
 
 TEST(http2_session_complete_response_before_the_request_ends_closes_the_stream_without_error) {
