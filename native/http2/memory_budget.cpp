@@ -1,6 +1,7 @@
 #include "http2/memory_budget.h"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -12,10 +13,16 @@ namespace {
 
 // Each ordinary block carries its size in front, kept at malloc's alignment.
 constexpr size_t kPrefix = alignof(std::max_align_t);
-// Large blocks (their size kept in a slot, not in front): page-aligned, so whole pages of
-// them can be discarded.
-constexpr size_t kLargeBlock = 16 * 1024;
-constexpr size_t kPage = 4096;
+// nghttp2's outbound frame buffer: one chunk of frame header + padding byte + the largest
+// payload (NGHTTP2_FRAMEBUF_CHUNKLEN, not in its public header). Only blocks of exactly
+// this size are page-aligned and discardable: other large blocks (a grown stream map, say)
+// hold state nghttp2 still reads when idle.
+constexpr size_t kFrameBufferBytes = 9 + 1 + 16384;
+
+size_t page_size() {
+  static const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  return page;
+}
 
 size_t block_size(void* user_ptr) {
   size_t size = 0;
@@ -60,7 +67,7 @@ void* MemoryBudget::allocate_large(size_t size) {
   if (!slot) return nullptr;
   if (!charge(size)) return nullptr;
   void* ptr = nullptr;
-  if (posix_memalign(&ptr, kPage, size) != 0) {
+  if (posix_memalign(&ptr, page_size(), size) != 0) {
     in_use_ -= size;
     return nullptr;
   }
@@ -71,7 +78,7 @@ void* MemoryBudget::allocate_large(size_t size) {
 size_t MemoryBudget::discard_large_blocks() {
   size_t bytes = 0;
   for (const LargeBlock& block : large_) {
-    const size_t whole_pages = block.size / kPage * kPage;
+    const size_t whole_pages = block.size / page_size() * page_size();
     if (!block.ptr || whole_pages == 0) continue;
     if (madvise(block.ptr, whole_pages, MADV_DONTNEED) == 0) bytes += whole_pages;
   }
@@ -80,7 +87,7 @@ size_t MemoryBudget::discard_large_blocks() {
 
 void* MemoryBudget::allocate(size_t size, void* self_ptr) {
   auto* self = static_cast<MemoryBudget*>(self_ptr);
-  if (size >= kLargeBlock) {
+  if (size == kFrameBufferBytes) {
     if (void* large = self->allocate_large(size)) return large;
     // No free slot (or no page-aligned memory): an ordinary block, not discardable.
   }
@@ -117,7 +124,7 @@ void* MemoryBudget::reallocate(void* ptr, size_t size, void* self_ptr) {
   if (!ptr) return allocate(size, self_ptr);
   auto* self = static_cast<MemoryBudget*>(self_ptr);
   LargeBlock* large = self->find_large(ptr);
-  if (large || size >= kLargeBlock) {
+  if (large || size == kFrameBufferBytes) {
     // Into or out of a large block: a new block, the bytes copied over.
     const size_t old_size = large ? large->size : block_size(ptr);
     void* moved = allocate(size, self_ptr);

@@ -4,10 +4,10 @@
 // connection (Defence::memory_budget). Also what the bench reads for "bytes per h2
 // connection".
 //
-// Blocks of 16 KiB and more (nghttp2's outbound frame buffer, held for the session's whole
-// life) are page-aligned, so that an idle connection can hand their pages back to the
-// kernel (discard_large_blocks): the buffer is scratch between frames, and an idle h2
-// connection then keeps no resident page of it.
+// nghttp2's outbound frame buffer (16,394 bytes, held for the session's whole life) is
+// page-aligned, so that an idle connection can hand its pages back to the kernel
+// (discard_large_blocks): the buffer is scratch between frames, and an idle h2 connection
+// then keeps no resident page of it. No other block is discarded: their contents matter.
 #pragma once
 
 #include <nghttp2/nghttp2.h>
@@ -26,7 +26,7 @@ class MemoryBudget {
   // The allocator to hand to nghttp2; valid as long as this object.
   nghttp2_mem* allocator() { return &mem_; }
 
-  // Gives the pages of the large blocks back to the kernel (madvise MADV_DONTNEED: they
+  // Gives the pages of the frame-buffer blocks back to the kernel (madvise MADV_DONTNEED: they
   // read as zeros when next touched). Only while nghttp2 holds nothing in them: no output
   // pending. Returns the bytes handed back.
   size_t discard_large_blocks();

@@ -364,7 +364,9 @@ void ClientConnection::continue_handshake() {
       count_established(*transport_.tls(), server && server->ktls_requested(),
                         server ? server->ktls_support() : tls::KtlsSupport{}, context_.counters.tls);
       // RFC 8737: the validator has seen the challenge certificate, and no data follows.
-      if (transport_.tls()->alpn() == tls::acme_tls_protocol) {
+      // A listener still waiting for its first certificate serves nothing else (a client
+      // resuming a session from another listener would otherwise get through).
+      if (transport_.tls()->alpn() == tls::acme_tls_protocol || listener_tls.awaiting_certificate) {
         close();
         return;
       }

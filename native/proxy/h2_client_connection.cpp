@@ -359,10 +359,11 @@ bool H2ClientConnection::answer_acme_challenge(int32_t stream_id, const http2::R
   bytes.attach_pool(&context_.buffers);
   http1::MessageHead& response = context_.scratch_head;
   const http1::Method method = head.is_head ? http1::Method::head : http1::Method::get;
-  bool ok = http1::write_acme_challenge_response(key_authorization, head.is_head, false, false, bytes) &&
-            http1::parse_response_head(bytes.data(), bytes.size(), config.limits.response_head, method, response)
-                    .status == http1::ParseStatus::done &&
-            session_->submit_response_head(stream_id, response);
+  bool ok =
+      http1::write_acme_challenge_response(key_authorization, head.is_head, false, false, bytes) &&
+      http1::parse_response_head(bytes.data(), bytes.size(), config.limits.response_head, method, response).status ==
+          http1::ParseStatus::done &&
+      session_->submit_response_head(stream_id, response);
   if (ok) {
     std::string_view body = std::string_view(bytes.data(), bytes.size()).substr(response.head_bytes);
     if (response.body == http1::BodyKind::content_length) body = body.substr(0, response.content_length);

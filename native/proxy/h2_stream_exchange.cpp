@@ -277,7 +277,15 @@ void H2StreamExchange::on_upstream_failed(Outcome outcome) { fail(outcome); }
 
 void H2StreamExchange::on_backend_connected() { upstream_side_.on_connected(); }
 
-void H2StreamExchange::on_backend_connect_failed(int error) { upstream_side_.on_connect_failed(error); }
+void H2StreamExchange::on_backend_connect_failed(int error) {
+  {
+    // A retry gives this stream's slot back first: a sibling granted it at once must not
+    // end this stream (through a flush) while the retry is under way.
+    H2ClientConnection::OutputHold hold(connection_);
+    upstream_side_.on_connect_failed(error);
+  }
+  connection_.flush();
+}
 
 void H2StreamExchange::on_backend_io() {
   if (state_ == H2StreamState::exchanging) pump();
@@ -477,7 +485,11 @@ bool H2StreamExchange::try_replay() {
   if (!upstream_side_.may_replay()) return false;
   resp_.clear();
   enter(H2StreamState::connecting);
-  upstream_side_.replay();
+  {
+    H2ClientConnection::OutputHold hold(connection_);  // as in on_backend_connect_failed
+    upstream_side_.replay();
+  }
+  connection_.flush();
   return true;
 }
 

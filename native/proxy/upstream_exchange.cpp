@@ -182,7 +182,8 @@ void UpstreamExchange::attempt_failed(upstream::UpstreamBackend& backend, const 
     return;
   }
   backend.counters->retries.add();
-  release_slot();  // the next try takes a slot on the backend it goes to
+  release_slot();          // the next try takes a slot on the backend it goes to
+  if (!exchange_) return;  // the owner ended while the slot was passed on
   acquire_backend();
 }
 

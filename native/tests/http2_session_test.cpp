@@ -1,6 +1,8 @@
 // H2ServerSession against a real nghttp2 client in the same process: requests become
 // HTTP/1.1 heads, bodies and trailers travel both ways, flow control keeps memory bounded
 // with a slow consumer, and GOAWAY stops a connection gracefully.
+#include <unistd.h>
+
 #include <cstring>
 #include <string>
 
@@ -355,26 +357,32 @@ TEST(http2_session_idle_connection_hands_its_frame_buffer_pages_back_once_per_id
   CHECK(f.server->release_idle_memory() >= 16 * 1024);
 }
 
-TEST(http2_memory_budget_large_blocks_keep_their_bytes_and_charge_through_realloc) {
+TEST(http2_memory_budget_only_the_frame_buffer_block_is_discarded_and_realloc_keeps_bytes) {
   MemoryBudget budget(1 << 20);
   nghttp2_mem* mem = budget.allocator();
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  constexpr size_t kFrameBuffer = 9 + 1 + 16384;  // nghttp2's outbound frame buffer chunk
   auto* small = static_cast<char*>(mem->malloc(100, mem->mem_user_data));
   CHECK(small != nullptr);
   std::memset(small, 'a', 100);
-  // Growing past 16 KiB moves it into a page-aligned block, bytes kept.
-  auto* large = static_cast<char*>(mem->realloc(small, 20000, mem->mem_user_data));
-  CHECK(large != nullptr);
-  CHECK_EQ(reinterpret_cast<uintptr_t>(large) % 4096, uintptr_t{0});
-  CHECK(large[0] == 'a' && large[99] == 'a');
-  std::memset(large, 'b', 20000);
-  auto* larger = static_cast<char*>(mem->realloc(large, 40000, mem->mem_user_data));
-  CHECK(larger != nullptr && larger[19999] == 'b');
-  CHECK(budget.in_use() >= 40000 && budget.in_use() < 40000 + 64);
-  CHECK_EQ(budget.discard_large_blocks(), size_t{36864});  // 9 whole pages of 40,000 bytes
-  CHECK(larger[0] == 0);                                   // discarded pages read as zeros
-  auto* shrunk = static_cast<char*>(mem->realloc(larger, 50, mem->mem_user_data));
+  // Growing to the frame buffer's size moves it into a page-aligned block, bytes kept.
+  auto* frame = static_cast<char*>(mem->realloc(small, kFrameBuffer, mem->mem_user_data));
+  CHECK(frame != nullptr);
+  CHECK_EQ(reinterpret_cast<uintptr_t>(frame) % page, uintptr_t{0});
+  CHECK(frame[0] == 'a' && frame[99] == 'a');
+  std::memset(frame, 'b', kFrameBuffer);
+  // Any other large block (a grown stream map, say) keeps its contents: never discarded.
+  auto* other = static_cast<char*>(mem->malloc(40000, mem->mem_user_data));
+  CHECK(other != nullptr);
+  std::memset(other, 'c', 40000);
+  CHECK(budget.in_use() >= 40000 + kFrameBuffer && budget.in_use() < 40000 + kFrameBuffer + 64);
+  CHECK_EQ(budget.discard_large_blocks(), kFrameBuffer / page * page);  // the whole pages of the frame buffer
+  CHECK(frame[0] == 0);                                                 // discarded pages read as zeros
+  CHECK(other[0] == 'c' && other[39999] == 'c');
+  auto* shrunk = static_cast<char*>(mem->realloc(frame, 50, mem->mem_user_data));
   CHECK(shrunk != nullptr);
   mem->free(shrunk, mem->mem_user_data);
+  mem->free(other, mem->mem_user_data);
   CHECK_EQ(budget.in_use(), size_t{0});
   CHECK_EQ(budget.discard_large_blocks(), size_t{0});
 }

@@ -368,6 +368,9 @@ int TlsServerContext::on_server_name(SSL* ssl, int* alert, void* self) {
       }
       SSL_set_num_tickets(ssl, 0);
       SSL_set_options(ssl, SSL_OP_NO_TICKET);
+      // The validator shows no client certificate: a listener that requires one must not
+      // ask for it here (SSL_set_SSL_CTX keeps the verify mode the SSL was made with).
+      SSL_set_verify(ssl, SSL_VERIFY_NONE, nullptr);
       return SSL_TLSEXT_ERR_OK;
     }
   }
@@ -400,6 +403,7 @@ int TlsServerContext::on_ticket_key(SSL* ssl, unsigned char* key_name, unsigned 
                                     EVP_CIPHER_CTX* cipher_context, EVP_MAC_CTX* mac_context, int encrypt) {
   const auto* ring = static_cast<const TicketKeyRing*>(SSL_get_app_data(ssl));
   const auto* context = static_cast<const TlsServerContext*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
+  if (context == nullptr) return 0;  // a challenge context: no tickets
   const int result =
       apply_ticket_key(ring, context->ticket_cipher_.get(), key_name, iv, cipher_context, mac_context, encrypt);
   // TLS 1.3: a resumed connection gets a new ticket only when this asks for renewal (2).

@@ -111,4 +111,21 @@ describe('TLS-ALPN-01 on a TLS listener', () => {
     expect(await http1Get(port, 'shop.test', '/')).toMatchObject({ status: 200, alpn: 'http/1.1' });
     expect(await probe(port, 'shop.test')).toMatchObject({ ok: false });
   }, 30_000);
+
+  it('tls-alpn-challenge-on-mtls-listener: a listener that requires client certificates does not ask the validator for one', async () => {
+    const backend = await startHttpBackend('app');
+    const lb = await startBalancer({
+      backends: [backend.address],
+      tls: {
+        certificates: [{ cert: fixtures.ecdsa.chainFile, key: fixtures.ecdsa.keyFile }],
+        clientCertificates: { ca: fixtures.ca.certFile, verify: 'required' },
+      },
+    });
+    const port = lb.listeners[0]!.port;
+    lb.setAcmeAlpnChallenges({ 'shop.test': await challengeCertificate('shop.test', 'c.d') });
+    // The validator sends no client certificate: before the fix the handshake asked for one and failed.
+    expect(await probe(port, 'shop.test')).toMatchObject({ ok: true, alpn: 'acme-tls/1', closedByServer: true });
+    // Ordinary clients of that listener still need their certificate.
+    await expect(http1Get(port, 'shop.test', '/')).rejects.toThrow();
+  }, 30_000);
 });

@@ -60,6 +60,9 @@ const internal: Record<string, string> = {
   AdminUnreachableError: 'src/cli/admin-client.ts',
   // A malformed DNS message: queryDns rejects with DnsQueryError (reason EBADRESP) instead.
   DnsFormatError: 'src/discovery/dns-message.ts',
+  // A sealed private key from etcd that does not open (wrong cluster key, tampered, other
+  // name): the cluster reports it in an `acme-cluster-error` event and takes nothing.
+  SealedKeyError: 'src/acme/sealed-key.ts',
   // The JSON syntax scanner's early exit: caught in the same file and turned into a
   // position and a message for LbConfigError.
   Stop: 'src/config/json-syntax.ts',
