@@ -146,6 +146,7 @@ void H2ClientConnection::read_and_feed() {
 bool H2ClientConnection::feed(std::span<const uint8_t> bytes) {
   in_session_ = true;
   http2::FeedResult result = session_->feed(bytes, context_.loop.now_ms());
+  flush_request_bodies();
   in_session_ = false;
   add_session_counters();
   switch (result) {
@@ -316,7 +317,7 @@ void H2ClientConnection::on_request_data(int32_t stream_id, std::span<const uint
     session_->consume_request_body(stream_id, bytes.size());  // nobody wants it: give the window back
     return;
   }
-  found->second->on_request_data(bytes);
+  if (found->second->on_request_data(bytes)) body_flush_ids_.push_back(stream_id);
 }
 
 void H2ClientConnection::on_request_end(int32_t stream_id, std::string_view trailer_lines) {
@@ -336,6 +337,16 @@ void H2ClientConnection::on_stream_closed(int32_t stream_id, bool completed, uin
   context_.counters.h2_streams_active.sub();
   if (streams_.empty()) idle_since_ms_ = context_.loop.now_ms();
   stream->on_stream_closed(completed);
+}
+
+void H2ClientConnection::flush_request_bodies() {
+  // By id: a stream may have ended during the batch, or end as an earlier one is pumped
+  // (a slot it gives back). Index loop: nothing is added meanwhile, but stay safe if it is.
+  for (size_t i = 0; i < body_flush_ids_.size(); ++i) {
+    auto found = streams_.find(body_flush_ids_[i]);
+    if (found != streams_.end()) found->second->flush_request_body();
+  }
+  body_flush_ids_.clear();
 }
 
 bool H2ClientConnection::answer_acme_challenge(int32_t stream_id, const http2::RequestHead& head) {

@@ -112,7 +112,10 @@ class H2ClientConnection final : public FrontendConnection, public http2::Sessio
   void enter(H2ClientState next);
   bool start(std::string_view read_ahead);
   void read_and_feed();
+  // Feeds one read's bytes to the session, then flush_request_bodies: the DATA frames of
+  // one read go to each stream's backend as one piece, not a write per frame.
   bool feed(std::span<const uint8_t> bytes);
+  void flush_request_bodies();
   void begin_goaway();
   void add_session_counters();
   void arm_tick();
@@ -134,6 +137,7 @@ class H2ClientConnection final : public FrontendConnection, public http2::Sessio
   // Declared before session_: the session (destroyed first) may still report streams.
   std::unordered_map<int32_t, H2StreamExchange*> streams_;
   std::vector<int32_t> body_check_ids_;  // the tick's scratch list (kept: no allocation per tick)
+  std::vector<int32_t> body_flush_ids_;  // streams given request body bytes by the batch being fed
   std::unique_ptr<http2::H2ServerSession> session_;
   H2ClientState state_ = H2ClientState::serving;
   bool readable_ = true;

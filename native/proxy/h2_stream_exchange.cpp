@@ -186,13 +186,13 @@ void H2StreamExchange::start(const http2::RequestHead& request) {
 // ---------------------------------------------------------------------------------------
 // The request body
 
-void H2StreamExchange::on_request_data(std::span<const uint8_t> bytes) {
+bool H2StreamExchange::on_request_data(std::span<const uint8_t> bytes) {
   if (state_ == H2StreamState::finished || state_ == H2StreamState::cancelled || !exchange_) {
     // Answered already (early response, or an error of ours): the rest is not wanted.
     connection_.session().consume_request_body(stream_id_, bytes.size());
-    return;
+    return false;
   }
-  if (bytes.empty()) return;
+  if (bytes.empty()) return false;
   last_body_byte_ms_ = context_.loop.now_ms();
   BodyProgress& body = exchange_->request_body;
   body.data_bytes += bytes.size();
@@ -200,19 +200,38 @@ void H2StreamExchange::on_request_data(std::span<const uint8_t> bytes) {
   if (max_body > 0 && body.data_bytes > max_body) {
     connection_.session().consume_request_body(stream_id_, bytes.size());
     fail(Outcome::body_too_large);
-    return;
+    return false;
   }
-  if (request_chunked_) {
-    char size_line[24];
-    int n = std::snprintf(size_line, sizeof(size_line), "%zx\r\n", bytes.size());
-    req_body_.append(size_line, static_cast<size_t>(n));
-    req_body_.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-    req_body_.append("\r\n");
-  } else {
-    req_body_.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-  }
+  // Held until the connection has fed the session all it read (flush_request_body): the
+  // frames of one read go to the backend as one chunk and one write, however small they are.
+  const bool first_of_batch = batch_body_.empty();
+  batch_body_.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   credit_owed_ += bytes.size();
   exchange_->retryable = false;
+  return first_of_batch;
+}
+
+void H2StreamExchange::frame_batch_body() {
+  if (batch_body_.empty()) return;
+  if (request_chunked_) {
+    char size_line[24];
+    int n = std::snprintf(size_line, sizeof(size_line), "%zx\r\n", batch_body_.size());
+    req_body_.append(size_line, static_cast<size_t>(n));
+    req_body_.append(batch_body_);
+    req_body_.append("\r\n");
+  } else {
+    req_body_.append(batch_body_);
+  }
+  batch_body_.clear();
+}
+
+void H2StreamExchange::flush_request_body() {
+  if (batch_body_.empty()) return;
+  if (state_ == H2StreamState::finished || state_ == H2StreamState::cancelled || !exchange_) {
+    batch_body_.clear();  // answered meanwhile: not wanted (as on_request_data drops it now)
+    return;
+  }
+  frame_batch_body();
   if (state_ == H2StreamState::exchanging) pump();
 }
 
@@ -220,6 +239,7 @@ void H2StreamExchange::on_request_end(std::string_view trailer_lines) {
   if (request_ended_) return;
   request_ended_ = true;
   if (state_ == H2StreamState::finished || state_ == H2StreamState::cancelled || !exchange_) return;
+  frame_batch_body();  // the body's last bytes go before its end
   if (request_chunked_) {
     req_body_.append("0\r\n");
     req_body_.append(trailer_lines);  // already "name: value\r\n" lines, checked by the translator
@@ -234,7 +254,7 @@ void H2StreamExchange::check_body_timeout(uint64_t now_ms) {
   const Timeouts& timeouts = context_.config().timeouts;
   // The gap counts only while the client has window and nothing of its waits on our side
   // (a slow backend holds its credit back, and then the pause is not the client's).
-  const bool waiting_on_client = req_body_.empty() && credit_owed_ == 0;
+  const bool waiting_on_client = req_body_.empty() && batch_body_.empty() && credit_owed_ == 0;
   const bool gap =
       waiting_on_client && timeouts.client_body_ms > 0 && now_ms - last_body_byte_ms_ >= timeouts.client_body_ms;
   const bool total = timeouts.client_body_total_ms > 0 && now_ms - body_started_ms_ >= timeouts.client_body_total_ms;
@@ -243,7 +263,7 @@ void H2StreamExchange::check_body_timeout(uint64_t now_ms) {
 
 void H2StreamExchange::give_request_credit() {
   // The client may send more once what it sent is (nearly) with the backend.
-  if (credit_owed_ == 0 || req_body_.size() > kRequestCreditLowWater) return;
+  if (credit_owed_ == 0 || req_body_.size() + batch_body_.size() > kRequestCreditLowWater) return;
   size_t credit = credit_owed_;
   credit_owed_ = 0;
   connection_.session().consume_request_body(stream_id_, credit);

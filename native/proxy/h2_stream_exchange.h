@@ -44,7 +44,12 @@ class H2StreamExchange final : public FrontendConnection, public UpstreamOwner {
 
   // From the session, through the connection.
   void start(const http2::RequestHead& head);
-  void on_request_data(std::span<const uint8_t> bytes);
+  // Holds the bytes of the DATA frames the session reports while it reads one batch of
+  // the client's input; true for the first of a batch (the connection then lists this
+  // stream, to call flush_request_body once the session has read the batch).
+  bool on_request_data(std::span<const uint8_t> bytes);
+  // Sends what the batch brought as one piece (one chunk when chunked) and pumps once.
+  void flush_request_body();
   void on_request_end(std::string_view trailer_lines);
   void on_response_writable();
   // The stream is gone (reset or connection closing, or done): closes a backend
@@ -91,6 +96,7 @@ class H2StreamExchange final : public FrontendConnection, public UpstreamOwner {
   void fail(Outcome outcome);
   void answer_locally(uint16_t status, uint32_t retry_after_s = 0);
   void give_request_credit();
+  void frame_batch_body();
   bool backend_may_be_pooled() const;
   void release_exchange();
   void retire();
@@ -103,6 +109,7 @@ class H2StreamExchange final : public FrontendConnection, public UpstreamOwner {
   UpstreamExchange upstream_side_;  // the backend side of exchange_: backend, slots, connection
   buffer::ByteBuffer req_head_;     // the re-written head, kept for a replay until a response byte
   std::string req_body_;            // body bytes (chunk-framed when chunked) not yet sent
+  std::string batch_body_;          // DATA bytes of the batch being read, not yet framed into req_body_
   size_t credit_owed_ = 0;          // request DATA bytes taken but not yet given back as window
   bool request_chunked_ = false;
   bool request_ended_ = false;      // END_STREAM seen
