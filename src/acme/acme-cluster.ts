@@ -167,17 +167,24 @@ export class AcmeCluster extends EventEmitter implements OrderCoordinator {
     const leaseId = this.#leaseId;
     if (!this.#leader || leaseId === undefined) throw new Error('no longer the orderer of the cluster');
     let timer: NodeJS.Timeout | undefined;
-    const seen = new Promise<void>((resolve, reject) => {
-      if (this.#shared.get(token) === keyAuthorization) return resolve();
-      this.#seenWaiters.set(token, resolve);
-      timer = setTimeout(
-        () => reject(new Error(`the challenge ${token} was not seen back from etcd within ${challengeSeenTimeoutMs} ms`)),
-        challengeSeenTimeoutMs,
-      );
+    // The waiter is registered before the put (the watch may deliver before the put's
+    // answer), but the 10 s only start once the put is done: a slow etcd fails the put
+    // (its own deadline), never leaves a rejected promise nobody listens to yet.
+    const seen = new Promise<void>((resolve) => {
+      if (this.#shared.get(token) === keyAuthorization) resolve();
+      else this.#seenWaiters.set(token, resolve);
     });
     try {
       await this.#namespace.put(`${challengesPrefix}${token}`).value(keyAuthorization).lease(leaseId).exec();
-      await seen;
+      await Promise.race([
+        seen,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`the challenge ${token} was not seen back from etcd within ${challengeSeenTimeoutMs} ms`)),
+            challengeSeenTimeoutMs,
+          );
+        }),
+      ]);
     } finally {
       clearTimeout(timer);
       this.#seenWaiters.delete(token);

@@ -1,0 +1,93 @@
+// AcmeCluster (src/acme/acme-cluster.ts) against a real etcd (the discovery tests' helper)
+// and a real balancer, without pebble: regressions from the review of the cluster mode.
+// What other writers of the prefix may put there (bad challenges, a certificate paired
+// with a key that is not its own), a slow etcd while publishing a challenge, two groups of
+// balancers with different certificates on one prefix, and a failed start that must not
+// leave the etcd client running.
+import { randomBytes } from 'node:crypto';
+
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { AcmeCluster } from '../../src/acme/acme-cluster.js';
+import { AcmeManager } from '../../src/acme/acme-manager.js';
+import type { AcmeClusterConfig, AcmeConfig } from '../../src/config/acme-schema.js';
+import { type EtcdServer, startEtcd } from '../discovery/support.js';
+import type { Balancer } from '../helpers/balancer.js';
+import { onCleanup, runCleanups } from '../helpers/cleanup.js';
+import { delay, waitUntil } from '../helpers/wait.js';
+import { domains, startEdge, storageDir } from './support.js';
+
+afterEach(runCleanups);
+
+const prefix = '/lb-test/acme-coordinator';
+const thumbprint = '9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI';
+
+type ClusterConfig = AcmeConfig & { cluster: AcmeClusterConfig };
+
+function configFor(etcd: EtcdServer, names: string[], etcdOptions: { timeoutMs?: number } = {}): ClusterConfig {
+  return {
+    email: 'ops@shop.test',
+    // Never asked: these tests do not order.
+    directory: 'https://127.0.0.1:1/dir',
+    domains: names,
+    storage: storageDir(),
+    challenge: 'http-01',
+    cluster: {
+      etcd: { endpoints: [etcd.endpoint], prefix, leaseTtlSeconds: 3, ...etcdOptions },
+      keyFile: 'not read: the key is given',
+    },
+  };
+}
+
+interface Watched {
+  cluster: AcmeCluster;
+  errors: Array<{ during: string; message: string }>;
+  won: () => boolean;
+}
+
+function clusterFor(config: ClusterConfig, key: Buffer): Watched {
+  const cluster = new AcmeCluster({ config, key, challengeGraceMs: 0 });
+  const errors: Watched['errors'] = [];
+  let won = false;
+  cluster.on('acme-cluster-error', (event) => errors.push({ during: event.during, message: event.error.message }));
+  cluster.on('acme-leader', (event) => (won = event.won));
+  onCleanup(() => cluster.close());
+  return { cluster, errors, won: () => won };
+}
+
+/** A manager wired to the cluster and `lb` like startAcme does; started only if asked. */
+function managerFor(config: ClusterConfig, cluster: AcmeCluster, lb: Balancer): AcmeManager {
+  const manager = new AcmeManager({ config, responder: cluster.responderFor(lb), coordinator: cluster });
+  onCleanup(() => manager.stop());
+  return manager;
+}
+
+describe('ACME cluster coordinator against a real etcd', () => {
+  it('regression: a challenge published while etcd hangs (SIGSTOP) fails the publish, without an unhandled rejection', async () => {
+    const etcd = await startEtcd();
+    const { lb } = await startEdge();
+    // The put's own deadline (12 s) is longer than the 10 s wait for the watch's echo.
+    const config = configFor(etcd, domains, { timeoutMs: 12_000 });
+    const { cluster, won } = clusterFor(config, randomBytes(32));
+    await cluster.prepare();
+    cluster.run(managerFor(config, cluster, lb));
+    await waitUntil('the cluster to be elected', won, { timeoutMs: 10_000 });
+
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    onCleanup(() => process.off('unhandledRejection', onUnhandled));
+    process.kill(etcd.daemon.pid, 'SIGSTOP');
+    onCleanup(() => process.kill(etcd.daemon.pid, 'SIGCONT'));
+    const token = 'LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0';
+    const outcome = await cluster.publishChallenge(token, `${token}.${thumbprint}`).then(
+      () => 'published',
+      (error: unknown) => (error instanceof Error ? error.message : String(error)),
+    );
+    expect(outcome).not.toBe('published');
+    expect(outcome).not.toContain('was not seen back');
+    // Let any rejection nobody listened to surface.
+    await delay(100);
+    expect(unhandled).toEqual([]);
+  }, 60_000);
+});
