@@ -17,6 +17,7 @@ import type { AcmeClusterConfig, AcmeConfig } from '../config/acme-schema.js';
 import type { AcmeManager, ChallengeResponder } from './acme-manager.js';
 import { AcmeStorage, type StoredCertificate } from './acme-storage.js';
 import { certificateFacts, coversDomains } from './certificate-facts.js';
+import { challengeEntryProblem } from './challenge-entry.js';
 import type { OrderCoordinator } from './order-coordinator.js';
 import { openKey, sealKey } from './sealed-key.js';
 
@@ -280,7 +281,11 @@ export class AcmeCluster extends EventEmitter implements OrderCoordinator {
     try {
       const response = await this.#namespace.getAll().prefix(challengesPrefix).exec();
       revision = response.header.revision;
-      for (const kv of response.kvs) this.#shared.set(kv.key.toString().slice(challengesPrefix.length), kv.value.toString());
+      this.#shared.clear();
+      for (const kv of response.kvs) {
+        const token = kv.key.toString().slice(challengesPrefix.length);
+        if (this.#keepChallenge(token, kv.value.toString())) this.#seenWaiters.get(token)?.();
+      }
       this.#publish();
     } catch (error) {
       this.#report(error, 'reading the challenges');
@@ -289,7 +294,7 @@ export class AcmeCluster extends EventEmitter implements OrderCoordinator {
     const watcher = (revision === '0' ? builder : builder.startRevision((BigInt(revision) + 1n).toString())).watcher();
     watcher.on('put', (kv) => {
       const token = kv.key.toString().slice(challengesPrefix.length);
-      this.#shared.set(token, kv.value.toString());
+      if (!this.#keepChallenge(token, kv.value.toString())) return;
       this.#publish();
       this.#seenWaiters.get(token)?.();
     });
@@ -301,10 +306,28 @@ export class AcmeCluster extends EventEmitter implements OrderCoordinator {
     this.#watchers.push(watcher);
   }
 
+  /** Keeps a challenge read from etcd if the balancer can answer it; reports and drops it otherwise. */
+  #keepChallenge(token: string, keyAuthorization: string): boolean {
+    const problem = challengeEntryProblem(token, keyAuthorization);
+    if (problem === undefined) {
+      this.#shared.set(token, keyAuthorization);
+      return true;
+    }
+    // A good one put before under the same token does not stay behind a bad replacement.
+    if (this.#shared.delete(token)) this.#publish();
+    this.#report(new Error(problem), 'reading the challenges');
+    return false;
+  }
+
   #publish(): void {
     const target = this.#target;
-    if (!target || this.#local === undefined) return;
-    target.setAcmeChallenges(this.#local === null ? null : { ...Object.fromEntries(this.#shared), ...this.#local });
+    if (!target || this.#local === undefined || !this.#running) return;
+    try {
+      target.setAcmeChallenges(this.#local === null ? null : { ...Object.fromEntries(this.#shared), ...this.#local });
+    } catch (error) {
+      // Called from etcd's watch handlers: a throw there would end the process.
+      this.#report(error, 'publishing the challenges');
+    }
   }
 
   /** A shared certificate opened (its key unsealed), or undefined (reported) when it does not open or is for other names. */

@@ -6,6 +6,7 @@
 // leave the etcd client running.
 import { randomBytes } from 'node:crypto';
 
+import { Etcd3 } from 'etcd3';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { AcmeCluster } from '../../src/acme/acme-cluster.js';
@@ -14,6 +15,7 @@ import type { AcmeClusterConfig, AcmeConfig } from '../../src/config/acme-schema
 import { type EtcdServer, startEtcd } from '../discovery/support.js';
 import type { Balancer } from '../helpers/balancer.js';
 import { onCleanup, runCleanups } from '../helpers/cleanup.js';
+import { RawClient } from '../helpers/raw-client.js';
 import { delay, waitUntil } from '../helpers/wait.js';
 import { domains, startEdge, storageDir } from './support.js';
 
@@ -62,6 +64,23 @@ function managerFor(config: ClusterConfig, cluster: AcmeCluster, lb: Balancer): 
   return manager;
 }
 
+function etcdClient(etcd: EtcdServer): ReturnType<Etcd3['namespace']> {
+  const client = new Etcd3({ hosts: etcd.endpoint });
+  onCleanup(() => client.close());
+  return client.namespace(`${prefix}/`);
+}
+
+async function challengeAnswer(port: number, token: string): Promise<{ status: number; body: string }> {
+  const client = await RawClient.connect(port);
+  try {
+    await client.write(`GET /.well-known/acme-challenge/${token} HTTP/1.1\r\nHost: shop.test\r\n\r\n`);
+    const response = await client.readResponse();
+    return { status: response.status, body: response.body.toString() };
+  } finally {
+    client.destroy();
+  }
+}
+
 describe('ACME cluster coordinator against a real etcd', () => {
   it('regression: a challenge published while etcd hangs (SIGSTOP) fails the publish, without an unhandled rejection', async () => {
     const etcd = await startEtcd();
@@ -89,5 +108,53 @@ describe('ACME cluster coordinator against a real etcd', () => {
     // Let any rejection nobody listened to surface.
     await delay(100);
     expect(unhandled).toEqual([]);
+  }, 60_000);
+
+  it('regression: bad challenges in etcd (at start and while watching) are skipped and reported; the good ones are answered', async () => {
+    const etcd = await startEtcd();
+    const { lb } = await startEdge();
+    const namespace = etcdClient(etcd);
+    const good = 'goodTOKEN_at-start';
+    await namespace.put(`challenges/${good}`).value(`${good}.${thumbprint}`).exec();
+    await namespace.put('challenges/bad token!').value(`bad token!.${thumbprint}`).exec();
+    await namespace.put('challenges/otherToken').value('someoneElsesToken.thumb').exec();
+
+    const config = configFor(etcd, domains);
+    const { cluster, errors } = clusterFor(config, randomBytes(32));
+    await cluster.prepare();
+    const manager = managerFor(config, cluster, lb);
+    // It used to fail here, at every start: the native table refused the whole table.
+    await manager.start();
+    expect(await challengeAnswer(lb.port, good)).toEqual({ status: 200, body: `${good}.${thumbprint}` });
+    expect(errors).toEqual([
+      { during: 'reading the challenges', message: expect.stringContaining('"bad token!" is not 1 to 256 base64url') as unknown },
+      {
+        during: 'reading the challenges',
+        message: expect.stringContaining('"otherToken" is not <token>.<thumbprint>') as unknown,
+      },
+    ]);
+
+    // While watching: it used to throw inside etcd3's watch handler and end the process.
+    await namespace
+      .put(`challenges/${'x'.repeat(300)}`)
+      .value(`${'x'.repeat(300)}.${thumbprint}`)
+      .exec();
+    await namespace
+      .put('challenges/longValue')
+      .value(`longValue.${'a'.repeat(600)}`)
+      .exec();
+    const later = 'goodTOKEN_later';
+    await namespace.put(`challenges/${later}`).value(`${later}.${thumbprint}`).exec();
+    await waitUntil(
+      'the later good challenge to be answered',
+      async () => (await challengeAnswer(lb.port, later)).status === 200,
+      {
+        timeoutMs: 5_000,
+        intervalMs: 50,
+      },
+    );
+    expect(await challengeAnswer(lb.port, good)).toEqual({ status: 200, body: `${good}.${thumbprint}` });
+    expect(await challengeAnswer(lb.port, 'longValue')).toMatchObject({ status: 404 });
+    expect(errors.map((e) => e.during)).toEqual(Array(4).fill('reading the challenges'));
   }, 60_000);
 });
