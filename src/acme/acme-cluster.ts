@@ -1,6 +1,7 @@
 // ACME across several balancers through etcd (tls.acme.cluster, docs/acme.md "Cluster
-// mode"). Every balancer campaigns for `<prefix>/election/orderer/` with etcd3's Election
-// (its lease kept alive while the process lives); only the elected one orders. Its
+// mode"). Every balancer campaigns for `<prefix>/election/orderer/<first domain>/` with
+// etcd3's Election (its lease kept alive while the process lives); only the elected one
+// orders, so balancers serving other certificates on the same prefix elect their own. Its
 // challenge answers go to `<prefix>/challenges/<token>` under its lease (they vanish with
 // it), and every balancer answers the union of what it watches there. Issued certificates
 // go to `<prefix>/certificates/<first domain>`, the private key sealed with the operator's
@@ -50,7 +51,7 @@ interface SharedCertificate {
   notAfter: string;
 }
 
-const electionName = 'orderer';
+const electionPrefix = 'orderer/';
 const challengesPrefix = 'challenges/';
 const certificatesPrefix = 'certificates/';
 const campaignRetryMinMs = 1_000;
@@ -112,6 +113,14 @@ export class AcmeCluster extends EventEmitter implements OrderCoordinator {
   /** The etcd key of the certificate for these domains (under the prefix). */
   get certificateKey(): string {
     return `${certificatesPrefix}${this.#config.domains[0] ?? ''}`;
+  }
+
+  /**
+   * The election for this certificate: groups of balancers with other certificates on the
+   * same prefix each elect their own orderer (keys `election/orderer/<first domain>/<lease>`).
+   */
+  get electionName(): string {
+    return `${electionPrefix}${this.#config.domains[0] ?? ''}`;
   }
 
   /**
@@ -243,7 +252,9 @@ export class AcmeCluster extends EventEmitter implements OrderCoordinator {
 
   #startCampaign(): void {
     if (!this.#running) return;
-    const campaign = this.#namespace.election(electionName, this.#config.cluster.etcd.leaseTtlSeconds).campaign(this.identity);
+    const campaign = this.#namespace
+      .election(this.electionName, this.#config.cluster.etcd.leaseTtlSeconds)
+      .campaign(this.identity);
     this.#campaign = campaign;
     campaign.on('elected', () => {
       void campaign

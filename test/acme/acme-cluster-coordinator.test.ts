@@ -157,4 +157,25 @@ describe('ACME cluster coordinator against a real etcd', () => {
     expect(await challengeAnswer(lb.port, 'longValue')).toMatchObject({ status: 404 });
     expect(errors.map((e) => e.during)).toEqual(Array(4).fill('reading the challenges'));
   }, 60_000);
+
+  it('regression: two groups with different certificates on one prefix each elect their own orderer', async () => {
+    const etcd = await startEtcd();
+    const { lb } = await startEdge();
+    const key = randomBytes(32);
+    const shopConfig = configFor(etcd, domains);
+    const otherConfig = configFor(etcd, ['other.test']);
+    const shop = clusterFor(shopConfig, key);
+    const other = clusterFor(otherConfig, key);
+    for (const [config, watched] of [
+      [shopConfig, shop],
+      [otherConfig, other],
+    ] as const) {
+      await watched.cluster.prepare();
+      watched.cluster.run(managerFor(config, watched.cluster, lb));
+    }
+    await waitUntil('both groups to elect an orderer', () => shop.won() && other.won(), { timeoutMs: 10_000 });
+    const namespace = etcdClient(etcd);
+    expect(await namespace.election(`orderer/${domains[0]}`).leader()).toBe(shop.cluster.identity);
+    expect(await namespace.election('orderer/other.test').leader()).toBe(other.cluster.identity);
+  }, 60_000);
 });
