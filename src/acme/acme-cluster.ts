@@ -7,7 +7,7 @@
 // go to `<prefix>/certificates/<first domain>`, the private key sealed with the operator's
 // cluster key (sealed-key.ts); every balancer takes them into its own storage and serves
 // them. The account key is shared the same way under `<prefix>/accounts/<directory hash>`.
-import { createHash } from 'node:crypto';
+import { X509Certificate, createHash, createPrivateKey } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -350,7 +350,13 @@ export class AcmeCluster extends EventEmitter implements OrderCoordinator {
       if (!coversDomains(facts, this.#config.domains)) {
         throw new Error(`the shared certificate names ${facts.names.join(', ')}, not all of ${this.#config.domains.join(', ')}`);
       }
-      return { domains: [...this.#config.domains], certPem: shared.certPem, keyPem: openKey(shared.keyCipher, this.#key, first) };
+      const keyPem = openKey(shared.keyCipher, this.#key, first);
+      // The seal binds the key to the first domain only: a writer of the prefix without the
+      // cluster key could still pair the sealed key in etcd with another certificate.
+      if (!new X509Certificate(shared.certPem).checkPrivateKey(createPrivateKey(keyPem))) {
+        throw new Error(`the shared certificate for ${first} does not match its sealed private key`);
+      }
+      return { domains: [...this.#config.domains], certPem: shared.certPem, keyPem };
     } catch (error) {
       this.#report(error, 'opening the shared certificate');
       return undefined;

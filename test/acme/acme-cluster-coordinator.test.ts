@@ -11,11 +11,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { AcmeCluster } from '../../src/acme/acme-cluster.js';
 import { AcmeManager } from '../../src/acme/acme-manager.js';
+import { AcmeStorage } from '../../src/acme/acme-storage.js';
+import { sealKey } from '../../src/acme/sealed-key.js';
 import type { AcmeClusterConfig, AcmeConfig } from '../../src/config/acme-schema.js';
 import { type EtcdServer, startEtcd } from '../discovery/support.js';
 import type { Balancer } from '../helpers/balancer.js';
 import { onCleanup, runCleanups } from '../helpers/cleanup.js';
 import { RawClient } from '../helpers/raw-client.js';
+import { createTlsFixtures } from '../helpers/tls-fixtures.js';
 import { delay, waitUntil } from '../helpers/wait.js';
 import { domains, startEdge, storageDir } from './support.js';
 
@@ -177,5 +180,40 @@ describe('ACME cluster coordinator against a real etcd', () => {
     const namespace = etcdClient(etcd);
     expect(await namespace.election(`orderer/${domains[0]}`).leader()).toBe(shop.cluster.identity);
     expect(await namespace.election('orderer/other.test').leader()).toBe(other.cluster.identity);
+  }, 60_000);
+
+  it('regression: a shared certificate paired with a sealed key that is not its own is refused, not stored', async () => {
+    const etcd = await startEtcd();
+    const key = randomBytes(32);
+    const fixtures = await createTlsFixtures({ names: domains });
+    onCleanup(() => fixtures.cleanup());
+    const namespace = etcdClient(etcd);
+    const shared = (certPem: string, keyPem: string): string =>
+      JSON.stringify({
+        domains,
+        certPem,
+        keyCipher: sealKey(keyPem, key, domains[0] ?? ''),
+        notAfter: new Date(Date.now() + 86_400_000).toISOString(),
+      });
+    // The RSA leaf's certificate with the ECDSA leaf's key: both valid, sealed with the right key.
+    await namespace.put(`certificates/${domains[0]}`).value(shared(fixtures.rsa.chainPem, fixtures.ecdsa.keyPem)).exec();
+    const config = configFor(etcd, domains);
+    const { cluster, errors } = clusterFor(config, key);
+    await cluster.prepare();
+    expect(errors).toEqual([
+      {
+        during: 'opening the shared certificate',
+        message: `the shared certificate for ${domains[0]} does not match its sealed private key`,
+      },
+    ]);
+    const storage = new AcmeStorage(config.storage);
+    expect(await storage.readCertificate(domains)).toBeUndefined();
+
+    // The matching pair is taken.
+    await namespace.put(`certificates/${domains[0]}`).value(shared(fixtures.rsa.chainPem, fixtures.rsa.keyPem)).exec();
+    const again = clusterFor(config, key);
+    await again.cluster.prepare();
+    expect(again.errors).toEqual([]);
+    expect((await storage.readCertificate(domains))?.keyPem).toBe(fixtures.rsa.keyPem);
   }, 60_000);
 });
