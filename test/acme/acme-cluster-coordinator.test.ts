@@ -5,6 +5,10 @@
 // balancers with different certificates on one prefix, and a failed start that must not
 // leave the etcd client running.
 import { randomBytes } from 'node:crypto';
+import { chmodSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
 
 import { Etcd3 } from 'etcd3';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -14,6 +18,8 @@ import { AcmeManager } from '../../src/acme/acme-manager.js';
 import { AcmeStorage } from '../../src/acme/acme-storage.js';
 import { sealKey } from '../../src/acme/sealed-key.js';
 import type { AcmeClusterConfig, AcmeConfig } from '../../src/config/acme-schema.js';
+import { createLogger } from '../../src/logging/logger.js';
+import { startAcme } from '../../src/service/certificates.js';
 import { type EtcdServer, startEtcd } from '../discovery/support.js';
 import type { Balancer } from '../helpers/balancer.js';
 import { onCleanup, runCleanups } from '../helpers/cleanup.js';
@@ -82,6 +88,22 @@ async function challengeAnswer(port: number, token: string): Promise<{ status: n
   } finally {
     client.destroy();
   }
+}
+
+/** A gauge from etcd's /metrics (its client URL), 0 when absent. */
+function etcdGauge(etcd: EtcdServer, name: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(`${etcd.endpoint}/metrics`, (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (d: string) => (body += d));
+        res.on('end', () => {
+          const line = body.split('\n').find((l) => l.startsWith(`${name} `));
+          resolve(line ? Number(line.split(' ')[1]) : 0);
+        });
+      })
+      .on('error', reject);
+  });
 }
 
 describe('ACME cluster coordinator against a real etcd', () => {
@@ -216,4 +238,38 @@ describe('ACME cluster coordinator against a real etcd', () => {
     expect(again.errors).toEqual([]);
     expect((await storage.readCertificate(domains))?.keyPem).toBe(fixtures.rsa.keyPem);
   }, 60_000);
+
+  it('regression: a start that fails after the cluster is up closes the etcd client and its watch', async () => {
+    const etcd = await startEtcd();
+    const { lb } = await startEdge();
+    const folder = storageDir();
+    const keyFile = join(folder, '..', 'cluster.key');
+    writeFileSync(keyFile, randomBytes(32));
+    chmodSync(keyFile, 0o600);
+    const base = configFor(etcd, domains);
+    // The schema refuses this pair; the manager refuses it again when given anyway.
+    const config = { ...base, challenge: 'tls-alpn-01' as const, cluster: { ...base.cluster, keyFile } };
+    const sink = new Writable({ write: (_chunk, _encoding, done) => done() });
+    const log = createLogger({ level: 'info', destination: sink });
+    await expect(startAcme(lb, { config, path: 'tls.acme', key: 'test' }, log)).rejects.toThrow(
+      'tls.acme.challenge tls-alpn-01 cannot be used with tls.acme.cluster',
+    );
+    // The cluster's challenge watch was opened by prepare(): it must be gone, not left behind.
+    await waitUntil('the watch to be closed', async () => (await etcdGauge(etcd, 'etcd_debugging_mvcc_watcher_total')) === 0, {
+      timeoutMs: 5_000,
+      intervalMs: 100,
+    });
+    await delay(1_000);
+    expect(await etcdGauge(etcd, 'etcd_debugging_mvcc_watcher_total')).toBe(0);
+  }, 60_000);
+
+  it('refuses a coordinator with tls-alpn-01 in the manager itself', async () => {
+    const etcd = await startEtcd();
+    const { lb } = await startEdge();
+    const config = configFor(etcd, domains);
+    const { cluster } = clusterFor(config, randomBytes(32));
+    expect(
+      () => new AcmeManager({ config: { ...config, challenge: 'tls-alpn-01' }, responder: lb, coordinator: cluster }),
+    ).toThrow('tls.acme.challenge tls-alpn-01 cannot be used with tls.acme.cluster (TLS-ALPN-01 answers are not shared)');
+  }, 30_000);
 });
