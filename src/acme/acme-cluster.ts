@@ -57,6 +57,7 @@ const certificatesPrefix = 'certificates/';
 const campaignRetryMinMs = 1_000;
 const campaignRetryMaxMs = 30_000;
 const challengeSeenTimeoutMs = 10_000;
+const watchAgainMs = 1_000;
 
 function errorOf(caught: unknown): Error {
   return caught instanceof Error ? caught : new Error(String(caught));
@@ -158,14 +159,7 @@ export class AcmeCluster extends EventEmitter implements OrderCoordinator {
   /** After the manager started: takes shared certificates as they come, and campaigns. */
   run(manager: AcmeManager): void {
     this.#manager = manager;
-    const builder = this.#namespace.watch().key(this.certificateKey);
-    const known = this.#certificatesRevision !== '0';
-    const watcher = (known ? builder.startRevision((BigInt(this.#certificatesRevision) + 1n).toString()) : builder).watcher();
-    watcher.on('put', (kv) => void this.#take(kv.value.toString()));
-    // Not read at start (etcd was unreachable): read once the watch is connected.
-    if (!known) watcher.once('connected', () => void this.#readShared());
-    watcher.on('error', (error) => this.#report(error, 'watching certificates'));
-    this.#watchers.push(watcher);
+    this.#watchCertificate(this.#certificatesRevision);
     this.#startCampaign();
   }
 
@@ -287,7 +281,34 @@ export class AcmeCluster extends EventEmitter implements OrderCoordinator {
     this.#manager?.reconsider();
   }
 
+  /** Watches the shared certificate after `revision` ('0': from now, read once connected). */
+  #watchCertificate(revision: string): void {
+    if (!this.#running) return;
+    const builder = this.#namespace.watch().key(this.certificateKey);
+    const known = revision !== '0';
+    const watcher = (known ? builder.startRevision((BigInt(revision) + 1n).toString()) : builder).watcher();
+    watcher.on('put', (kv) => void this.#take(kv.value.toString()));
+    // Not read at start (etcd was unreachable), or watched anew: read once the watch is connected.
+    if (!known) watcher.once('connected', () => void this.#readShared());
+    watcher.on('error', (error) => {
+      this.#report(error, 'watching certificates');
+      this.#watchAgain(watcher, () => this.#watchCertificate('0'));
+    });
+    this.#watchers.push(watcher);
+  }
+
+  /**
+   * etcd3 emits 'error' on a watcher only when etcd cancelled it (e.g. its revision was
+   * compacted away while disconnected): it is dead, so read again and watch anew.
+   */
+  #watchAgain(dead: Watcher, again: () => unknown): void {
+    const index = this.#watchers.indexOf(dead);
+    if (index >= 0) this.#watchers.splice(index, 1);
+    if (this.#running) setTimeout(() => void again(), watchAgainMs).unref();
+  }
+
   async #watchChallenges(): Promise<void> {
+    if (!this.#running) return;
     let revision = '0';
     try {
       const response = await this.#namespace.getAll().prefix(challengesPrefix).exec();
@@ -313,7 +334,10 @@ export class AcmeCluster extends EventEmitter implements OrderCoordinator {
       this.#shared.delete(kv.key.toString().slice(challengesPrefix.length));
       this.#publish();
     });
-    watcher.on('error', (error) => this.#report(error, 'watching challenges'));
+    watcher.on('error', (error) => {
+      this.#report(error, 'watching challenges');
+      this.#watchAgain(watcher, () => this.#watchChallenges());
+    });
     this.#watchers.push(watcher);
   }
 
