@@ -194,6 +194,8 @@ describe('ACME cluster: two balancers, one etcd, pebble', () => {
     expect(await namespace.election(`orderer/${domains[0]}`).leader()).toBe(queue.after);
     const renewed = await follower.cli.waitForLog('certificate', issued, 30_000);
     expect(renewed.notAfter).not.toBe(first.notAfter);
+    // Logged right after 'certificate', but possibly in the next stdout chunk.
+    await follower.cli.waitForLog('certificate-renewed', () => true, 5_000);
     expect(follower.cli.logsOf('certificate-renewed')).toHaveLength(1);
     const renewedSerial = await waitUntil(
       'the follower to serve the renewed certificate',
