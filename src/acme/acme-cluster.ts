@@ -1,12 +1,13 @@
 // ACME across several balancers through etcd (tls.acme.cluster, docs/acme.md "Cluster
-// mode"). Every balancer campaigns for `<prefix>/election/orderer/` with etcd3's Election
-// (its lease kept alive while the process lives); only the elected one orders. Its
+// mode"). Every balancer campaigns for `<prefix>/election/orderer/<first domain>/` with
+// etcd3's Election (its lease kept alive while the process lives); only the elected one
+// orders, so balancers serving other certificates on the same prefix elect their own. Its
 // challenge answers go to `<prefix>/challenges/<token>` under its lease (they vanish with
 // it), and every balancer answers the union of what it watches there. Issued certificates
 // go to `<prefix>/certificates/<first domain>`, the private key sealed with the operator's
 // cluster key (sealed-key.ts); every balancer takes them into its own storage and serves
 // them. The account key is shared the same way under `<prefix>/accounts/<directory hash>`.
-import { createHash } from 'node:crypto';
+import { X509Certificate, createHash, createPrivateKey } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,6 +18,7 @@ import type { AcmeClusterConfig, AcmeConfig } from '../config/acme-schema.js';
 import type { AcmeManager, ChallengeResponder } from './acme-manager.js';
 import { AcmeStorage, type StoredCertificate } from './acme-storage.js';
 import { certificateFacts, coversDomains } from './certificate-facts.js';
+import { challengeEntryProblem } from './challenge-entry.js';
 import type { OrderCoordinator } from './order-coordinator.js';
 import { openKey, sealKey } from './sealed-key.js';
 
@@ -49,12 +51,13 @@ interface SharedCertificate {
   notAfter: string;
 }
 
-const electionName = 'orderer';
+const electionPrefix = 'orderer/';
 const challengesPrefix = 'challenges/';
 const certificatesPrefix = 'certificates/';
 const campaignRetryMinMs = 1_000;
 const campaignRetryMaxMs = 30_000;
 const challengeSeenTimeoutMs = 10_000;
+const watchAgainMs = 1_000;
 
 function errorOf(caught: unknown): Error {
   return caught instanceof Error ? caught : new Error(String(caught));
@@ -114,6 +117,14 @@ export class AcmeCluster extends EventEmitter implements OrderCoordinator {
   }
 
   /**
+   * The election for this certificate: groups of balancers with other certificates on the
+   * same prefix each elect their own orderer (keys `election/orderer/<first domain>/<lease>`).
+   */
+  get electionName(): string {
+    return `${electionPrefix}${this.#config.domains[0] ?? ''}`;
+  }
+
+  /**
    * Before the manager starts: a good certificate in etcd, newer than the stored one, is
    * written to storage (so the manager starts from it, without an order), and the
    * challenge watch starts. etcd unreachable: reported, and the manager starts from what
@@ -148,14 +159,7 @@ export class AcmeCluster extends EventEmitter implements OrderCoordinator {
   /** After the manager started: takes shared certificates as they come, and campaigns. */
   run(manager: AcmeManager): void {
     this.#manager = manager;
-    const builder = this.#namespace.watch().key(this.certificateKey);
-    const known = this.#certificatesRevision !== '0';
-    const watcher = (known ? builder.startRevision((BigInt(this.#certificatesRevision) + 1n).toString()) : builder).watcher();
-    watcher.on('put', (kv) => void this.#take(kv.value.toString()));
-    // Not read at start (etcd was unreachable): read once the watch is connected.
-    if (!known) watcher.once('connected', () => void this.#readShared());
-    watcher.on('error', (error) => this.#report(error, 'watching certificates'));
-    this.#watchers.push(watcher);
+    this.#watchCertificate(this.#certificatesRevision);
     this.#startCampaign();
   }
 
@@ -167,17 +171,24 @@ export class AcmeCluster extends EventEmitter implements OrderCoordinator {
     const leaseId = this.#leaseId;
     if (!this.#leader || leaseId === undefined) throw new Error('no longer the orderer of the cluster');
     let timer: NodeJS.Timeout | undefined;
-    const seen = new Promise<void>((resolve, reject) => {
-      if (this.#shared.get(token) === keyAuthorization) return resolve();
-      this.#seenWaiters.set(token, resolve);
-      timer = setTimeout(
-        () => reject(new Error(`the challenge ${token} was not seen back from etcd within ${challengeSeenTimeoutMs} ms`)),
-        challengeSeenTimeoutMs,
-      );
+    // The waiter is registered before the put (the watch may deliver before the put's
+    // answer), but the 10 s only start once the put is done: a slow etcd fails the put
+    // (its own deadline), never leaves a rejected promise nobody listens to yet.
+    const seen = new Promise<void>((resolve) => {
+      if (this.#shared.get(token) === keyAuthorization) resolve();
+      else this.#seenWaiters.set(token, resolve);
     });
     try {
       await this.#namespace.put(`${challengesPrefix}${token}`).value(keyAuthorization).lease(leaseId).exec();
-      await seen;
+      await Promise.race([
+        seen,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`the challenge ${token} was not seen back from etcd within ${challengeSeenTimeoutMs} ms`)),
+            challengeSeenTimeoutMs,
+          );
+        }),
+      ]);
     } finally {
       clearTimeout(timer);
       this.#seenWaiters.delete(token);
@@ -235,7 +246,9 @@ export class AcmeCluster extends EventEmitter implements OrderCoordinator {
 
   #startCampaign(): void {
     if (!this.#running) return;
-    const campaign = this.#namespace.election(electionName, this.#config.cluster.etcd.leaseTtlSeconds).campaign(this.identity);
+    const campaign = this.#namespace
+      .election(this.electionName, this.#config.cluster.etcd.leaseTtlSeconds)
+      .campaign(this.identity);
     this.#campaign = campaign;
     campaign.on('elected', () => {
       void campaign
@@ -268,12 +281,43 @@ export class AcmeCluster extends EventEmitter implements OrderCoordinator {
     this.#manager?.reconsider();
   }
 
+  /** Watches the shared certificate after `revision` ('0': from now, read once connected). */
+  #watchCertificate(revision: string): void {
+    if (!this.#running) return;
+    const builder = this.#namespace.watch().key(this.certificateKey);
+    const known = revision !== '0';
+    const watcher = (known ? builder.startRevision((BigInt(revision) + 1n).toString()) : builder).watcher();
+    watcher.on('put', (kv) => void this.#take(kv.value.toString()));
+    // Not read at start (etcd was unreachable), or watched anew: read once the watch is connected.
+    if (!known) watcher.once('connected', () => void this.#readShared());
+    watcher.on('error', (error) => {
+      this.#report(error, 'watching certificates');
+      this.#watchAgain(watcher, () => this.#watchCertificate('0'));
+    });
+    this.#watchers.push(watcher);
+  }
+
+  /**
+   * etcd3 emits 'error' on a watcher only when etcd cancelled it (e.g. its revision was
+   * compacted away while disconnected): it is dead, so read again and watch anew.
+   */
+  #watchAgain(dead: Watcher, again: () => unknown): void {
+    const index = this.#watchers.indexOf(dead);
+    if (index >= 0) this.#watchers.splice(index, 1);
+    if (this.#running) setTimeout(() => void again(), watchAgainMs).unref();
+  }
+
   async #watchChallenges(): Promise<void> {
+    if (!this.#running) return;
     let revision = '0';
     try {
       const response = await this.#namespace.getAll().prefix(challengesPrefix).exec();
       revision = response.header.revision;
-      for (const kv of response.kvs) this.#shared.set(kv.key.toString().slice(challengesPrefix.length), kv.value.toString());
+      this.#shared.clear();
+      for (const kv of response.kvs) {
+        const token = kv.key.toString().slice(challengesPrefix.length);
+        if (this.#keepChallenge(token, kv.value.toString())) this.#seenWaiters.get(token)?.();
+      }
       this.#publish();
     } catch (error) {
       this.#report(error, 'reading the challenges');
@@ -282,7 +326,7 @@ export class AcmeCluster extends EventEmitter implements OrderCoordinator {
     const watcher = (revision === '0' ? builder : builder.startRevision((BigInt(revision) + 1n).toString())).watcher();
     watcher.on('put', (kv) => {
       const token = kv.key.toString().slice(challengesPrefix.length);
-      this.#shared.set(token, kv.value.toString());
+      if (!this.#keepChallenge(token, kv.value.toString())) return;
       this.#publish();
       this.#seenWaiters.get(token)?.();
     });
@@ -290,14 +334,35 @@ export class AcmeCluster extends EventEmitter implements OrderCoordinator {
       this.#shared.delete(kv.key.toString().slice(challengesPrefix.length));
       this.#publish();
     });
-    watcher.on('error', (error) => this.#report(error, 'watching challenges'));
+    watcher.on('error', (error) => {
+      this.#report(error, 'watching challenges');
+      this.#watchAgain(watcher, () => this.#watchChallenges());
+    });
     this.#watchers.push(watcher);
+  }
+
+  /** Keeps a challenge read from etcd if the balancer can answer it; reports and drops it otherwise. */
+  #keepChallenge(token: string, keyAuthorization: string): boolean {
+    const problem = challengeEntryProblem(token, keyAuthorization);
+    if (problem === undefined) {
+      this.#shared.set(token, keyAuthorization);
+      return true;
+    }
+    // A good one put before under the same token does not stay behind a bad replacement.
+    if (this.#shared.delete(token)) this.#publish();
+    this.#report(new Error(problem), 'reading the challenges');
+    return false;
   }
 
   #publish(): void {
     const target = this.#target;
-    if (!target || this.#local === undefined) return;
-    target.setAcmeChallenges(this.#local === null ? null : { ...Object.fromEntries(this.#shared), ...this.#local });
+    if (!target || this.#local === undefined || !this.#running) return;
+    try {
+      target.setAcmeChallenges(this.#local === null ? null : { ...Object.fromEntries(this.#shared), ...this.#local });
+    } catch (error) {
+      // Called from etcd's watch handlers: a throw there would end the process.
+      this.#report(error, 'publishing the challenges');
+    }
   }
 
   /** A shared certificate opened (its key unsealed), or undefined (reported) when it does not open or is for other names. */
@@ -309,7 +374,13 @@ export class AcmeCluster extends EventEmitter implements OrderCoordinator {
       if (!coversDomains(facts, this.#config.domains)) {
         throw new Error(`the shared certificate names ${facts.names.join(', ')}, not all of ${this.#config.domains.join(', ')}`);
       }
-      return { domains: [...this.#config.domains], certPem: shared.certPem, keyPem: openKey(shared.keyCipher, this.#key, first) };
+      const keyPem = openKey(shared.keyCipher, this.#key, first);
+      // The seal binds the key to the first domain only: a writer of the prefix without the
+      // cluster key could still pair the sealed key in etcd with another certificate.
+      if (!new X509Certificate(shared.certPem).checkPrivateKey(createPrivateKey(keyPem))) {
+        throw new Error(`the shared certificate for ${first} does not match its sealed private key`);
+      }
+      return { domains: [...this.#config.domains], certPem: shared.certPem, keyPem };
     } catch (error) {
       this.#report(error, 'opening the shared certificate');
       return undefined;

@@ -105,6 +105,10 @@ export class AcmeManager extends EventEmitter {
     this.#config = { ...options.config, challenge: options.config.challenge ?? 'http-01' };
     this.domains = [...options.config.domains];
     this.#responder = options.responder;
+    if (this.#config.challenge === 'tls-alpn-01' && options.coordinator) {
+      // The coordinator shares HTTP-01 answers only: another balancer hit by the validator would not answer.
+      throw new Error('tls.acme.challenge tls-alpn-01 cannot be used with tls.acme.cluster (TLS-ALPN-01 answers are not shared)');
+    }
     if (this.#config.challenge === 'tls-alpn-01' && !this.#responder.setAcmeAlpnChallenges) {
       throw new Error('tls.acme.challenge tls-alpn-01 needs a responder that answers TLS-ALPN-01 (setAcmeAlpnChallenges)');
     }

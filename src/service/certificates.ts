@@ -65,6 +65,30 @@ export async function startAcme(balancer: Balancer, settings: AcmeSettings, log:
   const cluster = settings.config.cluster
     ? await startCluster({ ...settings.config, cluster: settings.config.cluster }, settings.path, log)
     : undefined;
+  try {
+    const manager = createManager(balancer, settings, log, cluster);
+    await manager.start();
+    cluster?.run(manager);
+    const clusterFields = settings.config.cluster ? { cluster: settings.config.cluster.etcd.prefix } : {};
+    log.info(
+      {
+        domains: settings.config.domains,
+        directory: settings.config.directory,
+        storage: settings.config.storage,
+        ...clusterFields,
+      },
+      'acme-started',
+    );
+    return { settings, manager };
+  } catch (error) {
+    // The cluster already holds an etcd client and a watch: they would outlive the failed start.
+    cluster?.close();
+    throw error;
+  }
+}
+
+/** The manager for `settings`, its events logged and its certificates handed to installCertificate; not started. */
+function createManager(balancer: Balancer, settings: AcmeSettings, log: Logger, cluster: AcmeCluster | undefined): AcmeManager {
   const manager = new AcmeManager({
     config: settings.config,
     responder: cluster?.responderFor(balancer) ?? balancer,
@@ -84,11 +108,7 @@ export async function startAcme(balancer: Balancer, settings: AcmeSettings, log:
   manager.on('certificate-failed', (event) =>
     log.warn({ domains, failures: event.failures, error: event.error.message, retryInMs: event.retryInMs }, 'certificate-failed'),
   );
-  await manager.start();
-  cluster?.run(manager);
-  const clusterFields = settings.config.cluster ? { cluster: settings.config.cluster.etcd.prefix } : {};
-  log.info({ domains, directory: settings.config.directory, storage: settings.config.storage, ...clusterFields }, 'acme-started');
-  return { settings, manager };
+  return manager;
 }
 
 /**

@@ -74,7 +74,7 @@ describe('ACME cluster: two balancers, one etcd, pebble', () => {
     const namespace = client.namespace(`${prefix}/`);
     // The test campaigns first and holds the election: pebble's httpPort must be known before
     // the orderer can order, and which balancer is next in line is only known from etcd.
-    const placeholder = namespace.election('orderer', 3).campaign('test placeholder');
+    const placeholder = namespace.election(`orderer/${domains[0]}`, 3).campaign('test placeholder');
     await placeholder.wait();
 
     const pebblePort = await freePort();
@@ -117,7 +117,7 @@ describe('ACME cluster: two balancers, one etcd, pebble', () => {
     const queue = await waitUntil(
       'both balancers to campaign',
       async () => {
-        const found = await namespace.getAll().prefix('election/orderer/').sort('Create', 'Ascend').strings();
+        const found = await namespace.getAll().prefix(`election/orderer/${domains[0]}/`).sort('Create', 'Ascend').strings();
         const values = Object.values(found);
         const [, next, after] = values;
         return values.length === 3 && next && after ? { next, after } : undefined;
@@ -136,7 +136,7 @@ describe('ACME cluster: two balancers, one etcd, pebble', () => {
     // Pebble validates on the balancer that will NOT order.
     const pebble = await startPebble({ httpPort: follower.plainPort, validitySeconds, port: pebblePort, https });
     await placeholder.resign();
-    expect(await namespace.election('orderer').leader()).toBe(queue.next);
+    expect(await namespace.election(`orderer/${domains[0]}`).leader()).toBe(queue.next);
     await leader.cli.waitForLog('acme-leader', (line) => line.won === true);
 
     const first = await leader.cli.waitForLog('certificate', issued, 30_000);
@@ -191,9 +191,11 @@ describe('ACME cluster: two balancers, one etcd, pebble', () => {
 
     // The follower takes over when the lease ends, orders, and serves the renewed one.
     await follower.cli.waitForLog('acme-leader', (line) => line.won === true, 20_000);
-    expect(await namespace.election('orderer').leader()).toBe(queue.after);
+    expect(await namespace.election(`orderer/${domains[0]}`).leader()).toBe(queue.after);
     const renewed = await follower.cli.waitForLog('certificate', issued, 30_000);
     expect(renewed.notAfter).not.toBe(first.notAfter);
+    // Logged right after 'certificate', but possibly in the next stdout chunk.
+    await follower.cli.waitForLog('certificate-renewed', () => true, 5_000);
     expect(follower.cli.logsOf('certificate-renewed')).toHaveLength(1);
     const renewedSerial = await waitUntil(
       'the follower to serve the renewed certificate',
