@@ -306,6 +306,14 @@ export class AcmeManager extends EventEmitter {
       return true;
     } catch (caught) {
       const error = caught instanceof Error ? caught : new Error(String(caught));
+      if (this.#coordinator && !this.#coordinator.mayOrder()) {
+        // Leadership lost during the order (a lease that lapsed under load, say): no fault
+        // of the CA's, so no backoff. The order stays due; whoever orders next (this
+        // balancer again, through reconsider(), or another) does it at once.
+        this.#lastResult = { at: new Date(), ok: false, error: error.message };
+        this.emit('certificate-failed', { domains: [...this.domains], failures: this.#failures, error, retryInMs: 0 });
+        return false;
+      }
       this.#failures += 1;
       const retryInMs = retryDelay(this.#failures, this.#backoff);
       this.#lastResult = { at: new Date(), ok: false, error: error.message };

@@ -19,7 +19,6 @@ import { createTlsFixtures, type TlsFixtures } from '../helpers/tls-fixtures.js'
 import { delay, waitUntil } from '../helpers/wait.js';
 import {
   connectH2c,
-  connectH2Tls,
   Flags,
   FrameReader,
   FrameType,
