@@ -17,15 +17,7 @@ import { startBalancer } from '../helpers/balancer.js';
 import { onCleanup, runCleanups } from '../helpers/cleanup.js';
 import { createTlsFixtures, type TlsFixtures } from '../helpers/tls-fixtures.js';
 import { delay, waitUntil } from '../helpers/wait.js';
-import {
-  connectH2c,
-  Flags,
-  FrameReader,
-  FrameType,
-  frame,
-  headerBlock,
-  requestFields,
-} from '../helpers/h2-frames.js';
+import { connectH2c, Flags, FrameReader, FrameType, frame, headerBlock, requestFields } from '../helpers/h2-frames.js';
 
 let fixtures: TlsFixtures;
 
