@@ -209,6 +209,8 @@ bool RequestTranslator::finish(bool end_stream, RequestHead& out) {
   out = RequestHead{};
   out.http1.reserve(method_.size() + path_.size() + host.size() + fields_.size() + cookie_.size() + 96);
   out.http1.append(method_).append(" ").append(path_).append(" HTTP/1.1\r\nhost: ").append(host).append("\r\n");
+  out.target_offset = method_.size() + 1;
+  out.target_length = path_.size();
   out.http1.append(fields_);
   if (!cookie_.empty()) out.http1.append("cookie: ").append(cookie_).append("\r\n");
   out.has_body = !end_stream;

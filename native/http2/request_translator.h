@@ -10,6 +10,7 @@
 // request whose method, target and Host are the pseudo-headers'.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -55,7 +56,11 @@ struct RequestHead {
   bool chunked_body = false;  // the head says Transfer-Encoding: chunked (no content-length given)
   bool has_content_length = false;
   uint64_t content_length = 0;
-  bool is_head = false;  // HEAD: the response has no body whatever it says
+  bool is_head = false;      // HEAD: the response has no body whatever it says
+  size_t target_offset = 0;  // where the request-target (the :path) sits in http1
+  size_t target_length = 0;
+
+  std::string_view target() const { return std::string_view(http1).substr(target_offset, target_length); }
 };
 
 class RequestTranslator {

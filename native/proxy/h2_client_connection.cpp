@@ -352,13 +352,7 @@ void H2ClientConnection::flush_request_bodies() {
 bool H2ClientConnection::answer_acme_challenge(int32_t stream_id, const http2::RequestHead& head) {
   const ProxyConfig& config = context_.config();
   if (!config.acme_challenges) return false;
-  // The target of the translated request line, "METHOD target HTTP/1.1".
-  std::string_view line(head.http1);
-  line = line.substr(0, line.find("\r\n"));
-  const size_t first = line.find(' ');
-  const size_t last = line.rfind(' ');
-  if (first == std::string_view::npos || last <= first) return false;
-  std::optional<std::string_view> token = http1::acme_challenge_token(line.substr(first + 1, last - first - 1));
+  std::optional<std::string_view> token = http1::acme_challenge_token(head.target());
   if (!token) return false;
   std::optional<std::string_view> key_authorization = config.acme_challenges->find(*token);
   const uint16_t status = key_authorization ? 200 : 404;

@@ -8,22 +8,17 @@ import { X509Certificate } from 'node:crypto';
 import tls from 'node:tls';
 
 import type { Authorization } from 'acme-client';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 
 import { loadAcmeClient } from '../../src/acme/acme-client-settings.js';
 import { LbConfigError } from '../../src/errors.js';
 import { startBalancer } from '../helpers/balancer.js';
 import { runCleanups } from '../helpers/cleanup.js';
 import { startHttpBackend } from '../helpers/http-backend.js';
-import { type TlsFixtures, createTlsFixtures } from '../helpers/tls-fixtures.js';
+import { useTlsFixtures } from '../helpers/use-tls-fixtures.js';
 import { h2Get, http1Get, probe } from './tls-alpn-clients.js';
 
-let fixtures: TlsFixtures;
-
-beforeAll(async () => {
-  fixtures = await createTlsFixtures({ names: ['shop.test', 'www.shop.test'] });
-}, 60_000);
-afterAll(() => fixtures.cleanup());
+const fixtures = useTlsFixtures({ names: ['shop.test', 'www.shop.test'] });
 afterEach(runCleanups);
 
 async function challengeCertificate(name: string, keyAuthorization: string): Promise<{ certPem: string; keyPem: string }> {

@@ -11,23 +11,15 @@
 //   while the balancer answers it for HTTP/1.1 (and h2c was silently off with ACME).
 import http2 from 'node:http2';
 import net, { type AddressInfo } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 
 import { startBalancer } from '../helpers/balancer.js';
 import { onCleanup, runCleanups } from '../helpers/cleanup.js';
-import { createTlsFixtures, type TlsFixtures } from '../helpers/tls-fixtures.js';
+import { useTlsFixtures } from '../helpers/use-tls-fixtures.js';
 import { delay, waitUntil } from '../helpers/wait.js';
 import { connectH2c, Flags, FrameReader, FrameType, frame, headerBlock, requestFields } from '../helpers/h2-frames.js';
 
-let fixtures: TlsFixtures;
-
-beforeAll(async () => {
-  fixtures = await createTlsFixtures({ names: ['localhost'], ips: ['127.0.0.1'] });
-}, 60_000);
-
-afterAll(async () => {
-  await fixtures.cleanup();
-});
+const fixtures = useTlsFixtures({ names: ['localhost'], ips: ['127.0.0.1'] });
 
 afterEach(async () => {
   await runCleanups();
