@@ -12,7 +12,7 @@ import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { type Campaign, Etcd3, type IOptions, type Namespace, type Watcher } from 'etcd3';
+import { type Campaign, Etcd3, type IOptions, type Namespace, type WatchBuilder, type Watcher } from 'etcd3';
 
 import type { AcmeClusterConfig, AcmeConfig } from '../config/acme-schema.js';
 import type { AcmeManager, ChallengeResponder } from './acme-manager.js';
@@ -58,6 +58,11 @@ const campaignRetryMinMs = 1_000;
 const campaignRetryMaxMs = 30_000;
 const challengeSeenTimeoutMs = 10_000;
 const watchAgainMs = 1_000;
+
+/** A watch of what changes after `revision` (etcd's header revision of a read; '0': from now). */
+function watchAfter(builder: WatchBuilder, revision: string): Watcher {
+  return (revision === '0' ? builder : builder.startRevision((BigInt(revision) + 1n).toString())).watcher();
+}
 
 function errorOf(caught: unknown): Error {
   return caught instanceof Error ? caught : new Error(String(caught));
@@ -286,7 +291,7 @@ export class AcmeCluster extends EventEmitter implements OrderCoordinator {
     if (!this.#running) return;
     const builder = this.#namespace.watch().key(this.certificateKey);
     const known = revision !== '0';
-    const watcher = (known ? builder.startRevision((BigInt(revision) + 1n).toString()) : builder).watcher();
+    const watcher = watchAfter(builder, revision);
     watcher.on('put', (kv) => void this.#take(kv.value.toString()));
     // Not read at start (etcd was unreachable), or watched anew: read once the watch is connected.
     if (!known) watcher.once('connected', () => void this.#readShared());
@@ -323,7 +328,7 @@ export class AcmeCluster extends EventEmitter implements OrderCoordinator {
       this.#report(error, 'reading the challenges');
     }
     const builder = this.#namespace.watch().prefix(challengesPrefix);
-    const watcher = (revision === '0' ? builder : builder.startRevision((BigInt(revision) + 1n).toString())).watcher();
+    const watcher = watchAfter(builder, revision);
     watcher.on('put', (kv) => {
       const token = kv.key.toString().slice(challengesPrefix.length);
       if (!this.#keepChallenge(token, kv.value.toString())) return;
